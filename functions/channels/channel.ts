@@ -1,0 +1,170 @@
+/**
+ * The channel adapter contract (channels.md is normative).
+ *
+ * Adding a channel takes two steps:
+ *   1. one folder `functions/channels/<name>/` with `index.ts` exporting `defineChannel({...})`
+ *      and `samples/` (NN-<what>.json accepted requests, refuse-<why>.json refusals, signed with
+ *      the test secrets of channels.md §10 — `npm run samples:sign` re-signs them);
+ *   2. one line in `functions/channels/registry.ts`.
+ * Samples must cover every event kind the channel's section names, a duplicate, and the refusals
+ * (wrong/missing credential → 401, malformed body and missing required field → 400).
+ *
+ * Adapters are pure: they read bytes, check credentials with `node:crypto`, and *describe* the
+ * platform request for a reply. They never perform network or database I/O.
+ */
+import type { Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
+
+/** A webhook request exactly as received (headers lower-cased, body as raw bytes). */
+export interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** What ingest enqueues for an accepted request (channels.md §0.4). */
+export interface Envelope {
+  readonly v: 1;
+  readonly channel: Channel;
+  readonly request_id: string;
+  readonly received_at: number; // ms
+  readonly body_b64: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly auth: Readonly<Record<string, unknown>> | null;
+}
+
+export interface HttpReply {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+/** A fully described platform call; the send handler performs it, locally the outbox records it. */
+export interface PlatformRequest {
+  readonly method: 'GET' | 'POST';
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | null;
+}
+
+/** What the platform answered to a PlatformRequest. */
+export interface PlatformResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export type DeliveryResult =
+  | { readonly ok: true; readonly external_message_id?: string }
+  | { readonly ok: false; readonly retryable: boolean; readonly retry_after_s?: number; readonly error_code: string; readonly unreachable?: boolean };
+
+/** An agent reply, acknowledgement or survey to be rendered for the customer's channel. */
+export interface OutboundMessage {
+  readonly id: string;
+  readonly channel: Channel;
+  readonly conversation_id: string;
+  readonly text: string;
+  readonly kind: 'reply' | 'acknowledgement' | 'survey' | 'reminder';
+  /** Buttons the customer can press (surveys); rendered natively where the channel has them. */
+  readonly buttons?: ReadonlyArray<{ readonly label: string; readonly payload: string }>;
+  /** Channel-specific context captured from the last inbound message (e.g. WhatsApp phone_number_id). */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/** Channel secrets and settings from the validated configuration. */
+export type Secrets = Readonly<Record<string, string | undefined>>;
+
+/** Reason codes of refusals (channels.md §0.3). */
+export type RefusalCode = 'unauthorized' | 'forbidden' | 'malformed' | 'invalid';
+
+/**
+ * Thrown by adapters for a refused request. `status` is the HTTP status ingest answers;
+ * `cause` carries evidence without personal data ({ channel, stage, detail }).
+ */
+export class ChannelRequestError extends Error {
+  override readonly name = 'ChannelRequestError';
+  constructor(
+    readonly status: 400 | 401 | 403,
+    readonly code: RefusalCode,
+    message: string,
+    options?: { cause?: { channel: string; stage: string; detail?: string } },
+  ) {
+    super(message, options);
+  }
+}
+
+export const unauthorized = (channel: string, stage: string, detail?: string) =>
+  new ChannelRequestError(401, 'unauthorized', 'request could not be authenticated', { cause: { channel, stage, ...(detail ? { detail } : {}) } });
+export const forbidden = (channel: string, stage: string, detail?: string) =>
+  new ChannelRequestError(403, 'forbidden', 'request is not allowed', { cause: { channel, stage, ...(detail ? { detail } : {}) } });
+export const malformed = (channel: string, stage: string, detail?: string) =>
+  new ChannelRequestError(400, 'malformed', 'request body is malformed', { cause: { channel, stage, ...(detail ? { detail } : {}) } });
+export const invalid = (channel: string, stage: string, detail?: string) =>
+  new ChannelRequestError(400, 'invalid', 'request body is invalid', { cause: { channel, stage, ...(detail ? { detail } : {}) } });
+
+/** Result of the ingest-side checks: either a reply to send now (handshake) or an accepted request. */
+export type Admission =
+  | { readonly kind: 'handshake'; readonly reply: HttpReply }
+  | {
+      readonly kind: 'accepted';
+      /** FIFO group suffix: the conversation key (MessageGroupId = `<channel>:<key>`). */
+      readonly conversationKey: string | null;
+      /** Headers to carry to the process step (never credentials). */
+      readonly headers?: Readonly<Record<string, string>>;
+      /** Verified claims (webchat token) to carry; never the token itself. */
+      readonly auth?: Readonly<Record<string, unknown>> | null;
+      /** The 2xx answer for the platform. */
+      readonly reply: HttpReply;
+    };
+
+export interface ChannelCapabilities {
+  /** Largest accepted raw body in bytes (channels.md §0.2). */
+  readonly maxBodyBytes: number;
+  /** Free-form reply window in seconds after the customer's last message; null = none. */
+  readonly replyWindowSeconds: number | null;
+  /** Methods answered on /webhooks/{channel} besides POST (Meta GET handshake, webchat OPTIONS). */
+  readonly extraMethods?: ReadonlyArray<'GET' | 'OPTIONS'>;
+  /** Native buttons available for surveys. */
+  readonly buttons: boolean;
+}
+
+export interface RenderContext {
+  readonly secrets: Secrets;
+}
+
+export interface ChannelAdapter {
+  readonly name: Channel;
+  /** Settings that must all be present for the channel to accept inbound requests (§0.13). */
+  readonly inboundSecrets: readonly string[];
+  /** Settings used for replies and downloads (documented, optional at start). */
+  readonly outboundSecrets: readonly string[];
+  readonly capabilities: ChannelCapabilities;
+  /**
+   * Ingest checks after the size limit: authenticity, validity, handshakes (§0.2 steps 3–5).
+   * Throws ChannelRequestError for a refusal. `now` is epoch ms (webchat token expiry).
+   * Async only because a few channels need a certificate (SNS); adapters still perform no I/O
+   * except through the `certificates` port handed in.
+   */
+  admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> | Admission;
+  /** Process-side parse of an accepted envelope into normalised events (§0.5). Trusts the queue. */
+  parse(envelope: Envelope): Promise<NormalisedEvent[]> | NormalisedEvent[];
+  /** Describe the platform call that delivers `msg`. */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest;
+  /** Read the platform's answer: outbound id, retryability. */
+  readDelivery(res: PlatformResponse, msg: OutboundMessage): DeliveryResult;
+  /** Map a platform's receipt word to our delivery state (§0.11). */
+  deliveryFor?(update: StatusUpdate): DeliveryState | null;
+}
+
+/** Ports ingest hands to adapters that need something beyond the request (SNS certificates). */
+export interface AdmitPorts {
+  readonly fetchCertificate?: (url: string) => Promise<string>;
+}
+
+export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export function defineChannel<const A extends ChannelAdapter>(adapter: A): A {
+  return adapter;
+}

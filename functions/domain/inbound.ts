@@ -1,0 +1,104 @@
+/**
+ * The normalised shapes every channel adapter produces (channels.md §0.5–§0.7, §0.11).
+ * The zod schemas are the contract: the channel contract test validates every sample's
+ * parse result against them, so an adapter cannot drift from the shared shape.
+ */
+import { z } from 'zod';
+
+export const CHANNELS = [
+  'telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat',
+] as const;
+export const Channel = z.enum(CHANNELS);
+export type Channel = z.infer<typeof Channel>;
+
+export const Attachment = z.strictObject({
+  type: z.enum(['image', 'video', 'audio', 'document', 'sticker', 'location', 'other']),
+  platform_ref: z.string().optional(),
+  url: z.string().optional(),
+  mime_type: z.string().optional(),
+  file_name: z.string().optional(),
+  size: z.number().int().nonnegative().optional(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  file_unique_id: z.string().optional(),
+  sha256: z.string().optional(),
+  thumbnail_url: z.string().optional(),
+  latitude: z.number().optional(),
+  longitude: z.number().optional(),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
+export const Identity = z.strictObject({
+  external_id: z.string().min(1),
+  display_name: z.string().optional(),
+  username: z.string().optional(),
+  language: z.string().optional(),
+  country: z.string().length(2).optional(),
+  phone: z.string().regex(/^\+\d{4,15}$/).optional(),
+  phone_verified: z.boolean().optional(),
+  email: z.string().optional(),
+  email_verified: z.boolean().optional(),
+  bsuid: z.string().optional(),
+  site_user_id: z.string().optional(),
+  avatar_url: z.string().optional(),
+}).refine((i) => (i.phone === undefined) === (i.phone_verified === undefined), {
+  message: 'phone_verified is present exactly when phone is',
+}).refine((i) => (i.email === undefined) === (i.email_verified === undefined), {
+  message: 'email_verified is present exactly when email is',
+});
+export type Identity = z.infer<typeof Identity>;
+
+export const StatusUpdate = z.strictObject({
+  external_message_id: z.string().min(1),
+  status: z.string().min(1),
+  at: z.number().int().optional(),
+  error_code: z.union([z.number(), z.string()]).optional(),
+});
+export type StatusUpdate = z.infer<typeof StatusUpdate>;
+
+const unixSeconds = z.number().int().nonnegative();
+
+// Loose: channel extras named in each channels.md section (business_account, sub_channel, subject,
+// rfc_message_id, thread, page, …) sit at the top level beside the common fields.
+export const InboundMessage = z.looseObject({
+  kind: z.literal('message'),
+  channel: Channel,
+  dedup_key: z.string().min(1),
+  external_message_id: z.string().min(1),
+  conversation_id: z.string().min(1),
+  sent_at: unixSeconds,
+  sent_at_ms: z.number().int().nonnegative().optional(),
+  edit: z.boolean(),
+  edited_at: unixSeconds.optional(),
+  text: z.string(),
+  attachments: z.array(Attachment),
+  interaction: z.strictObject({ payload: z.string() }).nullable(),
+  in_reply_to: z.string().optional(),
+  customer_identity: Identity,
+  contact: z.strictObject({ phone: z.string(), owner_is_sender: z.boolean(), name: z.string().optional() }).optional(),
+  phone_in_text: z.strictObject({ value: z.string(), verified: z.literal(false) }).optional(),
+});
+export type InboundMessage = z.infer<typeof InboundMessage>;
+
+export const IgnoredEvent = z.strictObject({
+  kind: z.literal('ignored'),
+  channel: Channel,
+  reason: z.string().min(1).max(80),
+  dedup_key: z.string().optional(),
+  status_updates: z.array(StatusUpdate).optional(),
+  customer_identity: Identity.optional(),
+  reachability: z.enum(['reachable', 'unreachable']).optional(),
+});
+export type IgnoredEvent = z.infer<typeof IgnoredEvent>;
+
+/** A platform-level verification step the process handler performs (e.g. SNS subscription). */
+export const VerificationEvent = z.strictObject({
+  kind: z.literal('verification'),
+  channel: Channel,
+  dedup_key: z.string().min(1),
+  confirm: z.strictObject({ method: z.literal('GET'), url: z.string().url() }),
+});
+export type VerificationEvent = z.infer<typeof VerificationEvent>;
+
+export const NormalisedEvent = z.discriminatedUnion('kind', [InboundMessage, IgnoredEvent, VerificationEvent]);
+export type NormalisedEvent = z.infer<typeof NormalisedEvent>;

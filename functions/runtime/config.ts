@@ -1,0 +1,135 @@
+/**
+ * Configuration from the environment, validated with zod once at start.
+ *
+ * Every setting is declared once in SETTINGS (name, meaning, default, whether it is a secret);
+ * the README configuration table is generated from it (`npm run docs:config`). Any variable in
+ * one of our namespaces that is not declared is an error, so a misspelt key such as
+ * `TELEGRAM_SECRET_TOKN` fails at start instead of silently disabling a channel.
+ *
+ * In AWS, secrets are not in the template's environment: they are read from SSM Parameter Store
+ * under `CONFLUO_SECRETS_PATH` and merged over the environment before validation (see clients.ts).
+ */
+import { z } from 'zod';
+
+export interface Setting {
+  readonly name: string;
+  readonly meaning: string;
+  readonly default?: string;
+  readonly secret?: boolean;
+  readonly channel?: string;
+}
+
+export const SETTINGS = [
+  // core
+  { name: 'CONFLUO_TABLE_NAME', meaning: 'DynamoDB single table name', default: 'confluo' },
+  { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to', default: 'local://inbound.fifo' },
+  { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send', default: 'local://outbound.fifo' },
+  { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
+  { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
+  { name: 'CONFLUO_DEDUP_TTL_DAYS', meaning: 'Days a dedupe marker is kept (platforms retry for up to 7 days)', default: '8' },
+  { name: 'CONFLUO_SECRETS_PATH', meaning: 'AWS only: SSM Parameter Store path holding channel secrets (e.g. `/confluo/prod/`)' },
+  { name: 'CONFLUO_DATA_DIR', meaning: 'Local runtime: where DynamoDB Local data, queues and the outbox persist', default: '.confluo' },
+  { name: 'CONFLUO_LOG_LEVEL', meaning: 'Log level (DEBUG, INFO, WARN, ERROR)', default: 'INFO' },
+  { name: 'PORT', meaning: 'Local runtime: HTTP port', default: '3000' },
+  { name: 'AGENT_JWT_SECRET', meaning: 'Local runtime: HS256 key of Agent API tokens (`POST /dev/token`); AWS uses Cognito', default: 'local-dev-agent-secret-change-me', secret: true },
+  { name: 'ESCALATION_EMAIL', meaning: 'Where SLA escalations and bad-score alerts are e-mailed' },
+  // channels (channels.md §0.13)
+  { name: 'TELEGRAM_SECRET_TOKEN', meaning: 'inbound: the `secret_token` given to `setWebhook`', secret: true, channel: 'telegram' },
+  { name: 'TELEGRAM_BOT_TOKEN', meaning: 'outbound: bot token for sendMessage and file downloads', secret: true, channel: 'telegram' },
+  { name: 'META_APP_SECRET', meaning: 'inbound HMAC key (X-Hub-Signature-256)', secret: true, channel: 'whatsapp, messenger, instagram' },
+  { name: 'META_VERIFY_TOKEN', meaning: 'GET hub.challenge handshake token', secret: true, channel: 'whatsapp, messenger, instagram' },
+  { name: 'META_GRAPH_API_VERSION', meaning: 'Graph API version for replies', default: 'v23.0', channel: 'whatsapp, messenger, instagram' },
+  { name: 'WHATSAPP_ACCESS_TOKEN', meaning: 'outbound and media download', secret: true, channel: 'whatsapp' },
+  { name: 'WHATSAPP_PHONE_NUMBER_ID', meaning: 'outbound sender number id (the inbound one wins when known)', channel: 'whatsapp' },
+  { name: 'META_PAGE_ACCESS_TOKEN', meaning: 'outbound Send API token', secret: true, channel: 'messenger' },
+  { name: 'INSTAGRAM_ACCESS_TOKEN', meaning: 'outbound token (defaults to META_PAGE_ACCESS_TOKEN)', secret: true, channel: 'instagram' },
+  { name: 'VK_SECRET', meaning: 'inbound `secret` field', secret: true, channel: 'vk' },
+  { name: 'VK_CONFIRMATION', meaning: 'confirmation string answered to `type: confirmation`', secret: true, channel: 'vk' },
+  { name: 'VK_GROUP_ID', meaning: 'community id that events must carry', channel: 'vk' },
+  { name: 'VK_ACCESS_TOKEN', meaning: 'outbound community token', secret: true, channel: 'vk' },
+  { name: 'VK_API_VERSION', meaning: 'outbound API version', default: '5.199', channel: 'vk' },
+  { name: 'VIBER_AUTH_TOKEN', meaning: 'inbound HMAC key and outbound token', secret: true, channel: 'viber' },
+  { name: 'VIBER_SENDER_NAME', meaning: 'outbound `sender.name` (≤ 28 characters)', default: 'Support', channel: 'viber' },
+  { name: 'TWILIO_AUTH_TOKEN', meaning: 'inbound signature key and outbound Basic auth password', secret: true, channel: 'twilio' },
+  { name: 'TWILIO_WEBHOOK_URL', meaning: 'the public URL configured in Twilio (signatures are over it)', channel: 'twilio' },
+  { name: 'TWILIO_ACCOUNT_SID', meaning: 'outbound account', channel: 'twilio' },
+  { name: 'TWILIO_MESSAGING_SERVICE_SID', meaning: 'outbound messaging service (optional)', channel: 'twilio' },
+  { name: 'EMAIL_SNS_TOPIC_ARN', meaning: 'the SNS topic the SES receipt rule publishes to', channel: 'email' },
+  { name: 'SNS_CERT_DIR', meaning: 'optional directory of SNS signing certificates (offline verification)', channel: 'email' },
+  { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS certificate must chain to', channel: 'email' },
+  { name: 'EMAIL_FROM', meaning: 'outbound From (a verified SES identity)', channel: 'email' },
+  { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },
+  { name: 'WEBCHAT_ALLOWED_ORIGINS', meaning: 'optional comma-separated origins allowed to post', channel: 'webchat' },
+] as const satisfies readonly Setting[];
+
+export type SettingName = (typeof SETTINGS)[number]['name'];
+
+/** Prefixes that belong to Confluo: an unknown key with one of them is a configuration error. */
+export const NAMESPACES = [
+  'CONFLUO_', 'TELEGRAM_', 'META_', 'WHATSAPP_', 'INSTAGRAM_', 'VK_', 'VIBER_', 'TWILIO_',
+  'EMAIL_', 'SNS_', 'WEBCHAT_', 'AGENT_', 'ESCALATION_',
+] as const;
+
+/** Public test-only secrets of channels.md §10; a deployment using one of them gets a warning. */
+export const TEST_SECRETS: Readonly<Record<string, string>> = {
+  TELEGRAM_SECRET_TOKEN: 'test-telegram-secret-000',
+  META_APP_SECRET: 'test-meta-app-secret-000',
+  META_VERIFY_TOKEN: 'test-meta-verify-000',
+  VK_SECRET: 'test-vk-secret-000',
+  VK_CONFIRMATION: 'c0nf1rm0',
+  VIBER_AUTH_TOKEN: 'test-viber-auth-token-000',
+  TWILIO_AUTH_TOKEN: 'test-twilio-auth-token-000',
+  WEBCHAT_SECRET: 'test-webchat-secret-0000000000000000',
+};
+
+const positiveInt = z.coerce.number().int().positive();
+
+const shape = Object.fromEntries(
+  SETTINGS.map((s) => [s.name, 'default' in s ? z.string().min(1).default(s.default) : z.string().min(1).optional()]),
+) as Record<SettingName, z.ZodType<string | undefined>>;
+
+const ConfigSchema = z
+  .strictObject(shape)
+  .transform((c) => c as Record<SettingName, string | undefined>)
+  .superRefine((c, ctx) => {
+    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT'] as const) {
+      if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
+    }
+    if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
+  });
+
+export type Config = Readonly<Record<SettingName, string | undefined>> & {
+  readonly CONFLUO_TABLE_NAME: string;
+  readonly CONFLUO_INBOUND_QUEUE_URL: string;
+  readonly CONFLUO_OUTBOUND_QUEUE_URL: string;
+  readonly CONFLUO_TICKET_PREFIX: string;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Pick our own keys out of `env` and validate them. Unknown keys in our namespaces fail;
+ * values are never echoed in the error (they may be secrets).
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const ours: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || v === '') continue;
+    if (k === 'PORT' || NAMESPACES.some((p) => k.startsWith(p))) ours[k] = v;
+  }
+  const parsed = ConfigSchema.safeParse(ours);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) =>
+      i.code === 'unrecognized_keys' ? `unknown setting(s) ${i.keys.join(', ')} — see the README configuration table` : `${i.path.join('.')}: ${i.message}`,
+    );
+    throw new ConfigError(`config: ${problems.join('; ')}`, { cause: { keys: parsed.error.issues.map((i) => i.path.join('.')) } });
+  }
+  return parsed.data as Config;
+}
+
+/** Names of test secrets found in a configuration (for a start-up warning outside tests). */
+export function testSecretsIn(config: Config): string[] {
+  return Object.entries(TEST_SECRETS).filter(([k, v]) => config[k as SettingName] === v).map(([k]) => k);
+}
