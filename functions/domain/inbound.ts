@@ -28,7 +28,7 @@ export const Attachment = z.strictObject({
 });
 export type Attachment = z.infer<typeof Attachment>;
 
-export const Identity = z.strictObject({
+export const IdentityFields = z.strictObject({
   external_id: z.string().min(1),
   display_name: z.string().optional(),
   username: z.string().optional(),
@@ -41,7 +41,8 @@ export const Identity = z.strictObject({
   bsuid: z.string().optional(),
   site_user_id: z.string().optional(),
   avatar_url: z.string().optional(),
-}).refine((i) => (i.phone === undefined) === (i.phone_verified === undefined), {
+});
+export const Identity = IdentityFields.refine((i) => (i.phone === undefined) === (i.phone_verified === undefined), {
   message: 'phone_verified is present exactly when phone is',
 }).refine((i) => (i.email === undefined) === (i.email_verified === undefined), {
   message: 'email_verified is present exactly when email is',

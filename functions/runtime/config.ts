@@ -86,7 +86,7 @@ const positiveInt = z.coerce.number().int().positive();
 
 const shape = Object.fromEntries(
   SETTINGS.map((s) => [s.name, 'default' in s ? z.string().min(1).default(s.default) : z.string().min(1).optional()]),
-) as Record<SettingName, z.ZodType<string | undefined>>;
+) as unknown as Record<SettingName, z.ZodType<string | undefined>>;
 
 const ConfigSchema = z
   .strictObject(shape)

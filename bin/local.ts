@@ -1,0 +1,47 @@
+/**
+ * `npm start`: the whole system on this machine (DynamoDB Local, queues, stream, outbox, clock).
+ * Flags: --in-memory (start from nothing, keep nothing). Settings: see the README table.
+ */
+import { channels } from '../functions/channels/registry.js';
+import { isEnabled } from '../functions/handlers/ingest.js';
+import { testSecretsIn } from '../functions/runtime/config.js';
+import { startRuntime } from '../local/runtime.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const inMemory = process.argv.includes('--in-memory');
+const unknown = process.argv.slice(2).filter((a) => a !== '--in-memory');
+if (unknown.length) {
+  console.error(`confluo: unknown argument(s) ${unknown.join(' ')} (known: --in-memory)`);
+  process.exit(2);
+}
+
+const started = Date.now();
+const runtime = await startRuntime({ inMemory }).catch((e: Error) => {
+  console.error(`confluo: could not start: ${e.message}`);
+  process.exit(1);
+});
+
+const secrets = runtime.config as unknown as Record<string, string | undefined>;
+const enabled = Object.values(channels).filter((c) => isEnabled(c, secrets)).map((c) => c.name);
+const disabled = Object.values(channels).filter((c) => !isEnabled(c, secrets)).map((c) => `${c.name} (set ${c.inboundSecrets.join(', ')})`);
+console.log([
+  `Confluo local runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  `  url        ${runtime.url}   (health: ${runtime.url}/healthz, API docs: ${runtime.url}/api/v1/openapi.json)`,
+  `  webhooks   ${runtime.url}/webhooks/{channel}`,
+  `  channels   ${enabled.length ? enabled.join(', ') : 'none enabled'}`,
+  ...(disabled.length ? [`  disabled   ${disabled.join('; ')} → answer 404`] : []),
+  `  data       ${runtime.dataDir ?? 'in memory (nothing kept)'}`,
+  ...(testSecretsIn(runtime.config).length ? [`  warning    public test secrets in use (${testSecretsIn(runtime.config).join(', ')}): fine locally, never in a deployment`] : []),
+].join('\n'));
+
+let stopping = false;
+const stop = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  await runtime.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+process.on('uncaughtException', (e) => { console.error(`confluo: crashed: ${e.name}`); void stop(1); });

@@ -1,0 +1,37 @@
+/**
+ * What counts as personal data and how it is masked (DESIGN.md §2 Privacy). The logger passes
+ * every key/value through `redactValue`, so a careless `logger.info({ msg })` still leaks nothing.
+ * Ids (ticket, customer, message, request) are fine; text, names, phones, e-mails, tokens are not.
+ */
+export const REDACTED = '[redacted]';
+
+const SENSITIVE_KEYS = new Set([
+  'text', 'body', 'body_b64', 'raw', 'caption', 'comment', 'reply_text', 'subject',
+  'name', 'display_name', 'first_name', 'last_name', 'username', 'profile', 'contact',
+  'phone', 'phone_number', 'email', 'from', 'to', 'reply_to', 'address',
+  'token', 'authorization', 'secret', 'signature', 'password', 'cookie', 'x-telegram-bot-api-secret-token',
+  'x-hub-signature-256', 'x-twilio-signature', 'x-viber-content-signature', 'url', 'headers',
+]);
+
+const PATTERNS: readonly RegExp[] = [
+  /[\w.+-]+@[\w-]+(\.[\w-]+)+/g, // e-mail addresses
+  /eyJ[\w-]+\.[\w-]+\.[\w-]*/g, // JWTs
+  /\b\d{6,}:[\w-]{30,}\b/g, // Telegram bot tokens
+  /\bBearer\s+\S+/gi,
+  /\+?\d[\d ()-]{7,}\d/g, // phone-like digit runs
+];
+
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEYS.has(key.toLowerCase());
+}
+
+export function redactString(s: string): string {
+  return PATTERNS.reduce((acc, re) => acc.replace(re, REDACTED), s);
+}
+
+/** A JSON.stringify replacer: masks sensitive keys wholesale and personal-looking substrings elsewhere. */
+export function redactValue(key: string, value: unknown): unknown {
+  if (key && isSensitiveKey(key) && value !== null && value !== undefined && value !== '') return REDACTED;
+  if (typeof value === 'string') return redactString(value);
+  return value;
+}

@@ -1,0 +1,131 @@
+/** Agent API routes (DESIGN.md §3). Each route: load → decide → commit; errors as HttpError. */
+import { monotonicFactory } from 'ulid';
+import { channelByName } from '../../channels/registry.js';
+import type { Clock } from '../../domain/clock.js';
+import type { Channel } from '../../domain/inbound.js';
+import { HttpError } from '../../runtime/http.js';
+import type { Db } from '../../store/db.js';
+import { queueOutbound } from '../../store/outbound.js';
+import { getCustomer, getIdentity, getTicket, listCustomerItems, listTickets, listTimeline } from '../../store/reads.js';
+import type { IdentityRecord, MessageEntry, TicketRecord } from '../../store/records.js';
+import { keys } from '../../store/table.js';
+import { route, type RouteDef } from './router.js';
+import {
+  CustomerCard, CustomerList, CustomerQuery, ErrorBody, IdParam, ReplyAccepted, ReplyBody, TicketList, TicketListQuery,
+  Timeline, TicketWithCustomer,
+} from './schemas.js';
+import { customerCardView, ticketView, timelineView } from './views.js';
+
+export interface AgentApiDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+}
+
+export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
+  const { db } = deps;
+  const ulid = monotonicFactory();
+
+  const mustTicket = async (id: string): Promise<TicketRecord> => {
+    const t = await getTicket(db, id);
+    if (!t) throw new HttpError(404, 'not_found', 'no such ticket');
+    return t;
+  };
+
+  async function customerCard(id: string) {
+    const c = await getCustomer(db, id);
+    if (!c) return undefined;
+    const { identities, tickets } = await listCustomerItems(db, id);
+    return customerCardView(c, identities, tickets);
+  }
+
+  return [
+    route({
+      method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given)', role: 'agent',
+      query: TicketListQuery, responses: { 200: TicketList },
+      handle: async ({ query }) => {
+        const page = await listTickets(db, { ...(query.status ? { status: query.status } : {}), limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+        return { status: 200, body: { items: page.items.map(ticketView), next_cursor: page.next_cursor } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/tickets/{id}', summary: 'A ticket with its SLA block and customer summary', role: 'agent',
+      params: IdParam, responses: { 200: TicketWithCustomer, 404: ErrorBody },
+      handle: async ({ params }) => {
+        const t = await mustTicket(params.id);
+        const c = await getCustomer(db, t.customer_id);
+        return { status: 200, body: { ...ticketView(t), customer: { id: t.customer_id, display_name: c?.display_name ?? null } } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/tickets/{id}/timeline', summary: 'Messages (in/out, all channels), notes and events, in order', role: 'agent',
+      params: IdParam, responses: { 200: Timeline, 404: ErrorBody },
+      handle: async ({ params }) => {
+        await mustTicket(params.id);
+        return { status: 200, body: { items: (await listTimeline(db, params.id)).map(timelineView) } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/tickets/{id}/replies', summary: 'Reply to the customer (default: the channel of their last inbound message)', role: 'agent',
+      params: IdParam, body: ReplyBody, responses: { 202: ReplyAccepted, 404: ErrorBody, 409: ErrorBody },
+      handle: async ({ params, body, caller }) => {
+        const ticket = await mustTicket(params.id);
+        if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
+        const channel: Channel = body.channel ?? ticket.channel;
+        const target = await replyTarget(ticket, channel);
+        const adapter = channelByName(channel);
+        if (!adapter) throw new HttpError(400, 'invalid', `channel ${channel} is not available`);
+        const now = deps.clock.now();
+        const window = adapter.capabilities.replyWindowSeconds;
+        if (window !== null && (target.lastInboundAt === undefined || now - target.lastInboundAt > window * 1000)) {
+          throw new HttpError(409, 'messaging_window_closed', `the ${channel} messaging window closed ${window / 3600} h after the customer's last message; only templates can be sent`);
+        }
+        const id = ulid(now);
+        const entry: MessageEntry = {
+          type: 'message', id, ticket_id: ticket.id, at: now, channel, direction: 'out', external_message_id: null,
+          conversation_id: target.conversationId, text: body.text, attachments: [], interaction: null, edited: false,
+          sent_at: now, delivery: 'queued', outbound_kind: 'reply', author: caller.sub,
+          extras: { identity_external_id: target.externalId },
+        };
+        await queueOutbound(db, {
+          entry, firstResponse: true,
+          feed: { id: ulid(now), type: 'outbound.queued', at: now, ticket_id: ticket.id, customer_id: ticket.customer_id, data: { channel, message_id: id, entry_sk: keys.timelineEntry(ticket.id, now, id).sk, kind: 'reply', author: caller.sub } },
+        });
+        return { status: 202, body: { id, ticket_id: ticket.id, channel, delivery: 'queued', at: new Date(now).toISOString() } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/customers', summary: 'Look a customer up by identity `<channel>:<external_id>` (a list of 0 or 1 card)', role: 'agent',
+      query: CustomerQuery, responses: { 200: CustomerList },
+      handle: async ({ query }) => {
+        const [channel, ...rest] = query.identity!.split(':');
+        const identity = await getIdentity(db, channel!, rest.join(':'));
+        const card = identity ? await customerCard(identity.customer_id) : undefined;
+        return { status: 200, body: { items: card ? [card] : [], next_cursor: null } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/customers/{id}', summary: 'Customer card: identities, suggestions, tickets', role: 'agent',
+      params: IdParam, responses: { 200: CustomerCard, 404: ErrorBody },
+      handle: async ({ params }) => {
+        const card = await customerCard(params.id);
+        if (!card) throw new HttpError(404, 'not_found', 'no such customer');
+        return { status: 200, body: card };
+      },
+    }),
+  ];
+
+  /** Where a reply on `channel` goes: the ticket's conversation, or the customer's identity on that channel. */
+  async function replyTarget(ticket: TicketRecord, channel: Channel): Promise<{ conversationId: string; externalId: string | undefined; lastInboundAt: number | undefined }> {
+    const { identities } = await listCustomerItems(db, ticket.customer_id);
+    const onChannel = identities.filter((i) => i.channel === channel).sort((a, b) => (b.last_inbound_at ?? 0) - (a.last_inbound_at ?? 0));
+    const identity: IdentityRecord | undefined = channel === ticket.channel
+      ? onChannel.find((i) => i.conversation_id === ticket.conversation_id) ?? onChannel[0]
+      : onChannel[0];
+    if (!identity) throw new HttpError(409, 'conflict', `the customer has no ${channel} identity`);
+    return {
+      conversationId: channel === ticket.channel ? ticket.conversation_id : identity.conversation_id ?? identity.external_id,
+      externalId: identity.external_id,
+      lastInboundAt: identity.last_inbound_at,
+    };
+  }
+}

@@ -1,0 +1,96 @@
+/** Agent API shapes (DESIGN.md §3): one set of zod schemas validates requests and documents responses. */
+import { z } from 'zod';
+import { CHANNELS, IdentityFields } from '../../domain/inbound.js';
+import { PRIORITIES, TICKET_STATUSES } from '../../domain/ticket.js';
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: 'Error' });
+
+const isoTime = z.string().meta({ format: 'date-time' });
+const nullableIso = isoTime.nullable();
+
+export const Sla = z.object({
+  policy: z.string(),
+  first_response_due: nullableIso,
+  next_response_due: nullableIso,
+  resolution_due: nullableIso,
+  breached: z.array(z.enum(['first_response', 'next_response', 'resolution', 'ola'])),
+  escalation_level: z.number().int(),
+}).meta({ id: 'Sla' });
+
+export const Ticket = z.object({
+  id: z.string(),
+  number: z.string(),
+  status: z.enum(TICKET_STATUSES),
+  priority: z.enum(PRIORITIES),
+  category: z.string().nullable(),
+  tags: z.array(z.string()),
+  customer_id: z.string(),
+  channel: z.enum(CHANNELS),
+  assignee: z.string().nullable(),
+  team: z.string().nullable(),
+  sla: Sla.nullable(),
+  survey: z.record(z.string(), z.unknown()).nullable(),
+  merged_into: z.string().nullable(),
+  previous_ticket_id: z.string().nullable(),
+  message_count: z.number().int(),
+  created_at: isoTime,
+  updated_at: isoTime,
+  last_inbound_at: nullableIso,
+  last_outbound_at: nullableIso,
+  first_response_at: nullableIso,
+  resolved_at: nullableIso,
+  closed_at: nullableIso,
+}).meta({ id: 'Ticket' });
+
+export const TicketWithCustomer = Ticket.extend({
+  customer: z.object({ id: z.string(), display_name: z.string().nullable() }),
+}).meta({ id: 'TicketDetail' });
+
+export const IdentityOut = IdentityFields.partial().extend({
+  channel: z.enum(CHANNELS),
+  external_id: z.string(),
+  reachability: z.enum(['reachable', 'unreachable']).optional(),
+}).meta({ id: 'Identity' });
+
+export const CustomerCard = z.object({
+  id: z.string(),
+  display_name: z.string().nullable(),
+  identities: z.array(IdentityOut),
+  suggestions: z.array(z.object({ kind: z.enum(['phone', 'email']), value: z.string(), source: z.string(), reason: z.string() })),
+  merged_from: z.array(z.string()),
+  tickets: z.array(Ticket.pick({ id: true, number: true, status: true, priority: true, channel: true, created_at: true, updated_at: true })),
+  created_at: isoTime,
+}).meta({ id: 'CustomerCard' });
+
+export const TimelineItem = z.object({
+  id: z.string(),
+  type: z.enum(['message', 'note', 'event']),
+  at: isoTime,
+}).catchall(z.unknown()).meta({ id: 'TimelineEntry' });
+
+export const page = <T extends z.ZodType>(item: T, id: string) => z.object({ items: z.array(item), next_cursor: z.string().nullable() }).meta({ id });
+
+export const TicketList = page(Ticket, 'TicketList');
+export const CustomerList = page(CustomerCard, 'CustomerList');
+export const Timeline = z.object({ items: z.array(TimelineItem) }).meta({ id: 'Timeline' });
+
+// requests
+export const TicketListQuery = z.strictObject({
+  status: z.enum(TICKET_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(2048).optional(),
+});
+export const CustomerQuery = z.strictObject({
+  identity: z.string().regex(/^[a-z]+:.+$/, 'expected <channel>:<external_id>').optional(),
+}).refine((q) => q.identity !== undefined, { message: 'give identity=<channel>:<external_id>' });
+
+export const ReplyBody = z.strictObject({
+  text: z.string().min(1).max(4096),
+  channel: z.enum(CHANNELS).optional(),
+}).meta({ id: 'ReplyRequest' });
+
+export const IdParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID') });
+
+export const ReplyAccepted = z.object({
+  id: z.string(), ticket_id: z.string(), channel: z.enum(CHANNELS), delivery: z.literal('queued'), at: isoTime,
+}).meta({ id: 'ReplyAccepted' });

@@ -1,0 +1,64 @@
+/**
+ * Dispatch λ: the table's stream (filtered to change-feed items) → side effects. Feed events are
+ * written in the same transaction as the change they describe, so an effect can never be lost
+ * between "committed" and "acted on" (transactional outbox). Every reaction is idempotent: the
+ * stream delivers at least once.
+ */
+import type { DynamoDBStreamEvent, DynamoDBBatchResponse } from 'aws-lambda';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
+import type { FeedEvent } from '../store/records.js';
+import type { Enqueue } from './ingest.js';
+import { awsConfig, lazyHandler, sqsSender } from '../runtime/aws.js';
+
+/** A reaction to one feed event type. */
+export type Reaction = (event: FeedEvent) => Promise<void>;
+
+export interface DispatchDeps {
+  readonly enqueueOutbound: Enqueue;
+  /** Extra reactions by event type (acknowledgements, workflows), added by later capabilities. */
+  readonly reactions?: Readonly<Record<string, readonly Reaction[]>>;
+  readonly logger?: Pick<typeof defaultLogger, 'info' | 'error'>;
+}
+
+export function makeDispatch(deps: DispatchDeps) {
+  const log = deps.logger ?? defaultLogger;
+  const builtIn: Record<string, Reaction[]> = {
+    // An outbound message goes to the outbound FIFO queue, one group per ticket (in order).
+    'outbound.queued': [async (e) => {
+      await deps.enqueueOutbound({
+        body: JSON.stringify({ ticket_id: e.ticket_id, entry_sk: e.data.entry_sk, message_id: e.data.message_id }),
+        groupId: `ticket:${e.ticket_id}`,
+        deduplicationId: String(e.data.message_id),
+      });
+    }],
+  };
+
+  async function react(event: FeedEvent): Promise<void> {
+    for (const r of [...(builtIn[event.type] ?? []), ...(deps.reactions?.[event.type] ?? [])]) await r(event);
+  }
+
+  const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    for (const record of event.Records) {
+      const image = record.dynamodb?.NewImage;
+      if (!image || record.eventName !== 'INSERT') continue;
+      const item = unmarshall(image as Record<string, AttributeValue>);
+      if (typeof item.pk !== 'string' || !item.pk.startsWith('FEED#')) continue;
+      try {
+        await react(item as FeedEvent);
+      } catch (e) {
+        log.error('dispatch failed', { event_type: item.type, event_id: item.id, ...errorFacts(e) });
+        // Report this record and stop: the stream retries from here, keeping order.
+        return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+      }
+    }
+    return { batchItemFailures: [] };
+  };
+  return Object.assign(handler, { react });
+}
+
+export const handler = lazyHandler(async () => {
+  const config = await awsConfig();
+  return makeDispatch({ enqueueOutbound: sqsSender(config.CONFLUO_OUTBOUND_QUEUE_URL) });
+});

@@ -1,0 +1,125 @@
+/**
+ * Ingest λ: `/webhooks/{channel}` (channels.md §0.1–§0.4). Does the minimum, in this order:
+ * route (404/405) → size (413, before reading) → authenticity (401/403) → validity (400) →
+ * handshake → enqueue the raw bytes (503 on failure) → 2xx. Never parses business content beyond
+ * what the checks need, never touches DynamoDB, and a refused request leaves no trace but one
+ * log line (channel, status, reason code, request id) and a metric.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { ChannelRequestError, type AdmitPorts, type ChannelAdapter, type Secrets } from '../channels/channel.js';
+import { buildEnvelope, messageDeduplicationId, messageGroupId } from '../channels/envelope.js';
+import { channelByName } from '../channels/registry.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { awsConfig, lazyHandler, sqsSender } from '../runtime/aws.js';
+import { powertoolsIngestMetrics } from '../runtime/metrics.js';
+import type { Config } from '../runtime/config.js';
+import { errorResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
+import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
+
+export interface Enqueue {
+  (msg: { body: string; groupId: string; deduplicationId: string }): Promise<void>;
+}
+
+export interface IngestMetrics {
+  rejected(channel: string, reason: string): void;
+  tooLarge(channel: string): void;
+  accepted(channel: string): void;
+}
+
+export interface IngestDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly enqueue: Enqueue;
+  readonly channel?: (name: string) => ChannelAdapter | undefined;
+  readonly ports?: AdmitPorts;
+  readonly metrics?: IngestMetrics;
+  readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
+}
+
+const WEBHOOK_PATH = /^\/webhooks\/([^/]+)\/?$/;
+
+/** A channel is enabled only when all its inbound settings are present (channels.md §0.13). */
+export function isEnabled(adapter: ChannelAdapter, config: Secrets): boolean {
+  return adapter.inboundSecrets.every((k) => typeof config[k] === 'string' && config[k] !== '');
+}
+
+export function makeIngest(deps: IngestDeps) {
+  const log = deps.logger ?? defaultLogger;
+  const lookup = deps.channel ?? channelByName;
+  const secrets = deps.config as unknown as Secrets;
+
+  return async function ingest(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const method = event.requestContext.http.method.toUpperCase();
+    const path = event.rawPath;
+    const requestId = event.requestContext.requestId || randomUUID();
+    if (path === '/healthz') return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
+
+    const name = event.pathParameters?.channel ?? WEBHOOK_PATH.exec(path)?.[1];
+    const adapter = name ? lookup(name) : undefined;
+    const refuse = (status: number, code: Parameters<typeof errorResponse>[1], message: string, reason: string) => {
+      log.warn('webhook refused', { channel: adapter?.name ?? 'unknown', status, reason, request_id: requestId });
+      deps.metrics?.rejected(adapter?.name ?? 'unknown', reason);
+      return errorResponse(status, code, message);
+    };
+    if (!adapter || !isEnabled(adapter, secrets)) return refuse(404, 'not_found', 'no such channel', 'not_found');
+    if (method !== 'POST' && !(adapter.capabilities.extraMethods ?? []).includes(method as 'GET')) {
+      return { ...refuse(405, 'method_not_allowed', 'method not allowed', 'method'), headers: { 'content-type': 'application/json', allow: ['POST', ...(adapter.capabilities.extraMethods ?? [])].join(', ') } };
+    }
+
+    // Size before anything else; a declared Content-Length over the limit is refused unread.
+    const headers = lowerCaseHeaders(event.headers);
+    const limit = adapter.capabilities.maxBodyBytes;
+    const declared = Number(headers['content-length']);
+    if ((Number.isFinite(declared) && declared > limit) || (event.body?.length ?? 0) > limit * 2) {
+      deps.metrics?.tooLarge(adapter.name);
+      return refuse(413, 'payload_too_large', `body exceeds ${limit} bytes`, 'too_large');
+    }
+    const body = rawBody(event);
+    if (body.length > limit) {
+      deps.metrics?.tooLarge(adapter.name);
+      return refuse(413, 'payload_too_large', `body exceeds ${limit} bytes`, 'too_large');
+    }
+
+    const req = { method, path, headers, query: { ...(event.queryStringParameters ?? {}) } as Record<string, string>, body };
+    const now = deps.clock.now();
+    let admission;
+    try {
+      admission = await adapter.admit(req, secrets, now, deps.ports);
+    } catch (e) {
+      if (e instanceof ChannelRequestError) {
+        const stage = (e.cause as { stage?: string } | undefined)?.stage ?? 'admit';
+        return refuse(e.status, e.code, e.message, `${e.code}:${stage}`);
+      }
+      if ((e as { name?: string })?.name === 'CertificateUnavailableError') {
+        return refuse(503, 'unavailable', 'certificate temporarily unavailable', 'certificate');
+      }
+      log.error('webhook admission crashed', { channel: adapter.name, request_id: requestId, ...errorFacts(e) });
+      return errorResponse(500, 'internal', 'internal error');
+    }
+    if (admission.kind === 'handshake') return toResult(admission.reply);
+
+    const envelope = buildEnvelope(adapter.name, req, admission, now, requestId);
+    try {
+      await deps.enqueue({
+        body: JSON.stringify(envelope),
+        groupId: messageGroupId(adapter.name, admission.conversationKey),
+        deduplicationId: messageDeduplicationId(adapter.name, body),
+      });
+    } catch (e) {
+      log.error('enqueue failed', { channel: adapter.name, request_id: requestId, ...errorFacts(e) });
+      return errorResponse(503, 'unavailable', 'try again later');
+    }
+    deps.metrics?.accepted(adapter.name);
+    return toResult(admission.reply);
+  };
+}
+
+function toResult(reply: { status: number; headers?: Readonly<Record<string, string>>; body?: string }): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: reply.status, headers: { ...(reply.headers ?? {}) }, body: reply.body ?? '' };
+}
+
+export const handler = lazyHandler(async () => {
+  const config = await awsConfig();
+  return makeIngest({ config, clock: systemClock, enqueue: sqsSender(config.CONFLUO_INBOUND_QUEUE_URL), metrics: powertoolsIngestMetrics() });
+});

@@ -1,0 +1,18 @@
+/** CloudWatch metrics (EMF via Powertools) for the webhook edge. */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { IngestMetrics } from '../handlers/ingest.js';
+
+export function powertoolsIngestMetrics(): IngestMetrics {
+  const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'ingest' });
+  const count = (name: string, dims: Record<string, string>) => {
+    const m = metrics.singleMetric();
+    for (const [k, v] of Object.entries(dims)) m.addDimension(k, v);
+    m.addMetric(name, MetricUnit.Count, 1);
+  };
+  return {
+    rejected: (channel, reason) => count('WebhookRejected', { channel, reason: reason.split(':')[0] ?? reason }),
+    // Meta documents payloads of up to 3 MB: an oversized batch is refused and retried, so alarm on it.
+    tooLarge: (channel) => count('WebhookTooLarge', { channel }),
+    accepted: (channel) => count('WebhookAccepted', { channel }),
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Committing one inbound message: a single TransactWriteItems that holds the dedupe marker, so a
+ * redelivered record either finds the marker (duplicate → nothing changes) or commits everything.
+ * Conditions guard the invariants (one current ticket per customer, ticket still active, identity
+ * still owned by the customer); a failed condition other than the marker means "reload and
+ * decide again".
+ */
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { InboundMessage, Identity } from '../domain/inbound.js';
+import { cancellationCodes, type Db } from './db.js';
+import { indexKeys, keys } from './table.js';
+import type { EventEntry, FeedEvent, MessageEntry, TicketRecord } from './records.js';
+
+type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+export type ThreadPlan =
+  | { readonly action: 'append'; readonly ticketId: string; readonly fromStatus: 'any-active' | 'pending_customer' }
+  | { readonly action: 'reopen'; readonly ticketId: string }
+  | { readonly action: 'open'; readonly ticket: TicketRecord; readonly expectedCurrent: string | null };
+
+export interface InboundPlan {
+  readonly msg: InboundMessage;
+  readonly nowMs: number;
+  readonly dedupTtlSeconds: number;
+  readonly entry: MessageEntry;
+  readonly identity: Identity;
+  readonly customer: { readonly id: string; readonly isNew: boolean; readonly displayName?: string };
+  readonly identityIsNew: boolean;
+  readonly replyContext?: Record<string, unknown>;
+  readonly thread: ThreadPlan;
+  readonly events: readonly FeedEvent[];
+  readonly timelineEvents: readonly EventEntry[];
+}
+
+export type CommitResult = 'committed' | 'duplicate' | 'conflict';
+
+const ACTIVE_NO_PENDING = ['new', 'open', 'on_hold'];
+
+export function dedupeItem(db: Db, channel: string, dedupKey: string, nowMs: number, ttlSeconds: number, extra: Record<string, unknown> = {}): TxItem {
+  return {
+    Put: {
+      TableName: db.tableName,
+      Item: { ...keys.dedupe(channel, dedupKey), at: nowMs, ttl: Math.floor(nowMs / 1000) + ttlSeconds, ...extra },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+export function feedItem(db: Db, e: FeedEvent): TxItem {
+  return { Put: { TableName: db.tableName, Item: { ...keys.feedEvent(e.at, e.id), ...e } } };
+}
+
+export function timelineItem(db: Db, entry: { ticket_id: string; at: number; id: string } & Record<string, unknown>): TxItem {
+  return { Put: { TableName: db.tableName, Item: { ...keys.timelineEntry(entry.ticket_id, entry.at, entry.id), ...entry }, ConditionExpression: 'attribute_not_exists(pk)' } };
+}
+
+export function ticketItem(t: TicketRecord): Record<string, unknown> {
+  return {
+    ...keys.ticket(t.id), ...t,
+    ...(t.status === 'merged' ? {} : indexKeys.inbox(t.updated_at, t.id)),
+    ...indexKeys.byStatus(t.status, t.updated_at, t.id),
+    ...indexKeys.customerTicket(t.customer_id, t.created_at, t.id),
+  };
+}
+
+export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitResult> {
+  const { msg, nowMs, entry } = plan;
+  const T = db.tableName;
+  const ticketId = plan.thread.action === 'open' ? plan.thread.ticket.id : plan.thread.ticketId;
+  const items: TxItem[] = [dedupeItem(db, msg.channel, msg.dedup_key, nowMs, plan.dedupTtlSeconds, { ticket_id: ticketId })];
+
+  // identity
+  const identityAttrs = { ...plan.identity, channel: msg.channel, customer_id: plan.customer.id, ticket_hint: ticketId, conversation_id: msg.conversation_id, last_inbound_at: nowMs, ...(plan.replyContext ? { reply_context: plan.replyContext } : {}) };
+  if (plan.identityIsNew) {
+    items.push({ Put: { TableName: T, Item: { ...keys.identity(msg.channel, plan.identity.external_id), ...indexKeys.customerIdentity(plan.customer.id, msg.channel, plan.identity.external_id), ...identityAttrs, created_at: nowMs }, ConditionExpression: 'attribute_not_exists(pk)' } });
+  } else {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':c': plan.customer.id };
+    const sets = Object.entries(identityAttrs).filter(([k, v]) => v !== undefined && k !== 'customer_id').map(([k, v], i) => {
+      names[`#a${i}`] = k; values[`:a${i}`] = v; return `#a${i} = :a${i}`;
+    });
+    items.push({ Update: { TableName: T, Key: keys.identity(msg.channel, plan.identity.external_id), UpdateExpression: `SET ${sets.join(', ')}`, ConditionExpression: 'customer_id = :c', ExpressionAttributeNames: names, ExpressionAttributeValues: values } });
+  }
+
+  // customer: the current-ticket pointer is the invariant "one open ticket per customer"
+  if (plan.customer.isNew) {
+    items.push({ Put: { TableName: T, Item: { ...keys.customer(plan.customer.id), id: plan.customer.id, display_name: plan.customer.displayName, created_at: nowMs, current_ticket_id: ticketId }, ConditionExpression: 'attribute_not_exists(pk)' } });
+  } else if (plan.thread.action === 'open') {
+    items.push({ Update: {
+      TableName: T, Key: keys.customer(plan.customer.id),
+      UpdateExpression: 'SET current_ticket_id = :t',
+      ConditionExpression: plan.thread.expectedCurrent === null
+        ? 'attribute_exists(pk) AND attribute_not_exists(current_ticket_id) AND attribute_not_exists(merged_into)'
+        : 'current_ticket_id = :old AND attribute_not_exists(merged_into)',
+      ExpressionAttributeValues: plan.thread.expectedCurrent === null ? { ':t': ticketId } : { ':t': ticketId, ':old': plan.thread.expectedCurrent },
+    } });
+  } else {
+    items.push({ ConditionCheck: { TableName: T, Key: keys.customer(plan.customer.id), ConditionExpression: 'current_ticket_id = :t AND attribute_not_exists(merged_into)', ExpressionAttributeValues: { ':t': ticketId } } });
+  }
+
+  // ticket
+  const touch = {
+    ':now': nowMs, ':ch': msg.channel, ':conv': msg.conversation_id, ':c': plan.customer.id, ':one': 1,
+    ':g1': indexKeys.inbox(nowMs, ticketId).gsi1sk,
+  };
+  const touchSet = 'updated_at = :now, last_inbound_at = :now, channel = :ch, conversation_id = :conv, gsi1sk = :g1, gsi2sk = :g1, message_count = message_count + :one';
+  if (plan.thread.action === 'open') {
+    items.push({ Put: { TableName: T, Item: ticketItem(plan.thread.ticket), ConditionExpression: 'attribute_not_exists(pk)' } });
+    items.push({ Put: { TableName: T, Item: { ...keys.ticketNumber(plan.thread.ticket.number), ticket_id: ticketId }, ConditionExpression: 'attribute_not_exists(pk)' } });
+  } else if (plan.thread.action === 'append' && plan.thread.fromStatus === 'any-active') {
+    items.push({ Update: {
+      TableName: T, Key: keys.ticket(ticketId), UpdateExpression: `SET ${touchSet}`,
+      ConditionExpression: 'customer_id = :c AND #s IN (:s0, :s1, :s2)',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ...touch, ':s0': ACTIVE_NO_PENDING[0], ':s1': ACTIVE_NO_PENDING[1], ':s2': ACTIVE_NO_PENDING[2] },
+    } });
+  } else {
+    // reopen (resolved → open) or the customer answered (pending_customer → open)
+    const from = plan.thread.action === 'reopen' ? 'resolved' : 'pending_customer';
+    items.push({ Update: {
+      TableName: T, Key: keys.ticket(ticketId),
+      UpdateExpression: `SET ${touchSet}, #s = :open, gsi2pk = :g2${plan.thread.action === 'reopen' ? ', reopen_count = if_not_exists(reopen_count, :zero) + :one REMOVE resolved_at' : ''}`,
+      ConditionExpression: 'customer_id = :c AND #s = :from',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ...touch, ':open': 'open', ':from': from, ':g2': 'STATUS#open', ...(plan.thread.action === 'reopen' ? { ':zero': 0 } : {}) },
+    } });
+  }
+
+  // message, its reference (edits and receipts find it), timeline events, feed
+  items.push(timelineItem(db, entry as unknown as MessageEntry & Record<string, unknown>));
+  if (entry.external_message_id) {
+    items.push({ Put: { TableName: T, Item: { ...keys.messageRef(msg.channel, entry.external_message_id), ticket_id: ticketId, entry_sk: keys.timelineEntry(ticketId, entry.at, entry.id).sk, direction: 'in' } } });
+  }
+  for (const e of plan.timelineEvents) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
+  for (const e of plan.events) items.push(feedItem(db, e));
+
+  return runTransaction(db, items);
+}
+
+/** Run a transaction whose first item is a dedupe marker: its failure alone means "duplicate". */
+export async function runTransaction(db: Db, items: TxItem[]): Promise<CommitResult> {
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'committed';
+  } catch (e) {
+    const codes = cancellationCodes(e);
+    if (!codes) throw e;
+    if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+    if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
+    throw e;
+  }
+}
+
+/** Atomic counter (1 round trip): ticket numbers. A number burnt by a failed commit leaves a gap. */
+export async function nextCounter(db: Db, name: string): Promise<number> {
+  const res = await db.doc.send(new UpdateCommand({
+    TableName: db.tableName, Key: keys.counter(name), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 }, ReturnValues: 'UPDATED_NEW',
+  }));
+  return Number(res.Attributes?.n);
+}
+
+/** An edit: the dedupe marker and the in-place update of the stored message, one transaction. */
+export async function commitEdit(db: Db, args: {
+  channel: string; dedupKey: string; nowMs: number; dedupTtlSeconds: number; ticketId: string; entrySk: string;
+  previousText: string; text: string; attachments: unknown[] | null; editedAtMs: number; feed: FeedEvent;
+}): Promise<CommitResult> {
+  const values: Record<string, unknown> = { ':t': args.text, ':true': true, ':at': args.editedAtMs, ':h': [{ text: args.previousText, at: args.nowMs }], ':empty': [] };
+  if (args.attachments) values[':att'] = args.attachments;
+  return runTransaction(db, [
+    dedupeItem(db, args.channel, args.dedupKey, args.nowMs, args.dedupTtlSeconds, { ticket_id: args.ticketId }),
+    { Update: {
+      TableName: db.tableName, Key: { pk: keys.ticket(args.ticketId).pk, sk: args.entrySk },
+      UpdateExpression: `SET #text = :t, edited = :true, edited_at = :at, history = list_append(if_not_exists(history, :empty), :h)${args.attachments ? ', attachments = :att' : ''}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#text': 'text' }, ExpressionAttributeValues: values,
+    } },
+    feedItem(db, args.feed),
+  ]);
+}

@@ -1,0 +1,93 @@
+/** Named read access patterns (each costs the round trips its comment says). */
+import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Db } from './db.js';
+import { keys } from './table.js';
+import type { CustomerRecord, FeedEvent, IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
+
+const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, gsi3pk: _e, gsi3sk: _f, ttl: _t, ...rest } = item;
+  return rest as T;
+};
+
+async function get<T>(db: Db, key: { pk: string; sk: string }, consistent = true): Promise<T | undefined> {
+  const res = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: key, ConsistentRead: consistent }));
+  return strip<T>(res.Item);
+}
+
+/** 1 round trip. */
+export const getIdentity = (db: Db, channel: string, externalId: string) => get<IdentityRecord>(db, keys.identity(channel, externalId));
+/** 1 round trip. */
+export const getCustomer = (db: Db, id: string) => get<CustomerRecord>(db, keys.customer(id));
+/** 1 round trip. */
+export const getTicket = (db: Db, id: string) => get<TicketRecord>(db, keys.ticket(id));
+/** 1 round trip. */
+export const getMessageRef = (db: Db, channel: string, externalMessageId: string) =>
+  get<{ ticket_id: string; entry_sk: string; direction: 'in' | 'out' }>(db, keys.messageRef(channel, externalMessageId));
+/** 1 round trip. */
+export async function getTimelineEntry(db: Db, ticketId: string, sk: string): Promise<TimelineEntry | undefined> {
+  return get<TimelineEntry>(db, { pk: keys.ticket(ticketId).pk, sk });
+}
+
+export interface Page<T> { readonly items: T[]; readonly next_cursor: string | null }
+
+const encodeCursor = (k: Record<string, unknown> | undefined) => (k ? Buffer.from(JSON.stringify(k)).toString('base64url') : null);
+export function decodeCursor(c: string | undefined): Record<string, unknown> | undefined {
+  if (!c) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) return v;
+  } catch { /* fall through */ }
+  throw new CursorError('cursor is not one this API issued');
+}
+export class CursorError extends Error { override readonly name = 'CursorError'; }
+
+async function queryPage<T>(db: Db, input: Omit<QueryCommandInput, 'TableName'>, limit: number, cursor?: string): Promise<Page<T>> {
+  const res = await db.doc.send(new QueryCommand({ TableName: db.tableName, ...input, Limit: limit, ExclusiveStartKey: decodeCursor(cursor) }));
+  return { items: (res.Items ?? []).map((i) => strip<T>(i)!), next_cursor: encodeCursor(res.LastEvaluatedKey) };
+}
+
+/** Inbox: newest activity first; with a status, from the by-status index. Merged tickets are not in gsi1. */
+export function listTickets(db: Db, opts: { status?: string; limit: number; cursor?: string }): Promise<Page<TicketRecord>> {
+  const input: Omit<QueryCommandInput, 'TableName'> = opts.status
+    ? { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': `STATUS#${opts.status}` }, ScanIndexForward: false }
+    : { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'TICKETS' }, ScanIndexForward: false };
+  return queryPage<TicketRecord>(db, input, opts.limit, opts.cursor);
+}
+
+/** The whole timeline of a ticket, in order (paged internally). */
+export async function listTimeline(db: Db, ticketId: string): Promise<TimelineEntry[]> {
+  const out: TimelineEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page: Page<TimelineEntry> = await queryPage<TimelineEntry>(db, {
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+      ExpressionAttributeValues: { ':p': keys.ticket(ticketId).pk, ':s': 'TL#' },
+      ConsistentRead: true,
+    }, 500, cursor);
+    out.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/** A customer's identities and tickets (gsi3), tickets newest first. */
+export async function listCustomerItems(db: Db, customerId: string): Promise<{ identities: IdentityRecord[]; tickets: TicketRecord[] }> {
+  const q = (prefix: string, forward: boolean) => db.doc.send(new QueryCommand({
+    TableName: db.tableName, IndexName: 'gsi3', KeyConditionExpression: 'gsi3pk = :p AND begins_with(gsi3sk, :s)',
+    ExpressionAttributeValues: { ':p': `CUST#${customerId}`, ':s': prefix }, ScanIndexForward: forward,
+  }));
+  const [ids, tks] = await Promise.all([q('IDENT#', true), q('TICKET#', false)]);
+  return { identities: (ids.Items ?? []).map((i) => strip<IdentityRecord>(i)!), tickets: (tks.Items ?? []).map((i) => strip<TicketRecord>(i)!) };
+}
+
+/** Change feed of one UTC day after an exclusive sort key. */
+export async function listFeed(db: Db, dayPk: string, afterSk: string | undefined, limit: number): Promise<Array<FeedEvent & { sk: string }>> {
+  const res = await db.doc.send(new QueryCommand({
+    TableName: db.tableName,
+    KeyConditionExpression: afterSk ? 'pk = :p AND sk > :s' : 'pk = :p',
+    ExpressionAttributeValues: afterSk ? { ':p': dayPk, ':s': afterSk } : { ':p': dayPk },
+    Limit: limit, ConsistentRead: true,
+  }));
+  return (res.Items ?? []).map((i) => ({ ...(strip<FeedEvent>(i)!), sk: String(i.sk) }));
+}

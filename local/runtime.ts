@@ -1,0 +1,198 @@
+/**
+ * The embedded local runtime (`npm start`): DynamoDB Local, in-process SQS-semantics queues, the
+ * table stream, a virtual clock, the outbox and an HTTP server — wired to the SAME handler
+ * factories (`make<Name>(deps)`) that run in Lambda. Nothing here is bundled into a Lambda.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../functions/runtime/config.js';
+import { createDb, type Db } from '../functions/store/db.js';
+import { makeIngest } from '../functions/handlers/ingest.js';
+import { makeProcess } from '../functions/handlers/process.js';
+import { makeSend } from '../functions/handlers/send.js';
+import { makeDispatch } from '../functions/handlers/dispatch.js';
+import { makeAgentApi } from '../functions/handlers/agent-api.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { LocalQueue, QueuePoller } from './queues.js';
+import { StreamPoller } from './stream-poller.js';
+import { VirtualClock } from './clock.js';
+import { Outbox } from './outbox.js';
+import { ensureTable } from './table.js';
+import { simulateResponse } from './platform-simulator.js';
+import { createLocalServer } from './server.js';
+
+export interface RuntimeOptions {
+  /** Environment to read settings from (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** HTTP port; 0 picks a free one. Default: PORT setting. */
+  readonly port?: number;
+  /** Start from nothing and keep nothing (`--in-memory`). */
+  readonly inMemory?: boolean;
+  /** Reuse a running DynamoDB Local (tests) instead of starting one. */
+  readonly ddbEndpoint?: string;
+  readonly tableName?: string;
+  /** Visibility timeout of the local queues (redelivery delay after a failure). */
+  readonly visibilityTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SettleResult { readonly processed: number; readonly dlq: number; readonly workflows: number }
+
+export interface Runtime {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly dataDir: string | null;
+  readonly db: Db;
+  readonly clock: VirtualClock;
+  readonly outbox: Outbox;
+  readonly queues: { readonly inbound: LocalQueue; readonly inboundDlq: LocalQueue; readonly outbound: LocalQueue; readonly outboundDlq: LocalQueue };
+  readonly ddbEndpoint: string;
+  settle(timeoutMs?: number): Promise<SettleResult>;
+  stop(): Promise<void>;
+}
+
+const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+}
+
+export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  const env = opts.env ?? process.env;
+  const config = loadConfig(env);
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const inMemory = opts.inMemory ?? false;
+  const dataDir = inMemory ? null : resolve(config.CONFLUO_DATA_DIR ?? '.confluo');
+  const file = (name: string) => (dataDir ? join(dataDir, name) : undefined);
+  if (dataDir) {
+    mkdirSync(join(dataDir, 'queues'), { recursive: true });
+    mkdirSync(join(dataDir, 's3'), { recursive: true });
+    guardSingleInstance(dataDir);
+  }
+
+  let ddb: DynamoDbLocal | undefined;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    if (!opts.ddbEndpoint) {
+      ddb = await startDynamoDbLocal(dataDir ? { inMemory: false, dataDir: join(dataDir, 'dynamodb') } : { inMemory: true });
+      cleanups.push(() => ddb!.stop());
+    }
+    const ddbEndpoint = opts.ddbEndpoint ?? ddb!.endpoint;
+    const tableName = opts.tableName ?? config.CONFLUO_TABLE_NAME;
+    const raw = new DynamoDBClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
+    cleanups.push(() => raw.destroy());
+    const { streamArn } = await ensureTable(raw, tableName);
+    const db = createDb(tableName, { endpoint: ddbEndpoint, ...LOCAL_AWS });
+    cleanups.push(() => db.doc.destroy());
+
+    const clock = new VirtualClock(file('clock.json'));
+    const outbox = new Outbox(file('outbox.jsonl'));
+    const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
+    const queue = (name: string, dlq?: LocalQueue) => new LocalQueue({
+      name, fifo: true, visibilityTimeoutMs, maxReceiveCount: 5, ...(dlq ? { dlq } : {}),
+      ...(dataDir ? { journalPath: join(dataDir, 'queues', `${name}.jsonl`) } : {}),
+    });
+    const inboundDlq = queue('inbound-dlq.fifo');
+    const inbound = queue('inbound.fifo', inboundDlq);
+    const outboundDlq = queue('outbound-dlq.fifo');
+    const outbound = queue('outbound.fifo', outboundDlq);
+    cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq]) q.close(); });
+
+    const record = (channel: string, kind: string, request: import('../functions/channels/channel.js').PlatformRequest, ticketId: string | null) =>
+      outbox.record({ channel, kind, request, ticket_id: ticketId, at: new Date(clock.now()).toISOString() });
+
+    const ingest = makeIngest({ config, clock, enqueue: async (m) => { inbound.send(m); } });
+    const processHandler = makeProcess({
+      db, clock, config,
+      confirmSubscription: async (channel, url) => record(channel, 'sns-confirmation', { method: 'GET', url, headers: {}, body: null }, null),
+    });
+    const send = makeSend({
+      db, config,
+      perform: async (request, meta) => { record(meta.channel, meta.kind, request, meta.ticket_id); return simulateResponse(meta.channel, request); },
+    });
+    const dispatch = makeDispatch({ enqueueOutbound: async (m) => { outbound.send(m); } });
+    const agentApi = makeAgentApi({ db, clock });
+
+    const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
+    const inboundPoller = new QueuePoller(inbound, processHandler, { batchSize: 10, concurrency: 2, onError });
+    const outboundPoller = new QueuePoller(outbound, send, { batchSize: 10, concurrency: 1, onError });
+    const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
+    cleanups.push(() => streams.destroy());
+    const streamPoller = new StreamPoller({ client: streams, streamArn, handler: dispatch, ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError });
+    inboundPoller.start();
+    outboundPoller.start();
+    streamPoller.start();
+    cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
+
+    async function settle(timeoutMs = 30_000): Promise<SettleResult> {
+      const deadline = Date.now() + timeoutMs;
+      const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth };
+      // Quiet = one full pass in which no queue had work and the stream had nothing new.
+      for (;;) {
+        if (Date.now() > deadline) throw new RuntimeError('settle: the system did not become quiet in time', { cause: { queues: [inbound.stats(), outbound.stats()] } });
+        await inboundPoller.whenIdle();
+        const dispatched = await streamPoller.drain();
+        await outboundPoller.whenIdle();
+        const again = await streamPoller.drain();
+        if (dispatched === 0 && again === 0 && inboundPoller.idle() && outboundPoller.idle()) break;
+      }
+      return {
+        processed: inboundPoller.processed + outboundPoller.processed - before.processed,
+        dlq: inboundDlq.stats().depth + outboundDlq.stats().depth - before.dlq,
+        workflows: 0,
+      };
+    }
+
+    const server = createLocalServer({
+      ingest, agentApi, config, clock, outbox, settle,
+      queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
+      ...(dataDir ? { s3Dir: join(dataDir, 's3') } : {}),
+    });
+    const port = opts.port ?? Number(config.PORT);
+    await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(port, '127.0.0.1', () => res()); });
+    const actualPort = (server.address() as AddressInfo).port;
+    cleanups.push(() => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }));
+    const url = `http://127.0.0.1:${actualPort}`;
+    if (dataDir) {
+      writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName }));
+      cleanups.push(() => rmSync(join(dataDir, 'runtime.json'), { force: true }));
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url, port: actualPort, config, dataDir, db, clock, outbox, ddbEndpoint,
+      queues: { inbound, inboundDlq, outbound, outboundDlq },
+      settle,
+      stop: () => (stopping ??= runCleanups(cleanups)),
+    };
+  } catch (e) {
+    await runCleanups(cleanups);
+    throw e;
+  }
+}
+
+async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise<void> {
+  for (const c of [...cleanups].reverse()) {
+    try { await c(); } catch { /* keep stopping the rest */ }
+  }
+}
+
+/** Two runtimes on one data directory would corrupt it: refuse while another one is alive. */
+function guardSingleInstance(dataDir: string): void {
+  const f = join(dataDir, 'runtime.json');
+  if (!existsSync(f)) return;
+  try {
+    const { pid } = JSON.parse(readFileSync(f, 'utf8')) as { pid: number };
+    if (pid && pid !== process.pid) {
+      process.kill(pid, 0); // throws when no such process
+      throw new RuntimeError(`another Confluo runtime (pid ${pid}) is using ${dataDir}`);
+    }
+  } catch (e) {
+    if (e instanceof RuntimeError) throw e;
+    // stale runtime.json from a crashed run: take over
+  }
+}

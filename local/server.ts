@@ -1,0 +1,152 @@
+/**
+ * The local HTTP front door. Webhooks and the Agent API go through the same handlers as in AWS,
+ * as API Gateway HTTP API (payload v2) events with the raw body base64-encoded. This server also
+ * plays the JWT authoriser (HS256 with AGENT_JWT_SECRET) and serves the /dev endpoints.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
+import type { Config } from '../functions/runtime/config.js';
+import { mintAgentToken, verifyAgentToken } from './agent-auth.js';
+import type { VirtualClock } from './clock.js';
+import type { Outbox } from './outbox.js';
+
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalServerDeps {
+  readonly ingest: Handler;
+  readonly agentApi: Handler;
+  readonly config: Config;
+  readonly clock: VirtualClock;
+  readonly outbox: Outbox;
+  readonly settle: () => Promise<unknown>;
+  readonly queues: () => unknown;
+  readonly s3Dir?: string;
+}
+
+/** Bodies above this are refused unread (every channel's limit is far below it). */
+const HARD_BODY_CAP = 1024 * 1024;
+
+const TokenRequest = z.strictObject({ agent: z.string().min(1).max(100), role: z.enum(['agent', 'supervisor', 'admin']).default('agent') });
+const ClockRequest = z.strictObject({ advanceSeconds: z.number().nonnegative().max(10 * 365 * 86_400) });
+
+export function createLocalServer(deps: LocalServerDeps): Server {
+  const agentSecret = deps.config.AGENT_JWT_SECRET!;
+  const memoryS3 = new Map<string, Buffer>();
+
+  return createServer(async (req, res) => {
+    try {
+      await route(req, res);
+    } catch {
+      send(res, 500, { error: { code: 'internal', message: 'internal error' } });
+    }
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = (req.method ?? 'GET').toUpperCase();
+
+    if (path === '/healthz' || path.startsWith('/webhooks/')) {
+      const declared = Number(req.headers['content-length']);
+      // Over the hard cap: hand ingest the headers only; it refuses on Content-Length (413).
+      const body = Number.isFinite(declared) && declared > HARD_BODY_CAP ? Buffer.alloc(0) : await readBody(req, HARD_BODY_CAP);
+      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
+      return reply(res, await deps.ingest(toEvent(req, url, body)));
+    }
+    if (path.startsWith('/api/v1/')) {
+      const body = await readBody(req, HARD_BODY_CAP);
+      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
+      const event = toEvent(req, url, body);
+      if (path !== '/api/v1/openapi.json') {
+        const claims = await verifyAgentToken(agentSecret, req.headers.authorization);
+        if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
+        (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
+      }
+      return reply(res, await deps.agentApi(event));
+    }
+    if (path.startsWith('/dev/')) return dev(req, res, method, path);
+    send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
+  }
+
+  async function dev(req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
+    const json = async () => {
+      const b = await readBody(req, 64 * 1024);
+      try { return b && b.length ? JSON.parse(b.toString('utf8')) : {}; } catch { return undefined; }
+    };
+    const bad = (message: string) => send(res, 400, { error: { code: 'invalid', message } });
+    if (path === '/dev/token' && method === 'POST') {
+      const r = TokenRequest.safeParse(await json());
+      if (!r.success) return bad('expected {"agent": "<id>", "role": "agent|supervisor|admin"}');
+      return send(res, 200, { token: await mintAgentToken(agentSecret, r.data.agent, r.data.role, deps.clock.now()) });
+    }
+    if (path === '/dev/outbox' && method === 'GET') return send(res, 200, { items: deps.outbox.list() });
+    if (path === '/dev/outbox' && method === 'DELETE') { deps.outbox.clear(); return send(res, 204, null); }
+    if (path === '/dev/clock' && method === 'GET') return send(res, 200, deps.clock.view());
+    if (path === '/dev/clock' && method === 'POST') {
+      const r = ClockRequest.safeParse(await json());
+      if (!r.success) return bad('expected {"advanceSeconds": <non-negative number>}');
+      deps.clock.advance(r.data.advanceSeconds * 1000);
+      return send(res, 200, deps.clock.view());
+    }
+    if (path === '/dev/settle' && method === 'POST') return send(res, 200, await deps.settle());
+    if (path === '/dev/queues' && method === 'GET') return send(res, 200, { items: deps.queues() });
+    const s3 = /^\/dev\/s3\/([a-z0-9.-]{3,63})\/(.+)$/.exec(path);
+    if (s3 && method === 'PUT') {
+      const body = await readBody(req, 50 * 1024 * 1024);
+      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'object too large' } });
+      const key = `${s3[1]}/${decodeURIComponent(s3[2]!)}`;
+      if (normalize(key).startsWith('..') || key.includes('\0')) return bad('bad key');
+      memoryS3.set(key, body);
+      if (deps.s3Dir) { const f = join(deps.s3Dir, normalize(key)); mkdirSync(dirname(f), { recursive: true }); writeFileSync(f, body); }
+      return send(res, 200, { bucket: s3[1], key: decodeURIComponent(s3[2]!), size: body.length });
+    }
+    send(res, 404, { error: { code: 'not_found', message: 'no such dev endpoint' } });
+  }
+}
+
+function toEvent(req: IncomingMessage, url: URL, body: Buffer): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const now = Date.now();
+  const channel = /^\/webhooks\/([^/]+)\/?$/.exec(url.pathname)?.[1];
+  return {
+    version: '2.0', routeKey: '$default', rawPath: url.pathname, rawQueryString: url.search.slice(1), headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    ...(channel ? { pathParameters: { channel } } : {}),
+    requestContext: {
+      accountId: 'local', apiId: 'local', domainName: headers.host ?? 'localhost', domainPrefix: 'local',
+      http: { method: (req.method ?? 'GET').toUpperCase(), path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(), routeKey: '$default', stage: '$default', time: new Date(now).toISOString(), timeEpoch: now,
+    },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+async function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > cap) { req.resume(); return null; }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function reply(res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void {
+  res.writeHead(r.statusCode ?? 200, r.headers as Record<string, string>);
+  res.end(r.body === undefined ? undefined : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (body === null) { res.writeHead(status); res.end(); return; }
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
