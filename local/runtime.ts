@@ -108,6 +108,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const ingest = makeIngest({ config, clock, enqueue: async (m) => { inbound.send(m); } });
     const processHandler = makeProcess({
       db, clock, config,
+      deadLetter: async (record, reason) => {
+        inboundDlq.send({ body: record.body, groupId: record.attributes.MessageGroupId ?? 'dead-letter', deduplicationId: record.messageId, attributes: { reason, source_queue: inbound.name, receive_count: record.attributes.ApproximateReceiveCount } });
+      },
       confirmSubscription: async (channel, url) => record(channel, 'sns-confirmation', { method: 'GET', url, headers: {}, body: null }, null),
     });
     const send = makeSend({

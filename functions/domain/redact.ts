@@ -18,7 +18,8 @@ const PATTERNS: readonly RegExp[] = [
   /eyJ[\w-]+\.[\w-]+\.[\w-]*/g, // JWTs
   /\b\d{6,}:[\w-]{30,}\b/g, // Telegram bot tokens
   /\bBearer\s+\S+/gi,
-  /\+?\d[\d ()-]{7,}\d/g, // phone-like digit runs
+  // phone-like: 9–15 digits with optional separators, not glued to letters or hyphens (UUIDs, ISO dates)
+  /(?<![\w-])\+?\(?\d(?:[ ().-]{0,2}\d){8,14}(?![\w-])/g,
 ];
 
 export function isSensitiveKey(key: string): boolean {

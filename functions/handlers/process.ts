@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { ChannelAdapter, Envelope } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { awsConfig, awsDb, lazyHandler, sqsDeadLetter } from '../runtime/aws.js';
 import type { IgnoredEvent, InboundMessage, VerificationEvent } from '../domain/inbound.js';
 import { CHANNELS } from '../domain/inbound.js';
 import { mergeIdentity, displayNameOf } from '../domain/identity.js';
@@ -22,6 +22,7 @@ import { formatTicketNumber } from '../domain/ticket.js';
 import { initialSla } from '../domain/sla/policy.js';
 import type { Config } from '../runtime/config.js';
 import { logger as defaultLogger, errorFacts } from '../runtime/logger.js';
+import { redactString } from '../domain/redact.js';
 import type { Db } from '../store/db.js';
 import { commitEdit, commitInbound, nextCounter, type ThreadPlan } from '../store/inbound.js';
 import { advanceDelivery } from '../store/outbound.js';
@@ -38,6 +39,16 @@ export interface ProcessDeps {
   /** Performs an SNS subscription confirmation (AWS: HTTPS GET; local: outbox entry). */
   readonly confirmSubscription?: (channel: string, url: string) => Promise<void>;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error' | 'debug'>;
+  /**
+   * Moves a record that failed on its last allowed receive to the dead-letter queue, with its
+   * reason. Without this, SQS would redrive it — but in a FIFO batch the records behind it in its
+   * group are returned with it, so they would be dead-lettered too. Doing it here lets the rest
+   * of the conversation go on (channels.md §0 / DESIGN.md §7: a poison message never blocks its
+   * conversation for ever).
+   */
+  readonly deadLetter?: (record: SQSRecord, reason: string) => Promise<void>;
+  /** maxReceiveCount of the inbound queue's redrive policy (default 5). */
+  readonly maxReceiveCount?: number;
 }
 
 export class ProcessError extends Error {
@@ -62,6 +73,7 @@ export function makeProcess(deps: ProcessDeps) {
   const dedupTtlSeconds = Number(deps.config.CONFLUO_DEDUP_TTL_DAYS) * 86_400;
   const reopenWindowMs = Number(deps.config.CONFLUO_REOPEN_WINDOW_DAYS) * DAY_MS;
   const { db } = deps;
+  const maxReceiveCount = deps.maxReceiveCount ?? 5;
 
   async function handleMessage(msg: InboundMessage): Promise<Outcome> {
     if (msg.edit) {
@@ -218,11 +230,26 @@ export function makeProcess(deps: ProcessDeps) {
         return await recordHandler(record);
       } catch (e) {
         log.error('record failed', { message_id: record.messageId, ...errorFacts(e) });
+        const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+        if (deps.deadLetter && receives >= maxReceiveCount) {
+          await deps.deadLetter(record, failureReason(e));
+          log.warn('record dead-lettered', { message_id: record.messageId, receives });
+          return ['dead-lettered'];
+        }
         throw e;
       }
     }, processor, { skipGroupOnError: true, throwOnFullBatchFailure: false });
   };
   return Object.assign(handler, { recordHandler, handleMessage });
+}
+
+/** A short, non-personal reason: error name, our own message, the stage from `cause`. */
+export function failureReason(e: unknown): string {
+  if (!(e instanceof Error)) return 'unknown failure';
+  const stage = (e.cause as { stage?: string } | undefined)?.stage;
+  // Messages of foreign errors (JSON.parse, libraries) may quote the input: keep only ours.
+  const ours = ['ProcessError', 'ChannelRequestError', 'StoreError'].includes(e.name);
+  return redactString(`${e.name}${stage ? ` at ${stage}` : ''}${ours ? `: ${e.message}` : ''}`).slice(0, 300);
 }
 
 function messageEntry(msg: InboundMessage, ticketId: string, id: string, now: number): MessageEntry {
@@ -249,7 +276,10 @@ function stripIdentity(i: Partial<IdentityRecord>): IdentityRecord {
 
 export const handler = lazyHandler(async () => {
   const config = await awsConfig();
-  return makeProcess({ db: awsDb(config), clock: systemClock, config, confirmSubscription: httpsConfirm });
+  return makeProcess({
+    db: awsDb(config), clock: systemClock, config, confirmSubscription: httpsConfirm,
+    ...(config.CONFLUO_INBOUND_DLQ_URL ? { deadLetter: sqsDeadLetter(config.CONFLUO_INBOUND_DLQ_URL) } : {}),
+  });
 });
 
 /** SNS subscription confirmation: a GET of the (already validated) SubscribeURL. */

@@ -3,6 +3,7 @@
  * and SDK clients created once per execution environment. Local runtime never imports this.
  */
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import { getParameters } from '@aws-lambda-powertools/parameters/ssm';
 import { loadConfig, type Config } from './config.js';
 import { createDb, type Db } from '../store/db.js';
@@ -36,4 +37,16 @@ export function sqsSender(queueUrl: string) {
 export function lazyHandler<E, R>(build: () => Promise<(event: E) => Promise<R>>): (event: E) => Promise<R> {
   let built: Promise<(event: E) => Promise<R>> | undefined;
   return async (event: E) => (await (built ??= build()))(event);
+}
+
+/** Dead-letter a record ourselves (FIFO DLQ): original body, reason as a message attribute. */
+export function sqsDeadLetter(dlqUrl: string) {
+  return async (record: SQSRecord, reason: string) => {
+    await sqsClient().send(new SendMessageCommand({
+      QueueUrl: dlqUrl, MessageBody: record.body,
+      MessageGroupId: record.attributes.MessageGroupId ?? 'dead-letter',
+      MessageDeduplicationId: record.messageId,
+      MessageAttributes: { reason: { DataType: 'String', StringValue: reason }, receive_count: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount } },
+    }));
+  };
 }

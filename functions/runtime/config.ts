@@ -23,6 +23,7 @@ export const SETTINGS = [
   // core
   { name: 'CONFLUO_TABLE_NAME', meaning: 'DynamoDB single table name', default: 'confluo' },
   { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to', default: 'local://inbound.fifo' },
+  { name: 'CONFLUO_INBOUND_DLQ_URL', meaning: 'AWS only: dead-letter queue the process λ moves a poison record to, with its reason' },
   { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send', default: 'local://outbound.fifo' },
   { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },

@@ -55,9 +55,11 @@ export function timelineItem(db: Db, entry: { ticket_id: string; at: number; id:
   return { Put: { TableName: db.tableName, Item: { ...keys.timelineEntry(entry.ticket_id, entry.at, entry.id), ...entry }, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
+/** A ticket as stored. Null fields are left out so `if_not_exists` works on them later. */
 export function ticketItem(t: TicketRecord): Record<string, unknown> {
+  const present = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== null));
   return {
-    ...keys.ticket(t.id), ...t,
+    ...keys.ticket(t.id), ...present,
     ...(t.status === 'merged' ? {} : indexKeys.inbox(t.updated_at, t.id)),
     ...indexKeys.byStatus(t.status, t.updated_at, t.id),
     ...indexKeys.customerTicket(t.customer_id, t.created_at, t.id),

@@ -121,14 +121,23 @@ export function buildRouter(routes: readonly RouteDef[]) {
 /** OpenAPI 3.1 from the route table (zod → JSON Schema draft 2020-12, which 3.1 uses). */
 export function openApiDocument(routes: readonly RouteDef[], info: { title: string; version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
-  const schemaOf = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any', io: 'output' });
-  const inputSchemaOf = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
+  const components: Record<string, unknown> = {};
+  // Schemas with a `.meta({ id })` become components; inline schemas keep their own shape.
+  const convert = (schema: z.ZodType, io: 'input' | 'output') => {
+    const js = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io }) as Record<string, unknown>;
+    const { $schema: _s, $defs, ...rest } = js as { $schema?: string; $defs?: Record<string, unknown> };
+    const rewrite = <T>(v: T): T => JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', '"#/components/schemas/'));
+    for (const [id, def] of Object.entries($defs ?? {})) components[id] ??= rewrite(def);
+    return rewrite(rest);
+  };
+  const schemaOf = (s: z.ZodType) => convert(s, 'output');
+  const inputSchemaOf = (s: z.ZodType) => convert(s, 'input');
   for (const def of routes) {
     const path = API_PREFIX + def.path;
     const parameters: unknown[] = [];
     for (const [where, schema] of [['path', def.params], ['query', def.query]] as const) {
       if (!schema) continue;
-      const js = inputSchemaOf(schema) as { properties?: Record<string, unknown>; required?: string[] };
+      const js = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(js.properties ?? {})) {
         parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
       }
@@ -154,7 +163,7 @@ export function openApiDocument(routes: readonly RouteDef[], info: { title: stri
     openapi: '3.1.0',
     info,
     servers: [{ url: '/' }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas: components },
     paths,
   };
 }

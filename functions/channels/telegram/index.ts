@@ -1,0 +1,452 @@
+/**
+ * Telegram Bot API adapter (channels.md §1).
+ *
+ * Inbound: Telegram POSTs one `Update` per request to the URL given to `setWebhook`, with the
+ * `secret_token` from that call echoed in `X-Telegram-Bot-Api-Secret-Token`
+ * (https://core.telegram.org/bots/api#setwebhook). There is no body signature: the header is the
+ * only credential. Outbound: `sendMessage` (https://core.telegram.org/bots/api#sendmessage).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js';
+import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
+import {
+  defineChannel,
+  invalid,
+  unauthorized,
+  type Admission,
+  type DeliveryResult,
+  type Envelope,
+  type OutboundMessage,
+  type PlatformRequest,
+  type PlatformResponse,
+  type RawRequest,
+  type RenderContext,
+  type Secrets,
+} from '../channel.js';
+import { isRecord, parseJsonBody, safeEqual } from '../common.js';
+import { envelopeBody } from '../envelope.js';
+
+const CHANNEL = 'telegram';
+const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+/** https://core.telegram.org/bots/api#sendmessage — "1-4096 characters after entities parsing". */
+export const TELEGRAM_MAX_TEXT = 4096;
+/** https://core.telegram.org/bots/api#inlinekeyboardbutton — `callback_data` is 1-64 bytes. */
+export const TELEGRAM_MAX_CALLBACK_DATA_BYTES = 64;
+
+// ---------------------------------------------------------------------------------------------
+// Update shape (https://core.telegram.org/bots/api#update). Validated loosely: only the fields we
+// read are typed, unknown fields pass through, because Telegram adds fields in every Bot API
+// release and a 400 would make it drop real updates after its retries.
+// ---------------------------------------------------------------------------------------------
+
+// z.int() only accepts safe integers; Telegram ids fit in 52 bits
+// (https://core.telegram.org/bots/api#chat: "at most 52 significant bits").
+const Int = z.int();
+
+const User = z.looseObject({
+  id: Int,
+  is_bot: z.boolean().optional(),
+  first_name: z.string().optional(),
+  last_name: z.string().optional(),
+  username: z.string().optional(),
+  language_code: z.string().optional(),
+});
+
+const Chat = z.looseObject({ id: Int, type: z.string() });
+
+const FileBase = {
+  file_id: z.string(),
+  file_unique_id: z.string().optional(),
+  file_size: Int.nonnegative().optional(),
+};
+const PhotoSize = z.looseObject({ ...FileBase, width: Int, height: Int });
+const Media = z.looseObject({
+  ...FileBase,
+  file_name: z.string().optional(),
+  mime_type: z.string().optional(),
+  width: Int.optional(),
+  height: Int.optional(),
+});
+const Location = z.looseObject({ latitude: z.number(), longitude: z.number() });
+const Contact = z.looseObject({
+  phone_number: z.string(),
+  first_name: z.string().optional(),
+  last_name: z.string().optional(),
+  user_id: Int.optional(),
+});
+const InlineKeyboardMarkup = z.looseObject({
+  inline_keyboard: z.array(z.array(z.looseObject({ text: z.string(), callback_data: z.string().optional() }))),
+});
+
+const Message = z.looseObject({
+  message_id: Int,
+  date: Int.nonnegative(),
+  chat: Chat,
+  from: User.optional(),
+  edit_date: Int.nonnegative().optional(),
+  text: z.string().optional(),
+  caption: z.string().optional(),
+  reply_to_message: z.looseObject({ message_id: Int }).optional(),
+  photo: z.array(PhotoSize).optional(),
+  document: Media.optional(),
+  video: Media.optional(),
+  video_note: Media.optional(),
+  animation: Media.optional(),
+  voice: Media.optional(),
+  audio: Media.optional(),
+  sticker: Media.optional(),
+  location: Location.optional(),
+  venue: z.looseObject({ location: Location }).optional(),
+  contact: Contact.optional(),
+  // Only on messages the bot sent; read to find the label of a pressed button.
+  reply_markup: InlineKeyboardMarkup.optional(),
+});
+type Message = z.infer<typeof Message>;
+
+// callback_query.message is a MaybeInaccessibleMessage: `date: 0` and no content when the message
+// is older than 48 h (https://core.telegram.org/bots/api#inaccessiblemessage).
+const CallbackQuery = z.looseObject({
+  id: z.string(),
+  from: User,
+  message: Message.optional(),
+  data: z.string().optional(),
+});
+
+const ChatMemberUpdated = z.looseObject({
+  chat: Chat,
+  from: User,
+  date: Int.nonnegative(),
+  new_chat_member: z.looseObject({ status: z.string() }),
+});
+
+export const TelegramUpdate = z.looseObject({
+  update_id: Int.nonnegative(),
+  message: Message.optional(),
+  edited_message: Message.optional(),
+  callback_query: CallbackQuery.optional(),
+  my_chat_member: ChatMemberUpdated.optional(),
+});
+type TelegramUpdate = z.infer<typeof TelegramUpdate>;
+
+/** The first object-valued branch of an update (channel_post, message_reaction, …), by name. */
+function otherBranch(update: Record<string, unknown>): string | undefined {
+  return Object.keys(update).find((k) => k !== 'update_id' && isRecord(update[k]));
+}
+
+/** FIFO conversation key: the chat of any branch, else the user, else none. */
+function conversationKeyOf(update: Record<string, unknown>): string | null {
+  for (const [k, v] of Object.entries(update)) {
+    if (k === 'update_id' || !isRecord(v)) continue;
+    const chat = isRecord(v.chat) ? v.chat : isRecord(v.message) && isRecord(v.message.chat) ? v.message.chat : undefined;
+    if (chat && typeof chat.id === 'number') return String(chat.id);
+    if (isRecord(v.from) && typeof v.from.id === 'number') return String(v.from.id);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation helpers
+// ---------------------------------------------------------------------------------------------
+
+/** Drop `undefined` members so strict schemas and snapshots see only what the platform gave. */
+function compact<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function identityOf(user: z.infer<typeof User>): Identity {
+  const name = [user.first_name, user.last_name].filter((s): s is string => typeof s === 'string' && s !== '').join(' ');
+  return compact({
+    external_id: String(user.id),
+    display_name: name === '' ? undefined : name,
+    username: user.username,
+    language: user.language_code,
+  });
+}
+
+/**
+ * E.164 for a phone the platform delivered. Telegram writes contact numbers without `+` as often
+ * as with it (`15550142`, `+1 555…`), always in international form. Kept even when
+ * libphonenumber-js says invalid (§0.7: its metadata lags new ranges); undefined if not a number.
+ */
+export function platformPhoneToE164(raw: string): string | undefined {
+  const digits = raw.replace(/\D/g, '');
+  if (digits.length < 4 || digits.length > 15) return undefined;
+  const parsed = parsePhoneNumberFromString(`+${digits}`);
+  const e164 = parsed?.number ?? `+${digits}`;
+  return /^\+\d{4,15}$/.test(e164) ? e164 : undefined;
+}
+
+/** First valid phone typed in the text (a suggestion only, §0.7); no default region is known. */
+export function phoneInText(text: string): { value: string; verified: false } | undefined {
+  if (text === '') return undefined;
+  const found = findPhoneNumbersInText(text).find((f) => f.number.isValid());
+  return found ? { value: found.number.number, verified: false } : undefined;
+}
+
+function fileAttachment(type: Attachment['type'], m: z.infer<typeof Media>): Attachment {
+  return compact({
+    type,
+    platform_ref: m.file_id,
+    file_unique_id: m.file_unique_id,
+    file_name: m.file_name,
+    mime_type: m.mime_type,
+    size: m.file_size,
+    width: m.width,
+    height: m.height,
+  });
+}
+
+/**
+ * Attachments of a message, files downloaded later via getFile
+ * (https://core.telegram.org/bots/api#getfile, 20 MB limit).
+ */
+function attachmentsOf(m: Message): Attachment[] {
+  const out: Attachment[] = [];
+  // `photo` lists the available sizes, smallest first (https://core.telegram.org/bots/api#message).
+  const photo = m.photo?.at(-1);
+  if (photo) {
+    out.push(compact({
+      type: 'image', platform_ref: photo.file_id, file_unique_id: photo.file_unique_id,
+      width: photo.width, height: photo.height, size: photo.file_size,
+    }));
+  }
+  // Quirk: for backward compatibility an `animation` message also carries `document`
+  // (https://core.telegram.org/bots/api#message, field animation) — report it once, as video.
+  if (m.animation) out.push(fileAttachment('video', m.animation));
+  else if (m.document) out.push(fileAttachment('document', m.document));
+  if (m.video) out.push(fileAttachment('video', m.video));
+  if (m.video_note) out.push(fileAttachment('video', m.video_note));
+  if (m.voice) out.push(fileAttachment('audio', m.voice));
+  if (m.audio) out.push(fileAttachment('audio', m.audio));
+  if (m.sticker) out.push(fileAttachment('sticker', m.sticker));
+  // Quirk: a `venue` message also carries `location` (same docs, field venue) — report it once.
+  const location = m.venue?.location ?? m.location;
+  if (location) out.push({ type: 'location', latitude: location.latitude, longitude: location.longitude });
+  return out;
+}
+
+/** Customer content we cannot represent; surfaced as `other` rather than silently dropped. */
+const OTHER_CONTENT = ['poll', 'dice', 'game', 'story', 'paid_media', 'checklist', 'invoice'] as const;
+
+/** A private message from a person (§1 table): anything else is ignored with a short reason. */
+function ignoreReason(m: Message): string | undefined {
+  if (m.chat.type !== 'private') return 'non-private chat';
+  if (!m.from) return 'no sender';
+  if (m.from.is_bot === true) return 'bot sender';
+  return undefined;
+}
+
+function messageEvent(update: TelegramUpdate, m: Message, edit: boolean): NormalisedEvent {
+  const dedup_key = `update_id:${update.update_id}`;
+  const reason = ignoreReason(m);
+  if (reason !== undefined || !m.from) return { kind: 'ignored', channel: CHANNEL, reason: reason ?? 'no sender', dedup_key };
+  const from = m.from;
+  const chatId = String(m.chat.id);
+  const attachments = attachmentsOf(m);
+  const raw = m as Record<string, unknown>;
+  if (OTHER_CONTENT.some((k) => raw[k] !== undefined)) attachments.push({ type: 'other' });
+  const text = m.text ?? m.caption ?? '';
+  if (text === '' && attachments.length === 0 && !m.contact) {
+    // Service messages (pinned_message, write_access_allowed, …) carry no customer content.
+    return { kind: 'ignored', channel: CHANNEL, reason: 'service message', dedup_key };
+  }
+
+  const identity = identityOf(from);
+  let contact: { phone: string; owner_is_sender: boolean; name?: string } | undefined;
+  if (m.contact) {
+    const phone = platformPhoneToE164(m.contact.phone_number);
+    const owner = m.contact.user_id !== undefined && m.contact.user_id === from.id;
+    const name = [m.contact.first_name, m.contact.last_name].filter((s) => s !== undefined && s !== '').join(' ');
+    contact = compact({ phone: phone ?? m.contact.phone_number, owner_is_sender: owner, name: name === '' ? undefined : name });
+    // Only the sender's own card (shared with the "share my phone" button) is platform-verified;
+    // someone else's card is a suggestion and never lands on the identity (§0.7).
+    if (owner && phone !== undefined) Object.assign(identity, { phone, phone_verified: true });
+  }
+
+  return compact({
+    kind: 'message' as const,
+    channel: CHANNEL,
+    dedup_key,
+    external_message_id: `${chatId}:${m.message_id}`,
+    conversation_id: chatId,
+    sent_at: m.date,
+    edit,
+    edited_at: edit ? (m.edit_date ?? m.date) : undefined,
+    text,
+    attachments,
+    interaction: null,
+    in_reply_to: m.reply_to_message ? `${chatId}:${m.reply_to_message.message_id}` : undefined,
+    customer_identity: identity,
+    contact,
+    phone_in_text: phoneInText(text),
+  });
+}
+
+function callbackEvent(update: TelegramUpdate, q: z.infer<typeof CallbackQuery>, receivedAtMs: number): NormalisedEvent {
+  const dedup_key = `update_id:${update.update_id}`;
+  // Game buttons send `game_short_name` instead of `data`; we never send those.
+  if (q.data === undefined) return { kind: 'ignored', channel: CHANNEL, reason: 'callback without data', dedup_key };
+  const label = q.message?.reply_markup?.inline_keyboard.flat().find((b) => b.callback_data === q.data)?.text;
+  const conversation = q.message ? String(q.message.chat.id) : String(q.from.id);
+  return compact({
+    kind: 'message' as const,
+    channel: CHANNEL,
+    dedup_key,
+    external_message_id: `callback:${q.id}`,
+    conversation_id: conversation,
+    // A callback query has no date of its own (https://core.telegram.org/bots/api#callbackquery).
+    sent_at: Math.floor(receivedAtMs / 1000),
+    edit: false,
+    text: label ?? q.data,
+    attachments: [],
+    interaction: { payload: q.data },
+    // The message whose button was pressed (ours), so surveys can match their answer.
+    in_reply_to: q.message ? `${q.message.chat.id}:${q.message.message_id}` : undefined,
+    customer_identity: identityOf(q.from),
+  });
+}
+
+function chatMemberEvent(update: TelegramUpdate, u: z.infer<typeof ChatMemberUpdated>): NormalisedEvent {
+  const dedup_key = `update_id:${update.update_id}`;
+  // In a private chat `kicked` means the user blocked the bot and `member` that they (re)started
+  // it (https://core.telegram.org/bots/api#chatmemberupdated). In groups it is about the group.
+  if (u.chat.type !== 'private') return { kind: 'ignored', channel: CHANNEL, reason: 'membership change', dedup_key };
+  const status = u.new_chat_member.status;
+  const reachability = status === 'kicked' ? 'unreachable' : status === 'member' ? 'reachable' : undefined;
+  return compact({
+    kind: 'ignored' as const,
+    channel: CHANNEL,
+    reason: 'membership change',
+    dedup_key,
+    customer_identity: identityOf(u.from),
+    reachability,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply
+// ---------------------------------------------------------------------------------------------
+
+/** `chat_id` as Telegram documents it: an integer, or a `@channelusername` string. */
+function chatIdOf(conversationId: string): number | string {
+  if (/^-?\d+$/.test(conversationId)) {
+    const n = Number(conversationId);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return conversationId;
+}
+
+/**
+ * Cut to Telegram's limit (UTF-16 code units, as Telegram counts them) without splitting a
+ * surrogate pair, ending with an ellipsis. Known limitation: channels.md §1 asks to split longer
+ * texts into several messages; replies that long are rare and we truncate instead for now.
+ */
+export function truncateForTelegram(text: string): string {
+  if (text.length <= TELEGRAM_MAX_TEXT) return text;
+  let cut = text.slice(0, TELEGRAM_MAX_TEXT - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+const DeliveryBody = z.looseObject({
+  ok: z.boolean(),
+  result: z.looseObject({ message_id: Int, chat: z.looseObject({ id: Int }) }).optional(),
+  parameters: z.looseObject({ retry_after: z.number().nonnegative().optional() }).optional(),
+});
+
+function deliveryBody(body: string): z.infer<typeof DeliveryBody> | undefined {
+  try {
+    const parsed = DeliveryBody.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const telegram = defineChannel({
+  name: 'telegram',
+  inboundSecrets: ['TELEGRAM_SECRET_TOKEN'],
+  outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
+  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true },
+
+  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
+    const expected = secrets.TELEGRAM_SECRET_TOKEN;
+    const given = req.headers[SECRET_HEADER];
+    if (expected === undefined || expected === '') throw unauthorized(CHANNEL, 'authenticity', 'inbound secret not configured');
+    if (given === undefined) throw unauthorized(CHANNEL, 'authenticity', 'secret token header missing');
+    if (!safeEqual(given, expected)) throw unauthorized(CHANNEL, 'authenticity', 'secret token mismatch');
+
+    const json = parseJsonBody(CHANNEL, req.body);
+    const parsed = TelegramUpdate.safeParse(json);
+    if (!parsed.success) {
+      // Paths only (e.g. "message.chat.id"), never values.
+      const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
+      throw invalid(CHANNEL, 'validate', `unexpected shape at ${where}`);
+    }
+    return {
+      kind: 'accepted',
+      conversationKey: conversationKeyOf(parsed.data),
+      // Empty body: a JSON body with `method` would be executed as a Bot API call
+      // (https://core.telegram.org/bots/api#making-requests-when-getting-updates).
+      reply: { status: 200 },
+    };
+  },
+
+  parse(envelope: Envelope): NormalisedEvent[] {
+    // The queue only holds requests admit() accepted, so this cannot fail on a real envelope.
+    const update = TelegramUpdate.parse(JSON.parse(envelopeBody(envelope).toString('utf8')));
+    if (update.message) return [messageEvent(update, update.message, false)];
+    if (update.edited_message) return [messageEvent(update, update.edited_message, true)];
+    if (update.callback_query) return [callbackEvent(update, update.callback_query, envelope.received_at)];
+    if (update.my_chat_member) return [chatMemberEvent(update, update.my_chat_member)];
+    const branch = otherBranch(update);
+    // Branch names are Telegram's field names (channel_post, message_reaction, …): no personal data.
+    const reason = branch && /^[a-z_]{1,60}$/.test(branch) ? `unsupported update: ${branch}` : 'unsupported update';
+    return [{ kind: 'ignored', channel: CHANNEL, reason, dedup_key: `update_id:${update.update_id}` }];
+  },
+
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+    // Without a token the URL keeps a visible placeholder: the local outbox shows it and the
+    // sender refuses to perform such a request.
+    const token = ctx.secrets.TELEGRAM_BOT_TOKEN || '<TELEGRAM_BOT_TOKEN>';
+    const body: Record<string, unknown> = { chat_id: chatIdOf(msg.conversation_id), text: truncateForTelegram(msg.text) };
+    if (msg.buttons && msg.buttons.length > 0) {
+      for (const b of msg.buttons) {
+        if (Buffer.byteLength(b.payload, 'utf8') > TELEGRAM_MAX_CALLBACK_DATA_BYTES) {
+          throw new Error(`telegram: button payload exceeds ${TELEGRAM_MAX_CALLBACK_DATA_BYTES} bytes of callback_data`);
+        }
+      }
+      // One row; the customer's press comes back as a callback_query whose `data` is the payload.
+      body.reply_markup = { inline_keyboard: [msg.buttons.map((b) => ({ text: b.label, callback_data: b.payload }))] };
+    }
+    return {
+      method: 'POST',
+      url: `https://api.telegram.org/bot${token}/sendMessage`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    };
+  },
+
+  readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
+    const body = deliveryBody(res.body);
+    if (res.status === 200) {
+      const r = body?.ok ? body.result : undefined;
+      return r ? { ok: true, external_message_id: `${r.chat.id}:${r.message_id}` } : { ok: true };
+    }
+    if (res.status === 429) {
+      // Flood control: about one message per second per chat; the wait is in
+      // `parameters.retry_after` (https://core.telegram.org/bots/api#responseparameters,
+      // https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+      const header = Number(res.headers['retry-after']);
+      const after = body?.parameters?.retry_after ?? (Number.isFinite(header) && header >= 0 ? header : undefined);
+      return compact({ ok: false as const, retryable: true, retry_after_s: after, error_code: '429' });
+    }
+    if (res.status >= 500) return { ok: false, retryable: true, error_code: String(res.status) };
+    // 403 "Forbidden: bot was blocked by the user" (or the user deactivated their account).
+    if (res.status === 403) return { ok: false, retryable: false, unreachable: true, error_code: 'blocked' };
+    return { ok: false, retryable: false, error_code: String(res.status) };
+  },
+});

@@ -1,0 +1,43 @@
+/** Start the local runtime in-process for a test file (shared DynamoDB Local, own table, port 0). */
+import { randomUUID } from 'node:crypto';
+import { startRuntime, type Runtime } from '../../local/runtime.js';
+import { ddbEndpoint } from './ddb.js';
+import { TEST_SECRETS } from './samples.js';
+
+export async function testRuntime(env: Record<string, string> = {}): Promise<Runtime & { api: ApiClient }> {
+  const rt = await startRuntime({
+    env: { ...TEST_SECRETS, CONFLUO_LOG_LEVEL: 'SILENT', ...env },
+    port: 0, inMemory: true, ddbEndpoint: ddbEndpoint(), tableName: `e2e-${randomUUID().slice(0, 8)}`,
+    visibilityTimeoutMs: 200, log: () => {},
+  });
+  return Object.assign(rt, { api: apiClient(rt.url) });
+}
+
+export interface ApiClient {
+  token(agent?: string, role?: string): Promise<string>;
+  get(path: string, token?: string): Promise<{ status: number; body: any }>;
+  post(path: string, body: unknown, token?: string): Promise<{ status: number; body: any }>;
+  webhook(channel: string, req: { headers: Record<string, string>; body: string | Buffer; method?: string; query?: Record<string, string> }): Promise<{ status: number; body: string; headers: Headers }>;
+}
+
+export function apiClient(base: string): ApiClient {
+  const call = async (method: string, path: string, body?: unknown, token?: string) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    token: async (agent = 'agent-1', role = 'agent') => (await call('POST', '/dev/token', { agent, role })).body.token,
+    get: (path, token) => call('GET', path, undefined, token),
+    post: (path, body, token) => call('POST', path, body, token),
+    webhook: async (channel, req) => {
+      const qs = req.query && Object.keys(req.query).length ? `?${new URLSearchParams(req.query)}` : '';
+      const res = await fetch(`${base}/webhooks/${channel}${qs}`, { method: req.method ?? 'POST', headers: req.headers, ...(req.method === 'GET' ? {} : { body: req.body }) });
+      return { status: res.status, body: await res.text(), headers: res.headers };
+    },
+  };
+}
