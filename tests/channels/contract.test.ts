@@ -1,0 +1,264 @@
+/**
+ * The channel contract (channels.md §0, §10), for every registered channel × every sample:
+ *
+ * - a refusal sample is refused by `admit` with a ChannelRequestError of the expected status, and
+ *   the error carries no header value (credentials, tokens) and no evidence beyond
+ *   { channel, stage, detail };
+ * - an accepted sample is admitted with the expected answer, travels through the queue envelope
+ *   (JSON round trip, no credential inside) and parses into schema-valid NormalisedEvents that
+ *   match `expect.events`;
+ * - stored credentials are exactly what `npm run samples:sign` writes with the test secrets;
+ * - whatever bytes arrive, `admit` either accepts (and then `parse` yields schema-valid events)
+ *   or refuses with 400/401/403 — never any other error (fast-check).
+ *
+ * Pure: adapters do no I/O, so nothing here needs DynamoDB or a queue.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { channels } from '../../functions/channels/registry.js';
+import { ChannelRequestError, type Admission, type ChannelAdapter, type RawRequest } from '../../functions/channels/channel.js';
+import { buildEnvelope } from '../../functions/channels/envelope.js';
+import { NormalisedEvent } from '../../functions/domain/inbound.js';
+import { signers } from '../../scripts/sign-samples.js';
+import { TEST_SECRETS, loadSamples, sampleFileOf, toRawRequest, type Sample } from '../helpers/samples.js';
+
+const NOW = Date.now();
+const REFUSAL_STATUSES = [400, 401, 403];
+const FUZZ_RUNS = 150;
+
+type Outcome = { admitted: Admission } | { error: unknown };
+
+async function tryAdmit(adapter: ChannelAdapter, req: RawRequest): Promise<Outcome> {
+  try {
+    return { admitted: await adapter.admit(req, TEST_SECRETS, NOW) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** Queue round trip: what the process Lambda receives is JSON, never object identity. */
+async function parseAdmitted(adapter: ChannelAdapter, req: RawRequest, admission: Extract<Admission, { kind: 'accepted' }>) {
+  const envelope = JSON.parse(JSON.stringify(buildEnvelope(adapter.name, req, admission, NOW, 'req-contract-0001')));
+  return { envelope, events: await adapter.parse(envelope) };
+}
+
+function schemaProblems(events: unknown[]): string[] {
+  return events.flatMap((e, i) => {
+    const r = NormalisedEvent.safeParse(e);
+    return r.success ? [] : [`event ${i}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`];
+  });
+}
+
+/** Header values long enough to be credentials or personal data must never reach an error. */
+function sensitiveValues(sample: Sample): string[] {
+  return Object.values(sample.request.headers).filter((v) => v.length >= 8 && !/^application\//.test(v));
+}
+
+/** Every path to a value inside a JSON document (for structural mutations). */
+function jsonPaths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(v)) return [prefix, ...v.flatMap((x, i) => jsonPaths(x, [...prefix, i]))];
+  if (typeof v === 'object' && v !== null) return [prefix, ...Object.entries(v).flatMap(([k, x]) => jsonPaths(x, [...prefix, k]))];
+  return [prefix];
+}
+
+function mutateJson(doc: unknown, path: (string | number)[], op: 'replace' | 'delete', value: unknown): unknown {
+  if (path.length === 0) return op === 'delete' ? {} : value;
+  const copy = structuredClone(doc) as Record<string | number, unknown>;
+  let node: Record<string | number, unknown> = copy;
+  for (const k of path.slice(0, -1)) node = node[k] as Record<string | number, unknown>;
+  const last = path.at(-1)!;
+  if (op === 'delete') {
+    if (Array.isArray(node)) node.splice(Number(last), 1);
+    else delete node[last];
+  } else node[last] = value;
+  return copy;
+}
+
+function tryJson(s: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(s) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+for (const [key, adapter] of Object.entries(channels)) {
+  const samples = loadSamples(key);
+  const accepted = samples.filter((s) => s.kind === 'accepted');
+  const refusals = samples.filter((s) => s.kind === 'refusal');
+  const posts = accepted.filter((s) => s.request.method.toUpperCase() === 'POST');
+
+  describe(`channel ${key}`, () => {
+    it('ships accepted and refused samples with distinct NN numbers', () => {
+      expect(accepted.length).toBeGreaterThan(0);
+      expect(refusals.length).toBeGreaterThan(0);
+      const orders = accepted.map((s) => s.order);
+      expect(new Set(orders).size).toBe(orders.length);
+    });
+
+    describe('refusals', () => {
+      for (const sample of refusals) {
+        it(`refuses ${sample.name} with ${sample.expect.status}: ${sample.description}`, async () => {
+          const outcome = await tryAdmit(adapter, toRawRequest(sample));
+          if (!('error' in outcome)) throw new Error(`admit accepted a refusal sample (${outcome.admitted.kind})`);
+          const error = outcome.error;
+          expect(error).toBeInstanceOf(ChannelRequestError);
+          const e = error as ChannelRequestError;
+          expect(e.status).toBe(sample.expect.status);
+          if (sample.expect.code !== undefined) expect(e.code).toBe(sample.expect.code);
+          // Evidence without personal data: only { channel, stage, detail }, no header value anywhere.
+          expect(Object.keys((e.cause ?? {}) as object).every((k) => ['channel', 'stage', 'detail'].includes(k))).toBe(true);
+          expect((e.cause as { channel?: string } | undefined)?.channel).toBe(key);
+          const said = `${e.message} ${JSON.stringify(e.cause ?? null)}`;
+          for (const v of sensitiveValues(sample)) expect(said).not.toContain(v);
+        });
+      }
+    });
+
+    describe('accepted samples', () => {
+      for (const sample of accepted) {
+        it(`accepts ${sample.name} and parses it as expected: ${sample.description}`, async () => {
+          const req = toRawRequest(sample);
+          const outcome = await tryAdmit(adapter, req);
+          if ('error' in outcome) throw outcome.error;
+          const admission = outcome.admitted;
+          expect(admission.reply.status).toBe(sample.expect.status);
+          expect(admission.reply.body === undefined || admission.reply.body === '' ? null : admission.reply.body).toBe(sample.expect.response_body ?? null);
+
+          if (admission.kind === 'handshake') {
+            // Handshakes are answered at ingest and never enqueued.
+            expect(sample.expect.events).toEqual([]);
+            return;
+          }
+          expect(admission.conversationKey === null || typeof admission.conversationKey === 'string').toBe(true);
+          const { envelope, events } = await parseAdmitted(adapter, req, admission);
+          // The queue never carries a credential (§0.4): no secret header, no token.
+          const queued = JSON.stringify(envelope);
+          for (const v of sensitiveValues(sample)) expect(queued).not.toContain(v);
+
+          expect(schemaProblems(events)).toEqual([]);
+          expect(events.every((e) => e.channel === key)).toBe(true);
+          expect(events).toHaveLength(sample.expect.events!.length);
+          expect(events).toMatchObject(sample.expect.events!);
+        });
+      }
+
+      it('repeats an earlier body exactly whenever a dedup_key comes back (duplicates)', async () => {
+        const seen = new Map<string, string>();
+        for (const sample of accepted) {
+          const req = toRawRequest(sample);
+          const outcome = await tryAdmit(adapter, req);
+          if ('error' in outcome || outcome.admitted.kind !== 'accepted') continue;
+          const { events } = await parseAdmitted(adapter, req, outcome.admitted);
+          for (const e of events) {
+            if (!('dedup_key' in e) || e.dedup_key === undefined) continue;
+            const earlier = seen.get(e.dedup_key);
+            if (earlier !== undefined) expect(sample.request.body, `${sample.name} reuses ${e.dedup_key}`).toBe(earlier);
+            else seen.set(e.dedup_key, sample.request.body);
+          }
+        }
+      });
+    });
+
+    it('stores credentials exactly as `npm run samples:sign` writes them', async () => {
+      const signer = signers[key];
+      expect(signer, `add a signer for ${key} in scripts/sign-samples.ts`).toBeDefined();
+      for (const sample of samples) {
+        const stored = sampleFileOf(sample);
+        const signed = await signer!(structuredClone(stored), TEST_SECRETS);
+        expect(signed, `${sample.file} needs \`npm run samples:sign\``).toEqual(stored);
+      }
+    });
+
+    describe('hostile input', () => {
+      /** Accepted → schema-valid events; refused → ChannelRequestError 400/401/403; nothing else. */
+      async function check(req: RawRequest): Promise<void> {
+        const outcome = await tryAdmit(adapter, req);
+        if ('error' in outcome) {
+          const e = outcome.error;
+          if (!(e instanceof ChannelRequestError) || !REFUSAL_STATUSES.includes(e.status)) throw e;
+          return;
+        }
+        if (outcome.admitted.kind !== 'accepted') return;
+        const { events } = await parseAdmitted(adapter, req, outcome.admitted);
+        const problems = schemaProblems(events);
+        if (problems.length > 0) throw new Error(`schema-invalid events: ${problems.join(' | ')}`);
+      }
+      const sampleArb = fc.constantFrom(...(posts.length > 0 ? posts : samples));
+
+      it('answers random bytes with a refusal or a valid acceptance, never another error', async () => {
+        await fc.assert(
+          fc.asyncProperty(sampleArb, fc.uint8Array({ maxLength: 2048 }), async (sample, bytes) => {
+            await check({ ...toRawRequest(sample), body: Buffer.from(bytes) });
+          }),
+          { numRuns: FUZZ_RUNS },
+        );
+      });
+
+      it('answers mutated sample bodies with a refusal or a valid acceptance, never another error', async () => {
+        const textual = fc.tuple(sampleArb, fc.nat(), fc.nat(), fc.string({ maxLength: 12 })).map(([sample, at, len, insert]) => {
+          const body = sample.request.body;
+          const start = body.length === 0 ? 0 : at % body.length;
+          return { sample, body: body.slice(0, start) + insert + body.slice(start + (len % 8)) };
+        });
+        const structural = fc
+          .tuple(sampleArb, fc.nat(), fc.constantFrom('replace' as const, 'delete' as const), fc.jsonValue({ maxDepth: 2 }))
+          .map(([sample, at, op, value]) => {
+            const parsed = tryJson(sample.request.body);
+            if (!parsed.ok) return { sample, body: sample.request.body };
+            const paths = jsonPaths(parsed.value);
+            return { sample, body: JSON.stringify(mutateJson(parsed.value, paths[at % paths.length]!, op, value)) };
+          });
+        await fc.assert(
+          fc.asyncProperty(fc.oneof(textual, structural), async ({ sample, body }) => {
+            await check({ ...toRawRequest(sample), body: Buffer.from(body, 'utf8') });
+          }),
+          { numRuns: FUZZ_RUNS * 2 },
+        );
+      });
+
+      it('answers every field of every sample replaced by a hostile value, or deleted, with a refusal or a valid acceptance', async () => {
+        // Exhaustive where random search is thin: each JSON path × a fixed list of awkward values.
+        const HOSTILE: unknown[] = ['', ' ', '0', '+', '123', '+1', '9'.repeat(20), 'ü'.repeat(300), -1, 0, 1.5, 2 ** 53, true, null, {}, [], [{}]];
+        for (const sample of accepted) {
+          const parsed = tryJson(sample.request.body);
+          if (!parsed.ok) continue;
+          for (const path of jsonPaths(parsed.value).slice(1)) {
+            for (const [op, value] of [['delete', undefined] as const, ...HOSTILE.map((v) => ['replace', v] as const)]) {
+              const body = JSON.stringify(mutateJson(parsed.value, path, op, value));
+              await check({ ...toRawRequest(sample), body: Buffer.from(body, 'utf8') }).catch((e: unknown) => {
+                throw new Error(`${sample.name}: ${op} ${path.join('.')} → ${JSON.stringify(value)}: ${(e as Error).message}`);
+              });
+            }
+          }
+        }
+      });
+
+      it('answers requests with dropped headers with a refusal or a valid acceptance, never another error', async () => {
+        const arb = sampleArb.chain((sample) => {
+          const names = Object.keys(toRawRequest(sample).headers);
+          return fc.subarray(names).map((dropped) => ({ sample, dropped }));
+        });
+        await fc.assert(
+          fc.asyncProperty(arb, async ({ sample, dropped }) => {
+            const req = toRawRequest(sample);
+            const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !dropped.includes(k)));
+            await check({ ...req, headers });
+          }),
+          { numRuns: FUZZ_RUNS },
+        );
+      });
+
+      it('parses every accepted sample into schema-valid events without throwing', async () => {
+        for (const sample of accepted) {
+          const req = toRawRequest(sample);
+          const outcome = await tryAdmit(adapter, req);
+          if ('error' in outcome || outcome.admitted.kind !== 'accepted') continue;
+          const { events } = await parseAdmitted(adapter, req, outcome.admitted);
+          expect(schemaProblems(events), sample.name).toEqual([]);
+        }
+      });
+    });
+  });
+}
+
