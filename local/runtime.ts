@@ -23,6 +23,7 @@ import { Outbox } from './outbox.js';
 import { ensureTable } from './table.js';
 import { simulateResponse } from './platform-simulator.js';
 import { createLocalServer } from './server.js';
+import { LocalS3 } from './s3.js';
 
 export interface RuntimeOptions {
   /** Environment to read settings from (default: process.env). */
@@ -90,6 +91,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     cleanups.push(() => db.doc.destroy());
 
     const clock = new VirtualClock(file('clock.json'));
+    const s3 = new LocalS3(dataDir ? join(dataDir, 's3') : undefined);
     const outbox = new Outbox(file('outbox.jsonl'));
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
     const queue = (name: string, dlq?: LocalQueue) => new LocalQueue({
@@ -108,6 +110,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const ingest = makeIngest({ config, clock, enqueue: async (m) => { inbound.send(m); } });
     const processHandler = makeProcess({
       db, clock, config,
+      readObject: (bucket, key) => s3.get(bucket, key),
       deadLetter: async (record, reason) => {
         inboundDlq.send({ body: record.body, groupId: record.attributes.MessageGroupId ?? 'dead-letter', deduplicationId: record.messageId, attributes: { reason, source_queue: inbound.name, receive_count: record.attributes.ApproximateReceiveCount } });
       },
@@ -153,7 +156,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const server = createLocalServer({
       ingest, agentApi, config, clock, outbox, settle,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
-      ...(dataDir ? { s3Dir: join(dataDir, 's3') } : {}),
+      s3,
     });
     const port = opts.port ?? Number(config.PORT);
     await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(port, '127.0.0.1', () => res()); });

@@ -5,14 +5,13 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import type { Config } from '../functions/runtime/config.js';
 import { mintAgentToken, verifyAgentToken } from './agent-auth.js';
 import type { VirtualClock } from './clock.js';
 import type { Outbox } from './outbox.js';
+import type { LocalS3 } from './s3.js';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -24,7 +23,7 @@ export interface LocalServerDeps {
   readonly outbox: Outbox;
   readonly settle: () => Promise<unknown>;
   readonly queues: () => unknown;
-  readonly s3Dir?: string;
+  readonly s3: LocalS3;
 }
 
 /** Bodies above this are refused unread (every channel's limit is far below it). */
@@ -35,7 +34,6 @@ const ClockRequest = z.strictObject({ advanceSeconds: z.number().nonnegative().m
 
 export function createLocalServer(deps: LocalServerDeps): Server {
   const agentSecret = deps.config.AGENT_JWT_SECRET!;
-  const memoryS3 = new Map<string, Buffer>();
 
   return createServer(async (req, res) => {
     try {
@@ -98,10 +96,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     if (s3 && method === 'PUT') {
       const body = await readBody(req, 50 * 1024 * 1024);
       if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'object too large' } });
-      const key = `${s3[1]}/${decodeURIComponent(s3[2]!)}`;
-      if (normalize(key).startsWith('..') || key.includes('\0')) return bad('bad key');
-      memoryS3.set(key, body);
-      if (deps.s3Dir) { const f = join(deps.s3Dir, normalize(key)); mkdirSync(dirname(f), { recursive: true }); writeFileSync(f, body); }
+      try { deps.s3.put(s3[1]!, decodeURIComponent(s3[2]!), body); } catch { return bad('bad bucket or key'); }
       return send(res, 200, { bucket: s3[1], key: decodeURIComponent(s3[2]!), size: body.length });
     }
     send(res, 404, { error: { code: 'not_found', message: 'no such dev endpoint' } });

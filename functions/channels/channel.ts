@@ -149,7 +149,7 @@ export interface ChannelAdapter {
    */
   admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> | Admission;
   /** Process-side parse of an accepted envelope into normalised events (§0.5). Trusts the queue. */
-  parse(envelope: Envelope): Promise<NormalisedEvent[]> | NormalisedEvent[];
+  parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> | NormalisedEvent[];
   /** Describe the platform call that delivers `msg`. */
   render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest;
   /** Read the platform's answer: outbound id, retryability. */
@@ -161,6 +161,12 @@ export interface ChannelAdapter {
 /** Ports ingest hands to adapters that need something beyond the request (SNS certificates). */
 export interface AdmitPorts {
   readonly fetchCertificate?: (url: string) => Promise<string>;
+}
+
+/** Ports the process step hands to adapters that must read something (SES S3-action e-mails). */
+export interface ParsePorts {
+  /** Raw bytes of an S3 object; rejects when it does not exist (the record is retried, then dead-lettered). */
+  readonly readObject?: (bucket: string, key: string) => Promise<Buffer>;
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { ChannelAdapter, Envelope } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { awsConfig, awsDb, lazyHandler, sqsDeadLetter } from '../runtime/aws.js';
+import { awsConfig, awsDb, lazyHandler, readS3Object, sqsDeadLetter } from '../runtime/aws.js';
 import type { IgnoredEvent, InboundMessage, VerificationEvent } from '../domain/inbound.js';
 import { CHANNELS } from '../domain/inbound.js';
 import { mergeIdentity, displayNameOf } from '../domain/identity.js';
@@ -38,6 +38,8 @@ export interface ProcessDeps {
   readonly channel?: (name: string) => ChannelAdapter | undefined;
   /** Performs an SNS subscription confirmation (AWS: HTTPS GET; local: outbox entry). */
   readonly confirmSubscription?: (channel: string, url: string) => Promise<void>;
+  /** Reads raw objects for adapters (SES S3 action). */
+  readonly readObject?: (bucket: string, key: string) => Promise<Buffer>;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error' | 'debug'>;
   /**
    * Moves a record that failed on its last allowed receive to the dead-letter queue, with its
@@ -212,7 +214,7 @@ export function makeProcess(deps: ProcessDeps) {
     const envelope = parsed.data as Envelope;
     const adapter = lookup(envelope.channel);
     if (!adapter) throw new ProcessError('unknown channel in envelope', { cause: { channel: envelope.channel, stage: 'route' } });
-    const events = await adapter.parse(envelope);
+    const events = await adapter.parse(envelope, deps.readObject ? { readObject: deps.readObject } : {});
     const outcomes: Outcome[] = [];
     for (const ev of events) {
       if (ev.kind === 'message') outcomes.push(await handleMessage(ev));
@@ -262,10 +264,16 @@ function messageEntry(msg: InboundMessage, ticketId: string, id: string, now: nu
   };
 }
 
-/** Reply context the sender needs later (per channel extras), kept on the identity. */
+/**
+ * Channel extras the sender needs to reply (channels.md: WhatsApp `business_account`, Twilio
+ * `business_address`/`sub_channel`, e-mail `rfc_message_id`/`subject`/`thread`, Meta `page`):
+ * kept on the identity as `reply_context` and handed to `render` as `OutboundMessage.context`.
+ */
+export const REPLY_CONTEXT_KEYS = ['business_account', 'business_address', 'sub_channel', 'rfc_message_id', 'subject', 'thread', 'page', 'references'] as const;
+
 function replyContextOf(msg: InboundMessage): Record<string, unknown> | undefined {
   const ctx: Record<string, unknown> = {};
-  for (const k of ['business_account', 'sub_channel', 'rfc_message_id', 'subject', 'thread', 'to', 'page_id']) if (msg[k] !== undefined) ctx[k] = msg[k];
+  for (const k of REPLY_CONTEXT_KEYS) if (msg[k] !== undefined) ctx[k] = msg[k];
   return Object.keys(ctx).length ? ctx : undefined;
 }
 
@@ -277,7 +285,7 @@ function stripIdentity(i: Partial<IdentityRecord>): IdentityRecord {
 export const handler = lazyHandler(async () => {
   const config = await awsConfig();
   return makeProcess({
-    db: awsDb(config), clock: systemClock, config, confirmSubscription: httpsConfirm,
+    db: awsDb(config), clock: systemClock, config, confirmSubscription: httpsConfirm, readObject: readS3Object,
     ...(config.CONFLUO_INBOUND_DLQ_URL ? { deadLetter: sqsDeadLetter(config.CONFLUO_INBOUND_DLQ_URL) } : {}),
   });
 });

@@ -4,6 +4,7 @@
  */
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { getParameters } from '@aws-lambda-powertools/parameters/ssm';
 import { loadConfig, type Config } from './config.js';
 import { createDb, type Db } from '../store/db.js';
@@ -49,4 +50,12 @@ export function sqsDeadLetter(dlqUrl: string) {
       MessageAttributes: { reason: { DataType: 'String', StringValue: reason }, receive_count: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount } },
     }));
   };
+}
+
+let s3: S3Client | undefined;
+/** Raw bytes of an S3 object (SES S3-action e-mails). */
+export async function readS3Object(bucket: string, key: string): Promise<Buffer> {
+  s3 ??= new S3Client({});
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
 }
