@@ -30,9 +30,23 @@ export function redactString(s: string): string {
   return PATTERNS.reduce((acc, re) => acc.replace(re, REDACTED), s);
 }
 
-/** A JSON.stringify replacer: masks sensitive keys wholesale and personal-looking substrings elsewhere. */
+/**
+ * Keys whose string values may be logged (after pattern masking). Any other string value is
+ * masked whole: free text under an unexpected key cannot be recognised, so it is not trusted.
+ */
+const LOGGABLE_KEYS = new Set([
+  'message', 'level', 'timestamp', 'service', 'sampling_rate', 'xray_trace_id', 'function_name', 'function_arn',
+  'function_request_id', 'function_memory_size', 'cold_start', 'channel', 'status', 'reason', 'action', 'outcomes',
+  'stage', 'code', 'error', 'error_message', 'cause_error', 'event_type', 'kind', 'url_scheme', 'detail', 'direction',
+]);
+
+function isLoggableKey(key: string): boolean {
+  return LOGGABLE_KEYS.has(key) || /(^|_)ids?$/.test(key) || /^\d+$/.test(key);
+}
+
+/** A JSON.stringify replacer: masks sensitive keys and unknown free text; ids and codes pass. */
 export function redactValue(key: string, value: unknown): unknown {
   if (key && isSensitiveKey(key) && value !== null && value !== undefined && value !== '') return REDACTED;
-  if (typeof value === 'string') return redactString(value);
+  if (typeof value === 'string') return key === '' || isLoggableKey(key) ? redactString(value) : REDACTED;
   return value;
 }
