@@ -14,6 +14,7 @@ import { makeIngest } from '../functions/handlers/ingest.js';
 import { makeProcess } from '../functions/handlers/process.js';
 import { makeSend } from '../functions/handlers/send.js';
 import { makeDispatch } from '../functions/handlers/dispatch.js';
+import { acknowledgementReaction } from '../functions/handlers/reactions/acknowledgement.js';
 import { makeAgentApi } from '../functions/handlers/agent-api.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { LocalQueue, QueuePoller } from './queues.js';
@@ -120,7 +121,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       db, config,
       perform: async (request, meta) => { record(meta.channel, meta.kind, request, meta.ticket_id); return simulateResponse(meta.channel, request); },
     });
-    const dispatch = makeDispatch({ enqueueOutbound: async (m) => { outbound.send(m); } });
+    const dispatch = makeDispatch({
+      enqueueOutbound: async (m) => { outbound.send(m); },
+      reactions: { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+    });
     const agentApi = makeAgentApi({ db, clock });
 
     const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);

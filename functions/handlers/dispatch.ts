@@ -10,7 +10,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { FeedEvent } from '../store/records.js';
 import type { Enqueue } from './ingest.js';
-import { awsConfig, lazyHandler, sqsSender } from '../runtime/aws.js';
+import { awsConfig, awsDb, lazyHandler, sqsSender } from '../runtime/aws.js';
+import { acknowledgementReaction } from './reactions/acknowledgement.js';
 
 /** A reaction to one feed event type. */
 export type Reaction = (event: FeedEvent) => Promise<void>;
@@ -60,5 +61,9 @@ export function makeDispatch(deps: DispatchDeps) {
 
 export const handler = lazyHandler(async () => {
   const config = await awsConfig();
-  return makeDispatch({ enqueueOutbound: sqsSender(config.CONFLUO_OUTBOUND_QUEUE_URL) });
+  const db = awsDb(config);
+  return makeDispatch({
+    enqueueOutbound: sqsSender(config.CONFLUO_OUTBOUND_QUEUE_URL),
+    reactions: { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+  });
 });

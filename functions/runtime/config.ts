@@ -27,6 +27,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send', default: 'local://outbound.fifo' },
   { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
+  { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
   { name: 'CONFLUO_DEDUP_TTL_DAYS', meaning: 'Days a dedupe marker is kept (platforms retry for up to 7 days)', default: '8' },
   { name: 'CONFLUO_SECRETS_PATH', meaning: 'AWS only: SSM Parameter Store path holding channel secrets (e.g. `/confluo/prod/`)' },
   { name: 'CONFLUO_DATA_DIR', meaning: 'Local runtime: where DynamoDB Local data, queues and the outbox persist', default: '.confluo' },
@@ -96,6 +97,7 @@ const ConfigSchema = z
     for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT'] as const) {
       if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
+    if (!['on', 'off'].includes(c.CONFLUO_AUTO_ACK ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_AUTO_ACK'], message: 'must be on or off' });
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });
 

@@ -10,17 +10,19 @@ import type { FeedEvent, MessageEntry } from './records.js';
 export const DELIVERY_RANK: Readonly<Record<DeliveryState, number>> = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 9 };
 
 /** Queue an outbound message: timeline entry, ticket touch, feed event (which the dispatcher sends). */
-export async function queueOutbound(db: Db, args: { entry: MessageEntry; feed: FeedEvent; firstResponse: boolean }): Promise<void> {
+export async function queueOutbound(db: Db, args: { entry: MessageEntry; feed: FeedEvent; firstResponse: boolean; touchTicket?: boolean }): Promise<void> {
   const { entry } = args;
   const g = indexKeys.inbox(entry.at, entry.ticket_id).gsi1sk;
+  // System messages (acknowledgements) are not agent activity: they leave the ticket's clocks alone.
+  const touch = args.touchTicket ?? true;
   await db.doc.send(new TransactWriteCommand({ TransactItems: [
     timelineItem(db, { ...(entry as unknown as Record<string, unknown> & MessageEntry), delivery_rank: DELIVERY_RANK.queued }),
-    { Update: {
+    touch ? { Update: {
       TableName: db.tableName, Key: keys.ticket(entry.ticket_id),
       UpdateExpression: `SET updated_at = :now, last_outbound_at = :now, gsi1sk = :g, gsi2sk = :g${args.firstResponse ? ', first_response_at = if_not_exists(first_response_at, :now)' : ''}`,
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':now': entry.at, ':g': g },
-    } },
+    } } : { ConditionCheck: { TableName: db.tableName, Key: keys.ticket(entry.ticket_id), ConditionExpression: 'attribute_exists(pk)' } },
     feedItem(db, args.feed),
   ] }));
 }

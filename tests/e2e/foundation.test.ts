@@ -43,7 +43,7 @@ describe('local runtime: one Telegram message end to end', () => {
     expect(card.identities).toEqual([expect.objectContaining({ channel: 'telegram', external_id: fromId })]);
     expect(card.tickets).toHaveLength(1);
     const timeline = await rt.api.get(`/api/v1/tickets/${card.tickets[0].id}/timeline`, token);
-    const messages = timeline.body.items.filter((e: { type: string }) => e.type === 'message');
+    const messages = timeline.body.items.filter((e: { type: string; direction: string }) => e.type === 'message' && e.direction === 'in');
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ direction: 'in', channel: 'telegram', text: JSON.parse(text.request.body).message.text });
   });
@@ -73,6 +73,23 @@ describe('local runtime: one Telegram message end to end', () => {
     expect(timeline.find((e: { id: string }) => e.id === reply.body.id)).toMatchObject({ direction: 'out', delivery: 'sent' });
     const ticket = (await rt.api.get(`/api/v1/tickets/${ticketId}`, token)).body;
     expect(ticket.first_response_at).not.toBeNull();
+  });
+
+  it('acknowledges the new ticket once, in the customer\'s language, and never for a join or a duplicate', async () => {
+    const card = (await rt.api.get(`/api/v1/customers?identity=telegram:${fromId}`, token)).body.items[0];
+    const acks = () => rt.api.get('/dev/outbox').then((r) => r.body.items.filter((o: { kind: string }) => o.kind === 'acknowledgement'));
+    const first = await acks();
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ channel: 'telegram', ticket_id: card.tickets[0].id });
+    const body = JSON.parse(first[0].request.body);
+    expect(body.chat_id).toBe(Number(fromId));
+    expect(body.text).toContain(card.tickets[0].number);
+    expect(body.text).toMatch(/Dziękujemy/); // the sample's sender writes in Polish (language_code pl)
+    expect(body.text).toContain('1 godziny');
+    await rt.api.webhook('telegram', { headers: TG, body: sample('telegram', '02-photo-caption').request.body });
+    await rt.api.webhook('telegram', { headers: TG, body: text.request.body });
+    await rt.settle();
+    expect(await acks()).toHaveLength(1);
   });
 
   it('refuses forged, oversized and malformed requests and leaves no trace', async () => {
