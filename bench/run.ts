@@ -117,3 +117,93 @@ async function pool(n: number, concurrency: number, task: (i: number) => Promise
 }
 
 await main();
+
+/**
+ * Analytics export (issue 9): synthetic tickets with timelines written straight to DynamoDB Local,
+ * then one full export to Parquet in a temp directory — rows/s (all datasets, DynamoDB reads
+ * included) and Parquet bytes per 1,000 messages (metadata only, and with message text).
+ */
+async function exportBench() {
+  const { BatchWriteCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { mkdtempSync, readdirSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { makeExport } = await import('../functions/handlers/export.js');
+  const { fixedClock } = await import('../functions/domain/clock.js');
+  const { ticketItem } = await import('../functions/store/inbound.js');
+  const { keys } = await import('../functions/store/table.js');
+  const { initialSla } = await import('../functions/domain/sla/policy.js');
+  const { localExportWriter } = await import('../local/export-writer.js');
+
+  const messages = Number(process.env.BENCH_EXPORT_MESSAGES ?? 5_000);
+  const perTicket = 10;
+  const tickets = Math.ceil(messages / perTicket);
+  const ddb = await startDynamoDbLocal({ inMemory: true });
+  const dir = mkdtempSync(join(tmpdir(), 'confluo-bench-export-'));
+  try {
+    const raw = new DynamoDBClient({ endpoint: ddb.endpoint, ...AWS });
+    const table = `bench-export-${randomUUID().slice(0, 6)}`;
+    await ensureTable(raw, table);
+    raw.destroy();
+    const db = createDb(table, { endpoint: ddb.endpoint, ...AWS });
+    const t0 = Date.UTC(2026, 2, 2, 8, 0, 0);
+    const words = ['order', 'delivery', 'refund', 'please', 'help', 'tracking', 'number', 'payment', 'card', 'thanks', 'when', 'arrive', 'broken', 'size', 'exchange'];
+    const items: Array<Record<string, unknown>> = [];
+    for (let t = 0; t < tickets; t++) {
+      const id = `01BENCH${String(t).padStart(19, '0')}`;
+      const customerId = `01BENCHCST${String(t).padStart(16, '0')}`;
+      const created = t0 + t * 97_000;
+      const n = Math.min(perTicket, messages - t * perTicket);
+      const resolved = t % 3 !== 0;
+      items.push(ticketItem({
+        id, number: `C-${String(t + 1).padStart(6, '0')}`, status: resolved ? 'resolved' : 'open', priority: 'normal', category: ['billing', 'shipping', null][t % 3]!,
+        tags: [], customer_id: customerId, channel: (['telegram', 'whatsapp', 'email'] as const)[t % 3]!, conversation_id: `c-${t}`, assignee: `agent-${t % 7}`, team: null,
+        sla: initialSla('normal', created), survey: resolved ? { sent_at: created + 7_200_000, score: 1 + (t % 5), scale: 'csat' } : null, merged_into: null, previous_ticket_id: null,
+        created_at: created, updated_at: created + n * 60_000, last_inbound_at: created, last_outbound_at: created + 60_000, first_response_at: created + 60_000,
+        resolved_at: resolved ? created + n * 60_000 : null, closed_at: null, message_count: n,
+      }));
+      items.push({ ...keys.customer(customerId), id: customerId, created_at: created, display_name: `Bench Customer ${t}` });
+      for (let m = 0; m < n; m++) {
+        const at = created + m * 60_000;
+        const mid = `01BENCHMSG${String(t * perTicket + m).padStart(16, '0')}`;
+        const text = Array.from({ length: 6 + ((t * 7 + m * 3) % 30) }, (_, k) => words[(t + m * 5 + k * 3) % words.length]).join(' ');
+        items.push({
+          ...keys.timelineEntry(id, at, mid), type: 'message', id: mid, ticket_id: id, at, channel: 'telegram', direction: m % 2 ? 'out' : 'in', external_message_id: String(1000 + m),
+          conversation_id: `c-${t}`, text, attachments: m % 4 === 0 ? [{ type: 'image' }] : [], interaction: null, edited: false, sent_at: at,
+          ...(m % 2 ? { outbound_kind: 'reply', author: `agent-${t % 7}`, delivery: 'delivered' } : {}),
+        });
+      }
+      items.push({ ...keys.feedEvent(created, `01BENCHEVT${String(t).padStart(16, '0')}`), id: `01BENCHEVT${String(t).padStart(16, '0')}`, type: 'ticket.opened', at: created, ticket_id: id, customer_id: customerId, data: { channel: 'telegram' } });
+    }
+    for (let i = 0; i < items.length; i += 25) {
+      await db.doc.send(new BatchWriteCommand({ RequestItems: { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+    }
+    const clock = fixedClock(t0 + tickets * 97_000 + 86_400_000);
+    const sizeOf = (d: string): number => readdirSync(d, { withFileTypes: true }).reduce((s, e) => s + (e.isDirectory() ? sizeOf(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
+    const run = async (messageText: boolean) => {
+      const out = join(dir, messageText ? 'with-text' : 'metadata');
+      const started = performance.now();
+      const result = await makeExport({ db, clock, writer: localExportWriter(out), privacy: { messageText, customerProfile: false }, tmpDir: join(dir, 'scratch') }).run({ full: true });
+      const seconds = (performance.now() - started) / 1000;
+      const rows = Object.values(result.rows).reduce((a, b) => a + b, 0);
+      return { rows, seconds, messageBytes: sizeOf(join(out, 'messages')), totalBytes: result.bytes };
+    };
+    const meta = await run(false);
+    const withText = await run(true);
+    console.log(`Analytics export benchmark (${tickets} tickets, ${messages} messages, DynamoDB Local in memory → zstd Parquet)\n`);
+    row('export, full run (DynamoDB reads + Parquet)', `${(meta.rows / meta.seconds).toFixed(0)} rows/s (${meta.rows} rows in ${meta.seconds.toFixed(2)} s)`);
+    row('messages Parquet per 1,000 messages, metadata', `${((meta.messageBytes / messages) * 1000 / 1024).toFixed(1)} KiB`);
+    row('messages Parquet per 1,000 messages, with text', `${((withText.messageBytes / messages) * 1000 / 1024).toFixed(1)} KiB`);
+    row('all datasets per 1,000 messages, metadata', `${((meta.totalBytes / messages) * 1000 / 1024).toFixed(1)} KiB`);
+    console.log('');
+    db.doc.destroy();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await ddb.stop();
+  }
+}
+
+await exportBench();
+
+const { slaBench, printSlaBench } = await import('./sla.js');
+printSlaBench(await slaBench());

@@ -9,11 +9,15 @@ import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../functions/runtime/config.js';
+import { logger } from '../functions/runtime/logger.js';
 import { createDb, type Db } from '../functions/store/db.js';
 import { makeIngest } from '../functions/handlers/ingest.js';
 import { makeProcess } from '../functions/handlers/process.js';
 import { makeSend } from '../functions/handlers/send.js';
 import { makeDispatch } from '../functions/handlers/dispatch.js';
+import { makeSlaEvaluate, slaDefaultsFrom } from '../functions/handlers/sla-evaluate.js';
+import { combineReactions, slaReactions } from '../functions/handlers/sla-reactions.js';
+import { LocalWorkflows, SLA_MACHINE, slaStateMachine } from './workflows.js';
 import { acknowledgementReaction } from '../functions/handlers/reactions/acknowledgement.js';
 import { makeAgentApi } from '../functions/handlers/agent-api.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
@@ -25,6 +29,7 @@ import { ensureTable } from './table.js';
 import { simulateResponse } from './platform-simulator.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
+import { fetchSnsCertificate } from '../functions/runtime/sns-certificate.js';
 
 export interface RuntimeOptions {
   /** Environment to read settings from (default: process.env). */
@@ -53,6 +58,8 @@ export interface Runtime {
   readonly outbox: Outbox;
   readonly queues: { readonly inbound: LocalQueue; readonly inboundDlq: LocalQueue; readonly outbound: LocalQueue; readonly outboundDlq: LocalQueue };
   readonly ddbEndpoint: string;
+  /** The local Step Functions (SLA executions on the virtual clock). */
+  readonly workflows: LocalWorkflows;
   settle(timeoutMs?: number): Promise<SettleResult>;
   stop(): Promise<void>;
 }
@@ -66,6 +73,8 @@ export class RuntimeError extends Error {
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const env = opts.env ?? process.env;
   const config = loadConfig(env);
+  // One process, one logger: the runtime's configured level wins over the one read at import.
+  if (env.CONFLUO_LOG_LEVEL) logger.setLogLevel(env.CONFLUO_LOG_LEVEL as 'INFO');
   const log = opts.log ?? ((l: string) => console.log(l));
   const inMemory = opts.inMemory ?? false;
   const dataDir = inMemory ? null : resolve(config.CONFLUO_DATA_DIR ?? '.confluo');
@@ -108,7 +117,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const record = (channel: string, kind: string, request: import('../functions/channels/channel.js').PlatformRequest, ticketId: string | null) =>
       outbox.record({ channel, kind, request, ticket_id: ticketId, at: new Date(clock.now()).toISOString() });
 
-    const ingest = makeIngest({ config, clock, enqueue: async (m) => { inbound.send(m); } });
+    // SNS certificates not in SNS_CERT_DIR are fetched for real (a tunnelled SNS subscription works locally).
+    const ingest = makeIngest({ config, clock, enqueue: async (m) => { inbound.send(m); }, ports: { fetchCertificate: fetchSnsCertificate } });
     const processHandler = makeProcess({
       db, clock, config,
       readObject: (bucket, key) => s3.get(bucket, key),
@@ -121,13 +131,28 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       db, config,
       perform: async (request, meta) => { record(meta.channel, meta.kind, request, meta.ticket_id); return simulateResponse(meta.channel, request); },
     });
+    // SLA: escalation e-mails land in the outbox (kind `escalation`); locally they always have a
+    // recipient and a sender so a person sees them without configuring SES addresses.
+    const slaDefaults = slaDefaultsFrom(config);
+    const slaEvaluate = makeSlaEvaluate({
+      db, clock, defaults: slaDefaults,
+      escalationEmail: config.ESCALATION_EMAIL ?? 'escalations@confluo.localhost',
+      emailFrom: config.EMAIL_FROM ?? 'confluo@confluo.localhost',
+      sendEmail: async (request, meta) => record('email', 'escalation', request, meta.ticket_id),
+    });
     const dispatch = makeDispatch({
       enqueueOutbound: async (m) => { outbound.send(m); },
-      reactions: { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+      reactions: combineReactions(
+        { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+        slaReactions({ db, clock, defaults: slaDefaults, startExecution: async (name, input) => { await workflows.startExecution(SLA_MACHINE, name, input); } }),
+      ),
     });
-    const agentApi = makeAgentApi({ db, clock });
+    const agentApi = makeAgentApi({ db, clock, slaDefaults, ticketPrefix: config.CONFLUO_TICKET_PREFIX });
 
     const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
+    // The SLA state machine synthesised from the CDK stack, run on the virtual clock.
+    const workflows = new LocalWorkflows({ clock, machines: [await slaStateMachine(slaEvaluate)], ...(file('workflows.json') ? { file: file('workflows.json')! } : {}), onError });
+    cleanups.push(() => workflows.stop());
     const inboundPoller = new QueuePoller(inbound, processHandler, { batchSize: 10, concurrency: 2, onError });
     const outboundPoller = new QueuePoller(outbound, send, { batchSize: 10, concurrency: 1, onError });
     const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
@@ -140,20 +165,23 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     async function settle(timeoutMs = 30_000): Promise<SettleResult> {
       const deadline = Date.now() + timeoutMs;
-      const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth };
-      // Quiet = one full pass in which no queue had work and the stream had nothing new.
+      const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth, steps: workflows.steps };
+      // Quiet = one full pass in which no queue had work, the stream had nothing new and no
+      // workflow step ran or is due (a Wait parked in the virtual future is not due).
       for (;;) {
-        if (Date.now() > deadline) throw new RuntimeError('settle: the system did not become quiet in time', { cause: { queues: [inbound.stats(), outbound.stats()] } });
+        if (Date.now() > deadline) throw new RuntimeError('settle: the system did not become quiet in time', { cause: { queues: [inbound.stats(), outbound.stats()], workflows: workflows.stats() } });
         await inboundPoller.whenIdle();
         const dispatched = await streamPoller.drain();
         await outboundPoller.whenIdle();
+        const steps = workflows.steps;
+        await workflows.whenIdle();
         const again = await streamPoller.drain();
-        if (dispatched === 0 && again === 0 && inboundPoller.idle() && outboundPoller.idle()) break;
+        if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && workflows.idle()) break;
       }
       return {
         processed: inboundPoller.processed + outboundPoller.processed - before.processed,
         dlq: inboundDlq.stats().depth + outboundDlq.stats().depth - before.dlq,
-        workflows: 0,
+        workflows: workflows.steps - before.steps,
       };
     }
 
@@ -174,7 +202,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, config, dataDir, db, clock, outbox, ddbEndpoint,
+      url, port: actualPort, config, dataDir, db, clock, outbox, ddbEndpoint, workflows,
       queues: { inbound, inboundDlq, outbound, outboundDlq },
       settle,
       stop: () => (stopping ??= runCleanups(cleanups)),

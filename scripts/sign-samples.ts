@@ -15,6 +15,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SignJWT, base64url } from 'jose';
 import { CHANNELS_DIR, SampleFile, TEST_SECRETS, samplesDir } from '../tests/helpers/samples.js';
+import { signEmail } from './sign-email.js';
+import { signMeta } from './sign-meta.js';
+import { signTwilio } from './sign-twilio.js';
+import { signViber, signVk } from './sign-vk-viber.js';
 
 export type Signer = (sample: SampleFile, secrets: Readonly<Record<string, string>>) => SampleFile | Promise<SampleFile>;
 
@@ -78,8 +82,15 @@ const signWebchat: Signer = async (input, secrets) => {
 
 /** One signer per channel; add a line here when a channel's samples carry a credential. */
 export const signers: Readonly<Record<string, Signer>> = {
+  email: signEmail,
+  instagram: signMeta,
+  messenger: signMeta,
   telegram: signTelegram,
+  twilio: signTwilio,
+  viber: signViber,
+  vk: signVk,
   webchat: signWebchat,
+  whatsapp: signMeta,
 };
 
 /** Re-sign one channel's samples on disk; returns the files that changed. */

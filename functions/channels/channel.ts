@@ -122,7 +122,10 @@ export type Admission =
 export interface ChannelCapabilities {
   /** Largest accepted raw body in bytes (channels.md §0.2). */
   readonly maxBodyBytes: number;
-  /** Free-form reply window in seconds after the customer's last message; null = none. */
+  /**
+   * Free-form reply window in seconds after the customer's last message; null = none. A channel
+   * whose window depends on the conversation (`replyWindowFor`) gives its strictest one here.
+   */
   readonly replyWindowSeconds: number | null;
   /** Methods answered on /webhooks/{channel} besides POST (Meta GET handshake, webchat OPTIONS). */
   readonly extraMethods?: ReadonlyArray<'GET' | 'OPTIONS'>;
@@ -152,10 +155,32 @@ export interface ChannelAdapter {
   parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> | NormalisedEvent[];
   /** Describe the platform call that delivers `msg`. */
   render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest;
-  /** Read the platform's answer: outbound id, retryability. */
-  readDelivery(res: PlatformResponse, msg: OutboundMessage): DeliveryResult;
+  /**
+   * Read the platform's answer: outbound id, retryability. `ctx` carries the settings for ids the
+   * answer does not spell out in full (SES: the Message-ID domain depends on the sending region).
+   */
+  readDelivery(res: PlatformResponse, msg: OutboundMessage, ctx?: RenderContext): DeliveryResult;
   /** Map a platform's receipt word to our delivery state (§0.11). */
   deliveryFor?(update: StatusUpdate): DeliveryState | null;
+  /**
+   * The free-form reply window of one conversation, for channels where it depends on more than
+   * the channel (Twilio: WhatsApp via Twilio follows Meta's 24 h rule, SMS has none). Seconds
+   * after the customer's last message; null = none. Without it `capabilities.replyWindowSeconds`
+   * applies (use `replyWindowOf`).
+   */
+  replyWindowFor?(target: ReplyWindowTarget): number | null;
+}
+
+/** The conversation a reply goes to, as the window check knows it. */
+export interface ReplyWindowTarget {
+  readonly conversation_id: string;
+  /** The identity's reply context (channel extras of the customer's last message, e.g. `sub_channel`). */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/** The reply window that applies to `target` on `adapter`'s channel (seconds; null = none). */
+export function replyWindowOf(adapter: ChannelAdapter, target: ReplyWindowTarget): number | null {
+  return adapter.replyWindowFor ? adapter.replyWindowFor(target) : adapter.capabilities.replyWindowSeconds;
 }
 
 /** Ports ingest hands to adapters that need something beyond the request (SNS certificates). */

@@ -81,12 +81,24 @@ export const InboundMessage = z.looseObject({
 });
 export type InboundMessage = z.infer<typeof InboundMessage>;
 
+/**
+ * A receipt that names no message but a time (Messenger `read.watermark`, `delivery` without
+ * `mids`, channels.md §3): our messages to `conversation_id` sent at or before `at_ms` get `status`.
+ */
+export const WatermarkUpdate = z.strictObject({
+  conversation_id: z.string().min(1),
+  status: z.string().min(1),
+  at_ms: z.number().int().nonnegative(),
+});
+export type WatermarkUpdate = z.infer<typeof WatermarkUpdate>;
+
 export const IgnoredEvent = z.strictObject({
   kind: z.literal('ignored'),
   channel: Channel,
   reason: z.string().min(1).max(80),
   dedup_key: z.string().optional(),
   status_updates: z.array(StatusUpdate).optional(),
+  watermarks: z.array(WatermarkUpdate).optional(),
   customer_identity: Identity.optional(),
   reachability: z.enum(['reachable', 'unreachable']).optional(),
 });

@@ -5,6 +5,7 @@ import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
 import { jsonResponse } from '../runtime/http.js';
 import { API_PREFIX, buildRouter, openApiDocument, route, type RouteDef } from './agent-api/router.js';
 import { agentRoutes, type AgentApiDeps } from './agent-api/routes.js';
+import { parseSlaSettingsJson } from '../domain/sla/policy.js';
 import { z } from 'zod';
 
 export const API_INFO = { title: 'Confluo Agent API', version: '1.0.0' };
@@ -25,5 +26,5 @@ export function makeAgentApi(deps: AgentApiDeps) {
 
 export const handler = lazyHandler(async () => {
   const config = await awsConfig();
-  return makeAgentApi({ db: awsDb(config), clock: systemClock });
+  return makeAgentApi({ db: awsDb(config), clock: systemClock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX });
 });

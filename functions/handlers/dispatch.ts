@@ -12,6 +12,7 @@ import type { FeedEvent } from '../store/records.js';
 import type { Enqueue } from './ingest.js';
 import { awsConfig, awsDb, lazyHandler, sqsSender } from '../runtime/aws.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
+import { awsSlaReactions, combineReactions } from './sla-reactions.js';
 
 /** A reaction to one feed event type. */
 export type Reaction = (event: FeedEvent) => Promise<void>;
@@ -64,6 +65,9 @@ export const handler = lazyHandler(async () => {
   const db = awsDb(config);
   return makeDispatch({
     enqueueOutbound: sqsSender(config.CONFLUO_OUTBOUND_QUEUE_URL),
-    reactions: { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+    reactions: combineReactions(
+      { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+      awsSlaReactions(config, db),
+    ),
   });
 });

@@ -16,6 +16,7 @@ import { powertoolsIngestMetrics } from '../runtime/metrics.js';
 import type { Config } from '../runtime/config.js';
 import { errorResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
+import { fetchSnsCertificate } from '../runtime/sns-certificate.js';
 
 export interface Enqueue {
   (msg: { body: string; groupId: string; deduplicationId: string }): Promise<void>;
@@ -121,5 +122,5 @@ function toResult(reply: { status: number; headers?: Readonly<Record<string, str
 
 export const handler = lazyHandler(async () => {
   const config = await awsConfig();
-  return makeIngest({ config, clock: systemClock, enqueue: sqsSender(config.CONFLUO_INBOUND_QUEUE_URL), metrics: powertoolsIngestMetrics() });
+  return makeIngest({ config, clock: systemClock, enqueue: sqsSender(config.CONFLUO_INBOUND_QUEUE_URL), metrics: powertoolsIngestMetrics(), ports: { fetchCertificate: fetchSnsCertificate } });
 });

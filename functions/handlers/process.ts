@@ -14,11 +14,12 @@ import type { ChannelAdapter, Envelope } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { awsConfig, awsDb, lazyHandler, readS3Object, sqsDeadLetter } from '../runtime/aws.js';
-import type { IgnoredEvent, InboundMessage, VerificationEvent } from '../domain/inbound.js';
+import type { IgnoredEvent, InboundMessage, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
 import { CHANNELS } from '../domain/inbound.js';
-import { mergeIdentity, displayNameOf } from '../domain/identity.js';
+import { displayNameOf } from '../domain/identity.js';
+import { makeIdentify } from './identify.js';
 import { decideThread } from '../domain/threading.js';
-import { formatTicketNumber } from '../domain/ticket.js';
+import { formatTicketNumber, isActive } from '../domain/ticket.js';
 import { initialSla } from '../domain/sla/policy.js';
 import type { Config } from '../runtime/config.js';
 import { logger as defaultLogger, errorFacts } from '../runtime/logger.js';
@@ -26,7 +27,7 @@ import { redactString } from '../domain/redact.js';
 import type { Db } from '../store/db.js';
 import { commitEdit, commitInbound, nextCounter, type ThreadPlan } from '../store/inbound.js';
 import { advanceDelivery } from '../store/outbound.js';
-import { getCustomer, getIdentity, getMessageRef, getTicket, getTimelineEntry } from '../store/reads.js';
+import { getCustomer, getIdentity, getMessageRef, getTicket, getTimelineEntry, listTimeline } from '../store/reads.js';
 import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from '../store/records.js';
 import { keys } from '../store/table.js';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -68,6 +69,9 @@ const DAY_MS = 86_400_000;
 
 export type Outcome = 'committed' | 'duplicate' | 'ignored' | 'status' | 'verified';
 
+/** Characters of the last message kept on its identity (the customer card's cross-channel history). */
+const LAST_MESSAGE_PREVIEW = 280;
+
 export function makeProcess(deps: ProcessDeps) {
   const log = deps.logger ?? defaultLogger;
   const lookup = deps.channel ?? channelByName;
@@ -76,51 +80,71 @@ export function makeProcess(deps: ProcessDeps) {
   const reopenWindowMs = Number(deps.config.CONFLUO_REOPEN_WINDOW_DAYS) * DAY_MS;
   const { db } = deps;
   const maxReceiveCount = deps.maxReceiveCount ?? 5;
+  const identify = makeIdentify({ db, newId: (now) => ulid(now), log });
 
   async function handleMessage(msg: InboundMessage): Promise<Outcome> {
     if (msg.edit) {
       const ref = await getMessageRef(db, msg.channel, msg.external_message_id);
       if (ref) return applyEdit(msg, ref);
     }
+    let fastAllowed = true;
+    let merges = 0;
+    const merged = new Map<string, string>();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const result = await tryCommit(msg, attempt);
+      const result = await tryCommit(msg, attempt, fastAllowed, merged);
+      if (result === 'merged') {
+        // Two customers were one: merged (its own transaction). Decide again, right away; the fast
+        // path is fine again (the moved identities carry the surviving customer's ticket hint).
+        if (++merges > 4) throw new ProcessError('too many customer merges for one message', { cause: { channel: msg.channel, stage: 'identify', merges } });
+        fastAllowed = true;
+        attempt -= 1;
+        continue;
+      }
       if (result !== 'conflict') return result;
-      await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** attempt) * Math.random()));
+      fastAllowed = false;
+      await new Promise((r) => setTimeout(r, Math.min(250, 5 * 2 ** attempt) * Math.random()));
     }
     throw new ProcessError('gave up after repeated write conflicts', { cause: { channel: msg.channel, stage: 'commit', attempts: MAX_ATTEMPTS } });
   }
 
-  async function tryCommit(msg: InboundMessage, attempt: number): Promise<'committed' | 'duplicate' | 'conflict'> {
+  async function tryCommit(msg: InboundMessage, attempt: number, fastAllowed: boolean, merged: Map<string, string>): Promise<'committed' | 'duplicate' | 'conflict' | 'merged'> {
     const now = deps.clock.now();
-    const identity = await getIdentity(db, msg.channel, msg.customer_identity.external_id);
+    // Identity resolution (DESIGN.md §2): verified attributes link and merge customers, claims become suggestions.
+    const who = await identify(msg, { now, fastAllowed, merged });
+    if (who.kind === 'merged') { merged.set(who.loser, who.winner); return 'merged'; }
+    const identity = who.stored;
     const entryId = ulid(now);
-    const events: FeedEvent[] = [];
+    const events: FeedEvent[] = [...who.events];
     const timelineEvents: EventEntry[] = [];
 
-    let customerId: string;
+    let customerId: string = who.customerId;
     let thread: ThreadPlan;
-    let customerIsNew = false;
+    const customerIsNew = who.customerIsNew;
 
-    if (identity && identity.ticket_hint && attempt === 1) {
+    // E-mail threading (channels.md §8 "Ticket resolution"): the ticket of the mail answered, or
+    // named in the subject — only one of this sender's customer's own tickets.
+    const threaded = identity && !customerIsNew ? await threadedTicket(msg, customerId) : undefined;
+
+    if (identity && identity.ticket_hint && who.fast && (!threaded || threaded.id === identity.ticket_hint)) {
       // Fast path (2 round trips): the hinted ticket is still the customer's active ticket.
       customerId = identity.customer_id;
       thread = { action: 'append', ticketId: identity.ticket_hint, fromStatus: 'any-active' };
-    } else if (identity) {
-      customerId = identity.customer_id;
-      const customer = await getCustomer(db, customerId);
+    } else if (!customerIsNew) {
+      // The customer's record as identification loaded it (slow path), or once more after the fast path was refused.
+      const customer = who.customer ?? await getCustomer(db, customerId);
       if (!customer) throw new ProcessError('identity points to a missing customer', { cause: { customer_id: customerId, stage: 'load' } });
       const current = customer.current_ticket_id ? await getTicket(db, customer.current_ticket_id) : undefined;
-      const decision = decideThread(current ? { id: current.id, status: current.status, ...(current.resolved_at ? { resolved_at: current.resolved_at } : {}) } : null, now, reopenWindowMs);
+      const reopenThreaded = threaded ? threadedReopen(threaded, current, now) : undefined;
+      const decision = reopenThreaded ? { action: 'reopen' as const, ticketId: reopenThreaded.id } : decideThread(current ? { id: current.id, status: current.status, ...(current.resolved_at ? { resolved_at: current.resolved_at } : {}) } : null, now, reopenWindowMs);
       if (decision.action === 'append') {
         thread = { action: 'append', ticketId: decision.ticketId, fromStatus: current?.status === 'pending_customer' ? 'pending_customer' : 'any-active' };
       } else if (decision.action === 'reopen') {
-        thread = { action: 'reopen', ticketId: decision.ticketId };
+        // A threaded reopen of an older ticket also moves the customer's current-ticket pointer.
+        thread = { action: 'reopen', ticketId: decision.ticketId, ...(reopenThreaded && reopenThreaded.id !== current?.id ? { moveFrom: current?.id ?? null } : {}) };
       } else {
         thread = { action: 'open', ticket: await newTicket(msg, customerId, now, decision.previousTicketId), expectedCurrent: customer.current_ticket_id ?? null };
       }
     } else {
-      customerId = ulid(now);
-      customerIsNew = true;
       thread = { action: 'open', ticket: await newTicket(msg, customerId, now, null), expectedCurrent: null };
     }
 
@@ -135,19 +159,64 @@ export function makeProcess(deps: ProcessDeps) {
     const entry = messageEntry(msg, ticketId, entryId, now);
     events.push({ id: ulid(now), type: 'message.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, interaction: msg.interaction !== null } });
 
-    const merged = mergeIdentity(identity, msg.customer_identity);
+    const upserted = who.identity;
     const result = await commitInbound(db, {
       msg, nowMs: now, dedupTtlSeconds, entry,
-      identity: stripIdentity(merged),
-      identityIsNew: !identity,
-      customer: { id: customerId, isNew: customerIsNew, ...(displayNameOf(merged) ? { displayName: displayNameOf(merged)! } : {}) },
+      identity: stripIdentity(upserted),
+      identityIsNew: who.identityIsNew,
+      customer: { id: customerId, isNew: customerIsNew, ...(displayNameOf(upserted) ? { displayName: displayNameOf(upserted)! } : {}) },
       ...(replyContextOf(msg) ? { replyContext: replyContextOf(msg)! } : {}),
       thread, events, timelineEvents,
+      identityItems: who.items,
+      ...(who.identityFromCustomer ? { identityFromCustomer: who.identityFromCustomer } : {}),
+      ...(who.identityReplacesCustomer ? { identityReplacesCustomer: who.identityReplacesCustomer } : {}),
+      identityExtras: { ...who.identityExtras, last_message: { id: entryId, ticket_id: ticketId, at: now, text: msg.text.slice(0, LAST_MESSAGE_PREVIEW) } },
     });
     if (result === 'committed') {
       log.info('inbound committed', { channel: msg.channel, ticket_id: ticketId, customer_id: customerId, action: thread.action, attempt });
     }
     return result;
+  }
+
+  /**
+   * channels.md §8 "Ticket resolution" (1) and (2): In-Reply-To, then References (newest first),
+   * equal to the Message-ID of one of our outbound mails (its message reference, direction `out`,
+   * written by the sender from SES's answer); then the `[C-000123]` ticket tag of the subject.
+   * Counts only for a ticket of the sender's own customer: a forwarded thread never writes into a
+   * stranger's ticket. Our Message-IDs are always SES's (`…@<region>.amazonses.com`), so other
+   * ids cost no read.
+   */
+  async function threadedTicket(msg: InboundMessage, customerId: string): Promise<TicketRecord | undefined> {
+    const t = msg.thread as { in_reply_to?: unknown; references?: unknown; ticket_tag?: unknown } | undefined;
+    if (typeof t !== 'object' || t === null) return undefined;
+    const refs = Array.isArray(t.references) ? [...t.references].reverse() : [];
+    const ids = [...new Set([t.in_reply_to, ...refs].filter((x): x is string => typeof x === 'string' && /@(?:[a-z0-9-]+\.)?amazonses\.com>$/i.test(x)))].slice(0, 10);
+    const owned = async (ticketId: string | undefined) => {
+      const ticket = ticketId ? await getTicket(db, ticketId) : undefined;
+      return ticket && ticket.customer_id === customerId ? ticket : undefined;
+    };
+    for (const id of ids) {
+      const ref = await getMessageRef(db, msg.channel, id);
+      const ticket = ref?.direction === 'out' ? await owned(ref.ticket_id) : undefined;
+      if (ticket) return ticket;
+    }
+    if (typeof t.ticket_tag === 'string' && t.ticket_tag !== '') {
+      const num = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.ticketNumber(t.ticket_tag), ConsistentRead: true }));
+      return owned(typeof num.Item?.ticket_id === 'string' ? num.Item.ticket_id : undefined);
+    }
+    return undefined;
+  }
+
+  /**
+   * A threaded ticket that is not the customer's current one is reopened (and becomes current)
+   * when it was resolved within the reopen window and the current ticket is not active; one
+   * active ticket per customer wins over the thread, so otherwise the normal rule applies.
+   * (Threaded to the current ticket, the normal rule already picks it.)
+   */
+  function threadedReopen(threaded: TicketRecord, current: TicketRecord | undefined, now: number): TicketRecord | undefined {
+    if (threaded.id === current?.id || (current && isActive(current.status))) return undefined;
+    const within = threaded.status === 'resolved' && typeof threaded.resolved_at === 'number' && now - threaded.resolved_at <= reopenWindowMs;
+    return within ? threaded : undefined;
   }
 
   async function newTicket(msg: InboundMessage, customerId: string, now: number, previous: string | null): Promise<TicketRecord> {
@@ -184,6 +253,7 @@ export function makeProcess(deps: ProcessDeps) {
       const state = adapter?.deliveryFor?.(u);
       if (state) await advanceDelivery(db, { ticketId: ref.ticket_id, entrySk: ref.entry_sk }, state, { status: u.status, ...(u.error_code !== undefined ? { error: u.error_code } : {}) });
     }
+    for (const w of ev.watermarks ?? []) await applyWatermark(ev.channel, adapter, w);
     if (ev.reachability && ev.customer_identity) {
       try {
         await db.doc.send(new UpdateCommand({
@@ -194,7 +264,24 @@ export function makeProcess(deps: ProcessDeps) {
         if ((e as { name?: string }).name !== 'ConditionalCheckFailedException') throw e;
       }
     }
-    return ev.status_updates?.length ? 'status' : 'ignored';
+    return ev.status_updates?.length || ev.watermarks?.length ? 'status' : 'ignored';
+  }
+
+  /**
+   * A receipt naming a time instead of messages (Messenger `read.watermark`, channels.md §3): our
+   * messages on that conversation of the customer's current ticket, already handed to the
+   * platform and queued at or before the watermark, move forward. One timeline read per receipt.
+   */
+  async function applyWatermark(channel: IgnoredEvent['channel'], adapter: ChannelAdapter | undefined, w: WatermarkUpdate): Promise<void> {
+    const state = adapter?.deliveryFor?.({ external_message_id: w.conversation_id, status: w.status });
+    if (!state) return;
+    const identity = await getIdentity(db, channel, w.conversation_id);
+    if (!identity?.ticket_hint) return; // a receipt for a conversation we do not know
+    for (const e of await listTimeline(db, identity.ticket_hint)) {
+      if (e.type !== 'message' || e.direction !== 'out' || e.channel !== channel || e.conversation_id !== w.conversation_id) continue;
+      if (e.at > w.at_ms || (e.delivery !== 'sent' && e.delivery !== 'delivered')) continue;
+      await advanceDelivery(db, { ticketId: identity.ticket_hint, entrySk: keys.timelineEntry(identity.ticket_hint, e.at, e.id).sk }, state, { status: w.status });
+    }
   }
 
   async function handleVerification(ev: VerificationEvent): Promise<Outcome> {
@@ -255,9 +342,9 @@ export function failureReason(e: unknown): string {
 }
 
 function messageEntry(msg: InboundMessage, ticketId: string, id: string, now: number): MessageEntry {
-  const { kind: _k, channel, dedup_key: _d, external_message_id, conversation_id, sent_at, sent_at_ms, edit, edited_at, text, attachments, interaction, in_reply_to, customer_identity: _ci, contact, phone_in_text, ...extras } = msg;
+  const { kind: _k, channel, dedup_key, external_message_id, conversation_id, sent_at, sent_at_ms, edit, edited_at, text, attachments, interaction, in_reply_to, customer_identity: _ci, contact, phone_in_text, ...extras } = msg;
   return {
-    type: 'message', id, ticket_id: ticketId, at: now, channel, direction: 'in', external_message_id, conversation_id,
+    type: 'message', id, ticket_id: ticketId, at: now, channel, direction: 'in', external_message_id, conversation_id, dedup_key,
     text, attachments, interaction, edited: edit, ...(edit && edited_at ? { edited_at: edited_at * 1000 } : {}),
     sent_at: sent_at_ms ?? sent_at * 1000, ...(in_reply_to ? { in_reply_to } : {}),
     ...(contact || phone_in_text || Object.keys(extras).length ? { extras: { ...extras, ...(contact ? { contact } : {}), ...(phone_in_text ? { phone_in_text } : {}) } } : {}),
@@ -278,7 +365,7 @@ function replyContextOf(msg: InboundMessage): Record<string, unknown> | undefine
 }
 
 function stripIdentity(i: Partial<IdentityRecord>): IdentityRecord {
-  const { channel: _c, customer_id: _cu, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, reachability: _r, created_at: _ca, reply_context: _rc, ...rest } = i as IdentityRecord;
+  const { channel: _c, customer_id: _cu, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, reachability: _r, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest } = i as IdentityRecord;
   return rest as IdentityRecord;
 }
 

@@ -54,7 +54,7 @@ export function makeSend(deps: SendDeps) {
     };
     const request = adapter.render(msg, { secrets: deps.config as unknown as Secrets });
     const response = await deps.perform(request, { channel: entry.channel, kind: msg.kind, ticket_id: job.ticket_id, message_id: entry.id });
-    const result = adapter.readDelivery(response, msg);
+    const result = adapter.readDelivery(response, msg, { secrets: deps.config as unknown as Secrets });
     const ref = { ticketId: job.ticket_id, entrySk: job.entry_sk };
     if (result.ok) {
       await advanceDelivery(deps.db, ref, 'sent', { status: 'sent', ...(result.external_message_id ? { externalId: result.external_message_id, channel: entry.channel } : {}) });

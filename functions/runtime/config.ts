@@ -35,6 +35,12 @@ export const SETTINGS = [
   { name: 'PORT', meaning: 'Local runtime: HTTP port', default: '3000' },
   { name: 'AGENT_JWT_SECRET', meaning: 'Local runtime: HS256 key of Agent API tokens (`POST /dev/token`); AWS uses Cognito', default: 'local-dev-agent-secret-change-me', secret: true },
   { name: 'ESCALATION_EMAIL', meaning: 'Where SLA escalations and bad-score alerts are e-mailed' },
+  { name: 'CONFLUO_SLA_STATE_MACHINE_ARN', meaning: 'AWS only: the SLA state machine the dispatch λ starts one execution per ticket on' },
+  { name: 'CONFLUO_SLA_DEFAULTS', meaning: 'SLA calendars and policies (JSON `{calendars, policies}`) in force until `PUT /api/v1/sla/…` stores others; default: `24x7` UTC, normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h' },
+  // analytics export (issue 9)
+  { name: 'CONFLUO_EXPORT_BUCKET', meaning: 'AWS only: S3 bucket the export λ writes Parquet to (`<dataset>/dt=YYYY-MM-DD/part-0.parquet`); locally `$CONFLUO_DATA_DIR/export/`' },
+  { name: 'CONFLUO_EXPORT_MESSAGE_TEXT', meaning: 'Export message text and survey comments (`on`/`off`); off keeps the export free of personal data', default: 'off' },
+  { name: 'CONFLUO_EXPORT_CUSTOMER_PROFILE', meaning: 'Export customer name, language and country (`on`/`off`); never for erased customers', default: 'off' },
   // channels (channels.md §0.13)
   { name: 'TELEGRAM_SECRET_TOKEN', meaning: 'inbound: the `secret_token` given to `setWebhook`', secret: true, channel: 'telegram' },
   { name: 'TELEGRAM_BOT_TOKEN', meaning: 'outbound: bot token for sendMessage and file downloads', secret: true, channel: 'telegram' },
@@ -60,6 +66,7 @@ export const SETTINGS = [
   { name: 'SNS_CERT_DIR', meaning: 'optional directory of SNS signing certificates (offline verification)', channel: 'email' },
   { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS certificate must chain to', channel: 'email' },
   { name: 'EMAIL_FROM', meaning: 'outbound From (a verified SES identity)', channel: 'email' },
+  { name: 'EMAIL_SES_REGION', meaning: 'SES sending region: SES rewrites the Message-ID of sent mail to `<id>@<region>.amazonses.com` (`email.amazonses.com` in us-east-1), which replies are threaded by; default: the region of EMAIL_SNS_TOPIC_ARN', channel: 'email' },
   { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },
   { name: 'WEBCHAT_ALLOWED_ORIGINS', meaning: 'optional comma-separated origins allowed to post', channel: 'webchat' },
 ] as const satisfies readonly Setting[];
@@ -97,7 +104,9 @@ const ConfigSchema = z
     for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT'] as const) {
       if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
-    if (!['on', 'off'].includes(c.CONFLUO_AUTO_ACK ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_AUTO_ACK'], message: 'must be on or off' });
+    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE'] as const) {
+      if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
+    }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });
 

@@ -1,7 +1,7 @@
 /**
  * Performing described platform requests in AWS. HTTP(S) via fetch; `ses:SendRawEmail` via SES;
  * `store://` (web chat: the widget fetches the stored message) needs no call at all.
- * A placeholder secret (`<TELEGRAM_BOT_TOKEN>`) in a URL means the channel's outbound secret is
+ * A placeholder secret (`<TELEGRAM_BOT_TOKEN>`) in a URL or a header (`Bearer <WHATSAPP_ACCESS_TOKEN>`) means the channel's outbound secret is
  * not configured: refused here instead of leaking a broken request to the platform.
  */
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
@@ -14,7 +14,7 @@ export class PerformError extends Error {
 }
 
 export async function performInAws(request: PlatformRequest): Promise<PlatformResponse> {
-  if (/<[A-Z_]+>/.test(request.url)) throw new PerformError('outbound secret not configured', { cause: { stage: 'perform', url_scheme: request.url.split(':')[0] } });
+  if (/<[A-Z_]+>/.test(request.url) || Object.values(request.headers).some((v) => /<[A-Z_]+>/.test(v))) throw new PerformError('outbound secret not configured', { cause: { stage: 'perform', url_scheme: request.url.split(':')[0] } });
   if (request.url.startsWith('store://')) return { status: 200, headers: {}, body: '' };
   if (request.url === 'ses:SendRawEmail') {
     ses ??= new SESClient({});

@@ -16,7 +16,8 @@ type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export type ThreadPlan =
   | { readonly action: 'append'; readonly ticketId: string; readonly fromStatus: 'any-active' | 'pending_customer' }
-  | { readonly action: 'reopen'; readonly ticketId: string }
+  /** `moveFrom`: reopening a ticket that is not the customer's current one (e-mail threading): the pointer moves from that (inactive) ticket. */
+  | { readonly action: 'reopen'; readonly ticketId: string; readonly moveFrom?: string | null }
   | { readonly action: 'open'; readonly ticket: TicketRecord; readonly expectedCurrent: string | null };
 
 export interface InboundPlan {
@@ -31,6 +32,14 @@ export interface InboundPlan {
   readonly thread: ThreadPlan;
   readonly events: readonly FeedEvent[];
   readonly timelineEvents: readonly EventEntry[];
+  /** Identity resolution (store/identity.ts): verified-attribute claims, suggestions, merge-log entries. */
+  readonly identityItems?: readonly TxItem[];
+  /** The identity still names this (merged-away) customer: it is re-pointed to `customer.id` in this commit. */
+  readonly identityFromCustomer?: string;
+  /** A new identity replacing the item of an erased customer's identity (erase still in progress). */
+  readonly identityReplacesCustomer?: string;
+  /** Further identity attributes (origin_customer_id of a new identity, last_message for the card). */
+  readonly identityExtras?: Readonly<Record<string, unknown>>;
 }
 
 export type CommitResult = 'committed' | 'duplicate' | 'conflict';
@@ -73,17 +82,28 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
   const items: TxItem[] = [dedupeItem(db, msg.channel, msg.dedup_key, nowMs, plan.dedupTtlSeconds, { ticket_id: ticketId })];
 
   // identity
-  const identityAttrs = { ...plan.identity, channel: msg.channel, customer_id: plan.customer.id, ticket_hint: ticketId, conversation_id: msg.conversation_id, last_inbound_at: nowMs, ...(plan.replyContext ? { reply_context: plan.replyContext } : {}) };
+  const identityAttrs = { ...plan.identity, ...(plan.identityExtras ?? {}), channel: msg.channel, customer_id: plan.customer.id, ticket_hint: ticketId, conversation_id: msg.conversation_id, last_inbound_at: nowMs, ...(plan.replyContext ? { reply_context: plan.replyContext } : {}) };
   if (plan.identityIsNew) {
-    items.push({ Put: { TableName: T, Item: { ...keys.identity(msg.channel, plan.identity.external_id), ...indexKeys.customerIdentity(plan.customer.id, msg.channel, plan.identity.external_id), ...identityAttrs, created_at: nowMs }, ConditionExpression: 'attribute_not_exists(pk)' } });
+    const replaces = plan.identityReplacesCustomer;
+    items.push({ Put: {
+      TableName: T, Item: { ...keys.identity(msg.channel, plan.identity.external_id), ...indexKeys.customerIdentity(plan.customer.id, msg.channel, plan.identity.external_id), ...identityAttrs, created_at: nowMs },
+      ConditionExpression: replaces ? 'customer_id = :old' : 'attribute_not_exists(pk)', ...(replaces ? { ExpressionAttributeValues: { ':old': replaces } } : {}),
+    } });
   } else {
+    const from = plan.identityFromCustomer;
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':c': plan.customer.id };
-    const sets = Object.entries(identityAttrs).filter(([k, v]) => v !== undefined && k !== 'customer_id').map(([k, v], i) => {
+    const values: Record<string, unknown> = { ':c': from ?? plan.customer.id };
+    const sets = Object.entries(identityAttrs).filter(([k, v]) => v !== undefined && (k !== 'customer_id' || from !== undefined)).map(([k, v], i) => {
       names[`#a${i}`] = k; values[`:a${i}`] = v; return `#a${i} = :a${i}`;
     });
+    if (from !== undefined) {
+      // Compaction of a merge pointer: the identity moves to the surviving customer, remembering its origin.
+      sets.push('gsi3pk = :g3', 'origin_customer_id = if_not_exists(origin_customer_id, :c)');
+      values[':g3'] = indexKeys.customerIdentity(plan.customer.id, msg.channel, plan.identity.external_id).gsi3pk;
+    }
     items.push({ Update: { TableName: T, Key: keys.identity(msg.channel, plan.identity.external_id), UpdateExpression: `SET ${sets.join(', ')}`, ConditionExpression: 'customer_id = :c', ExpressionAttributeNames: names, ExpressionAttributeValues: values } });
   }
+  items.push(...(plan.identityItems ?? []));
 
   // customer: the current-ticket pointer is the invariant "one open ticket per customer"
   if (plan.customer.isNew) {
@@ -93,12 +113,21 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
       TableName: T, Key: keys.customer(plan.customer.id),
       UpdateExpression: 'SET current_ticket_id = :t',
       ConditionExpression: plan.thread.expectedCurrent === null
-        ? 'attribute_exists(pk) AND attribute_not_exists(current_ticket_id) AND attribute_not_exists(merged_into)'
-        : 'current_ticket_id = :old AND attribute_not_exists(merged_into)',
+        ? 'attribute_exists(pk) AND attribute_not_exists(current_ticket_id) AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)'
+        : 'current_ticket_id = :old AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)',
       ExpressionAttributeValues: plan.thread.expectedCurrent === null ? { ':t': ticketId } : { ':t': ticketId, ':old': plan.thread.expectedCurrent },
     } });
+  } else if (plan.thread.action === 'reopen' && plan.thread.moveFrom !== undefined) {
+    const from = plan.thread.moveFrom;
+    items.push({ Update: {
+      TableName: T, Key: keys.customer(plan.customer.id), UpdateExpression: 'SET current_ticket_id = :t',
+      ConditionExpression: from === null ? 'attribute_exists(pk) AND attribute_not_exists(current_ticket_id) AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)' : 'current_ticket_id = :old AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)',
+      ExpressionAttributeValues: from === null ? { ':t': ticketId } : { ':t': ticketId, ':old': from },
+    } });
+    // …and only while that ticket is still inactive (one active ticket per customer).
+    if (from !== null) items.push({ ConditionCheck: { TableName: T, Key: keys.ticket(from), ConditionExpression: '#s IN (:r, :c, :m)', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':c': 'closed', ':m': 'merged' } } });
   } else {
-    items.push({ ConditionCheck: { TableName: T, Key: keys.customer(plan.customer.id), ConditionExpression: 'current_ticket_id = :t AND attribute_not_exists(merged_into)', ExpressionAttributeValues: { ':t': ticketId } } });
+    items.push({ ConditionCheck: { TableName: T, Key: keys.customer(plan.customer.id), ConditionExpression: 'current_ticket_id = :t AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)', ExpressionAttributeValues: { ':t': ticketId } } });
   }
 
   // ticket

@@ -9,7 +9,12 @@ export interface CustomerRecord {
   readonly created_at: number;
   readonly current_ticket_id?: string;
   readonly merged_into?: string;
+  readonly merged_at?: number;
   readonly erased_at?: number;
+  /** GDPR erase progress: `erasing` from its first step, `erased` when every step is done. */
+  readonly erase_state?: 'erasing' | 'erased';
+  /** Customers an agent separated from this one: never merged with it automatically again. */
+  readonly no_auto_merge?: ReadonlySet<string> | readonly string[];
 }
 
 export interface IdentityRecord extends Identity {
@@ -23,6 +28,10 @@ export interface IdentityRecord extends Identity {
   readonly created_at: number;
   /** Channel context needed to reply (e.g. WhatsApp phone_number_id, Twilio To). */
   readonly reply_context?: Record<string, unknown>;
+  /** The customer this identity belonged to before a merge re-pointed it (unmerge moves it back). */
+  readonly origin_customer_id?: string;
+  /** The last inbound message on this identity (the card's cross-channel history). */
+  readonly last_message?: { readonly id: string; readonly ticket_id: string; readonly at: number; readonly text: string };
 }
 
 export interface SlaBlock {
@@ -59,6 +68,15 @@ export interface TicketRecord {
   readonly closed_at: number | null;
   readonly message_count: number;
   readonly subject?: string;
+  /** Tickets merged into this one (flattened); their entries show in this timeline. */
+  readonly merged_tickets?: string[];
+  /** Extra partitions this timeline reads (merged tickets, split sources): a superset. */
+  readonly timeline_sources?: string[];
+  /** The ticket this one was split from. */
+  readonly split_from?: string;
+  /** A split in progress: its intended result, recorded before the entries are marked. */
+  readonly pending_split?: { readonly ticket_id: string; readonly entries: Array<{ readonly ticket_id: string; readonly sk: string; readonly owner: string }> };
+  readonly origin_customer_id?: string;
 }
 
 export interface MessageEntry {
@@ -85,6 +103,11 @@ export interface MessageEntry {
   readonly outbound_kind?: 'reply' | 'acknowledgement' | 'survey' | 'reminder';
   readonly author?: string;
   readonly extras?: Record<string, unknown>;
+  /** Inbound: the platform dedupe key (GDPR erase finds the marker through it). */
+  readonly dedup_key?: string;
+  /** Set by a split: the ticket whose timeline shows this entry (default: the ticket it is stored under). */
+  readonly shown_in?: string;
+  readonly anonymised?: boolean;
 }
 
 export interface NoteEntry {
@@ -115,4 +138,56 @@ export interface FeedEvent {
   readonly ticket_id?: string;
   readonly customer_id?: string;
   readonly data: Record<string, unknown>;
+}
+
+/** A verified attribute → the customer owning it (table.ts `verifiedAttribute`). */
+export interface VerifiedIndexRecord {
+  readonly kind: 'phone' | 'email';
+  readonly customer_id: string;
+  /** Channel of the identity that brought it (the merge log names channels, never values). */
+  readonly channel: Channel;
+  readonly at: number;
+}
+
+/** A claim on the customer card (table.ts `suggestion`). */
+export interface SuggestionRecord {
+  readonly kind: 'phone' | 'email';
+  readonly value: string;
+  readonly source: Channel;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** One entry of a customer's merge log. No personal values: attribute kinds and channels only. */
+export interface CustomerLogEntry {
+  readonly id: string;
+  readonly at: number;
+  readonly event: 'identity_linked' | 'customer_merged' | 'merged_into' | 'customer_unmerged' | 'unmerged_from' | 'customer_erased';
+  /** The other customer (merged from / into / unmerged). */
+  readonly customer_id: string | null;
+  readonly reason: 'verified_phone' | 'verified_email' | 'manual' | 'gdpr_erase';
+  readonly attribute: 'phone' | 'email' | null;
+  /** Channels on both sides (e.g. the channel that first brought the attribute, and the new one). */
+  readonly sources: string[];
+  readonly actor: string;
+}
+
+/** A customer merge (table.ts `customerMerge`): the intended final state first, then progress. */
+export interface CustomerMergeRecord {
+  readonly id: string;
+  readonly winner: string;
+  readonly loser: string;
+  readonly at: number;
+  readonly reason: 'verified_phone' | 'verified_email' | 'manual';
+  readonly attribute: 'phone' | 'email' | null;
+  readonly sources: string[];
+  readonly actor: string;
+  /** merging → merged → (unmerging →) unmerged. */
+  readonly state: 'merging' | 'merged' | 'unmerging' | 'unmerged';
+  readonly winner_ticket_before: string | null;
+  readonly loser_ticket_before: string | null;
+  readonly current_after: string | null;
+  readonly ticket_merge: { readonly winner: string; readonly loser: string; readonly loser_status: TicketStatus; readonly loser_message_count: number } | null;
+  readonly unmerged_at?: number;
+  readonly unmerged_by?: string;
 }

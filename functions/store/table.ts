@@ -13,6 +13,18 @@
  * | dedupe marker     | DEDUP#<channel>#<dedup key>     | DEDUP  (ttl)               |                          |                         |                           |
  * | counter           | COUNTER#<name>                  | COUNTER                    |                          |                         |                           |
  * | change feed event | FEED#<yyyy-mm-dd>               | <at ms>#<event id>         |                          |                         |                           |
+ * | verified attribute| VATTR#<phone|email>#<value>     | VATTR                      |                          |                         | CUST#<id> / VATTR#…       |
+ * | suggestion        | CUST#<id>                       | SUGG#<phone|email>#<value> |                          |                         |                           |
+ * | customer log      | CUST#<id>                       | LOG#<at ms>#<entry id>     |                          |                         |                           |
+ * | customer merge    | CUST#<winner id>                | MERGE#<loser id>           |                          |                         |                           |
+ *
+ * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
+ * owns it (written in the same transaction as the identity that brought it; conditional, so two
+ * customers can never both claim one). Suggestion: a claim on the card (idempotent put). Customer
+ * log: the merge log of the card (links, merges, unmerges, erase; channels, never values).
+ * Customer merge: one per (winner, loser) pair — the merge's intended final state and its progress
+ * (`state`), so a retry completes it and an unmerge knows what to restore. One query of
+ * `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
  *
  * Merged tickets drop their gsi1 keys (sparse index), so the default inbox never lists them.
  * The table has a stream (NEW_IMAGE): feed events drive workflows and acknowledgements.
@@ -45,6 +57,12 @@ export const keys = {
   counter: (name: string) => ({ pk: `COUNTER#${name}`, sk: 'COUNTER' }),
   feedEvent: (atMs: number, eventId: string) => ({ pk: `FEED#${new Date(atMs).toISOString().slice(0, 10)}`, sk: `${sortableMs(atMs)}#${eventId}` }),
   feedDay: (atMs: number) => `FEED#${new Date(atMs).toISOString().slice(0, 10)}`,
+  verifiedAttribute: (kind: string, value: string) => ({ pk: `VATTR#${kind}#${value}`, sk: 'VATTR' }),
+  suggestion: (customerId: string, kind: string, value: string) => ({ pk: `CUST#${customerId}`, sk: `SUGG#${kind}#${value}` }),
+  customerLog: (customerId: string, atMs: number, entryId: string) => ({ pk: `CUST#${customerId}`, sk: `LOG#${sortableMs(atMs)}#${entryId}` }),
+  customerMerge: (winnerId: string, loserId: string) => ({ pk: `CUST#${winnerId}`, sk: `MERGE#${loserId}` }),
+  /** Everything in a customer's partition: profile, suggestions, log, merges. */
+  customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;
 
 export const indexKeys = {
@@ -52,4 +70,7 @@ export const indexKeys = {
   byStatus: (status: string, activityMs: number, ticketId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `${sortableMs(activityMs)}#${ticketId}` }),
   customerTicket: (customerId: string, createdMs: number, ticketId: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `TICKET#${sortableMs(createdMs)}#${ticketId}` }),
   customerIdentity: (customerId: string, channel: string, externalId: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `IDENT#${channel}:${externalId}` }),
+  customerAttribute: (customerId: string, kind: string, value: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `VATTR#${kind}#${value}` }),
+  /** gsi3 partition of a customer (identities, tickets, verified attributes). */
+  customerItems: (customerId: string) => `CUST#${customerId}`,
 } as const;

@@ -20,7 +20,7 @@ import { ChannelRequestError, type Admission, type ChannelAdapter, type RawReque
 import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { NormalisedEvent } from '../../functions/domain/inbound.js';
 import { signers } from '../../scripts/sign-samples.js';
-import { TEST_SECRETS, loadSamples, sampleFileOf, toRawRequest, type Sample } from '../helpers/samples.js';
+import { TEST_SECRETS, loadSamples, sampleFileOf, sampleParsePorts, toRawRequest, type Sample } from '../helpers/samples.js';
 
 const NOW = Date.now();
 const REFUSAL_STATUSES = [400, 401, 403];
@@ -39,7 +39,7 @@ async function tryAdmit(adapter: ChannelAdapter, req: RawRequest): Promise<Outco
 /** Queue round trip: what the process Lambda receives is JSON, never object identity. */
 async function parseAdmitted(adapter: ChannelAdapter, req: RawRequest, admission: Extract<Admission, { kind: 'accepted' }>) {
   const envelope = JSON.parse(JSON.stringify(buildEnvelope(adapter.name, req, admission, NOW, 'req-contract-0001')));
-  return { envelope, events: await adapter.parse(envelope) };
+  return { envelope, events: await adapter.parse(envelope, sampleParsePorts(adapter.name)) };
 }
 
 function schemaProblems(events: unknown[]): string[] {

@@ -8,7 +8,7 @@ import { REPO_ROOT } from '../helpers/samples.js';
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
 describe('README', () => {
-  it('has the configuration table generated from the settings in code', () => {
+  it('has the configuration table and analytics schema generated from code', () => {
     expect(readme).toBe(withTable(readme));
   });
 

@@ -22,7 +22,8 @@ describe('local runtime: one Telegram message end to end', () => {
   };
 
   beforeAll(async () => {
-    rt = await testRuntime();
+    // WhatsApp left unconfigured on purpose: an unconfigured channel must answer 404.
+    rt = await testRuntime({ META_APP_SECRET: '' });
     token = await rt.api.token('ann', 'agent');
   });
   afterAll(async () => { await rt?.stop(); });

@@ -4,11 +4,11 @@ import { startRuntime, type Runtime } from '../../local/runtime.js';
 import { ddbEndpoint } from './ddb.js';
 import { TEST_SECRETS } from './samples.js';
 
-export async function testRuntime(env: Record<string, string> = {}): Promise<Runtime & { api: ApiClient }> {
+export async function testRuntime(env: Record<string, string> = {}, opts: { visibilityTimeoutMs?: number } = {}): Promise<Runtime & { api: ApiClient }> {
   const rt = await startRuntime({
     env: { ...TEST_SECRETS, CONFLUO_LOG_LEVEL: 'SILENT', ...env },
     port: 0, inMemory: true, ddbEndpoint: ddbEndpoint(), tableName: `e2e-${randomUUID().slice(0, 8)}`,
-    visibilityTimeoutMs: 200, log: () => {},
+    visibilityTimeoutMs: opts.visibilityTimeoutMs ?? 200, log: () => {},
   });
   return Object.assign(rt, { api: apiClient(rt.url) });
 }

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { RawRequest } from '../../functions/channels/channel.js';
+import type { ParsePorts, RawRequest } from '../../functions/channels/channel.js';
 import { TEST_SECRETS as CONFIG_TEST_SECRETS } from '../../functions/runtime/config.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,5 +137,30 @@ export function toRawRequest(sample: Pick<SampleFile, 'request'>): RawRequest {
     query: { ...query },
     headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
     body: Buffer.from(body, 'utf8'),
+  };
+}
+
+/**
+ * Objects samples expect in S3 (e-mail's SES S3 action): a sample may name one as
+ * `"s3_object": {"bucket", "key", "eml"}`, the raw MIME being the sibling `.eml` file. Returns
+ * `[bucket, key, bytes]` for every such sample of the channel (e2e tests PUT them first).
+ */
+export function sampleObjects(channel: string): Array<[bucket: string, key: string, body: Buffer]> {
+  return loadSamples(channel).flatMap((s) => {
+    const o = (s as Record<string, unknown>).s3_object as { bucket?: unknown; key?: unknown; eml?: unknown } | undefined;
+    if (!o || typeof o.bucket !== 'string' || typeof o.key !== 'string' || typeof o.eml !== 'string') return [];
+    return [[o.bucket, o.key, readFileSync(join(samplesDir(channel), o.eml))] as [string, string, Buffer]];
+  });
+}
+
+/** Parse ports for pure tests: `readObject` serves the channel's sample objects, rejects others. */
+export function sampleParsePorts(channel: string): ParsePorts {
+  const objects = new Map(sampleObjects(channel).map(([b, k, body]) => [`${b}/${k}`, body]));
+  return {
+    readObject: async (bucket, key) => {
+      const body = objects.get(`${bucket}/${key}`);
+      if (!body) throw new Error('NoSuchKey');
+      return body;
+    },
   };
 }

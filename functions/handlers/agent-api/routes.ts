@@ -1,24 +1,35 @@
 /** Agent API routes (DESIGN.md §3). Each route: load → decide → commit; errors as HttpError. */
 import { monotonicFactory } from 'ulid';
+import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Channel } from '../../domain/inbound.js';
 import { HttpError } from '../../runtime/http.js';
 import type { Db } from '../../store/db.js';
 import { queueOutbound } from '../../store/outbound.js';
-import { getCustomer, getIdentity, getTicket, listCustomerItems, listTickets, listTimeline } from '../../store/reads.js';
+import { getCustomer, getTicket, listTickets } from '../../store/reads.js';
 import type { IdentityRecord, MessageEntry, TicketRecord } from '../../store/records.js';
 import { keys } from '../../store/table.js';
 import { route, type RouteDef } from './router.js';
+import { slaRoutes } from './sla-routes.js';
+import { customerCardOf, customerRoutes, findCustomerCards } from './customer-routes.js';
+import { loadFamily } from '../../store/customers.js';
+import { ticketTimeline } from '../../store/tickets.js';
+import { kpiRoutes } from './kpi-routes.js';
+import type { SlaSettings } from '../../domain/sla/policy.js';
 import {
   CustomerCard, CustomerList, CustomerQuery, ErrorBody, IdParam, ReplyAccepted, ReplyBody, TicketList, TicketListQuery,
   Timeline, TicketWithCustomer,
 } from './schemas.js';
-import { customerCardView, ticketView, timelineView } from './views.js';
+import { ticketView, timelineView } from './views.js';
 
 export interface AgentApiDeps {
   readonly db: Db;
   readonly clock: Clock;
+  /** SLA calendars and policies in force while none are stored (CONFLUO_SLA_DEFAULTS). */
+  readonly slaDefaults?: SlaSettings;
+  /** CONFLUO_TICKET_PREFIX (tickets made by a split get a number). Default `C`. */
+  readonly ticketPrefix?: string;
 }
 
 export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
@@ -31,12 +42,8 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     return t;
   };
 
-  async function customerCard(id: string) {
-    const c = await getCustomer(db, id);
-    if (!c) return undefined;
-    const { identities, tickets } = await listCustomerItems(db, id);
-    return customerCardView(c, identities, tickets);
-  }
+  /** The card of the customer `id` resolves to (merge pointers followed). */
+  const customerCard = (id: string) => customerCardOf(db, id);
 
   return [
     route({
@@ -60,8 +67,9 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       method: 'GET', path: '/tickets/{id}/timeline', summary: 'Messages (in/out, all channels), notes and events, in order', role: 'agent',
       params: IdParam, responses: { 200: Timeline, 404: ErrorBody },
       handle: async ({ params }) => {
-        await mustTicket(params.id);
-        return { status: 200, body: { items: (await listTimeline(db, params.id)).map(timelineView) } };
+        // Tickets merged into this one show in its timeline; split-off messages show in theirs.
+        const ticket = await mustTicket(params.id);
+        return { status: 200, body: { items: (await ticketTimeline(db, ticket)).map(timelineView) } };
       },
     }),
     route({
@@ -75,7 +83,8 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
         const adapter = channelByName(channel);
         if (!adapter) throw new HttpError(400, 'invalid', `channel ${channel} is not available`);
         const now = deps.clock.now();
-        const window = adapter.capabilities.replyWindowSeconds;
+        // The window may depend on the conversation (Twilio: WhatsApp 24 h, SMS none).
+        const window = replyWindowOf(adapter, { conversation_id: target.conversationId, ...(target.replyContext ? { context: target.replyContext } : {}) });
         if (window !== null && (target.lastInboundAt === undefined || now - target.lastInboundAt > window * 1000)) {
           throw new HttpError(409, 'messaging_window_closed', `the ${channel} messaging window closed ${window / 3600} h after the customer's last message; only templates can be sent`);
         }
@@ -94,17 +103,15 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'GET', path: '/customers', summary: 'Look a customer up by identity `<channel>:<external_id>` (a list of 0 or 1 card)', role: 'agent',
+      method: 'GET', path: '/customers', summary: 'Look customers up by identity `<channel>:<external_id>`, or by `q`: a phone (E.164 after normalising), an e-mail or an identity — verified attributes and identities', role: 'agent',
       query: CustomerQuery, responses: { 200: CustomerList },
       handle: async ({ query }) => {
-        const [channel, ...rest] = query.identity!.split(':');
-        const identity = await getIdentity(db, channel!, rest.join(':'));
-        const card = identity ? await customerCard(identity.customer_id) : undefined;
-        return { status: 200, body: { items: card ? [card] : [], next_cursor: null } };
+        const items = await findCustomerCards(db, query);
+        return { status: 200, body: { items, next_cursor: null } };
       },
     }),
     route({
-      method: 'GET', path: '/customers/{id}', summary: 'Customer card: identities, suggestions, tickets', role: 'agent',
+      method: 'GET', path: '/customers/{id}', summary: 'Customer card: identities (verified flags), suggestions, merge log, tickets, cross-channel history (a merged customer answers with the surviving one)', role: 'agent',
       params: IdParam, responses: { 200: CustomerCard, 404: ErrorBody },
       handle: async ({ params }) => {
         const card = await customerCard(params.id);
@@ -112,11 +119,15 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
         return { status: 200, body: card };
       },
     }),
+    ...customerRoutes(deps),
+    ...slaRoutes(deps),
+    ...kpiRoutes(deps),
   ];
 
   /** Where a reply on `channel` goes: the ticket's conversation, or the customer's identity on that channel. */
-  async function replyTarget(ticket: TicketRecord, channel: Channel): Promise<{ conversationId: string; externalId: string | undefined; lastInboundAt: number | undefined }> {
-    const { identities } = await listCustomerItems(db, ticket.customer_id);
+  async function replyTarget(ticket: TicketRecord, channel: Channel): Promise<{ conversationId: string; externalId: string | undefined; lastInboundAt: number | undefined; replyContext: Record<string, unknown> | undefined }> {
+    // Every identity of the person: the ticket's customer and whatever was merged into it.
+    const identities = (await loadFamily(db, ticket.customer_id))?.identities ?? [];
     const onChannel = identities.filter((i) => i.channel === channel).sort((a, b) => (b.last_inbound_at ?? 0) - (a.last_inbound_at ?? 0));
     const identity: IdentityRecord | undefined = channel === ticket.channel
       ? onChannel.find((i) => i.conversation_id === ticket.conversation_id) ?? onChannel[0]
@@ -126,6 +137,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       conversationId: channel === ticket.channel ? ticket.conversation_id : identity.conversation_id ?? identity.external_id,
       externalId: identity.external_id,
       lastInboundAt: identity.last_inbound_at,
+      replyContext: identity.reply_context,
     };
   }
 }

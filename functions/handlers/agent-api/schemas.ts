@@ -52,14 +52,40 @@ export const IdentityOut = IdentityFields.partial().extend({
   reachability: z.enum(['reachable', 'unreachable']).optional(),
 }).meta({ id: 'Identity' });
 
+/** A claim shown as a merge suggestion (channels.md §0.7); `customer_id`: another customer holding it verified. */
+export const SuggestionOut = z.object({
+  kind: z.enum(['phone', 'email']),
+  value: z.string(),
+  source: z.enum(CHANNELS),
+  reason: z.string(),
+  at: isoTime,
+  customer_id: z.string().nullable(),
+}).meta({ id: 'Suggestion' });
+
+/** One merge-log entry: why, when, which channels (never personal values), by whom. */
+export const MergeLogEntry = z.object({
+  id: z.string(),
+  at: isoTime,
+  event: z.enum(['identity_linked', 'customer_merged', 'merged_into', 'customer_unmerged', 'unmerged_from', 'customer_erased']),
+  customer_id: z.string().nullable(),
+  reason: z.enum(['verified_phone', 'verified_email', 'manual', 'gdpr_erase']),
+  attribute: z.enum(['phone', 'email']).nullable(),
+  sources: z.array(z.string()),
+  actor: z.string(),
+}).meta({ id: 'MergeLogEntry' });
+
 export const CustomerCard = z.object({
   id: z.string(),
   display_name: z.string().nullable(),
   identities: z.array(IdentityOut),
-  suggestions: z.array(z.object({ kind: z.enum(['phone', 'email']), value: z.string(), source: z.string(), reason: z.string() })),
-  merged_from: z.array(z.string()),
-  tickets: z.array(Ticket.pick({ id: true, number: true, status: true, priority: true, channel: true, created_at: true, updated_at: true })),
+  suggestions: z.array(SuggestionOut),
+  /** The merge log of this customer (links, merges, unmerges, erase), oldest first. */
+  merged_from: z.array(MergeLogEntry),
+  tickets: z.array(Ticket.pick({ id: true, number: true, status: true, priority: true, channel: true, customer_id: true, merged_into: true, created_at: true, updated_at: true })),
+  /** Cross-channel history: the last inbound message per channel. */
+  history: z.array(z.object({ channel: z.enum(CHANNELS), external_id: z.string(), at: isoTime, ticket_id: z.string(), message_id: z.string(), text: z.string() })),
   created_at: isoTime,
+  erased_at: nullableIso,
 }).meta({ id: 'CustomerCard' });
 
 export const TimelineItem = z.object({
@@ -82,7 +108,9 @@ export const TicketListQuery = z.strictObject({
 });
 export const CustomerQuery = z.strictObject({
   identity: z.string().regex(/^[a-z]+:.+$/, 'expected <channel>:<external_id>').optional(),
-}).refine((q) => q.identity !== undefined, { message: 'give identity=<channel>:<external_id>' });
+  /** A phone (any international form), an e-mail, or `<channel>:<external_id>`. */
+  q: z.string().min(3).max(320).optional(),
+}).refine((q) => q.identity !== undefined || q.q !== undefined, { message: 'give identity=<channel>:<external_id> or q=<phone | e-mail | channel:id>' });
 
 export const ReplyBody = z.strictObject({
   text: z.string().min(1).max(4096),
@@ -94,3 +122,15 @@ export const IdParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z
 export const ReplyAccepted = z.object({
   id: z.string(), ticket_id: z.string(), channel: z.enum(CHANNELS), delivery: z.literal('queued'), at: isoTime,
 }).meta({ id: 'ReplyAccepted' });
+
+// identity, customer and ticket merges (issue 5)
+const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
+export const CustomerMergeBody = z.strictObject({ from: Ulid }).meta({ id: 'CustomerMergeRequest' });
+export const CustomerUnmergeBody = z.strictObject({ customer: Ulid }).meta({ id: 'CustomerUnmergeRequest' });
+export const TicketMergeBody = z.strictObject({ into: Ulid }).meta({ id: 'TicketMergeRequest' });
+export const TicketSplitBody = z.strictObject({
+  messageIds: z.array(z.string().min(1).max(64)).min(1).max(100).refine((ids) => new Set(ids).size === ids.length, 'ids must be distinct'),
+}).meta({ id: 'TicketSplitRequest' });
+export const EraseResult = z.object({
+  id: z.string(), erased_at: isoTime, customers: z.number().int(), identities: z.number().int(), messages: z.number().int(),
+}).meta({ id: 'EraseResult' });

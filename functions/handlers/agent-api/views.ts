@@ -1,5 +1,5 @@
 /** Stored records → API shapes (ISO times, snake_case, no internal keys). */
-import type { CustomerRecord, IdentityRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
+import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
 
@@ -19,25 +19,63 @@ export function ticketView(t: TicketRecord) {
 }
 
 export function identityView(i: IdentityRecord) {
-  const { customer_id: _c, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, created_at: _ca, reply_context: _rc, ...rest } = i;
+  const { customer_id: _c, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest } = i;
   return rest;
 }
 
-export function customerCardView(c: CustomerRecord, identities: IdentityRecord[], tickets: TicketRecord[]) {
+export interface CardInput {
+  readonly root: CustomerRecord;
+  readonly identities: readonly IdentityRecord[];
+  readonly tickets: readonly TicketRecord[];
+  readonly suggestions: readonly SuggestionRecord[];
+  readonly log: readonly CustomerLogEntry[];
+}
+
+/**
+ * The customer card (DESIGN.md §3): identities with verified flags, suggestions (with the other
+ * customer holding the value verified, when there is one), the merge log, tickets, and the
+ * cross-channel history (last inbound message per channel).
+ */
+export function customerCardView(card: CardInput, matches: ReadonlyMap<string, string> = new Map()) {
+  const c = card.root;
+  const latest = new Map<string, IdentityRecord>();
+  for (const i of card.identities) {
+    if (!i.last_message) continue;
+    const cur = latest.get(i.channel);
+    if (!cur || (cur.last_message?.at ?? 0) < i.last_message.at) latest.set(i.channel, i);
+  }
+  const suggestions = new Map<string, SuggestionRecord>();
+  for (const s of card.suggestions) {
+    const key = `${s.kind}#${s.value}`;
+    if ((suggestions.get(key)?.at ?? -1) < s.at) suggestions.set(key, s);
+  }
   return {
     id: c.id,
     display_name: c.display_name ?? null,
-    identities: identities.map(identityView),
-    suggestions: [],
-    merged_from: [],
-    tickets: tickets.map((t) => ({ id: t.id, number: t.number, status: t.status, priority: t.priority, channel: t.channel, created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)! })),
+    identities: card.identities.map(identityView),
+    suggestions: [...suggestions.values()].sort((a, b) => a.at - b.at).map((s) => ({
+      kind: s.kind, value: s.value, source: s.source, reason: s.reason, at: iso(s.at)!, customer_id: matches.get(`${s.kind}#${s.value}`) ?? null,
+    })),
+    merged_from: card.log.map((e) => ({
+      id: e.id, at: iso(e.at)!, event: e.event, customer_id: e.customer_id ?? null, reason: e.reason, attribute: e.attribute ?? null, sources: e.sources ?? [], actor: e.actor,
+    })),
+    tickets: card.tickets.map((t) => ({
+      id: t.id, number: t.number, status: t.status, priority: t.priority, channel: t.channel, customer_id: t.customer_id, merged_into: t.merged_into ?? null,
+      created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!,
+    })),
+    history: [...latest.values()].sort((a, b) => b.last_message!.at - a.last_message!.at).map((i) => ({
+      channel: i.channel, external_id: i.external_id, at: iso(i.last_message!.at)!, ticket_id: i.last_message!.ticket_id, message_id: i.last_message!.id, text: i.last_message!.text,
+    })),
     created_at: iso(c.created_at)!,
+    erased_at: iso(c.erased_at),
   };
 }
 
-export function timelineView(e: TimelineEntry) {
+export function timelineView(stored: TimelineEntry) {
+  const { sk: _sk, ...plain } = stored as TimelineEntry & { sk?: string };
+  const e = plain as TimelineEntry;
   if (e.type === 'message') {
-    const { ticket_id: _t, history: _h, extras: _x, ...m } = e as typeof e & { delivery_rank?: number };
+    const { ticket_id: _t, history: _h, extras: _x, dedup_key: _dk, shown_in: _si, ...m } = e as typeof e & { delivery_rank?: number };
     const { delivery_rank: _r, ...rest } = m as typeof m & { delivery_rank?: number };
     return {
       ...rest,

@@ -1,0 +1,56 @@
+/**
+ * The CDK app: `npx cdk synth` / `npx cdk deploy`. Optional settings come from CDK context, e.g.
+ * `npx cdk deploy -c alarmEmail=ops@example.com -c emailFrom=support@example.com`:
+ *
+ * | context key       | meaning                                                      |
+ * |-------------------|--------------------------------------------------------------|
+ * | stackName         | stack name (default `Confluo`)                               |
+ * | escalationEmail   | where SLA escalations are e-mailed                           |
+ * | alarmEmail        | subscribed to the alarm topic                                |
+ * | emailFrom         | From of e-mail replies (a verified SES identity)             |
+ * | secretsPath       | SSM path of channel secrets (default `/confluo/<stackName>/`)|
+ * | removalPolicy     | `retain` (default) or `destroy` for table, user pool, key    |
+ * | enabledChannels   | comma-separated channel names (informational)                |
+ *
+ * AwsSolutions (cdk-nag v3) checks run on every synth; an unacknowledged finding fails it.
+ */
+import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfluoStack } from '../lib/confluo-stack.js';
+
+const app = new App();
+
+const context = (key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`context '${key}' must be a string, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+function removalPolicy(value: string | undefined): RemovalPolicy | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'retain') return RemovalPolicy.RETAIN;
+  if (value === 'destroy') return RemovalPolicy.DESTROY;
+  throw new Error(`context 'removalPolicy' must be 'retain' or 'destroy', got '${value}'`);
+}
+
+const enabledChannels = context('enabledChannels')?.split(',').map((c) => c.trim()).filter(Boolean);
+const escalationEmail = context('escalationEmail');
+const alarmEmail = context('alarmEmail');
+const emailFrom = context('emailFrom');
+const secretsPath = context('secretsPath');
+const removal = removalPolicy(context('removalPolicy'));
+
+new ConfluoStack(app, 'Confluo', {
+  stackName: context('stackName') ?? 'Confluo',
+  description: 'Confluo omnichannel customer-service backend',
+  ...(escalationEmail ? { escalationEmail } : {}),
+  ...(alarmEmail ? { alarmEmail } : {}),
+  ...(emailFrom ? { emailFrom } : {}),
+  ...(secretsPath ? { secretsPath } : {}),
+  ...(removal ? { removalPolicy: removal } : {}),
+  ...(enabledChannels ? { enabledChannels } : {}),
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+app.synth();

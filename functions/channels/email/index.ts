@@ -1,0 +1,306 @@
+/**
+ * E-mail adapter: SES receipt rule → SNS → `POST /webhooks/email` (channels.md §8).
+ *
+ * Inbound: an SES receipt rule publishes each received mail to the SNS topic
+ * `EMAIL_SNS_TOPIC_ARN`; the topic delivers it to this webhook as an HTTPS subscription with raw
+ * message delivery off, i.e. the SNS JSON envelope whose `Message` is the SES notification
+ * (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-notifications-contents.html). The SNS
+ * action carries the MIME itself (`content`, UTF8 or BASE64) and bounces mail over 150 KB; larger
+ * mail goes through an S3 action that stores the MIME and notifies without content
+ * (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html) — the process step
+ * reads it through the `readObject` port.
+ *
+ * Quirks:
+ * - SNS posts `Content-Type: text/plain; charset=UTF-8` although the body is JSON
+ *   (https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html).
+ * - The `x-amz-sns-*` headers duplicate the body and are not signed: never trusted.
+ * - SNS retries an unanswered delivery for a long time (HTTP delivery policy); duplicates share
+ *   the SES `mail.messageId`, which is the dedupe key.
+ * - SES replaces the Message-ID of mail we send (reply.ts).
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { findPhoneNumbersInText } from 'libphonenumber-js';
+import type { Identity, NormalisedEvent } from '../../domain/inbound.js';
+import {
+  defineChannel,
+  invalid,
+  malformed,
+  type Admission,
+  type AdmitPorts,
+  type DeliveryResult,
+  type Envelope,
+  type OutboundMessage,
+  type ParsePorts,
+  type PlatformRequest,
+  type PlatformResponse,
+  type RawRequest,
+  type RenderContext,
+  type Secrets,
+} from '../channel.js';
+import { isRecord, parseJsonBody } from '../common.js';
+import { envelopeBody } from '../envelope.js';
+import { readMail } from './mime.js';
+import { renderRawEmail } from './reply.js';
+import { isSnsUrl, verifySnsMessage, type SnsMessage } from './sns.js';
+
+export { CertificateUnavailableError } from './sns.js';
+
+const CHANNEL = 'email';
+
+// ---------------------------------------------------------------------------------------------
+// The SES notification inside `Message` (validated loosely: SES adds fields over time).
+// ---------------------------------------------------------------------------------------------
+
+const Verdict = z.looseObject({ status: z.string() });
+
+const SesMail = z.looseObject({
+  // SES ids are 40 lower-case alphanumerics; accept any printable token, bounded.
+  messageId: z.string().regex(/^[\x21-\x7e]{1,200}$/),
+  timestamp: z.string().optional(),
+  source: z.string().optional(),
+  commonHeaders: z.looseObject({ from: z.array(z.string()).optional() }).optional(),
+});
+
+const SesAction = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('SNS'), encoding: z.enum(['UTF8', 'BASE64']) }),
+  z.looseObject({ type: z.literal('S3'), bucketName: z.string().min(1), objectKey: z.string().min(1) }),
+]);
+
+const SesReceived = z.looseObject({
+  notificationType: z.literal('Received'),
+  mail: SesMail,
+  receipt: z.looseObject({
+    action: SesAction,
+    spamVerdict: Verdict.optional(),
+    virusVerdict: Verdict.optional(),
+    dmarcVerdict: Verdict.optional(),
+  }),
+  content: z.string().optional(),
+});
+type SesReceived = z.infer<typeof SesReceived>;
+
+const SesAny = z.looseObject({ notificationType: z.string() });
+
+const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
+
+class EmailParseError extends Error {
+  override readonly name = 'EmailParseError';
+}
+
+/** Notification validation of §8 (→ 400). Returns the SES notification, or null when not `Received`. */
+function validateNotification(message: string | undefined): SesReceived | null {
+  if (message === undefined) throw invalid(CHANNEL, 'validate', 'Message missing');
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    throw malformed(CHANNEL, 'validate', 'Message is not JSON');
+  }
+  const any = SesAny.safeParse(json);
+  if (!any.success) throw invalid(CHANNEL, 'validate', 'notificationType missing');
+  if (any.data.notificationType !== 'Received') return null;
+  const parsed = SesReceived.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
+    throw invalid(CHANNEL, 'validate', `unexpected shape at ${where}`);
+  }
+  const n = parsed.data;
+  if (n.receipt.action.type === 'SNS') {
+    if (typeof n.content !== 'string') throw invalid(CHANNEL, 'validate', 'content missing');
+    if (n.receipt.action.encoding === 'BASE64' && !BASE64.test(n.content)) throw invalid(CHANNEL, 'validate', 'content is not base64');
+  }
+  return n;
+}
+
+/** The address inside `Name <addr>` (or a bare address), lower-cased: the FIFO conversation key. */
+function addressOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const bracketed = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(header)?.[1];
+  const bare = /^\s*([^<>\s"]+@[^<>\s"]+)\s*$/.exec(header)?.[1];
+  const address = bracketed ?? bare;
+  return address ? address.toLowerCase() : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------------------------
+
+function compact<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** First valid phone typed in the (unquoted) text: a suggestion only (§0.7); no default region. */
+function phoneInText(text: string): { value: string; verified: false } | undefined {
+  if (text === '') return undefined;
+  const found = findPhoneNumbersInText(text).find((f) => f.number.isValid());
+  return found ? { value: found.number.number, verified: false } : undefined;
+}
+
+const ignored = (reason: string, dedup_key?: string): NormalisedEvent => compact({ kind: 'ignored' as const, channel: CHANNEL, reason, dedup_key });
+
+async function rawMime(n: SesReceived, ports: ParsePorts | undefined): Promise<{ raw: Buffer; source: 'sns' | 's3'; encoding?: 'UTF8' | 'BASE64' }> {
+  const action = n.receipt.action;
+  if (action.type === 'SNS') {
+    const content = n.content ?? '';
+    return { raw: action.encoding === 'BASE64' ? Buffer.from(content, 'base64') : Buffer.from(content, 'utf8'), source: 'sns', encoding: action.encoding };
+  }
+  if (!ports?.readObject) throw new EmailParseError('no readObject port to read the S3-action mail', { cause: { channel: CHANNEL, stage: 'parse' } });
+  // A missing object rejects: the record is retried, then dead-lettered (§8).
+  return { raw: await ports.readObject(action.bucketName, action.objectKey), source: 's3' };
+}
+
+async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: number, ports: ParsePorts | undefined): Promise<NormalisedEvent[]> {
+  const id = n.mail.messageId;
+  // Verdicts first: no need to read (or download) a mail we drop anyway.
+  if (n.receipt.virusVerdict?.status === 'FAIL') return [ignored('virus', id)];
+  // A metric-worthy reason: spam dropped before anyone saw it (§8 SHOULD).
+  if (n.receipt.spamVerdict?.status === 'FAIL') return [ignored('spam', id)];
+
+  const { raw, source, encoding } = await rawMime(n, ports);
+  const mail = await readMail(raw);
+  if (mail.autoSubmitted) return [ignored('auto-submitted', id)];
+  if (!mail.from) return [ignored('no sender address', id)];
+
+  const address = mail.from.address;
+  const identity: Identity = compact({
+    external_id: address,
+    display_name: mail.from.name,
+    email: address,
+    // Only a DMARC PASS proves the From domain (GRAY, FAIL or missing → a claim).
+    email_verified: n.receipt.dmarcVerdict?.status === 'PASS',
+  });
+  const mailTs = n.mail.timestamp !== undefined ? Date.parse(n.mail.timestamp) : NaN;
+  const sentAt = mail.date ?? (Number.isFinite(mailTs) && mailTs >= 0 ? Math.floor(mailTs / 1000) : Math.floor(receivedAtMs / 1000));
+
+  return [compact({
+    kind: 'message' as const,
+    channel: CHANNEL,
+    dedup_key: id,
+    external_message_id: id,
+    conversation_id: address,
+    sent_at: sentAt,
+    edit: false,
+    text: mail.text,
+    attachments: mail.attachments,
+    interaction: null,
+    customer_identity: identity,
+    // From the reply only: the quoted history holds our own signature's phone number.
+    phone_in_text: phoneInText(mail.replyText),
+    subject: mail.subject,
+    rfc_message_id: mail.rfcMessageId,
+    sns_message_id: sns.MessageId,
+    content_source: source,
+    content_encoding: encoding,
+    reply_text: mail.replyText,
+    reply_to: mail.replyTo,
+    thread: mail.thread,
+  }) as NormalisedEvent];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+// ---------------------------------------------------------------------------------------------
+
+/** SES's Message-ID domain: `email.amazonses.com` in us-east-1, `<region>.amazonses.com` elsewhere. */
+export function sesMessageIdDomain(region: string): string {
+  return region === 'us-east-1' ? 'email.amazonses.com' : `${region}.amazonses.com`;
+}
+
+/** EMAIL_SES_REGION, else the region of EMAIL_SNS_TOPIC_ARN (receiving and sending usually share one). */
+export function sesRegion(secrets: Secrets | undefined): string | undefined {
+  const explicit = secrets?.EMAIL_SES_REGION;
+  if (explicit && /^[a-z]{2}(-[a-z]+)+-\d$/.test(explicit)) return explicit;
+  const fromArn = /^arn:aws[a-z-]*:sns:([a-z]{2}(?:-[a-z]+)+-\d):/.exec(secrets?.EMAIL_SNS_TOPIC_ARN ?? '')?.[1];
+  return fromArn;
+}
+
+function errorCodeOf(body: string): string | undefined {
+  try {
+    const j: unknown = JSON.parse(body);
+    if (!isRecord(j)) return undefined;
+    const code = isRecord(j.Error) ? j.Error.Code : (j.code ?? j.name ?? j.Code);
+    return typeof code === 'string' && /^[\w.-]{1,80}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const email = defineChannel({
+  name: 'email',
+  inboundSecrets: ['EMAIL_SNS_TOPIC_ARN'],
+  outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION'],
+  // SNS notification limit 512 KiB (§0.2); mail over 150 KB comes through the S3 action.
+  // No reply window and no buttons in e-mail.
+  capabilities: { maxBodyBytes: 524_288, replyWindowSeconds: null, buttons: false },
+
+  async admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> {
+    // parse → SNS authenticity → validate (§0.2): the credential is inside the body.
+    const json = parseJsonBody(CHANNEL, req.body);
+    if (!isRecord(json)) throw malformed(CHANNEL, 'parse', 'body is not a JSON object');
+    const sns = await verifySnsMessage(json, secrets, now, ports);
+
+    let conversationKey: string | null = null;
+    if (sns.Type === 'Notification') {
+      const n = validateNotification(sns.Message);
+      if (n) conversationKey = addressOf(n.mail.commonHeaders?.from?.[0]) ?? addressOf(n.mail.source);
+    } else if (sns.Type === 'SubscriptionConfirmation') {
+      if (sns.SubscribeURL === undefined || !isSnsUrl(sns.SubscribeURL, { pem: false })) throw invalid(CHANNEL, 'validate', 'SubscribeURL is not an https SNS URL');
+      if (sns.Token === undefined || sns.Token === '') throw invalid(CHANNEL, 'validate', 'Token missing');
+    }
+    // No header is carried: `x-amz-sns-message-id` duplicates the signed `MessageId` of the body.
+    return { kind: 'accepted', conversationKey, reply: { status: 200 } };
+  },
+
+  async parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> {
+    // The queue only holds requests admit() accepted (signed, validated): trusted here.
+    const sns = JSON.parse(envelopeBody(envelope).toString('utf8')) as SnsMessage;
+    if (sns.Type === 'SubscriptionConfirmation') {
+      const url = sns.SubscribeURL ?? '';
+      if (!isSnsUrl(url, { pem: false })) return [ignored('subscribe url not on sns')];
+      // Once per Token (§8); the token is long, its hash makes a bounded key.
+      const token = createHash('sha256').update(sns.Token ?? '').digest('hex');
+      return [{ kind: 'verification', channel: CHANNEL, dedup_key: `sns-subscription:${token}`, confirm: { method: 'GET', url } }];
+    }
+    if (sns.Type === 'UnsubscribeConfirmation') return [ignored('sns unsubscribe confirmation')];
+    const n = validateNotification(sns.Message);
+    if (!n) {
+      const type = SesAny.parse(JSON.parse(sns.Message ?? '{}')).notificationType;
+      return [ignored(/^[A-Za-z_]{1,50}$/.test(type) ? `ses ${type}` : 'ses notification')];
+    }
+    return receivedEvents(sns, n, envelope.received_at, ports);
+  },
+
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+    const from = ctx.secrets.EMAIL_FROM;
+    if (!from) throw new Error('email: EMAIL_FROM is not configured (a verified SES identity)');
+    // functions/runtime/perform.ts sends this body through SES SendRawEmail.
+    return { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: renderRawEmail(msg, from) };
+  },
+
+  readDelivery(res: PlatformResponse, _msg: OutboundMessage, ctx?: RenderContext): DeliveryResult {
+    if (res.status === 200) {
+      let id: unknown;
+      try {
+        id = (JSON.parse(res.body) as { MessageId?: unknown }).MessageId;
+      } catch {
+        id = undefined;
+      }
+      const region = sesRegion(ctx?.secrets);
+      if (typeof id !== 'string' || !/^[A-Za-z0-9-]{1,200}$/.test(id) || region === undefined) return { ok: true };
+      // What the customer's client will quote in In-Reply-To/References.
+      return { ok: true, external_message_id: `<${id}@${sesMessageIdDomain(region)}>` };
+    }
+    const code = errorCodeOf(res.body);
+    // https://docs.aws.amazon.com/ses/latest/APIReference/CommonErrors.html
+    if (res.status === 429 || code === 'Throttling' || code === 'ThrottlingException') {
+      const after = Number(res.headers['retry-after']);
+      return compact({ ok: false as const, retryable: true, retry_after_s: Number.isFinite(after) && after >= 0 ? after : undefined, error_code: code ?? '429' });
+    }
+    if (res.status >= 500) return { ok: false, retryable: true, error_code: code ?? String(res.status) };
+    // MessageRejected, MailFromDomainNotVerified, ConfigurationSetDoesNotExist, AccountSendingPaused…
+    return { ok: false, retryable: false, error_code: code ?? String(res.status) };
+  },
+});

@@ -1,0 +1,98 @@
+/**
+ * Instagram Messaging adapter, Facebook Login flavour (channels.md §4).
+ *
+ * Inbound: the Meta app's Instagram webhook (`object: "instagram"`), signed with META_APP_SECRET
+ * like Messenger (functions/channels/meta.ts) and batched the same way
+ * (functions/channels/meta-messaging.ts); `entry.id` is our professional account. Outbound:
+ * `POST /me/messages` with the token of the Page linked to the account
+ * (https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message).
+ *
+ * Quirk: Instagram sends echoes of our own messages in the `messages` field itself (no separate
+ * `message_echoes` subscription), so `is_echo` / `sender.id == entry.id` MUST be checked or the
+ * business would become its own customer
+ * (https://developers.facebook.com/docs/messenger-platform/instagram/features/webhook).
+ *
+ * @module
+ */
+import type { Attachment, NormalisedEvent } from '../../domain/inbound.js';
+import {
+  defineChannel,
+  type Admission,
+  type DeliveryResult,
+  type Envelope,
+  type OutboundMessage,
+  type PlatformRequest,
+  type PlatformResponse,
+  type RawRequest,
+  type RenderContext,
+  type Secrets,
+} from '../channel.js';
+import { envelopeBody } from '../envelope.js';
+import {
+  META_MAX_BODY_BYTES,
+  META_REPLY_WINDOW_SECONDS,
+  admitMeta,
+  graphBase,
+  idString,
+  parseMetaNotification,
+  readGraphDelivery,
+  truncate,
+  withNumberedChoices,
+} from '../meta.js';
+import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
+
+const CHANNEL = 'instagram';
+
+/** Instagram text messages: "up to 1000 bytes"/characters per channels.md §4 (https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message). */
+export const INSTAGRAM_MAX_TEXT = 1000;
+
+const profile: MessagingProfile = {
+  channel: CHANNEL,
+  object: 'instagram',
+  userRef: false,
+  attachmentType(type: string, payload: Record<string, unknown>): Attachment['type'] {
+    if (type === 'image') return payload.sticker_id !== undefined ? 'sticker' : 'image';
+    if (type === 'video' || type === 'audio') return type;
+    if (type === 'file') return 'document';
+    // share, story_mention, ig_reel, reel, ig_post, … (the `url` is short-lived).
+    return 'other';
+  },
+};
+
+export const instagram = defineChannel({
+  name: 'instagram',
+  inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
+  outboundSecrets: ['INSTAGRAM_ACCESS_TOKEN', 'META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'] },
+
+  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
+    return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
+  },
+
+  parse(envelope: Envelope): NormalisedEvent[] {
+    return parseMessaging(profile, parseMetaNotification(CHANNEL, envelopeBody(envelope)), envelope.received_at);
+  },
+
+  /** Free-form replies within 24 hours of the customer's last message (the API enforces it: 409 `messaging_window_closed`). */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+    const token = ctx.secrets.INSTAGRAM_ACCESS_TOKEN || ctx.secrets.META_PAGE_ACCESS_TOKEN || '<INSTAGRAM_ACCESS_TOKEN>';
+    const buttons = msg.buttons ?? [];
+    const native = buttons.length > 0 && buttons.length <= MAX_QUICK_REPLIES;
+    const text = buttons.length > MAX_QUICK_REPLIES ? withNumberedChoices(msg.text, buttons) : msg.text;
+    const message: Record<string, unknown> = { text: truncate(text, INSTAGRAM_MAX_TEXT) };
+    if (native) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
+    return {
+      method: 'POST',
+      url: `${graphBase(ctx.secrets)}/me/messages`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ recipient: { id: msg.conversation_id }, message }),
+    };
+  },
+
+  /** `{"recipient_id":"…","message_id":"…"}`: the mid a later `read.mid` names. */
+  readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
+    return readGraphDelivery(res, (b) => idString(b.message_id));
+  },
+
+  deliveryFor: messagingDeliveryFor,
+});

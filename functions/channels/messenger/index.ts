@@ -1,0 +1,103 @@
+/**
+ * Facebook Messenger adapter (channels.md §3).
+ *
+ * Inbound: the Meta app's Page webhook (`object: "page"`), signed with `X-Hub-Signature-256`
+ * (functions/channels/meta.ts) and subscribed with the `GET hub.challenge` handshake. One POST
+ * batches `entry[].messaging[]` items of several kinds (functions/channels/meta-messaging.ts).
+ * Outbound: the Send API, `POST /me/messages` with the Page access token
+ * (https://developers.facebook.com/docs/messenger-platform/reference/send-api/).
+ *
+ * @module
+ */
+import type { Attachment, NormalisedEvent } from '../../domain/inbound.js';
+import {
+  defineChannel,
+  type Admission,
+  type DeliveryResult,
+  type Envelope,
+  type OutboundMessage,
+  type PlatformRequest,
+  type PlatformResponse,
+  type RawRequest,
+  type RenderContext,
+  type Secrets,
+} from '../channel.js';
+import { envelopeBody } from '../envelope.js';
+import {
+  META_MAX_BODY_BYTES,
+  META_REPLY_WINDOW_SECONDS,
+  admitMeta,
+  graphBase,
+  idString,
+  parseMetaNotification,
+  readGraphDelivery,
+  truncate,
+  withNumberedChoices,
+} from '../meta.js';
+import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
+
+const CHANNEL = 'messenger';
+
+/** https://developers.facebook.com/docs/messenger-platform/reference/send-api/ — text "must be UTF-8 and has a 2000 character limit". */
+export const MESSENGER_MAX_TEXT = 2000;
+const profile: MessagingProfile = {
+  channel: CHANNEL,
+  object: 'page',
+  userRef: true,
+  // https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages
+  attachmentType(type: string, payload: Record<string, unknown>): Attachment['type'] {
+    // Stickers (the thumbs-up included) arrive as `image` with a `sticker_id`: the platform's own kind wins (§0.6).
+    if (type === 'image') return payload.sticker_id !== undefined ? 'sticker' : 'image';
+    if (type === 'video' || type === 'audio') return type;
+    if (type === 'file') return 'document';
+    if (type === 'location') return 'location';
+    return 'other'; // fallback (shared links), template, reel, …
+  },
+};
+
+/** The Send API `recipient`: a PSID, or the chat plugin guest's `user_ref`. */
+function recipientOf(conversationId: string): Record<string, string> {
+  return conversationId.startsWith('user_ref:') ? { user_ref: conversationId.slice('user_ref:'.length) } : { id: conversationId };
+}
+
+export const messenger = defineChannel({
+  name: 'messenger',
+  inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
+  outboundSecrets: ['META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'] },
+
+  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
+    return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
+  },
+
+  parse(envelope: Envelope): NormalisedEvent[] {
+    return parseMessaging(profile, parseMetaNotification(CHANNEL, envelopeBody(envelope)), envelope.received_at);
+  },
+
+  /**
+   * `messaging_type: RESPONSE` is allowed for 24 hours after the person's last message; the API
+   * refuses later replies with 409 `messaging_window_closed` before they get here. (Later replies
+   * would need `MESSAGE_TAG` + `HUMAN_AGENT`, up to 7 days and only with that permission.)
+   */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+    const token = ctx.secrets.META_PAGE_ACCESS_TOKEN || '<META_PAGE_ACCESS_TOKEN>';
+    const buttons = msg.buttons ?? [];
+    const native = buttons.length > 0 && buttons.length <= MAX_QUICK_REPLIES;
+    const text = buttons.length > MAX_QUICK_REPLIES ? withNumberedChoices(msg.text, buttons) : msg.text;
+    const message: Record<string, unknown> = { text: truncate(text, MESSENGER_MAX_TEXT) };
+    if (native) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
+    return {
+      method: 'POST',
+      url: `${graphBase(ctx.secrets)}/me/messages`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ recipient: recipientOf(msg.conversation_id), messaging_type: 'RESPONSE', message }),
+    };
+  },
+
+  /** `{"recipient_id":"…","message_id":"m_…"}`: the mid that `delivery.mids` will name. */
+  readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
+    return readGraphDelivery(res, (b) => idString(b.message_id));
+  },
+
+  deliveryFor: messagingDeliveryFor,
+});

@@ -1,0 +1,435 @@
+/**
+ * Twilio Programmable Messaging adapter: SMS, MMS and WhatsApp via Twilio (channels.md §7).
+ *
+ * Inbound: incoming messages and status callbacks share one URL and arrive as
+ * `application/x-www-form-urlencoded` posts signed with `X-Twilio-Signature`
+ * (https://www.twilio.com/docs/messaging/guides/webhook-request,
+ * https://www.twilio.com/docs/usage/webhooks/webhooks-security). Order at ingest (§0.2): decode
+ * the form → signature → validate. The answer is empty TwiML, so Twilio sends nothing itself.
+ * Outbound: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`
+ * (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource).
+ *
+ * @module
+ */
+import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { Attachment, Identity, NormalisedEvent, StatusUpdate } from '../../domain/inbound.js';
+import {
+  defineChannel,
+  invalid,
+  malformed,
+  unauthorized,
+  type Admission,
+  type DeliveryResult,
+  type DeliveryState,
+  type Envelope,
+  type OutboundMessage,
+  type PlatformRequest,
+  type PlatformResponse,
+  type RawRequest,
+  type RenderContext,
+  type ReplyWindowTarget,
+  type Secrets,
+} from '../channel.js';
+import { attachmentTypeForMime, safeEqual } from '../common.js';
+import { envelopeBody } from '../envelope.js';
+import { FormError, decodeForm, twilioSignature, urlForms, type FormPair } from './form.js';
+
+const CHANNEL = 'twilio';
+const SIGNATURE_HEADER = 'x-twilio-signature';
+/**
+ * Stable across Twilio's retries of one webhook but undocumented (channels.md §7): carried in the
+ * envelope for diagnosis, never relied on — the dedupe key is the MessageSid.
+ */
+const IDEMPOTENCY_HEADER = 'i-twilio-idempotency-token';
+/** The empty TwiML answer: Twilio does nothing further (channels.md §0.4). */
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+/** Meta's customer-service window, which WhatsApp via Twilio follows (error 63016 outside it). */
+export const WHATSAPP_WINDOW_SECONDS = 86_400;
+/**
+ * `Body` is limited to 1,600 characters (error 21617,
+ * https://www.twilio.com/docs/errors/21617); longer replies are cut with an ellipsis.
+ */
+export const TWILIO_MAX_BODY = 1600;
+/** An MMS carries at most 10 media (https://www.twilio.com/docs/messaging/guides/webhook-request). */
+const MAX_MEDIA = 10;
+const WHATSAPP_PREFIX = 'whatsapp:';
+
+/** `SM…`/`MM…` message SIDs are 34 characters; anything SID-like is accepted, nothing unbounded. */
+const SID = /^[A-Za-z0-9]{2,64}$/;
+/** Decimal numbers as Twilio writes coordinates (`Latitude=52.2297`). */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+
+/** Inbound status words: these are the states of a message we *received*, not a receipt. */
+const INBOUND_STATUSES = new Set(['received', 'receiving']);
+
+// ---------------------------------------------------------------------------------------------
+// Reading the form
+// ---------------------------------------------------------------------------------------------
+
+/** First value of each parameter (Twilio never repeats a name; signatures still cover every value). */
+type Params = ReadonlyMap<string, string>;
+
+function paramsOf(pairs: readonly FormPair[]): Params {
+  const m = new Map<string, string>();
+  for (const [k, v] of pairs) if (!m.has(k)) m.set(k, v);
+  return m;
+}
+
+/** A parameter's value, `undefined` when absent **or empty** (Twilio sends `FromCity=` etc.). */
+function get(p: Params, name: string): string | undefined {
+  const v = p.get(name);
+  return v === undefined || v === '' ? undefined : v;
+}
+
+interface Media { readonly url: string; readonly contentType: string | undefined }
+
+type Parsed =
+  | { readonly kind: 'status'; readonly sid: string; readonly status: string; readonly errorCode: string | undefined }
+  | {
+      readonly kind: 'message';
+      readonly sid: string;
+      readonly from: string;
+      readonly to: string | undefined;
+      readonly body: string;
+      readonly media: readonly Media[];
+      readonly location: { readonly latitude: number; readonly longitude: number } | undefined;
+    };
+
+/**
+ * Validate the decoded form (channels.md §7 "Validation"): `MessageSid` (or `SmsSid`) and `From`
+ * required; what we read must be what Twilio writes (NumMedia a small integer with its MediaUrls,
+ * coordinates decimal). Shared by `admit` (→ 400) and `parse`, so parse cannot fail on a record
+ * admit accepted.
+ */
+function readParams(p: Params): Parsed | string {
+  const sid = get(p, 'MessageSid') ?? get(p, 'SmsSid');
+  if (sid === undefined) return 'MessageSid missing';
+  if (!SID.test(sid)) return 'MessageSid is not a SID';
+  const from = get(p, 'From');
+  if (from === undefined) return 'From missing';
+  if (from.length > 256) return 'From too long';
+
+  // Status callbacks carry MessageStatus (and SmsStatus); incoming messages carry SmsStatus
+  // `received` (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+  const status = get(p, 'MessageStatus') ?? get(p, 'SmsStatus');
+  if (status !== undefined && !INBOUND_STATUSES.has(status.toLowerCase())) {
+    const errorCode = get(p, 'ErrorCode');
+    if (status.length > 40) return 'MessageStatus too long';
+    if (errorCode !== undefined && errorCode.length > 40) return 'ErrorCode too long';
+    return { kind: 'status', sid, status, errorCode };
+  }
+
+  const numMedia = get(p, 'NumMedia') ?? '0';
+  if (!/^\d{1,2}$/.test(numMedia) || Number(numMedia) > MAX_MEDIA) return 'NumMedia is not a media count';
+  const media: Media[] = [];
+  for (let i = 0; i < Number(numMedia); i++) {
+    const url = get(p, `MediaUrl${i}`);
+    if (url === undefined) return `MediaUrl${i} missing`;
+    media.push({ url, contentType: get(p, `MediaContentType${i}`) });
+  }
+
+  let location: { latitude: number; longitude: number } | undefined;
+  const lat = get(p, 'Latitude');
+  const lon = get(p, 'Longitude');
+  if (lat !== undefined || lon !== undefined) {
+    if (lat === undefined || lon === undefined || !DECIMAL.test(lat) || !DECIMAL.test(lon)) return 'Latitude/Longitude not a coordinate';
+    const latitude = Number(lat);
+    const longitude = Number(lon);
+    if (Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return 'Latitude/Longitude out of range';
+    location = { latitude, longitude };
+  }
+
+  return { kind: 'message', sid, from, to: get(p, 'To'), body: p.get('Body') ?? '', media, location };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation helpers
+// ---------------------------------------------------------------------------------------------
+
+function compact<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * E.164 of the address Twilio delivered from (`+48…`, `whatsapp:+48…`). Formatted, but kept even
+ * when libphonenumber-js says invalid (§0.7: its metadata lags; Twilio delivered from it).
+ * Short codes and alphanumeric senders are not phones.
+ */
+export function phoneOfAddress(address: string): string | undefined {
+  const raw = address.startsWith(WHATSAPP_PREFIX) ? address.slice(WHATSAPP_PREFIX.length) : address;
+  if (!/^\+[\d\s().-]{4,30}$/.test(raw)) return undefined;
+  const digits = raw.replace(/\D/g, '');
+  if (digits.length < 4 || digits.length > 15) return undefined;
+  const e164 = parsePhoneNumberFromString(`+${digits}`)?.number ?? `+${digits}`;
+  return /^\+\d{4,15}$/.test(e164) ? e164 : undefined;
+}
+
+/** ISO 3166-1 alpha-2 from `FromCountry` (Twilio writes `US`, `PL`, …; WhatsApp often omits it). */
+function countryOf(p: Params): CountryCode | undefined {
+  const c = get(p, 'FromCountry');
+  return c !== undefined && /^[A-Z]{2}$/.test(c) ? (c as CountryCode) : undefined;
+}
+
+/** First valid phone typed in the text: a suggestion only (§0.7), default region when known. */
+function phoneInText(text: string, country: CountryCode | undefined): { value: string; verified: false } | undefined {
+  if (text === '') return undefined;
+  try {
+    const found = findPhoneNumbersInText(text, country ? { defaultCountry: country } : undefined).find((f) => f.number.isValid());
+    return found ? { value: found.number.number, verified: false } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function identityOf(p: Params, from: string): Identity {
+  const phone = phoneOfAddress(from);
+  const name = get(p, 'ProfileName');
+  return compact({
+    external_id: from,
+    display_name: name,
+    country: countryOf(p),
+    phone,
+    // Twilio delivered from this number: platform-verified (§0.7), for SMS, MMS and WhatsApp alike.
+    phone_verified: phone === undefined ? undefined : true,
+  });
+}
+
+/** `…/Messages/MM…/Media/ME…` → `ME…`, the media SID, when the URL has Twilio's shape. */
+function mediaSid(url: string): string | undefined {
+  return /\/Media\/(ME[0-9a-fA-F]{32})(?:[/?#]|$)/.exec(url)?.[1];
+}
+
+function attachmentsOf(media: readonly Media[], location: { latitude: number; longitude: number } | undefined): Attachment[] {
+  // Media URLs need Basic auth unless HTTP Basic auth for media is turned off
+  // (https://www.twilio.com/docs/usage/security#http-authentication); downloaded later, never here.
+  const out: Attachment[] = media.map((m) => compact({
+    type: attachmentTypeForMime(m.contentType),
+    url: m.url,
+    platform_ref: mediaSid(m.url),
+    mime_type: m.contentType,
+  }));
+  if (location) out.push({ type: 'location', latitude: location.latitude, longitude: location.longitude });
+  return out;
+}
+
+/**
+ * The interaction of a WhatsApp reply, if any. Quick-reply buttons of a template or of Content
+ * API messages come back as `MessageType=button` with `ButtonPayload` (the id we set) and
+ * `ButtonText` (the label the customer saw); a list-picker choice as `ListId`/`ListTitle`
+ * (https://www.twilio.com/docs/messaging/guides/webhook-request, WhatsApp parameters).
+ */
+function interactionOf(p: Params): { payload: string; label: string } | undefined {
+  const type = get(p, 'MessageType')?.toLowerCase();
+  const buttonPayload = get(p, 'ButtonPayload');
+  const buttonText = get(p, 'ButtonText');
+  if (type === 'button' || buttonPayload !== undefined) {
+    const payload = buttonPayload ?? buttonText;
+    if (payload !== undefined) return { payload, label: buttonText ?? payload };
+  }
+  const listId = get(p, 'ListId');
+  if (listId !== undefined) return { payload: listId, label: get(p, 'ListTitle') ?? listId };
+  return undefined;
+}
+
+function messageEvents(p: Params, m: Extract<Parsed, { kind: 'message' }>, receivedAtMs: number): NormalisedEvent[] {
+  const interaction = interactionOf(p);
+  const text = interaction ? interaction.label : m.body;
+  const identity = identityOf(p, m.from);
+  const inReplyTo = get(p, 'OriginalRepliedMessageSid');
+  const message: NormalisedEvent = compact({
+    kind: 'message' as const,
+    channel: CHANNEL,
+    dedup_key: m.sid,
+    external_message_id: m.sid,
+    conversation_id: m.from,
+    // Twilio gives no send time (§0.5): the time ingest received the request.
+    sent_at: Math.floor(receivedAtMs / 1000),
+    edit: false,
+    text,
+    attachments: attachmentsOf(m.media, m.location),
+    interaction: interaction ? { payload: interaction.payload } : null,
+    in_reply_to: inReplyTo,
+    customer_identity: identity,
+    phone_in_text: phoneInText(text, countryOf(p)),
+    // Channel extras (§7): MMS is `sms` too; the business address answers the customer (reply `From`).
+    sub_channel: m.from.startsWith(WHATSAPP_PREFIX) ? 'whatsapp' : 'sms',
+    business_address: m.to,
+  });
+  const events: NormalisedEvent[] = [message];
+  // Advanced Opt-Out (https://help.twilio.com/articles/360034798533): STOP words are still
+  // delivered with `OptOutType=STOP`; Twilio then blocks sends with 21610 until START.
+  // Stored as a message, then the identity's reachability (after the message created it).
+  const optOut = get(p, 'OptOutType')?.toUpperCase();
+  if (optOut === 'STOP' || optOut === 'START') {
+    events.push({
+      kind: 'ignored', channel: CHANNEL, reason: `opt-out ${optOut}`,
+      customer_identity: identity, reachability: optOut === 'STOP' ? 'unreachable' : 'reachable',
+    });
+  }
+  return events;
+}
+
+function statusEvent(s: Extract<Parsed, { kind: 'status' }>): NormalisedEvent {
+  const update: StatusUpdate = compact({
+    external_message_id: s.sid,
+    status: s.status,
+    error_code: s.errorCode === undefined ? undefined : /^\d{1,9}$/.test(s.errorCode) ? Number(s.errorCode) : s.errorCode,
+  });
+  return { kind: 'ignored', channel: CHANNEL, reason: 'status callback', status_updates: [update] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply
+// ---------------------------------------------------------------------------------------------
+
+/** Cut to Twilio's Body limit without splitting a surrogate pair, ending with an ellipsis. */
+export function truncateForTwilio(text: string): string {
+  if (text.length <= TWILIO_MAX_BODY) return text;
+  let cut = text.slice(0, TWILIO_MAX_BODY - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/**
+ * Twilio error codes meaning the recipient cannot be messaged: 21610 "Attempt to send to
+ * unsubscribed recipient" (the customer texted STOP, https://www.twilio.com/docs/errors/21610).
+ */
+const UNREACHABLE_CODES = new Set([21610]);
+
+function errorBody(body: string): { code?: number; sid?: string } {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    const o = parsed as { code?: unknown; sid?: unknown };
+    return compact({
+      code: typeof o.code === 'number' && Number.isInteger(o.code) ? o.code : undefined,
+      sid: typeof o.sid === 'string' && SID.test(o.sid) ? o.sid : undefined,
+    });
+  } catch {
+    return {};
+  }
+}
+
+/** Receipt words of §0.11, verbatim as Twilio writes them in `MessageStatus`. */
+const DELIVERY_BY_STATUS: Readonly<Record<string, DeliveryState>> = {
+  accepted: 'sent', scheduled: 'sent', queued: 'sent', sending: 'sent', sent: 'sent',
+  delivered: 'delivered',
+  read: 'read',
+  undelivered: 'failed', failed: 'failed', canceled: 'failed',
+};
+
+export const twilio = defineChannel({
+  name: 'twilio',
+  inboundSecrets: ['TWILIO_AUTH_TOKEN', 'TWILIO_WEBHOOK_URL'],
+  outboundSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_MESSAGING_SERVICE_SID'],
+  // The strictest window of the sub-channels; `replyWindowFor` gives the one of a conversation.
+  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: WHATSAPP_WINDOW_SECONDS, buttons: false },
+
+  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
+    const token = secrets.TWILIO_AUTH_TOKEN;
+    const url = secrets.TWILIO_WEBHOOK_URL;
+    if (!token || !url) throw unauthorized(CHANNEL, 'authenticity', 'inbound settings not configured');
+
+    // 1. Decode the form: the signature is over the decoded parameters, not the bytes.
+    let pairs: FormPair[];
+    try {
+      pairs = decodeForm(req.body);
+    } catch (e) {
+      throw malformed(CHANNEL, 'decode', e instanceof FormError ? e.message : 'form not decodable');
+    }
+
+    // 2. Signature over the configured URL (either port form) + sorted name/value pairs.
+    const given = req.headers[SIGNATURE_HEADER];
+    if (given === undefined || given === '') throw unauthorized(CHANNEL, 'authenticity', 'signature header missing');
+    const candidates = urlForms(url).flatMap((u) => [twilioSignature(token, u, pairs), twilioSignature(token, u, pairs, true)]);
+    // Every candidate is compared (no early exit), in constant time each.
+    const matches = [...new Set(candidates)].map((expected) => safeEqual(given, expected));
+    if (!matches.includes(true)) throw unauthorized(CHANNEL, 'authenticity', 'signature mismatch');
+
+    // 3. Validate.
+    const params = paramsOf(pairs);
+    const parsed = readParams(params);
+    if (typeof parsed === 'string') throw invalid(CHANNEL, 'validate', parsed);
+
+    const idempotency = req.headers[IDEMPOTENCY_HEADER];
+    return {
+      kind: 'accepted',
+      // One FIFO group per customer address: `From` of their messages, `To` of our receipts.
+      conversationKey: parsed.kind === 'message' ? parsed.from : (get(params, 'To') ?? null),
+      ...(idempotency !== undefined && idempotency !== '' && idempotency.length <= 200 ? { headers: { [IDEMPOTENCY_HEADER]: idempotency } } : {}),
+      reply: { status: 200, headers: { 'content-type': 'text/xml' }, body: EMPTY_TWIML },
+    };
+  },
+
+  parse(envelope: Envelope): NormalisedEvent[] {
+    // The queue only holds requests admit() accepted: decoding and validation succeed again.
+    const p = paramsOf(decodeForm(envelopeBody(envelope)));
+    const parsed = readParams(p);
+    if (typeof parsed === 'string') throw new Error(`twilio: queued request no longer valid (${parsed})`);
+    return parsed.kind === 'status' ? [statusEvent(parsed)] : messageEvents(p, parsed, envelope.received_at);
+  },
+
+  /** WhatsApp via Twilio: Meta's 24 h window; SMS and MMS: none. Decided by the address (`To`). */
+  replyWindowFor(target: ReplyWindowTarget): number | null {
+    const whatsapp = target.conversation_id.startsWith(WHATSAPP_PREFIX) || target.context?.sub_channel === 'whatsapp';
+    return whatsapp ? WHATSAPP_WINDOW_SECONDS : null;
+  },
+
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+    // Without an account SID the URL keeps a visible placeholder: the local outbox shows it and
+    // the sender refuses to perform such a request (functions/runtime/perform.ts).
+    const sid = ctx.secrets.TWILIO_ACCOUNT_SID;
+    const account = sid ? encodeURIComponent(sid) : '<TWILIO_ACCOUNT_SID>';
+    const token = ctx.secrets.TWILIO_AUTH_TOKEN ?? '';
+    const business = typeof msg.context?.business_address === 'string' && msg.context.business_address !== '' ? msg.context.business_address : undefined;
+    const service = ctx.secrets.TWILIO_MESSAGING_SERVICE_SID || undefined;
+    // The number the customer wrote to answers them (for WhatsApp it must be that sender);
+    // without one the messaging service picks a sender from its pool.
+    if (business === undefined && service === undefined) {
+      throw new Error('twilio: no sender — neither the inbound To nor TWILIO_MESSAGING_SERVICE_SID is known');
+    }
+    let text = msg.text;
+    // No free-form buttons on SMS, and on WhatsApp only through pre-approved Content templates
+    // (https://www.twilio.com/docs/content): surveys list their options as numbered lines.
+    if (msg.buttons && msg.buttons.length > 0) text = `${text}\n\n${msg.buttons.map((b, i) => `${i + 1}. ${b.label}`).join('\n')}`;
+    const form = new URLSearchParams();
+    form.set('To', msg.conversation_id);
+    if (business !== undefined) form.set('From', business);
+    else form.set('MessagingServiceSid', service!);
+    form.set('Body', truncateForTwilio(text));
+    // Receipts come back to the inbound URL as status callbacks (§7, `sid` ↔ MessageSid).
+    if (ctx.secrets.TWILIO_WEBHOOK_URL) form.set('StatusCallback', ctx.secrets.TWILIO_WEBHOOK_URL);
+    return {
+      method: 'POST',
+      url: `https://api.twilio.com/2010-04-01/Accounts/${account}/Messages.json`,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${sid ?? ''}:${token}`, 'utf8').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: form.toString(),
+    };
+  },
+
+  readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
+    const body = errorBody(res.body);
+    // 201 Created with the Message resource; its `sid` is the MessageSid of later status callbacks.
+    if (res.status >= 200 && res.status < 300) return body.sid ? { ok: true, external_message_id: body.sid } : { ok: true };
+    if (res.status === 429 || res.status >= 500) {
+      // 429 (error 20429, "Too Many Requests"): queue-rate exceeded; Twilio may say when to retry.
+      const header = Number(res.headers['retry-after']);
+      return compact({
+        ok: false as const, retryable: true,
+        retry_after_s: Number.isFinite(header) && header >= 0 ? header : undefined,
+        error_code: String(body.code ?? res.status),
+      });
+    }
+    const code = body.code ?? res.status;
+    if (UNREACHABLE_CODES.has(code)) return { ok: false, retryable: false, unreachable: true, error_code: String(code) };
+    return { ok: false, retryable: false, error_code: String(code) };
+  },
+
+  deliveryFor(update: StatusUpdate): DeliveryState | null {
+    return DELIVERY_BY_STATUS[update.status.toLowerCase()] ?? null;
+  },
+});

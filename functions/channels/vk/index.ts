@@ -1,0 +1,524 @@
+/**
+ * VK community messages through the Callback API (channels.md §5).
+ *
+ * Inbound: VK POSTs one JSON event per request to the server confirmed in the community's
+ * "API usage → Callback API" settings (https://dev.vk.com/en/api/callback/getting-started).
+ * There is no signature: the credential is the `secret` field **inside the body**, next to
+ * `group_id`, so the body is parsed before it is authenticated (§0.2). The server is confirmed by
+ * answering `type: "confirmation"` with the confirmation string as plain text; every other event
+ * must be answered with the plain text `ok`, else VK re-sends it with the same `event_id` and an
+ * `X-Retry-Counter` header (https://dev.vk.com/en/api/callback/getting-started).
+ *
+ * Outbound: `messages.send` (https://dev.vk.com/en/method/messages.send) with a `random_id`
+ * derived from our outbound id, so a retried send is not delivered twice.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Attachment, IgnoredEvent, Identity, NormalisedEvent } from '../../domain/inbound.js';
+import {
+  defineChannel,
+  invalid,
+  malformed,
+  unauthorized,
+  type Admission,
+  type DeliveryResult,
+  type Envelope,
+  type OutboundMessage,
+  type PlatformRequest,
+  type PlatformResponse,
+  type RawRequest,
+  type RenderContext,
+  type Secrets,
+} from '../channel.js';
+import { isRecord, KiB, parseJsonBody, safeEqual } from '../common.js';
+import { envelopeBody } from '../envelope.js';
+import { phoneInText } from '../telegram/index.js';
+
+const CHANNEL = 'vk';
+/** The header VK sets on re-sent events (carried in the envelope, §0.4). */
+export const VK_RETRY_HEADER = 'x-retry-counter';
+export const VK_DEFAULT_API_VERSION = '5.199';
+/** `peer_id` of multi-user chats is 2000000000 + chat id (https://dev.vk.com/en/reference/objects/message). */
+export const VK_CHAT_PEER_MIN = 2_000_000_000;
+/** messages.send: "message — text of the message … up to 4096 characters" (error 914 beyond). */
+export const VK_MAX_TEXT = 4096;
+/** Keyboards (https://dev.vk.com/en/api/bots/development/keyboard): label ≤ 40, payload ≤ 255 characters. */
+export const VK_MAX_LABEL = 40;
+export const VK_MAX_PAYLOAD = 255;
+/** Inline keyboards hold at most 10 buttons (6 rows × 5); a regular keyboard 40 (10 rows × 5). */
+const VK_INLINE_MAX_BUTTONS = 10;
+const VK_KEYBOARD_MAX_BUTTONS = 40;
+const VK_BUTTONS_PER_ROW = 5;
+
+/**
+ * `client_info.lang_id` → language tag (§5; https://dev.vk.com/en/api/bots/development/messages,
+ * "lang_id"). Other ids leave the language unset.
+ */
+export const VK_LANGUAGES: Readonly<Record<number, string>> = { 0: 'ru', 1: 'uk', 3: 'en', 4: 'es', 6: 'de', 7: 'it', 15: 'pl', 16: 'fr' };
+
+// ---------------------------------------------------------------------------------------------
+// Event shapes (https://dev.vk.com/en/api/community-events/json-schema). Loose: VK adds fields
+// with every API version; only what we read is typed. Attachments are read one by one and an
+// unreadable one becomes `other` rather than a refusal of a message VK really sent.
+// ---------------------------------------------------------------------------------------------
+
+// z.int() only accepts safe integers; VK user, group and peer ids fit easily.
+const Int = z.int();
+
+/** The top level once authenticated (§5: `type`, `event_id` strings and `object` required). */
+const Callback = z.looseObject({
+  type: z.string().min(1),
+  event_id: z.string().min(1),
+  object: z.record(z.string(), z.unknown()),
+});
+
+const Message = z.looseObject({
+  id: Int.optional(),
+  date: Int.nonnegative(),
+  peer_id: Int,
+  from_id: Int,
+  out: Int.optional(),
+  text: z.string().optional(),
+  conversation_message_id: Int.nonnegative(),
+  /** A keyboard button's payload: a JSON text, kept verbatim (§5). */
+  payload: z.string().optional(),
+  attachments: z.array(z.unknown()).optional(),
+  geo: z.unknown().optional(),
+  reply_message: z.unknown().optional(),
+  fwd_messages: z.array(z.unknown()).optional(),
+  update_time: Int.nonnegative().optional(),
+});
+type Message = z.infer<typeof Message>;
+
+/** message_event: a press of a callback button (https://dev.vk.com/en/api/bots/development/keyboard#Callback buttons). */
+const MessageEvent = z.looseObject({
+  user_id: Int,
+  peer_id: Int,
+  event_id: z.string().min(1),
+  payload: z.unknown().optional(),
+  conversation_message_id: Int.nonnegative().optional(),
+});
+
+const UserEvent = z.looseObject({ user_id: Int });
+
+const Size = z.looseObject({ url: z.string(), width: Int.nonnegative().optional(), height: Int.nonnegative().optional() });
+const Owned = { id: Int, owner_id: Int, access_key: z.string().optional() };
+const Photo = z.looseObject({ ...Owned, sizes: z.array(Size).optional(), orig_photo: Size.optional() });
+const Doc = z.looseObject({ ...Owned, title: z.string().optional(), size: Int.nonnegative().optional(), url: z.string().optional() });
+const AudioMessage = z.looseObject({ ...Owned, link_ogg: z.string().optional() });
+const Video = z.looseObject({ ...Owned, title: z.string().optional(), image: z.array(Size).optional() });
+const Sticker = z.looseObject({ sticker_id: Int, images: z.array(Size).optional() });
+const Coordinates = z.looseObject({ latitude: z.number(), longitude: z.number() });
+
+/** One event after the checks: which kind and its typed object. */
+type Checked =
+  | { kind: 'message'; type: 'message_new' | 'message_edit'; eventId: string; message: Message; langId?: number }
+  | { kind: 'callback'; eventId: string; event: z.infer<typeof MessageEvent> }
+  | { kind: 'reachability'; type: 'message_allow' | 'message_deny'; eventId: string; userId: number }
+  | { kind: 'other'; type: string; eventId: string; object: Record<string, unknown> };
+
+function issuesAt(error: z.ZodError): string {
+  // Paths only (e.g. "object.message.from_id"), never values.
+  return error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
+}
+
+function parseBody(body: Buffer): Record<string, unknown> {
+  const json = parseJsonBody(CHANNEL, body);
+  if (!isRecord(json)) throw malformed(CHANNEL, 'parse', 'body is not a JSON object');
+  return json;
+}
+
+/**
+ * §5 after parsing: `secret` present and equal to VK_SECRET, `group_id` equal to VK_GROUP_ID
+ * (compared as decimal strings), both in constant time.
+ */
+function checkCredentials(json: Record<string, unknown>, secrets: Secrets, opts: { secretRequired: boolean }): void {
+  const secret = secrets.VK_SECRET;
+  const groupId = secrets.VK_GROUP_ID;
+  if (!secret || !groupId) throw unauthorized(CHANNEL, 'authenticity', 'inbound settings not configured');
+  const given = json.secret;
+  if (given === undefined) {
+    if (opts.secretRequired) throw unauthorized(CHANNEL, 'authenticity', 'secret missing');
+  } else if (typeof given !== 'string' || !safeEqual(given, secret)) {
+    throw unauthorized(CHANNEL, 'authenticity', 'secret mismatch');
+  }
+  const group = json.group_id;
+  const groupText = typeof group === 'number' && Number.isSafeInteger(group) ? String(group) : typeof group === 'string' ? group : undefined;
+  if (groupText === undefined || !safeEqual(groupText, groupId)) throw unauthorized(CHANNEL, 'authenticity', 'group_id mismatch');
+}
+
+/** Validate an authenticated event (400 `invalid` on a wrong shape). */
+function check(json: Record<string, unknown>): Checked {
+  const top = Callback.safeParse(json);
+  if (!top.success) throw invalid(CHANNEL, 'validate', `unexpected shape at ${issuesAt(top.error)}`);
+  const { type, event_id: eventId, object } = top.data;
+  const read = <T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> => {
+    const r = schema.safeParse(value);
+    if (!r.success) throw invalid(CHANNEL, 'validate', `unexpected shape at ${where}.${issuesAt(r.error)}`);
+    return r.data;
+  };
+  switch (type) {
+    case 'message_new': {
+      // API ≥ 5.103: {message, client_info}; older versions: the object is the message
+      // (https://dev.vk.com/en/api/bots/development/messages, "client_info").
+      if (isRecord(object.message)) {
+        const clientInfo = isRecord(object.client_info) ? object.client_info : undefined;
+        const langId = typeof clientInfo?.lang_id === 'number' && Number.isSafeInteger(clientInfo.lang_id) ? clientInfo.lang_id : undefined;
+        return { kind: 'message', type, eventId, message: read(Message, object.message, 'object.message'), ...(langId !== undefined ? { langId } : {}) };
+      }
+      return { kind: 'message', type, eventId, message: read(Message, object, 'object') };
+    }
+    case 'message_edit':
+    case 'message_reply':
+      // Both carry the message itself as `object` (no client_info). message_reply is ignored,
+      // but a malformed one is still a malformed request.
+      if (type === 'message_reply') return { kind: 'other', type, eventId, object };
+      return { kind: 'message', type, eventId, message: read(Message, object, 'object') };
+    case 'message_event':
+      return { kind: 'callback', eventId, event: read(MessageEvent, object, 'object') };
+    case 'message_allow':
+    case 'message_deny':
+      return { kind: 'reachability', type, eventId, userId: read(UserEvent, object, 'object').user_id };
+    default:
+      return { kind: 'other', type, eventId, object };
+  }
+}
+
+/** FIFO conversation key: the peer, else the user; messages of one customer stay in order. */
+function conversationKeyOf(c: Checked): string | null {
+  switch (c.kind) {
+    case 'message': return String(c.message.peer_id);
+    case 'callback': return String(c.event.peer_id);
+    case 'reachability': return String(c.userId);
+    default: {
+      const o = c.object;
+      for (const k of ['peer_id', 'from_id', 'user_id'] as const) {
+        const v = o[k];
+        if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+      }
+      return null;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------------------------
+
+function compact<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `photo<owner_id>_<id>[_<access_key>]`, the form messages.send's `attachment` takes. */
+function refOf(kind: string, o: { owner_id: number; id: number; access_key?: string | undefined }): string {
+  return `${kind}${o.owner_id}_${o.id}${o.access_key ? `_${o.access_key}` : ''}`;
+}
+
+function largest<S extends { width?: number | undefined; height?: number | undefined }>(sizes: readonly S[] | undefined): S | undefined {
+  let best: S | undefined;
+  for (const s of sizes ?? []) {
+    if (!best || (s.width ?? 0) * (s.height ?? 0) > (best.width ?? 0) * (best.height ?? 0)) best = s;
+  }
+  return best;
+}
+
+/** One attachment (https://dev.vk.com/en/reference/objects/attachments-message); unreadable → `other`. */
+function attachmentOf(raw: unknown): Attachment {
+  if (!isRecord(raw) || typeof raw.type !== 'string') return { type: 'other' };
+  const body = raw[raw.type];
+  switch (raw.type) {
+    case 'photo': {
+      const p = Photo.safeParse(body);
+      if (!p.success) return { type: 'other' };
+      // `orig_photo` (API ≥ 5.180) is the original; else the biggest of `sizes`.
+      const size = p.data.orig_photo ?? largest(p.data.sizes);
+      return compact({ type: 'image', platform_ref: refOf('photo', p.data), url: size?.url, width: size?.width, height: size?.height });
+    }
+    case 'doc': {
+      const d = Doc.safeParse(body);
+      if (!d.success) return { type: 'other' };
+      return compact({ type: 'document', platform_ref: refOf('doc', d.data), file_name: d.data.title, size: d.data.size, url: d.data.url });
+    }
+    case 'audio_message': {
+      const a = AudioMessage.safeParse(body);
+      if (!a.success) return { type: 'other' };
+      return compact({ type: 'audio', platform_ref: refOf('audio_message', a.data), url: a.data.link_ogg, mime_type: a.data.link_ogg ? 'audio/ogg' : undefined });
+    }
+    case 'video': {
+      // Video files are not downloadable through the API for communities; the reference and the
+      // preview image are what an agent can use (https://dev.vk.com/en/reference/objects/video).
+      const v = Video.safeParse(body);
+      if (!v.success) return { type: 'other' };
+      const preview = largest(v.data.image);
+      return compact({ type: 'video', platform_ref: refOf('video', v.data), file_name: v.data.title, thumbnail_url: preview?.url });
+    }
+    case 'sticker': {
+      const s = Sticker.safeParse(body);
+      if (!s.success) return { type: 'other' };
+      const image = largest(s.data.images);
+      return compact({ type: 'sticker', platform_ref: String(s.data.sticker_id), url: image?.url, width: image?.width, height: image?.height });
+    }
+    default:
+      // wall, link, market, poll, graffiti, audio (music), gift, …
+      return { type: 'other' };
+  }
+}
+
+/** `message.geo.coordinates` is `{latitude, longitude}`; very old versions wrote "lat lon". */
+function locationOf(geo: unknown): Attachment | undefined {
+  if (!isRecord(geo)) return undefined;
+  const c = Coordinates.safeParse(geo.coordinates);
+  if (c.success) return { type: 'location', latitude: c.data.latitude, longitude: c.data.longitude };
+  if (typeof geo.coordinates === 'string') {
+    const [lat, lon] = geo.coordinates.trim().split(/\s+/).map(Number);
+    if (Number.isFinite(lat) && Number.isFinite(lon)) return { type: 'location', latitude: lat!, longitude: lon! };
+  }
+  return { type: 'other' };
+}
+
+function attachmentsOf(m: Message): Attachment[] {
+  const out = (m.attachments ?? []).map(attachmentOf);
+  const location = locationOf(m.geo);
+  if (location) out.push(location);
+  // Forwarded messages are someone else's words: surfaced as `other`, not read as the customer's.
+  if ((m.fwd_messages ?? []).length > 0) out.push({ type: 'other' });
+  return out;
+}
+
+function inReplyTo(m: Message): string | undefined {
+  const r = m.reply_message;
+  if (!isRecord(r) || typeof r.conversation_message_id !== 'number' || !Number.isSafeInteger(r.conversation_message_id)) return undefined;
+  return `${m.peer_id}:${r.conversation_message_id}`;
+}
+
+/** Our own, community-written or multi-user-chat messages are not customer messages (§5). */
+function ignoreReason(m: Message): string | undefined {
+  if (m.out === 1) return 'outgoing message';
+  if (m.from_id < 0) return 'community-written message';
+  if (m.from_id === 0) return 'no sender';
+  if (m.peer_id >= VK_CHAT_PEER_MIN) return 'multi-user chat';
+  return undefined;
+}
+
+function messageEvent(c: Extract<Checked, { kind: 'message' }>): NormalisedEvent {
+  const m = c.message;
+  const dedup_key = c.eventId;
+  const reason = ignoreReason(m);
+  if (reason) return { kind: 'ignored', channel: CHANNEL, reason, dedup_key };
+  const attachments = attachmentsOf(m);
+  const text = m.text ?? '';
+  // Service messages (chat actions) carry no customer content.
+  if (text === '' && attachments.length === 0) return { kind: 'ignored', channel: CHANNEL, reason: 'empty message', dedup_key };
+  const edit = c.type === 'message_edit';
+  const language = c.langId !== undefined ? VK_LANGUAGES[c.langId] : undefined;
+  const identity: Identity = compact({ external_id: String(m.from_id), language });
+  return compact({
+    kind: 'message' as const,
+    channel: CHANNEL,
+    dedup_key,
+    external_message_id: `${m.peer_id}:${m.conversation_message_id}`,
+    conversation_id: String(m.peer_id),
+    sent_at: m.date,
+    edit,
+    edited_at: edit ? (m.update_time ?? m.date) : undefined,
+    text,
+    attachments,
+    // A text button press: `text` is its label, `payload` the JSON text we set (§0.10).
+    interaction: m.payload !== undefined ? { payload: m.payload } : null,
+    in_reply_to: inReplyTo(m),
+    customer_identity: identity,
+    // A phone typed in the text: a suggestion only (§0.7).
+    phone_in_text: phoneInText(text),
+  });
+}
+
+function callbackEvent(c: Extract<Checked, { kind: 'callback' }>, receivedAtMs: number): NormalisedEvent {
+  const e = c.event;
+  const dedup_key = c.eventId;
+  if (e.user_id <= 0) return { kind: 'ignored', channel: CHANNEL, reason: 'no sender', dedup_key };
+  if (e.peer_id >= VK_CHAT_PEER_MIN) return { kind: 'ignored', channel: CHANNEL, reason: 'multi-user chat', dedup_key };
+  if (e.payload === undefined) return { kind: 'ignored', channel: CHANNEL, reason: 'callback without payload', dedup_key };
+  return compact({
+    kind: 'message' as const,
+    channel: CHANNEL,
+    dedup_key,
+    external_message_id: `callback:${e.event_id}`,
+    conversation_id: String(e.peer_id),
+    // message_event has no date of its own.
+    sent_at: Math.floor(receivedAtMs / 1000),
+    edit: false,
+    text: '',
+    attachments: [],
+    // `payload` arrives as parsed JSON; its JSON text is the interaction payload (§5).
+    interaction: { payload: JSON.stringify(e.payload) },
+    in_reply_to: e.conversation_message_id !== undefined ? `${e.peer_id}:${e.conversation_message_id}` : undefined,
+    customer_identity: { external_id: String(e.user_id) },
+  });
+}
+
+function eventsOf(c: Checked, receivedAtMs: number): NormalisedEvent[] {
+  switch (c.kind) {
+    case 'message': return [messageEvent(c)];
+    case 'callback': return [callbackEvent(c, receivedAtMs)];
+    case 'reachability': {
+      const base: IgnoredEvent = { kind: 'ignored', channel: CHANNEL, reason: 'messages permission change', dedup_key: c.eventId };
+      if (c.userId <= 0) return [base];
+      return [{ ...base, customer_identity: { external_id: String(c.userId) }, reachability: c.type === 'message_allow' ? 'reachable' : 'unreachable' }];
+    }
+    default: {
+      // Type names are VK's (message_reply, message_typing_state, group_join, …): no personal data.
+      const reason = c.type === 'message_reply' ? 'outgoing message' : /^[a-z_]{1,60}$/.test(c.type) ? `unsupported event: ${c.type}` : 'unsupported event';
+      return [{ kind: 'ignored', channel: CHANNEL, reason, dedup_key: c.eventId }];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * messages.send `random_id` (int32, "unique … used to prevent re-sending the same message"): a
+ * positive int32 from SHA-256 of our outbound id, so every retry of one message sends the same.
+ */
+export function vkRandomId(outboundId: string): number {
+  const n = createHash('sha256').update(outboundId).digest().readUInt32BE(0) & 0x7fffffff;
+  return n === 0 ? 1 : n;
+}
+
+function truncate(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function isJsonText(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A button payload as VK wants it: a JSON text (≤ 255 characters). A payload that already is
+ * JSON (`{"survey":"csat","score":5}`) is sent and comes back verbatim; any other string is sent
+ * as a JSON string literal (`"csat:5"`, quotes included, is then what comes back).
+ */
+export function vkPayload(payload: string): string {
+  const json = isJsonText(payload) ? payload : JSON.stringify(payload);
+  if (json.length > VK_MAX_PAYLOAD) throw new Error(`vk: button payload exceeds ${VK_MAX_PAYLOAD} characters`);
+  return json;
+}
+
+/**
+ * Text buttons (the press comes back as `message_new` with `text` = label and `payload`): an
+ * inline keyboard under the message when it fits, else a one-time keyboard.
+ */
+export function vkKeyboard(buttons: NonNullable<OutboundMessage['buttons']>): Record<string, unknown> {
+  if (buttons.length > VK_KEYBOARD_MAX_BUTTONS) throw new Error(`vk: at most ${VK_KEYBOARD_MAX_BUTTONS} buttons fit a keyboard`);
+  const cells = buttons.map((b) => ({ action: { type: 'text', label: truncate(b.label, VK_MAX_LABEL), payload: vkPayload(b.payload) }, color: 'secondary' }));
+  const rows: (typeof cells)[] = [];
+  for (let i = 0; i < cells.length; i += VK_BUTTONS_PER_ROW) rows.push(cells.slice(i, i + VK_BUTTONS_PER_ROW));
+  return buttons.length <= VK_INLINE_MAX_BUTTONS ? { inline: true, buttons: rows } : { one_time: true, buttons: rows };
+}
+
+/**
+ * VK API errors (https://dev.vk.com/en/reference/errors): answered with HTTP 200 and
+ * `{"error":{"error_code":…}}`. Temporary ones are retried; 900–902 mean the user blocked the
+ * community, never allowed or denied its messages, or their privacy settings forbid it.
+ */
+const VK_RETRYABLE: Readonly<Record<number, number | undefined>> = { 1: undefined, 6: 1, 9: 60, 10: undefined, 29: undefined };
+const VK_UNREACHABLE = new Set([900, 901, 902]);
+
+const SendAnswer = z.looseObject({
+  response: z.unknown().optional(),
+  error: z.looseObject({ error_code: Int }).optional(),
+});
+
+function retryAfter(res: PlatformResponse): number | undefined {
+  const n = Number(res.headers['retry-after']);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+export const vk = defineChannel({
+  name: 'vk',
+  inboundSecrets: ['VK_SECRET', 'VK_CONFIRMATION', 'VK_GROUP_ID'],
+  outboundSecrets: ['VK_ACCESS_TOKEN', 'VK_API_VERSION'],
+  // No 24-hour window: the community may write to anyone who wrote to it or allowed its
+  // messages and has not denied them since (error 901 otherwise).
+  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true },
+
+  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
+    // Order of §0.2 for VK: parse → confirmation branch → secret and group_id → validate.
+    const json = parseBody(req.body);
+    if (json.type === 'confirmation') {
+      // VK sends the confirmation with the secret when one is set; group_id must be ours.
+      checkCredentials(json, secrets, { secretRequired: false });
+      // Exactly the string, as plain text: not `ok`, not JSON (https://dev.vk.com/en/api/callback/getting-started).
+      return { kind: 'handshake', reply: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: secrets.VK_CONFIRMATION ?? '' } };
+    }
+    checkCredentials(json, secrets, { secretRequired: true });
+    const checked = check(json);
+    const retry = req.headers[VK_RETRY_HEADER];
+    return {
+      kind: 'accepted',
+      conversationKey: conversationKeyOf(checked),
+      ...(retry !== undefined && /^\d{1,6}$/.test(retry) ? { headers: { [VK_RETRY_HEADER]: retry } } : {}),
+      // Anything but `ok` makes VK re-send the event (and, after repeated failures, pause the server).
+      reply: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'ok' },
+    };
+  },
+
+  parse(envelope: Envelope): NormalisedEvent[] {
+    // The queue only holds requests admit() accepted: this cannot fail on a real envelope.
+    return eventsOf(check(parseBody(envelopeBody(envelope))), envelope.received_at);
+  },
+
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+    // Without a token the body keeps a visible placeholder: the local outbox shows it.
+    const form = new URLSearchParams();
+    form.set('peer_id', msg.conversation_id);
+    form.set('random_id', String(vkRandomId(msg.id)));
+    form.set('message', truncate(msg.text, VK_MAX_TEXT));
+    if (msg.buttons && msg.buttons.length > 0) form.set('keyboard', JSON.stringify(vkKeyboard(msg.buttons)));
+    form.set('access_token', ctx.secrets.VK_ACCESS_TOKEN || '<VK_ACCESS_TOKEN>');
+    form.set('v', ctx.secrets.VK_API_VERSION || VK_DEFAULT_API_VERSION);
+    return {
+      method: 'POST',
+      url: 'https://api.vk.com/method/messages.send',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    };
+  },
+
+  readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
+    if (res.status === 429 || res.status >= 500) {
+      const after = retryAfter(res);
+      return compact({ ok: false as const, retryable: true, retry_after_s: after, error_code: String(res.status) });
+    }
+    if (res.status !== 200) return { ok: false, retryable: false, error_code: String(res.status) };
+    let answer: z.infer<typeof SendAnswer> | undefined;
+    try {
+      const parsed = SendAnswer.safeParse(JSON.parse(res.body));
+      answer = parsed.success ? parsed.data : undefined;
+    } catch {
+      answer = undefined;
+    }
+    // An unreadable 200 may or may not have sent: retrying is safe, random_id deduplicates.
+    if (!answer) return { ok: false, retryable: true, error_code: 'unreadable' };
+    if (answer.error) {
+      const code = answer.error.error_code;
+      if (Object.hasOwn(VK_RETRYABLE, code)) return compact({ ok: false as const, retryable: true, retry_after_s: VK_RETRYABLE[code], error_code: String(code) });
+      if (VK_UNREACHABLE.has(code)) return { ok: false, retryable: false, unreachable: true, error_code: String(code) };
+      return { ok: false, retryable: false, error_code: String(code) };
+    }
+    // With `peer_id`, `response` is the id of the new message. (VK sends no delivery receipts to
+    // communities, so this id only identifies the message.)
+    const id = answer.response;
+    if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return { ok: true, external_message_id: String(id) };
+    return { ok: true };
+  },
+});

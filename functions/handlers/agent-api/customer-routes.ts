@@ -1,0 +1,149 @@
+/**
+ * Agent API: customers and tickets across identities (issue 5, DESIGN.md §2–§3) — the customer
+ * card, lookup, manual customer merge / unmerge, ticket merge / split, GDPR erase.
+ *
+ * Roles: ticket merge and split stay within one customer (nothing passes to another person, and
+ * each undoes the other) → agent. Customer merge and unmerge move a person's history between
+ * customer records (a wrong merge shows one customer's conversations to another) → supervisor.
+ * Erase destroys data irreversibly → admin.
+ */
+import { monotonicFactory } from 'ulid';
+import { CHANNELS } from '../../domain/inbound.js';
+import { lookupOf } from '../../domain/identity.js';
+import { formatTicketNumber } from '../../domain/ticket.js';
+import { HttpError } from '../../runtime/http.js';
+import type { Db } from '../../store/db.js';
+import { eraseCustomer, loadFamily, lookupCustomers, mergeCustomers, unmergeCustomers } from '../../store/customers.js';
+import { batchGet, loadCustomers } from '../../store/identity.js';
+import { nextCounter } from '../../store/inbound.js';
+import { keys } from '../../store/table.js';
+import { mergeTickets, splitTicket } from '../../store/tickets.js';
+import type { Clock } from '../../domain/clock.js';
+import { route, type RouteDef } from './router.js';
+import {
+  CustomerCard, CustomerList, CustomerMergeBody, CustomerUnmergeBody, EraseResult, ErrorBody, IdParam, Ticket, TicketMergeBody, TicketSplitBody,
+} from './schemas.js';
+import { customerCardView, ticketView } from './views.js';
+
+export interface CustomerRouteDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  /** CONFLUO_TICKET_PREFIX (split tickets get a number). */
+  readonly ticketPrefix?: string;
+}
+
+/** The card of the customer `id` resolves to (merge pointers followed); undefined: no such customer. */
+export async function customerCardOf(db: Db, id: string) {
+  const fam = await loadFamily(db, id);
+  if (!fam) return undefined;
+  // Suggestions whose value another customer holds verified name that customer (1 round trip).
+  const attrs = fam.suggestions.map((s) => keys.verifiedAttribute(s.kind, s.value));
+  const matches = new Map<string, string>();
+  if (attrs.length) {
+    const owners = await batchGet(db, attrs);
+    const memberIds = new Set(fam.members.map((m) => m.id));
+    const foreign = [...owners.values()].filter((o) => typeof o.customer_id === 'string' && !memberIds.has(o.customer_id as string));
+    const graph = foreign.length ? await loadCustomers(db, foreign.map((o) => o.customer_id as string)) : undefined;
+    for (const o of foreign) {
+      const root = graph!.root(o.customer_id as string);
+      if (root !== fam.root.id) matches.set(String(o.pk).slice('VATTR#'.length), root);
+    }
+  }
+  return customerCardView(fam, matches);
+}
+
+/** `GET /customers?q=` and `?identity=`: cards of every customer found (roots, no duplicates). */
+export async function findCustomerCards(db: Db, query: { identity?: string | undefined; q?: string | undefined }) {
+  const ids: string[] = [];
+  if (query.identity) {
+    const [channel, ...rest] = query.identity.split(':');
+    ids.push(...await lookupCustomers(db, { identities: [{ channel: channel!, externalId: rest.join(':') }], verified: [] }));
+  }
+  if (query.q) {
+    const lookup = lookupOf(query.q, CHANNELS);
+    if (!lookup) throw new HttpError(400, 'invalid', 'query.q: expected a phone number, an e-mail address or <channel>:<external_id>');
+    ids.push(...await lookupCustomers(db, lookup));
+  }
+  const cards = await Promise.all([...new Set(ids)].map((id) => customerCardOf(db, id)));
+  return cards.filter((c): c is NonNullable<typeof c> => c !== undefined);
+}
+
+export function customerRoutes(deps: CustomerRouteDeps): RouteDef[] {
+  const { db } = deps;
+  const ulid = monotonicFactory();
+  const prefix = deps.ticketPrefix ?? 'C';
+
+  const mustCard = async (id: string) => {
+    const card = await customerCardOf(db, id);
+    if (!card) throw new HttpError(404, 'not_found', 'no such customer');
+    return card;
+  };
+
+  return [
+    route({
+      method: 'POST', path: '/customers/{id}/merge', summary: 'Merge customer `from` into this one (this one survives; reversible with unmerge)', role: 'supervisor',
+      params: IdParam, body: CustomerMergeBody, responses: { 200: CustomerCard, 404: ErrorBody, 409: ErrorBody },
+      handle: async ({ params, body, caller }) => {
+        const graph = await loadCustomers(db, [params.id, body.from]);
+        if (!graph.get(params.id) || !graph.get(body.from)) throw new HttpError(404, 'not_found', 'no such customer');
+        const winner = graph.root(params.id);
+        const loser = graph.root(body.from);
+        if (winner === loser) throw new HttpError(409, 'conflict', 'these are already one customer');
+        const now = deps.clock.now();
+        const res = await mergeCustomers(db, { winnerId: winner, loserId: loser, reason: 'manual', attribute: null, sources: [], actor: caller.sub, now, newId: () => ulid(now) });
+        if (res.status === 'refused') throw new HttpError(409, 'conflict', res.reason);
+        if (res.status === 'stale') throw new HttpError(409, 'conflict', 'one of the customers was merged meanwhile: try again');
+        return { status: 200, body: await mustCard(winner) };
+      },
+    }),
+    route({
+      method: 'POST', path: '/customers/{id}/unmerge', summary: 'Undo the merge of `customer` into this one: both customers and their tickets come back', role: 'supervisor',
+      params: IdParam, body: CustomerUnmergeBody, responses: { 200: CustomerList, 404: ErrorBody, 409: ErrorBody },
+      handle: async ({ params, body, caller }) => {
+        const graph = await loadCustomers(db, [params.id, body.customer]);
+        const loser = graph.get(body.customer);
+        if (!graph.get(params.id) || !loser) throw new HttpError(404, 'not_found', 'no such customer');
+        // The merge to undo is the loser's own: into this customer, or into one merged into it since.
+        const winner = loser.merged_into;
+        if (!winner || graph.root(winner) !== graph.root(params.id)) throw new HttpError(409, 'conflict', 'that customer is not merged into this one');
+        const now = deps.clock.now();
+        const res = await unmergeCustomers(db, { winnerId: winner, loserId: loser.id, actor: caller.sub, now, newId: () => ulid(now) });
+        if (res.status === 'refused') throw new HttpError(res.code, res.code === 404 ? 'not_found' : 'conflict', res.reason);
+        return { status: 200, body: { items: [await mustCard(winner), await mustCard(loser.id)], next_cursor: null } };
+      },
+    }),
+    route({
+      method: 'DELETE', path: '/customers/{id}', summary: 'GDPR erase: anonymise the customer (and everything merged into it); later messages start a fresh customer', role: 'admin',
+      params: IdParam, responses: { 200: EraseResult, 404: ErrorBody },
+      handle: async ({ params, caller }) => {
+        const now = deps.clock.now();
+        const res = await eraseCustomer(db, { id: params.id, actor: caller.sub, now, newId: () => ulid(now) });
+        if (res.status === 'refused') throw new HttpError(404, 'not_found', res.reason);
+        return { status: 200, body: { id: params.id, erased_at: new Date(res.summary.erased_at).toISOString(), customers: res.summary.customers, identities: res.summary.identities, messages: res.summary.messages } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/tickets/{id}/merge', summary: 'Merge this ticket into ticket `into` of the same customer (this one becomes `merged`)', role: 'agent',
+      params: IdParam, body: TicketMergeBody, responses: { 200: Ticket, 404: ErrorBody, 409: ErrorBody },
+      handle: async ({ params, body, caller }) => {
+        const now = deps.clock.now();
+        const res = await mergeTickets(db, { loserId: params.id, intoId: body.into, actor: caller.sub, now, newId: () => ulid(now) });
+        if (!res.ok) throw new HttpError(res.status, res.status === 404 ? 'not_found' : res.status === 400 ? 'invalid' : 'conflict', res.reason);
+        return { status: 200, body: ticketView(res.value) };
+      },
+    }),
+    route({
+      method: 'POST', path: '/tickets/{id}/split', summary: 'Move the selected messages of this ticket into a new ticket of the same customer', role: 'agent',
+      params: IdParam, body: TicketSplitBody, responses: { 201: Ticket, 404: ErrorBody, 409: ErrorBody },
+      handle: async ({ params, body, caller }) => {
+        const now = deps.clock.now();
+        const res = await splitTicket(db, {
+          ticketId: params.id, messageIds: body.messageIds, actor: caller.sub, now, newId: () => ulid(now),
+          nextNumber: async () => formatTicketNumber(prefix, await nextCounter(db, 'ticket')),
+        });
+        if (!res.ok) throw new HttpError(res.status, res.status === 404 ? 'not_found' : res.status === 400 ? 'invalid' : 'conflict', res.reason);
+        return { status: 201, body: ticketView(res.value) };
+      },
+    }),
+  ];
+}

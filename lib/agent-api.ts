@@ -1,0 +1,185 @@
+/**
+ * AgentApi: the `/api/v1` HTTP API for agents, supervisors and admins (DESIGN §3). Callers sign
+ * in to a Cognito user pool; API Gateway's JWT authorizer checks the token (issuer = the user
+ * pool, audience = the app client) before the agent-api function runs, and the function reads the
+ * role from the `cognito:groups` claim.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CorsHttpMethod, HttpMethod, HttpNoneAuthorizer, PayloadFormatVersion, type HttpApi, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  AccountRecovery, FeaturePlan, Mfa, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolGroup,
+} from 'aws-cdk-lib/aws-cognito';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ConfluoFunction } from './confluo-function.js';
+import { defineLoggedHttpApi } from './ingest.js';
+import type { Store } from './store.js';
+
+/** The roles of DESIGN §3, as Cognito groups (lower precedence wins when a user is in several). */
+export const AGENT_ROLES = [
+  { groupName: 'admin', precedence: 10, description: 'Confluo admins: configuration, SLA policies, templates, erasure' },
+  { groupName: 'supervisor', precedence: 20, description: 'Confluo supervisors: all tickets, merges, KPIs' },
+  { groupName: 'agent', precedence: 30, description: 'Confluo agents: work tickets, reply, add notes' },
+] as const;
+
+export interface AgentApiProps {
+  /** The single table. */
+  readonly store: Store;
+  /** The outbound queue agent replies are put on (`CONFLUO_OUTBOUND_QUEUE_URL`). */
+  readonly outboundQueue: IQueue;
+
+  /**
+   * Browser origins allowed to call the API (the web inbox), answered by API Gateway's CORS
+   * preflight handling.
+   *
+   * @default - no CORS configuration: only same-origin and non-browser clients can call the API
+   */
+  readonly allowedOrigins?: string[];
+
+  /**
+   * Steady-state rate and burst limits of the API stage.
+   *
+   * @default - { rateLimit: 50, burstLimit: 100 } requests per second
+   */
+  readonly throttle?: ThrottleSettings;
+
+  /**
+   * What happens to the user pool (the agents' accounts) when it is removed from the stack.
+   * With anything but DESTROY the pool also gets deletion protection.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long access-log and function-log events are kept.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/** Cognito user pool + JWT-authorised HTTP API `/api/v1` → agent-api function. */
+export class AgentApi extends Construct {
+  public readonly userPool: UserPool;
+  public readonly userPoolClient: UserPoolClient;
+  public readonly api: HttpApi;
+  /** The agent-api function. */
+  public readonly function: ConfluoFunction;
+  /** Base URL of the API (ends with '/'); endpoints are `${url}api/v1/…`. */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: AgentApiProps) {
+    super(scope, id);
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.userPool = new UserPool(this, 'UserPool', {
+      // Agents are invited by an admin (AdminCreateUser); nobody can register themselves.
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      signInCaseSensitive: false,
+      autoVerify: { email: true },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      // Agents see customers' personal data: a second factor is required (an authenticator app;
+      // no SMS, which needs an SNS role and is weaker).
+      mfa: Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      // Plus tier: threat protection blocks sign-ins with compromised credentials or high risk
+      // (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-settings-threat-protection.html).
+      featurePlan: FeaturePlan.PLUS,
+      standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+      removalPolicy,
+      deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+    });
+    for (const role of AGENT_ROLES) {
+      new UserPoolGroup(this, `${role.groupName[0]!.toUpperCase()}${role.groupName.slice(1)}Group`, {
+        userPool: this.userPool,
+        groupName: role.groupName,
+        precedence: role.precedence,
+        description: role.description,
+      });
+    }
+    this.userPoolClient = this.userPool.addClient('Client', {
+      // A browser or CLI client: a public client cannot keep a secret.
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      // No hosted UI or OAuth redirects: the inbox signs in with SRP directly.
+      disableOAuth: true,
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      // About one shift; after that the agent signs in (and passes MFA) again.
+      refreshTokenValidity: Duration.hours(12),
+    });
+
+    const { api, url } = defineLoggedHttpApi(this, 'Api', {
+      description: 'Confluo Agent API: /api/v1 (JWT from the Confluo user pool)',
+      throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
+      logRetention,
+      ...(props.allowedOrigins?.length
+        ? {
+            corsPreflight: {
+              allowOrigins: props.allowedOrigins,
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
+              allowHeaders: ['authorization', 'content-type'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
+    });
+    this.api = api;
+    this.url = url;
+
+    this.function = new ConfluoFunction(this, 'AgentApiFunction', {
+      handlerName: 'agent-api',
+      description: 'Confluo Agent API /api/v1: tickets, customers, templates, SLA settings, KPIs',
+      // HTTP APIs wait at most 30 s for an integration.
+      timeout: Duration.seconds(25),
+      memorySize: 512,
+      logRetention,
+    })
+      .bindTable(props.store)
+      .bindQueue('CONFLUO_OUTBOUND_QUEUE_URL', props.outboundQueue);
+
+    const integration = new HttpLambdaIntegration('AgentApiIntegration', this.function, {
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+    });
+    const authorizer = new HttpUserPoolAuthorizer('AgentAuthorizer', this.userPool, {
+      userPoolClients: [this.userPoolClient],
+    });
+    this.api.addRoutes({ path: '/api/v1/{proxy+}', methods: [HttpMethod.ANY], integration, authorizer });
+    // The more specific route wins over the greedy one, so the OpenAPI document stays public.
+    const [openApiRoute] = this.api.addRoutes({
+      path: '/api/v1/openapi.json',
+      methods: [HttpMethod.GET],
+      integration,
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    Validations.of(openApiRoute!).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-APIG4',
+      reason: 'GET /api/v1/openapi.json serves the public OpenAPI description of the API (DESIGN §3) so clients can be generated before signing in; it contains no data.',
+    });
+
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId, description: 'Cognito user pool of agents (add users to the agent, supervisor or admin group)' });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId, description: 'App client id: the JWT audience of the Agent API' });
+  }
+
+  /** Requests the API answered with 5xx. */
+  metricServerErrors(props?: MetricOptions): Metric {
+    return this.api.metricServerError({ statistic: 'Sum', ...props });
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The one way Confluo defines a Lambda function: Node 22 on arm64, esbuild-bundled ESM, X-Ray
+ * tracing, an explicit log group with retention, and `bind…()` helpers that set an environment
+ * variable *and* grant the matching permission in one call (style-anchors §3 item 13).
+ *
+ * Only settings declared in `functions/runtime/config.ts` may be put in the environment under one
+ * of Confluo's namespaces (`CONFLUO_`, `EMAIL_`, …): the handlers reject unknown keys at cold start.
+ * Channel secrets are never environment variables of the template; `bindSecrets()` lets the
+ * function read them from SSM Parameter Store at cold start instead.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations, ArnFormat } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** The Lambda entry points under `functions/handlers/`; each exports `handler`. */
+export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'export';
+
+/** The settings of `functions/runtime/config.ts` that hold a queue URL. */
+export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL';
+
+/** Service name every function logs and emits metrics under (Powertools `service` dimension). */
+export const SERVICE_NAME = 'confluo';
+/** CloudWatch namespace of Confluo's custom metrics (Powertools `POWERTOOLS_METRICS_NAMESPACE`). */
+export const METRICS_NAMESPACE = 'Confluo';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Absolute path of a handler's source file. */
+export function handlerEntry(name: HandlerName): string {
+  return fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
+}
+
+export interface ConfluoFunctionProps {
+  /** The file under `functions/handlers/` (without `.ts`) whose `handler` export is invoked. */
+  readonly handlerName: HandlerName;
+
+  /**
+   * What the function does, shown in the Lambda console.
+   *
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * How long one invocation may run.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Memory in MiB; CPU share grows with it.
+   *
+   * @default 256
+   */
+  readonly memorySize?: number;
+
+  /**
+   * How long the function's log group keeps log events.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+
+  /**
+   * What happens to the log group when the stack is deleted or the function replaced.
+   *
+   * @default RemovalPolicy.RETAIN - logs outlive the stack (they hold no personal data: the
+   * logger redacts it)
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * Extra environment variables. Names in Confluo's namespaces must be declared in
+   * `functions/runtime/config.ts`; never put a secret here.
+   *
+   * @default - only the variables set by ConfluoFunction and its bind…() helpers
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+
+  /**
+   * Packages installed beside the bundle instead of bundled (native modules), and commands run
+   * after bundling (e.g. to fetch a native binary for linux-arm64).
+   *
+   * @default - everything but the AWS SDK is bundled
+   */
+  readonly bundling?: Pick<BundlingOptions, 'nodeModules' | 'commandHooks'>;
+}
+
+/**
+ * A Node 22 / arm64 / ESM function built from `functions/handlers/<handlerName>.ts`.
+ *
+ * Binding helpers set the variable the handler's config reads and grant exactly the access it
+ * needs: `bindTable`, `bindQueue`, `bindSecrets`.
+ */
+export class ConfluoFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: ConfluoFunctionProps) {
+    // An explicit log group (the `logGroup` getter returns it), so retention is set without the
+    // LogRetention custom resource.
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    super(scope, id, {
+      entry: resolveEntry(scope, props.handlerName),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      description: props.description,
+      // nodejs22.x is the newest runtime the project is verified on (toolchain.md).
+      runtime: Runtime.NODEJS_22_X,
+      // Graviton: ~20 % cheaper per GB-second; the bundle has no native modules.
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(10),
+      memorySize: props.memorySize ?? 256,
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Stack traces point at the TypeScript sources through the bundled source map.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        // Some CommonJS dependencies call require(); an ESM bundle has none unless we make one.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        // The Node 22 runtime ships AWS SDK v3; bundling it would only add cold-start time.
+        externalModules: ['@aws-sdk/*'],
+        ...props.bundling,
+      },
+    });
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-L1',
+        reason: 'nodejs22.x is the newest Lambda runtime Confluo is verified on (toolchain.md); nodejs24.x is adopted together with the local toolchain, not silently by cdk-nag.',
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole is the AWS baseline for a function to write its own CloudWatch logs (logs:CreateLogStream/PutLogEvents); nothing else is granted through managed policies.',
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which do not support resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html).',
+      },
+    );
+  }
+
+  /**
+   * Let the function read and write the single table: sets `CONFLUO_TABLE_NAME` and grants
+   * item and index read/write access.
+   */
+  bindTable(store: { readonly table: ITable }): this {
+    this.addEnvironment('CONFLUO_TABLE_NAME', store.table.tableName);
+    store.table.grantReadWriteData(this);
+    acknowledgeIndexWildcard(this, store.table);
+    return this;
+  }
+
+  /** Let the function send to a queue: sets `envName` to the queue URL and grants send. */
+  bindQueue(envName: QueueSetting, queue: IQueue): this {
+    this.addEnvironment(envName, queue.queueUrl);
+    queue.grantSendMessages(this);
+    return this;
+  }
+
+  /**
+   * Let the function read the channel secrets stored as (SecureString) SSM parameters under
+   * `secretsPath`: sets `CONFLUO_SECRETS_PATH`, grants `ssm:GetParametersByPath` /
+   * `ssm:GetParameters` / `ssm:GetParameter` on that path only, and `kms:Decrypt` restricted to the
+   * AWS managed `aws/ssm` key used through SSM.
+   */
+  bindSecrets(secretsPath: string): this {
+    assertSecretsPath(secretsPath);
+    const stack = Stack.of(this);
+    const pathName = secretsPath.slice(1, -1); // '/confluo/prod/' → 'confluo/prod'
+    const parameterArn = (resourceName: string) =>
+      stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.addEnvironment('CONFLUO_SECRETS_PATH', secretsPath);
+    this.addToRolePolicy(new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'],
+      // GetParametersByPath is authorised on the path itself, the others on each parameter.
+      resources: [parameterArn(pathName), parameterArn(`${pathName}/*`)],
+    }));
+    // SecureString parameters encrypted with the AWS managed key aws/ssm; the key id differs per
+    // account, so the key is matched by alias and by being used through SSM
+    // (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases).
+    this.addToRolePolicy(new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['kms:Decrypt'],
+      resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      conditions: {
+        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/aws/ssm' },
+        StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
+      },
+    }));
+    Validations.of(this).acknowledge(
+      {
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${pathName}/*]`,
+        reason: `Channel secrets are one SSM parameter per setting under ${secretsPath}; which exist depends on the channels the operator enables, so access is granted to that path only, not to named parameters.`,
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+        reason: 'The AWS managed aws/ssm key has an account-specific id unknown at synth time; kms:Decrypt is limited by the kms:ResourceAliases = alias/aws/ssm and kms:ViaService = ssm conditions.',
+      },
+    );
+    return this;
+  }
+}
+
+/** A secrets path is an absolute SSM hierarchy ending in '/', e.g. `/confluo/prod/`. */
+export function assertSecretsPath(secretsPath: string): void {
+  if (!/^\/[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*\/$/.test(secretsPath)) {
+    throw new Error(`secretsPath must be an SSM path that starts and ends with '/', such as '/confluo/prod/', got '${secretsPath}'`);
+  }
+}
+
+/**
+ * The handler's source file. Unit tests synthesise with bundling skipped
+ * (`aws:cdk:bundling-stacks: []`), where the entry is never read; they must not depend on the
+ * handlers already existing, so a missing entry then falls back to this file.
+ */
+function resolveEntry(scope: Construct, name: HandlerName): string {
+  const entry = handlerEntry(name);
+  if (existsSync(entry) || Stack.of(scope).bundlingRequired) return entry;
+  return fileURLToPath(import.meta.url);
+}
+
+function acknowledgeIndexWildcard(fn: ConfluoFunction, table: ITable): void {
+  const cfn = table.node.defaultChild;
+  if (!cfn || !('logicalId' in cfn)) return;
+  const logicalId = Stack.of(table).resolve((cfn as { logicalId: string }).logicalId) as string;
+  Validations.of(fn).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`,
+    reason: 'Queries go through the table\'s GSIs (gsi1 inbox, gsi2 by status, gsi3 by customer); grantReadWriteData grants <table>/index/* for them, all within the one Confluo table.',
+  });
+}

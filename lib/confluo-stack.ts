@@ -1,0 +1,157 @@
+/**
+ * ConfluoStack: composition only. Each capability is one construct (DESIGN §5) handed what it
+ * depends on; the construct ids below are a contract (renaming one replaces its resources — for
+ * 'Store' that means losing the table).
+ */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AgentApi } from './agent-api.js';
+import { assertSecretsPath } from './confluo-function.js';
+import { Export } from './export.js';
+import { Ingest } from './ingest.js';
+import { Observability } from './observability.js';
+import { Outbound } from './outbound.js';
+import { Processing } from './processing.js';
+import { SlaWorkflow } from './sla-workflow.js';
+import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
+import { Store } from './store.js';
+
+export interface ConfluoStackProps extends StackProps {
+  /**
+   * Where SLA escalations and bad-survey-score alerts are e-mailed (`ESCALATION_EMAIL`), through SES.
+   *
+   * @default - escalations are recorded on the ticket timeline only
+   */
+  readonly escalationEmail?: string;
+
+  /**
+   * SLA calendars and policies in force until supervisors store their own through
+   * `PUT /api/v1/sla/calendars` and `/sla/policies`; validated at synthesis.
+   *
+   * @default - calendar `24x7` in UTC; normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h (DESIGN §2)
+   */
+  readonly slaDefaults?: SlaSettingsInput;
+
+  /**
+   * An e-mail address subscribed to the operational alarm topic.
+   *
+   * @default - no subscription; subscribe to the alarm topic yourself
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * From address of e-mail replies (`EMAIL_FROM`); must be a verified SES identity.
+   *
+   * @default - the e-mail channel cannot send replies
+   */
+  readonly emailFrom?: string;
+
+  /**
+   * SSM Parameter Store path under which channel secrets are stored, one SecureString parameter
+   * per setting named like the setting (e.g. `/confluo/prod/TELEGRAM_BOT_TOKEN`). Must start and
+   * end with '/'.
+   *
+   * @default - `/confluo/<stackName>/`
+   */
+  readonly secretsPath?: string;
+
+  /**
+   * What happens to the stateful resources (table, agents' user pool, alarm topic key) when the
+   * stack is deleted. Log groups are always retained.
+   *
+   * @default RemovalPolicy.RETAIN - the data stays in the account
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Channels the operator intends to use. Informational for now: a channel is actually enabled
+   * by storing its secrets under `secretsPath` (a channel without them answers 404).
+   *
+   * @default - every channel whose secrets are present
+   */
+  readonly enabledChannels?: readonly string[];
+
+  /**
+   * Put message text and survey comments into the analytics export (`CONFLUO_EXPORT_MESSAGE_TEXT`).
+   * Personal data: leave off unless your privacy notice covers it.
+   *
+   * @default false - the export holds metadata and pseudonymous ids only
+   */
+  readonly exportMessageText?: boolean;
+}
+
+/** The whole Confluo backend in one stack. */
+export class ConfluoStack extends Stack {
+  public readonly store: Store;
+  public readonly ingest: Ingest;
+  public readonly processing: Processing;
+  public readonly slaWorkflow: SlaWorkflow;
+  public readonly outbound: Outbound;
+  public readonly agentApi: AgentApi;
+  public readonly observability: Observability;
+  public readonly export: Export;
+  /** The SSM path the functions read channel secrets from. */
+  public readonly secretsPath: string;
+
+  constructor(scope: Construct, id: string, props: ConfluoStackProps = {}) {
+    super(scope, id, props);
+    this.secretsPath = props.secretsPath ?? `/confluo/${this.stackName}/`;
+    assertSecretsPath(this.secretsPath);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.store = new Store(this, 'Store', { removalPolicy });
+    this.ingest = new Ingest(this, 'Ingest', { secretsPath: this.secretsPath });
+    this.outbound = new Outbound(this, 'Outbound', {
+      store: this.store,
+      secretsPath: this.secretsPath,
+      ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
+    });
+    this.slaWorkflow = new SlaWorkflow(this, 'SlaWorkflow', {
+      store: this.store,
+      ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
+      ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
+      ...(props.slaDefaults ? { defaults: props.slaDefaults } : {}),
+    });
+    this.processing = new Processing(this, 'Processing', {
+      store: this.store,
+      inboundQueue: this.ingest.queue,
+      inboundDlq: this.ingest.dlq,
+      outboundQueue: this.outbound.queue,
+      ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
+      slaWorkflow: this.slaWorkflow,
+    });
+    this.agentApi = new AgentApi(this, 'AgentApi', {
+      store: this.store,
+      outboundQueue: this.outbound.queue,
+      removalPolicy,
+    });
+    // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
+    if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
+    this.export = new Export(this, 'Export', {
+      store: this.store, removalPolicy,
+      ...(props.exportMessageText ? { messageText: true } : {}),
+      ...(this.slaWorkflow.defaultsJson ? { slaDefaultsJson: this.slaWorkflow.defaultsJson } : {}),
+    });
+    this.observability = new Observability(this, 'Observability', {
+      ingest: this.ingest,
+      processing: this.processing,
+      outbound: this.outbound,
+      agentApi: this.agentApi,
+      removalPolicy,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
+
+    new CfnOutput(this, 'WebhookBaseUrl', {
+      value: `${this.ingest.url}webhooks/`,
+      description: 'Append the channel name (e.g. telegram) and register the URL with the platform',
+    });
+    new CfnOutput(this, 'AgentApiUrl', {
+      value: `${this.agentApi.url}api/v1/`,
+      description: 'Agent API base URL (OpenAPI document at openapi.json)',
+    });
+    new CfnOutput(this, 'SecretsPath', {
+      value: this.secretsPath,
+      description: 'Store channel secrets as SecureString SSM parameters under this path',
+    });
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Processing: the process function drains the inbound FIFO queue into the table (parse, dedupe,
+ * identify, thread, persist, emit feed events); the dispatch function follows the table stream
+ * and turns change-feed items (pk `FEED#…`) into follow-up work such as acknowledgements on the
+ * outbound queue (DESIGN §1).
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ConfluoFunction } from './confluo-function.js';
+import type { Store } from './store.js';
+
+/**
+ * Timeout of the process function. The inbound queue's visibility timeout is derived from it
+ * (six times), so both constructs read this one constant.
+ */
+export const PROCESS_FUNCTION_TIMEOUT = Duration.seconds(30);
+
+export interface ProcessingProps {
+  /** The single table the functions read and write. */
+  readonly store: Store;
+  /** The inbound FIFO queue (from `Ingest`), consumed by the process function. */
+  readonly inboundQueue: IQueue;
+  /** The inbound queue's dead-letter queue: the process function dead-letters poison records itself. */
+  readonly inboundDlq: IQueue;
+  /** The outbound FIFO queue (from `Outbound`), fed by the dispatch function. */
+  readonly outboundQueue: IQueue;
+
+  /**
+   * Where SLA escalations and bad-score alerts are e-mailed (`ESCALATION_EMAIL` of the dispatch
+   * function).
+   *
+   * @default - no escalation e-mail; escalations appear only on the ticket timeline
+   */
+  readonly escalationEmail?: string;
+
+  /**
+   * The SLA workflow whose executions the dispatch function starts (one per ticket, on
+   * `ticket.opened` and on events that move a deadline earlier): sets
+   * `CONFLUO_SLA_STATE_MACHINE_ARN` and grants states:StartExecution.
+   *
+   * @default - no SLA executions are started
+   */
+  readonly slaWorkflow?: { bindStarter(fn: ConfluoFunction): unknown };
+
+  /**
+   * How long function log events are kept.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/** Inbound queue → process function → table; table stream (FEED# items) → dispatch function. */
+export class Processing extends Construct {
+  /** The process function (SQS batch consumer of the inbound queue). */
+  public readonly processFunction: ConfluoFunction;
+  /** The dispatch function (table stream consumer). */
+  public readonly dispatchFunction: ConfluoFunction;
+  /** Where stream batches that dispatch gave up on are recorded (record metadata, not items). */
+  public readonly dispatchFailures: Queue;
+
+  private readonly inboundDlq: IQueue;
+
+  constructor(scope: Construct, id: string, props: ProcessingProps) {
+    super(scope, id);
+    this.inboundDlq = props.inboundDlq;
+
+    this.processFunction = new ConfluoFunction(this, 'ProcessFunction', {
+      handlerName: 'process',
+      description: 'Confluo inbound: parse, dedupe, identify, thread and persist queued webhook requests',
+      timeout: PROCESS_FUNCTION_TIMEOUT,
+      memorySize: 512,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    })
+      .bindTable(props.store)
+      // A record that can never succeed (unparseable, unknown channel) is moved to the DLQ at
+      // once, with its reason as a message attribute, instead of blocking its conversation for
+      // 5 receives (DESIGN §7).
+      .bindQueue('CONFLUO_INBOUND_DLQ_URL', props.inboundDlq);
+    this.processFunction.addEventSource(new SqsEventSource(props.inboundQueue, {
+      // 10 is the largest batch a FIFO queue delivers.
+      batchSize: 10,
+      // A failed message is retried alone (and, in FIFO order, holds back only its own
+      // conversation) instead of the whole batch
+      // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting).
+      reportBatchItemFailures: true,
+    }));
+
+    this.dispatchFailures = new Queue(this, 'DispatchFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.dispatchFailures).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself the on-failure destination of the dispatch stream mapping (a dead-letter queue in all but name); nothing consumes it automatically, an operator inspects and replays it.',
+    });
+
+    this.dispatchFunction = new ConfluoFunction(this, 'DispatchFunction', {
+      handlerName: 'dispatch',
+      description: 'Confluo change feed: turns FEED# stream records into workflows, acknowledgements and notifications',
+      timeout: Duration.seconds(30),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.escalationEmail ? { environment: { ESCALATION_EMAIL: props.escalationEmail } } : {}),
+    })
+      .bindTable(props.store)
+      .bindQueue('CONFLUO_OUTBOUND_QUEUE_URL', props.outboundQueue);
+    props.slaWorkflow?.bindStarter(this.dispatchFunction);
+    this.dispatchFunction.addEventSource(new DynamoEventSource(props.store.table, {
+      // Start from the oldest record still in the stream, so a (re)created mapping misses nothing.
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      // A failing record is isolated by halving the batch, then retried at most 10 times before
+      // its metadata goes to the failure queue, so one poison event never stalls the shard.
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.dispatchFailures),
+      // Only change-feed items wake the function; ticket, message and marker writes are filtered
+      // out by Lambda before invocation and cost nothing
+      // (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html).
+      filters: [FilterCriteria.filter({ dynamodb: { NewImage: { pk: { S: FilterRule.beginsWith('FEED#') } } } })],
+    }));
+    Validations.of(this.dispatchFunction.role!).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing (xray:PutTraceSegments/PutTelemetryRecords) and the stream event source (dynamodb:ListStreams) only support Resource "*" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html); the stream itself is granted by ARN.',
+    });
+  }
+
+  /** Messages in the inbound dead-letter queue: each is a webhook request that failed processing 5 times. */
+  metricDlqDepth(props?: MetricOptions): Metric {
+    return this.inboundDlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /** Stream batches dispatch gave up on (records in the failure queue). */
+  metricDispatchFailures(props?: MetricOptions): Metric {
+    return this.dispatchFailures.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+}

@@ -1,0 +1,148 @@
+import { describe, it, expect } from 'vitest';
+import {
+  attributeKey, claimsOf, decideLink, lookupOf, mergeIdentity, newlyVerified, normalisePhone, olderFirst, verifiedAttributes,
+  type AttributeOwner, type CustomerFacts, type LinkInput, type VerifiedAttribute,
+} from '../../functions/domain/identity.js';
+import { chooseTickets, earliestSla, mergedLists, resolveRoot, showsIn, ticketMergeRefusal, unmergedLists } from '../../functions/domain/merge.js';
+import { CHANNELS } from '../../functions/domain/inbound.js';
+
+const P: VerifiedAttribute = { kind: 'phone', value: '+34600111222' };
+const E: VerifiedAttribute = { kind: 'email', value: 'ann@example.com' };
+const facts = (id: string, createdAt: number, noAutoMerge: string[] = [], erased = false): CustomerFacts => ({ id, createdAt, erased, noAutoMerge });
+const owner = (a: VerifiedAttribute, root: string, channel: 'whatsapp' | 'twilio' | 'telegram' = 'whatsapp'): AttributeOwner => ({ attribute: a, customerId: root, root, channel });
+
+function input(over: Partial<LinkInput>): LinkInput {
+  return { channel: 'twilio', storedRoot: null, attributes: [], owners: new Map(), customers: new Map(), claims: [], ...over };
+}
+
+describe('verified attributes and claims', () => {
+  it('counts only platform-verified phone and e-mail, normalised', () => {
+    expect(verifiedAttributes({ external_id: 'x', phone: '+34600111222', phone_verified: true, email: 'Ann@Example.COM', email_verified: true }))
+      .toEqual([P, { kind: 'email', value: 'ann@example.com' }]);
+    expect(verifiedAttributes({ external_id: 'x', phone: '+34600111222', phone_verified: false, email: 'a@b.c', email_verified: false })).toEqual([]);
+  });
+
+  it('needs the index only for verified attributes the stored identity did not already hold', () => {
+    const stored = { external_id: '34600111222', phone: '+34600111222', phone_verified: true };
+    expect(newlyVerified(stored, mergeIdentity(stored, { external_id: '34600111222', phone: '+34600111222', phone_verified: true }))).toEqual([]);
+    expect(newlyVerified(undefined, { external_id: 'v', email: 'ann@example.com', email_verified: true })).toEqual([E]);
+    // a verified value is never downgraded by a later unverified claim
+    expect(newlyVerified(stored, mergeIdentity(stored, { external_id: '34600111222', phone: '+34999', phone_verified: false }))).toEqual([]);
+  });
+
+  it('turns a foreign contact card, a phone in the text and unverified attributes into suggestions', () => {
+    const s = claimsOf(
+      { channel: 'telegram', contact: { phone: '+14155550199', owner_is_sender: false }, phone_in_text: { value: '+14155550177', verified: false } },
+      { external_id: '1', email: 'Ann@Example.com', email_verified: false },
+    );
+    expect(s).toEqual([
+      { kind: 'phone', value: '+14155550199', source: 'telegram', reason: 'contact_of_someone_else' },
+      { kind: 'phone', value: '+14155550177', source: 'telegram', reason: 'phone_in_text' },
+      { kind: 'email', value: 'ann@example.com', source: 'telegram', reason: 'unverified_email' },
+    ]);
+  });
+
+  it('does not suggest the sender\'s own verified number or their own contact card', () => {
+    const identity = { external_id: '1', phone: '+14155550199', phone_verified: true };
+    expect(claimsOf({ channel: 'telegram', contact: { phone: '+14155550199', owner_is_sender: true }, phone_in_text: { value: '+14155550199', verified: false } }, identity)).toEqual([]);
+  });
+
+  it('normalises phones to E.164 and recognises lookups by phone, e-mail and identity', () => {
+    expect(normalisePhone('+34 600 11 12 22')).toBe('+34600111222');
+    expect(normalisePhone('34600111222')).toBe('+34600111222');
+    expect(lookupOf('+34 600 111 222', CHANNELS)).toEqual({
+      identities: [{ channel: 'whatsapp', externalId: '34600111222' }, { channel: 'twilio', externalId: '+34600111222' }, { channel: 'twilio', externalId: 'whatsapp:+34600111222' }],
+      verified: [P],
+    });
+    expect(lookupOf(' Ann@Example.com', CHANNELS)).toEqual({ identities: [{ channel: 'email', externalId: 'ann@example.com' }], verified: [{ kind: 'email', value: 'ann@example.com' }] });
+    expect(lookupOf('twilio:whatsapp:+34600111222', CHANNELS)).toEqual({ identities: [{ channel: 'twilio', externalId: 'whatsapp:+34600111222' }], verified: [] });
+    expect(lookupOf('hello', CHANNELS)).toBeNull();
+  });
+});
+
+describe('linking decision', () => {
+  it('makes a new customer and claims the attribute when nobody owns it', () => {
+    expect(decideLink(input({ attributes: [P] }))).toEqual({ kind: 'new', claim: [P], suggestions: [] });
+  });
+
+  it('joins a new identity to the customer owning its verified phone', () => {
+    const d = decideLink(input({ attributes: [P], owners: new Map([[attributeKey(P), owner(P, 'A')]]), customers: new Map([['A', facts('A', 1)]]) }));
+    expect(d).toMatchObject({ kind: 'join', customerId: 'A', claim: [] });
+  });
+
+  it('merges two existing customers sharing a verified attribute, the older one winning', () => {
+    const customers = new Map([['A', facts('A', 100)], ['B', facts('B', 50)]]);
+    const d = decideLink(input({ storedRoot: 'A', attributes: [P], owners: new Map([[attributeKey(P), owner(P, 'B')]]), customers }));
+    expect(d).toMatchObject({ kind: 'merge', winner: 'B', loser: 'A', via: { attribute: P } });
+  });
+
+  it('only suggests the match when an agent separated those two customers before', () => {
+    const customers = new Map([['A', facts('A', 100, ['B'])], ['B', facts('B', 50)]]);
+    const d = decideLink(input({ storedRoot: 'A', attributes: [P], owners: new Map([[attributeKey(P), owner(P, 'B')]]), customers }));
+    expect(d).toEqual({ kind: 'existing', customerId: 'A', claim: [], suggestions: [{ kind: 'phone', value: P.value, source: 'twilio', reason: 'verified_match_after_unmerge' }] });
+  });
+
+  it('merges the owners first when a new identity\'s phone and e-mail belong to different customers', () => {
+    const customers = new Map([['A', facts('A', 10)], ['B', facts('B', 20)]]);
+    const d = decideLink(input({ attributes: [E, P], owners: new Map([[attributeKey(P), owner(P, 'A')], [attributeKey(E), owner(E, 'B')]]), customers }));
+    expect(d).toMatchObject({ kind: 'merge', winner: 'A', loser: 'B' });
+  });
+
+  it('treats an attribute of an erased customer as unowned', () => {
+    const d = decideLink(input({ attributes: [P], owners: new Map([[attributeKey(P), owner(P, 'X')]]), customers: new Map([['X', facts('X', 1, [], true)]]) }));
+    expect(d).toEqual({ kind: 'new', claim: [P], suggestions: [] });
+  });
+
+  it('keeps an identity on its customer when the attribute is its own', () => {
+    expect(decideLink(input({ storedRoot: 'A', attributes: [P], owners: new Map([[attributeKey(P), owner(P, 'A')]]), customers: new Map([['A', facts('A', 1)]]) })))
+      .toEqual({ kind: 'existing', customerId: 'A', claim: [], suggestions: [] });
+  });
+
+  it('orders customers by creation time, then id', () => {
+    expect(olderFirst(facts('B', 1), facts('A', 1))[0].id).toBe('A');
+    expect(olderFirst(facts('B', 1), facts('A', 2))[0].id).toBe('B');
+  });
+});
+
+describe('merge representation', () => {
+  const t = (id: string, status: 'new' | 'open' | 'resolved' | 'closed' | 'merged', created_at: number, extra: Record<string, unknown> = {}) => ({ id, status, created_at, updated_at: created_at, ...extra });
+
+  it('merges two active tickets into the older one and keeps it current', () => {
+    expect(chooseTickets(t('W', 'open', 20), t('L', 'new', 10))).toEqual({ current: 'L', merge: { winner: 'L', loser: 'W' } });
+  });
+
+  it('keeps the only active ticket, or the most recently resolved one, current', () => {
+    expect(chooseTickets(t('W', 'resolved', 1, { resolved_at: 5 }), t('L', 'open', 2))).toEqual({ current: 'L', merge: null });
+    expect(chooseTickets(t('W', 'resolved', 1, { resolved_at: 5 }), t('L', 'resolved', 2, { resolved_at: 9 }))).toEqual({ current: 'L', merge: null });
+    expect(chooseTickets(undefined, undefined)).toEqual({ current: null, merge: null });
+  });
+
+  it('refuses to merge an active ticket into an inactive one, a ticket into itself, and final tickets', () => {
+    expect(ticketMergeRefusal(t('A', 'open', 1), t('B', 'resolved', 2))).toMatch(/inactive/);
+    expect(ticketMergeRefusal(t('A', 'open', 1), t('A', 'open', 1))).toMatch(/itself/);
+    expect(ticketMergeRefusal(t('A', 'closed', 1), t('B', 'open', 2))).toMatch(/closed/);
+    expect(ticketMergeRefusal(t('A', 'resolved', 1), t('B', 'open', 2))).toBeNull();
+  });
+
+  it('shows merged tickets\' entries in the winner and hides split-off entries until they are merged back', () => {
+    const w = { id: 'W', ...mergedLists({ id: 'W' }, { id: 'L', merged_tickets: ['K'], timeline_sources: ['K'] }) };
+    expect(w).toEqual({ id: 'W', merged_tickets: ['L', 'K'], timeline_sources: ['L', 'K'] });
+    expect(showsIn(w, { ticket_id: 'K' })).toBe(true);
+    expect(showsIn(w, { ticket_id: 'W', shown_in: 'S' })).toBe(false);
+    const back = { id: 'W', ...mergedLists(w, { id: 'S', timeline_sources: ['W'] }) };
+    expect(showsIn(back, { ticket_id: 'W', shown_in: 'S' })).toBe(true);
+    expect(unmergedLists(w, { id: 'L', merged_tickets: ['K'] }).merged_tickets).toEqual([]);
+  });
+
+  it('keeps the earliest SLA start and due dates of both tickets', () => {
+    const win = { first_response_due: 500, next_response_due: null, resolution_due: 900, breached: [], escalation_level: 0, rev: 3, started_at: 400 };
+    const lose = { first_response_due: 200, next_response_due: 300, resolution_due: 1000, breached: ['first_response'], escalation_level: 1, started_at: 100 };
+    expect(earliestSla(win, lose, 400, 100)).toMatchObject({ first_response_due: 200, next_response_due: 300, resolution_due: 900, breached: ['first_response'], escalation_level: 1, started_at: 100, rev: 4 });
+  });
+
+  it('follows merge pointers to the root and stops on cycles', () => {
+    const ptr: Record<string, string> = { a: 'b', b: 'c', x: 'y', y: 'x' };
+    expect(resolveRoot('a', (id) => ptr[id])).toBe('c');
+    expect(['x', 'y']).toContain(resolveRoot('x', (id) => ptr[id]));
+  });
+});

@@ -1,0 +1,122 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { AgentApi } from '../../lib/agent-api.js';
+import { Store } from '../../lib/store.js';
+import { allowedActions, functionId, resourceId, testStack } from './helpers.js';
+
+function build(props: { allowedOrigins?: string[]; removalPolicy?: RemovalPolicy } = {}) {
+  const stack = testStack();
+  const store = new Store(stack, 'Store');
+  const outboundQueue = new Queue(stack, 'OutboundQueue', { fifo: true });
+  const agentApi = new AgentApi(stack, 'AgentApi', { store, outboundQueue, ...props });
+  return { agentApi, template: Template.fromStack(stack) };
+}
+
+// GIVEN an AgentApi with defaults
+const { template } = build();
+const poolId = resourceId(template, 'AWS::Cognito::UserPool', 'AgentApiUserPool');
+const clientId = resourceId(template, 'AWS::Cognito::UserPoolClient', 'AgentApiUserPoolClient');
+const authorizerId = resourceId(template, 'AWS::ApiGatewayV2::Authorizer', 'AgentApiAgentAuthorizer');
+const fnId = functionId(template, 'AgentApiAgentApiFunction');
+const route = (key: string) => Object.values(template.findResources('AWS::ApiGatewayV2::Route')).find((r) => r.Properties.RouteKey === key)?.Properties;
+
+describe('AgentApi user pool', () => {
+  it('lets only admins create users and enforces a strong password policy', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true } },
+    });
+  });
+
+  it('requires an authenticator-app MFA and enforces threat protection (Plus tier)', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+    });
+  });
+
+  it('defines the agent, supervisor and admin groups', () => {
+    const groups = Object.values(template.findResources('AWS::Cognito::UserPoolGroup')).map((g) => g.Properties.GroupName);
+    expect(groups.sort()).toEqual(['admin', 'agent', 'supervisor']);
+  });
+
+  it('retains the user pool by default', () => {
+    template.hasResource('AWS::Cognito::UserPool', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ DeletionProtection: 'ACTIVE' }) });
+  });
+
+  it('defines a public SRP client without a secret or OAuth flows', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      UserPoolId: { Ref: poolId },
+      GenerateSecret: false,
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_SRP_AUTH']),
+      AllowedOAuthFlows: Match.absent(),
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+  });
+});
+
+describe('AgentApi HTTP API', () => {
+  it('authorises /api/v1 with a JWT authorizer whose issuer is the user pool and audience the client', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Audience: [{ Ref: clientId }],
+        Issuer: { 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', { Ref: poolId }]] },
+      },
+    });
+    expect(route('ANY /api/v1/{proxy+}')).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+  });
+
+  it('serves GET /api/v1/openapi.json without authorization', () => {
+    expect(route('GET /api/v1/openapi.json')).toMatchObject({ AuthorizationType: 'NONE' });
+    expect(route('GET /api/v1/openapi.json')?.AuthorizerId).toBeUndefined();
+  });
+
+  it('has no other routes', () => {
+    expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Route'))).toHaveLength(2);
+  });
+
+  it('access-logs and throttles its $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('has no CORS configuration by default and one when origins are given', () => {
+    expect(Object.values(template.findResources('AWS::ApiGatewayV2::Api'))[0]!.Properties.CorsConfiguration).toBeUndefined();
+    build({ allowedOrigins: ['https://inbox.example.com'] }).template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: { AllowOrigins: ['https://inbox.example.com'], AllowHeaders: ['authorization', 'content-type'] },
+    });
+  });
+
+  it('outputs the user pool id and client id', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const values = Object.values(outputs).map((o) => o.Value);
+    expect(values).toContainEqual({ Ref: poolId });
+    expect(values).toContainEqual({ Ref: clientId });
+  });
+});
+
+describe('AgentApi function', () => {
+  it('is bound to the table and the outbound queue, and reads no channel secrets', () => {
+    const env = template.toJSON().Resources[fnId].Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      CONFLUO_TABLE_NAME: { Ref: resourceId(template, 'AWS::DynamoDB::Table', 'StoreTable') },
+      CONFLUO_OUTBOUND_QUEUE_URL: { Ref: resourceId(template, 'AWS::SQS::Queue', 'OutboundQueue') },
+    });
+    expect(env.CONFLUO_SECRETS_PATH).toBeUndefined();
+    expect(allowedActions(template, fnId)).toEqual(expect.arrayContaining(['sqs:SendMessage', 'dynamodb:Query']));
+    expect(allowedActions(template, fnId).filter((a) => a.startsWith('ssm:'))).toEqual([]);
+  });
+
+  it('answers within the 30 s HTTP API integration limit', () => {
+    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBeLessThan(30);
+  });
+});
