@@ -95,6 +95,14 @@ export class ChannelRequestError extends Error {
   }
 }
 
+/** Thrown by `render` when a message cannot be described (e.g. a missing outbound setting): permanent. */
+export class ChannelRenderError extends Error {
+  override readonly name = 'ChannelRenderError';
+  constructor(message: string, options?: { cause?: { channel: string; stage: 'render'; setting?: string } }) {
+    super(message, options);
+  }
+}
+
 export const unauthorized = (channel: string, stage: string, detail?: string) =>
   new ChannelRequestError(401, 'unauthorized', 'request could not be authenticated', { cause: { channel, stage, ...(detail ? { detail } : {}) } });
 export const forbidden = (channel: string, stage: string, detail?: string) =>

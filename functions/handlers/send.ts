@@ -52,10 +52,19 @@ export function makeSend(deps: SendDeps) {
       kind: entry.outbound_kind ?? 'reply', ...(context ? { context } : {}),
       ...(Array.isArray(entry.extras?.buttons) ? { buttons: entry.extras.buttons as OutboundMessage['buttons'] } : {}),
     };
-    const request = adapter.render(msg, { secrets: deps.config as unknown as Secrets });
+    const ref = { ticketId: job.ticket_id, entrySk: job.entry_sk };
+    let request;
+    try {
+      request = adapter.render(msg, { secrets: deps.config as unknown as Secrets });
+    } catch (e) {
+      // Rendering is pure: what fails now (a missing outbound setting, an unrenderable message)
+      // fails on every retry, so the message is failed at once instead of poisoning the queue.
+      await advanceDelivery(deps.db, ref, 'failed', { status: 'failed', error: 'render_failed' });
+      log.warn('outbound not renderable', { channel: entry.channel, ticket_id: job.ticket_id, message_id: entry.id, ...errorFacts(e) });
+      return 'failed';
+    }
     const response = await deps.perform(request, { channel: entry.channel, kind: msg.kind, ticket_id: job.ticket_id, message_id: entry.id });
     const result = adapter.readDelivery(response, msg, { secrets: deps.config as unknown as Secrets });
-    const ref = { ticketId: job.ticket_id, entrySk: job.entry_sk };
     if (result.ok) {
       await advanceDelivery(deps.db, ref, 'sent', { status: 'sent', ...(result.external_message_id ? { externalId: result.external_message_id, channel: entry.channel } : {}) });
       log.info('outbound sent', { channel: entry.channel, ticket_id: job.ticket_id, message_id: entry.id });

@@ -26,6 +26,7 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = Object.freeze({
   EMAIL_SNS_TOPIC_ARN: 'arn:aws:sns:eu-central-1:111122223333:acme-support-mail',
   SNS_CERT_DIR: 'functions/channels/email/samples/pki',
   SNS_TRUST_ROOT_PEM: 'functions/channels/email/samples/pki/test-ca.pem',
+  EMAIL_FROM: 'Acme Support <support@acme.example>',
 });
 
 /** Deliberate credential defects a signer must keep (scripts/sign-samples.ts). */

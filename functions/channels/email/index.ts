@@ -28,6 +28,7 @@ import {
   defineChannel,
   invalid,
   malformed,
+  ChannelRenderError,
   type Admission,
   type AdmitPorts,
   type DeliveryResult,
@@ -275,7 +276,7 @@ export const email = defineChannel({
 
   render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
     const from = ctx.secrets.EMAIL_FROM;
-    if (!from) throw new Error('email: EMAIL_FROM is not configured (a verified SES identity)');
+    if (!from) throw new ChannelRenderError('email: EMAIL_FROM is not configured (a verified SES identity)', { cause: { channel: CHANNEL, stage: 'render', setting: 'EMAIL_FROM' } });
     // functions/runtime/perform.ts sends this body through SES SendRawEmail.
     return { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: renderRawEmail(msg, from) };
   },
