@@ -20,6 +20,9 @@ import { createDb } from '../functions/store/db.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { LocalQueue, QueuePoller } from '../local/queues.js';
 import { ensureTable } from '../local/table.js';
+import { channels } from '../functions/channels/registry.js';
+import { fetchSnsCertificate } from '../functions/runtime/sns-certificate.js';
+import { loadSamples, TEST_SECRETS } from '../tests/helpers/samples.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const N = Number(process.env.BENCH_MESSAGES ?? 600);
@@ -81,6 +84,12 @@ async function main() {
     };
     const newCustomer = await perCase(telegramUpdate(2_000_001, 7_000_001, 'hello'));
     const knownOpen = await perCase(telegramUpdate(2_000_002, 7_000_001, 'hello again'));
+    // (c) Merge: two customers exist (one holds phone P verified, one does not); the second shares
+    // its own contact card with P, a verified claim → automatic merge of the two customers.
+    await perCase(telegramUpdate(2_000_003, 7_000_002, 'first customer'));
+    await perCase(telegramContact(2_000_004, 7_000_002, '+447700900555'));
+    await perCase(telegramUpdate(2_000_005, 7_000_003, 'second customer'));
+    const mergeCase = await perCase(telegramContact(2_000_006, 7_000_003, '+447700900555'));
 
     console.log(`\nConfluo pipeline benchmark (${N} Telegram updates from ${CUSTOMERS} customers, DynamoDB Local in memory, concurrency ${concurrency})\n`);
     row('raw PutItem', `${putsPerSec.toFixed(0)} items/s`);
@@ -90,6 +99,7 @@ async function main() {
     row('DynamoDB round trips per message (mix)', tripsPerMessage.toFixed(2));
     row('  new customer (target ≤ 4)', String(newCustomer));
     row('  known customer, open ticket (target ≤ 2)', String(knownOpen));
+    row('  merge of two customers (target ≤ 8)', String(mergeCase));
     row('ratio pipeline ÷ raw PutItem', `${(pipelinePerSec / putsPerSec).toFixed(3)}`);
     console.log('');
     raw.destroy();
@@ -101,6 +111,10 @@ async function main() {
 
 function telegramUpdate(updateId: number, fromId: number, text: string): string {
   return JSON.stringify({ update_id: updateId, message: { message_id: updateId, date: 1790000000, text, from: { id: fromId, is_bot: false, first_name: 'Bench' }, chat: { id: fromId, type: 'private' } } });
+}
+
+function telegramContact(updateId: number, fromId: number, phone: string): string {
+  return JSON.stringify({ update_id: updateId, message: { message_id: updateId, date: 1790000000, contact: { phone_number: phone, first_name: 'Bench', user_id: fromId }, from: { id: fromId, is_bot: false, first_name: 'Bench' }, chat: { id: fromId, type: 'private' } } });
 }
 
 function event(body: string): APIGatewayProxyEventV2 {
@@ -116,7 +130,55 @@ async function pool(n: number, concurrency: number, task: (i: number) => Promise
   await Promise.all(Array.from({ length: concurrency }, async () => { while (next < n) await task(next++); }));
 }
 
+/**
+ * Per-channel ingest cost: the first accepted POST sample of every channel through ingest (size
+ * check, authenticity, validity, envelope, enqueue into an in-process FIFO queue), as a ratio to
+ * the bare enqueue of the same body. Signature checks dominate; e-mail verifies an RSA signature.
+ */
+async function ingestBench() {
+  const config = loadConfig({ ...TEST_SECRETS, CONFLUO_LOG_LEVEL: 'SILENT' });
+  const silent = createLogger('bench', 'SILENT');
+  const rounds = Number(process.env.BENCH_INGEST_ROUNDS ?? 2000);
+  const perSecond = async (n: number, task: () => Promise<unknown>) => {
+    for (let i = 0; i < Math.min(50, n); i++) await task(); // warm-up (JIT, certificate cache)
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await task();
+    return n / ((performance.now() - t) / 1000);
+  };
+  // The floor: enqueueing a typical body into a fresh in-process FIFO queue, nothing else.
+  const base = new LocalQueue({ name: 'ingest-bare.fifo', fifo: true });
+  let n = 0;
+  const body = 'x'.repeat(1024);
+  const bare = await perSecond(rounds, async () => { base.send({ body, groupId: 'g', deduplicationId: String(n++) }); });
+  base.close();
+  console.log(`Ingest cost per channel (${rounds} requests each, first enqueued sample, in-process queue)\n`);
+  row('bare enqueue (1 KiB body)', `${bare.toFixed(0)} requests/s`);
+  for (const name of Object.keys(channels)) {
+    const q = new LocalQueue({ name: `ingest-${name}.fifo`, fifo: true });
+    const ingest = makeIngest({ config, clock: systemClock, logger: silent, enqueue: async (m) => { q.send({ ...m, deduplicationId: String(n++) }); }, ports: { fetchCertificate: fetchSnsCertificate } });
+    const asEvent = (sample: ReturnType<typeof loadSamples>[number]) => ({
+      version: '2.0', routeKey: '$default', rawPath: sample.request.path, rawQueryString: new URLSearchParams(sample.request.query).toString(),
+      headers: Object.fromEntries(Object.entries(sample.request.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      queryStringParameters: sample.request.query, pathParameters: { channel: name },
+      requestContext: { http: { method: sample.request.method, path: sample.request.path }, requestId: 'bench' }, body: sample.request.body, isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    // The first accepted sample that is really enqueued (not a handshake answered at the edge).
+    let req: APIGatewayProxyEventV2 | undefined;
+    for (const sample of loadSamples(name).filter((x) => x.kind === 'accepted' && x.request.method === 'POST')) {
+      const depth = q.stats().depth;
+      await ingest(asEvent(sample));
+      if (q.stats().depth > depth) { req = asEvent(sample); break; }
+    }
+    if (!req) { row(name, 'no enqueued sample'); q.close(); continue; }
+    const full = await perSecond(rounds, () => ingest(req));
+    row(name, `${full.toFixed(0)} requests/s, ${(bare / full).toFixed(1)}× the bare enqueue`);
+    q.close();
+  }
+  console.log('');
+}
+
 await main();
+await ingestBench();
 
 /**
  * Analytics export (issue 9): synthetic tickets with timelines written straight to DynamoDB Local,

@@ -20,7 +20,7 @@ import { freshTable } from '../helpers/ddb.js';
 import { testConfig } from '../helpers/pipeline.js';
 import { pool, sms, syntheticChannels, syntheticRecord, telegram, telegramOwnContact, twilioWhatsapp, whatsapp } from '../helpers/identity.js';
 
-const ROUNDS = Number(process.env.IDENTITY_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.IDENTITY_ROUNDS ?? 20);
 const MESSAGES = Number(process.env.IDENTITY_MESSAGES ?? 100);
 /** Invocations in flight at once (Lambda concurrency on the inbound queue; one FIFO group per identity). */
 const IN_FLIGHT = Number(process.env.IDENTITY_IN_FLIGHT ?? 16);
