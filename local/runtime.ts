@@ -19,6 +19,8 @@ import { makeSlaEvaluate, slaDefaultsFrom } from '../functions/handlers/sla-eval
 import { combineReactions, slaReactions } from '../functions/handlers/sla-reactions.js';
 import { LocalWorkflows, SLA_MACHINE, slaStateMachine } from './workflows.js';
 import { acknowledgementReaction } from '../functions/handlers/reactions/acknowledgement.js';
+import { classificationReaction } from '../functions/handlers/reactions/classification.js';
+import { FeedHub } from './feed-hub.js';
 import { makeAgentApi } from '../functions/handlers/agent-api.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { LocalQueue, QueuePoller } from './queues.js';
@@ -143,10 +145,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const dispatch = makeDispatch({
       enqueueOutbound: async (m) => { outbound.send(m); },
       reactions: combineReactions(
-        { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+        { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
         slaReactions({ db, clock, defaults: slaDefaults, startExecution: async (name, input) => { await workflows.startExecution(SLA_MACHINE, name, input); } }),
       ),
     });
+    // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
+    // after dispatch saw it (commit order — no gap for late-stamped events).
+    const feedHub = new FeedHub();
     const agentApi = makeAgentApi({ db, clock, slaDefaults, ticketPrefix: config.CONFLUO_TICKET_PREFIX });
 
     const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
@@ -157,7 +162,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outboundPoller = new QueuePoller(outbound, send, { batchSize: 10, concurrency: 1, onError });
     const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => streams.destroy());
-    const streamPoller = new StreamPoller({ client: streams, streamArn, handler: dispatch, ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError });
+    const streamPoller = new StreamPoller({ client: streams, streamArn, handler: feedHub.tap(dispatch), ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError });
     inboundPoller.start();
     outboundPoller.start();
     streamPoller.start();
@@ -186,7 +191,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     }
 
     const server = createLocalServer({
-      ingest, agentApi, config, clock, outbox, settle,
+      ingest, agentApi, config, clock, outbox, settle, feedHub,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });

@@ -12,6 +12,9 @@ import { mintAgentToken, verifyAgentToken } from './agent-auth.js';
 import type { VirtualClock } from './clock.js';
 import type { Outbox } from './outbox.js';
 import type { LocalS3 } from './s3.js';
+import type { FeedHub } from './feed-hub.js';
+import { encodeFeedCursor } from '../functions/store/triage.js';
+import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -24,7 +27,12 @@ export interface LocalServerDeps {
   readonly settle: () => Promise<unknown>;
   readonly queues: () => unknown;
   readonly s3: LocalS3;
+  /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
+  readonly feedHub?: FeedHub;
 }
+
+/** Comment line sent to idle event streams (keeps proxies from closing them). */
+const SSE_HEARTBEAT_MS = 15_000;
 
 /** Bodies above this are refused unread (every channel's limit is far below it). */
 const HARD_BODY_CAP = 1024 * 1024;
@@ -55,6 +63,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
       return reply(res, await deps.ingest(toEvent(req, url, body)));
     }
+    if (path === '/api/v1/events/stream' && method === 'GET' && deps.feedHub) return eventStream(req, res, url);
     if (path.startsWith('/api/v1/')) {
       const body = await readBody(req, HARD_BODY_CAP);
       if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
@@ -68,6 +77,53 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     }
     if (path.startsWith('/dev/')) return dev(req, res, method, path);
     send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
+  }
+
+  /**
+   * `GET /api/v1/events/stream` (local only): Server-Sent Events of the change feed, live from the
+   * table stream. `Last-Event-ID` (or `?since=`) replays what was missed through `GET /events`
+   * first; every event's `id` is a feed cursor, so a reconnect resumes where it stopped.
+   */
+  async function eventStream(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const claims = await verifyAgentToken(agentSecret, req.headers.authorization ?? (url.searchParams.get('access_token') ? `Bearer ${url.searchParams.get('access_token')}` : undefined));
+    if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
+    if (!['agent', 'supervisor', 'admin'].includes(String(claims.role))) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
+    const since = (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('since') ?? undefined;
+    const seen = new Set<string>();
+    const buffered: Array<Parameters<Parameters<FeedHub['subscribe']>[0]>[0]> = [];
+    let live = false;
+    const write = (e: { id: string; sk: string } & Parameters<typeof feedEventView>[0]) => {
+      if (seen.has(e.id)) return;
+      seen.add(e.id);
+      if (seen.size > 10_000) seen.clear();
+      res.write(`id: ${encodeFeedCursor(e.sk)}\nevent: ${e.type}\ndata: ${JSON.stringify(feedEventView(e))}\n\n`);
+    };
+    const unsubscribe = deps.feedHub!.subscribe((e) => { if (live) write(e); else buffered.push(e); });
+    if (since) {
+      // Replay through the API itself (same validation and shapes), then go live.
+      const replayUrl = new URL(`/api/v1/events?since=${encodeURIComponent(since)}&limit=500`, url);
+      const event = toEvent(req, replayUrl, Buffer.alloc(0));
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
+      const r = await deps.agentApi(event);
+      if (r.statusCode !== 200) { unsubscribe(); return reply(res, r); }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write('retry: 2000\n\n');
+      const items = (JSON.parse(String(r.body)) as { items: Array<{ id: string; type: string; at: string; ticket_id: string | null; customer_id: string | null; data: Record<string, unknown> }> }).items;
+      for (const i of items) {
+        const at = Date.parse(i.at);
+        write({ id: i.id, type: i.type, at, sk: `${String(at).padStart(15, '0')}#${i.id}`, data: i.data, ...(i.ticket_id ? { ticket_id: i.ticket_id } : {}), ...(i.customer_id ? { customer_id: i.customer_id } : {}) });
+      }
+    } else {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write('retry: 2000\n\n');
+    }
+    live = true;
+    for (const e of buffered.splice(0)) write(e);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    heartbeat.unref();
+    await new Promise<void>((resolve) => { res.on('close', resolve); req.on('close', resolve); });
+    clearInterval(heartbeat);
+    unsubscribe();
   }
 
   async function dev(req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {

@@ -12,6 +12,8 @@ import type { FeedEvent } from '../store/records.js';
 import type { Enqueue } from './ingest.js';
 import { awsConfig, awsDb, lazyHandler, sqsSender } from '../runtime/aws.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
+import { classificationReaction } from './reactions/classification.js';
+import { systemClock } from '../domain/clock.js';
 import { awsSlaReactions, combineReactions } from './sla-reactions.js';
 
 /** A reaction to one feed event type. */
@@ -66,7 +68,7 @@ export const handler = lazyHandler(async () => {
   return makeDispatch({
     enqueueOutbound: sqsSender(config.CONFLUO_OUTBOUND_QUEUE_URL),
     reactions: combineReactions(
-      { 'ticket.opened': [acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+      { 'ticket.opened': [classificationReaction({ db, clock: systemClock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
       awsSlaReactions(config, db),
     ),
   });

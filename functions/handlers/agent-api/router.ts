@@ -13,7 +13,7 @@ import { ErrorBody } from './schemas.js';
 export const ROLES = ['agent', 'supervisor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export interface Caller { readonly sub: string; readonly role: Role }
+export interface Caller { readonly sub: string; readonly role: Role; /** Display name claim (`name`), when the token has one. */ readonly name?: string }
 
 export interface RouteInput<P, Q, B> { readonly params: P; readonly query: Q; readonly body: B; readonly caller: Caller; readonly event: APIGatewayProxyEventV2 }
 export interface RouteOutput { readonly status: number; readonly body: unknown }
@@ -46,7 +46,7 @@ export function callerOf(event: APIGatewayProxyEventV2): Caller | null {
   const groups = Array.isArray(groupsRaw) ? groupsRaw.map(String) : typeof groupsRaw === 'string' ? groupsRaw.replace(/^\[|\]$/g, '').split(/[ ,]+/) : [];
   const candidates = [claims.role, claims['custom:role'], ...groups].filter((r): r is Role => typeof r === 'string' && (ROLES as readonly string[]).includes(r));
   if (candidates.length === 0) return null;
-  return { sub: claims.sub, role: candidates.sort((a, b) => rank(b) - rank(a))[0]! };
+  return { sub: claims.sub, role: candidates.sort((a, b) => rank(b) - rank(a))[0]!, ...(typeof claims.name === 'string' && claims.name !== '' ? { name: claims.name } : {}) };
 }
 
 function issues(where: string, e: z.ZodError): string {

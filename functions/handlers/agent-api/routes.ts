@@ -7,7 +7,7 @@ import type { Channel } from '../../domain/inbound.js';
 import { HttpError } from '../../runtime/http.js';
 import type { Db } from '../../store/db.js';
 import { queueOutbound } from '../../store/outbound.js';
-import { getCustomer, getTicket, listTickets } from '../../store/reads.js';
+import { getCustomer, getTicket } from '../../store/reads.js';
 import type { IdentityRecord, MessageEntry, TicketRecord } from '../../store/records.js';
 import { keys } from '../../store/table.js';
 import { route, type RouteDef } from './router.js';
@@ -16,6 +16,12 @@ import { customerCardOf, customerRoutes, findCustomerCards } from './customer-ro
 import { loadFamily } from '../../store/customers.js';
 import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { triageRoutes } from './triage-routes.js';
+import { templateRoutes } from './template-routes.js';
+import { listInbox } from '../../store/triage.js';
+import { getTemplate } from '../../store/templates.js';
+import { firstNameOf, pickLanguage, renderTemplate } from '../../domain/template.js';
+import type { InboxFilter } from '../../domain/triage.js';
 import type { SlaSettings } from '../../domain/sla/policy.js';
 import {
   CustomerCard, CustomerList, CustomerQuery, ErrorBody, IdParam, ReplyAccepted, ReplyBody, TicketList, TicketListQuery,
@@ -47,10 +53,19 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
 
   return [
     route({
-      method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given)', role: 'agent',
+      method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given), filtered by assignee, status, channel, priority, awaiting, SLA and text', role: 'agent',
       query: TicketListQuery, responses: { 200: TicketList },
-      handle: async ({ query }) => {
-        const page = await listTickets(db, { ...(query.status ? { status: query.status } : {}), limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+      handle: async ({ query, caller }) => {
+        const filter: InboxFilter = {
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.assignee !== undefined ? { assignee: query.assignee === 'me' ? caller.sub : query.assignee === 'none' ? null : query.assignee } : {}),
+          ...(query.channel ? { channel: query.channel } : {}),
+          ...(query.priority ? { priority: query.priority } : {}),
+          ...(query.awaiting ? { awaiting: query.awaiting } : {}),
+          ...(query.sla ? { sla: query.sla } : {}),
+          ...(query.q ? { q: query.q } : {}),
+        };
+        const page = await listInbox(db, filter, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
         return { status: 200, body: { items: page.items.map(ticketView), next_cursor: page.next_cursor } };
       },
     }),
@@ -74,7 +89,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     }),
     route({
       method: 'POST', path: '/tickets/{id}/replies', summary: 'Reply to the customer (default: the channel of their last inbound message)', role: 'agent',
-      params: IdParam, body: ReplyBody, responses: { 202: ReplyAccepted, 404: ErrorBody, 409: ErrorBody },
+      params: IdParam, body: ReplyBody, responses: { 202: ReplyAccepted, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       handle: async ({ params, body, caller }) => {
         const ticket = await mustTicket(params.id);
         if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
@@ -88,12 +103,13 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
         if (window !== null && (target.lastInboundAt === undefined || now - target.lastInboundAt > window * 1000)) {
           throw new HttpError(409, 'messaging_window_closed', `the ${channel} messaging window closed ${window / 3600} h after the customer's last message; only templates can be sent`);
         }
+        const text = body.text ?? await templateText(body.template ?? body.template_id!, body.language, target, ticket, caller);
         const id = ulid(now);
         const entry: MessageEntry = {
           type: 'message', id, ticket_id: ticket.id, at: now, channel, direction: 'out', external_message_id: null,
-          conversation_id: target.conversationId, text: body.text, attachments: [], interaction: null, edited: false,
+          conversation_id: target.conversationId, text, attachments: [], interaction: null, edited: false,
           sent_at: now, delivery: 'queued', outbound_kind: 'reply', author: caller.sub,
-          extras: { identity_external_id: target.externalId },
+          extras: { identity_external_id: target.externalId, ...(body.text === undefined ? { template: body.template ?? body.template_id } : {}) },
         };
         await queueOutbound(db, {
           entry, firstResponse: true,
@@ -119,15 +135,31 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
         return { status: 200, body: card };
       },
     }),
+    ...triageRoutes(deps),
+    ...templateRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),
     ...kpiRoutes(deps),
   ];
 
   /** Where a reply on `channel` goes: the ticket's conversation, or the customer's identity on that channel. */
-  async function replyTarget(ticket: TicketRecord, channel: Channel): Promise<{ conversationId: string; externalId: string | undefined; lastInboundAt: number | undefined; replyContext: Record<string, unknown> | undefined }> {
+  /** A canned answer rendered for this ticket, customer and agent (400 unknown template, 422 a value missing). */
+  async function templateText(templateId: string, language: string | undefined, target: { language: string | undefined; customerName: string | null }, ticket: TicketRecord, caller: { sub: string; name?: string }): Promise<string> {
+    const template = await getTemplate(db, templateId);
+    if (!template) throw new HttpError(400, 'invalid', `template: no template ${templateId}`);
+    const lang = pickLanguage(Object.keys(template.bodies), language ?? target.language);
+    const r = renderTemplate(template.bodies[lang!]!, {
+      'customer.first_name': firstNameOf(target.customerName), 'customer.name': target.customerName,
+      'ticket.number': ticket.number, 'agent.name': caller.name ?? caller.sub,
+    });
+    if (!r.ok) throw new HttpError(422, 'template_value_missing', `template ${templateId} (${lang}) needs ${r.missing.map((v) => `{{${v}}}`).join(', ')}, which this ticket has no value for; add a fallback like {{${r.missing[0]} | there}} or write the reply`);
+    return r.text;
+  }
+
+  async function replyTarget(ticket: TicketRecord, channel: Channel): Promise<{ conversationId: string; externalId: string | undefined; lastInboundAt: number | undefined; replyContext: Record<string, unknown> | undefined; language: string | undefined; customerName: string | null }> {
     // Every identity of the person: the ticket's customer and whatever was merged into it.
-    const identities = (await loadFamily(db, ticket.customer_id))?.identities ?? [];
+    const family = await loadFamily(db, ticket.customer_id);
+    const identities = family?.identities ?? [];
     const onChannel = identities.filter((i) => i.channel === channel).sort((a, b) => (b.last_inbound_at ?? 0) - (a.last_inbound_at ?? 0));
     const identity: IdentityRecord | undefined = channel === ticket.channel
       ? onChannel.find((i) => i.conversation_id === ticket.conversation_id) ?? onChannel[0]
@@ -138,6 +170,8 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       externalId: identity.external_id,
       lastInboundAt: identity.last_inbound_at,
       replyContext: identity.reply_context,
+      language: identity.language,
+      customerName: family?.root.display_name ?? identity.display_name ?? null,
     };
   }
 }

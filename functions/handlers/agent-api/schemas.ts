@@ -101,8 +101,21 @@ export const CustomerList = page(CustomerCard, 'CustomerList');
 export const Timeline = z.object({ items: z.array(TimelineItem) }).meta({ id: 'Timeline' });
 
 // requests
+/** `a,b` (or a repeated parameter, which the gateway joins with commas) → a list of enum values. */
+const csvOf = <T extends readonly [string, ...string[]]>(values: T) => z.string().max(500)
+  .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter((x) => x !== ''))])
+  .pipe(z.array(z.enum(values)).min(1))
+  .meta({ description: `one or more of ${values.join(', ')}, comma-separated` });
+
 export const TicketListQuery = z.strictObject({
-  status: z.enum(TICKET_STATUSES).optional(),
+  status: csvOf(TICKET_STATUSES).optional(),
+  /** `me`, `none` (unassigned) or an agent id. */
+  assignee: z.string().min(1).max(100).optional().meta({ description: '`me`, `none` (unassigned) or an agent id' }),
+  channel: csvOf(CHANNELS).optional(),
+  priority: csvOf(PRIORITIES).optional(),
+  awaiting: z.enum(['agent', 'customer']).optional().meta({ description: 'whose turn it is: `agent` = the customer waits for a reply' }),
+  sla: z.enum(['breached', 'at_risk']).optional().meta({ description: '`at_risk`: a running clock passed its first escalation step, nothing breached' }),
+  q: z.string().trim().min(2).max(100).optional().meta({ description: 'text in the subject or the customer\'s name (case-insensitive)' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
 });
@@ -113,9 +126,16 @@ export const CustomerQuery = z.strictObject({
 }).refine((q) => q.identity !== undefined || q.q !== undefined, { message: 'give identity=<channel>:<external_id> or q=<phone | e-mail | channel:id>' });
 
 export const ReplyBody = z.strictObject({
-  text: z.string().min(1).max(4096),
+  text: z.string().min(1).max(4096).optional(),
+  /** A canned answer instead of `text` (`template_id` is accepted as a synonym). */
+  template: z.string().min(1).max(64).optional(),
+  template_id: z.string().min(1).max(64).optional(),
+  /** Language of the template body (default: the customer's language on that channel, then English). */
+  language: z.string().min(2).max(16).optional(),
   channel: z.enum(CHANNELS).optional(),
-}).meta({ id: 'ReplyRequest' });
+}).refine((b) => [b.text, b.template, b.template_id].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of text or template' })
+  .refine((b) => b.language === undefined || b.text === undefined, { message: 'language applies to templates only' })
+  .meta({ id: 'ReplyRequest' });
 
 export const IdParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID') });
 

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { awaiting, matchesInbox, planTicketChange, SAVED_VIEWS, slaRisk, type InboxTicket, type TriageTicket } from '../../functions/domain/triage.js';
+import { canTransition, TICKET_STATUSES } from '../../functions/domain/ticket.js';
+
+const T0 = 1_790_000_000_000;
+const ticket = (over: Partial<TriageTicket> = {}): TriageTicket => ({
+  id: '01J00000000000000000000000', status: 'open', priority: 'normal', assignee: null, team: null, category: null, tags: [], updated_at: T0, ...over,
+});
+
+describe('planning a ticket change', () => {
+  it('allows exactly the status transitions of the domain and names the allowed ones when refusing', () => {
+    for (const from of TICKET_STATUSES) for (const to of TICKET_STATUSES) {
+      if (from === to || from === 'merged') continue;
+      const plan = planTicketChange(ticket({ status: from }), { status: to }, T0 + 1);
+      if (canTransition(from, to)) expect(plan.kind, `${from} → ${to}`).toBe('change');
+      else expect(plan, `${from} → ${to}`).toMatchObject({ kind: 'refused', code: 'illegal_transition' });
+    }
+    const refused = planTicketChange(ticket({ status: 'open' }), { status: 'new' }, T0);
+    expect(refused).toMatchObject({ kind: 'refused', message: expect.stringContaining('allowed: pending_customer, on_hold, resolved') });
+  });
+
+  it('never sets merged, and refuses any change to a merged ticket', () => {
+    expect(planTicketChange(ticket(), { status: 'merged' }, T0)).toMatchObject({ kind: 'refused', code: 'illegal_transition', message: expect.stringContaining('/merge') });
+    expect(planTicketChange(ticket({ status: 'merged' }), { priority: 'high' }, T0)).toMatchObject({ kind: 'refused', code: 'conflict' });
+  });
+
+  it('describes a resolution with status_changed {from,to} and stamps resolved_at', () => {
+    const plan = planTicketChange(ticket(), { status: 'resolved' }, T0 + 5);
+    expect(plan).toMatchObject({ kind: 'change', changed: ['status'], stamps: { resolved_at: T0 + 5 }, events: [{ type: 'ticket.status_changed', data: { from: 'open', to: 'resolved' } }] });
+  });
+
+  it('reopens like a customer message does: resolved_at cleared, a ticket.reopened event for a new SLA cycle', () => {
+    const plan = planTicketChange(ticket({ status: 'resolved' }), { status: 'open' }, T0);
+    expect(plan).toMatchObject({ kind: 'change', stamps: { resolved_at: null, reopen: true } });
+    if (plan.kind === 'change') expect(plan.events.map((e) => e.type)).toEqual(['ticket.status_changed', 'ticket.reopened']);
+  });
+
+  it('emits priority_changed, assigned and updated with the shapes the SLA engine reads', () => {
+    const plan = planTicketChange(ticket(), { priority: 'urgent', assignee: 'ann', team: 'billing', category: 'refund', tags: ['vip', 'vip', ' late '] }, T0);
+    expect(plan.kind).toBe('change');
+    if (plan.kind !== 'change') return;
+    expect(plan.changed).toEqual(['priority', 'assignee', 'team', 'category', 'tags']);
+    expect(plan.set.tags).toEqual(['late', 'vip']);
+    expect(plan.events).toEqual([
+      { type: 'ticket.priority_changed', data: { from: 'normal', to: 'urgent' } },
+      { type: 'ticket.assigned', data: { assignee: 'ann', team: 'billing', previous_assignee: null } },
+      { type: 'ticket.updated', data: { changed: ['category', 'tags'], category: 'refund' } },
+    ]);
+  });
+
+  it('treats an unassignment as an update, not an assignment (no OLA clock starts)', () => {
+    const plan = planTicketChange(ticket({ assignee: 'ann' }), { assignee: null }, T0);
+    expect(plan).toMatchObject({ kind: 'change', events: [{ type: 'ticket.updated', data: { changed: ['assignee'], assignee: null } }] });
+  });
+
+  it('is no change when every field already has the value asked for', () => {
+    expect(planTicketChange(ticket({ tags: ['b', 'a'], priority: 'high' }), { tags: ['a', 'b'], priority: 'high', assignee: null }, T0)).toEqual({ kind: 'unchanged' });
+  });
+
+  it('takes only category and tag corrections on a closed ticket', () => {
+    expect(planTicketChange(ticket({ status: 'closed' }), { category: 'refund' }, T0).kind).toBe('change');
+    expect(planTicketChange(ticket({ status: 'closed' }), { priority: 'high' }, T0)).toMatchObject({ kind: 'refused', code: 'illegal_transition' });
+  });
+
+  it('never moves the activity time backwards', () => {
+    const plan = planTicketChange(ticket({ updated_at: T0 + 1000 }), { priority: 'low' }, T0);
+    expect(plan).toMatchObject({ updated_at: T0 + 1000 });
+  });
+});
+
+const inbox = (over: Partial<InboxTicket> = {}): InboxTicket => ({
+  status: 'open', priority: 'normal', channel: 'telegram', assignee: null, last_inbound_at: T0, last_outbound_at: null, first_response_at: null, sla: null, ...over,
+});
+
+describe('inbox filters', () => {
+  it('knows whose turn it is', () => {
+    expect(awaiting(inbox())).toBe('agent');
+    expect(awaiting(inbox({ last_outbound_at: T0 + 1 }))).toBe('customer');
+    expect(awaiting(inbox({ status: 'pending_customer' }))).toBe('customer');
+    expect(awaiting(inbox({ status: 'resolved' }))).toBeNull();
+    expect(awaiting(inbox({ last_inbound_at: T0 + 5, last_outbound_at: T0 + 1 }))).toBe('agent');
+  });
+
+  it('calls a ticket at risk when a running clock passed its first escalation step, breached when any clock breached', () => {
+    expect(slaRisk(inbox({ sla: { breached: [], marks: {} } }))).toBe('ok');
+    expect(slaRisk(inbox({ sla: { breached: [], marks: { first_response: { level: 1, breached: false } } } }))).toBe('at_risk');
+    expect(slaRisk(inbox({ sla: { breached: ['first_response'], marks: { first_response: { level: 2, breached: true } } } }))).toBe('breached');
+    // answered since: the first-response mark no longer counts
+    expect(slaRisk(inbox({ first_response_at: T0, sla: { breached: [], awaiting_since: null, marks: { first_response: { level: 1, breached: false } } } }))).toBe('ok');
+    expect(slaRisk(inbox({ first_response_at: T0, sla: { breached: [], awaiting_since: T0 + 9, marks: { [`next_response@${T0 + 9}`]: { level: 1, breached: false } } } }))).toBe('at_risk');
+    // stored records leave null fields out
+    const { first_response_at: _f, ...stored } = inbox({ sla: { breached: [], marks: { first_response: { level: 1, breached: false } } } });
+    expect(slaRisk(stored as InboxTicket)).toBe('at_risk');
+    expect(slaRisk(inbox({ status: 'resolved', sla: { breached: [], marks: { first_response: { level: 1, breached: false } } } }))).toBe('ok');
+  });
+
+  it('combines filters; without status it hides merged tickets; q searches subject and customer name', () => {
+    expect(matchesInbox(inbox({ status: 'merged' }), {})).toBe(false);
+    expect(matchesInbox(inbox({ status: 'merged' }), { status: ['merged'] })).toBe(true);
+    expect(matchesInbox(inbox({ assignee: 'ann' }), { assignee: 'ann', channel: ['telegram', 'email'], priority: ['normal'] })).toBe(true);
+    expect(matchesInbox(inbox(), { assignee: null, awaiting: 'customer' })).toBe(false);
+    expect(matchesInbox(inbox({ subject: 'Refund for order 42' }), { q: 'REFUND' })).toBe(true);
+    expect(matchesInbox(inbox(), { q: 'kowal' }, 'Anna Kowalska')).toBe(true);
+    expect(matchesInbox(inbox(), { q: 'kowal' }, null)).toBe(false);
+  });
+
+  it('defines the saved views over active tickets', () => {
+    expect(matchesInbox(inbox({ assignee: 'ann' }), SAVED_VIEWS.mine('ann'))).toBe(true);
+    expect(matchesInbox(inbox({ assignee: 'ann', status: 'resolved' }), SAVED_VIEWS.mine('ann'))).toBe(false);
+    expect(matchesInbox(inbox(), SAVED_VIEWS.unassigned())).toBe(true);
+    expect(matchesInbox(inbox({ last_outbound_at: T0 + 1 }), SAVED_VIEWS.awaiting_reply())).toBe(false);
+  });
+});
