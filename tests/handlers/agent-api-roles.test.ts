@@ -43,6 +43,14 @@ describe('Agent API roles, per route', () => {
     ]));
   });
 
+  it('documents the new routes in the generated OpenAPI document with their request schemas', () => {
+    const doc = api.openapi as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; 'x-confluo-role'?: string }>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    expect(doc.paths['/api/v1/tickets/{id}']!.patch!.requestBody!.content['application/json']!.schema.$ref).toBe('#/components/schemas/TicketPatch');
+    expect(Object.keys(doc.components.schemas.TicketPatch!.properties!)).toEqual(['status', 'priority', 'assignee', 'team', 'category', 'tags']);
+    expect(doc.paths['/api/v1/rules']!.put!['x-confluo-role']).toBe('supervisor');
+    for (const p of ['/api/v1/tickets/{id}/notes', '/api/v1/tickets/counts', '/api/v1/events', '/api/v1/templates', '/api/v1/templates/{id}']) expect(doc.paths, p).toHaveProperty([p]);
+  });
+
   it.each(protectedRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s refuses an absent token with 401', async (_n, r) => {
     const res = await status(event(r.method, fill(r.path), { body: {} }));
     expect(res.status).toBe(401);
