@@ -6,7 +6,8 @@
  * read: status, `updated_at` and every changed field — a lost race re-reads and plans again),
  * one timeline `event` entry and one FEED item per planned event (transactional outbox: the SLA
  * reactions and notifications can never miss a change). GSI attributes move with the change:
- * `gsi2pk` follows the status, `gsi1sk`/`gsi2sk` the activity time.
+ * `gsi2pk` follows the status, `gsi1sk`/`gsi2sk` the activity time. A priority change also bumps
+ * `sla.rev`, so an SLA write racing it (an escalation raising the priority) reloads.
  */
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ACTIVE_STATUSES, isActive } from '../domain/ticket.js';
@@ -67,6 +68,13 @@ export async function changeTicket(db: Db, args: { ticketId: string; patch: Tick
     else if (plan.stamps.resolved_at !== undefined) { sets.push('resolved_at = :ra'); values[':ra'] = plan.stamps.resolved_at; }
     if (plan.stamps.closed_at !== undefined) { sets.push('closed_at = :ca'); values[':ca'] = plan.stamps.closed_at; }
     if (plan.stamps.reopen) { sets.push('reopen_count = if_not_exists(reopen_count, :zero) + :one'); Object.assign(values, { ':zero': 0, ':one': 1 }); }
+    if (plan.changed.includes('priority') && ticket.sla) {
+      // An SLA escalation that read the old priority must not raise over the agent's choice: its
+      // write is conditional on the SLA revision, so bumping it makes the escalation reload.
+      Object.assign(names, { '#sla': 'sla', '#rev': 'rev' });
+      sets.push('#sla.#rev = if_not_exists(#sla.#rev, :zero) + :one');
+      Object.assign(values, { ':zero': 0, ':one': 1 });
+    }
 
     const items: TxItem[] = [{ Update: {
       TableName: db.tableName, Key: keys.ticket(ticket.id),
@@ -173,6 +181,9 @@ export const INBOX_SCAN_BUDGET = 1000;
  * never a Scan): a selective filter over a large backlog reads up to INBOX_SCAN_BUDGET items per
  * request and may answer a short page with a cursor to continue. `q` also reads the customers of
  * the candidate tickets (1 BatchGet per page).
+ *
+ * Several statuses read gsi1, which holds no merged tickets: list merged tickets with
+ * `status=merged` alone.
  *
  * Cursor: the index and table keys of the last ticket returned (opaque, base64url). Activity only
  * moves forward, so a ticket touched while paging moves above the cursor: pages never repeat a
