@@ -1,23 +1,29 @@
 /**
  * `npm start`: the whole system on this machine (DynamoDB Local, queues, stream, outbox, clock).
- * Flags: --in-memory (start from nothing, keep nothing). Settings: see the README table.
+ * Flags: --in-memory (start from nothing, keep nothing); --sample-secrets (every channel enabled
+ * with the public test secrets its samples are signed with; the environment still wins).
+ * Settings: see the README table.
  */
 import { channels } from '../functions/channels/registry.js';
 import { isEnabled } from '../functions/handlers/ingest.js';
 import { testSecretsIn } from '../functions/runtime/config.js';
 import { startRuntime } from '../local/runtime.js';
+import { SAMPLE_SETTINGS } from '../local/sample-settings.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+const FLAGS = ['--in-memory', '--sample-secrets'];
 const inMemory = process.argv.includes('--in-memory');
-const unknown = process.argv.slice(2).filter((a) => a !== '--in-memory');
+const sampleSecrets = process.argv.includes('--sample-secrets');
+const unknown = process.argv.slice(2).filter((a) => !FLAGS.includes(a));
 if (unknown.length) {
-  console.error(`confluo: unknown argument(s) ${unknown.join(' ')} (known: --in-memory)`);
+  console.error(`confluo: unknown argument(s) ${unknown.join(' ')} (known: ${FLAGS.join(', ')})`);
   process.exit(2);
 }
 
 const started = Date.now();
-const runtime = await startRuntime({ inMemory }).catch((e: Error) => {
+const env = sampleSecrets ? { ...SAMPLE_SETTINGS, ...process.env } : process.env;
+const runtime = await startRuntime({ inMemory, env }).catch((e: Error) => {
   console.error(`confluo: could not start: ${e.message}`);
   process.exit(1);
 });

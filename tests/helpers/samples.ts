@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ParsePorts, RawRequest } from '../../functions/channels/channel.js';
-import { TEST_SECRETS as CONFIG_TEST_SECRETS } from '../../functions/runtime/config.js';
+import { SAMPLE_SETTINGS } from '../../local/sample-settings.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CHANNELS_DIR = join(REPO_ROOT, 'functions', 'channels');
@@ -19,15 +19,7 @@ export const CHANNELS_DIR = join(REPO_ROOT, 'functions', 'channels');
  * The whole test environment of channels.md §10: the public test-only secrets plus the non-secret
  * values samples are made against. Frozen: spread it to change a value in a test.
  */
-export const TEST_SECRETS: Readonly<Record<string, string>> = Object.freeze({
-  ...CONFIG_TEST_SECRETS,
-  VK_GROUP_ID: '100200300',
-  TWILIO_WEBHOOK_URL: 'https://hooks.acme.example/webhooks/twilio',
-  EMAIL_SNS_TOPIC_ARN: 'arn:aws:sns:eu-central-1:111122223333:acme-support-mail',
-  SNS_CERT_DIR: 'functions/channels/email/samples/pki',
-  SNS_TRUST_ROOT_PEM: 'functions/channels/email/samples/pki/test-ca.pem',
-  EMAIL_FROM: 'Acme Support <support@acme.example>',
-});
+export const TEST_SECRETS: Readonly<Record<string, string>> = SAMPLE_SETTINGS;
 
 /** Deliberate credential defects a signer must keep (scripts/sign-samples.ts). */
 export const DEFECTS = ['missing-credential', 'wrong-credential', 'alg-none'] as const;
