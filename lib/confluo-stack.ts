@@ -13,6 +13,7 @@ import { Observability } from './observability.js';
 import { Outbound } from './outbound.js';
 import { Processing } from './processing.js';
 import { SlaWorkflow } from './sla-workflow.js';
+import { SurveyWorkflow, type SurveySettingsProps } from './survey-workflow.js';
 import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
 import { Store } from './store.js';
 
@@ -78,6 +79,14 @@ export interface ConfluoStackProps extends StackProps {
    * @default false - the export holds metadata and pseudonymous ids only
    */
   readonly exportMessageText?: boolean;
+
+  /**
+   * Close the loop: survey scale (`csat`, `nps` or `off`), delay, reminder, expiry, low-score
+   * thresholds; validated at synthesis.
+   *
+   * @default - CSAT 1–5, 1 h after resolution, one reminder after 24 h, expires after 72 h; CSAT ≤ 2 / NPS ≤ 6 is low
+   */
+  readonly survey?: SurveySettingsProps;
 }
 
 /** The whole Confluo backend in one stack. */
@@ -86,6 +95,7 @@ export class ConfluoStack extends Stack {
   public readonly ingest: Ingest;
   public readonly processing: Processing;
   public readonly slaWorkflow: SlaWorkflow;
+  public readonly surveyWorkflow: SurveyWorkflow;
   public readonly outbound: Outbound;
   public readonly agentApi: AgentApi;
   public readonly observability: Observability;
@@ -112,6 +122,12 @@ export class ConfluoStack extends Stack {
       ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
       ...(props.slaDefaults ? { defaults: props.slaDefaults } : {}),
     });
+    this.surveyWorkflow = new SurveyWorkflow(this, 'SurveyWorkflow', {
+      store: this.store,
+      ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
+      ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
+      ...(props.survey ? { settings: props.survey } : {}),
+    });
     this.processing = new Processing(this, 'Processing', {
       store: this.store,
       inboundQueue: this.ingest.queue,
@@ -119,6 +135,7 @@ export class ConfluoStack extends Stack {
       outboundQueue: this.outbound.queue,
       ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
       slaWorkflow: this.slaWorkflow,
+      surveyWorkflow: this.surveyWorkflow,
     });
     this.agentApi = new AgentApi(this, 'AgentApi', {
       store: this.store,

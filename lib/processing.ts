@@ -48,6 +48,14 @@ export interface ProcessingProps {
   readonly slaWorkflow?: { bindStarter(fn: ConfluoFunction): unknown };
 
   /**
+   * The survey workflow whose executions the dispatch function starts (one per resolution, and a
+   * follow-up per answer); the process function gets its settings to recognise answers.
+   *
+   * @default - no surveys
+   */
+  readonly surveyWorkflow?: { bindStarter(fn: ConfluoFunction): unknown; bindSettings(fn: ConfluoFunction): unknown };
+
+  /**
    * How long function log events are kept.
    *
    * @default RetentionDays.ONE_MONTH
@@ -111,6 +119,8 @@ export class Processing extends Construct {
       .bindTable(props.store)
       .bindQueue('CONFLUO_OUTBOUND_QUEUE_URL', props.outboundQueue);
     props.slaWorkflow?.bindStarter(this.dispatchFunction);
+    props.surveyWorkflow?.bindStarter(this.dispatchFunction);
+    if (props.surveyWorkflow) props.surveyWorkflow.bindSettings(this.processFunction);
     this.dispatchFunction.addEventSource(new DynamoEventSource(props.store.table, {
       // Start from the oldest record still in the stream, so a (re)created mapping misses nothing.
       startingPosition: StartingPosition.TRIM_HORIZON,

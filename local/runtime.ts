@@ -17,7 +17,10 @@ import { makeSend } from '../functions/handlers/send.js';
 import { makeDispatch } from '../functions/handlers/dispatch.js';
 import { makeSlaEvaluate, slaDefaultsFrom } from '../functions/handlers/sla-evaluate.js';
 import { combineReactions, slaReactions } from '../functions/handlers/sla-reactions.js';
-import { LocalWorkflows, SLA_MACHINE, slaStateMachine } from './workflows.js';
+import { LocalWorkflows, SLA_MACHINE, slaStateMachine, SURVEY_MACHINE, surveyStateMachine } from './workflows.js';
+import { makeSurveyStep } from '../functions/handlers/survey-step.js';
+import { surveyReactions } from '../functions/handlers/survey-reactions.js';
+import { surveySettingsFrom } from '../functions/domain/survey.js';
 import { acknowledgementReaction } from '../functions/handlers/reactions/acknowledgement.js';
 import { classificationReaction } from '../functions/handlers/reactions/classification.js';
 import { FeedHub } from './feed-hub.js';
@@ -142,11 +145,21 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       emailFrom: config.EMAIL_FROM ?? 'confluo@confluo.localhost',
       sendEmail: async (request, meta) => record('email', 'escalation', request, meta.ticket_id),
     });
+    // Surveys: the question, reminder and thank-you go through the outbound queue like replies;
+    // a low score's alert e-mail lands in the outbox as kind `escalation`.
+    const surveySettings = surveySettingsFrom(config);
+    const surveyStep = makeSurveyStep({
+      db, clock, settings: surveySettings,
+      escalationEmail: config.ESCALATION_EMAIL ?? 'escalations@confluo.localhost',
+      emailFrom: config.EMAIL_FROM ?? 'confluo@confluo.localhost',
+      sendEmail: async (request, meta) => record('email', 'escalation', request, meta.ticket_id),
+    });
     const dispatch = makeDispatch({
       enqueueOutbound: async (m) => { outbound.send(m); },
       reactions: combineReactions(
         { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
         slaReactions({ db, clock, defaults: slaDefaults, startExecution: async (name, input) => { await workflows.startExecution(SLA_MACHINE, name, input); } }),
+        surveyReactions({ db, clock, settings: surveySettings, startExecution: async (name, input) => { await workflows.startExecution(SURVEY_MACHINE, name, input); } }),
       ),
     });
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
@@ -156,7 +169,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
     // The SLA state machine synthesised from the CDK stack, run on the virtual clock.
-    const workflows = new LocalWorkflows({ clock, machines: [await slaStateMachine(slaEvaluate)], ...(file('workflows.json') ? { file: file('workflows.json')! } : {}), onError });
+    const workflows = new LocalWorkflows({ clock, machines: [await slaStateMachine(slaEvaluate), await surveyStateMachine(surveyStep)], ...(file('workflows.json') ? { file: file('workflows.json')! } : {}), onError });
     cleanups.push(() => workflows.stop());
     const inboundPoller = new QueuePoller(inbound, processHandler, { batchSize: 10, concurrency: 2, onError });
     const outboundPoller = new QueuePoller(outbound, send, { batchSize: 10, concurrency: 1, onError });

@@ -487,6 +487,7 @@ export async function validateDefinition(definition: Definition): Promise<void> 
 
 export interface SynthesizedWorkflows {
   readonly sla: { readonly definition: Definition; readonly arn: string; readonly evaluateArn: string };
+  readonly survey: { readonly definition: Definition; readonly arn: string; readonly stepArn: string };
 }
 
 let synthesized: Promise<SynthesizedWorkflows> | undefined;
@@ -501,7 +502,7 @@ function synthesisKey(): string {
   const h = createHash('sha256');
   const files = (dir: string): string[] => readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  for (const f of [...files('lib'), ...files('functions/domain/sla'), 'functions/store/table.ts', 'local/workflows.ts'].sort()) {
+  for (const f of [...files('lib'), ...files('functions/domain/sla'), 'functions/runtime/config.ts', 'functions/store/table.ts', 'local/workflows.ts'].sort()) {
     h.update(f).update(readFileSync(join(REPO_ROOT, f)));
   }
   h.update(readFileSync(join(REPO_ROOT, 'node_modules/aws-cdk-lib/package.json')));
@@ -531,7 +532,13 @@ export function synthesizedWorkflows(): Promise<SynthesizedWorkflows> {
     const fnId = logicalId(stack.slaWorkflow.evaluateFunction);
     const definition = aslOf(template, smId);
     await validateDefinition(definition);
-    const out: SynthesizedWorkflows = { sla: { definition, arn: localStateMachineArn(smId), evaluateArn: localFunctionArn(fnId) } };
+    const surveySmId = logicalId(stack.surveyWorkflow.stateMachine);
+    const surveyDefinition = aslOf(template, surveySmId);
+    await validateDefinition(surveyDefinition);
+    const out: SynthesizedWorkflows = {
+      sla: { definition, arn: localStateMachineArn(smId), evaluateArn: localFunctionArn(fnId) },
+      survey: { definition: surveyDefinition, arn: localStateMachineArn(surveySmId), stepArn: localFunctionArn(logicalId(stack.surveyWorkflow.stepFunction)) },
+    };
     try {
       mkdirSync(dirname(cacheFile), { recursive: true });
       writeFileSync(`${cacheFile}.${process.pid}.tmp`, JSON.stringify(out));
@@ -550,4 +557,13 @@ export const SLA_MACHINE = 'sla';
 export async function slaStateMachine(evaluate: LocalLambda): Promise<LocalStateMachine> {
   const { sla } = await synthesizedWorkflows();
   return { name: SLA_MACHINE, arn: sla.arn, definition: sla.definition, lambdas: { [sla.evaluateArn]: evaluate } };
+}
+
+/** The local name of the survey state machine. */
+export const SURVEY_MACHINE = 'survey';
+
+/** The synthesised survey state machine with its step task mapped to a local handler. */
+export async function surveyStateMachine(step: LocalLambda): Promise<LocalStateMachine> {
+  const { survey } = await synthesizedWorkflows();
+  return { name: SURVEY_MACHINE, arn: survey.arn, definition: survey.definition, lambdas: { [survey.stepArn]: step } };
 }

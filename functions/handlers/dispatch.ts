@@ -15,6 +15,7 @@ import { acknowledgementReaction } from './reactions/acknowledgement.js';
 import { classificationReaction } from './reactions/classification.js';
 import { systemClock } from '../domain/clock.js';
 import { awsSlaReactions, combineReactions } from './sla-reactions.js';
+import { awsSurveyReactions } from './survey-reactions.js';
 
 /** A reaction to one feed event type. */
 export type Reaction = (event: FeedEvent) => Promise<void>;
@@ -70,6 +71,7 @@ export const handler = lazyHandler(async () => {
     reactions: combineReactions(
       { 'ticket.opened': [classificationReaction({ db, clock: systemClock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
       awsSlaReactions(config, db),
+      awsSurveyReactions(config, db),
     ),
   });
 });

@@ -20,7 +20,8 @@ import { displayNameOf } from '../domain/identity.js';
 import { makeIdentify } from './identify.js';
 import { decideThread } from '../domain/threading.js';
 import { formatTicketNumber, isActive } from '../domain/ticket.js';
-import { initialSla } from '../domain/sla/policy.js';
+import { initialSla, raisePriority } from '../domain/sla/policy.js';
+import { classifyReply, surveyOf, surveySettingsFrom, type SurveyReply } from '../domain/survey.js';
 import type { Config } from '../runtime/config.js';
 import { logger as defaultLogger, errorFacts } from '../runtime/logger.js';
 import { redactString } from '../domain/redact.js';
@@ -81,6 +82,7 @@ export function makeProcess(deps: ProcessDeps) {
   const { db } = deps;
   const maxReceiveCount = deps.maxReceiveCount ?? 5;
   const identify = makeIdentify({ db, newId: (now) => ulid(now), log });
+  const surveySettings = surveySettingsFrom(deps.config);
 
   async function handleMessage(msg: InboundMessage): Promise<Outcome> {
     if (msg.edit) {
@@ -119,6 +121,7 @@ export function makeProcess(deps: ProcessDeps) {
 
     let customerId: string = who.customerId;
     let thread: ThreadPlan;
+    let surveyReply: Exclude<SurveyReply, { kind: 'message' }> | undefined;
     const customerIsNew = who.customerIsNew;
 
     // E-mail threading (channels.md §8 "Ticket resolution"): the ticket of the mail answered, or
@@ -135,12 +138,22 @@ export function makeProcess(deps: ProcessDeps) {
       if (!customer) throw new ProcessError('identity points to a missing customer', { cause: { customer_id: customerId, stage: 'load' } });
       const current = customer.current_ticket_id ? await getTicket(db, customer.current_ticket_id) : undefined;
       const reopenThreaded = threaded ? threadedReopen(threaded, current, now) : undefined;
+      // A reply to the survey of the current (resolved) ticket: an answer, its comment — not a new ticket, not a reopen.
+      const reply = current && !reopenThreaded && (!threaded || threaded.id === current.id) ? classifyReply(current, msg, now, surveySettings) : undefined;
       const decision = reopenThreaded ? { action: 'reopen' as const, ticketId: reopenThreaded.id } : decideThread(current ? { id: current.id, status: current.status, ...(current.resolved_at ? { resolved_at: current.resolved_at } : {}) } : null, now, reopenWindowMs);
-      if (decision.action === 'append') {
+      if (current && reply && reply.kind !== 'message') {
+        surveyReply = reply;
+        thread = surveyThread(current, reply, entryId, now);
+      } else if (decision.action === 'append') {
         thread = { action: 'append', ticketId: decision.ticketId, fromStatus: current?.status === 'pending_customer' ? 'pending_customer' : 'any-active' };
       } else if (decision.action === 'reopen') {
         // A threaded reopen of an older ticket also moves the customer's current-ticket pointer.
-        thread = { action: 'reopen', ticketId: decision.ticketId, ...(reopenThreaded && reopenThreaded.id !== current?.id ? { moveFrom: current?.id ?? null } : {}) };
+        const reopened = reopenThreaded ?? current;
+        const pending = surveyOf(reopened?.survey);
+        thread = {
+          action: 'reopen', ticketId: decision.ticketId, ...(reopenThreaded && reopenThreaded.id !== current?.id ? { moveFrom: current?.id ?? null } : {}),
+          ...(pending && (pending.state === 'scheduled' || pending.state === 'sent') ? { cancelSurveyRound: pending.round } : {}),
+        };
       } else {
         thread = { action: 'open', ticket: await newTicket(msg, customerId, now, decision.previousTicketId), expectedCurrent: customer.current_ticket_id ?? null };
       }
@@ -155,9 +168,14 @@ export function makeProcess(deps: ProcessDeps) {
     } else if (thread.action === 'reopen') {
       events.push({ id: ulid(now), type: 'ticket.reopened', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, reason: 'customer_message' } });
       timelineEvents.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'ticket.reopened', data: { reason: 'customer_message' } });
+    } else if (thread.action === 'survey') {
+      surveyEvents(thread, surveyReply!, msg, ticketId, customerId, entryId, now, events, timelineEvents);
     }
     const entry = messageEntry(msg, ticketId, entryId, now);
-    events.push({ id: ulid(now), type: 'message.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, interaction: msg.interaction !== null } });
+    // A survey reply that leaves the ticket resolved is no customer waiting for an agent (no SLA clock starts).
+    if (thread.action !== 'survey' || thread.reopen) {
+      events.push({ id: ulid(now), type: 'message.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, interaction: msg.interaction !== null } });
+    }
 
     const upserted = who.identity;
     const result = await commitInbound(db, {
@@ -176,6 +194,40 @@ export function makeProcess(deps: ProcessDeps) {
       log.info('inbound committed', { channel: msg.channel, ticket_id: ticketId, customer_id: customerId, action: thread.action, attempt });
     }
     return result;
+  }
+
+  /** The thread plan of a survey reply (functions/domain/survey.ts `classifyReply`). */
+  function surveyThread(ticket: TicketRecord, reply: Exclude<SurveyReply, { kind: 'message' }>, entryId: string, now: number): ThreadPlan {
+    const s = surveyOf(ticket.survey)!;
+    const base = { action: 'survey' as const, ticketId: ticket.id, round: s.round, expectState: s.state };
+    if (reply.kind === 'answer') {
+      return {
+        ...base,
+        surveySet: { state: 'answered', score: reply.score, answered_at: now, comment: reply.comment, low: reply.low, reopened: reply.reopen, followup: 'pending', answer_message_id: entryId, ...(reply.reopen ? { raised_from: ticket.priority } : {}) },
+        ...(reply.reopen ? { reopen: { priority: raisePriority(ticket.priority, 1), from: ticket.priority } } : {}),
+      };
+    }
+    if (reply.kind === 'comment') return { ...base, surveySet: { comment: reply.comment, commented_at: now }, requireNoComment: true };
+    return { ...base, surveySet: {} };
+  }
+
+  function surveyEvents(
+    thread: Extract<ThreadPlan, { action: 'survey' }>, reply: Exclude<SurveyReply, { kind: 'message' }>, msg: InboundMessage,
+    ticketId: string, customerId: string, entryId: string, now: number, events: FeedEvent[], timeline: EventEntry[],
+  ): void {
+    if (reply.kind === 'answer') {
+      const data = { round: thread.round, scale: reply.scale, score: reply.score, low: reply.low, reopened: reply.reopen, comment: reply.comment !== null };
+      events.push({ id: ulid(now), type: 'survey.answered', at: now, ticket_id: ticketId, customer_id: customerId, data: { ...data, channel: msg.channel, message_id: entryId } });
+      timeline.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'survey.answered', data });
+      if (thread.reopen) {
+        events.push({ id: ulid(now), type: 'ticket.reopened', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, reason: 'survey_low_score' } });
+        timeline.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'ticket.reopened', data: { reason: 'survey_low_score', score: reply.score } });
+        events.push({ id: ulid(now), type: 'ticket.priority_changed', at: now, ticket_id: ticketId, customer_id: customerId, data: { from: thread.reopen.from, to: thread.reopen.priority, reason: 'survey_low_score' } });
+      }
+    } else if (reply.kind === 'comment') {
+      events.push({ id: ulid(now), type: 'survey.commented', at: now, ticket_id: ticketId, customer_id: customerId, data: { round: thread.round, message_id: entryId } });
+      timeline.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'survey.commented', data: { round: thread.round } });
+    }
   }
 
   /**

@@ -37,6 +37,15 @@ export const SETTINGS = [
   { name: 'ESCALATION_EMAIL', meaning: 'Where SLA escalations and bad-score alerts are e-mailed' },
   { name: 'CONFLUO_SLA_STATE_MACHINE_ARN', meaning: 'AWS only: the SLA state machine the dispatch λ starts one execution per ticket on' },
   { name: 'CONFLUO_SLA_DEFAULTS', meaning: 'SLA calendars and policies (JSON `{calendars, policies}`) in force until `PUT /api/v1/sla/…` stores others; default: `24x7` UTC, normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h' },
+  // close the loop: surveys after resolution (DESIGN.md §2)
+  { name: 'CONFLUO_SURVEY', meaning: 'Survey after resolution: `csat` (1–5), `nps` (0–10) or `off`', default: 'csat' },
+  { name: 'CONFLUO_SURVEY_DELAY_MINUTES', meaning: 'Minutes after resolution before the survey is sent', default: '60' },
+  { name: 'CONFLUO_SURVEY_REMINDER_HOURS', meaning: 'Hours after the survey before the one reminder', default: '24' },
+  { name: 'CONFLUO_SURVEY_EXPIRY_HOURS', meaning: 'Hours after the survey during which a score is accepted; then it expires unanswered', default: '72' },
+  { name: 'CONFLUO_SURVEY_COMMENT_MINUTES', meaning: 'Minutes after a score during which a free-text message is recorded as the survey comment (not a reopen)', default: '60' },
+  { name: 'CONFLUO_SURVEY_LOW_CSAT', meaning: 'CSAT scores at or below this reopen the ticket, raise its priority and alert the team lead', default: '2' },
+  { name: 'CONFLUO_SURVEY_LOW_NPS', meaning: 'NPS scores at or below this reopen the ticket, raise its priority and alert the team lead', default: '6' },
+  { name: 'CONFLUO_SURVEY_STATE_MACHINE_ARN', meaning: 'AWS only: the survey state machine the dispatch λ starts one execution per resolution on' },
   // analytics export (issue 9)
   { name: 'CONFLUO_EXPORT_BUCKET', meaning: 'AWS only: S3 bucket the export λ writes Parquet to (`<dataset>/dt=YYYY-MM-DD/part-0.parquet`); locally `$CONFLUO_DATA_DIR/export/`' },
   { name: 'CONFLUO_EXPORT_MESSAGE_TEXT', meaning: 'Export message text and survey comments (`on`/`off`); off keeps the export free of personal data', default: 'off' },
@@ -106,6 +115,15 @@ const ConfigSchema = z
     }
     for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
+    }
+    if (!['csat', 'nps', 'off'].includes(c.CONFLUO_SURVEY ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY'], message: 'must be csat, nps or off' });
+    for (const key of ['CONFLUO_SURVEY_DELAY_MINUTES', 'CONFLUO_SURVEY_REMINDER_HOURS', 'CONFLUO_SURVEY_EXPIRY_HOURS', 'CONFLUO_SURVEY_COMMENT_MINUTES', 'CONFLUO_SURVEY_LOW_CSAT', 'CONFLUO_SURVEY_LOW_NPS'] as const) {
+      if (!/^\d+$/.test(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a whole number ≥ 0' });
+    }
+    if (Number(c.CONFLUO_SURVEY_LOW_CSAT) > 5) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LOW_CSAT'], message: 'must be 0–5 (CSAT is 1–5)' });
+    if (Number(c.CONFLUO_SURVEY_LOW_NPS) > 10) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LOW_NPS'], message: 'must be 0–10 (NPS is 0–10)' });
+    if (Number(c.CONFLUO_SURVEY_EXPIRY_HOURS) <= Number(c.CONFLUO_SURVEY_REMINDER_HOURS) && c.CONFLUO_SURVEY_EXPIRY_HOURS !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_EXPIRY_HOURS'], message: 'must be more than CONFLUO_SURVEY_REMINDER_HOURS (the reminder comes before the survey expires)' });
     }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });

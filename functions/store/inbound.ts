@@ -17,8 +17,19 @@ type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 export type ThreadPlan =
   | { readonly action: 'append'; readonly ticketId: string; readonly fromStatus: 'any-active' | 'pending_customer' }
   /** `moveFrom`: reopening a ticket that is not the customer's current one (e-mail threading): the pointer moves from that (inactive) ticket. */
-  | { readonly action: 'reopen'; readonly ticketId: string; readonly moveFrom?: string | null }
-  | { readonly action: 'open'; readonly ticket: TicketRecord; readonly expectedCurrent: string | null };
+  | { readonly action: 'reopen'; readonly ticketId: string; readonly moveFrom?: string | null; readonly cancelSurveyRound?: number }
+  | { readonly action: 'open'; readonly ticket: TicketRecord; readonly expectedCurrent: string | null }
+  /**
+   * A reply to the ticket's survey (functions/domain/survey.ts `classifyReply`): the message joins
+   * the resolved (or closed) ticket without reopening it, and the survey fields in `surveySet` are
+   * written — conditional on the survey's round and state. `reopen`: a low score reopens the
+   * ticket with the raised priority.
+   */
+  | {
+      readonly action: 'survey'; readonly ticketId: string; readonly round: number; readonly expectState: string;
+      readonly surveySet: Readonly<Record<string, unknown>>; readonly requireNoComment?: boolean;
+      readonly reopen?: { readonly priority: string; readonly from?: string };
+    };
 
 export interface InboundPlan {
   readonly msg: InboundMessage;
@@ -146,15 +157,22 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
       ExpressionAttributeNames: { '#s': 'status' },
       ExpressionAttributeValues: { ...touch, ':s0': ACTIVE_NO_PENDING[0], ':s1': ACTIVE_NO_PENDING[1], ':s2': ACTIVE_NO_PENDING[2] },
     } });
+  } else if (plan.thread.action === 'survey') {
+    items.push({ Update: surveyReplyUpdate(T, ticketId, plan.thread, touchSet, touch) });
   } else {
     // reopen (resolved → open) or the customer answered (pending_customer → open)
     const from = plan.thread.action === 'reopen' ? 'resolved' : 'pending_customer';
+    // A customer reopening the ticket cancels its pending survey (DESIGN.md §2), in the same write.
+    const cancel = plan.thread.action === 'reopen' ? plan.thread.cancelSurveyRound : undefined;
     items.push({ Update: {
       TableName: T, Key: keys.ticket(ticketId),
-      UpdateExpression: `SET ${touchSet}, #s = :open, gsi2pk = :g2${plan.thread.action === 'reopen' ? ', reopen_count = if_not_exists(reopen_count, :zero) + :one REMOVE resolved_at' : ''}`,
-      ConditionExpression: 'customer_id = :c AND #s = :from',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ...touch, ':open': 'open', ':from': from, ':g2': 'STATUS#open', ...(plan.thread.action === 'reopen' ? { ':zero': 0 } : {}) },
+      UpdateExpression: `SET ${touchSet}, #s = :open, gsi2pk = :g2${cancel !== undefined ? ', #sv.#st = :cancelled, #sv.cancelled_reason = :reopened' : ''}${plan.thread.action === 'reopen' ? ', reopen_count = if_not_exists(reopen_count, :zero) + :one REMOVE resolved_at' : ''}`,
+      ConditionExpression: `customer_id = :c AND #s = :from${cancel !== undefined ? ' AND #sv.#r = :sr' : ''}`,
+      ExpressionAttributeNames: { '#s': 'status', ...(cancel !== undefined ? { '#sv': 'survey', '#st': 'state', '#r': 'round' } : {}) },
+      ExpressionAttributeValues: {
+        ...touch, ':open': 'open', ':from': from, ':g2': 'STATUS#open', ...(plan.thread.action === 'reopen' ? { ':zero': 0 } : {}),
+        ...(cancel !== undefined ? { ':cancelled': 'cancelled', ':reopened': 'reopened', ':sr': cancel } : {}),
+      },
     } });
   }
 
@@ -167,6 +185,35 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
   for (const e of plan.events) items.push(feedItem(db, e));
 
   return runTransaction(db, items);
+}
+
+/** The ticket update of a survey reply: the message touch, the survey fields, a low-score reopen. */
+function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<ThreadPlan, { action: 'survey' }>, touchSet: string, touch: Record<string, unknown>) {
+  const names: Record<string, string> = { '#s': 'status', '#sv': 'survey', '#r': 'round', '#st': 'state' };
+  const values: Record<string, unknown> = { ...touch, ':round': sv.round, ':expect': sv.expectState, ':res': 'resolved', ...(sv.reopen ? {} : { ':clo': 'closed' }) };
+  const sets = [touchSet];
+  Object.entries(sv.surveySet).forEach(([k, v], i) => {
+    names[`#f${i}`] = k;
+    values[`:f${i}`] = v;
+    sets.push(`#sv.#f${i} = :f${i}`);
+  });
+  const conditions = ['customer_id = :c', sv.reopen ? '#s = :res' : '#s IN (:res, :clo)', '#sv.#r = :round', '#sv.#st = :expect'];
+  if (sv.requireNoComment) {
+    names['#cm'] = 'comment';
+    values[':nt'] = 'NULL';
+    conditions.push('(attribute_not_exists(#sv.#cm) OR attribute_type(#sv.#cm, :nt))');
+  }
+  let remove = '';
+  if (sv.reopen) {
+    names['#p'] = 'priority';
+    sets.push('#s = :open', 'gsi2pk = :g2', '#p = :prio', 'reopen_count = if_not_exists(reopen_count, :zero) + :one');
+    Object.assign(values, { ':open': 'open', ':g2': 'STATUS#open', ':prio': sv.reopen.priority, ':zero': 0 });
+    remove = ' REMOVE resolved_at';
+  }
+  return {
+    TableName: T, Key: keys.ticket(ticketId), UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+    ConditionExpression: conditions.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+  };
 }
 
 /** Run a transaction whose first item is a dedupe marker: its failure alone means "duplicate". */

@@ -201,6 +201,13 @@ describe('telegram render', () => {
     expect(body.reply_markup).toEqual({ inline_keyboard: [[{ text: '😞 Bad', callback_data: 'csat:1' }, { text: '😀 Great', callback_data: 'csat:5' }]] });
   });
 
+  it('splits more than 8 buttons into balanced rows (NPS 0–10: 6 + 5)', () => {
+    const buttons = Array.from({ length: 11 }, (_, n) => ({ label: String(n), payload: `nps:${n}` }));
+    const rows = JSON.parse(telegram.render(outbound({ kind: 'survey', text: 'NPS?', buttons }), { secrets: {} }).body!).reply_markup.inline_keyboard;
+    expect(rows.map((r: unknown[]) => r.length)).toEqual([6, 5]);
+    expect(rows.flat().map((b: { callback_data: string }) => b.callback_data)).toEqual(buttons.map((b) => b.payload));
+  });
+
   it('refuses to render a button payload longer than 64 bytes of callback_data', () => {
     const buttons = [{ label: 'x', payload: 'ü'.repeat(33) }];
     expect(() => telegram.render(outbound({ buttons }), { secrets: {} })).toThrow(/64 bytes/);

@@ -29,8 +29,8 @@ describe('ConfluoStack composition', () => {
     expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual(['StoreTable0CCFA19B']);
   });
 
-  it('defines the seven functions', () => {
-    const prefixes = ['IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'ExportExportFunction'];
+  it('defines the eight functions', () => {
+    const prefixes = ['IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction'];
     for (const prefix of prefixes) {
       expect(functionId(template, prefix)).toBeTruthy();
     }

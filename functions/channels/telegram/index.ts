@@ -34,6 +34,8 @@ const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 export const TELEGRAM_MAX_TEXT = 4096;
 /** https://core.telegram.org/bots/api#inlinekeyboardbutton — `callback_data` is 1-64 bytes. */
 export const TELEGRAM_MAX_CALLBACK_DATA_BYTES = 64;
+/** Buttons per inline-keyboard row that Telegram clients show without squeezing (and its API limit). */
+export const TELEGRAM_MAX_BUTTONS_PER_ROW = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Update shape (https://core.telegram.org/bots/api#update). Validated loosely: only the fields we
@@ -419,8 +421,13 @@ export const telegram = defineChannel({
           throw new Error(`telegram: button payload exceeds ${TELEGRAM_MAX_CALLBACK_DATA_BYTES} bytes of callback_data`);
         }
       }
-      // One row; the customer's press comes back as a callback_query whose `data` is the payload.
-      body.reply_markup = { inline_keyboard: [msg.buttons.map((b) => ({ text: b.label, callback_data: b.payload }))] };
+      // Rows of at most 8 buttons (Telegram's limit per row), balanced: CSAT 1–5 is one row, NPS
+      // 0–10 two (6 + 5). The press comes back as a callback_query whose `data` is the payload.
+      const cells = msg.buttons.map((b) => ({ text: b.label, callback_data: b.payload }));
+      const perRow = Math.ceil(cells.length / Math.ceil(cells.length / TELEGRAM_MAX_BUTTONS_PER_ROW));
+      const rows: Array<typeof cells> = [];
+      for (let i = 0; i < cells.length; i += perRow) rows.push(cells.slice(i, i + perRow));
+      body.reply_markup = { inline_keyboard: rows };
     }
     return {
       method: 'POST',

@@ -50,7 +50,6 @@ export function escalationSubject(e: PendingEmail, ticketNumber: string): string
 
 export function renderEscalationEmail(input: EscalationEmailInput): RawEmailRequest {
   const { email: e, ticket } = input;
-  const domain = input.messageIdDomain ?? (input.from.split('@')[1] || 'confluo.localhost');
   const lines = [
     `Ticket ${ticket.number} (${ticket.id}) needs attention.`,
     '',
@@ -62,19 +61,36 @@ export function renderEscalationEmail(input: EscalationEmailInput): RawEmailRequ
     '',
     'Sent by Confluo SLA escalation.',
   ];
+  return renderNotificationEmail({
+    from: input.from, to: e.to, subject: escalationSubject(e, ticket.number), at: e.at, messageId: `sla-${e.id}`,
+    ticketId: ticket.id, lines, ...(input.messageIdDomain ? { messageIdDomain: input.messageIdDomain } : {}),
+  });
+}
+
+/**
+ * A plain-text notification to the team (SLA escalations, bad survey scores): ASCII headers,
+ * `Auto-Submitted: auto-generated`, the ticket id in `X-Confluo-Ticket`. Never personal data in
+ * the body: the caller passes ids, numbers and fixed words.
+ */
+export function renderNotificationEmail(input: {
+  readonly from: string; readonly to: string; readonly subject: string; readonly at: number;
+  /** Local part of the Message-ID (unique per notification, stable across retries). */
+  readonly messageId: string; readonly ticketId: string; readonly lines: readonly string[]; readonly messageIdDomain?: string;
+}): RawEmailRequest {
+  const domain = input.messageIdDomain ?? (input.from.split('@')[1] || 'confluo.localhost');
   const body = [
     `From: ${header(input.from)}`,
-    `To: ${header(e.to)}`,
-    `Subject: ${header(escalationSubject(e, ticket.number))}`,
-    `Date: ${rfc2822Date(e.at)}`,
-    `Message-ID: <sla-${header(e.id)}@${header(domain)}>`,
+    `To: ${header(input.to)}`,
+    `Subject: ${header(input.subject)}`,
+    `Date: ${rfc2822Date(input.at)}`,
+    `Message-ID: <${header(input.messageId)}@${header(domain)}>`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=UTF-8',
     'Content-Transfer-Encoding: 7bit',
     'Auto-Submitted: auto-generated',
-    `X-Confluo-Ticket: ${header(ticket.id)}`,
+    `X-Confluo-Ticket: ${header(input.ticketId)}`,
     '',
-    ...lines,
+    ...input.lines,
     '',
   ].join('\r\n');
   return { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body };

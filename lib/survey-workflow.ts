@@ -1,0 +1,237 @@
+/**
+ * SurveyWorkflow: one Step Functions execution per resolution asks the customer how we did, on
+ * the channel they last wrote from (DESIGN §1 Workflows, §2 Close the loop). Like the SLA
+ * workflow, the state machine holds no business rules:
+ *
+ *   WaitUntilDue (Wait, TimestampPath $.wait_until)
+ *     → Step (the survey-step function: reads the ticket as it is now; asks, reminds, expires,
+ *       cancels or follows up an answer; commits it)
+ *     → Decide (Choice on $.kind): 'wait-until' → WaitUntilDue; 'done' → Done
+ *
+ * A survey costs one execution of about 9 transitions (wait 1 h → ask → wait 24 h → remind →
+ * wait → expire) and, when answered, a short follow-up execution (thank-you, low-score alert).
+ * The answer itself is recorded by the process function the moment it arrives (it reads the
+ * ticket anyway), so no callback/task token is needed: the waiting execution wakes at its next
+ * time, finds the survey answered and ends — a stale wake-up is a no-op.
+ *
+ * Executions are started by the dispatch function (`bindStarter`), named
+ * `<ticket_id>-survey-<round>` (round = the ticket's resolution count) and
+ * `<ticket_id>-survey-<round>-answer`. STANDARD: a survey waits for days. JSONPath: the local
+ * runtime runs this very definition with aws-local-stepfunctions.
+ */
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { Effect, PolicyStatement, type Grant } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice, Condition, DefinitionBody, Fail, JsonPath, LogLevel, QueryLanguage, StateMachine, StateMachineType, Succeed,
+  TaskInput, Timeout, Wait, WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { loadConfig } from '../functions/runtime/config.js';
+import { ConfluoFunction } from './confluo-function.js';
+import type { Store } from './store.js';
+
+/** State names of the survey state machine (the local engine and the tests find states by them). */
+export const SURVEY_STATES = {
+  wait: 'WaitUntilDue',
+  step: 'Step',
+  decide: 'Decide',
+  done: 'Done',
+  unknown: 'UnknownDecision',
+} as const;
+
+/** Timeout of the step function; the task gives up after twice that. */
+export const SURVEY_STEP_TIMEOUT = Duration.seconds(30);
+
+/** Survey settings (`CONFLUO_SURVEY*` of functions/runtime/config.ts), validated at synthesis. */
+export interface SurveySettingsProps {
+  /** @default 'csat' */
+  readonly scale?: 'csat' | 'nps' | 'off';
+  /** @default 60 */
+  readonly delayMinutes?: number;
+  /** @default 24 */
+  readonly reminderHours?: number;
+  /** @default 72 */
+  readonly expiryHours?: number;
+  /** @default 60 */
+  readonly commentMinutes?: number;
+  /** @default 2 */
+  readonly lowCsat?: number;
+  /** @default 6 */
+  readonly lowNps?: number;
+}
+
+export interface SurveyWorkflowProps {
+  /** The single table (tickets, customers, identities). */
+  readonly store: Store;
+
+  /**
+   * Where low-score alerts are e-mailed (`ESCALATION_EMAIL`, the team lead).
+   *
+   * @default - no alert e-mail; the alert is a timeline event only
+   */
+  readonly escalationEmail?: string;
+
+  /**
+   * From address of alert e-mails (`EMAIL_FROM`), a verified SES identity.
+   *
+   * @default - no alert e-mail is sent
+   */
+  readonly emailFrom?: string;
+
+  /**
+   * Scale, delay, reminder, expiry and low-score thresholds.
+   *
+   * @default - CSAT 1–5, asked 1 h after resolution, reminded after 24 h, expired after 72 h, low ≤ 2 (NPS ≤ 6)
+   */
+  readonly settings?: SurveySettingsProps;
+
+  /**
+   * Which execution events go to CloudWatch Logs (without execution data: ticket ids only).
+   *
+   * @default LogLevel.ERROR
+   */
+  readonly logLevel?: LogLevel;
+
+  /**
+   * How long function and execution log events are kept.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/** The survey state machine and its step function. */
+export class SurveyWorkflow extends Construct {
+  public readonly stateMachine: StateMachine;
+  /** The survey-step function (the state machine's only task). */
+  public readonly stepFunction: ConfluoFunction;
+  /** The survey settings as environment variables (for the process and dispatch functions too). */
+  public readonly settingsEnvironment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: SurveyWorkflowProps) {
+    super(scope, id);
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    this.settingsEnvironment = surveyEnvironment(props.settings);
+
+    this.stepFunction = new ConfluoFunction(this, 'StepFunction', {
+      handlerName: 'survey-step',
+      description: 'Confluo close the loop: ask, remind, expire or follow up a ticket\'s survey; tell the workflow when to look again',
+      timeout: SURVEY_STEP_TIMEOUT,
+      logRetention,
+      environment: {
+        ...this.settingsEnvironment,
+        ...(props.escalationEmail ? { ESCALATION_EMAIL: props.escalationEmail } : {}),
+        ...(props.emailFrom ? { EMAIL_FROM: props.emailFrom } : {}),
+      },
+    }).bindTable(props.store);
+    if (props.emailFrom) {
+      const stack = Stack.of(this);
+      this.stepFunction.addToRolePolicy(new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['ses:SendRawEmail'],
+        resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      }));
+      Validations.of(this.stepFunction).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        reason: 'SES authorises SendRawEmail against the verified identity (address or domain) chosen for EMAIL_FROM, and against recipient identities in the sandbox; these are unknown at synth time, so access is limited to identities of this account and region.',
+      });
+    }
+
+    const wait = Wait.jsonPath(this, SURVEY_STATES.wait, {
+      comment: 'Sleep until the question, the reminder or the expiry is due (or at once for a follow-up)',
+      time: WaitTime.timestampPath('$.wait_until'),
+    });
+    const step = LambdaInvoke.jsonPath(this, SURVEY_STATES.step, {
+      comment: 'Read the ticket as it is now; ask, remind, expire, cancel or follow up; answer wait-until | done',
+      lambdaFunction: this.stepFunction,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({
+        ticket_id: JsonPath.stringAt('$.ticket_id'),
+        round: JsonPath.numberAt('$.round'),
+        execution: JsonPath.stringAt('$$.Execution.Name'),
+      }),
+      taskTimeout: Timeout.duration(SURVEY_STEP_TIMEOUT.plus(SURVEY_STEP_TIMEOUT)),
+    });
+    // The function is idempotent (conditional writes on the survey's round and state): retry.
+    step.addRetry({
+      errors: ['States.TaskFailed', 'States.Timeout'],
+      interval: Duration.seconds(5),
+      maxAttempts: 6,
+      backoffRate: 2,
+      maxDelay: Duration.minutes(5),
+    });
+    const decide = Choice.jsonPath(this, SURVEY_STATES.decide, { comment: 'Branch on the step decision' });
+    const done = Succeed.jsonPath(this, SURVEY_STATES.done, { comment: 'Answered, expired, cancelled or stale' });
+    const unknown = Fail.jsonPath(this, SURVEY_STATES.unknown, { error: 'UnknownDecision', cause: 'survey-step answered a kind this workflow does not know' });
+
+    const definition = wait.next(step).next(
+      decide
+        .when(Condition.stringEquals('$.kind', 'done'), done)
+        .when(Condition.stringEquals('$.kind', 'wait-until'), wait)
+        .otherwise(unknown),
+    );
+
+    const logGroup = new LogGroup(this, 'ExecutionLogs', { retention: logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: 'Confluo survey: one execution per resolution; waits, asks, reminds once, records or gives up',
+      definitionBody: DefinitionBody.fromChainable(definition),
+      stateMachineType: StateMachineType.STANDARD,
+      queryLanguage: QueryLanguage.JSON_PATH,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: props.logLevel ?? LogLevel.ERROR, includeExecutionData: false },
+    });
+
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SF1',
+      reason: 'Failed executions are logged (LogLevel.ERROR) and alarmed through metricFailed(); logging ALL events of executions that mostly wait would cost more than the workflow itself. Raise logLevel when debugging.',
+    });
+    Validations.of(this.stateMachine.role).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing (xray:PutTraceSegments) only support Resource "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-iam-policy).',
+      },
+      {
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.stepFunction.node.defaultChild as never)}.Arn>:*]`,
+        reason: 'LambdaInvoke grants lambda:InvokeFunction on the step function and its versions/aliases (<arn>:*); it is the one function of this workflow.',
+      },
+    );
+  }
+
+  /**
+   * Let a function start survey executions: sets `CONFLUO_SURVEY_STATE_MACHINE_ARN` and the
+   * survey settings, and grants states:StartExecution on this state machine only.
+   */
+  bindStarter(fn: ConfluoFunction): Grant {
+    fn.addEnvironment('CONFLUO_SURVEY_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.bindSettings(fn);
+    return this.stateMachine.grantStartExecution(fn);
+  }
+
+  /** Give a function the survey settings (the process function recognises answers with them). */
+  bindSettings(fn: ConfluoFunction): ConfluoFunction {
+    for (const [k, v] of Object.entries(this.settingsEnvironment)) fn.addEnvironment(k, v);
+    return fn;
+  }
+
+  /** Executions that failed (the step function kept failing after its retries). */
+  metricFailed(props?: MetricOptions): Metric {
+    return this.stateMachine.metricFailed({ statistic: 'Sum', ...props });
+  }
+}
+
+/** The settings as `CONFLUO_SURVEY*` variables, validated like the functions will (a mistake fails synth). */
+export function surveyEnvironment(s: SurveySettingsProps = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (s.scale !== undefined) env.CONFLUO_SURVEY = s.scale;
+  if (s.delayMinutes !== undefined) env.CONFLUO_SURVEY_DELAY_MINUTES = String(s.delayMinutes);
+  if (s.reminderHours !== undefined) env.CONFLUO_SURVEY_REMINDER_HOURS = String(s.reminderHours);
+  if (s.expiryHours !== undefined) env.CONFLUO_SURVEY_EXPIRY_HOURS = String(s.expiryHours);
+  if (s.commentMinutes !== undefined) env.CONFLUO_SURVEY_COMMENT_MINUTES = String(s.commentMinutes);
+  if (s.lowCsat !== undefined) env.CONFLUO_SURVEY_LOW_CSAT = String(s.lowCsat);
+  if (s.lowNps !== undefined) env.CONFLUO_SURVEY_LOW_NPS = String(s.lowNps);
+  loadConfig(env);
+  return env;
+}
