@@ -25,6 +25,7 @@ import { acknowledgementReaction } from '../functions/handlers/reactions/acknowl
 import { classificationReaction } from '../functions/handlers/reactions/classification.js';
 import { FeedHub } from './feed-hub.js';
 import { makeAgentApi } from '../functions/handlers/agent-api.js';
+import { makeWebchatApi } from '../functions/handlers/webchat-api.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { LocalQueue, QueuePoller } from './queues.js';
 import { StreamPoller } from './stream-poller.js';
@@ -205,6 +206,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const server = createLocalServer({
       ingest, agentApi, config, clock, outbox, settle, feedHub,
+      webchatApi: makeWebchatApi({ db, clock, config }),
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });

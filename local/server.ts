@@ -15,6 +15,7 @@ import type { LocalS3 } from './s3.js';
 import type { FeedHub } from './feed-hub.js';
 import { encodeFeedCursor } from '../functions/store/triage.js';
 import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
+import { createWebRoutes } from './web.js';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -29,6 +30,8 @@ export interface LocalServerDeps {
   readonly s3: LocalS3;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
   readonly feedHub?: FeedHub;
+  /** The web-chat widget API (`/webchat/session`, `/webchat/messages`); absent: 404. */
+  readonly webchatApi?: Handler;
 }
 
 /** Comment line sent to idle event streams (keeps proxies from closing them). */
@@ -42,6 +45,8 @@ const ClockRequest = z.strictObject({ advanceSeconds: z.number().nonnegative().m
 
 export function createLocalServer(deps: LocalServerDeps): Server {
   const agentSecret = deps.config.AGENT_JWT_SECRET!;
+  // The web inbox at `/` and the web-chat widget (local/web.ts).
+  const web = createWebRoutes({ webchatApi: deps.webchatApi ?? (async () => ({ statusCode: 404 })), toEvent, reply });
 
   return createServer(async (req, res) => {
     try {
@@ -76,6 +81,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       return reply(res, await deps.agentApi(event));
     }
     if (path.startsWith('/dev/')) return dev(req, res, method, path);
+    if (await web(req, res, url)) return;
     send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
   }
 

@@ -1,0 +1,134 @@
+/**
+ * Web chat widget API (channels.md §9): the two endpoints besides the webhook that Confluo's
+ * widget talks to.
+ *
+ * - `POST /webchat/session` → `{token, visitor_id, conversation_id, expires_at}`: an HS256 token
+ *   (`WEBCHAT_SECRET`, `iss: "confluo-webchat"`, `aud: "confluo:webchat"`) for an anonymous visitor
+ *   (`sub` = `v_` + 22 url-safe characters, `sid` = `c_` + 22). Sent with a previous widget token
+ *   (expired up to {@link REFRESH_GRACE_S} ago, signature still valid) it renews that session.
+ * - `GET /webchat/messages?after=<cursor>` (same bearer token, verified exactly as ingest does):
+ *   the conversation, oldest first — the visitor's own messages once processed and the agents'
+ *   replies once sent; replies served here become `delivered`.
+ *
+ * A channel whose secret is not configured answers 404, like its webhook.
+ */
+import { randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/index.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import type { Config } from '../runtime/config.js';
+import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { jsonResponse, lowerCaseHeaders } from '../runtime/http.js';
+import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
+import type { Db } from '../store/db.js';
+import { markServed, WEBCHAT_CURSOR, webchatConversation } from '../store/webchat.js';
+
+/** Widget tokens live hours, not days (§9). */
+export const SESSION_TTL_S = 12 * 3600;
+/** A widget token expired less than this long ago can still be renewed (the visitor keeps their chat). */
+export const REFRESH_GRACE_S = 30 * 86_400;
+const ISSUER = 'confluo-webchat';
+
+export interface WebchatApiDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly config: Pick<Config, 'WEBCHAT_SECRET' | 'WEBCHAT_ALLOWED_ORIGINS'>;
+  readonly logger?: Pick<typeof defaultLogger, 'warn' | 'error'>;
+}
+
+const MessagesQuery = z.strictObject({
+  after: z.string().regex(WEBCHAT_CURSOR).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+
+const urlSafeId = (prefix: string) => prefix + randomBytes(17).toString('base64url').slice(0, 22);
+
+export function makeWebchatApi(deps: WebchatApiDeps) {
+  const log = deps.logger ?? defaultLogger;
+  const secret = deps.config.WEBCHAT_SECRET;
+  const key = secret ? new TextEncoder().encode(secret) : undefined;
+  const allowed = (deps.config.WEBCHAT_ALLOWED_ORIGINS ?? '').split(',').map(normaliseOrigin).filter((o) => o !== '');
+
+  async function verify(token: string, graceS: number, issuers: readonly string[]): Promise<WebchatClaims | undefined> {
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.alg !== 'HS256' || (header.typ !== undefined && header.typ !== 'JWT')) return undefined;
+      const { payload } = await jwtVerify(token, key!, {
+        algorithms: ['HS256'], audience: WEBCHAT_AUDIENCE, issuer: [...issuers], clockTolerance: graceS,
+        requiredClaims: ['sub', 'sid', 'exp'], currentDate: new Date(deps.clock.now()),
+      });
+      const claims = WebchatClaims.safeParse(payload);
+      return claims.success ? claims.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function mint(sub: string, sid: string) {
+    const now = Math.floor(deps.clock.now() / 1000);
+    const token = await new SignJWT({ sid })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER).setAudience(WEBCHAT_AUDIENCE).setSubject(sub)
+      .setIssuedAt(now).setExpirationTime(now + SESSION_TTL_S)
+      .sign(key!);
+    return { token, visitor_id: sub, conversation_id: sid, expires_at: new Date((now + SESSION_TTL_S) * 1000).toISOString() };
+  }
+
+  return async function webchatApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const path = event.rawPath.replace(/\/+$/, '');
+    const method = event.requestContext.http.method.toUpperCase();
+    const headers = lowerCaseHeaders(event.headers);
+    if (!key || (path !== '/webchat/session' && path !== '/webchat/messages')) return jsonResponse(404, { error: { code: 'not_found', message: 'no such route' } });
+    // Origins are not authentication (any client can send any Origin), but a listed set keeps
+    // other sites' pages from using the widget's endpoints through visitors' browsers.
+    const origin = headers.origin;
+    if (origin && allowed.length > 0 && !allowed.includes(normaliseOrigin(origin))) return jsonResponse(403, { error: { code: 'forbidden', message: 'origin not allowed' } });
+    const cors: Record<string, string> = origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
+    if (method === 'OPTIONS') {
+      return { statusCode: 204, headers: { ...cors, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'Authorization, Content-Type', 'access-control-max-age': '600' } };
+    }
+    const bearer = /^Bearer[ ]+([^\s]+)\s*$/i.exec(headers.authorization ?? '')?.[1];
+    const out = (status: number, body: unknown) => jsonResponse(status, body, { ...cors, 'cache-control': 'no-store' });
+    try {
+      if (path === '/webchat/session' && method === 'POST') {
+        const previous = bearer ? await verify(bearer, REFRESH_GRACE_S, [ISSUER]) : undefined;
+        return out(200, await mint(previous?.sub ?? urlSafeId('v_'), previous?.sid ?? urlSafeId('c_')));
+      }
+      if (path === '/webchat/messages' && method === 'GET') {
+        const claims = bearer ? await verify(bearer, WEBCHAT_CLOCK_TOLERANCE_S, [ISSUER, 'site']) : undefined;
+        if (!claims) return out(401, { error: { code: 'unauthorized', message: 'a valid widget token is required' } });
+        const q = MessagesQuery.safeParse(event.queryStringParameters ?? {});
+        if (!q.success) return out(400, { error: { code: 'invalid', message: 'expected after=<cursor from a previous answer> and limit ≤ 200' } });
+        const items = await webchatConversation(deps.db, claims.sub, claims.sid, q.data.after, q.data.limit);
+        await markServed(deps.db, items);
+        return out(200, {
+          items: items.map(({ entry: e }) => ({
+            // The visitor's own messages carry the id the widget gave them.
+            id: e.direction === 'in' ? (e.external_message_id ?? e.id) : e.id,
+            direction: e.direction,
+            text: e.text,
+            attachments: (e.attachments ?? []).map((a) => ({ type: a.type, name: a.file_name ?? null, mime_type: a.mime_type ?? null })),
+            at: new Date(e.at).toISOString(),
+            ...(e.direction === 'out' ? { kind: e.outbound_kind ?? 'reply' } : {}),
+          })),
+          next_cursor: items.at(-1)?.cursor ?? q.data.after ?? null,
+        });
+      }
+      return out(405, { error: { code: 'method_not_allowed', message: 'method not allowed' } });
+    } catch (e) {
+      log.error('webchat api failed', { path, ...errorFacts(e) });
+      return out(500, { error: { code: 'internal', message: 'internal error' } });
+    }
+  };
+}
+
+function normaliseOrigin(o: string): string {
+  return o.trim().replace(/\/+$/, '').toLowerCase();
+}
+
+export const handler = lazyHandler(async () => {
+  const config = await awsConfig();
+  return makeWebchatApi({ db: awsDb(config), clock: systemClock, config });
+});

@@ -1,0 +1,75 @@
+/**
+ * The web pages of the local runtime: the agents' web inbox at `/` and the web-chat widget
+ * (`/webchat/widget.js`, demo shop page `/webchat/demo`), plus the widget's API
+ * (`/webchat/session`, `/webchat/messages`, the same handler as in AWS).
+ *
+ * The browser code in `web/` is bundled by esbuild in memory on first request (no build step for
+ * `npm start`); `npm run build:web` writes the same files to `dist/web/` for static hosting.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+export interface WebAsset { readonly body: Buffer; readonly type: string }
+
+const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+
+/** Build every static file of the inbox and the widget: path (no leading `/`) → asset. */
+export async function buildWebAssets(opts: { minify?: boolean } = {}): Promise<Map<string, WebAsset>> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: { 'inbox': join(WEB_DIR, 'inbox/main.ts'), 'webchat/widget': join(WEB_DIR, 'widget/widget.ts') },
+    bundle: true, write: false, format: 'iife', target: ['es2020'], platform: 'browser',
+    minify: opts.minify ?? true, legalComments: 'none', outdir: '/out', logLevel: 'silent',
+  });
+  const assets = new Map<string, WebAsset>();
+  for (const f of result.outputFiles) assets.set(f.path.replace(/^\/out\//, ''), { body: Buffer.from(f.contents), type: 'text/javascript; charset=utf-8' });
+  const file = async (name: string) => readFile(join(WEB_DIR, name));
+  assets.set('index.html', { body: await file('inbox/index.html'), type: 'text/html; charset=utf-8' });
+  assets.set('inbox.css', { body: await file('inbox/inbox.css'), type: 'text/css; charset=utf-8' });
+  assets.set('webchat/demo', { body: await file('widget/demo.html'), type: 'text/html; charset=utf-8' });
+  return assets;
+}
+
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface WebRoutesDeps {
+  /** The widget API handler (`makeWebchatApi`). */
+  readonly webchatApi: Handler;
+  /** How the server turns a request into an API Gateway event and answers it. */
+  readonly toEvent: (req: IncomingMessage, url: URL, body: Buffer) => APIGatewayProxyEventV2;
+  readonly reply: (res: ServerResponse, r: APIGatewayProxyStructuredResultV2) => void;
+}
+
+/** A request hook for the local server: true when it answered the request. */
+export type WebRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+
+export function createWebRoutes(deps: WebRoutesDeps): WebRoutes {
+  let assets: Promise<Map<string, WebAsset>> | undefined;
+  return async (req, res, url) => {
+    const path = url.pathname;
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (path === '/webchat/session' || path === '/webchat/messages') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of req) { size += (c as Buffer).length; if (size > 16 * 1024) { res.writeHead(413).end(); return true; } chunks.push(c as Buffer); }
+      deps.reply(res, await deps.webchatApi(deps.toEvent(req, url, Buffer.concat(chunks))));
+      return true;
+    }
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const name = path === '/' ? 'index.html' : path.slice(1);
+    if (!['index.html', 'inbox.js', 'inbox.css', 'webchat/widget.js', 'webchat/demo'].includes(name)) return false;
+    // Built once, on first use; a failed build is retried on the next request.
+    const built = await (assets ??= buildWebAssets().catch((e) => { assets = undefined; throw e; }));
+    const asset = built.get(name)!;
+    res.writeHead(200, {
+      'content-type': asset.type, 'content-length': String(asset.body.length), 'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+      ...(name === 'webchat/widget.js' ? { 'access-control-allow-origin': '*' } : { 'x-frame-options': 'DENY' }),
+    });
+    res.end(method === 'HEAD' ? undefined : asset.body);
+    return true;
+  };
+}
