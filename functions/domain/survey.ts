@@ -123,8 +123,12 @@ export function scoreButtons(scale: SurveyScale): Array<{ label: string; payload
   return out;
 }
 
-/** A button press of ours: `csat:5`, `nps:9`, or VK's JSON echo `{"survey":"csat","score":5}`. */
+/**
+ * A button press of ours: `csat:5`, `nps:9`; VK echoes payloads as JSON text — `"csat:5"` (a
+ * string literal, quotes included) or `{"survey":"csat","score":5}`.
+ */
 export function scoreFromPayload(payload: string): { scale: SurveyScale; score: number } | null {
+  if (/^"[a-z]+:\d{1,2}"$/.test(payload.trim())) return scoreFromPayload(payload.trim().slice(1, -1));
   const m = /^(csat|nps):(\d{1,2})$/.exec(payload.trim());
   if (m) return inRange(m[1] as SurveyScale, Number(m[2])) ? { scale: m[1] as SurveyScale, score: Number(m[2]) } : null;
   if (payload.trim().startsWith('{')) {

@@ -20,6 +20,7 @@ describe('score parsing', () => {
     expect(scoreFromPayload('csat:5')).toEqual({ scale: 'csat', score: 5 });
     expect(scoreFromPayload('nps:0')).toEqual({ scale: 'nps', score: 0 });
     expect(scoreFromPayload('{"survey":"csat","score":2}')).toEqual({ scale: 'csat', score: 2 });
+    expect(scoreFromPayload('"csat:4"')).toEqual({ scale: 'csat', score: 4 }); // VK: a JSON string literal
     expect(scoreFromPayload('csat:6')).toBeNull();
     expect(scoreFromPayload('menu:help')).toBeNull();
     expect(scoreFromPayload('{"command":"start"}')).toBeNull();
