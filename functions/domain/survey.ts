@@ -383,3 +383,31 @@ export function renderLowScoreAlert(args: {
     subject: `[${ticket.number}] Low ${survey.scale.toUpperCase()} score: ${survey.score} of ${max}`,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The API shape
+
+const SURVEY_TIMES = ['ask_at', 'sent_at', 'reminded_at', 'expires_at', 'answered_at'] as const;
+
+/**
+ * `ticket.survey` as the Agent API shows it (DESIGN.md §3: `{sent_at, score, scale, comment,
+ * reminded_at}`, ISO times): the state and answer, without the workflow's bookkeeping.
+ */
+export function surveyView(v: unknown): Record<string, unknown> | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const s = v as Record<string, unknown>;
+  const iso = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? new Date(x).toISOString() : null);
+  const out: Record<string, unknown> = {
+    round: typeof s.round === 'number' ? s.round : null,
+    state: typeof s.state === 'string' ? s.state : (typeof s.score === 'number' ? 'answered' : null),
+    scale: s.scale === 'nps' ? 'nps' : 'csat',
+    score: typeof s.score === 'number' ? s.score : null,
+    comment: typeof s.comment === 'string' ? s.comment : null,
+    low: typeof s.low === 'boolean' ? s.low : null,
+    reopened: s.reopened === true,
+  };
+  for (const k of SURVEY_TIMES) out[k] = iso(s[k]);
+  if (typeof s.channel === 'string') out.channel = s.channel;
+  if (typeof s.cancelled_reason === 'string') out.cancelled_reason = s.cancelled_reason;
+  return out;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyReply, decideSurveyStep, DEFAULT_SURVEY_SETTINGS, isLowScore, needsSurvey, parseScore, renderLowScoreAlert, renderSurveyMessage,
-  scheduleSurvey, scoreButtons, scoreFromPayload, scoreFromText, surveySettingsFrom, type SurveyRecord,
+  scheduleSurvey, scoreButtons, scoreFromPayload, scoreFromText, surveySettingsFrom, surveyView, type SurveyRecord,
 } from '../../functions/domain/survey.js';
 import { surveyScore } from '../../functions/domain/kpi.js';
 import { surveyRow } from '../../functions/domain/export-schema.js';
@@ -176,5 +176,14 @@ describe('the survey record is what KPIs and the export read', () => {
     expect(surveyScore(sent() as unknown as Record<string, unknown>)).toBeNull();
     const row = surveyRow({ id: 't1', customer_id: 'c1', channel: 'telegram', survey: answered } as never, { messageText: true, customerProfile: false, erased: false });
     expect(row).toMatchObject({ scale: 'csat', score: 2, sent_at: T0 + H, answered_at: T0 + 2 * H, reminded_at: null, comment: 'slow' });
+  });
+
+  it('shows the API shape: ISO times, state and answer, no workflow bookkeeping; older shapes too', () => {
+    const view = surveyView({ ...sent({ state: 'answered', score: 2, answered_at: T0 + 2 * H, followup: 'done' }), answer_message_id: 'm1' });
+    expect(view).toMatchObject({ round: 1, state: 'answered', scale: 'csat', score: 2, sent_at: '2026-11-02T10:00:00.000Z', answered_at: '2026-11-02T11:00:00.000Z', reminded_at: null });
+    expect(view).not.toHaveProperty('followup');
+    expect(view).not.toHaveProperty('answer_message_id');
+    expect(surveyView({ sent_at: T0, score: 9, scale: 'nps' })).toMatchObject({ state: 'answered', scale: 'nps', score: 9, sent_at: '2026-11-02T09:00:00.000Z' });
+    expect(surveyView(null)).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 /** Stored records → API shapes (ISO times, snake_case, no internal keys). */
+import { surveyView } from '../../domain/survey.js';
 import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
@@ -11,7 +12,7 @@ export function ticketView(t: TicketRecord) {
       policy: t.sla.policy, first_response_due: iso(t.sla.first_response_due), next_response_due: iso(t.sla.next_response_due),
       resolution_due: iso(t.sla.resolution_due), breached: t.sla.breached ?? [], escalation_level: t.sla.escalation_level ?? 0,
     } : null,
-    survey: t.survey ?? null, merged_into: t.merged_into ?? null, previous_ticket_id: t.previous_ticket_id ?? null,
+    survey: surveyView(t.survey), merged_into: t.merged_into ?? null, previous_ticket_id: t.previous_ticket_id ?? null,
     message_count: t.message_count ?? 0,
     created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!, last_inbound_at: iso(t.last_inbound_at),
     last_outbound_at: iso(t.last_outbound_at), first_response_at: iso(t.first_response_at), resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
