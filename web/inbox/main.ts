@@ -1,0 +1,412 @@
+/**
+ * Confluo web inbox: one window for every channel. Preact + htm (no build-time JSX), bundled by
+ * esbuild (local/web.ts). Talks only to the Agent API (`/api/v1`), live through the change feed:
+ * Server-Sent Events (`/api/v1/events/stream`, local runtime) or polling `GET /events`.
+ */
+import { h, render } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import htm from 'htm';
+import { Api, errorText, isApiError, type CustomerCard, type FeedEvent, type Template, type Ticket, type TimelineEntry } from './api.js';
+
+const html = htm.bind(h);
+
+const API_BASE = (document.querySelector('meta[name="confluo-api"]')?.getAttribute('content') ?? '').replace(/\/+$/, '') + '/api/v1';
+const DEV_BASE = (document.querySelector('meta[name="confluo-api"]')?.getAttribute('content') ?? '').replace(/\/+$/, '');
+const AUTH_KEY = 'confluo.inbox.auth';
+
+const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed'] as const;
+const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat'] as const;
+const CHANNEL_NAMES: Record<string, string> = {
+  telegram: 'Telegram', whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', vk: 'VK', viber: 'Viber', twilio: 'SMS', email: 'E-mail', webchat: 'Web chat',
+};
+/** Channels whose platform only accepts free-form replies within 24 h of the customer's last message. */
+const WINDOW_24H = new Set(['whatsapp', 'messenger', 'instagram']);
+const label = (s: string) => s.replace(/_/g, ' ');
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' }) : '—');
+
+interface Auth { token: string; agent: string; role: string }
+interface Filters { status: string; assignee: string; channel: string; sla: string; awaiting: string; q: string }
+const NO_FILTERS: Filters = { status: '', assignee: '', channel: '', sla: '', awaiting: '', q: '' };
+
+function loadAuth(): Auth | null {
+  try { return JSON.parse(localStorage.getItem(AUTH_KEY) ?? 'null') as Auth | null; } catch { return null; }
+}
+
+function ChannelBadge({ channel }: { channel: string }) {
+  return html`<span class=${`badge ch ch-${channel}`} data-channel=${channel}>${CHANNEL_NAMES[channel] ?? channel}</span>`;
+}
+
+// ------------------------------------------------------------------------------------------------
+function App() {
+  const [auth, setAuth] = useState<Auth | null>(loadAuth);
+  const signOut = useCallback(() => { localStorage.removeItem(AUTH_KEY); setAuth(null); }, []);
+  const api = useMemo(() => new Api(API_BASE, auth?.token ?? null, signOut), [auth, signOut]);
+  if (!auth) return html`<${SignIn} onSignedIn=${(a: Auth) => { localStorage.setItem(AUTH_KEY, JSON.stringify(a)); setAuth(a); }} />`;
+  return html`<${Inbox} api=${api} auth=${auth} signOut=${signOut} />`;
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (a: Auth) => void }) {
+  const [agent, setAgent] = useState('');
+  const [role, setRole] = useState('agent');
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (token.trim()) {
+      // A token from the identity provider (AWS: Cognito); its subject is shown as the agent.
+      try {
+        const claims = JSON.parse(atob(token.trim().split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: string; role?: string };
+        onSignedIn({ token: token.trim(), agent: claims.sub ?? 'agent', role: claims.role ?? 'agent' });
+      } catch { setError('That is not a JWT.'); }
+      return;
+    }
+    try {
+      const res = await fetch(`${DEV_BASE}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: agent.trim(), role }) });
+      if (!res.ok) throw new Error(res.status === 404 ? 'This deployment has no development sign-in: paste a token.' : 'Sign-in refused: check the agent id.');
+      onSignedIn({ token: ((await res.json()) as { token: string }).token, agent: agent.trim(), role });
+    } catch (err) { setError((err as Error).message); }
+  };
+  return html`<main class="signin">
+    <form onSubmit=${submit} aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in to Confluo</h1>
+      <label for="agent">Agent id</label>
+      <input id="agent" name="agent" autocomplete="username" value=${agent} onInput=${(e: Event) => setAgent((e.target as HTMLInputElement).value)} />
+      <label for="role">Role</label>
+      <select id="role" value=${role} onChange=${(e: Event) => setRole((e.target as HTMLSelectElement).value)}>
+        <option value="agent">Agent</option><option value="supervisor">Supervisor</option><option value="admin">Admin</option>
+      </select>
+      <details><summary>Use a token instead</summary>
+        <label for="token">Bearer token</label>
+        <textarea id="token" rows="3" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}></textarea>
+      </details>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <button type="submit" class="primary" disabled=${!agent.trim() && !token.trim()}>Sign in</button>
+      <p class="hint">Local runtime: any agent id works (tokens from <code>POST /dev/token</code>).</p>
+    </form>
+  </main>`;
+}
+
+// ------------------------------------------------------------------------------------------------
+/** The change feed: SSE where the runtime offers it, else polling `GET /events`. */
+function useFeed(api: Api, onEvent: (e: FeedEvent) => void): 'live' | 'polling' | 'offline' {
+  const [mode, setMode] = useState<'live' | 'polling' | 'offline'>('offline');
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+  useEffect(() => {
+    let stopped = false;
+    let es: EventSource | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async (cursor: string | null) => {
+      if (stopped) return;
+      try {
+        const page = await api.get<{ items: FeedEvent[]; next_cursor: string }>(`/events${cursor ? `?since=${encodeURIComponent(cursor)}` : ''}`);
+        page.items.forEach((e) => handler.current(e));
+        setMode('polling');
+        cursor = page.next_cursor;
+      } catch { setMode('offline'); }
+      timer = setTimeout(() => void poll(cursor), 5000);
+    };
+    if (typeof EventSource !== 'undefined' && api.token) {
+      let opened = false;
+      es = new EventSource(`${API_BASE}/events/stream?access_token=${encodeURIComponent(api.token)}`);
+      es.onopen = () => { opened = true; setMode('live'); };
+      es.onmessage = () => {};
+      // SSE events are named by feed type; every type the inbox reacts to.
+      const types = ['ticket.opened', 'ticket.updated', 'ticket.reopened', 'ticket.status_changed', 'ticket.priority_changed', 'ticket.assigned', 'ticket.resolved',
+        'ticket.closed', 'ticket.merged', 'ticket.unmerged', 'ticket.split', 'ticket.handoff', 'message.received', 'message.edited', 'outbound.queued', 'note.added',
+        'sla.escalated', 'sla.breached', 'survey.answered', 'survey.commented', 'customer.merged', 'customer.unmerged', 'customer.erased', 'identity.linked'];
+      for (const t of types) es.addEventListener(t, (m) => { try { handler.current(JSON.parse((m as MessageEvent).data as string) as FeedEvent); } catch { /* ignore */ } });
+      es.onerror = () => {
+        if (!opened) { es?.close(); es = undefined; void poll(null); } // no stream here (AWS): poll
+        else setMode('offline'); // reconnects by itself
+      };
+    } else void poll(null);
+    return () => { stopped = true; es?.close(); clearTimeout(timer); };
+  }, [api]);
+  return mode;
+}
+
+function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => void }) {
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [selected, setSelected] = useState<string | null>(() => new URLSearchParams(location.hash.slice(1)).get('ticket'));
+  const [tick, setTick] = useState(0);
+  const [announce, setAnnounce] = useState('');
+  const [notify, setNotify] = useState(typeof Notification !== 'undefined' ? Notification.permission : 'denied');
+  const bump = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const mode = useFeed(api, (e) => {
+    clearTimeout(bump.current);
+    bump.current = setTimeout(() => setTick((t) => t + 1), 250);
+    const important = e.type === 'ticket.opened' || e.type === 'sla.breached' || e.type === 'sla.escalated' || (e.type === 'ticket.assigned' && e.data.assignee === auth.agent);
+    if (e.type === 'message.received' || important) setAnnounce(`${label(e.type.replace('.', ' '))}`);
+    if (important && typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) {
+      const n = new Notification('Confluo', { body: label(e.type.replace('.', ': ')), tag: e.ticket_id ?? e.id });
+      n.onclick = () => { window.focus(); if (e.ticket_id) setSelected(e.ticket_id); };
+    }
+  });
+  useEffect(() => { history.replaceState(null, '', selected ? `#ticket=${selected}` : location.pathname + location.search); }, [selected]);
+
+  return html`<div class=${`layout ${selected ? 'has-ticket' : ''}`}>
+    <header class="topbar">
+      <h1>Confluo</h1>
+      <span class=${`live ${mode}`} role="status" title="Live updates">${mode === 'live' ? '● live' : mode === 'polling' ? '● polling' : '○ offline'}</span>
+      <span class="sr" aria-live="polite">${announce}</span>
+      <span class="spacer"></span>
+      ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>Enable notifications</button>`}
+      <span class="me">${auth.agent} · ${auth.role}</span>
+      <button type="button" onClick=${signOut}>Sign out</button>
+    </header>
+    <${TicketList} api=${api} filters=${filters} setFilters=${setFilters} selected=${selected} onSelect=${setSelected} tick=${tick} />
+    ${selected
+      ? html`<${TicketView} key=${selected} api=${api} id=${selected} auth=${auth} tick=${tick} onClose=${() => setSelected(null)} onSelect=${setSelected} />`
+      : html`<section class="ticket empty" aria-label="Ticket"><p>Select a ticket.</p></section>`}
+  </div>`;
+}
+
+// ------------------------------------------------------------------------------------------------
+function TicketList({ api, filters, setFilters, selected, onSelect, tick }: { api: Api; filters: Filters; setFilters: (f: Filters) => void; selected: string | null; onSelect: (id: string) => void; tick: number }) {
+  const [tickets, setTickets] = useState<Ticket[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [counts, setCounts] = useState<{ mine: number; unassigned: number; awaiting_reply: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const query = (cursor?: string) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters)) if (v.trim()) p.set(k, v.trim());
+    p.set('limit', '50');
+    if (cursor) p.set('cursor', cursor);
+    return `/tickets?${p}`;
+  };
+  useEffect(() => {
+    let live = true;
+    api.get<{ items: Ticket[]; next_cursor: string | null }>(query())
+      .then((r) => { if (live) { setTickets(r.items); setNext(r.next_cursor); setError(null); } })
+      .catch((e) => { if (live) setError(errorText(e)); });
+    api.get<{ mine: number; unassigned: number; awaiting_reply: number }>('/tickets/counts').then((c) => live && setCounts(c)).catch(() => {});
+    return () => { live = false; };
+  }, [api, filters, tick]);
+  const set = (k: keyof Filters) => (e: Event) => setFilters({ ...filters, [k]: (e.target as HTMLInputElement).value });
+  const view = (f: Partial<Filters>) => setFilters({ ...NO_FILTERS, ...f });
+  const more = async () => {
+    if (!next) return;
+    const r = await api.get<{ items: Ticket[]; next_cursor: string | null }>(query(next));
+    setTickets([...(tickets ?? []), ...r.items]); setNext(r.next_cursor);
+  };
+  return html`<nav class="list" aria-label="Tickets">
+    <div class="views" role="group" aria-label="Saved views">
+      <button type="button" aria-pressed=${filters.assignee === 'me' && !filters.awaiting} onClick=${() => view({ assignee: 'me' })}>Mine ${counts ? html`<b>${counts.mine}</b>` : ''}</button>
+      <button type="button" aria-pressed=${filters.assignee === 'none'} onClick=${() => view({ assignee: 'none' })}>Unassigned ${counts ? html`<b>${counts.unassigned}</b>` : ''}</button>
+      <button type="button" aria-pressed=${filters.awaiting === 'agent'} onClick=${() => view({ awaiting: 'agent' })}>Awaiting reply ${counts ? html`<b>${counts.awaiting_reply}</b>` : ''}</button>
+      <button type="button" onClick=${() => view({})}>All</button>
+    </div>
+    <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
+      <div class="field"><label for="filter-status">Status</label> <select id="filter-status" name="status" value=${filters.status} onChange=${set('status')}>
+        <option value="">any (not merged)</option>${STATUSES.map((s) => html`<option value=${s}>${label(s)}</option>`)}</select></div>
+      <div class="field"><label for="filter-assignee">Assignee</label> <select id="filter-assignee" name="assignee" value=${filters.assignee} onChange=${set('assignee')}>
+        <option value="">anyone</option><option value="me">me</option><option value="none">nobody</option></select></div>
+      <div class="field"><label for="filter-channel">Channel</label> <select id="filter-channel" name="channel" value=${filters.channel} onChange=${set('channel')}>
+        <option value="">any</option>${CHANNELS.map((c) => html`<option value=${c}>${CHANNEL_NAMES[c]}</option>`)}</select></div>
+      <div class="field"><label for="filter-sla">SLA</label> <select id="filter-sla" name="sla" value=${filters.sla} onChange=${set('sla')}>
+        <option value="">any</option><option value="at_risk">at risk</option><option value="breached">breached</option></select></div>
+      <div class="field"><label for="filter-awaiting">Awaiting</label> <select id="filter-awaiting" name="awaiting" value=${filters.awaiting} onChange=${set('awaiting')}>
+        <option value="">either</option><option value="agent">our reply</option><option value="customer">the customer</option></select></div>
+      <div class="field search"><label for="filter-q">Search</label> <input id="filter-q" type="search" name="q" value=${filters.q} placeholder="subject or name" onChange=${set('q')} /></div>
+    </form>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    ${tickets === null ? html`<p class="muted">Loading…</p>` : tickets.length === 0 ? html`<p class="muted">No tickets match.</p>` : html`
+    <ul class="tickets">
+      ${tickets.map((t) => html`<li key=${t.id}>
+        <button type="button" class=${`ticket-row ${t.id === selected ? 'selected' : ''}`} aria-current=${t.id === selected ? 'true' : undefined} data-ticket=${t.id} onClick=${() => onSelect(t.id)}>
+          <span class="row1"><strong>${t.number}</strong> <${ChannelBadge} channel=${t.channel} /> <span class=${`status st-${t.status}`}>${label(t.status)}</span>
+            ${t.priority !== 'normal' && html`<span class=${`prio p-${t.priority}`}>${t.priority}</span>`}
+            ${(t.sla?.breached.length ?? 0) > 0 && html`<span class="sla breached">SLA breached</span>`}</span>
+          <span class="row2">${t.assignee ? `→ ${t.assignee}` : 'unassigned'} · ${when(t.updated_at)} · ${t.message_count} msg</span>
+        </button></li>`)}
+    </ul>`}
+    ${next && html`<button type="button" class="more" onClick=${more}>Load more</button>`}
+  </nav>`;
+}
+
+// ------------------------------------------------------------------------------------------------
+function TicketView({ api, id, auth, tick, onClose, onSelect }: { api: Api; id: string; auth: Auth; tick: number; onClose: () => void; onSelect: (id: string) => void }) {
+  const [ticket, setTicket] = useState<Ticket | null>(null);
+  const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
+  const [card, setCard] = useState<CustomerCard | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const rechecks = useRef(0);
+  const refresh = () => setVersion((v) => v + 1);
+  useEffect(() => { rechecks.current = 0; }, [tick]);
+  useEffect(() => {
+    let live = true;
+    Promise.all([api.get<Ticket>(`/tickets/${id}`), api.get<{ items: TimelineEntry[] }>(`/tickets/${id}/timeline`)])
+      .then(([t, tl]) => {
+        if (!live) return;
+        setTicket(t); setTimeline(tl.items); setError(null);
+        return api.get<CustomerCard>(`/customers/${t.customer_id}`).then((c) => live && setCard(c)).catch(() => {});
+      })
+      .catch((e) => { if (live) setError(errorText(e)); });
+    return () => { live = false; };
+  }, [api, id, tick, version]);
+  useEffect(() => { heading.current?.focus(); }, [ticket?.id]);
+  // Delivery moves on without a feed event: while a reply is queued, look again shortly.
+  useEffect(() => {
+    if (!timeline.some((e) => e.type === 'message' && e.direction === 'out' && e.delivery === 'queued') || rechecks.current > 30) return;
+    rechecks.current++;
+    const t = setTimeout(refresh, 1000);
+    return () => clearTimeout(t);
+  }, [timeline]);
+  if (error && !ticket) return html`<section class="ticket"><p class="error" role="alert">${error}</p></section>`;
+  if (!ticket) return html`<section class="ticket"><p class="muted">Loading…</p></section>`;
+  return html`<section class="ticket" aria-labelledby="ticket-title">
+    <div class="ticket-head">
+      <button type="button" class="back" onClick=${onClose}>← Tickets</button>
+      <h2 id="ticket-title" tabindex="-1" ref=${heading}>${ticket.number} · ${ticket.customer?.display_name ?? 'Customer'}</h2>
+      <${ChannelBadge} channel=${ticket.channel} />
+      <span class=${`status st-${ticket.status}`} data-status=${ticket.status}>${label(ticket.status)}</span>
+    </div>
+    <${Triage} api=${api} ticket=${ticket} auth=${auth} onChanged=${(t: Ticket) => { setTicket({ ...ticket, ...t }); refresh(); }} />
+    <${SlaLine} ticket=${ticket} />
+    <ol class="timeline" aria-label="Timeline">${timeline.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>
+    <${Composer} api=${api} ticket=${ticket} card=${card} onSent=${refresh} />
+  </section>
+  <${CustomerPanel} api=${api} card=${card} current=${ticket.id} onSelect=${onSelect} onChanged=${refresh} />`;
+}
+
+function SlaLine({ ticket }: { ticket: Ticket }) {
+  const s = ticket.sla;
+  if (!s) return null;
+  const due = s.first_response_due ?? s.next_response_due ?? s.resolution_due;
+  return html`<p class=${`sla-line ${s.breached.length ? 'breached' : ''}`}>SLA: ${s.breached.length ? `breached (${s.breached.map(label).join(', ')})` : due ? `next due ${when(due)}` : 'met'}${s.escalation_level ? ` · escalation level ${s.escalation_level}` : ''}</p>`;
+}
+
+function Triage({ api, ticket, auth, onChanged }: { api: Api; ticket: Ticket; auth: Auth; onChanged: (t: Ticket) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const patch = async (body: Record<string, unknown>) => {
+    setError(null);
+    try { onChanged((await api.patch<{ ticket: Ticket }>(`/tickets/${ticket.id}`, body)).ticket); } catch (e) { setError(errorText(e)); }
+  };
+  const statuses = STATUSES.includes(ticket.status as never) ? STATUSES : [...STATUSES, ticket.status];
+  return html`<form class="triage" aria-label="Triage" onSubmit=${(e: Event) => e.preventDefault()}>
+    <div class="field"><label for="triage-status">Status</label> <select id="triage-status" name="status" value=${ticket.status} onChange=${(e: Event) => patch({ status: (e.target as HTMLSelectElement).value })}>
+      ${statuses.map((s) => html`<option value=${s}>${label(s)}</option>`)}</select></div>
+    <div class="field"><label for="triage-priority">Priority</label> <select id="triage-priority" name="priority" value=${ticket.priority} onChange=${(e: Event) => patch({ priority: (e.target as HTMLSelectElement).value })}>
+      ${PRIORITIES.map((p) => html`<option value=${p}>${p}</option>`)}</select></div>
+    <span class="assignee">Assignee: <strong>${ticket.assignee ?? 'nobody'}</strong></span>
+    ${ticket.assignee !== auth.agent && html`<button type="button" onClick=${() => patch({ assignee: 'me' })}>Assign to me</button>`}
+    ${ticket.assignee && html`<button type="button" onClick=${() => patch({ assignee: null })}>Unassign</button>`}
+    ${ticket.status !== 'resolved' && ticket.status !== 'closed' && html`<button type="button" class="primary" onClick=${() => patch({ status: 'resolved' })}>Resolve</button>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </form>`;
+}
+
+const TICKS: Record<string, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
+
+function Entry({ e }: { e: TimelineEntry }) {
+  if (e.type === 'note') {
+    return html`<li class="entry note" data-type="note"><span class="who">Note · ${e.author}</span><p>${e.text}</p><time>${when(e.at)}</time></li>`;
+  }
+  if (e.type === 'event') {
+    const d = e.data ?? {};
+    const detail = ['from', 'to', 'assignee', 'priority', 'status'].filter((k) => d[k] !== undefined).map((k) => `${k} ${String(d[k] ?? '—')}`).join(', ');
+    return html`<li class="entry event" data-type="event"><span>${label(String(e.event ?? 'event'))}${detail ? ` — ${detail}` : ''}</span> <time>${when(e.at)}</time></li>`;
+  }
+  const out = e.direction === 'out';
+  return html`<li class=${`entry msg ${out ? 'out' : 'in'}`} data-type="message" data-direction=${e.direction} data-id=${e.id}>
+    <div class="bubble">
+      <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : 'Customer'}</span>
+      ${e.text && html`<p class="text">${e.text}</p>`}
+      ${e.interaction && html`<p class="muted">pressed: ${e.interaction.payload}</p>`}
+      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a) => html`<li>
+        📎 ${a.url ? html`<a href=${a.url} target="_blank" rel="noopener noreferrer">${a.file_name ?? a.type}</a>` : (a.file_name ?? a.type)}
+        <span class="muted">${a.mime_type ?? a.type}${a.size ? ` · ${Math.ceil(a.size / 1024)} KiB` : ''}</span></li>`)}</ul>`}
+      <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">edited</em>` : ''}
+        ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${`delivery: ${e.delivery}`} title=${e.delivery}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
+    </div></li>`;
+}
+
+function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; card: CustomerCard | null; onSent: () => void }) {
+  const [mode, setMode] = useState<'reply' | 'note'>('reply');
+  const [text, setText] = useState('');
+  const [channel, setChannel] = useState(ticket.channel);
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [template, setTemplate] = useState('');
+  const [error, setError] = useState<{ code: string; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => { api.get<{ items: Template[] }>('/templates').then((r) => setTemplates(r.items)).catch(() => {}); }, [api]);
+  const channels = [...new Set([ticket.channel, ...(card?.identities ?? []).map((i) => i.channel)])];
+  const lastIn = channel === ticket.channel && ticket.last_inbound_at ? Date.parse(ticket.last_inbound_at) : null;
+  const windowClosed = WINDOW_24H.has(channel) && (lastIn === null || Date.now() - lastIn > 24 * 3600_000);
+  const chosen = templates.find((t) => t.id === template);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null); setBusy(true);
+    try {
+      if (mode === 'note') await api.post(`/tickets/${ticket.id}/notes`, { text });
+      else await api.post(`/tickets/${ticket.id}/replies`, { ...(chosen ? { template: chosen.id } : { text }), ...(channel !== ticket.channel ? { channel } : {}) });
+      setText(''); setTemplate('');
+      onSent();
+    } catch (err) {
+      setError({ code: isApiError(err) ? err.code : 'error', text: isApiError(err) && err.code === 'messaging_window_closed'
+        ? `Not sent: the ${CHANNEL_NAMES[channel] ?? channel} 24-hour window is closed. ${err.message}. Reply on another channel or wait for the customer.`
+        : errorText(err) });
+    } finally { setBusy(false); }
+  };
+  const canSend = !busy && (mode === 'note' ? text.trim() !== '' : chosen !== undefined || text.trim() !== '');
+  return html`<form class=${`composer ${mode}`} onSubmit=${submit} aria-label=${mode === 'note' ? 'Internal note' : 'Reply'}>
+    <div class="tabs" role="group" aria-label="Write">
+      <button type="button" aria-pressed=${mode === 'reply'} onClick=${() => setMode('reply')}>Reply</button>
+      <button type="button" aria-pressed=${mode === 'note'} onClick=${() => setMode('note')}>Internal note</button>
+    </div>
+    ${mode === 'reply' && html`<div class="reply-opts">
+      <div class="field"><label for="reply-channel">Channel</label> <select id="reply-channel" name="channel" value=${channel} onChange=${(e: Event) => setChannel((e.target as HTMLSelectElement).value)}>
+        ${channels.map((c) => html`<option value=${c}>${CHANNEL_NAMES[c] ?? c}</option>`)}</select></div>
+      <div class="field"><label for="reply-template">Canned answer</label> <select id="reply-template" name="template" value=${template} onChange=${(e: Event) => setTemplate((e.target as HTMLSelectElement).value)}>
+        <option value="">— none —</option>${templates.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></div>
+    </div>`}
+    ${mode === 'reply' && windowClosed && html`<p class="warning" role="note">The ${CHANNEL_NAMES[channel]} 24-hour window is closed (the customer's last message is older than 24 h): a free-text reply will be refused.</p>`}
+    <label for="composer-text" class="sr">${mode === 'note' ? 'Note text' : 'Reply text'}</label>
+    ${chosen && mode === 'reply'
+      ? html`<div class="template-preview" aria-live="polite"><span class="muted">Canned answer (variables filled in on send):</span><p>${Object.values(chosen.bodies)[0]}</p></div>`
+      : html`<textarea id="composer-text" name="text" rows="3" value=${text} placeholder=${mode === 'note' ? 'Only agents see notes' : 'Write a reply'}
+          onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
+          onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e); }}></textarea>`}
+    ${error && html`<p class=${`error ${error.code === 'messaging_window_closed' ? 'window-closed' : ''}`} role="alert">${error.text}</p>`}
+    <button type="submit" class="primary" disabled=${!canSend}>${mode === 'note' ? 'Add note' : 'Send reply'}</button>
+  </form>`;
+}
+
+function CustomerPanel({ api, card, current, onSelect, onChanged }: { api: Api; card: CustomerCard | null; current: string; onSelect: (id: string) => void; onChanged: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  if (!card) return html`<aside class="customer" aria-label="Customer"><p class="muted">Loading customer…</p></aside>`;
+  const merge = async (from: string) => {
+    setError(null);
+    try { await api.post(`/customers/${card.id}/merge`, { from }); onChanged(); } catch (e) { setError(errorText(e)); }
+  };
+  const mark = (verified: boolean | undefined) => (verified ? html`<span class="verified" title="verified by the platform" aria-label="verified">✔</span>` : html`<span class="unverified" title="claimed, not verified">(unverified)</span>`);
+  return html`<aside class="customer" aria-labelledby="customer-title">
+    <h2 id="customer-title">${card.display_name ?? 'Customer'}</h2>
+    <h3>Identities</h3>
+    <ul class="identities">${card.identities.map((i) => html`<li>
+      <${ChannelBadge} channel=${i.channel} /> ${i.display_name ?? i.username ?? i.external_id}${' '}
+      ${i.username && html`<span class="muted">@${i.username}</span>`}
+      ${i.phone && html`<div>☎ ${i.phone} ${mark(i.phone_verified)}</div>`}
+      ${i.email && html`<div>✉ ${i.email} ${mark(i.email_verified)}</div>`}
+      ${i.reachability === 'unreachable' && html`<div class="warning">unreachable</div>`}
+    </li>`)}</ul>
+    ${card.suggestions.length > 0 && html`<h3>Suggestions</h3><ul class="suggestions">${card.suggestions.map((s) => html`<li>
+      ${s.kind} ${s.value} <span class="muted">from ${CHANNEL_NAMES[s.source] ?? s.source}: ${label(s.reason)}</span>
+      ${s.customer_id && s.customer_id !== card.id && html`<button type="button" onClick=${() => merge(s.customer_id!)}>Merge with the customer who has it verified</button>`}
+    </li>`)}</ul>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <h3>Tickets</h3>
+    <ul class="past">${card.tickets.map((t) => html`<li>
+      ${t.id === current ? html`<strong>${t.number}</strong>` : html`<button type="button" class="link" onClick=${() => onSelect(t.id)}>${t.number}</button>`}
+      <${ChannelBadge} channel=${t.channel} /> <span class=${`status st-${t.status}`}>${label(t.status)}</span> <span class="muted">${when(t.created_at)}</span></li>`)}</ul>
+  </aside>`;
+}
+
+const mount = document.getElementById('app')!;
+mount.replaceChildren(); // the boot message
+render(html`<${App} />`, mount);
