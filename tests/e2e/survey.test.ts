@@ -168,6 +168,9 @@ describe('close the loop: surveys on the customer\'s channel (local runtime)', (
     await advance(24 * 3600);
     expect(await outbox(id, 'reminder')).toHaveLength(1);
     expect((await ticket(id)).survey).toMatchObject({ state: 'expired', score: null });
+    // wait → ask → wait → remind → wait → expire: 10 state transitions, one execution
+    const executions = rt.workflows.list('survey').filter((e) => e.name.startsWith(id));
+    expect(executions.map((e) => [e.name, e.status, e.transitions])).toEqual([[`${id}-survey-1`, 'SUCCEEDED', 10]]);
     // a late button press changes nothing
     await press(8_000_003, 'csat:2');
     expect(await ticket(id)).toMatchObject({ status: 'resolved', survey: { state: 'expired', score: null } });
