@@ -19,8 +19,8 @@ export interface ConversationMessage {
   readonly cursor: string;
 }
 
-/** A cursor as issued by {@link webchatConversation}. */
-export const WEBCHAT_CURSOR = /^\d{15}#[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A cursor as issued by {@link webchatConversation} (entry ids: ULIDs, `ack-<ULID>` for acknowledgements, …). */
+export const WEBCHAT_CURSOR = /^\d{15}#[A-Za-z0-9_-]{1,80}$/;
 
 /**
  * The visitor's messages on `sid` after `after`, oldest first. Stops before the first outbound

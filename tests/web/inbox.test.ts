@@ -71,29 +71,72 @@ describe('web inbox', () => {
     const ticketId = await rows.first().getAttribute('data-ticket');
     expect((await rt.api.get(`/api/v1/tickets/${ticketId}`, await rt.api.token())).body.status).toBe('resolved');
 
-    // a new web chat message arrives → a second ticket appears in the list without a reload
-    const session = (await (await fetch(`${rt.url}/webchat/session`, { method: 'POST' })).json()) as { token: string };
-    const posted = await fetch(`${rt.url}/webhooks/webchat`, {
-      method: 'POST', headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'message', messageId: '01JF8Z3K5M7P9R1T3V5X7Z9B1D', text: 'Is the red kettle in stock?' }),
-    });
-    expect(posted.status).toBe(202);
-    await rt.settle();
-    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
-    await expect.poll(() => rows.first().textContent()).toContain('Web chat');
-
-    // filters: web chat only, then unassigned + status resolved → the Telegram ticket
-    const filters = page.getByRole('navigation', { name: 'Tickets' });
-    await filters.getByLabel('Channel').selectOption('webchat');
-    await expect.poll(() => rows.count()).toBe(1);
-    await page.getByRole('button', { name: /^All/ }).click();
-    await filters.getByLabel('Status').selectOption('resolved');
-    await expect.poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-ticket')))).toEqual([ticketId]);
-
-    // phone width: one pane at a time
+    // phone width: one pane at a time (the ticket replaces the list; back returns to it)
     await page.setViewportSize({ width: 390, height: 800 });
     await expect.poll(() => page.getByRole('button', { name: '← Tickets' }).isVisible()).toBe(true);
     await page.getByRole('button', { name: '← Tickets' }).click();
     await expect.poll(() => rows.first().isVisible()).toBe(true);
+    await page.close();
+  });
+
+  it('a visitor writes in the widget → the ticket appears live → awaiting reply, assign to self, canned answer → the widget shows it; resolve', async () => {
+    const supervisor = await rt.api.token('sam', 'supervisor');
+    const put = await fetch(`${rt.url}/api/v1/templates/in-stock`, {
+      method: 'PUT', headers: { authorization: `Bearer ${supervisor}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'In stock', bodies: { en: 'Hi {{customer.first_name | there}}, yes: it is in stock and ships today ({{ticket.number}}).' } }),
+    });
+    expect(put.status).toBe(200);
+
+    const inbox = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    inbox.setDefaultTimeout(10_000);
+    await inbox.goto(rt.url);
+    await inbox.getByLabel('Agent id').fill('bob');
+    await inbox.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => inbox.locator('.live').textContent()).toContain('live');
+    const rows = inbox.locator('.ticket-row');
+    await expect.poll(() => rows.count()).toBe(1); // the Telegram ticket of the first test
+
+    // the visitor writes in the widget (another browser context: another person)
+    const shop = await (await browser.newContext({ viewport: { width: 390, height: 760 } })).newPage();
+    shop.setDefaultTimeout(10_000);
+    await shop.goto(`${rt.url}/webchat/demo`);
+    await shop.getByRole('button', { name: /Chat with us/ }).click();
+    await shop.getByLabel('Your message').fill('Is the red kettle in stock?');
+    await shop.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => shop.locator('.msg[data-direction="visitor"] .meta').textContent()).not.toMatch(/Sending|Not sent/);
+    await rt.settle();
+
+    // → live in the inbox, without a reload
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => rows.first().textContent()).toContain('Web chat');
+
+    // "Awaiting reply" lists it; assign to self; answer with the canned answer
+    await inbox.getByRole('button', { name: /^Awaiting reply/ }).click();
+    await expect.poll(() => rows.allTextContents()).toEqual([expect.stringContaining('Web chat')]);
+    await rows.first().click();
+    await inbox.getByRole('button', { name: 'Assign to me' }).click();
+    await expect.poll(() => inbox.locator('.triage .assignee').textContent()).toContain('bob');
+    await inbox.getByLabel('Canned answer').selectOption('in-stock');
+    await inbox.getByRole('button', { name: 'Send reply' }).click();
+    const timeline = inbox.getByRole('list', { name: 'Timeline' });
+    await expect.poll(async () => (await timeline.locator('[data-direction="out"]', { hasText: 'ships today' }).count()) || await inbox.locator('.composer').textContent()).toBe(1);
+    await rt.settle();
+
+    // → the widget shows the rendered answer, and the inbox sees it delivered
+    const answer = shop.locator('.msg[data-direction="agent"]', { hasText: 'ships today' });
+    await expect.poll(() => answer.textContent(), { timeout: 10_000 }).toMatch(/Hi there, yes: it is in stock and ships today \(C-\d{6}\)/);
+    await shop.screenshot({ path: screenshotPath('widget-phone.png') });
+    await expect.poll(async () => {
+      await inbox.getByRole('button', { name: 'Internal note' }).click(); // any re-render; the feed also refreshes
+      await inbox.getByRole('button', { name: 'Reply', exact: true }).click();
+      return timeline.locator('[data-direction="out"]', { hasText: 'ships today' }).locator('.ticks').getAttribute('data-delivery');
+    }, { timeout: 10_000 }).toMatch(/sent|delivered/);
+
+    // resolve; "Mine" still lists it with its new status
+    await inbox.getByRole('button', { name: 'Resolve' }).click();
+    await expect.poll(() => inbox.locator('.ticket-head [data-status]').getAttribute('data-status')).toBe('resolved');
+    await inbox.getByRole('button', { name: /^Mine/ }).click();
+    await expect.poll(() => rows.allTextContents()).toEqual([expect.stringMatching(/Web chat.*resolved/)]);
+    await inbox.screenshot({ path: screenshotPath('inbox-webchat.png') });
   });
 });

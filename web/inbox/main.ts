@@ -310,7 +310,7 @@ function Entry({ e }: { e: TimelineEntry }) {
   if (e.type === 'event') {
     const d = e.data ?? {};
     const detail = ['from', 'to', 'assignee', 'priority', 'status'].filter((k) => d[k] !== undefined).map((k) => `${k} ${String(d[k] ?? '—')}`).join(', ');
-    return html`<li class="entry event" data-type="event"><span>${label(String(e.event ?? 'event'))}${detail ? ` — ${detail}` : ''}</span> <time>${when(e.at)}</time></li>`;
+    return html`<li class="entry event" data-type="event"><span>${label(String(e.event ?? 'event').replace(/^ticket\./, 'ticket ').replace('.', ' '))}${detail ? ` — ${detail}` : ''}</span> <time>${when(e.at)}</time></li>`;
   }
   const out = e.direction === 'out';
   return html`<li class=${`entry msg ${out ? 'out' : 'in'}`} data-type="message" data-direction=${e.direction} data-id=${e.id}>

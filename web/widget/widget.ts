@@ -206,6 +206,7 @@ async function poll(): Promise<void> {
   if (!state.session) return; // nothing to fetch before the visitor's first message
   const q = state.after ? `?after=${encodeURIComponent(state.after)}` : '';
   const res = await authed(`/webchat/messages${q}`);
+  if (res.status === 400 && state.after) { state.after = null; save(); return; } // a cursor the server no longer takes: fetch everything again (merged by id)
   if (!res.ok) return;
   const body = (await res.json()) as { items: Array<{ id: string; direction: 'in' | 'out'; text: string; at: string }>; next_cursor: string | null };
   let changed = false;
