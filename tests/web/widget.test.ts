@@ -41,7 +41,7 @@ describe('web-chat widget', () => {
     const launcher = page.getByRole('button', { name: /Questions\? Chat with us/ });
     await launcher.click();
     const input = page.getByLabel('Your message');
-    await expect.poll(() => input.evaluate((el) => el === (el.getRootNode() as ShadowRoot).activeElement)).toBe(true); // focus moves into the chat
+    await expect.poll(() => input.evaluate((el) => el === (el.getRootNode() as unknown as { activeElement: unknown }).activeElement)).toBe(true); // focus moves into the chat
     await input.fill('Does the blue kettle come with a two-year warranty?');
     await input.press('Enter');
     const mine = page.locator('.msg[data-direction="visitor"]');
@@ -67,7 +67,7 @@ describe('web-chat widget', () => {
     await page.screenshot({ path: screenshotPath('widget.png') });
 
     // a reload keeps the session and the conversation (localStorage), panel still open
-    const visitor = await page.evaluate(() => Object.keys(localStorage).find((k) => k.startsWith('confluo.webchat')));
+    const visitor = await page.evaluate(() => Object.keys((globalThis as unknown as { localStorage: object }).localStorage).find((k) => k.startsWith('confluo.webchat')));
     expect(visitor).toBeTruthy();
     await page.reload();
     await expect.poll(() => page.locator('.msg').allTextContents()).toEqual(expect.arrayContaining([
