@@ -35,6 +35,7 @@ console.log([
   `Confluo local runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   `  url        ${runtime.url}   (health: ${runtime.url}/healthz, API docs: ${runtime.url}/api/v1/openapi.json)`,
   `  webhooks   ${runtime.url}/webhooks/{channel}`,
+  `  inbox      ${runtime.url}/   (web-chat demo: ${runtime.url}/webchat/demo)`,
   `  channels   ${enabled.length ? enabled.join(', ') : 'none enabled'}`,
   ...(disabled.length ? [`  disabled   ${disabled.join('; ')} → answer 404`] : []),
   `  data       ${runtime.dataDir ?? 'in memory (nothing kept)'}`,
