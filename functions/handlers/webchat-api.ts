@@ -34,7 +34,7 @@ const ISSUER = 'confluo-webchat';
 export interface WebchatApiDeps {
   readonly db: Db;
   readonly clock: Clock;
-  readonly config: Pick<Config, 'WEBCHAT_SECRET' | 'WEBCHAT_ALLOWED_ORIGINS'>;
+  readonly config: Partial<Pick<Config, 'WEBCHAT_SECRET' | 'WEBCHAT_ALLOWED_ORIGINS'>>;
   readonly logger?: Pick<typeof defaultLogger, 'warn' | 'error'>;
 }
 
