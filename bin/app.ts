@@ -11,6 +11,7 @@
  * | secretsPath       | SSM path of channel secrets (default `/confluo/<stackName>/`)|
  * | removalPolicy     | `retain` (default) or `destroy` for table, user pool, key    |
  * | enabledChannels   | comma-separated channel names (informational)                |
+ * | webSource         | directory of the built web inbox to upload (`dist/web`)      |
  *
  * AwsSolutions (cdk-nag v3) checks run on every synth; an unacknowledged finding fails it.
  */
@@ -50,6 +51,7 @@ new ConfluoStack(app, 'Confluo', {
   ...(secretsPath ? { secretsPath } : {}),
   ...(removal ? { removalPolicy: removal } : {}),
   ...(enabledChannels ? { enabledChannels } : {}),
+  ...(context('webSource') ? { webInbox: { source: context('webSource')! } } : {}),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

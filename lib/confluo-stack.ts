@@ -16,6 +16,7 @@ import { SlaWorkflow } from './sla-workflow.js';
 import { SurveyWorkflow, type SurveySettingsProps } from './survey-workflow.js';
 import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
 import { Store } from './store.js';
+import { WebInbox, type WebInboxProps } from './web-inbox.js';
 
 export interface ConfluoStackProps extends StackProps {
   /**
@@ -87,6 +88,14 @@ export interface ConfluoStackProps extends StackProps {
    * @default - CSAT 1–5, 1 h after resolution, one reminder after 24 h, expires after 72 h; CSAT ≤ 2 / NPS ≤ 6 is low
    */
   readonly survey?: SurveySettingsProps;
+
+  /**
+   * Host the web inbox and the web-chat widget (S3 + CloudFront); `source` uploads the built
+   * pages (`npm run build:web` → `dist/web`). `false`: no hosting.
+   *
+   * @default - bucket and distribution, nothing uploaded
+   */
+  readonly webInbox?: WebInboxProps | false;
 }
 
 /** The whole Confluo backend in one stack. */
@@ -100,6 +109,8 @@ export class ConfluoStack extends Stack {
   public readonly agentApi: AgentApi;
   public readonly observability: Observability;
   public readonly export: Export;
+  /** Static hosting of the web inbox and widget (absent with `webInbox: false`). */
+  public readonly webInbox?: WebInbox;
   /** The SSM path the functions read channel secrets from. */
   public readonly secretsPath: string;
 
@@ -137,10 +148,13 @@ export class ConfluoStack extends Stack {
       slaWorkflow: this.slaWorkflow,
       surveyWorkflow: this.surveyWorkflow,
     });
+    // The hosted inbox calls the Agent API from its CloudFront origin.
+    if (props.webInbox !== false) this.webInbox = new WebInbox(this, 'WebInbox', { removalPolicy, ...(props.webInbox ?? {}) });
     this.agentApi = new AgentApi(this, 'AgentApi', {
       store: this.store,
       outboundQueue: this.outbound.queue,
       removalPolicy,
+      ...(this.webInbox ? { allowedOrigins: [`https://${this.webInbox.distribution.distributionDomainName}`] } : {}),
     });
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
@@ -166,6 +180,7 @@ export class ConfluoStack extends Stack {
       value: `${this.agentApi.url}api/v1/`,
       description: 'Agent API base URL (OpenAPI document at openapi.json)',
     });
+    if (this.webInbox) new CfnOutput(this, 'WebInboxUrl', { value: this.webInbox.url, description: 'The web inbox (widget: webchat/widget.js)' });
     new CfnOutput(this, 'SecretsPath', {
       value: this.secretsPath,
       description: 'Store channel secrets as SecureString SSM parameters under this path',

@@ -1,0 +1,102 @@
+/**
+ * WebInbox: the web inbox and the web-chat widget as static files (`npm run build:web` →
+ * `dist/web/`) in a private S3 bucket behind CloudFront with Origin Access Control — the bucket
+ * is never public; only this distribution may read it (aws:SourceArn condition).
+ *
+ * The pages call the Agent API and the widget endpoints on their own origins (set
+ * `<meta name="confluo-api">` in index.html and `data-api` on the widget tag).
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Distribution, HttpVersion, PriceClass, ResponseHeadersPolicy, ViewerProtocolPolicy, CachePolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+
+export interface WebInboxProps {
+  /**
+   * Directory of the built pages (`npm run build:web` writes `dist/web/`), uploaded on deploy
+   * (and the distribution's cache invalidated).
+   *
+   * @default - no upload: bucket and distribution only (copy the files yourself)
+   */
+  readonly source?: string;
+
+  /** @default RemovalPolicy.RETAIN (the access logs are kept) */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /** Days CloudFront and S3 access logs are kept. @default 90 */
+  readonly logDays?: number;
+}
+
+export class WebInbox extends Construct {
+  /** The private bucket holding the pages. */
+  public readonly bucket: Bucket;
+  public readonly distribution: Distribution;
+  /** `https://<distribution domain>/` */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: WebInboxProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const base = { encryption: BucketEncryption.S3_MANAGED, enforceSSL: true, blockPublicAccess: BlockPublicAccess.BLOCK_ALL, removalPolicy };
+
+    const logs = new Bucket(this, 'AccessLogs', {
+      ...base,
+      // CloudFront standard logging writes with ACLs (awslogsdelivery), S3 server access logging too.
+      objectOwnership: ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(props.logDays ?? 90) }],
+    });
+    Validations.of(logs).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-S1',
+      reason: 'This is the access log bucket of the site bucket and the distribution; logging it into itself would loop.',
+    });
+
+    this.bucket = new Bucket(this, 'Site', { ...base, serverAccessLogsBucket: logs, serverAccessLogsPrefix: 's3/' });
+
+    this.distribution = new Distribution(this, 'Distribution', {
+      comment: 'Confluo web inbox and web-chat widget',
+      defaultRootObject: 'index.html',
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        // HSTS, nosniff, frame denial, referrer policy.
+        responseHeadersPolicy: ResponseHeadersPolicy.SECURITY_HEADERS,
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+      },
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      priceClass: PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: logs,
+      logFilePrefix: 'cloudfront/',
+    });
+    Validations.of(this.distribution).acknowledge(
+      { id: 'AwsSolutions::AwsSolutions-CFR1', reason: 'Agents and shop visitors may be anywhere; no geo restriction by default.' },
+      { id: 'AwsSolutions::AwsSolutions-CFR2', reason: 'Static files only, no application behind this distribution (the APIs have their own throttling); a WAF is optional.' },
+      { id: 'AwsSolutions::AwsSolutions-CFR4', reason: 'The default *.cloudfront.net certificate; with a custom domain and certificate set minimumProtocolVersion TLSv1.2_2021.' },
+    );
+    this.url = `https://${this.distribution.distributionDomainName}/`;
+
+    if (props.source) {
+      const deployment = new BucketDeployment(this, 'Deploy', {
+        sources: [Source.asset(props.source)],
+        destinationBucket: this.bucket,
+        distribution: this.distribution,
+        distributionPaths: ['/*'],
+        // The pages change together with the API: never serve a stale index.html for long.
+        cacheControl: [],
+        memoryLimit: 256,
+      });
+      // The upload function is a CDK singleton at stack level (outside this construct's tree).
+      const provider = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+      for (const scope of [deployment, ...(provider ? [provider] : [])]) {
+        Validations.of(scope).acknowledge(
+          { id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The CDK BucketDeployment provider function uses AWSLambdaBasicExecutionRole.' },
+          ...['Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*', 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*', `Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*`, 'Resource::*']
+            .map((f) => ({ id: `AwsSolutions::AwsSolutions-IAM5[${f}]`, reason: 'BucketDeployment copies the asset objects into the site bucket and invalidates the distribution (CloudFront invalidations have no resource-level permissions).' })),
+          { id: 'AwsSolutions::AwsSolutions-L1', reason: 'The runtime of the CDK BucketDeployment provider is chosen by aws-cdk-lib.' },
+        );
+      }
+    }
+  }
+}
