@@ -40,7 +40,8 @@ describe('crash recovery of the local runtime', () => {
     return { child, url: JSON.parse(line).url };
   };
 
-  it('loses and duplicates nothing when killed in the middle of processing', async () => {
+  // Two child processes each load the whole runtime through tsx: slow on a busy 2-core machine.
+  it('loses and duplicates nothing when killed in the middle of processing', { timeout: 180_000 }, async () => {
     const first = await start();
     const api = apiClient(first.url);
     const fromId = 880000001;
