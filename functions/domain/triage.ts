@@ -125,6 +125,7 @@ export interface InboxTicket {
   readonly status: TicketStatus;
   readonly priority: Priority;
   readonly channel: string;
+  readonly customer_id?: string;
   readonly assignee: string | null;
   readonly last_inbound_at: number | null;
   readonly last_outbound_at: number | null;
@@ -148,6 +149,8 @@ export interface InboxFilter {
   readonly priority?: readonly Priority[];
   readonly awaiting?: 'agent' | 'customer';
   readonly sla?: 'breached' | 'at_risk';
+  /** Tickets of this customer id. */
+  readonly customer?: string;
   /** Lower-cased search text, matched against the subject and the customer's display name. */
   readonly q?: string;
 }
@@ -190,6 +193,7 @@ export function matchesInbox(t: InboxTicket, f: InboxFilter, customerName?: stri
   if (f.status && f.status.length > 0 ? !f.status.includes(t.status) : t.status === 'merged') return false;
   if (f.assignee !== undefined && (t.assignee ?? null) !== f.assignee) return false;
   if (f.channel && f.channel.length > 0 && !f.channel.includes(t.channel)) return false;
+  if (f.customer !== undefined && t.customer_id !== f.customer) return false;
   if (f.priority && f.priority.length > 0 && !f.priority.includes(t.priority)) return false;
   if (f.awaiting && awaiting(t) !== f.awaiting) return false;
   if (f.sla && slaRisk(t) !== f.sla) return false;

@@ -102,6 +102,8 @@ describe('inbox filters', () => {
     expect(matchesInbox(inbox({ subject: 'Refund for order 42' }), { q: 'REFUND' })).toBe(true);
     expect(matchesInbox(inbox(), { q: 'kowal' }, 'Anna Kowalska')).toBe(true);
     expect(matchesInbox(inbox(), { q: 'kowal' }, null)).toBe(false);
+    expect(matchesInbox(inbox({ customer_id: 'C1' }), { customer: 'C1' })).toBe(true);
+    expect(matchesInbox(inbox({ customer_id: 'C1' }), { customer: 'C2' })).toBe(false);
   });
 
   it('defines the saved views over active tickets', () => {

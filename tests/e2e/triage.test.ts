@@ -216,6 +216,8 @@ describe('triage over HTTP (local runtime)', () => {
       expect(await ids('q=wrzos')).toEqual(expect.arrayContaining([t1, t3]));
       expect(await ids('q=wrzos')).toHaveLength(2);
       expect(await ids('q=lis')).toEqual([t2]);
+      const owner = (await rt.api.get(`/api/v1/tickets/${t2}`, ann)).body.customer_id;
+      expect(await ids(`customer=${owner}`)).toEqual([t2]);
     });
 
     it('pages with a stable cursor: every ticket exactly once, newest activity first', async () => {

@@ -64,6 +64,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
           ...(query.awaiting ? { awaiting: query.awaiting } : {}),
           ...(query.sla ? { sla: query.sla } : {}),
           ...(query.q ? { q: query.q } : {}),
+          ...(query.customer ? { customer: query.customer } : {}),
         };
         const page = await listInbox(db, filter, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
         return { status: 200, body: { items: page.items.map(ticketView), next_cursor: page.next_cursor } };

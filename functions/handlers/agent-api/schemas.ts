@@ -115,6 +115,7 @@ export const TicketListQuery = z.strictObject({
   priority: csvOf(PRIORITIES).optional(),
   awaiting: z.enum(['agent', 'customer']).optional().meta({ description: 'whose turn it is: `agent` = the customer waits for a reply' }),
   sla: z.enum(['breached', 'at_risk']).optional().meta({ description: '`at_risk`: a running clock passed its first escalation step, nothing breached' }),
+  customer: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a customer id (ULID)').optional().meta({ description: "the customer's tickets" }),
   q: z.string().trim().min(2).max(100).optional().meta({ description: 'text in the subject or the customer\'s name (case-insensitive)' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
