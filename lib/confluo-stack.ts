@@ -17,6 +17,7 @@ import { SurveyWorkflow, type SurveySettingsProps } from './survey-workflow.js';
 import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
 import { Store } from './store.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
+import { WebchatApi } from './webchat-api.js';
 
 export interface ConfluoStackProps extends StackProps {
   /**
@@ -109,6 +110,8 @@ export class ConfluoStack extends Stack {
   public readonly agentApi: AgentApi;
   public readonly observability: Observability;
   public readonly export: Export;
+  /** The web-chat widget's session and messages routes on the webhook API. */
+  public readonly webchatApi: WebchatApi;
   /** Static hosting of the web inbox and widget (absent with `webInbox: false`). */
   public readonly webInbox?: WebInbox;
   /** The SSM path the functions read channel secrets from. */
@@ -122,6 +125,7 @@ export class ConfluoStack extends Stack {
 
     this.store = new Store(this, 'Store', { removalPolicy });
     this.ingest = new Ingest(this, 'Ingest', { secretsPath: this.secretsPath });
+    this.webchatApi = new WebchatApi(this, 'WebchatApi', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,

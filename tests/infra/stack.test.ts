@@ -29,8 +29,8 @@ describe('ConfluoStack composition', () => {
     expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual(['StoreTable0CCFA19B']);
   });
 
-  it('defines the eight functions', () => {
-    const prefixes = ['IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction'];
+  it('defines the nine functions', () => {
+    const prefixes = ['IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction', 'WebchatApiWebchatApiFunction'];
     for (const prefix of prefixes) {
       expect(functionId(template, prefix)).toBeTruthy();
     }
@@ -115,9 +115,9 @@ describe('ConfluoStack functions', () => {
     }
   });
 
-  it('let only ingest and send read the secrets path', () => {
+  it('let only ingest, send and the widget API (WEBCHAT_SECRET signs visitor tokens) read the secrets path', () => {
     const readers = Object.entries(lambdaEnvironments(template)).filter(([, env]) => 'CONFLUO_SECRETS_PATH' in env).map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
-    expect(readers.sort()).toEqual(['IngestIngestFunction', 'OutboundSendFunction']);
+    expect(readers.sort()).toEqual(['IngestIngestFunction', 'OutboundSendFunction', 'WebchatApiWebchatApiFunction']);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'] })]) },
     });

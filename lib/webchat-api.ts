@@ -1,0 +1,50 @@
+/**
+ * WebchatApi: the web-chat widget's own endpoints (channels.md §9) on the webhook HTTP API —
+ * `POST /webchat/session` (anonymous visitor token) and `GET /webchat/messages` (the
+ * conversation, authorised by that token inside the function, exactly as ingest checks it), plus
+ * their CORS preflights. The widget posts its messages to `/webhooks/webchat` like any channel.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { HttpMethod, PayloadFormatVersion, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ConfluoFunction } from './confluo-function.js';
+
+export interface WebchatApiProps {
+  readonly store: { readonly table: ITable };
+  /** The webhook HTTP API (Ingest) the routes are added to. */
+  readonly api: HttpApi;
+  /** SSM path of the channel secrets (`WEBCHAT_SECRET`, `WEBCHAT_ALLOWED_ORIGINS`). */
+  readonly secretsPath: string;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+export class WebchatApi extends Construct {
+  public readonly function: ConfluoFunction;
+
+  constructor(scope: Construct, id: string, props: WebchatApiProps) {
+    super(scope, id);
+    this.function = new ConfluoFunction(this, 'WebchatApiFunction', {
+      handlerName: 'webchat-api',
+      description: 'Confluo web-chat widget: visitor session tokens and the conversation (replies)',
+      timeout: Duration.seconds(10),
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    })
+      .bindTable(props.store)
+      .bindSecrets(props.secretsPath);
+    const integration = new HttpLambdaIntegration('WebchatApiIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
+    const routes = [
+      ...props.api.addRoutes({ path: '/webchat/session', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration }),
+      ...props.api.addRoutes({ path: '/webchat/messages', methods: [HttpMethod.GET, HttpMethod.OPTIONS], integration }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason: 'Public by design: a shop visitor has no account. The session route only mints an anonymous widget token; the messages route verifies that HS256 token (WEBCHAT_SECRET) in the function.',
+      });
+    }
+  }
+}
