@@ -80,3 +80,13 @@ export const SECRET_SETTING_NAMES: readonly string[] = SETTINGS.filter((s) => 's
 /** Every declared setting name. */
 export const SETTING_NAMES: ReadonlySet<string> = new Set(SETTINGS.map((s) => s.name));
 export { NAMESPACES, TEST_SECRETS };
+
+/** A state machine's properties and its ASL with the one token (the task function's ARN) as `FN_ARN`. */
+export function stateMachineOf(template: Template, logicalId: string) {
+  const props = () => template.toJSON().Resources[logicalId].Properties;
+  const definition = () => {
+    const parts = props().DefinitionString['Fn::Join'][1] as unknown[];
+    return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'FN_ARN')).join(''));
+  };
+  return { sm: props, definition };
+}

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SLA_STATES, SlaWorkflow } from '../../lib/sla-workflow.js';
 import { Store } from '../../lib/store.js';
-import { allowedActions, functionId, lambdaEnvironments, policyStatements, resourceId, synthConfluo, testApp, testStack } from './helpers.js';
+import { allowedActions, functionId, lambdaEnvironments, policyStatements, resourceId, synthConfluo, testApp, testStack, stateMachineOf } from './helpers.js';
 
 const OFFICE = {
   calendars: [{ id: 'office', time_zone: 'Europe/Warsaw', week: { mon: ['09:00-18:00'], fri: ['09:00-17:00'] }, holidays: ['2026-12-25'] }],
@@ -24,12 +24,7 @@ const { template } = built;
 const smId = resourceId(template, 'AWS::StepFunctions::StateMachine', 'SlaWorkflowStateMachine');
 const fnId = functionId(template, 'SlaWorkflowEvaluateFunction');
 const tableId = resourceId(template, 'AWS::DynamoDB::Table', 'StoreTable');
-const sm = () => template.toJSON().Resources[smId].Properties;
-const definition = () => {
-  const parts = sm().DefinitionString['Fn::Join'][1] as unknown[];
-  // The only token is the evaluate function's ARN, inside a JSON string.
-  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'FN_ARN')).join(''));
-};
+const { sm, definition } = stateMachineOf(template, smId);
 
 describe('SlaWorkflow state machine', () => {
   it('is a STANDARD, X-Ray traced state machine logging errors without execution data', () => {

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SURVEY_STATES, SurveyWorkflow } from '../../lib/survey-workflow.js';
 import { Store } from '../../lib/store.js';
-import { allowedActions, functionId, lambdaEnvironments, policyStatements, resourceId, synthConfluo, testApp, testStack } from './helpers.js';
+import { allowedActions, functionId, lambdaEnvironments, policyStatements, resourceId, synthConfluo, testApp, testStack, stateMachineOf } from './helpers.js';
 
 // GIVEN a SurveyWorkflow on a Store with e-mail and NPS settings
 const built = (() => {
@@ -19,11 +19,7 @@ const { template } = built;
 const smId = resourceId(template, 'AWS::StepFunctions::StateMachine', 'SurveyWorkflowStateMachine');
 const fnId = functionId(template, 'SurveyWorkflowStepFunction');
 const tableId = resourceId(template, 'AWS::DynamoDB::Table', 'StoreTable');
-const sm = () => template.toJSON().Resources[smId].Properties;
-const definition = () => {
-  const parts = sm().DefinitionString['Fn::Join'][1] as unknown[];
-  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'FN_ARN')).join(''));
-};
+const { sm, definition } = stateMachineOf(template, smId);
 
 describe('SurveyWorkflow state machine', () => {
   it('is a STANDARD, X-Ray traced state machine logging errors without execution data', () => {
