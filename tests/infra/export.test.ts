@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DATASETS, SCHEMAS } from '../../functions/domain/export-schema.js';
 import { NAMED_KPIS } from '../../functions/domain/kpi-sql.js';
-import { allowedActions, confluoAppWithNag, functionId, lambdaEnvironments, resourceId, synthConfluo } from './helpers.js';
+import { allowedActions, confluoAppWithNag, functionId, lambdaEnvironments, resourceId, synthConfluo, awsSolutionsReport } from './helpers.js';
 
 // GIVEN the whole stack
 const { template } = synthConfluo();
@@ -101,11 +99,7 @@ describe('Export function', () => {
 describe('Export cdk-nag', () => {
   it('leaves the stack without unacknowledged AwsSolutions findings', () => {
     const { app } = confluoAppWithNag();
-    const assembly = app.synth();
-    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
-      pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations: Array<{ reason: string }> }>;
-    };
-    const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
+    const nag = awsSolutionsReport(app);
     expect(nag.violations).toEqual([]);
     expect(nag.conclusion).toBe('success');
   });

@@ -3,6 +3,8 @@
  * (`aws:cdk:bundling-stacks: []`), so no esbuild run and no handler file is needed; each test file
  * builds its stack once.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -31,6 +33,15 @@ export function confluoAppWithNag(props: ConfluoStackProps = {}): { app: App; st
   const stack = new ConfluoStack(app, 'Confluo', props);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
+}
+
+export interface NagReport { conclusion: string; violations: unknown[]; suppressedViolations: Array<{ reason: string }> }
+
+/** Synthesise `app` (its AwsSolutions plugin already added) and return that plugin's validation report. */
+export function awsSolutionsReport(app: App): NagReport {
+  const assembly = app.synth();
+  const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: Array<NagReport & { pluginName: string }> };
+  return report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { ConfluoStack } from '../../lib/confluo-stack.js';
 import {
-  confluoAppWithNag, functionId, lambdaEnvironments, NAMESPACES, SECRET_SETTING_NAMES, SETTING_NAMES, synthConfluo, TEST_SECRETS, testApp,
-} from './helpers.js';
+  confluoAppWithNag, functionId, lambdaEnvironments, NAMESPACES, SECRET_SETTING_NAMES, SETTING_NAMES, synthConfluo, TEST_SECRETS, testApp, awsSolutionsReport } from './helpers.js';
 
 // GIVEN the stack with defaults, and one with every optional prop set
 const { stack, template } = synthConfluo();
@@ -127,11 +124,7 @@ describe('ConfluoStack functions', () => {
 describe('ConfluoStack cdk-nag (AwsSolutions)', () => {
   it('synthesises with no unacknowledged finding', () => {
     const { app } = confluoAppWithNag();
-    const assembly = app.synth();
-    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
-      pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations: Array<{ reason: string }> }>;
-    };
-    const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
+    const nag = awsSolutionsReport(app);
     expect(nag.conclusion).toBe('success');
     expect(nag.violations).toEqual([]);
     for (const acknowledged of nag.suppressedViolations) expect(acknowledged.reason.length).toBeGreaterThan(40);
