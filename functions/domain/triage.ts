@@ -57,7 +57,7 @@ export type TriagePlan =
     readonly stamps: { readonly resolved_at?: number | null; readonly closed_at?: number; readonly reopen?: boolean };
     /** Same list for the timeline (as `event` entries) and the change feed. */
     readonly events: readonly PlannedEvent[];
-    /** Activity time for the inbox order: never earlier than the ticket's last activity. */
+    /** When the change happens: `now`, or just after the ticket's last change when that is later. */
     readonly updated_at: number;
   };
 
@@ -86,12 +86,15 @@ export function planTicketChange(t: TriageTicket, patch: TicketPatch, now: numbe
   const expected: Partial<Record<TriageField, unknown>> = {};
   for (const f of changed) { set[f] = wanted[f]; expected[f] = f === 'tags' ? (t.tags ?? []) : current[f]; }
 
+  // Strictly after the ticket's last change: commits of racing changes get increasing times, so
+  // the timeline (sorted by time) shows them in the order they were applied.
+  const at = Math.max(now, t.updated_at + 1);
   const events: PlannedEvent[] = [];
   const stamps: { resolved_at?: number | null; closed_at?: number; reopen?: boolean } = {};
   if (changed.includes('status')) {
     events.push({ type: 'ticket.status_changed', data: { from: t.status, to } });
-    if (to === 'resolved') stamps.resolved_at = now;
-    if (to === 'closed') stamps.closed_at = now;
+    if (to === 'resolved') stamps.resolved_at = at;
+    if (to === 'closed') stamps.closed_at = at;
     if (t.status === 'resolved' && to === 'open') {
       // Like a customer's reopen (process.ts): resolved_at cleared, a new resolution cycle.
       stamps.resolved_at = null;
@@ -108,7 +111,7 @@ export function planTicketChange(t: TriageTicket, patch: TicketPatch, now: numbe
   if (rest.length > 0) {
     events.push({ type: 'ticket.updated', data: { changed: rest, ...(rest.includes('category') ? { category: wanted.category } : {}), ...(rest.includes('assignee') ? { assignee: null } : {}), ...(rest.includes('team') ? { team: null } : {}) } });
   }
-  return { kind: 'change', set, expected, changed, stamps, events, updated_at: Math.max(now, t.updated_at) };
+  return { kind: 'change', set, expected, changed, stamps, events, updated_at: at };
 }
 
 function allowedHint(from: TicketStatus): string {

@@ -32,7 +32,7 @@ export type ChangeResult = TicketOpResult<{ ticket: TicketRecord; changed: reado
  * lost race re-reads and plans again (the change may have become illegal meanwhile: then it is
  * refused, never half-applied). After MAX_ATTEMPTS lost races: 409 conflict.
  */
-export async function changeTicket(db: Db, args: { ticketId: string; patch: TicketPatch; actor: string; now: number; newId: () => string }): Promise<ChangeResult> {
+export async function changeTicket(db: Db, args: { ticketId: string; patch: TicketPatch; actor: string; now: number; newId: (at: number) => string }): Promise<ChangeResult> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const ticket = (await loadTickets(db, [args.ticketId])).get(args.ticketId);
     if (!ticket) return { ok: false, status: 404, reason: 'no such ticket' };
@@ -89,8 +89,11 @@ export async function changeTicket(db: Db, args: { ticketId: string; patch: Tick
     const feed: FeedEvent[] = [];
     for (const e of plan.events) {
       const data = { ...e.data, actor: args.actor };
-      items.push(timelineItem(db, { type: 'event', id: args.newId(), ticket_id: ticket.id, at: args.now, event: e.type, data }));
-      const f: FeedEvent = { id: args.newId(), type: e.type, at: args.now, ticket_id: ticket.id, customer_id: ticket.customer_id, data };
+      // stamped with the plan's time, strictly after the ticket's last change: the timeline (sorted
+      // by time) keeps the commit order even when a retried change carries an older request time
+      const at = plan.updated_at;
+      items.push(timelineItem(db, { type: 'event', id: args.newId(at), ticket_id: ticket.id, at, event: e.type, data }));
+      const f: FeedEvent = { id: args.newId(at), type: e.type, at, ticket_id: ticket.id, customer_id: ticket.customer_id, data };
       feed.push(f);
       items.push(feedItem(db, f));
     }

@@ -62,9 +62,10 @@ describe('planning a ticket change', () => {
     expect(planTicketChange(ticket({ status: 'closed' }), { priority: 'high' }, T0)).toMatchObject({ kind: 'refused', code: 'illegal_transition' });
   });
 
-  it('never moves the activity time backwards', () => {
-    const plan = planTicketChange(ticket({ updated_at: T0 + 1000 }), { priority: 'low' }, T0);
-    expect(plan).toMatchObject({ updated_at: T0 + 1000 });
+  it('stamps a change strictly after the ticket\'s last change, never backwards', () => {
+    expect(planTicketChange(ticket({ updated_at: T0 + 1000 }), { priority: 'low' }, T0)).toMatchObject({ updated_at: T0 + 1001 });
+    expect(planTicketChange(ticket({ updated_at: T0 }), { priority: 'low' }, T0)).toMatchObject({ updated_at: T0 + 1 });
+    expect(planTicketChange(ticket({ updated_at: T0 }), { priority: 'low' }, T0 + 5)).toMatchObject({ updated_at: T0 + 5 });
   });
 });
 

@@ -12,6 +12,7 @@ import { ticketItem } from '../../functions/store/inbound.js';
 import type { TicketRecord } from '../../functions/store/records.js';
 import { writeSla } from '../../functions/store/sla.js';
 import { keys } from '../../functions/store/table.js';
+import { ticketTimeline } from '../../functions/store/tickets.js';
 import { changeTicket } from '../../functions/store/triage.js';
 import { freshTable } from '../helpers/ddb.js';
 
@@ -38,7 +39,7 @@ describe('triage writes (DynamoDB Local)', () => {
     return t;
   };
   const raw = async (id: string) => (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.ticket(id), ConsistentRead: true }))).Item!;
-  const change = (ticketId: string, patch: Parameters<typeof changeTicket>[1]['patch'], now = T0 + 1000) => changeTicket(db, { ticketId, patch, actor: 'ann', now, newId: () => ulid(now) });
+  const change = (ticketId: string, patch: Parameters<typeof changeTicket>[1]['patch'], now = T0 + 1000) => changeTicket(db, { ticketId, patch, actor: 'ann', now, newId: (at) => ulid(at) });
 
   it('moves the status index key and the activity sort keys with a change', async () => {
     const c = await customer();
@@ -91,5 +92,22 @@ describe('triage writes (DynamoDB Local)', () => {
     expect((await change(t.id, { tags: ['b', 'a'] })).ok).toBe(true);
     const again = await change(t.id, { tags: ['a', 'b'] });
     expect(again).toMatchObject({ ok: true, value: { changed: [] } });
+  });
+
+  it('keeps racing status changes on the timeline in the order they were applied, whatever their request times', async () => {
+    for (let round = 0; round < 5; round++) {
+      const c = await customer();
+      const t = await ticket(c);
+      // the later a request's time, the sooner it is sent: losers retry and commit after a change
+      // stamped later than their own request time (as with Lambdas whose clocks differ)
+      const results = await Promise.all((['on_hold', 'pending_customer', 'resolved'] as const).map((status, i) => change(t.id, { status }, T0 + 1002 - i)));
+      expect(results.some((r) => r.ok)).toBe(true);
+      const stored = await raw(t.id);
+      const changes = (await ticketTimeline(db, stored as unknown as TicketRecord)).flatMap((e) => (e.type === 'event' && e.event === 'ticket.status_changed' ? [e.data as { from: string; to: string }] : []));
+      expect(changes.length).toBe(results.filter((r) => r.ok && r.value.changed.length > 0).length);
+      expect(changes[0]!.from).toBe('open');
+      for (let i = 1; i < changes.length; i++) expect(changes[i]!.from).toBe(changes[i - 1]!.to);
+      expect(changes.at(-1)!.to).toBe(stored.status);
+    }
   });
 });

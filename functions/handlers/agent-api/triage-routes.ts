@@ -89,7 +89,7 @@ export function triageRoutes(deps: TriageRouteDeps): RouteDef[] {
       handle: async ({ params, body, caller }) => {
         const now = deps.clock.now();
         const patch = { ...body, ...(body.assignee === 'me' ? { assignee: caller.sub } : {}) };
-        const r = await changeTicket(db, { ticketId: params.id, patch, actor: caller.sub, now, newId: () => ulid(now) });
+        const r = await changeTicket(db, { ticketId: params.id, patch, actor: caller.sub, now, newId: (at) => ulid(at) });
         if (!r.ok) throw new HttpError(r.status, 'code' in r ? r.code : r.status === 404 ? 'not_found' : 'conflict', r.reason, { cause: { ticket_id: params.id, stage: 'triage' } });
         return { status: 200, body: { ticket: ticketView(r.value.ticket), changed: r.value.changed } };
       },

@@ -46,7 +46,7 @@ export function classificationReaction(deps: { readonly db: Db; readonly clock: 
     };
     if (Object.keys(patch).length === 0) return;
     const now = Math.max(deps.clock.now(), event.at);
-    const r = await changeTicket(deps.db, { ticketId: ticket.id, patch, actor: 'rules', now, newId: () => ulid(now) });
+    const r = await changeTicket(deps.db, { ticketId: ticket.id, patch, actor: 'rules', now, newId: (at) => ulid(at) });
     if (!r.ok) {
       // A ticket closed or merged meanwhile keeps what it has; anything else is retried by the stream.
       const now2 = await getTicket(deps.db, ticket.id);
