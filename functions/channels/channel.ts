@@ -161,8 +161,12 @@ export interface ChannelAdapter {
   admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> | Admission;
   /** Process-side parse of an accepted envelope into normalised events (§0.5). Trusts the queue. */
   parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> | NormalisedEvent[];
-  /** Describe the platform call that delivers `msg`. */
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest;
+  /**
+   * Describe the platform call that delivers `msg`. A channel whose API caps a message below what
+   * we may send (Telegram: 4096 characters) returns the parts in order; the sender performs them
+   * one after another and the delivery id is the last part's (use `renderRequests`).
+   */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest | readonly PlatformRequest[];
   /**
    * Read the platform's answer: outbound id, retryability. `ctx` carries the settings for ids the
    * answer does not spell out in full (SES: the Message-ID domain depends on the sending region).
@@ -177,6 +181,31 @@ export interface ChannelAdapter {
    * applies (use `replyWindowOf`).
    */
   replyWindowFor?(target: ReplyWindowTarget): number | null;
+  /**
+   * Describe the platform's acknowledgement of a button press (Telegram `answerCallbackQuery`,
+   * VK `messages.sendMessageEventAnswer`): without it the customer's client keeps a spinner.
+   * `ref` is what `parse` put in `InboundMessage.interaction_ref` for that press. Null = nothing to
+   * answer. Performed once per interaction, best-effort, by the send handler; its answer is read
+   * with `readDelivery`. Channels whose presses need no answer leave this out.
+   */
+  answerInteraction?(ref: InteractionRef, ctx: RenderContext): PlatformRequest | null;
+}
+
+/**
+ * What a channel keeps from a button press to answer it later (platform ids only, never
+ * personal data beyond the ids the conversation already has). Opaque to everything but the
+ * adapter that made it.
+ */
+export type InteractionRef = Readonly<Record<string, string>>;
+
+/** The requests that deliver `msg`, in order (one for most channels). */
+export function renderRequests(adapter: ChannelAdapter, msg: OutboundMessage, ctx: RenderContext): readonly PlatformRequest[] {
+  const r = adapter.render(msg, ctx);
+  return isRequestList(r) ? r : [r];
+}
+
+function isRequestList(r: PlatformRequest | readonly PlatformRequest[]): r is readonly PlatformRequest[] {
+  return Array.isArray(r);
 }
 
 /** The conversation a reply goes to, as the window check knows it. */

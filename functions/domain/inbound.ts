@@ -78,6 +78,12 @@ export const InboundMessage = z.looseObject({
   customer_identity: Identity,
   contact: z.strictObject({ phone: z.string(), owner_is_sender: z.boolean(), name: z.string().optional() }).optional(),
   phone_in_text: z.strictObject({ value: z.string(), verified: z.literal(false) }).optional(),
+  /**
+   * What the adapter needs to answer this interaction later (`ChannelAdapter.answerInteraction`):
+   * platform ids only, e.g. Telegram `{callback_query_id}`. Stored in the entry's extras (erased
+   * with them), never in feed events.
+   */
+  interaction_ref: z.record(z.string(), z.string()).optional(),
 });
 export type InboundMessage = z.infer<typeof InboundMessage>;
 

@@ -55,3 +55,21 @@ export async function advanceDelivery(db: Db, ref: { ticketId: string; entrySk: 
   }
   return true;
 }
+
+/**
+ * A message sent in several platform requests (Telegram texts over 4096 characters): how many
+ * leading parts the platform has accepted, so a retried send resumes after them instead of
+ * sending them twice. Only while the message is still `queued`.
+ */
+export async function recordPartsSent(db: Db, ref: { ticketId: string; entrySk: string }, partsSent: number): Promise<void> {
+  try {
+    await db.doc.send(new UpdateCommand({
+      TableName: db.tableName, Key: { pk: keys.ticket(ref.ticketId).pk, sk: ref.entrySk },
+      UpdateExpression: 'SET parts_sent = :n',
+      ConditionExpression: 'attribute_exists(pk) AND delivery = :queued AND (attribute_not_exists(parts_sent) OR parts_sent < :n)',
+      ExpressionAttributeValues: { ':n': partsSent, ':queued': 'queued' },
+    }));
+  } catch (e) {
+    if (!isConditionalCheckFailed(e)) throw e;
+  }
+}

@@ -101,6 +101,8 @@ export interface MessageEntry {
   readonly delivery_status?: string;
   readonly delivery_error?: string | number;
   readonly outbound_kind?: 'reply' | 'acknowledgement' | 'survey' | 'reminder';
+  /** Outbound sent in several platform requests: how many leading parts were accepted (send.ts). */
+  readonly parts_sent?: number;
   readonly author?: string;
   readonly extras?: Record<string, unknown>;
   /** Inbound: the platform dedupe key (GDPR erase finds the marker through it). */

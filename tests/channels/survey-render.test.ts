@@ -5,7 +5,7 @@
  * a score the answer parser reads.
  */
 import { describe, expect, it } from 'vitest';
-import type { OutboundMessage } from '../../functions/channels/channel.js';
+import { renderRequests, type OutboundMessage } from '../../functions/channels/channel.js';
 import { channels } from '../../functions/channels/registry.js';
 import { renderSurveyMessage, scoreFromPayload, type SurveyScale } from '../../functions/domain/survey.js';
 import { vkPayload } from '../../functions/channels/vk/index.js';
@@ -18,7 +18,8 @@ const question = (channel: keyof typeof channels, scale: SurveyScale = 'csat'): 
     text: r.text, kind: 'survey', ...(r.buttons ? { buttons: r.buttons } : {}),
     context: { ticket_number: 'C-000042', ...(channel === 'twilio' ? { business_address: '+14155550100' } : {}), ...(channel === 'email' ? { subject: 'Order', rfc_message_id: '<a@b>' } : {}) },
   };
-  return { msg, body: adapter.render(msg, { secrets: { EMAIL_FROM: 'support@example.com', TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef', WHATSAPP_PHONE_NUMBER_ID: '1' } }).body ?? '' };
+  // The buttons sit on the last request (Telegram may split a long text into several).
+  return { msg, body: renderRequests(adapter, msg, { secrets: { EMAIL_FROM: 'support@example.com', TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef', WHATSAPP_PHONE_NUMBER_ID: '1' } }).at(-1)?.body ?? '' };
 };
 const payloads = ['csat:1', 'csat:2', 'csat:3', 'csat:4', 'csat:5'];
 

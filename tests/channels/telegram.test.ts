@@ -4,9 +4,10 @@
  * update kinds are covered by functions/channels/telegram/samples via contract.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { ChannelRequestError, type Envelope, type OutboundMessage, type RawRequest, type Secrets } from '../../functions/channels/channel.js';
+import { ChannelRequestError, type Envelope, type OutboundMessage, type PlatformRequest, type RawRequest, type Secrets } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
-import { TELEGRAM_MAX_TEXT, telegram } from '../../functions/channels/telegram/index.js';
+import fc from 'fast-check';
+import { splitTelegramText, TELEGRAM_MAX_TEXT, telegram, type TextPart } from '../../functions/channels/telegram/index.js';
 import { NormalisedEvent, type InboundMessage } from '../../functions/domain/inbound.js';
 import { TEST_SECRETS } from '../helpers/samples.js';
 
@@ -46,6 +47,12 @@ async function parseMessage(update: unknown): Promise<InboundMessage> {
   if (event?.kind !== 'message') throw new Error(`expected a message, got ${JSON.stringify(event)}`);
   return event;
 }
+
+/** The single request of a text that fits one message. */
+const one = (requests: readonly PlatformRequest[]): PlatformRequest => {
+  expect(requests).toHaveLength(1);
+  return requests[0]!;
+};
 
 const outbound = (extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
   id: '01JFOUT0000000000000000000', channel: 'telegram', conversation_id: '48120077', text: 'Your parcel left the warehouse.', kind: 'reply', ...extra,
@@ -175,7 +182,7 @@ describe('telegram parse', () => {
 
 describe('telegram render', () => {
   it('describes sendMessage with a numeric chat_id and the text', () => {
-    const req = telegram.render(outbound(), { secrets: { TELEGRAM_BOT_TOKEN: '123456:TEST-token' } });
+    const req = one(telegram.render(outbound(), { secrets: { TELEGRAM_BOT_TOKEN: '123456:TEST-token' } }));
     expect(req).toEqual({
       method: 'POST',
       url: 'https://api.telegram.org/bot123456:TEST-token/sendMessage',
@@ -185,25 +192,25 @@ describe('telegram render', () => {
   });
 
   it('keeps negative group ids numeric and non-numeric chat ids as strings', () => {
-    const group = JSON.parse(telegram.render(outbound({ conversation_id: '-1001234567890' }), { secrets: {} }).body!);
+    const group = JSON.parse(one(telegram.render(outbound({ conversation_id: '-1001234567890' }), { secrets: {} })).body!);
     expect(group.chat_id).toBe(-1001234567890);
-    const channel = JSON.parse(telegram.render(outbound({ conversation_id: '@acme_news' }), { secrets: {} }).body!);
+    const channel = JSON.parse(one(telegram.render(outbound({ conversation_id: '@acme_news' }), { secrets: {} })).body!);
     expect(channel.chat_id).toBe('@acme_news');
   });
 
   it('shows a visible placeholder instead of the bot token when none is configured', () => {
-    expect(telegram.render(outbound(), { secrets: {} }).url).toBe('https://api.telegram.org/bot<TELEGRAM_BOT_TOKEN>/sendMessage');
+    expect(one(telegram.render(outbound(), { secrets: {} })).url).toBe('https://api.telegram.org/bot<TELEGRAM_BOT_TOKEN>/sendMessage');
   });
 
   it('renders survey buttons as one row of an inline keyboard with the payload as callback_data', () => {
     const buttons = [{ label: '😞 Bad', payload: 'csat:1' }, { label: '😀 Great', payload: 'csat:5' }];
-    const body = JSON.parse(telegram.render(outbound({ kind: 'survey', text: 'How did we do?', buttons }), { secrets: {} }).body!);
+    const body = JSON.parse(one(telegram.render(outbound({ kind: 'survey', text: 'How did we do?', buttons }), { secrets: {} })).body!);
     expect(body.reply_markup).toEqual({ inline_keyboard: [[{ text: '😞 Bad', callback_data: 'csat:1' }, { text: '😀 Great', callback_data: 'csat:5' }]] });
   });
 
   it('splits more than 8 buttons into balanced rows (NPS 0–10: 6 + 5)', () => {
     const buttons = Array.from({ length: 11 }, (_, n) => ({ label: String(n), payload: `nps:${n}` }));
-    const rows = JSON.parse(telegram.render(outbound({ kind: 'survey', text: 'NPS?', buttons }), { secrets: {} }).body!).reply_markup.inline_keyboard;
+    const rows = JSON.parse(one(telegram.render(outbound({ kind: 'survey', text: 'NPS?', buttons }), { secrets: {} })).body!).reply_markup.inline_keyboard;
     expect(rows.map((r: unknown[]) => r.length)).toEqual([6, 5]);
     expect(rows.flat().map((b: { callback_data: string }) => b.callback_data)).toEqual(buttons.map((b) => b.payload));
   });
@@ -213,16 +220,103 @@ describe('telegram render', () => {
     expect(() => telegram.render(outbound({ buttons }), { secrets: {} })).toThrow(/64 bytes/);
   });
 
-  it('truncates text to 4096 characters with an ellipsis, never splitting a surrogate pair', () => {
-    const plain = JSON.parse(telegram.render(outbound({ text: 'a'.repeat(5000) }), { secrets: {} }).body!).text as string;
-    expect(plain).toHaveLength(TELEGRAM_MAX_TEXT);
-    expect(plain.endsWith('…')).toBe(true);
+  it('sends a text of exactly 4096 characters as one message, unchanged', () => {
     const exact = 'b'.repeat(TELEGRAM_MAX_TEXT);
-    expect(JSON.parse(telegram.render(outbound({ text: exact }), { secrets: {} }).body!).text).toBe(exact);
-    // 4094 ASCII + an emoji across the cut: the lone high surrogate is dropped.
-    const emoji = JSON.parse(telegram.render(outbound({ text: `${'c'.repeat(4094)}😀😀` }), { secrets: {} }).body!).text as string;
-    expect(emoji).toBe(`${'c'.repeat(4094)}…`);
-    expect(emoji).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    expect(JSON.parse(one(telegram.render(outbound({ text: exact }), { secrets: {} })).body!).text).toBe(exact);
+  });
+
+  it('splits a 9,000-character system text into 3 sendMessage requests at paragraph breaks, buttons on the last', () => {
+    // Three paragraphs of 2,999 characters joined by blank lines: 9,001 characters.
+    const paragraphs = ['a', 'b', 'c'].map((ch) => ch.repeat(2999));
+    const text = paragraphs.join('\n\n');
+    expect(text.length).toBeGreaterThan(9000);
+    const buttons = [{ label: '😀 Great', payload: 'csat:5' }];
+    const requests = telegram.render(outbound({ kind: 'survey', text, buttons }), { secrets: { TELEGRAM_BOT_TOKEN: 't' } });
+    expect(requests).toHaveLength(3);
+    const bodies = requests.map((r) => JSON.parse(r.body!));
+    expect(requests.every((r) => r.url === 'https://api.telegram.org/bott/sendMessage')).toBe(true);
+    // 2,999 + 2 + 2,999 > 4096: each paragraph becomes one message, the blank lines dropped.
+    expect(bodies.map((b) => b.text)).toEqual(paragraphs);
+    expect(bodies.map((b) => b.chat_id)).toEqual([48120077, 48120077, 48120077]);
+    expect(bodies.map((b) => 'reply_markup' in b)).toEqual([false, false, true]);
+  });
+
+  it('splits a 9,000-character text without any break into 3 parts of at most 4096 characters', () => {
+    const text = 'x'.repeat(9000);
+    const texts = telegram.render(outbound({ text }), { secrets: {} }).map((r) => JSON.parse(r.body!).text as string);
+    expect(texts.map((t) => t.length)).toEqual([4096, 4096, 808]);
+    expect(texts.join('')).toBe(text);
+  });
+});
+
+describe('telegram splitTelegramText', () => {
+  const joined = (parts: readonly TextPart[]) => parts.map((p) => p.text + p.sep).join('');
+
+  it('prefers a paragraph break, then a line break, then a space, each only when the part stays at least half full', () => {
+    expect(splitTelegramText('aaaa bb\ncc\n\ndd', 10)).toEqual([{ text: 'aaaa bb\ncc', sep: '\n\n' }, { text: 'dd', sep: '' }]);
+    expect(splitTelegramText('aaaa bb\ncccc', 10)).toEqual([{ text: 'aaaa bb', sep: '\n' }, { text: 'cccc', sep: '' }]);
+    expect(splitTelegramText('aaaaaa bbbbbb', 10)).toEqual([{ text: 'aaaaaa', sep: ' ' }, { text: 'bbbbbb', sep: '' }]);
+    // A break in the first half would leave a tiny part: the cut moves to the next kind of boundary.
+    expect(splitTelegramText('a\n\nbbbbbb cccc', 10)).toEqual([{ text: 'a\n\nbbbbbb', sep: ' ' }, { text: 'cccc', sep: '' }]);
+  });
+
+  it('sends no empty last part when the text ends with a separator right after a full part', () => {
+    expect(splitTelegramText('aaaaaaaaaa ', 10)).toEqual([{ text: 'aaaaaaaaaa', sep: ' ' }]);
+  });
+
+  it('never cuts inside a surrogate pair on a hard cut', () => {
+    const text = `${'c'.repeat(4095)}😀😀`;
+    const parts = splitTelegramText(text);
+    expect(parts.map((p) => p.text)).toEqual(['c'.repeat(4095), '😀😀']);
+  });
+
+  it('keeps every part within the limit, never splits a pair, and loses only the separators it reports', () => {
+    // Text from letters, spaces, line breaks and astral emoji, around the limit (small limits
+    // too, so cuts and boundaries are common).
+    const unit = fc.constantFrom('a', 'b', ' ', '\n', '😀', 'é', '\n\n');
+    fc.assert(fc.property(fc.array(unit, { maxLength: 600 }).map((u) => u.join('')), fc.integer({ min: 2, max: 64 }), (text, max) => {
+      const parts = splitTelegramText(text, max);
+      expect(joined(parts)).toBe(text);
+      for (const [i, p] of parts.entries()) {
+        expect(p.text.length).toBeLessThanOrEqual(max);
+        if (text !== '') expect(p.text.length).toBeGreaterThan(0);
+        expect(['', '\n\n', '\n', ' ']).toContain(p.sep);
+        if (i < parts.length - 1) expect(p.text.length + p.sep.length).toBeGreaterThanOrEqual(Math.ceil(max / 2));
+        expect(p.text).not.toMatch(/[\uD800-\uDBFF]$/);
+        expect(p.text).not.toMatch(/^[\uDC00-\uDFFF]/);
+      }
+    }), { numRuns: 300 });
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 12000 }), (text) => {
+      const parts = splitTelegramText(text);
+      expect(joined(parts)).toBe(text);
+      expect(parts.every((p) => p.text.length <= TELEGRAM_MAX_TEXT)).toBe(true);
+    }), { numRuns: 50 });
+  });
+});
+
+describe('telegram answerInteraction', () => {
+  it('keeps the callback query id from parse time and describes answerCallbackQuery with it', async () => {
+    const update = { update_id: 910, callback_query: { id: '4419800112233445566', from: user, chat_instance: '1', data: 'csat:5', message: { message_id: 9, chat, date: 1790000000 } } };
+    const m = await parseMessage(update);
+    expect(m.interaction_ref).toEqual({ callback_query_id: '4419800112233445566' });
+    expect(telegram.answerInteraction(m.interaction_ref!, { secrets: { TELEGRAM_BOT_TOKEN: '123456:TEST-token' } })).toEqual({
+      method: 'POST',
+      url: 'https://api.telegram.org/bot123456:TEST-token/answerCallbackQuery',
+      headers: { 'content-type': 'application/json' },
+      body: '{"callback_query_id":"4419800112233445566"}',
+    });
+  });
+
+  it('keeps no interaction ref for an ordinary message, and answers nothing without a query id', async () => {
+    expect((await parseMessage(message({ text: 'hi' }))).interaction_ref).toBeUndefined();
+    expect(telegram.answerInteraction({}, { secrets: {} })).toBeNull();
+  });
+
+  it('reads Telegram\'s `result: true` as answered and an expired query (400) as a failure without retry', () => {
+    const res = (status: number, body: unknown) => ({ status, headers: {}, body: JSON.stringify(body) });
+    expect(telegram.readDelivery(res(200, { ok: true, result: true }), outbound())).toEqual({ ok: true });
+    expect(telegram.readDelivery(res(400, { ok: false, error_code: 400, description: 'Bad Request: query is too old and response timeout expired or query ID is invalid' }), outbound()))
+      .toEqual({ ok: false, retryable: false, error_code: '400' });
   });
 });
 

@@ -184,6 +184,33 @@ describe('vk parse', () => {
   });
 });
 
+describe('vk answerInteraction', () => {
+  it('keeps event_id, user_id and peer_id of a callback press and describes messages.sendMessageEventAnswer with them', async () => {
+    const m = await parseMessage(event('message_event', { user_id: OLGA, peer_id: OLGA, event_id: '3f1c2a9b7d0e', payload: { survey: 'csat', score: 5 } }));
+    expect(m.interaction_ref).toEqual({ event_id: '3f1c2a9b7d0e', user_id: String(OLGA), peer_id: String(OLGA) });
+    const req = vk.answerInteraction(m.interaction_ref!, { secrets: { VK_ACCESS_TOKEN: 'vk1.a.token', VK_API_VERSION: '5.199' } });
+    expect(req).toMatchObject({ method: 'POST', url: 'https://api.vk.com/method/messages.sendMessageEventAnswer', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(Object.fromEntries(new URLSearchParams(req!.body!))).toEqual({ event_id: '3f1c2a9b7d0e', user_id: String(OLGA), peer_id: String(OLGA), access_token: 'vk1.a.token', v: '5.199' });
+  });
+
+  it('keeps no interaction ref for a text button press (message_new needs no answer)', async () => {
+    expect((await parseMessage(newMessage({ text: '5 ★', payload: '{"score":5}' }))).interaction_ref).toBeUndefined();
+  });
+
+  it('answers nothing for an incomplete ref and shows a placeholder instead of a missing token', () => {
+    expect(vk.answerInteraction({ event_id: 'x', user_id: '1' }, { secrets: {} })).toBeNull();
+    const form = new URLSearchParams(vk.answerInteraction({ event_id: 'x', user_id: '1', peer_id: '1' }, { secrets: {} })!.body!);
+    expect(form.get('access_token')).toBe('<VK_ACCESS_TOKEN>');
+    expect(form.get('v')).toBe('5.199');
+  });
+
+  it('reads `response: 1` as answered and an API error (expired event) as a failure', () => {
+    expect(vk.readDelivery(answer(200, { response: 1 }), outbound())).toMatchObject({ ok: true });
+    expect(vk.readDelivery(answer(200, { error: { error_code: 100, error_msg: 'One of the parameters specified was missing or invalid' } }), outbound()))
+      .toEqual({ ok: false, retryable: false, error_code: '100' });
+  });
+});
+
 describe('vk render', () => {
   it('describes messages.send as a form with peer_id, message, random_id, access_token and v', () => {
     const req = vk.render(outbound(), { secrets: { VK_ACCESS_TOKEN: 'vk1.a.token', VK_API_VERSION: '5.199' } });

@@ -18,6 +18,7 @@ import {
   type Admission,
   type DeliveryResult,
   type Envelope,
+  type InteractionRef,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
@@ -304,6 +305,8 @@ function callbackEvent(update: TelegramUpdate, q: z.infer<typeof CallbackQuery>,
     text: label ?? q.data,
     attachments: [],
     interaction: { payload: q.data },
+    // Kept to answer the press (answerCallbackQuery), else the client shows a spinner.
+    interaction_ref: { callback_query_id: q.id },
     // The message whose button was pressed (ours), so surveys can match their answer.
     in_reply_to: q.message ? `${q.message.chat.id}:${q.message.message_id}` : undefined,
     customer_identity: identityOf(q.from),
@@ -340,17 +343,57 @@ function chatIdOf(conversationId: string): number | string {
   return conversationId;
 }
 
+/** One part of a split text and the separator dropped after it ('' after a hard cut and, unless the text ends with a separator, after the last part). */
+export interface TextPart {
+  readonly text: string;
+  readonly sep: '' | '\n\n' | '\n' | ' ';
+}
+
+/** A boundary is only taken when it leaves the part at least this full (else tiny parts). */
+const MIN_FILL = 0.5;
+
+const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
+
 /**
- * Cut to Telegram's limit (UTF-16 code units, as Telegram counts them) without splitting a
- * surrogate pair, ending with an ellipsis. Known limitation: channels.md §1 asks to split longer
- * texts into several messages; replies that long are rare and we truncate instead for now.
+ * Split `text` into parts of at most `max` UTF-16 code units each, for sendMessage's
+ * "1-4096 characters after entities parsing" (https://core.telegram.org/bots/api#sendmessage; we
+ * send no parse_mode, so nothing is parsed away). We count UTF-16 code units — JavaScript's
+ * `length`, and the unit Telegram measures text in for entities
+ * (https://core.telegram.org/api/entities#entity-length). Should the limit be counted in code
+ * points instead, our count is never smaller, so a part still never exceeds it.
+ *
+ * Each cut is at the last paragraph break (`\n\n`) of the window, else the last line break, else
+ * the last space — each only when it leaves the part at least half full — else a hard cut at
+ * `max`, moved back by one when it would fall inside a surrogate pair. The separator at a cut is
+ * dropped (it would only pad the edge of a message) and reported in `sep`, so
+ * `parts.map((p) => p.text + p.sep).join('') === text` always holds, and no part is empty (except
+ * the one part of an empty text). Known limitation: a run of whitespace longer than half a part
+ * can yield a whitespace-only part, which Telegram refuses; system texts have none.
  */
-export function truncateForTelegram(text: string): string {
-  if (text.length <= TELEGRAM_MAX_TEXT) return text;
-  let cut = text.slice(0, TELEGRAM_MAX_TEXT - 1);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
-  return `${cut}…`;
+export function splitTelegramText(text: string, max: number = TELEGRAM_MAX_TEXT): TextPart[] {
+  if (max < 2) throw new RangeError('telegram: a part must hold at least 2 code units');
+  const parts: TextPart[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const window = rest.slice(0, max + 2); // a separator right after a full part still counts
+    const min = Math.ceil(max * MIN_FILL);
+    let cut = -1;
+    let sep: TextPart['sep'] = '';
+    for (const candidate of ['\n\n', '\n', ' '] as const) {
+      const at = window.lastIndexOf(candidate, max);
+      if (at >= min && at <= max) { cut = at; sep = candidate; break; }
+    }
+    if (cut < 0) {
+      cut = max;
+      if (isHigh(rest.charCodeAt(cut - 1))) cut -= 1; // never between the halves of a surrogate pair
+      sep = '';
+    }
+    parts.push({ text: rest.slice(0, cut), sep });
+    rest = rest.slice(cut + sep.length);
+  }
+  // A text ending in a separator right after a full part leaves nothing more to send.
+  if (rest !== '' || parts.length === 0) parts.push({ text: rest, sep: '' });
+  return parts;
 }
 
 const DeliveryBody = z.looseObject({
@@ -410,11 +453,15 @@ export const telegram = defineChannel({
     return [{ kind: 'ignored', channel: CHANNEL, reason, dedup_key: `update_id:${update.update_id}` }];
   },
 
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+  /**
+   * One sendMessage per part of the text (`splitTelegramText`); survey buttons go on the last
+   * part, so the press names that message and the delivery id (the last part's) matches it.
+   */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     // Without a token the URL keeps a visible placeholder: the local outbox shows it and the
     // sender refuses to perform such a request.
     const token = ctx.secrets.TELEGRAM_BOT_TOKEN || '<TELEGRAM_BOT_TOKEN>';
-    const body: Record<string, unknown> = { chat_id: chatIdOf(msg.conversation_id), text: truncateForTelegram(msg.text) };
+    let keyboard: Record<string, unknown> | undefined;
     if (msg.buttons && msg.buttons.length > 0) {
       for (const b of msg.buttons) {
         if (Buffer.byteLength(b.payload, 'utf8') > TELEGRAM_MAX_CALLBACK_DATA_BYTES) {
@@ -427,13 +474,36 @@ export const telegram = defineChannel({
       const perRow = Math.ceil(cells.length / Math.ceil(cells.length / TELEGRAM_MAX_BUTTONS_PER_ROW));
       const rows: Array<typeof cells> = [];
       for (let i = 0; i < cells.length; i += perRow) rows.push(cells.slice(i, i + perRow));
-      body.reply_markup = { inline_keyboard: rows };
+      keyboard = { inline_keyboard: rows };
     }
+    const parts = splitTelegramText(msg.text);
+    return parts.map((part, i) => {
+      const body: Record<string, unknown> = { chat_id: chatIdOf(msg.conversation_id), text: part.text };
+      if (keyboard && i === parts.length - 1) body.reply_markup = keyboard;
+      return {
+        method: 'POST',
+        url: `https://api.telegram.org/bot${token}/sendMessage`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      };
+    });
+  },
+
+  /**
+   * answerCallbackQuery (https://core.telegram.org/bots/api#answercallbackquery): "the answer
+   * will be displayed to the user as a notification at the top of the chat screen or as an
+   * alert"; without `text` it only ends the button's progress indicator. Queries expire within
+   * seconds to minutes ("query is too old"), so the sender tries once.
+   */
+  answerInteraction(ref: InteractionRef, ctx: RenderContext): PlatformRequest | null {
+    const id = ref.callback_query_id;
+    if (id === undefined || id === '') return null;
+    const token = ctx.secrets.TELEGRAM_BOT_TOKEN || '<TELEGRAM_BOT_TOKEN>';
     return {
       method: 'POST',
-      url: `https://api.telegram.org/bot${token}/sendMessage`,
+      url: `https://api.telegram.org/bot${token}/answerCallbackQuery`,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      body: JSON.stringify({ callback_query_id: id }),
     };
   },
 

@@ -25,6 +25,7 @@ import {
   type Admission,
   type DeliveryResult,
   type Envelope,
+  type InteractionRef,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
@@ -353,6 +354,8 @@ function callbackEvent(c: Extract<Checked, { kind: 'callback' }>, receivedAtMs: 
     attachments: [],
     // `payload` arrives as parsed JSON; its JSON text is the interaction payload (§5).
     interaction: { payload: JSON.stringify(e.payload) },
+    // What messages.sendMessageEventAnswer needs to end the button's spinner (answerInteraction).
+    interaction_ref: { event_id: e.event_id, user_id: String(e.user_id), peer_id: String(e.peer_id) },
     in_reply_to: e.conversation_message_id !== undefined ? `${e.peer_id}:${e.conversation_message_id}` : undefined,
     customer_identity: { external_id: String(e.user_id) },
   });
@@ -489,6 +492,30 @@ export const vk = defineChannel({
     return {
       method: 'POST',
       url: 'https://api.vk.com/method/messages.send',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    };
+  },
+
+  /**
+   * messages.sendMessageEventAnswer (https://dev.vk.com/en/method/messages.sendMessageEventAnswer):
+   * answers a callback button press (`message_event`) so the client stops its loading state.
+   * Without `event_data` nothing else happens (no snackbar, link or app). The object's `event_id`
+   * is valid for about a minute (https://dev.vk.com/en/api/community-events/json-schema#message_event),
+   * so the sender tries once.
+   */
+  answerInteraction(ref: InteractionRef, ctx: RenderContext): PlatformRequest | null {
+    const { event_id, user_id, peer_id } = ref;
+    if (!event_id || !user_id || !peer_id) return null;
+    const form = new URLSearchParams();
+    form.set('event_id', event_id);
+    form.set('user_id', user_id);
+    form.set('peer_id', peer_id);
+    form.set('access_token', ctx.secrets.VK_ACCESS_TOKEN || '<VK_ACCESS_TOKEN>');
+    form.set('v', ctx.secrets.VK_API_VERSION || VK_DEFAULT_API_VERSION);
+    return {
+      method: 'POST',
+      url: 'https://api.vk.com/method/messages.sendMessageEventAnswer',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
     };
