@@ -14,7 +14,12 @@ import { renderNotificationEmail, type RawEmailRequest } from './sla/notify.js';
 import type { TicketStatus } from './ticket.js';
 
 export type SurveyScale = 'csat' | 'nps';
-export type SurveyState = 'scheduled' | 'sent' | 'answered' | 'expired' | 'cancelled';
+/**
+ * `skipped`: the question was never sent because the channel's messaging window had closed
+ * (`skipped_reason: 'window_closed'`; WhatsApp/Messenger/Instagram accept free-form text only
+ * within 24 h of the customer's last message — channels.md §2–4).
+ */
+export type SurveyState = 'scheduled' | 'sent' | 'answered' | 'expired' | 'cancelled' | 'skipped';
 
 /** `ticket.survey`: one record per ticket, replaced by the next resolution's survey (round + 1). */
 export interface SurveyRecord {
@@ -40,6 +45,10 @@ export interface SurveyRecord {
   /** After an answer: the thank-you message and the team-lead alert are still to be done. */
   readonly followup: 'pending' | 'done' | null;
   readonly cancelled_reason?: 'reopened' | 'merged' | 'disabled';
+  /** Why the question was not sent (state `skipped`). */
+  readonly skipped_reason?: 'window_closed';
+  /** The reminder was not sent (the window had closed by then); the survey still takes an answer. */
+  readonly reminder_skipped?: 'window_closed';
 }
 
 export interface SurveySettings {
@@ -221,6 +230,52 @@ export function classifyReply(
 }
 
 // ---------------------------------------------------------------------------------------------
+// A score link of a survey e-mail (functions/handlers/survey-link.ts)
+
+/** The link's answer, decided like a typed or pressed score (`classifyReply`). */
+export type LinkAnswer =
+  /** Recorded now: the same fields and events as a typed score; a low score reopens the ticket. */
+  | { readonly kind: 'answer'; readonly scale: SurveyScale; readonly score: number; readonly low: boolean; readonly reopen: boolean }
+  /**
+   * The round is answered already (by this link, another link, a button or a typed number): the
+   * first answer stands and nothing changes — the rule for a late button press (`stale-press`).
+   */
+  | { readonly kind: 'answered'; readonly score: number | null; readonly commentOpen: boolean }
+  /** Nothing to answer any more: another round, expired, cancelled (the customer wrote again), skipped, no ticket. */
+  | { readonly kind: 'closed'; readonly reason: 'missing' | 'stale' | 'expired' | 'cancelled' | 'skipped' };
+
+/** Whether a free-text comment is still taken for an answered survey (within the comment window, none yet). */
+export function commentOpen(s: SurveyRecord, now: number, settings: Pick<SurveySettings, 'commentWindowMs'>): boolean {
+  return s.state === 'answered' && s.comment === null && s.answered_at !== null && now <= s.answered_at + settings.commentWindowMs;
+}
+
+/**
+ * What a click-through of a score link does (`current`: the ticket is still its customer's
+ * current ticket — only then may a low score reopen it, as one active ticket per customer holds;
+ * otherwise the score is recorded and the team lead alerted, as for a closed ticket).
+ */
+export function classifyLinkAnswer(
+  ticket: { readonly status: TicketStatus; readonly survey: unknown } | undefined,
+  claims: { readonly round: number; readonly scale: SurveyScale; readonly score: number },
+  now: number,
+  settings: SurveySettings,
+  current: boolean,
+): LinkAnswer {
+  if (!ticket || ticket.status === 'merged') return { kind: 'closed', reason: 'missing' };
+  const s = surveyOf(ticket.survey);
+  if (!s || s.round !== claims.round || s.scale !== claims.scale) return { kind: 'closed', reason: 'stale' };
+  if (s.state === 'answered') return { kind: 'answered', score: s.score, commentOpen: commentOpen(s, now, settings) };
+  if (s.state === 'sent') {
+    if (s.expires_at !== null && now > s.expires_at) return { kind: 'closed', reason: 'expired' };
+    // Reopened by a message or an agent: the survey is being cancelled (its next wake-up does it).
+    if (ticket.status !== 'resolved' && ticket.status !== 'closed') return { kind: 'closed', reason: 'cancelled' };
+    const low = isLowScore(s.scale, claims.score, settings);
+    return { kind: 'answer', scale: s.scale, score: claims.score, low, reopen: low && ticket.status === 'resolved' && current };
+  }
+  return { kind: 'closed', reason: s.state === 'expired' ? 'expired' : s.state === 'skipped' ? 'skipped' : s.state === 'scheduled' ? 'stale' : 'cancelled' };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The workflow step: what a wake-up does
 
 export type SurveyStep =
@@ -259,7 +314,7 @@ export function decideSurveyStep(
       if (!surveyable) return { kind: 'cancel', reason: 'reopened' };
       const expires = s.expires_at ?? (s.sent_at ?? now) + settings.expiryMs;
       if (now >= expires) return { kind: 'expire' };
-      if (s.reminded_at === null) {
+      if (s.reminded_at === null && !s.reminder_skipped) {
         const remindAt = (s.sent_at ?? now) + settings.reminderMs;
         if (now >= remindAt) return { kind: 'remind', next_at: expires };
         return { kind: 'wait', at: Math.min(remindAt, expires) };
@@ -285,6 +340,39 @@ export interface SurveyTemplate {
   readonly thanks_low: string;
 }
 export type SurveyTemplates = Readonly<Record<string, SurveyTemplate>>;
+
+/** The variables survey texts may use (anything else is refused when templates are saved). */
+export const SURVEY_TEMPLATE_VARIABLES = ['ticket.number', 'min', 'max'] as const;
+const SURVEY_VARIABLE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/** What is wrong with one survey text (empty: nothing). */
+export function surveyTextProblems(text: string): string[] {
+  const problems: string[] = [];
+  for (const m of text.matchAll(SURVEY_VARIABLE)) {
+    if (!(SURVEY_TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!)) {
+      problems.push(`unknown variable {{${m[1]}}} (known: ${SURVEY_TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')})`);
+    }
+  }
+  if (/\{\{|\}\}/.test(text.replace(SURVEY_VARIABLE, ''))) problems.push("unbalanced '{{' or '}}': write variables as {{ticket.number}}");
+  return problems;
+}
+
+/**
+ * What is wrong with survey texts (empty: nothing): an unknown `{{variable}}` or a stray `{{`/`}}`,
+ * named by language and field (`ru.question.csat: unknown variable {{customer.name}}`).
+ */
+export function surveyTemplateProblems(templates: SurveyTemplates): string[] {
+  const problems: string[] = [];
+  const check = (where: string, text: string) => { for (const p of surveyTextProblems(text)) problems.push(`${where}: ${p}`); };
+  for (const [lang, t] of Object.entries(templates)) {
+    for (const scale of ['csat', 'nps'] as const) {
+      check(`${lang}.question.${scale}`, t.question[scale]);
+      check(`${lang}.reminder.${scale}`, t.reminder[scale]);
+    }
+    for (const k of ['reply_hint', 'thanks', 'thanks_low'] as const) check(`${lang}.${k}`, t[k]);
+  }
+  return problems;
+}
 
 /** Variables: `{{ticket.number}}`, `{{min}}`, `{{max}}`. */
 export const DEFAULT_SURVEY_TEMPLATES: SurveyTemplates = {
@@ -345,15 +433,25 @@ export function surveyLanguage(language: string | undefined, templates: SurveyTe
 export function renderSurveyMessage(args: {
   readonly kind: SurveyMessageKind; readonly scale: SurveyScale; readonly ticketNumber: string;
   readonly language?: string | undefined; readonly buttons: boolean; readonly templates?: SurveyTemplates;
+  /**
+   * E-mail: one signed link per score (functions/domain/survey-token.ts), listed under the
+   * question; the "reply with a number" hint stays (a typed answer still counts).
+   */
+  readonly links?: ReadonlyArray<{ readonly score: number; readonly url: string }>;
 }): { text: string; language: string; buttons?: Array<{ label: string; payload: string }> } {
   const templates = args.templates ?? DEFAULT_SURVEY_TEMPLATES;
   const language = surveyLanguage(args.language, templates);
   const t = templates[language] ?? DEFAULT_SURVEY_TEMPLATES.en!;
   const [min, max] = SCALE_RANGE[args.scale];
-  const fill = (s: string) => s.replaceAll('{{ticket.number}}', args.ticketNumber).replaceAll('{{min}}', String(min)).replaceAll('{{max}}', String(max));
+  const values: Readonly<Record<string, string>> = { 'ticket.number': args.ticketNumber, min: String(min), max: String(max) };
+  const fill = (s: string) => s.replace(SURVEY_VARIABLE, (whole, name: string) => values[name] ?? whole);
   if (args.kind === 'thanks' || args.kind === 'thanks_low') return { text: fill(t[args.kind]), language };
   const body = fill(args.kind === 'question' ? t.question[args.scale] : t.reminder[args.scale]);
   if (args.buttons) return { text: body, language, buttons: scoreButtons(args.scale) };
+  if (args.links?.length) {
+    const label = (n: number) => (args.scale === 'csat' ? `${n} ${'★'.repeat(n)}${'☆'.repeat(max - n)}` : String(n).padStart(2, ' '));
+    return { text: `${body}\n\n${args.links.map((l) => `${label(l.score)}  ${l.url}`).join('\n')}\n\n${fill(t.reply_hint)}`, language };
+  }
   return { text: `${body}\n${fill(t.reply_hint)}`, language };
 }
 
@@ -409,5 +507,7 @@ export function surveyView(v: unknown): Record<string, unknown> | null {
   for (const k of SURVEY_TIMES) out[k] = iso(s[k]);
   if (typeof s.channel === 'string') out.channel = s.channel;
   if (typeof s.cancelled_reason === 'string') out.cancelled_reason = s.cancelled_reason;
+  if (typeof s.skipped_reason === 'string') out.skipped_reason = s.skipped_reason;
+  if (typeof s.reminder_skipped === 'string') out.reminder_skipped = s.reminder_skipped;
   return out;
 }
