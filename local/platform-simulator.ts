@@ -17,14 +17,16 @@ const graphIds = {
 };
 
 export const SIMULATED_RESPONSES: Record<string, (req: PlatformRequest) => PlatformResponse> = {
-  telegram: (req) => json({ ok: true, result: { message_id: ++seq, chat: { id: bodyOf(req).chat_id }, date: Math.floor(Date.now() / 1000) } }),
+  // answerCallbackQuery answers `result: true` (https://core.telegram.org/bots/api#answercallbackquery); sendMessage the Message.
+  telegram: (req) => req.url.endsWith('/answerCallbackQuery') ? json({ ok: true, result: true }) : json({ ok: true, result: { message_id: ++seq, chat: { id: bodyOf(req).chat_id }, date: Math.floor(Date.now() / 1000) } }),
   webchat: () => ({ status: 200, headers: {}, body: '' }),
   // Messages.json answers 201 with the Message resource; its `sid` comes back in status callbacks.
   twilio: (req) => { const f = new URLSearchParams(req.body ?? ''); return { status: 201, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sid: `SM${(++seq).toString(16).padStart(32, '0')}`, status: 'queued', to: f.get('To'), from: f.get('From'), messaging_service_sid: f.get('MessagingServiceSid'), body: f.get('Body'), num_segments: '1', error_code: null, error_message: null, api_version: '2010-04-01' }) }; },
   // SES SendRawEmail answers its MessageId (SES makes the Message-ID `<MessageId@<region>.amazonses.com>` of it).
   email: () => json({ MessageId: `0107${Date.now().toString(16).padStart(12, '0')}-${globalThis.crypto.randomUUID()}-000000` }),
   // messages.send with peer_id answers the new message's id (https://dev.vk.com/en/method/messages.send).
-  vk: () => json({ response: ++seq }),
+  // messages.sendMessageEventAnswer answers 1 (https://dev.vk.com/en/method/messages.sendMessageEventAnswer).
+  vk: (req) => json({ response: req.url.endsWith('/messages.sendMessageEventAnswer') ? 1 : ++seq }),
   // send_message answers status 0 and a message_token above 2^53 as a bare integer (receipts carry it back).
   viber: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: `{"status":0,"status_message":"ok","message_token":${5741311803571721087n + BigInt(++seq)},"chat_hostname":"SN-CHAT-05_","billing_status":1}` }),
   // WhatsApp /<phone_number_id>/messages answers the wamid its statuses carry; the Send API (Messenger, Instagram) the mid receipts name.

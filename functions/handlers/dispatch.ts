@@ -38,6 +38,17 @@ export function makeDispatch(deps: DispatchDeps) {
         deduplicationId: String(e.data.message_id),
       });
     }],
+    // A button press to answer (send.ts `answerOne`): its own FIFO group, so a ticket's queued
+    // replies (perhaps waiting out a 429) never delay it past the platform's expiry, and it never
+    // holds them up. A redelivered stream record enqueues the same job; the send λ's claim makes
+    // the second one a no-op.
+    'interaction.received': [async (e) => {
+      await deps.enqueueOutbound({
+        body: JSON.stringify({ kind: 'interaction-answer', ticket_id: e.ticket_id, entry_sk: e.data.entry_sk, message_id: e.data.message_id }),
+        groupId: `interaction:${e.ticket_id}`,
+        deduplicationId: `interaction:${String(e.data.message_id)}`,
+      });
+    }],
   };
 
   async function react(event: FeedEvent): Promise<void> {

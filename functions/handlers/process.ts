@@ -172,6 +172,12 @@ export function makeProcess(deps: ProcessDeps) {
       surveyEvents(thread, surveyReply!, msg, ticketId, customerId, entryId, now, events, timelineEvents);
     }
     const entry = messageEntry(msg, ticketId, entryId, now);
+    // A press the platform wants answered (Telegram answerCallbackQuery, VK sendMessageEventAnswer):
+    // committed with the message, so it is answered once — and never for a duplicate, which
+    // commits nothing (dispatch.ts → send.ts). The ref itself stays in the entry's extras.
+    if (msg.interaction_ref) {
+      events.push({ id: ulid(now), type: 'interaction.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, entry_sk: keys.timelineEntry(ticketId, entry.at, entryId).sk } });
+    }
     // A survey reply that leaves the ticket resolved is no customer waiting for an agent (no SLA clock starts).
     if (thread.action !== 'survey' || thread.reopen) {
       events.push({ id: ulid(now), type: 'message.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, interaction: msg.interaction !== null } });
