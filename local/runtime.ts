@@ -26,6 +26,7 @@ import { classificationReaction } from '../functions/handlers/reactions/classifi
 import { FeedHub } from './feed-hub.js';
 import { makeAgentApi } from '../functions/handlers/agent-api.js';
 import { makeWebchatApi } from '../functions/handlers/webchat-api.js';
+import { makeSurveyLink } from '../functions/handlers/survey-link.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { LocalQueue, QueuePoller } from './queues.js';
 import { StreamPoller } from './stream-poller.js';
@@ -149,11 +150,14 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // Surveys: the question, reminder and thank-you go through the outbound queue like replies;
     // a low score's alert e-mail lands in the outbox as kind `escalation`.
     const surveySettings = surveySettingsFrom(config);
+    // Score links in survey e-mails point at CONFLUO_PUBLIC_URL, else at this runtime (known once it listens).
+    let ownUrl = `http://127.0.0.1:${config.PORT}`;
     const surveyStep = makeSurveyStep({
       db, clock, settings: surveySettings,
       escalationEmail: config.ESCALATION_EMAIL ?? 'escalations@confluo.localhost',
       emailFrom: config.EMAIL_FROM ?? 'confluo@confluo.localhost',
       sendEmail: async (request, meta) => record('email', 'escalation', request, meta.ticket_id),
+      ...(config.CONFLUO_SURVEY_LINK_SECRET ? { links: { secret: config.CONFLUO_SURVEY_LINK_SECRET, baseUrl: () => config.CONFLUO_PUBLIC_URL ?? ownUrl } } : {}),
     });
     const dispatch = makeDispatch({
       enqueueOutbound: async (m) => { outbound.send(m); },
@@ -207,6 +211,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const server = createLocalServer({
       ingest, agentApi, config, clock, outbox, settle, feedHub,
       webchatApi: makeWebchatApi({ db, clock, config }),
+      surveyLink: makeSurveyLink({ db, clock, settings: surveySettings, secret: config.CONFLUO_SURVEY_LINK_SECRET }),
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });
@@ -215,6 +220,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const actualPort = (server.address() as AddressInfo).port;
     cleanups.push(() => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }));
     const url = `http://127.0.0.1:${actualPort}`;
+    ownUrl = url;
     if (dataDir) {
       writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName }));
       cleanups.push(() => rmSync(join(dataDir, 'runtime.json'), { force: true }));

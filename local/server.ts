@@ -32,6 +32,8 @@ export interface LocalServerDeps {
   readonly feedHub?: FeedHub;
   /** The web-chat widget API (`/webchat/session`, `/webchat/messages`); absent: 404. */
   readonly webchatApi?: Handler;
+  /** Survey e-mail score links (`GET|POST /survey/{token}`, functions/handlers/survey-link.ts); absent: 404. */
+  readonly surveyLink?: Handler;
 }
 
 /** Comment line sent to idle event streams (keeps proxies from closing them). */
@@ -67,6 +69,12 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       const body = Number.isFinite(declared) && declared > HARD_BODY_CAP ? Buffer.alloc(0) : await readBody(req, HARD_BODY_CAP);
       if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
       return reply(res, await deps.ingest(toEvent(req, url, body)));
+    }
+    if (path.startsWith('/survey/') && deps.surveyLink) {
+      // The same handler as the SurveyLink function behind the webhook API (a small HTML form).
+      const body = await readBody(req, 64 * 1024);
+      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
+      return reply(res, await deps.surveyLink(toEvent(req, url, body)));
     }
     if (path === '/api/v1/events/stream' && method === 'GET' && deps.feedHub) return eventStream(req, res, url);
     if (path.startsWith('/api/v1/')) {

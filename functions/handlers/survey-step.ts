@@ -11,6 +11,17 @@
  * - cancel: the ticket was reopened (or merged) before the survey was answered;
  * - follow-up: after an answer (recorded by the process λ) the thank-you message is queued and,
  *   on a low score, the team lead is e-mailed (SES; locally the outbox, kind `escalation`).
+ * - messaging windows: WhatsApp, Messenger and Instagram take free-form text only within 24 h of
+ *   the customer's last message (channels.md §2–4; outside it only approved templates, which
+ *   surveys do not use yet). A question that would go out after the window closed is not sent:
+ *   the round becomes `skipped` (`window_closed`, timeline event `survey.skipped`), no reminder
+ *   follows. A reminder that would fall outside the window is skipped the same way
+ *   (`survey.reminder_skipped`) while the survey keeps taking an answer until it expires. The
+ *   window is the one the Agent API refuses a reply outside of (`replyWindowOf`, HTTP 409).
+ * - e-mail: with `links` configured the question and the reminder list one signed link per score
+ *   (`<public URL>/survey/<token>`, functions/domain/survey-token.ts; the token expires with the
+ *   survey) above the "reply with a number" hint.
+ * - texts: the survey templates stored through `PUT /api/v1/survey/templates`, else the built-in ones.
  *
  * Race-free: every write is conditional on the survey's round and state (and for the follow-up on
  * `followup = pending`); a lost race reloads and decides again, a stale wake-up (another round, a
@@ -20,20 +31,21 @@
 import { z } from 'zod';
 import { monotonicFactory } from 'ulid';
 import { channelByName } from '../channels/registry.js';
-import type { ChannelAdapter } from '../channels/channel.js';
+import { replyWindowOf, type ChannelAdapter } from '../channels/channel.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { RawEmailRequest } from '../domain/sla/notify.js';
 import {
-  decideSurveyStep, renderLowScoreAlert, renderSurveyMessage, surveyOf, surveySettingsFrom,
+  decideSurveyStep, DEFAULT_SURVEY_TEMPLATES, renderLowScoreAlert, renderSurveyMessage, SCALE_RANGE, surveyOf, surveySettingsFrom,
   type SurveyMessageKind, type SurveyRecord, type SurveySettings, type SurveyTemplates,
 } from '../domain/survey.js';
+import { signSurveyToken } from '../domain/survey-token.js';
 import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
 import { logger as defaultLogger } from '../runtime/logger.js';
 import { performInAws } from '../runtime/perform.js';
 import type { Db } from '../store/db.js';
 import { getTicket, listCustomerItems } from '../store/reads.js';
-import type { EventEntry, FeedEvent, MessageEntry, TicketRecord } from '../store/records.js';
-import { commitSurvey } from '../store/survey.js';
+import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from '../store/records.js';
+import { commitSurvey, getSurveyTemplates } from '../store/survey.js';
 import { keys } from '../store/table.js';
 import { waitTimestamp } from './sla-evaluate.js';
 
@@ -52,7 +64,7 @@ export interface SurveyStepOutput {
   readonly kind: 'wait-until' | 'done';
   readonly wait_until: string | null;
   /** What this step did (logs, tests). */
-  readonly did: 'asked' | 'reminded' | 'expired' | 'cancelled' | 'followed-up' | 'waited' | 'stale' | 'missing' | 'finished';
+  readonly did: 'asked' | 'reminded' | 'expired' | 'cancelled' | 'followed-up' | 'waited' | 'stale' | 'missing' | 'finished' | 'skipped' | 'reminder-skipped';
 }
 
 export interface SurveyStepDeps {
@@ -65,7 +77,13 @@ export interface SurveyStepDeps {
   readonly escalationEmail?: string | undefined;
   /** EMAIL_FROM: the sender; without it (or a recipient) no alert e-mail is sent (timeline only). */
   readonly emailFrom?: string | undefined;
+  /** Fixed survey texts (tests); otherwise the stored ones (`PUT /api/v1/survey/templates`) or the built-in ones. */
   readonly templates?: SurveyTemplates;
+  /**
+   * Score links in survey e-mails: `CONFLUO_SURVEY_LINK_SECRET` and the public base URL
+   * (`CONFLUO_PUBLIC_URL`; locally the runtime's own URL). Absent: e-mail asks for a typed number.
+   */
+  readonly links?: { readonly secret: string; readonly baseUrl: () => string };
   readonly channel?: (name: string) => ChannelAdapter | undefined;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
 }
@@ -82,15 +100,43 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
   const { db, settings } = deps;
   const ulid = monotonicFactory();
 
-  /** The customer message of a survey (deterministic id per ticket, round and kind). */
-  async function outbound(ticket: TicketRecord, s: SurveyRecord, kind: SurveyMessageKind, now: number): Promise<{ entry: MessageEntry; feed: FeedEvent; language: string }> {
+  /** The identity the survey goes to: the ticket's conversation on its channel. */
+  async function recipient(ticket: TicketRecord): Promise<IdentityRecord | undefined> {
     const { identities } = await listCustomerItems(db, ticket.customer_id);
-    const identity = identities.find((i) => i.channel === ticket.channel && i.conversation_id === ticket.conversation_id)
+    return identities.find((i) => i.channel === ticket.channel && i.conversation_id === ticket.conversation_id)
       ?? identities.find((i) => i.channel === ticket.channel);
+  }
+
+  /** Has the channel's free-form window (24 h on the Meta channels) closed for this conversation? */
+  function windowClosed(ticket: TicketRecord, identity: IdentityRecord | undefined, now: number): boolean {
+    const adapter = lookup(ticket.channel);
+    if (!adapter) return false;
+    const window = replyWindowOf(adapter, { conversation_id: ticket.conversation_id, ...(identity?.reply_context ? { context: identity.reply_context } : {}) });
+    if (window === null) return false;
+    const last = identity?.last_inbound_at ?? ticket.last_inbound_at;
+    return typeof last !== 'number' || now - last > window * 1000;
+  }
+
+  /** One signed link per score for an e-mail question or reminder (valid until the survey expires). */
+  function scoreLinks(ticket: TicketRecord, s: SurveyRecord, expiresAt: number | null) {
+    if (!deps.links || ticket.channel !== 'email' || expiresAt === null) return undefined;
+    const base = deps.links.baseUrl().replace(/\/+$/, '');
+    const [min, max] = SCALE_RANGE[s.scale];
+    const links: Array<{ score: number; url: string }> = [];
+    for (let score = min; score <= max; score++) {
+      links.push({ score, url: `${base}/survey/${signSurveyToken({ ticket_id: ticket.id, round: s.round, scale: s.scale, score, expires_at: expiresAt }, deps.links.secret)}` });
+    }
+    return links;
+  }
+
+  /** The customer message of a survey (deterministic id per ticket, round and kind). */
+  async function outbound(ticket: TicketRecord, s: SurveyRecord, kind: SurveyMessageKind, now: number, identity: IdentityRecord | undefined, expiresAt: number | null = null): Promise<{ entry: MessageEntry; feed: FeedEvent; language: string }> {
     const buttons = lookup(ticket.channel)?.capabilities.buttons ?? false;
+    const templates = deps.templates ?? (await getSurveyTemplates(db))?.templates ?? DEFAULT_SURVEY_TEMPLATES;
+    const links = kind === 'question' || kind === 'reminder' ? scoreLinks(ticket, s, expiresAt) : undefined;
     const rendered = renderSurveyMessage({
-      kind, scale: s.scale, ticketNumber: ticket.number, language: identity?.language, buttons,
-      ...(deps.templates ? { templates: deps.templates } : {}),
+      kind, scale: s.scale, ticketNumber: ticket.number, language: identity?.language, buttons, templates,
+      ...(links ? { links } : {}),
     });
     const id = `survey-${ticket.id}-${s.round}-${kind === 'thanks_low' ? 'thanks' : kind}`;
     const outboundKind = kind === 'reminder' ? 'reminder' : 'survey';
@@ -146,7 +192,23 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
       }
 
       if (d.kind === 'ask' || d.kind === 'remind') {
-        const msg = await outbound(t, s, d.kind === 'ask' ? 'question' : 'reminder', now);
+        const identity = await recipient(t);
+        if (windowClosed(t, identity, now)) {
+          // Free-form text would be refused by the platform (WhatsApp 131047 / 63016 via Twilio,
+          // Messenger/Instagram outside the standard window): record why, send nothing.
+          const ask = d.kind === 'ask';
+          const ev = event(t, now, ask ? 'survey.skipped' : 'survey.reminder_skipped', { round: s.round, reason: 'window_closed', channel: t.channel });
+          const r = await commitSurvey(db, {
+            ticketId: t.id, expected,
+            set: ask ? { state: 'skipped', skipped_reason: 'window_closed', channel: t.channel } : { reminder_skipped: 'window_closed' },
+            ...(ask ? {} : { expectFields: { reminded_at: null } }),
+            timeline: [ev.timeline], feed: [ev.feed], statuses: ['resolved', 'closed'],
+          });
+          if (r === 'conflict') continue;
+          log.info(ask ? 'survey skipped' : 'survey reminder skipped', { ticket_id: t.id, round: s.round, channel: t.channel, reason: 'window_closed' });
+          return ask ? done('skipped') : waitUntil(d.next_at, 'reminder-skipped');
+        }
+        const msg = await outbound(t, s, d.kind === 'ask' ? 'question' : 'reminder', now, identity, d.kind === 'ask' ? d.expires_at : s.expires_at);
         const set = d.kind === 'ask'
           ? { state: 'sent', sent_at: now, expires_at: d.expires_at, channel: t.channel, language: msg.language }
           : { reminded_at: now };
@@ -172,12 +234,17 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
         alertedAt = now;
         log.info('survey low score alerted', { ticket_id: t.id, round: s.round, score: s.score });
       }
-      const msg = await outbound(t, s, s.low && s.reopened ? 'thanks_low' : 'thanks', now);
+      const identity = await recipient(t);
+      // A thank-you outside the window would be refused like the question (a button press or a
+      // typed score opens a new window, so this is rare: a late click on an e-mail link of a
+      // ticket that moved to WhatsApp, say).
+      const thank = !windowClosed(t, identity, now);
+      const msg = thank ? await outbound(t, s, s.low && s.reopened ? 'thanks_low' : 'thanks', now, identity) : undefined;
       const events = s.low ? [event(t, now, 'survey.alerted', { round: s.round, score: s.score, scale: s.scale, emailed: alertedAt !== null })] : [];
       const r = await commitSurvey(db, {
         ticketId: t.id, expected, expectFields: { followup: 'pending' },
-        set: { followup: 'done', thanked_at: now, ...(alertedAt !== null ? { alerted_at: alertedAt } : {}) },
-        outbound: { entry: msg.entry, feed: msg.feed },
+        set: { followup: 'done', ...(thank ? { thanked_at: now } : { thanks_skipped: 'window_closed' }), ...(alertedAt !== null ? { alerted_at: alertedAt } : {}) },
+        ...(msg ? { outbound: { entry: msg.entry, feed: msg.feed } } : {}),
         timeline: events.map((e) => e.timeline), feed: events.map((e) => e.feed),
       });
       if (r === 'conflict') continue;
@@ -200,5 +267,7 @@ export const handler = lazyHandler(async () => {
     db: awsDb(config), clock: systemClock, settings: surveySettingsFrom(config),
     escalationEmail: config.ESCALATION_EMAIL, emailFrom: config.EMAIL_FROM,
     sendEmail: async (request) => { await performInAws(request); },
+    ...(config.CONFLUO_SURVEY_LINK_SECRET && config.CONFLUO_PUBLIC_URL
+      ? { links: { secret: config.CONFLUO_SURVEY_LINK_SECRET, baseUrl: () => config.CONFLUO_PUBLIC_URL! } } : {}),
   });
 });

@@ -46,6 +46,8 @@ export const SETTINGS = [
   { name: 'CONFLUO_SURVEY_LOW_CSAT', meaning: 'CSAT scores at or below this reopen the ticket, raise its priority and alert the team lead', default: '2' },
   { name: 'CONFLUO_SURVEY_LOW_NPS', meaning: 'NPS scores at or below this reopen the ticket, raise its priority and alert the team lead', default: '6' },
   { name: 'CONFLUO_SURVEY_STATE_MACHINE_ARN', meaning: 'AWS only: the survey state machine the dispatch λ starts one execution per resolution on' },
+  { name: 'CONFLUO_SURVEY_LINK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) of the score links in survey e-mails (`/survey/{token}`); without it e-mail customers reply with a number', secret: true },
+  { name: 'CONFLUO_PUBLIC_URL', meaning: 'Public base URL of the webhook API, where survey e-mail links point (`<url>/survey/{token}`); AWS: set by the stack to the webhook API URL; local default: the runtime\'s own URL' },
   // analytics export (issue 9)
   { name: 'CONFLUO_EXPORT_BUCKET', meaning: 'AWS only: S3 bucket the export λ writes Parquet to (`<dataset>/dt=YYYY-MM-DD/part-0.parquet`); locally `$CONFLUO_DATA_DIR/export/`' },
   { name: 'CONFLUO_EXPORT_MESSAGE_TEXT', meaning: 'Export message text and survey comments (`on`/`off`); off keeps the export free of personal data', default: 'off' },
@@ -98,6 +100,7 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
   VIBER_AUTH_TOKEN: 'test-viber-auth-token-000',
   TWILIO_AUTH_TOKEN: 'test-twilio-auth-token-000',
   WEBCHAT_SECRET: 'test-webchat-secret-0000000000000000',
+  CONFLUO_SURVEY_LINK_SECRET: 'test-survey-link-secret-000000000000',
 };
 
 const positiveInt = z.coerce.number().int().positive();
@@ -125,8 +128,23 @@ const ConfigSchema = z
     if (Number(c.CONFLUO_SURVEY_EXPIRY_HOURS) <= Number(c.CONFLUO_SURVEY_REMINDER_HOURS) && c.CONFLUO_SURVEY_EXPIRY_HOURS !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_EXPIRY_HOURS'], message: 'must be more than CONFLUO_SURVEY_REMINDER_HOURS (the reminder comes before the survey expires)' });
     }
+    if (c.CONFLUO_SURVEY_LINK_SECRET !== undefined && c.CONFLUO_SURVEY_LINK_SECRET.length < 32) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LINK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
+    }
+    if (c.CONFLUO_PUBLIC_URL !== undefined && !isPublicBase(c.CONFLUO_PUBLIC_URL)) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_PUBLIC_URL'], message: 'must be an http(s) URL without query or fragment, e.g. https://abc123.execute-api.eu-central-1.amazonaws.com/' });
+    }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });
+
+function isPublicBase(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.search === '' && u.hash === '' && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}
 
 export type Config = Readonly<Record<SettingName, string | undefined>> & {
   readonly CONFLUO_TABLE_NAME: string;

@@ -29,6 +29,8 @@ export type ThreadPlan =
       readonly action: 'survey'; readonly ticketId: string; readonly round: number; readonly expectState: string;
       readonly surveySet: Readonly<Record<string, unknown>>; readonly requireNoComment?: boolean;
       readonly reopen?: { readonly priority: string; readonly from?: string };
+      /** Statuses the ticket may be in (default: resolved or closed; resolved only when reopening). */
+      readonly statuses?: readonly string[];
     };
 
 export interface InboundPlan {
@@ -187,17 +189,24 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
   return runTransaction(db, items);
 }
 
-/** The ticket update of a survey reply: the message touch, the survey fields, a low-score reopen. */
-function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<ThreadPlan, { action: 'survey' }>, touchSet: string, touch: Record<string, unknown>) {
+/**
+ * The ticket update of a survey reply: the message touch, the survey fields, a low-score reopen.
+ * Also the update of a score link's answer (store/survey.ts `commitSurveyLinkAnswer`), whose
+ * touch moves only `updated_at` and the inbox order (no message came in). `touch` must hold `:c`
+ * (the ticket's customer).
+ */
+export function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<ThreadPlan, { action: 'survey' }>, touchSet: string, touch: Record<string, unknown>) {
   const names: Record<string, string> = { '#s': 'status', '#sv': 'survey', '#r': 'round', '#st': 'state' };
-  const values: Record<string, unknown> = { ...touch, ':round': sv.round, ':expect': sv.expectState, ':res': 'resolved', ...(sv.reopen ? {} : { ':clo': 'closed' }) };
+  const statuses = sv.statuses ?? (sv.reopen ? ['resolved'] : ['resolved', 'closed']);
+  const values: Record<string, unknown> = { ...touch, ':round': sv.round, ':expect': sv.expectState };
+  statuses.forEach((st, i) => { values[`:st${i}`] = st; });
   const sets = [touchSet];
   Object.entries(sv.surveySet).forEach(([k, v], i) => {
     names[`#f${i}`] = k;
     values[`:f${i}`] = v;
     sets.push(`#sv.#f${i} = :f${i}`);
   });
-  const conditions = ['customer_id = :c', sv.reopen ? '#s = :res' : '#s IN (:res, :clo)', '#sv.#r = :round', '#sv.#st = :expect'];
+  const conditions = ['customer_id = :c', `#s IN (${statuses.map((_, i) => `:st${i}`).join(', ')})`, '#sv.#r = :round', '#sv.#st = :expect'];
   if (sv.requireNoComment) {
     names['#cm'] = 'comment';
     values[':nt'] = 'NULL';

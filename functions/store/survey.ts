@@ -4,14 +4,14 @@
  * redelivered stream record or a customer answer racing a reminder never both win: the loser
  * reloads and decides again (or finds nothing left to do).
  */
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { SurveyRecord, SurveyState } from '../domain/survey.js';
-import { cancellationCodes, type Db } from './db.js';
-import { feedItem, timelineItem } from './inbound.js';
+import type { SurveyRecord, SurveyState, SurveyTemplates } from '../domain/survey.js';
+import { cancellationCodes, isConditionalCheckFailed, type Db } from './db.js';
+import { feedItem, surveyReplyUpdate, timelineItem, type ThreadPlan } from './inbound.js';
 import { DELIVERY_RANK } from './outbound.js';
 import type { EventEntry, FeedEvent, MessageEntry } from './records.js';
-import { keys } from './table.js';
+import { indexKeys, keys } from './table.js';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -95,6 +95,83 @@ export async function commitSurvey(db: Db, w: SurveyWrite): Promise<'committed' 
   } catch (e) {
     const codes = cancellationCodes(e);
     if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
+    throw e;
+  }
+}
+
+/**
+ * A score link's answer or comment (functions/handlers/survey-link.ts): the survey fields, events
+ * and a low score's reopen written by the SAME ticket update a typed or pressed score gets
+ * (store/inbound.ts `surveyReplyUpdate`, conditional on the round and state), minus what belongs
+ * to an inbound message (no message entry, no dedupe marker, `last_inbound_at` untouched — a
+ * click is no message, so it opens no messaging window). A reopen also checks that the ticket is
+ * still its customer's current one (one active ticket per customer), as the inbound path does.
+ */
+export async function commitSurveyLinkAnswer(db: Db, w: {
+  readonly ticket: { readonly id: string; readonly customer_id: string };
+  readonly plan: Extract<ThreadPlan, { action: 'survey' }>;
+  readonly now: number;
+  readonly timeline: readonly EventEntry[];
+  readonly feed: readonly FeedEvent[];
+}): Promise<'committed' | 'conflict'> {
+  // (DynamoDB refuses unused expression values: `:one` only for the reopen count.)
+  const touch = { ':now': w.now, ':c': w.ticket.customer_id, ':g1': indexKeys.inbox(w.now, w.ticket.id).gsi1sk, ...(w.plan.reopen ? { ':one': 1 } : {}) };
+  const items: TxItem[] = [{ Update: surveyReplyUpdate(db.tableName, w.ticket.id, w.plan, 'updated_at = :now, gsi1sk = :g1, gsi2sk = :g1', touch) }];
+  if (w.plan.reopen) {
+    items.push({ ConditionCheck: {
+      TableName: db.tableName, Key: keys.customer(w.ticket.customer_id),
+      ConditionExpression: 'current_ticket_id = :t AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)',
+      ExpressionAttributeValues: { ':t': w.ticket.id },
+    } });
+  }
+  for (const e of w.timeline) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
+  for (const e of w.feed) items.push(feedItem(db, e));
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'committed';
+  } catch (e) {
+    const codes = cancellationCodes(e);
+    if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Survey texts (`GET/PUT /api/v1/survey/templates`)
+//
+// | item             | pk                          | sk       | attributes                                  |
+// |------------------|-----------------------------|----------|---------------------------------------------|
+// | survey templates | SETTINGS#survey-templates   | SETTINGS | templates {lang: SurveyTemplate}, version, updated_at/by |
+
+export const surveyTemplatesKey = () => ({ pk: 'SETTINGS#survey-templates', sk: 'SETTINGS' });
+
+export interface StoredSurveyTemplates {
+  readonly templates: SurveyTemplates;
+  readonly version: number;
+  readonly updated_at: number;
+  readonly updated_by: string;
+}
+
+/** The stored survey texts, or undefined while the built-in ones are in force. 1 round trip. */
+export async function getSurveyTemplates(db: Db): Promise<StoredSurveyTemplates | undefined> {
+  const res = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: surveyTemplatesKey(), ConsistentRead: true }));
+  if (!res.Item) return undefined;
+  const { pk: _p, sk: _s, ...rest } = res.Item;
+  return rest as StoredSurveyTemplates;
+}
+
+/** Replace the survey texts, conditional on the version read (0: none stored). False on a lost race. */
+export async function putSurveyTemplates(db: Db, args: { readonly templates: SurveyTemplates; readonly expectedVersion: number; readonly by: string; readonly now: number }): Promise<boolean> {
+  try {
+    await db.doc.send(new PutCommand({
+      TableName: db.tableName,
+      Item: { ...surveyTemplatesKey(), templates: args.templates, version: args.expectedVersion + 1, updated_at: args.now, updated_by: args.by },
+      ConditionExpression: args.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+      ...(args.expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': args.expectedVersion } }),
+    }));
+    return true;
+  } catch (e) {
+    if (isConditionalCheckFailed(e)) return false;
     throw e;
   }
 }

@@ -9,6 +9,7 @@ import { fixedClock } from '../../functions/domain/clock.js';
 import { initialSla } from '../../functions/domain/sla/policy.js';
 import type { RawEmailRequest } from '../../functions/domain/sla/notify.js';
 import { DEFAULT_SURVEY_SETTINGS, scheduleSurvey, type SurveyRecord } from '../../functions/domain/survey.js';
+import { verifySurveyToken } from '../../functions/domain/survey-token.js';
 import { makeSurveyStep } from '../../functions/handlers/survey-step.js';
 import { surveyReactions, type SurveyExecutionInput } from '../../functions/handlers/survey-reactions.js';
 import type { Db } from '../../functions/store/db.js';
@@ -112,6 +113,49 @@ describe('survey-step handler', () => {
     expect(await step()({ ticket_id: reopened.id, round: 1 })).toMatchObject({ kind: 'done', did: 'cancelled' });
     expect((await getTicket(db, expiring.id))!.survey).toMatchObject({ state: 'expired' });
     expect((await getTicket(db, reopened.id))!.survey).toMatchObject({ state: 'cancelled', cancelled_reason: 'reopened' });
+  });
+
+  it('skips the question when the WhatsApp window has closed: state skipped (window_closed), an event, nothing queued, no reminder', async () => {
+    // the customer last wrote 23.5 h before the resolution; the question is due an hour after it
+    const t = await put(resolvedTicket(scheduleSurvey(null, T0, S), { channel: 'whatsapp', conversation_id: '12065550143', last_inbound_at: T0 - 23.5 * H }));
+    clock.set(T0 + H);
+    expect(await step()({ ticket_id: t.id, round: 1 })).toMatchObject({ kind: 'done', did: 'skipped' });
+    expect(await outbound(t.id)).toEqual([]);
+    expect((await getTicket(db, t.id))!.survey).toMatchObject({ state: 'skipped', skipped_reason: 'window_closed', sent_at: null });
+    const events = (await listTimeline(db, t.id)).filter((e) => e.type === 'event');
+    expect(events.map((e) => e.type === 'event' && [e.event, e.data])).toEqual([['survey.skipped', { round: 1, reason: 'window_closed', channel: 'whatsapp' }]]);
+    clock.set(T0 + 30 * H);
+    expect(await step()({ ticket_id: t.id, round: 1 })).toMatchObject({ kind: 'done', did: 'finished' });
+    expect(await outbound(t.id)).toEqual([]);
+  });
+
+  it('asks within the window, then skips the reminder that would fall outside it and waits for the expiry', async () => {
+    const t = await put(resolvedTicket(scheduleSurvey(null, T0, S), { channel: 'whatsapp', conversation_id: '12065550144', last_inbound_at: T0 - H }));
+    clock.set(T0 + H);
+    expect(await step()({ ticket_id: t.id, round: 1 })).toMatchObject({ did: 'asked' });
+    clock.set(T0 + 25 * H);
+    expect(await step()({ ticket_id: t.id, round: 1 })).toMatchObject({ kind: 'wait-until', wait_until: '2026-06-11T11:00:00Z', did: 'reminder-skipped' });
+    expect(await step()({ ticket_id: t.id, round: 1 })).toMatchObject({ kind: 'wait-until', did: 'waited' });
+    expect((await outbound(t.id)).map((m) => m.type === 'message' && m.outbound_kind)).toEqual(['survey']);
+    expect((await getTicket(db, t.id))!.survey).toMatchObject({ state: 'sent', reminded_at: null, reminder_skipped: 'window_closed' });
+  });
+
+  it('lists one signed score link per score in an e-mail question, valid until the survey expires', async () => {
+    const t = await put(resolvedTicket(scheduleSurvey(null, T0, S), { channel: 'email', conversation_id: 'ann@example.com' }));
+    clock.set(T0 + H);
+    const withLinks = makeSurveyStep({
+      db, clock, settings: S, sendEmail: async () => {}, logger: { info: () => {}, warn: () => {}, error: () => {} },
+      links: { secret: 'test-survey-link-secret-000000000000', baseUrl: () => 'https://hooks.acme.example/' },
+    });
+    expect(await withLinks({ ticket_id: t.id, round: 1 })).toMatchObject({ did: 'asked' });
+    const [question] = await outbound(t.id);
+    const urls = [...(question!.type === 'message' ? question!.text : '').matchAll(/https:\/\/hooks\.acme\.example\/survey\/(\S+)/g)].map((m) => m[1]!);
+    expect(urls).toHaveLength(5);
+    for (const [i, token] of urls.entries()) {
+      expect(verifySurveyToken(token, 'test-survey-link-secret-000000000000', T0 + H)).toEqual({
+        ok: true, claims: { ticket_id: t.id, round: 1, scale: 'csat', score: i + 1, expires_at: T0 + 73 * H },
+      });
+    }
   });
 });
 
