@@ -39,7 +39,7 @@ describe('Agent API roles, per route', () => {
     const names = api.routes.map((r) => `${r.method} ${r.path}`);
     expect(names).toEqual(expect.arrayContaining([
       'PATCH /tickets/{id}', 'POST /tickets/{id}/notes', 'GET /tickets/counts', 'GET /events',
-      'GET /templates', 'PUT /templates/{id}', 'GET /rules', 'PUT /rules',
+      'GET /templates', 'PUT /templates/{id}', 'GET /rules', 'PUT /rules', 'GET /survey/templates', 'PUT /survey/templates',
     ]));
   });
 
@@ -48,6 +48,9 @@ describe('Agent API roles, per route', () => {
     expect(doc.paths['/api/v1/tickets/{id}']!.patch!.requestBody!.content['application/json']!.schema.$ref).toBe('#/components/schemas/TicketPatch');
     expect(Object.keys(doc.components.schemas.TicketPatch!.properties!)).toEqual(['status', 'priority', 'assignee', 'team', 'category', 'tags']);
     expect(doc.paths['/api/v1/rules']!.put!['x-confluo-role']).toBe('supervisor');
+    expect(doc.paths['/api/v1/survey/templates']!.put!['x-confluo-role']).toBe('admin');
+    expect(doc.paths['/api/v1/survey/templates']!.put!.requestBody!.content['application/json']!.schema.$ref).toBe('#/components/schemas/PutSurveyTemplates');
+    expect(Object.keys(doc.components.schemas.SurveyTemplate!.properties!)).toEqual(['question', 'reminder', 'reply_hint', 'thanks', 'thanks_low']);
     for (const p of ['/api/v1/tickets/{id}/notes', '/api/v1/tickets/counts', '/api/v1/events', '/api/v1/templates', '/api/v1/templates/{id}']) expect(doc.paths, p).toHaveProperty([p]);
   });
 

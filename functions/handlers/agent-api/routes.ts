@@ -18,6 +18,7 @@ import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
+import { surveyRoutes } from './survey-routes.js';
 import { listInbox } from '../../store/triage.js';
 import { getTemplate } from '../../store/templates.js';
 import { firstNameOf, pickLanguage, renderTemplate } from '../../domain/template.js';
@@ -138,6 +139,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     }),
     ...triageRoutes(deps),
     ...templateRoutes(deps),
+    ...surveyRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),
     ...kpiRoutes(deps),
