@@ -226,16 +226,16 @@ describe('telegram render', () => {
   });
 
   it('splits a 9,000-character system text into 3 sendMessage requests at paragraph breaks, buttons on the last', () => {
-    // Three paragraphs of 2,999 characters joined by blank lines: 9,001 characters.
-    const paragraphs = ['a', 'b', 'c'].map((ch) => ch.repeat(2999));
+    // Three paragraphs (2,998 + 2,998 + 3,000 characters) joined by blank lines: 9,000 characters.
+    const paragraphs = ['a'.repeat(2998), 'b'.repeat(2998), 'c'.repeat(3000)];
     const text = paragraphs.join('\n\n');
-    expect(text.length).toBeGreaterThan(9000);
+    expect(text).toHaveLength(9000);
     const buttons = [{ label: '😀 Great', payload: 'csat:5' }];
     const requests = telegram.render(outbound({ kind: 'survey', text, buttons }), { secrets: { TELEGRAM_BOT_TOKEN: 't' } });
     expect(requests).toHaveLength(3);
     const bodies = requests.map((r) => JSON.parse(r.body!));
     expect(requests.every((r) => r.url === 'https://api.telegram.org/bott/sendMessage')).toBe(true);
-    // 2,999 + 2 + 2,999 > 4096: each paragraph becomes one message, the blank lines dropped.
+    // 2,998 + 2 + 2,998 > 4096: each paragraph becomes one message, the blank lines dropped.
     expect(bodies.map((b) => b.text)).toEqual(paragraphs);
     expect(bodies.map((b) => b.chat_id)).toEqual([48120077, 48120077, 48120077]);
     expect(bodies.map((b) => 'reply_markup' in b)).toEqual([false, false, true]);
