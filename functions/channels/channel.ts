@@ -11,6 +11,11 @@
  *
  * Adapters are pure: they read bytes, check credentials with `node:crypto`, and *describe* the
  * platform request for a reply. They never perform network or database I/O.
+ *
+ * A channel whose button presses must be acknowledged (Telegram callback queries, VK callback
+ * buttons) puts what it needs in `InboundMessage.interaction_ref` at parse time and describes the
+ * acknowledgement in `answerInteraction`; the pipeline (process → feed event
+ * `interaction.received` → dispatch → send) performs it once. Nothing else is needed.
  */
 import type { Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
 

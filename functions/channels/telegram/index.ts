@@ -4,7 +4,9 @@
  * Inbound: Telegram POSTs one `Update` per request to the URL given to `setWebhook`, with the
  * `secret_token` from that call echoed in `X-Telegram-Bot-Api-Secret-Token`
  * (https://core.telegram.org/bots/api#setwebhook). There is no body signature: the header is the
- * only credential. Outbound: `sendMessage` (https://core.telegram.org/bots/api#sendmessage).
+ * only credential. Outbound: `sendMessage` (https://core.telegram.org/bots/api#sendmessage), one
+ * request per part of a text over 4096 characters; a pressed inline button is acknowledged with
+ * `answerCallbackQuery` (https://core.telegram.org/bots/api#answercallbackquery).
  *
  * @module
  */
