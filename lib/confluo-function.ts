@@ -20,7 +20,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
 /** The Lambda entry points under `functions/handlers/`; each exports `handler`. */
-export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api';
+export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link';
 
 /** The settings of `functions/runtime/config.ts` that hold a queue URL. */
 export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL';

@@ -16,6 +16,7 @@ import { SlaWorkflow } from './sla-workflow.js';
 import { SurveyWorkflow, type SurveySettingsProps } from './survey-workflow.js';
 import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
 import { Store } from './store.js';
+import { SurveyLink } from './survey-link.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
 import { WebchatApi } from './webchat-api.js';
 
@@ -91,6 +92,16 @@ export interface ConfluoStackProps extends StackProps {
   readonly survey?: SurveySettingsProps;
 
   /**
+   * Public base URL of the webhook API as customers see it (`CONFLUO_PUBLIC_URL`), e.g. a custom
+   * domain; survey e-mails link to `<url>/survey/{token}`. Score links are signed with the
+   * `CONFLUO_SURVEY_LINK_SECRET` parameter under `secretsPath`; without it e-mails ask for a typed
+   * number.
+   *
+   * @default - the webhook API's own URL
+   */
+  readonly publicUrl?: string;
+
+  /**
    * Host the web inbox and the web-chat widget (S3 + CloudFront); `source` uploads the built
    * pages (`npm run build:web` → `dist/web`). `false`: no hosting.
    *
@@ -112,6 +123,8 @@ export class ConfluoStack extends Stack {
   public readonly export: Export;
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
+  /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
+  public readonly surveyLink: SurveyLink;
   /** Static hosting of the web inbox and widget (absent with `webInbox: false`). */
   public readonly webInbox?: WebInbox;
   /** The SSM path the functions read channel secrets from. */
@@ -142,6 +155,11 @@ export class ConfluoStack extends Stack {
       ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
       ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
       ...(props.survey ? { settings: props.survey } : {}),
+      secretsPath: this.secretsPath,
+      publicUrl: props.publicUrl ?? this.ingest.url,
+    });
+    this.surveyLink = new SurveyLink(this, 'SurveyLink', {
+      store: this.store, api: this.ingest.api, secretsPath: this.secretsPath, settingsEnvironment: this.surveyWorkflow.settingsEnvironment,
     });
     this.processing = new Processing(this, 'Processing', {
       store: this.store,

@@ -82,6 +82,22 @@ export interface SurveyWorkflowProps {
   readonly emailFrom?: string;
 
   /**
+   * SSM path of the secrets: the step function reads `CONFLUO_SURVEY_LINK_SECRET` there to sign
+   * the score links of survey e-mails.
+   *
+   * @default - no score links (e-mail customers reply with a number)
+   */
+  readonly secretsPath?: string;
+
+  /**
+   * Public base URL the score links point at (`CONFLUO_PUBLIC_URL`): the webhook API's URL, or a
+   * custom domain mapped to it.
+   *
+   * @default - no score links
+   */
+  readonly publicUrl?: string;
+
+  /**
    * Scale, delay, reminder, expiry and low-score thresholds.
    *
    * @default - CSAT 1–5, asked 1 h after resolution, reminded after 24 h, expired after 72 h, low ≤ 2 (NPS ≤ 6)
@@ -125,8 +141,11 @@ export class SurveyWorkflow extends Construct {
         ...this.settingsEnvironment,
         ...(props.escalationEmail ? { ESCALATION_EMAIL: props.escalationEmail } : {}),
         ...(props.emailFrom ? { EMAIL_FROM: props.emailFrom } : {}),
+        ...(props.publicUrl ? { CONFLUO_PUBLIC_URL: props.publicUrl } : {}),
       },
     }).bindTable(props.store);
+    // The score-link key lives with the other secrets in SSM, never in the template.
+    if (props.secretsPath && props.publicUrl) this.stepFunction.bindSecrets(props.secretsPath);
     if (props.emailFrom) {
       const stack = Stack.of(this);
       this.stepFunction.addToRolePolicy(new PolicyStatement({

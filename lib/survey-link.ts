@@ -1,0 +1,60 @@
+/**
+ * SurveyLink: the score links of survey e-mails (functions/handlers/survey-link.ts) on the public
+ * webhook HTTP API — `GET /survey/{token}` (a confirmation page; records nothing, as mail
+ * scanners prefetch links) and `POST /survey/{token}` (records the score or the comment). The
+ * token is HMAC-signed with `CONFLUO_SURVEY_LINK_SECRET`, read from SSM like the channel secrets.
+ *
+ * Least privilege: the function reads a ticket and its customer and writes one transaction (the
+ * ticket's survey fields, timeline and feed items) — GetItem, UpdateItem, PutItem and
+ * ConditionCheckItem on the table itself, no index, no queue, no SES (the thank-you and the team
+ * lead's alert go out through the survey workflow's follow-up, started by the dispatch function
+ * on the `survey.answered` feed event).
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { HttpMethod, PayloadFormatVersion, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ConfluoFunction } from './confluo-function.js';
+
+export interface SurveyLinkProps {
+  readonly store: { readonly table: ITable };
+  /** The webhook HTTP API (Ingest) the routes are added to. */
+  readonly api: HttpApi;
+  /** SSM path of the secrets (`CONFLUO_SURVEY_LINK_SECRET`). */
+  readonly secretsPath: string;
+  /** The survey settings (`CONFLUO_SURVEY*`: comment window, low-score thresholds), as SurveyWorkflow.settingsEnvironment. */
+  readonly settingsEnvironment?: Readonly<Record<string, string>>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/** The actions a score link's answer needs (store/survey.ts `commitSurveyLinkAnswer`, store/reads.ts). */
+export const SURVEY_LINK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'] as const;
+
+export class SurveyLink extends Construct {
+  public readonly function: ConfluoFunction;
+
+  constructor(scope: Construct, id: string, props: SurveyLinkProps) {
+    super(scope, id);
+    this.function = new ConfluoFunction(this, 'SurveyLinkFunction', {
+      handlerName: 'survey-link',
+      description: 'Confluo close the loop: survey e-mail score links (confirmation page, record the score or comment)',
+      timeout: Duration.seconds(10),
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      environment: { CONFLUO_TABLE_NAME: props.store.table.tableName, ...(props.settingsEnvironment ?? {}) },
+    }).bindSecrets(props.secretsPath);
+    // On the table only: `table.grant()` would add its indexes (`/index/*`), which this function never queries.
+    this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...SURVEY_LINK_TABLE_ACTIONS], resources: [props.store.table.tableArn] }));
+    const integration = new HttpLambdaIntegration('SurveyLinkIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
+    const routes = props.api.addRoutes({ path: '/survey/{token}', methods: [HttpMethod.GET, HttpMethod.POST], integration });
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason: 'Public by design: the customer follows a link from a survey e-mail and has no account. The path carries an HMAC-SHA256 token (CONFLUO_SURVEY_LINK_SECRET) naming one ticket, round and score, verified in the function; a GET only shows a confirmation page.',
+      });
+    }
+  }
+}
