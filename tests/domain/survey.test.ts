@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  classifyReply, decideSurveyStep, DEFAULT_SURVEY_SETTINGS, isLowScore, needsSurvey, parseScore, renderLowScoreAlert, renderSurveyMessage,
+  classifyLinkAnswer, classifyReply, decideSurveyStep, DEFAULT_SURVEY_SETTINGS, DEFAULT_SURVEY_TEMPLATES, surveyTemplateProblems, isLowScore, needsSurvey, parseScore, renderLowScoreAlert, renderSurveyMessage,
   scheduleSurvey, scoreButtons, scoreFromPayload, scoreFromText, surveySettingsFrom, surveyView, type SurveyRecord,
 } from '../../functions/domain/survey.js';
 import { surveyScore } from '../../functions/domain/kpi.js';
@@ -185,5 +185,59 @@ describe('the survey record is what KPIs and the export read', () => {
     expect(view).not.toHaveProperty('answer_message_id');
     expect(surveyView({ sent_at: T0, score: 9, scale: 'nps' })).toMatchObject({ state: 'answered', scale: 'nps', score: 9, sent_at: '2026-11-02T09:00:00.000Z' });
     expect(surveyView(null)).toBeNull();
+  });
+});
+
+describe('score links and survey texts', () => {
+  const resolved = (survey: SurveyRecord | null) => ({ status: 'resolved' as const, survey });
+  const four = { round: 1, scale: 'csat' as const, score: 4 };
+
+  it('records a link answer only for the open round of its scale; the first answer stands', () => {
+    expect(classifyLinkAnswer(resolved(sent()), four, T0 + 2 * H, S, true)).toEqual({ kind: 'answer', scale: 'csat', score: 4, low: false, reopen: false });
+    expect(classifyLinkAnswer(resolved(sent()), { ...four, score: 1 }, T0 + 2 * H, S, true)).toMatchObject({ kind: 'answer', low: true, reopen: true });
+    // not the customer's current ticket any more, or closed: recorded and alerted, not reopened
+    expect(classifyLinkAnswer(resolved(sent()), { ...four, score: 1 }, T0 + 2 * H, S, false)).toMatchObject({ kind: 'answer', low: true, reopen: false });
+    expect(classifyLinkAnswer({ status: 'closed', survey: sent() }, { ...four, score: 1 }, T0 + 2 * H, S, true)).toMatchObject({ kind: 'answer', reopen: false });
+    const answered = sent({ state: 'answered', score: 5, answered_at: T0 + 2 * H });
+    expect(classifyLinkAnswer(resolved(answered), four, T0 + 2.5 * H, S, true)).toEqual({ kind: 'answered', score: 5, commentOpen: true });
+    expect(classifyLinkAnswer(resolved(answered), four, T0 + 3.5 * H, S, true)).toEqual({ kind: 'answered', score: 5, commentOpen: false });
+    expect(classifyLinkAnswer(resolved({ ...answered, comment: 'ok' }), four, T0 + 2.5 * H, S, true)).toMatchObject({ commentOpen: false });
+  });
+
+  it('closes a link answer for another round or scale, an expired, cancelled or skipped survey, a reopened or missing ticket', () => {
+    const at = T0 + 2 * H;
+    expect(classifyLinkAnswer(resolved(sent({ round: 2 })), four, at, S, true)).toEqual({ kind: 'closed', reason: 'stale' });
+    expect(classifyLinkAnswer(resolved(sent({ scale: 'nps' })), four, at, S, true)).toEqual({ kind: 'closed', reason: 'stale' });
+    expect(classifyLinkAnswer(resolved(sent()), four, T0 + H + S.expiryMs + 1, S, true)).toEqual({ kind: 'closed', reason: 'expired' });
+    expect(classifyLinkAnswer(resolved(sent({ state: 'expired' })), four, at, S, true)).toEqual({ kind: 'closed', reason: 'expired' });
+    expect(classifyLinkAnswer(resolved(sent({ state: 'cancelled' })), four, at, S, true)).toEqual({ kind: 'closed', reason: 'cancelled' });
+    expect(classifyLinkAnswer(resolved(sent({ state: 'skipped' })), four, at, S, true)).toEqual({ kind: 'closed', reason: 'skipped' });
+    expect(classifyLinkAnswer({ status: 'open', survey: sent() }, four, at, S, true)).toEqual({ kind: 'closed', reason: 'cancelled' });
+    expect(classifyLinkAnswer({ status: 'merged', survey: sent() }, four, at, S, true)).toEqual({ kind: 'closed', reason: 'missing' });
+    expect(classifyLinkAnswer(undefined, four, at, S, true)).toEqual({ kind: 'closed', reason: 'missing' });
+  });
+
+  it('waits for the expiry instead of reminding when the reminder was skipped (window closed)', () => {
+    const s = sent({ reminder_skipped: 'window_closed' });
+    expect(decideSurveyStep(resolved(s), 1, T0 + 30 * H, S)).toEqual({ kind: 'wait', at: s.expires_at });
+    expect(decideSurveyStep(resolved(sent({ state: 'skipped', skipped_reason: 'window_closed' })), 1, T0 + 30 * H, S)).toEqual({ kind: 'done', reason: 'finished' });
+  });
+
+  it('lists one link per score under an e-mail question, keeping the typed-number hint', () => {
+    const links = [1, 2, 3, 4, 5].map((score) => ({ score, url: `https://hooks.example/survey/t${score}` }));
+    const { text } = renderSurveyMessage({ kind: 'question', scale: 'csat', ticketNumber: 'C-000042', buttons: false, language: 'pl', links });
+    expect(text.split('\n').filter((l) => l.includes('/survey/'))).toEqual(links.map((l) => `${l.score} ${'★'.repeat(l.score)}${'☆'.repeat(5 - l.score)}  ${l.url}`));
+    expect(text).toContain('C-000042');
+    expect(text.endsWith('Odpowiedz liczbą od 1 do 5.')).toBe(true);
+  });
+
+  it('fills variables written with spaces and refuses unknown variables and stray braces in survey texts', () => {
+    const templates = { en: { ...DEFAULT_SURVEY_TEMPLATES.en!, thanks: 'Thanks for {{ ticket.number }}!' } };
+    expect(renderSurveyMessage({ kind: 'thanks', scale: 'csat', ticketNumber: 'C-7', buttons: false, templates }).text).toBe('Thanks for C-7!');
+    expect(surveyTemplateProblems(DEFAULT_SURVEY_TEMPLATES)).toEqual([]);
+    expect(surveyTemplateProblems({ ru: { ...DEFAULT_SURVEY_TEMPLATES.ru!, reminder: { csat: 'Привет, {{customer.first_name}}', nps: 'ok {{max}' } } })).toEqual([
+      'ru.reminder.csat: unknown variable {{customer.first_name}} (known: {{ticket.number}}, {{min}}, {{max}})',
+      "ru.reminder.nps: unbalanced '{{' or '}}': write variables as {{ticket.number}}",
+    ]);
   });
 });
