@@ -5,7 +5,7 @@
  * when data persists, so a restart neither loses nor repeats acknowledged effects (repeats would
  * be harmless anyway: reactions are idempotent).
  */
-import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 
@@ -73,6 +73,7 @@ export class StreamPoller {
     for (const shard of desc.StreamDescription?.Shards ?? []) {
       const id = shard.ShardId!;
       if (this.checkpoints[id]?.closed) continue;
+      let renewed = 0;
       for (;;) {
         let iterator = this.iterators.get(id);
         if (!iterator) {
@@ -84,7 +85,18 @@ export class StreamPoller {
           iterator = it.ShardIterator;
           if (!iterator) break;
         }
-        const res = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+        let res: GetRecordsCommandOutput;
+        try {
+          res = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+        } catch (e) {
+          // DynamoDB Local answers TrimmedDataAccessException for an iterator taken on a shard
+          // that was empty then (https://github.com/aws/aws-sdk-java/issues/2923), and any
+          // iterator expires after 15 minutes: take a new one from the checkpoint, which nothing
+          // has passed yet, so no record is skipped or delivered twice.
+          if (!isStaleIterator(e) || ++renewed > 3) throw e;
+          this.iterators.delete(id);
+          continue;
+        }
         const records = res.Records ?? [];
         const feed = records.filter(isFeedInsert);
         if (feed.length) {
@@ -134,3 +146,5 @@ function isFeedInsert(r: _Record): boolean {
   const pk = r.dynamodb?.NewImage?.pk;
   return r.eventName === 'INSERT' && typeof pk === 'object' && pk !== null && 'S' in pk && typeof pk.S === 'string' && pk.S.startsWith('FEED#');
 }
+
+const isStaleIterator = (e: unknown) => e instanceof Error && (e.name === 'TrimmedDataAccessException' || e.name === 'ExpiredIteratorException');
