@@ -5,7 +5,7 @@
  * Exactly one customer, one open ticket, every message once, no lost counter update. Repeated
  * with fresh ids every round. Also: two customers merging while both keep receiving messages.
  */
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { makeProcess } from '../../functions/handlers/process.js';
 import { systemClock } from '../../functions/domain/clock.js';
@@ -16,7 +16,7 @@ import { ticketTimeline } from '../../functions/store/tickets.js';
 import { keys } from '../../functions/store/table.js';
 import type { Db } from '../../functions/store/db.js';
 import type { InboundMessage } from '../../functions/domain/inbound.js';
-import { freshTable } from '../helpers/ddb.js';
+import { freshTable, privateDynamoDb } from '../helpers/ddb.js';
 import { testConfig } from '../helpers/pipeline.js';
 import { pool, sms, syntheticChannels, syntheticRecord, telegram, telegramOwnContact, twilioWhatsapp, whatsapp } from '../helpers/identity.js';
 
@@ -30,10 +30,13 @@ describe('one customer under concurrent messages on several channels', () => {
   let db: Db;
   let proc: ReturnType<typeof makeProcess>;
 
+  let ddb: Awaited<ReturnType<typeof privateDynamoDb>> | undefined;
   beforeAll(async () => {
-    ({ db } = await freshTable('concurrency'));
+    ddb = await privateDynamoDb();
+    ({ db } = await freshTable('concurrency', ddb.endpoint));
     proc = makeProcess({ db, clock: systemClock, config: testConfig({ CONFLUO_LOG_LEVEL: 'SILENT' }), channel: syntheticChannels });
   });
+  afterAll(async () => { db?.doc.destroy(); await ddb?.stop(); });
 
   async function countMarkers(events: readonly InboundMessage[]): Promise<number> {
     let n = 0;
