@@ -8,6 +8,8 @@
  * | escalationEmail   | where SLA escalations are e-mailed                           |
  * | alarmEmail        | subscribed to the alarm topic                                |
  * | emailFrom         | From of e-mail replies (a verified SES identity)             |
+ * | inboundMailBucket | bucket of the SES S3 action (mail over 150 KB), read-only    |
+ * | inboundMailPrefix | object key prefix of that S3 action                          |
  * | secretsPath       | SSM path of channel secrets (default `/confluo/<stackName>/`)|
  * | removalPolicy     | `retain` (default) or `destroy` for table, user pool, key    |
  * | enabledChannels   | comma-separated channel names (informational)                |
@@ -48,6 +50,7 @@ new ConfluoStack(app, 'Confluo', {
   ...(escalationEmail ? { escalationEmail } : {}),
   ...(alarmEmail ? { alarmEmail } : {}),
   ...(emailFrom ? { emailFrom } : {}),
+  ...(context('inboundMailBucket') ? { inboundMailBucketName: context('inboundMailBucket')!, inboundMailPrefix: context('inboundMailPrefix') ?? '' } : {}),
   ...(secretsPath ? { secretsPath } : {}),
   ...(removal ? { removalPolicy: removal } : {}),
   ...(enabledChannels ? { enabledChannels } : {}),

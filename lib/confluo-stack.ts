@@ -44,6 +44,21 @@ export interface ConfluoStackProps extends StackProps {
   readonly alarmEmail?: string;
 
   /**
+   * Bucket of the SES receipt rule's S3 action (mail over 150 KB): the process function may read
+   * objects under `inboundMailPrefix` there.
+   *
+   * @default - none; S3-action notifications cannot be read and are dead-lettered
+   */
+  readonly inboundMailBucketName?: string;
+
+  /**
+   * Object key prefix of that S3 action.
+   *
+   * @default '' (the whole bucket)
+   */
+  readonly inboundMailPrefix?: string;
+
+  /**
    * From address of e-mail replies (`EMAIL_FROM`); must be a verified SES identity.
    *
    * @default - the e-mail channel cannot send replies
@@ -167,6 +182,7 @@ export class ConfluoStack extends Stack {
       inboundDlq: this.ingest.dlq,
       outboundQueue: this.outbound.queue,
       ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
+      ...(props.inboundMailBucketName ? { inboundMailBucketName: props.inboundMailBucketName, inboundMailPrefix: props.inboundMailPrefix ?? '' } : {}),
       slaWorkflow: this.slaWorkflow,
       surveyWorkflow: this.surveyWorkflow,
     });

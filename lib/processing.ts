@@ -4,7 +4,8 @@
  * and turns change-feed items (pk `FEED#…`) into follow-up work such as acknowledgements on the
  * outbound queue (DESIGN §1).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Arn, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -56,6 +57,22 @@ export interface ProcessingProps {
   readonly surveyWorkflow?: { bindStarter(fn: ConfluoFunction): unknown; bindSettings(fn: ConfluoFunction): unknown };
 
   /**
+   * Name of the bucket of an SES receipt rule's S3 action (mail over 150 KB arrives as a
+   * notification naming an object there): the process function may `s3:GetObject` under
+   * `inboundMailPrefix`. SSE-KMS on that bucket needs a key grant of your own.
+   *
+   * @default - no S3 access; an S3-action notification is dead-lettered as unreadable
+   */
+  readonly inboundMailBucketName?: string;
+
+  /**
+   * Object key prefix of the S3 action (its `ObjectKeyPrefix`).
+   *
+   * @default '' (the whole bucket)
+   */
+  readonly inboundMailPrefix?: string;
+
+  /**
    * How long function log events are kept.
    *
    * @default RetentionDays.ONE_MONTH
@@ -98,6 +115,16 @@ export class Processing extends Construct {
       // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting).
       reportBatchItemFailures: true,
     }));
+
+    if (props.inboundMailBucketName) {
+      // Read only: SES writes the object, the process function parses it (channels.md §8, S3 action).
+      const objects = `arn:aws:s3:::${props.inboundMailBucketName}/${props.inboundMailPrefix ?? ''}*`;
+      this.processFunction.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [Arn.format({ service: 's3', region: '', account: '', resource: props.inboundMailBucketName, resourceName: `${props.inboundMailPrefix ?? ''}*` }, Stack.of(this))] }));
+      Validations.of(this.processFunction.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${objects.replace('arn:aws:', 'arn:<AWS::Partition>:')}]`,
+        reason: 'SES names each received mail object itself (a message id under the receipt rule prefix); only GetObject, only under that prefix.',
+      });
+    }
 
     this.dispatchFailures = new Queue(this, 'DispatchFailures', {
       retentionPeriod: Duration.days(14),

@@ -118,3 +118,27 @@ describe('Processing metrics', () => {
     ]);
   });
 });
+
+describe('Processing: SES S3-action mail bucket', () => {
+  const build = (props: { inboundMailBucketName?: string; inboundMailPrefix?: string }) => {
+    const stack = testStack('Mail');
+    const store = new Store(stack, 'Store');
+    const q = (id: string) => new Queue(stack, id, { fifo: true });
+    new Processing(stack, 'Processing', { store, inboundQueue: q('In'), inboundDlq: q('Dlq'), outboundQueue: q('Out'), ...props });
+    return { template: Template.fromStack(stack) };
+  };
+
+  it('lets the process function read mail objects under the receipt rule prefix, and nothing else of the bucket', () => {
+    const { template } = build({ inboundMailBucketName: 'acme-inbound-mail', inboundMailPrefix: 'ses/' });
+    const s3 = policyStatements(template, functionId(template, 'ProcessingProcessFunction')).filter((st) => JSON.stringify(st.Action).includes('s3:'));
+    expect(s3).toHaveLength(1);
+    expect(s3[0]!.Action).toBe('s3:GetObject');
+    expect(JSON.stringify(s3[0]!.Resource)).toContain(':s3:::acme-inbound-mail/ses/*');
+  });
+
+  it('grants no S3 access without a mail bucket', () => {
+    const { template } = build({});
+    const s3 = policyStatements(template, functionId(template, 'ProcessingProcessFunction')).filter((st) => JSON.stringify(st.Action).includes('s3:'));
+    expect(s3).toEqual([]);
+  });
+});

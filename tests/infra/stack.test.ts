@@ -122,8 +122,8 @@ describe('ConfluoStack functions', () => {
 });
 
 describe('ConfluoStack cdk-nag (AwsSolutions)', () => {
-  it('synthesises with no unacknowledged finding', () => {
-    const { app } = confluoAppWithNag();
+  it('synthesises with no unacknowledged finding (also with an SES S3-action mail bucket)', () => {
+    const { app } = confluoAppWithNag({ inboundMailBucketName: 'acme-inbound-mail', inboundMailPrefix: 'ses/' });
     const nag = awsSolutionsReport(app);
     expect(nag.conclusion).toBe('success');
     expect(nag.violations).toEqual([]);
