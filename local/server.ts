@@ -101,7 +101,9 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   async function eventStream(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const claims = await verifyAgentToken(agentSecret, req.headers.authorization ?? (url.searchParams.get('access_token') ? `Bearer ${url.searchParams.get('access_token')}` : undefined));
     if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
-    if (!['agent', 'supervisor', 'admin'].includes(String(claims.role))) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
+    // A role claim (dev tokens) or Cognito groups (ID tokens), as the Agent API reads them.
+    const roles = [claims.role, ...(Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'] : [])].map(String);
+    if (!roles.some((r) => ['agent', 'supervisor', 'admin'].includes(r))) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
     const since = (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('since') ?? undefined;
     const seen = new Set<string>();
     const buffered: Array<Parameters<Parameters<FeedHub['subscribe']>[0]>[0]> = [];

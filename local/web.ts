@@ -33,6 +33,9 @@ export async function buildWebAssets(opts: { minify?: boolean } = {}): Promise<M
   return assets;
 }
 
+/** `/config.json` of the local runtime: the API on the same origin, development sign-in. */
+export const LOCAL_INBOX_CONFIG = { apiBase: '/api/v1', auth: { kind: 'dev' } } as const;
+
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface WebRoutesDeps {
@@ -59,6 +62,13 @@ export function createWebRoutes(deps: WebRoutesDeps): WebRoutes {
       return true;
     }
     if (method !== 'GET' && method !== 'HEAD') return false;
+    if (path === '/config.json') {
+      // The inbox's run-time settings; in AWS the WebInbox deployment writes a Cognito one.
+      const body = Buffer.from(JSON.stringify(LOCAL_INBOX_CONFIG));
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+      res.end(method === 'HEAD' ? undefined : body);
+      return true;
+    }
     const name = path === '/' ? 'index.html' : path.slice(1);
     if (!['index.html', 'inbox.js', 'inbox.css', 'webchat/widget.js', 'webchat/demo'].includes(name)) return false;
     // Built once, on first use; a failed build is retried on the next request.

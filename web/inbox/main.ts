@@ -6,13 +6,23 @@
 import { h, render } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
+import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { Api, errorText, isApiError, type CustomerCard, type FeedEvent, type Template, type Ticket, type TimelineEntry } from './api.js';
 
 const html = htm.bind(h);
 
-const API_BASE = (document.querySelector('meta[name="confluo-api"]')?.getAttribute('content') ?? '').replace(/\/+$/, '') + '/api/v1';
-const DEV_BASE = (document.querySelector('meta[name="confluo-api"]')?.getAttribute('content') ?? '').replace(/\/+$/, '');
 const AUTH_KEY = 'confluo.inbox.auth';
+
+/**
+ * Run-time settings: `config.json` next to index.html (AWS: written by the WebInbox deployment;
+ * local runtime: `{ apiBase: '/api/v1', auth: { kind: 'dev' } }`). Without one, the
+ * `<meta name="confluo-api">` origin and the development sign-in.
+ */
+interface InboxConfig { apiBase: string; auth: { kind: 'dev' } | CognitoAuthConfig }
+let API_BASE = '/api/v1';
+/** Origin of the local runtime's `/dev/token` (the API base without `/api/v1`). */
+let DEV_BASE = '';
+let COGNITO: CognitoAuthConfig | null = null;
 
 const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -25,7 +35,7 @@ const WINDOW_24H = new Set(['whatsapp', 'messenger', 'instagram']);
 const label = (s: string) => s.replace(/_/g, ' ');
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' }) : '—');
 
-interface Auth { token: string; agent: string; role: string }
+type Auth = SignedIn;
 interface Filters { status: string; assignee: string; channel: string; sla: string; awaiting: string; q: string }
 const NO_FILTERS: Filters = { status: '', assignee: '', channel: '', sla: '', awaiting: '', q: '' };
 
@@ -38,34 +48,71 @@ function ChannelBadge({ channel }: { channel: string }) {
 }
 
 // ------------------------------------------------------------------------------------------------
-function App() {
+function App({ notice }: { notice: string | null }) {
   const [auth, setAuth] = useState<Auth | null>(loadAuth);
-  const signOut = useCallback(() => { localStorage.removeItem(AUTH_KEY); setAuth(null); }, []);
-  const api = useMemo(() => new Api(API_BASE, auth?.token ?? null, signOut), [auth, signOut]);
-  if (!auth) return html`<${SignIn} onSignedIn=${(a: Auth) => { localStorage.setItem(AUTH_KEY, JSON.stringify(a)); setAuth(a); }} />`;
+  const [message, setMessage] = useState<string | null>(notice);
+  const signOut = useCallback(() => {
+    const was = loadAuth();
+    localStorage.removeItem(AUTH_KEY);
+    setAuth(null);
+    // End the hosted-UI session too, or the next sign-in would pass without a password.
+    if (COGNITO && was?.via === 'cognito') location.assign(logoutUrl(COGNITO));
+  }, []);
+  const onUnauthorized = useCallback(() => {
+    const was = loadAuth();
+    localStorage.removeItem(AUTH_KEY);
+    setAuth(null);
+    // An expired Cognito token: straight back to the hosted UI. Any other 401 (a token the API
+    // does not accept) shows the sign-in page instead of bouncing between the two for ever.
+    if (COGNITO && was?.via === 'cognito' && (was.expiresAt ?? 0) <= Date.now() + 30_000) {
+      void beginSignIn(COGNITO, sessionStorage).then((u) => location.assign(u));
+    } else setMessage('The API refused the token: sign in again.');
+  }, []);
+  const api = useMemo(() => new Api(API_BASE, auth?.token ?? null, onUnauthorized), [auth, onUnauthorized]);
+  if (!auth) return html`<${SignIn} notice=${message} onSignedIn=${(a: Auth) => { localStorage.setItem(AUTH_KEY, JSON.stringify(a)); setMessage(null); setAuth(a); }} />`;
   return html`<${Inbox} api=${api} auth=${auth} signOut=${signOut} />`;
 }
 
-function SignIn({ onSignedIn }: { onSignedIn: (a: Auth) => void }) {
+/** Paste a bearer token (any deployment): its claims name the agent and the role. */
+function TokenSignIn({ onSignedIn, setError }: { onSignedIn: (a: Auth) => void; setError: (e: string | null) => void }) {
+  const [token, setToken] = useState('');
+  const use = () => {
+    try { onSignedIn({ ...fromIdToken(token.trim()), via: 'token' }); } catch { setError('That is not a JWT.'); }
+  };
+  return html`<details><summary>Use a token instead</summary>
+    <label for="token">Bearer token</label>
+    <textarea id="token" rows="3" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}></textarea>
+    <button type="button" disabled=${!token.trim()} onClick=${use}>Use token</button>
+  </details>`;
+}
+
+function SignIn({ onSignedIn, notice }: { onSignedIn: (a: Auth) => void; notice: string | null }) {
   const [agent, setAgent] = useState('');
   const [role, setRole] = useState('agent');
-  const [token, setToken] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(notice);
+  if (COGNITO) {
+    const cognito = COGNITO;
+    const go = async (e: Event) => {
+      e.preventDefault();
+      try { location.assign(await beginSignIn(cognito, sessionStorage)); } catch { setError('This browser cannot sign in here (no WebCrypto: use HTTPS).'); }
+    };
+    return html`<main class="signin">
+      <form onSubmit=${go} aria-labelledby="signin-title">
+        <h1 id="signin-title">Sign in to Confluo</h1>
+        <p>You sign in on your organisation's Confluo sign-in page, then come back here.</p>
+        ${error && html`<p class="error" role="alert">${error}</p>`}
+        <button type="submit" class="primary">Sign in</button>
+        <${TokenSignIn} onSignedIn=${onSignedIn} setError=${setError} />
+      </form>
+    </main>`;
+  }
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    if (token.trim()) {
-      // A token from the identity provider (AWS: Cognito); its subject is shown as the agent.
-      try {
-        const claims = JSON.parse(atob(token.trim().split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: string; role?: string };
-        onSignedIn({ token: token.trim(), agent: claims.sub ?? 'agent', role: claims.role ?? 'agent' });
-      } catch { setError('That is not a JWT.'); }
-      return;
-    }
     try {
       const res = await fetch(`${DEV_BASE}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: agent.trim(), role }) });
       if (!res.ok) throw new Error(res.status === 404 ? 'This deployment has no development sign-in: paste a token.' : 'Sign-in refused: check the agent id.');
-      onSignedIn({ token: ((await res.json()) as { token: string }).token, agent: agent.trim(), role });
+      onSignedIn({ token: ((await res.json()) as { token: string }).token, agent: agent.trim(), role, via: 'dev' });
     } catch (err) { setError((err as Error).message); }
   };
   return html`<main class="signin">
@@ -77,12 +124,9 @@ function SignIn({ onSignedIn }: { onSignedIn: (a: Auth) => void }) {
       <select id="role" value=${role} onChange=${(e: Event) => setRole((e.target as HTMLSelectElement).value)}>
         <option value="agent">Agent</option><option value="supervisor">Supervisor</option><option value="admin">Admin</option>
       </select>
-      <details><summary>Use a token instead</summary>
-        <label for="token">Bearer token</label>
-        <textarea id="token" rows="3" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}></textarea>
-      </details>
+      <${TokenSignIn} onSignedIn=${onSignedIn} setError=${setError} />
       ${error && html`<p class="error" role="alert">${error}</p>`}
-      <button type="submit" class="primary" disabled=${!agent.trim() && !token.trim()}>Sign in</button>
+      <button type="submit" class="primary" disabled=${!agent.trim()}>Sign in</button>
       <p class="hint">Local runtime: any agent id works (tokens from <code>POST /dev/token</code>).</p>
     </form>
   </main>`;
@@ -154,7 +198,7 @@ function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => vo
       <span class="sr" aria-live="polite">${announce}</span>
       <span class="spacer"></span>
       ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>Enable notifications</button>`}
-      <span class="me">${auth.agent} · ${auth.role}</span>
+      <span class="me">${auth.name ?? auth.agent} · ${auth.role}</span>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>
     <${TicketList} api=${api} filters=${filters} setFilters=${setFilters} selected=${selected} onSelect=${setSelected} tick=${tick} />
@@ -407,6 +451,36 @@ function CustomerPanel({ api, card, current, onSelect, onChanged }: { api: Api; 
   </aside>`;
 }
 
+async function loadConfig(): Promise<InboxConfig> {
+  const meta = (document.querySelector('meta[name="confluo-api"]')?.getAttribute('content') ?? '').replace(/\/+$/, '');
+  const fallback: InboxConfig = { apiBase: `${meta}/api/v1`, auth: { kind: 'dev' } };
+  try {
+    const res = await fetch('config.json', { cache: 'no-store' });
+    if (!res.ok) return fallback;
+    const c = (await res.json()) as Partial<InboxConfig>;
+    return { apiBase: typeof c.apiBase === 'string' ? c.apiBase : fallback.apiBase, auth: c.auth?.kind === 'cognito' ? c.auth : { kind: 'dev' } };
+  } catch { return fallback; }
+}
+
+/** Settings first; then, on the way back from the hosted UI, the code is exchanged for tokens. */
+async function boot(): Promise<string | null> {
+  const config = await loadConfig();
+  API_BASE = config.apiBase.replace(/\/+$/, '');
+  DEV_BASE = API_BASE.replace(/\/api\/v1$/, '');
+  COGNITO = config.auth.kind === 'cognito' ? config.auth : null;
+  const callback = COGNITO ? parseCallback(location.search) : null;
+  if (!COGNITO || !callback) return null;
+  // The code is single-use and must not stay in the address bar or the history.
+  history.replaceState(history.state, '', withoutCallbackParams(location.href));
+  if ('error' in callback) return `Sign-in failed: ${callback.error}`;
+  try {
+    localStorage.setItem(AUTH_KEY, JSON.stringify(await completeSignIn(COGNITO, callback, sessionStorage)));
+    return null;
+  } catch (e) { return (e as Error).message; }
+}
+
 const mount = document.getElementById('app')!;
-mount.replaceChildren(); // the boot message
-render(html`<${App} />`, mount);
+void boot().then((notice) => {
+  mount.replaceChildren(); // the boot message
+  render(html`<${App} notice=${notice} />`, mount);
+});
