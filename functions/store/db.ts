@@ -1,6 +1,6 @@
 /** DynamoDB access: one document client per process, with an optional round-trip counter (bench). */
 import { DynamoDBClient, type DynamoDBClientConfig, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export interface Db {
   readonly doc: DynamoDBDocumentClient;
@@ -23,6 +23,39 @@ export function cancellationCodes(e: unknown): string[] | null {
     return ((e as TransactionCanceledException).CancellationReasons ?? []).map((r) => r.Code ?? 'None');
   }
   return null;
+}
+
+/**
+ * One optimistic transaction: `conflict` when a condition no longer held or another transaction
+ * raced it (the caller re-reads and plans again); any other failure is thrown.
+ */
+export async function commitOrConflict(db: Db, items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<'committed' | 'conflict'> {
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'committed';
+  } catch (e) {
+    const codes = cancellationCodes(e);
+    if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
+    throw e;
+  }
+}
+
+/**
+ * Put `item` as version `expectedVersion + 1`, only if the stored one is still `expectedVersion`
+ * (0: nothing stored yet). False on a lost race: the caller answers 409 or re-reads.
+ */
+export async function putVersioned(db: Db, item: Record<string, unknown> & { pk: string; sk: string }, expectedVersion: number): Promise<boolean> {
+  try {
+    await db.doc.send(new PutCommand({
+      TableName: db.tableName, Item: { ...item, version: expectedVersion + 1 },
+      ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+      ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
+    }));
+    return true;
+  } catch (e) {
+    if (isConditionalCheckFailed(e)) return false;
+    throw e;
+  }
 }
 
 export function isConditionalCheckFailed(e: unknown): boolean {

@@ -10,12 +10,12 @@
  *
  * (Kept here rather than in table.ts until the lead folds it into the key table.)
  */
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Priority } from '../domain/ticket.js';
 import type { Calendar } from '../domain/sla/calendar.js';
 import { parseSlaSettings, type FullSla, type Policy, type SlaSettings } from '../domain/sla/policy.js';
-import { cancellationCodes, isConditionalCheckFailed, type Db } from './db.js';
+import { commitOrConflict, isConditionalCheckFailed, type Db } from './db.js';
 import { feedItem, timelineItem } from './inbound.js';
 import { indexKeys, keys } from './table.js';
 import type { EventEntry, FeedEvent } from './records.js';
@@ -137,14 +137,7 @@ export async function commitEscalation(db: Db, w: SlaWrite & { timeline: readonl
     ...w.timeline.map((e) => timelineItem(db, e as unknown as EventEntry & Record<string, unknown>)),
     ...w.feed.map((e) => feedItem(db, e)),
   ];
-  try {
-    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
-    return 'committed';
-  } catch (e) {
-    const codes = cancellationCodes(e);
-    if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
-    throw e;
-  }
+  return commitOrConflict(db, items);
 }
 
 /** The e-mail went out: forget it (1 round trip). Bumps the revision so no stale writer brings it back. */

@@ -4,10 +4,10 @@
  * redelivered stream record or a customer answer racing a reminder never both win: the loser
  * reloads and decides again (or finds nothing left to do).
  */
-import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { SurveyRecord, SurveyState, SurveyTemplates } from '../domain/survey.js';
-import { cancellationCodes, isConditionalCheckFailed, type Db } from './db.js';
+import { commitOrConflict, putVersioned, type Db } from './db.js';
 import { feedItem, surveyReplyUpdate, timelineItem, type ThreadPlan } from './inbound.js';
 import { DELIVERY_RANK } from './outbound.js';
 import type { EventEntry, FeedEvent, MessageEntry } from './records.js';
@@ -89,14 +89,7 @@ export async function commitSurvey(db: Db, w: SurveyWrite): Promise<'committed' 
   }
   for (const e of w.timeline ?? []) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
   for (const e of w.feed ?? []) items.push(feedItem(db, e));
-  try {
-    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
-    return 'committed';
-  } catch (e) {
-    const codes = cancellationCodes(e);
-    if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
-    throw e;
-  }
+  return commitOrConflict(db, items);
 }
 
 /**
@@ -126,14 +119,7 @@ export async function commitSurveyLinkAnswer(db: Db, w: {
   }
   for (const e of w.timeline) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
   for (const e of w.feed) items.push(feedItem(db, e));
-  try {
-    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
-    return 'committed';
-  } catch (e) {
-    const codes = cancellationCodes(e);
-    if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
-    throw e;
-  }
+  return commitOrConflict(db, items);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,16 +148,5 @@ export async function getSurveyTemplates(db: Db): Promise<StoredSurveyTemplates 
 
 /** Replace the survey texts, conditional on the version read (0: none stored). False on a lost race. */
 export async function putSurveyTemplates(db: Db, args: { readonly templates: SurveyTemplates; readonly expectedVersion: number; readonly by: string; readonly now: number }): Promise<boolean> {
-  try {
-    await db.doc.send(new PutCommand({
-      TableName: db.tableName,
-      Item: { ...surveyTemplatesKey(), templates: args.templates, version: args.expectedVersion + 1, updated_at: args.now, updated_by: args.by },
-      ConditionExpression: args.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-      ...(args.expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': args.expectedVersion } }),
-    }));
-    return true;
-  } catch (e) {
-    if (isConditionalCheckFailed(e)) return false;
-    throw e;
-  }
+  return putVersioned(db, { ...surveyTemplatesKey(), templates: args.templates, updated_at: args.now, updated_by: args.by }, args.expectedVersion);
 }

@@ -10,9 +10,9 @@
  * version read (two supervisors saving at once: the second gets a 409, never a silent overwrite).
  * (Kept here rather than in table.ts until the lead folds them into the key table.)
  */
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Rule } from '../domain/rules.js';
-import { isConditionalCheckFailed, type Db } from './db.js';
+import { putVersioned, type Db } from './db.js';
 
 export const templateKeys = {
   template: (id: string) => ({ pk: 'TEMPLATES', sk: id }),
@@ -51,17 +51,7 @@ export async function listTemplates(db: Db): Promise<TemplateRecord[]> {
 
 /** Create or replace a template, conditional on `expectedVersion` (0 = must not exist). False on a lost race. */
 export async function putTemplate(db: Db, t: Omit<TemplateRecord, 'version'>, expectedVersion: number): Promise<boolean> {
-  try {
-    await db.doc.send(new PutCommand({
-      TableName: db.tableName, Item: { ...templateKeys.template(t.id), ...t, version: expectedVersion + 1 },
-      ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-      ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
-    }));
-    return true;
-  } catch (e) {
-    if (isConditionalCheckFailed(e)) return false;
-    throw e;
-  }
+  return putVersioned(db, { ...templateKeys.template(t.id), ...t }, expectedVersion);
 }
 
 export interface StoredRules { readonly items: Rule[]; readonly version: number; readonly updated_at?: number; readonly updated_by?: string }
@@ -74,15 +64,5 @@ export async function getRules(db: Db): Promise<StoredRules> {
 
 /** Replace the rule list, conditional on the version read. False on a lost race. */
 export async function putRules(db: Db, args: { items: Rule[]; expectedVersion: number; by: string; now: number }): Promise<boolean> {
-  try {
-    await db.doc.send(new PutCommand({
-      TableName: db.tableName, Item: { ...templateKeys.rules(), items: args.items, version: args.expectedVersion + 1, updated_at: args.now, updated_by: args.by },
-      ConditionExpression: args.expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-      ...(args.expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': args.expectedVersion } }),
-    }));
-    return true;
-  } catch (e) {
-    if (isConditionalCheckFailed(e)) return false;
-    throw e;
-  }
+  return putVersioned(db, { ...templateKeys.rules(), items: args.items, updated_at: args.now, updated_by: args.by }, args.expectedVersion);
 }
