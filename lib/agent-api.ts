@@ -4,13 +4,14 @@
  * pool, audience = the app client) before the agent-api function runs, and the function reads the
  * role from the `cognito:groups` claim.
  */
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { CorsHttpMethod, HttpMethod, HttpNoneAuthorizer, PayloadFormatVersion, type HttpApi, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  AccountRecovery, FeaturePlan, Mfa, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolGroup,
+  AccountRecovery, FeaturePlan, Mfa, OAuthScope, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolClientIdentityProvider, UserPoolDomain, UserPoolGroup,
 } from 'aws-cdk-lib/aws-cognito';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -25,6 +26,32 @@ export const AGENT_ROLES = [
   { groupName: 'supervisor', precedence: 20, description: 'Confluo supervisors: all tickets, merges, KPIs' },
   { groupName: 'agent', precedence: 30, description: 'Confluo agents: work tickets, reply, add notes' },
 ] as const;
+
+/** Sign-in through the Cognito hosted UI (OAuth 2.0 authorization code + PKCE, public client). */
+export interface AgentSignInProps {
+  /**
+   * Where the hosted UI may send agents back to after signing in and out (the app client's
+   * callback and logout URLs): the web inbox URL(s), e.g. `https://<distribution>/`.
+   */
+  readonly callbackUrls: string[];
+
+  /**
+   * Prefix of the Cognito domain `<prefix>.auth.<region>.amazoncognito.com`: unique in the
+   * region across all accounts; lowercase letters, digits and hyphens; no `aws`, `amazon` or
+   * `cognito`. Ignored with `customDomain`.
+   *
+   * @default - `confluo-<the stack's UUID>` (unique, stable for the life of the stack)
+   */
+  readonly domainPrefix?: string;
+
+  /**
+   * Your own sign-in domain (e.g. `login.example.com`) with an ACM certificate in us-east-1;
+   * point an alias record at the domain's CloudFront target afterwards.
+   *
+   * @default - the Cognito prefix domain
+   */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: ICertificate };
+}
 
 export interface AgentApiProps {
   /** The single table. */
@@ -56,6 +83,14 @@ export interface AgentApiProps {
   readonly removalPolicy?: RemovalPolicy;
 
   /**
+   * Hosted-UI sign-in for the web inbox: a user pool domain and an app client with the
+   * authorization-code grant only (PKCE, no secret), scopes openid/email/profile.
+   *
+   * @default - no domain, no OAuth flows: the client signs in with SRP only (CLI, scripts)
+   */
+  readonly signIn?: AgentSignInProps;
+
+  /**
    * How long access-log and function-log events are kept.
    *
    * @default RetentionDays.ONE_MONTH
@@ -72,6 +107,8 @@ export class AgentApi extends Construct {
   public readonly function: ConfluoFunction;
   /** Base URL of the API (ends with '/'); endpoints are `${url}api/v1/…`. */
   public readonly url: string;
+  /** The hosted-UI sign-in (with `signIn`): the user pool domain and its host name. */
+  public readonly signIn?: { readonly domain: UserPoolDomain; readonly host: string };
 
   constructor(scope: Construct, id: string, props: AgentApiProps) {
     super(scope, id);
@@ -112,12 +149,29 @@ export class AgentApi extends Construct {
         description: role.description,
       });
     }
+    const signIn = props.signIn;
+    if (signIn && signIn.callbackUrls.length === 0) throw new Error('AgentApi signIn: at least one callback URL (the web inbox URL) is required');
+    if (signIn?.domainPrefix !== undefined && !Token.isUnresolved(signIn.domainPrefix)
+      && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(signIn.domainPrefix) || /aws|amazon|cognito/.test(signIn.domainPrefix))) {
+      throw new Error(`AgentApi signIn.domainPrefix '${signIn.domainPrefix}': 1–63 lowercase letters, digits or hyphens, without 'aws', 'amazon' or 'cognito'`);
+    }
     this.userPoolClient = this.userPool.addClient('Client', {
       // A browser or CLI client: a public client cannot keep a secret.
       generateSecret: false,
+      // SRP for scripts and the CLI; the inbox uses the hosted UI (below) when signIn is set.
       authFlows: { userSrp: true },
-      // No hosted UI or OAuth redirects: the inbox signs in with SRP directly.
-      disableOAuth: true,
+      ...(signIn
+        ? {
+            // Authorization code + PKCE only: no implicit grant (tokens in URLs), no client credentials.
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+              callbackUrls: signIn.callbackUrls,
+              logoutUrls: signIn.callbackUrls,
+            },
+            supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+          }
+        : { disableOAuth: true }),
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       accessTokenValidity: Duration.hours(1),
@@ -125,6 +179,19 @@ export class AgentApi extends Construct {
       // About one shift; after that the agent signs in (and passes MFA) again.
       refreshTokenValidity: Duration.hours(12),
     });
+    if (signIn) {
+      const domain = this.userPool.addDomain('Domain', signIn.customDomain
+        ? { customDomain: { domainName: signIn.customDomain.domainName, certificate: signIn.customDomain.certificate } }
+        // The stack id's UUID (arn:…:stack/<name>/<uuid>) makes a prefix no other stack has.
+        : { cognitoDomain: { domainPrefix: signIn.domainPrefix ?? Fn.join('', ['confluo-', Fn.select(2, Fn.split('/', Stack.of(this).stackId))]) } });
+      const host = signIn.customDomain ? signIn.customDomain.domainName : `${domain.domainName}.auth.${Stack.of(this).region}.amazoncognito.com`;
+      this.signIn = { domain, host };
+      new CfnOutput(this, 'SignInDomain', { value: host, description: 'Cognito hosted-UI domain of the web inbox sign-in' });
+      new CfnOutput(this, 'HostedUiUrl', {
+        value: domain.signInUrl(this.userPoolClient, { redirectUri: signIn.callbackUrls[0]!, signInPath: '/login' }),
+        description: 'The hosted-UI sign-in page (the inbox sends agents there by itself)',
+      });
+    }
 
     const { api, url } = defineLoggedHttpApi(this, 'Api', {
       description: 'Confluo Agent API: /api/v1 (JWT from the Confluo user pool)',

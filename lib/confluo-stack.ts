@@ -5,7 +5,7 @@
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { AgentApi } from './agent-api.js';
+import { AgentApi, type AgentSignInProps } from './agent-api.js';
 import { assertSecretsPath } from './confluo-function.js';
 import { Export } from './export.js';
 import { Ingest } from './ingest.js';
@@ -123,6 +123,17 @@ export interface ConfluoStackProps extends StackProps {
    * @default - bucket and distribution, nothing uploaded
    */
   readonly webInbox?: WebInboxProps | false;
+
+  /**
+   * How agents sign in to the hosted inbox: the Cognito hosted UI (authorization code + PKCE)
+   * returns them to the inbox URL. Only with `webInbox` (without it the app client keeps SRP only).
+   *
+   * @default - the Cognito prefix domain `confluo-<stack UUID>`; only the inbox URL as callback
+   */
+  readonly signIn?: Omit<AgentSignInProps, 'callbackUrls'> & {
+    /** Also accept `http://localhost:3000/` as callback (and CORS origin): an inbox run locally against this pool. @default false */
+    readonly localhostCallback?: boolean;
+  };
 }
 
 /** The whole Confluo backend in one stack. */
@@ -186,14 +197,29 @@ export class ConfluoStack extends Stack {
       slaWorkflow: this.slaWorkflow,
       surveyWorkflow: this.surveyWorkflow,
     });
-    // The hosted inbox calls the Agent API from its CloudFront origin.
+    // The hosted inbox calls the Agent API from its CloudFront origin and signs agents in through
+    // the Cognito hosted UI, which sends them back to it. No cycle: the distribution comes first,
+    // the app client names it as callback, and config.json (deployed last) names the client.
     if (props.webInbox !== false) this.webInbox = new WebInbox(this, 'WebInbox', { removalPolicy, ...(props.webInbox ?? {}) });
+    const { localhostCallback, ...signIn } = props.signIn ?? {};
+    const local = localhostCallback ? 'http://localhost:3000' : undefined;
     this.agentApi = new AgentApi(this, 'AgentApi', {
       store: this.store,
       outboundQueue: this.outbound.queue,
       removalPolicy,
-      ...(this.webInbox ? { allowedOrigins: [`https://${this.webInbox.distribution.distributionDomainName}`] } : {}),
+      ...(this.webInbox
+        ? {
+            allowedOrigins: [`https://${this.webInbox.distribution.distributionDomainName}`, ...(local ? [local] : [])],
+            signIn: { ...signIn, callbackUrls: [this.webInbox.url, ...(local ? [`${local}/`] : [])] },
+          }
+        : {}),
     });
+    if (this.webInbox && this.agentApi.signIn) {
+      this.webInbox.addConfig({
+        apiBase: `${this.agentApi.url}api/v1`,
+        auth: { kind: 'cognito', domain: this.agentApi.signIn.host, clientId: this.agentApi.userPoolClient.userPoolClientId, redirectUri: this.webInbox.url },
+      });
+    }
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
     this.export = new Export(this, 'Export', {

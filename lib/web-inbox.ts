@@ -3,14 +3,15 @@
  * `dist/web/`) in a private S3 bucket behind CloudFront with Origin Access Control — the bucket
  * is never public; only this distribution may read it (aws:SourceArn condition).
  *
- * The pages call the Agent API and the widget endpoints on their own origins (set
- * `<meta name="confluo-api">` in index.html and `data-api` on the widget tag).
+ * The inbox learns where the Agent API is and how agents sign in at run time, from a
+ * `config.json` next to index.html (`addConfig`, written on deploy — the stack passes the API URL
+ * and the Cognito hosted-UI settings); the widget tag names its API with `data-api`.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Distribution, HttpVersion, PriceClass, ResponseHeadersPolicy, ViewerProtocolPolicy, CachePolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
-import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { BucketDeployment, Source, type ISource } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 
 export interface WebInboxProps {
@@ -35,6 +36,7 @@ export class WebInbox extends Construct {
   public readonly distribution: Distribution;
   /** `https://<distribution domain>/` */
   public readonly url: string;
+  private deployment?: BucketDeployment;
 
   constructor(scope: Construct, id: string, props: WebInboxProps = {}) {
     super(scope, id);
@@ -78,25 +80,43 @@ export class WebInbox extends Construct {
     this.url = `https://${this.distribution.distributionDomainName}/`;
 
     if (props.source) {
-      const deployment = new BucketDeployment(this, 'Deploy', {
-        sources: [Source.asset(props.source)],
-        destinationBucket: this.bucket,
-        distribution: this.distribution,
-        distributionPaths: ['/*'],
-        // The pages change together with the API: never serve a stale index.html for long.
-        cacheControl: [],
-        memoryLimit: 256,
-      });
-      // The upload function is a CDK singleton at stack level (outside this construct's tree).
-      const provider = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
-      for (const scope of [deployment, ...(provider ? [provider] : [])]) {
-        Validations.of(scope).acknowledge(
-          { id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The CDK BucketDeployment provider function uses AWSLambdaBasicExecutionRole.' },
-          ...['Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*', 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*', `Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*`, 'Resource::*']
-            .map((f) => ({ id: `AwsSolutions::AwsSolutions-IAM5[${f}]`, reason: 'BucketDeployment copies the asset objects into the site bucket and invalidates the distribution (CloudFront invalidations have no resource-level permissions).' })),
-          { id: 'AwsSolutions::AwsSolutions-L1', reason: 'The runtime of the CDK BucketDeployment provider is chosen by aws-cdk-lib.' },
-        );
-      }
+      this.deployment = this.deploy('Deploy', [Source.asset(props.source)]);
     }
+  }
+
+  /**
+   * Deploy `config.json` next to index.html: the inbox's run-time settings, e.g.
+   * `{ apiBase, auth: { kind: 'cognito', domain, clientId, redirectUri } }`. Tokens (the API URL,
+   * the client id) are resolved on deploy, so the client can name this distribution as its
+   * callback URL without a dependency cycle: distribution → client → this file.
+   */
+  addConfig(config: Record<string, unknown>): void {
+    // With the pages: one deployment (its pruning would otherwise delete a separately uploaded file).
+    if (this.deployment) this.deployment.addSource(Source.jsonData('config.json', config));
+    // Without them the operator copies the files, this one included.
+    else new CfnOutput(this, 'ConfigJson', { value: Stack.of(this).toJsonString(config), description: 'Upload as config.json next to index.html (the inbox settings)' });
+  }
+
+  private deploy(id: string, sources: ISource[]): BucketDeployment {
+    const deployment = new BucketDeployment(this, id, {
+      sources,
+      destinationBucket: this.bucket,
+      distribution: this.distribution,
+      distributionPaths: ['/*'],
+      // The pages change together with the API: never serve a stale index.html for long.
+      cacheControl: [],
+      memoryLimit: 256,
+    });
+    // The upload function is a CDK singleton at stack level (outside this construct's tree).
+    const provider = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    for (const scope of [deployment, ...(provider ? [provider] : [])]) {
+      Validations.of(scope).acknowledge(
+        { id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The CDK BucketDeployment provider function uses AWSLambdaBasicExecutionRole.' },
+        ...['Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*', 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*', `Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*`, 'Resource::*']
+          .map((f) => ({ id: `AwsSolutions::AwsSolutions-IAM5[${f}]`, reason: 'BucketDeployment copies the asset objects into the site bucket and invalidates the distribution (CloudFront invalidations have no resource-level permissions).' })),
+        { id: 'AwsSolutions::AwsSolutions-L1', reason: 'The runtime of the CDK BucketDeployment provider is chosen by aws-cdk-lib.' },
+      );
+    }
+    return deployment;
   }
 }

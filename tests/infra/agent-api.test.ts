@@ -120,3 +120,40 @@ describe('AgentApi function', () => {
     expect(template.toJSON().Resources[fnId].Properties.Timeout).toBeLessThan(30);
   });
 });
+
+describe('AgentApi hosted-UI sign-in (signIn)', () => {
+  const stack = testStack();
+  const store = new Store(stack, 'Store');
+  const outboundQueue = new Queue(stack, 'OutboundQueue', { fifo: true });
+  const agentApi = new AgentApi(stack, 'AgentApi', { store, outboundQueue, signIn: { callbackUrls: ['https://inbox.example.com/'], domainPrefix: 'confluo-test' } });
+  const t = Template.fromStack(stack);
+
+  it('configures the public client for the authorization-code grant only, openid/email/profile, the inbox as callback and logout URL', () => {
+    t.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid', 'email', 'profile'],
+      CallbackURLs: ['https://inbox.example.com/'],
+      LogoutURLs: ['https://inbox.example.com/'],
+      SupportedIdentityProviders: ['COGNITO'],
+    });
+  });
+
+  it('adds a Cognito domain with the prefix and outputs the domain and the hosted-UI URL', () => {
+    t.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'confluo-test', UserPoolId: Match.anyValue() });
+    expect(agentApi.signIn?.host).toContain('.auth.');
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).some((k) => k.startsWith('AgentApiSignInDomain'))).toBe(true);
+    expect(JSON.stringify(Object.entries(outputs).find(([k]) => k.startsWith('AgentApiHostedUiUrl'))![1].Value)).toContain('/login?client_id=');
+  });
+
+  it('derives a unique prefix from the stack id by default and refuses a bad prefix', () => {
+    const s = testStack('Other');
+    new AgentApi(s, 'AgentApi', { store: new Store(s, 'Store'), outboundQueue: new Queue(s, 'Q', { fifo: true }), signIn: { callbackUrls: ['https://x.example/'] } });
+    const domain = Object.values(Template.fromStack(s).findResources('AWS::Cognito::UserPoolDomain'))[0]!.Properties.Domain;
+    expect(JSON.stringify(domain)).toMatch(/confluo-.*AWS::StackId/);
+    const s2 = testStack('Bad');
+    expect(() => new AgentApi(s2, 'AgentApi', { store: new Store(s2, 'Store'), outboundQueue: new Queue(s2, 'Q', { fifo: true }), signIn: { callbackUrls: ['https://x.example/'], domainPrefix: 'my-cognito' } })).toThrow(/domainPrefix/);
+  });
+});

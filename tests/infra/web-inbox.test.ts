@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { WebInbox } from '../../lib/web-inbox.js';
-import { synthConfluo, testApp, testStack } from './helpers.js';
+import { awsSolutionsReport, confluoAppWithNag, resourceId, synthConfluo, testApp, testStack } from './helpers.js';
 
 // GIVEN a WebInbox with a directory of built pages
 const source = mkdtempSync(join(tmpdir(), 'confluo-web-'));
@@ -57,5 +57,70 @@ describe('WebInbox', () => {
     expect(JSON.stringify(outputs.WebInboxUrl!.Value)).toContain('DomainName');
     t.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: [Match.objectLike({ 'Fn::Join': Match.anyValue() })] }) });
     expect(synthConfluo({ webInbox: false }).template.toJSON().Outputs.WebInboxUrl).toBeUndefined();
+  });
+
+  it('signs agents in through the Cognito hosted UI: code grant only, no secret, the distribution as callback', () => {
+    const { template: t } = synthConfluo();
+    const distribution = resourceId(t, 'AWS::CloudFront::Distribution', 'WebInboxDistribution');
+    const inboxUrl = { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }, '/']] };
+    t.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid', 'email', 'profile'],
+      CallbackURLs: [inboxUrl],
+      LogoutURLs: [inboxUrl],
+    });
+    t.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    // localhost only when asked
+    const local = synthConfluo({ signIn: { localhostCallback: true, domainPrefix: 'confluo-dev' } }).template;
+    local.hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: [Match.anyValue(), 'http://localhost:3000/'] });
+    local.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'confluo-dev' });
+    // no hosted inbox: no OAuth flows, no domain
+    const none = synthConfluo({ webInbox: false }).template;
+    none.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
+    none.hasResourceProperties('AWS::Cognito::UserPoolClient', { AllowedOAuthFlows: Match.absent() });
+  });
+
+  it('deploys config.json with the API base and the Cognito settings next to the pages', () => {
+    const { stack: st, template: t } = synthConfluo({ webInbox: { source } });
+    const deployments = Object.values(t.findResources('Custom::CDKBucketDeployment'));
+    expect(deployments).toHaveLength(1); // one deployment: its pruning keeps config.json
+    const props = deployments[0]!.Properties as { SourceMarkers: Array<Record<string, unknown>>; SourceObjectKeys: unknown[] };
+    expect(props.SourceObjectKeys).toHaveLength(2);
+    // config.json as staged in the cloud assembly, its token markers put back as CloudFormation
+    const dir = (st.node.root as App).synth().directory;
+    const staged = readdirSync(dir).filter((d) => d.startsWith('asset.')).map((d) => join(dir, d, 'config.json')).find((f) => existsSync(f))!;
+    let text = readFileSync(staged, 'utf8');
+    for (const [marker, value] of Object.entries(props.SourceMarkers.find((m) => Object.keys(m).length > 0)!)) {
+      const v = value as { Ref?: string; 'Fn::GetAtt'?: string[] };
+      text = text.split(marker).join(v.Ref ? `«${v.Ref}»` : `«${v['Fn::GetAtt']!.join('.')}»`);
+    }
+    const config = JSON.parse(text) as { apiBase: string; auth: Record<string, string> };
+    const ref = (type: string, prefix: string) => `«${resourceId(t, type, prefix)}»`;
+    const distribution = `«${resourceId(t, 'AWS::CloudFront::Distribution', 'WebInboxDistribution')}.DomainName»`;
+    expect(config).toEqual({
+      apiBase: `https://${ref('AWS::ApiGatewayV2::Api', 'AgentApi')}.execute-api.«AWS::Region».«AWS::URLSuffix»/api/v1`,
+      auth: {
+        kind: 'cognito',
+        domain: `${ref('AWS::Cognito::UserPoolDomain', 'AgentApiUserPoolDomain')}.auth.«AWS::Region».amazoncognito.com`,
+        clientId: ref('AWS::Cognito::UserPoolClient', 'AgentApiUserPoolClient'),
+        redirectUri: `https://${distribution}/`,
+      },
+    });
+  });
+
+  it('without uploaded pages outputs config.json for the operator to copy (no upload function)', () => {
+    const t = synthConfluo().template;
+    t.resourceCountIs('Custom::CDKBucketDeployment', 0);
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const value = JSON.stringify(Object.entries(outputs).find(([k]) => k.startsWith('WebInboxConfigJson'))![1].Value);
+    expect(value).toContain('cognito');
+    expect(value).toContain('AgentApiUserPoolClient');
+  });
+
+  it('the whole stack with the hosted inbox and sign-in synthesises without unacknowledged cdk-nag findings', () => {
+    const { app } = confluoAppWithNag({ webInbox: { source } });
+    const report = awsSolutionsReport(app);
+    expect(report.violations).toEqual([]);
   });
 });
