@@ -15,11 +15,10 @@ import type { Runtime } from '../../local/runtime.js';
 import { metaSignature, metaWireBody } from '../../functions/channels/meta.js';
 import { DEFAULT_SURVEY_TEMPLATES } from '../../functions/domain/survey.js';
 import { buildSnsBody, SNS_TEST_CERT_URL } from '../../scripts/sign-email.js';
-import { testRuntime, type ApiClient } from '../helpers/runtime.js';
+import { testRuntime, type ApiClient, devControls } from '../helpers/runtime.js';
 import { TEST_SECRETS } from '../helpers/samples.js';
 
 type Rt = Runtime & { api: ApiClient };
-type OutboxItem = { kind: string; channel: string; ticket_id: string | null; request: { method: string; url: string; headers: Record<string, string>; body: string | null }; at: string };
 
 const TOPIC = TEST_SECRETS.EMAIL_SNS_TOPIC_ARN!;
 const SNS_HEADERS = { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' };
@@ -71,13 +70,9 @@ describe('survey e-mail score links, survey templates and messaging windows (loc
   });
   afterAll(async () => { await rt?.stop(); });
 
-  const settle = async () => expect((await rt.api.post('/dev/settle', {})).status).toBe(200);
-  const advance = async (seconds: number) => {
-    expect((await rt.api.post('/dev/clock', { advanceSeconds: seconds })).status).toBe(200);
-    await settle();
-  };
-  const outbox = async (ticketId: string, kind?: string) => ((await rt.api.get('/dev/outbox')).body.items as OutboxItem[])
-    .filter((i) => i.ticket_id === ticketId && (kind === undefined || i.kind === kind));
+  const settle = () => devControls(rt.api, (s) => expect(s).toBe(200)).settle();
+  const advance = (seconds: number) => devControls(rt.api, (s) => expect(s).toBe(200)).advance(seconds);
+  const outbox = (ticketId: string, kind?: string) => devControls(rt.api, (s) => expect(s).toBe(200)).outbox(ticketId, kind);
   const ticket = async (id: string) => (await rt.api.get(`/api/v1/tickets/${id}`, agent)).body;
   const events = async (id: string) => ((await rt.api.get(`/api/v1/tickets/${id}/timeline`, agent)).body.items as Array<Record<string, any>>)
     .filter((e) => e.type === 'event');

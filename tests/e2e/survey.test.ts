@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../local/runtime.js';
 import { signTwilioBody } from '../../scripts/sign-twilio.js';
 import { telegramText } from '../helpers/pipeline.js';
-import { testRuntime, type ApiClient } from '../helpers/runtime.js';
+import { testRuntime, type ApiClient, devControls, type DevOutboxItem } from '../helpers/runtime.js';
 import { TEST_SECRETS } from '../helpers/samples.js';
 
 const TG = { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'test-telegram-secret-000' };
 type Rt = Runtime & { api: ApiClient };
-type OutboxItem = { kind: string; channel: string; ticket_id: string | null; request: { method: string; url: string; headers: Record<string, string>; body: string | null }; at: string };
+type OutboxItem = DevOutboxItem;
 
 let updateSeq = 8_100_000;
 
@@ -39,13 +39,9 @@ describe('close the loop: surveys on the customer\'s channel (local runtime)', (
   });
   afterAll(async () => { await rt?.stop(); });
 
-  const settle = async () => expect((await rt.api.post('/dev/settle', {})).status).toBe(200);
-  const advance = async (seconds: number) => {
-    expect((await rt.api.post('/dev/clock', { advanceSeconds: seconds })).status).toBe(200);
-    await settle();
-  };
-  const outbox = async (ticketId: string, kind?: string) => ((await rt.api.get('/dev/outbox')).body.items as OutboxItem[])
-    .filter((i) => i.ticket_id === ticketId && (kind === undefined || i.kind === kind));
+  const settle = () => devControls(rt.api, (s) => expect(s).toBe(200)).settle();
+  const advance = (seconds: number) => devControls(rt.api, (s) => expect(s).toBe(200)).advance(seconds);
+  const outbox = (ticketId: string, kind?: string) => devControls(rt.api, (s) => expect(s).toBe(200)).outbox(ticketId, kind);
   const ticket = async (id: string) => (await rt.api.get(`/api/v1/tickets/${id}`, agent)).body;
   const timeline = async (id: string) => (await rt.api.get(`/api/v1/tickets/${id}/timeline`, agent)).body.items as Array<Record<string, any>>;
 

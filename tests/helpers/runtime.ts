@@ -41,3 +41,19 @@ export function apiClient(base: string): ApiClient {
     },
   };
 }
+
+/** An outbox record as `GET /dev/outbox` lists it. */
+export interface DevOutboxItem { channel: string; kind: string; ticket_id: string | null; request: { method: string; url: string; headers: Record<string, string>; body: string | null }; at: string }
+
+/** The `/dev` controls tests use around the virtual clock: settle, advance and read the outbox. */
+export function devControls(api: ApiClient, expectOk: (status: number) => void) {
+  const settle = async () => expectOk((await api.post('/dev/settle', {})).status);
+  return {
+    settle,
+    /** Move the virtual clock forward and wait until everything due has happened. */
+    advance: async (seconds: number) => { expectOk((await api.post('/dev/clock', { advanceSeconds: seconds })).status); await settle(); },
+    /** The outbox records of one ticket, of one kind if given. */
+    outbox: async (ticketId: string, kind?: string) => ((await api.get('/dev/outbox')).body.items as DevOutboxItem[])
+      .filter((i) => i.ticket_id === ticketId && (kind === undefined || i.kind === kind)),
+  };
+}
