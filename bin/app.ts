@@ -55,6 +55,10 @@ new ConfluoStack(app, 'Confluo', {
   ...(removal ? { removalPolicy: removal } : {}),
   ...(enabledChannels ? { enabledChannels } : {}),
   ...(context('webSource') ? { webInbox: { source: context('webSource')! } } : {}),
+  // Hosted-UI sign-in of the inbox: `-c signInDomainPrefix=acme-support`, `-c signInLocalhost=true`.
+  ...(context('signInDomainPrefix') || context('signInLocalhost') === 'true'
+    ? { signIn: { ...(context('signInDomainPrefix') ? { domainPrefix: context('signInDomainPrefix')! } : {}), ...(context('signInLocalhost') === 'true' ? { localhostCallback: true } : {}) } }
+    : {}),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
