@@ -1,7 +1,8 @@
 /**
  * The web pages of the local runtime: the agents' web inbox at `/` and the web-chat widget
  * (`/webchat/widget.js`, demo shop page `/webchat/demo`), plus the widget's API
- * (`/webchat/session`, `/webchat/messages`, the same handler as in AWS).
+ * (`/webchat/session`, `/webchat/messages`, the same handler as in AWS), and the inbox's
+ * `/config.json` (development sign-in; the AWS deployment writes a Cognito one).
  *
  * The browser code in `web/` is bundled by esbuild in memory on first request (no build step for
  * `npm start`); `npm run build:web` writes the same files to `dist/web/` for static hosting.
