@@ -221,6 +221,25 @@ export class ConfluoFunction extends NodejsFunction {
     );
     return this;
   }
+
+  /**
+   * Let the function send raw MIME e-mail through SES (`ses:SendRawEmail`; raw because replies
+   * keep their threading headers and alerts are built the same way), on identities of this
+   * account and region.
+   */
+  allowSendRawEmail(): this {
+    const stack = Stack.of(this);
+    this.addToRolePolicy(new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['ses:SendRawEmail'],
+      resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+    }));
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+      reason: 'SES authorises SendRawEmail against the verified identity (address or domain) the operator chooses for EMAIL_FROM, and against recipient identities in the sandbox; these are unknown at synth time, so access is limited to identities of this account and region.',
+    });
+    return this;
+  }
 }
 
 /** A secrets path is an absolute SSM hierarchy ending in '/', e.g. `/confluo/prod/`. */

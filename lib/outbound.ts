@@ -3,9 +3,8 @@
  * conversation) and the send function delivers them through the platform APIs or SES, recording
  * delivery state in the table (DESIGN §1).
  */
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -85,16 +84,7 @@ export class Outbound extends Construct {
     }));
 
     // E-mail replies keep their threading headers (In-Reply-To, References), hence raw MIME.
-    const stack = Stack.of(this);
-    this.function.addToRolePolicy(new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ['ses:SendRawEmail'],
-      resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-    }));
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
-      reason: 'SES authorises SendRawEmail against the verified identity (address or domain) the operator chooses for EMAIL_FROM, which may be a domain identity unknown at synth time; access is limited to identities of this account and region.',
-    });
+    this.function.allowSendRawEmail();
   }
 
   /** Messages in the outbound dead-letter queue: replies that could not be delivered. */

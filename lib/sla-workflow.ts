@@ -17,9 +17,9 @@
  * JSONPath, not JSONata: the local runtime runs this very definition with aws-local-stepfunctions,
  * which ignores JSONata (toolchain.md).
  */
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import { Effect, PolicyStatement, type IGrantable, type Grant } from 'aws-cdk-lib/aws-iam';
+import type { IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice, Condition, DefinitionBody, Fail, JsonPath, LogLevel, QueryLanguage, StateMachine, StateMachineType, Succeed,
@@ -111,18 +111,7 @@ export class SlaWorkflow extends Construct {
         ...(this.defaultsJson ? { CONFLUO_SLA_DEFAULTS: this.defaultsJson } : {}),
       },
     }).bindTable(props.store);
-    if (props.emailFrom) {
-      const stack = Stack.of(this);
-      this.evaluateFunction.addToRolePolicy(new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['ses:SendRawEmail'],
-        resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-      }));
-      Validations.of(this.evaluateFunction).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
-        reason: 'SES authorises SendRawEmail against the verified identity (address or domain) chosen for EMAIL_FROM, and against recipient identities in the sandbox; these are unknown at synth time, so access is limited to identities of this account and region.',
-      });
-    }
+    if (props.emailFrom) this.evaluateFunction.allowSendRawEmail();
 
     const wait = Wait.jsonPath(this, SLA_STATES.wait, {
       comment: 'Sleep until the next threshold of any clock (an escalation step or a deadline)',

@@ -19,9 +19,9 @@
  * `<ticket_id>-survey-<round>-answer`. STANDARD: a survey waits for days. JSONPath: the local
  * runtime runs this very definition with aws-local-stepfunctions.
  */
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import { Effect, PolicyStatement, type Grant } from 'aws-cdk-lib/aws-iam';
+import type { Grant } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice, Condition, DefinitionBody, Fail, JsonPath, LogLevel, QueryLanguage, StateMachine, StateMachineType, Succeed,
@@ -146,18 +146,7 @@ export class SurveyWorkflow extends Construct {
     }).bindTable(props.store);
     // The score-link key lives with the other secrets in SSM, never in the template.
     if (props.secretsPath && props.publicUrl) this.stepFunction.bindSecrets(props.secretsPath);
-    if (props.emailFrom) {
-      const stack = Stack.of(this);
-      this.stepFunction.addToRolePolicy(new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['ses:SendRawEmail'],
-        resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-      }));
-      Validations.of(this.stepFunction).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
-        reason: 'SES authorises SendRawEmail against the verified identity (address or domain) chosen for EMAIL_FROM, and against recipient identities in the sandbox; these are unknown at synth time, so access is limited to identities of this account and region.',
-      });
-    }
+    if (props.emailFrom) this.stepFunction.allowSendRawEmail();
 
     const wait = Wait.jsonPath(this, SURVEY_STATES.wait, {
       comment: 'Sleep until the question, the reminder or the expiry is due (or at once for a follow-up)',
