@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations, ArnFormat } from 'aws-cdk-lib';
+import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -24,6 +24,13 @@ export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-ap
 
 /** The settings of `functions/runtime/config.ts` that hold a queue URL. */
 export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL';
+
+/**
+ * CloudFormation metadata key naming the handler file of each function resource
+ * (`Metadata: { 'confluo:handler': 'ingest' }`): the local runtime and the deployment test find
+ * which `functions/handlers/<name>.ts` export a template's function runs by it.
+ */
+export const HANDLER_METADATA_KEY = 'confluo:handler';
 
 /** Service name every function logs and emits metrics under (Powertools `service` dimension). */
 export const SERVICE_NAME = 'confluo';
@@ -143,6 +150,8 @@ export class ConfluoFunction extends NodejsFunction {
         ...props.bundling,
       },
     });
+
+    (this.node.defaultChild as CfnResource).addMetadata(HANDLER_METADATA_KEY, props.handlerName);
 
     Validations.of(this).acknowledge(
       {
