@@ -1,7 +1,10 @@
 /**
  * The embedded local runtime (`npm start`): DynamoDB Local, in-process SQS-semantics queues, the
- * table stream, a virtual clock, the outbox and an HTTP server — wired to the SAME handler
- * factories (`make<Name>(deps)`) that run in Lambda. Nothing here is bundled into a Lambda.
+ * table stream, a virtual clock, the outbox and an HTTP server — driving the SAME `handler`
+ * exports the Lambda bundles export, wired as the synthesised template wires them (local/lambdas.ts:
+ * functions and their environments; event source batch sizes and redrive from the template; the
+ * state machines from the template). Only clients and endpoints differ (local/platform.ts).
+ * Nothing here is bundled into a Lambda.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -11,32 +14,20 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../functions/runtime/config.js';
 import { logger } from '../functions/runtime/logger.js';
 import { createDb, type Db } from '../functions/store/db.js';
-import { makeIngest } from '../functions/handlers/ingest.js';
-import { makeProcess } from '../functions/handlers/process.js';
-import { makeSend } from '../functions/handlers/send.js';
-import { makeDispatch } from '../functions/handlers/dispatch.js';
-import { makeSlaEvaluate, slaDefaultsFrom } from '../functions/handlers/sla-evaluate.js';
-import { combineReactions, slaReactions } from '../functions/handlers/sla-reactions.js';
-import { LocalWorkflows, SLA_MACHINE, slaStateMachine, SURVEY_MACHINE, surveyStateMachine } from './workflows.js';
-import { makeSurveyStep } from '../functions/handlers/survey-step.js';
-import { surveyReactions } from '../functions/handlers/survey-reactions.js';
-import { surveySettingsFrom } from '../functions/domain/survey.js';
-import { acknowledgementReaction } from '../functions/handlers/reactions/acknowledgement.js';
-import { classificationReaction } from '../functions/handlers/reactions/classification.js';
-import { FeedHub } from './feed-hub.js';
-import { makeAgentApi } from '../functions/handlers/agent-api.js';
-import { makeWebchatApi } from '../functions/handlers/webchat-api.js';
-import { makeSurveyLink } from '../functions/handlers/survey-link.js';
+import type { HandlerName } from '../lib/confluo-function.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { LocalLambdas, type LocalLambdasOptions } from './lambdas.js';
+import type { LocalServices } from './platform.js';
 import { LocalQueue, QueuePoller } from './queues.js';
 import { StreamPoller } from './stream-poller.js';
 import { VirtualClock } from './clock.js';
 import { Outbox } from './outbox.js';
 import { ensureTable } from './table.js';
-import { simulateResponse } from './platform-simulator.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
-import { fetchSnsCertificate } from '../functions/runtime/sns-certificate.js';
+import { FeedHub } from './feed-hub.js';
+import { synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
+import { LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
 
 export interface RuntimeOptions {
   /** Environment to read settings from (default: process.env). */
@@ -107,83 +98,59 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const db = createDb(tableName, { endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => db.doc.destroy());
 
+    // The stack as `cdk deploy` ships it: functions, their environments, event sources, routes, state machines.
+    const { template, roles } = await synthesizedStack();
     const clock = new VirtualClock(file('clock.json'));
     const s3 = new LocalS3(dataDir ? join(dataDir, 's3') : undefined);
     const outbox = new Outbox(file('outbox.jsonl'));
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
-    const queue = (name: string, dlq?: LocalQueue) => new LocalQueue({
-      name, fifo: true, visibilityTimeoutMs, maxReceiveCount: 5, ...(dlq ? { dlq } : {}),
+    const queue = (name: string, logicalId: string, dlq?: LocalQueue) => new LocalQueue({
+      name, fifo: template.Resources[logicalId]?.Properties?.FifoQueue === true, visibilityTimeoutMs,
+      ...(dlq ? { dlq, maxReceiveCount: maxReceiveCountOf(template, logicalId) } : {}),
       ...(dataDir ? { journalPath: join(dataDir, 'queues', `${name}.jsonl`) } : {}),
     });
-    const inboundDlq = queue('inbound-dlq.fifo');
-    const inbound = queue('inbound.fifo', inboundDlq);
-    const outboundDlq = queue('outbound-dlq.fifo');
-    const outbound = queue('outbound.fifo', outboundDlq);
+    const inboundDlq = queue('inbound-dlq.fifo', roles.inboundDlq);
+    const inbound = queue('inbound.fifo', roles.inboundQueue, inboundDlq);
+    const outboundDlq = queue('outbound-dlq.fifo', roles.outboundDlq);
+    const outbound = queue('outbound.fifo', roles.outboundQueue, outboundDlq);
     cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq]) q.close(); });
+    const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq]]);
+    const exportBucket = roles.exportBucket.toLowerCase();
+    const exportDir = join(dataDir ?? resolve(config.CONFLUO_DATA_DIR ?? '.confluo'), 'export');
 
-    const record = (channel: string, kind: string, request: import('../functions/channels/channel.js').PlatformRequest, ticketId: string | null) =>
-      outbox.record({ channel, kind, request, ticket_id: ticketId, at: new Date(clock.now()).toISOString() });
-
-    // SNS certificates not in SNS_CERT_DIR are fetched for real (a tunnelled SNS subscription works locally).
-    const ingest = makeIngest({ config, clock, enqueue: async (m) => { inbound.send(m); }, ports: { fetchCertificate: fetchSnsCertificate } });
-    const processHandler = makeProcess({
-      db, clock, config,
-      readObject: (bucket, key) => s3.get(bucket, key),
-      deadLetter: async (record, reason) => {
-        inboundDlq.send({ body: record.body, groupId: record.attributes.MessageGroupId ?? 'dead-letter', deduplicationId: record.messageId, attributes: { reason, source_queue: inbound.name, receive_count: record.attributes.ApproximateReceiveCount } });
-      },
-      confirmSubscription: async (channel, url) => record(channel, 'sns-confirmation', { method: 'GET', url, headers: {}, body: null }, null),
+    const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
+    // Late-bound: the functions' environment names this runtime's own URL (the webhook API's),
+    // known once the server listens; nothing is invoked before that.
+    let lambdas: LocalLambdas | undefined;
+    const invoke = (handler: HandlerName) => async (event: unknown) => {
+      if (!lambdas) throw new RuntimeError('runtime: not started yet');
+      return lambdas.invoke(lambdas.idOf(handler), event);
+    };
+    const workflows = new LocalWorkflows({
+      clock,
+      machines: [
+        await templateStateMachine(template, roles.slaStateMachine, SLA_MACHINE, (id, payload) => lambdas!.invoke(id, payload)),
+        await templateStateMachine(template, roles.surveyStateMachine, SURVEY_MACHINE, (id, payload) => lambdas!.invoke(id, payload)),
+      ],
+      ...(file('workflows.json') ? { file: file('workflows.json')! } : {}),
+      onError,
     });
-    const send = makeSend({
-      db, config,
-      perform: async (request, meta) => { record(meta.channel, meta.kind, request, meta.ticket_id); return simulateResponse(meta.channel, request); },
-    });
-    // SLA: escalation e-mails land in the outbox (kind `escalation`); locally they always have a
-    // recipient and a sender so a person sees them without configuring SES addresses.
-    const slaDefaults = slaDefaultsFrom(config);
-    const slaEvaluate = makeSlaEvaluate({
-      db, clock, defaults: slaDefaults,
-      escalationEmail: config.ESCALATION_EMAIL ?? 'escalations@confluo.localhost',
-      emailFrom: config.EMAIL_FROM ?? 'confluo@confluo.localhost',
-      sendEmail: async (request, meta) => record('email', 'escalation', request, meta.ticket_id),
-    });
-    // Surveys: the question, reminder and thank-you go through the outbound queue like replies;
-    // a low score's alert e-mail lands in the outbox as kind `escalation`.
-    const surveySettings = surveySettingsFrom(config);
-    // Score links in survey e-mails point at CONFLUO_PUBLIC_URL, else at this runtime (known once it listens).
-    let ownUrl = `http://127.0.0.1:${config.PORT}`;
-    const surveyStep = makeSurveyStep({
-      db, clock, settings: surveySettings,
-      escalationEmail: config.ESCALATION_EMAIL ?? 'escalations@confluo.localhost',
-      emailFrom: config.EMAIL_FROM ?? 'confluo@confluo.localhost',
-      sendEmail: async (request, meta) => record('email', 'escalation', request, meta.ticket_id),
-      ...(config.CONFLUO_SURVEY_LINK_SECRET ? { links: { secret: config.CONFLUO_SURVEY_LINK_SECRET, baseUrl: () => config.CONFLUO_PUBLIC_URL ?? ownUrl } } : {}),
-    });
-    const dispatch = makeDispatch({
-      enqueueOutbound: async (m) => { outbound.send(m); },
-      reactions: combineReactions(
-        { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
-        slaReactions({ db, clock, defaults: slaDefaults, startExecution: async (name, input) => { await workflows.startExecution(SLA_MACHINE, name, input); } }),
-        surveyReactions({ db, clock, settings: surveySettings, startExecution: async (name, input) => { await workflows.startExecution(SURVEY_MACHINE, name, input); } }),
-      ),
-    });
+    cleanups.push(() => workflows.stop());
+    const services: LocalServices = {
+      clock, db, outbox, s3,
+      queues: new Map([...queuesById.values()].map((q) => [q.url, q])),
+      startExecution: async (arn, name, input) => { await workflows.startExecutionByArn(arn, name, input); },
+      exportDirs: new Map([[exportBucket, exportDir]]),
+    };
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
     // after dispatch saw it (commit order — no gap for late-stamped events).
     const feedHub = new FeedHub();
-    const agentApi = makeAgentApi({ db, clock, slaDefaults, ticketPrefix: config.CONFLUO_TICKET_PREFIX });
-
-    const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
-    // The SLA state machine synthesised from the CDK stack, run on the virtual clock.
-    const workflows = new LocalWorkflows({ clock, machines: [await slaStateMachine(slaEvaluate), await surveyStateMachine(surveyStep)], ...(file('workflows.json') ? { file: file('workflows.json')! } : {}), onError });
-    cleanups.push(() => workflows.stop());
-    const inboundPoller = new QueuePoller(inbound, processHandler, { batchSize: 10, concurrency: 2, onError });
-    const outboundPoller = new QueuePoller(outbound, send, { batchSize: 10, concurrency: 1, onError });
+    const dispatch = invoke('dispatch') as (e: import('aws-lambda').DynamoDBStreamEvent) => Promise<import('aws-lambda').DynamoDBBatchResponse>;
+    const inboundPoller = new QueuePoller(inbound, invoke('process') as never, { batchSize: batchSizeOf(template, roles.inboundQueue), concurrency: 2, onError });
+    const outboundPoller = new QueuePoller(outbound, invoke('send') as never, { batchSize: batchSizeOf(template, roles.outboundQueue), concurrency: 1, onError });
     const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => streams.destroy());
     const streamPoller = new StreamPoller({ client: streams, streamArn, handler: feedHub.tap(dispatch), ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError });
-    inboundPoller.start();
-    outboundPoller.start();
-    streamPoller.start();
     cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
 
     async function settle(timeoutMs = 30_000): Promise<SettleResult> {
@@ -208,10 +175,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       };
     }
 
+    type Http = (event: import('aws-lambda').APIGatewayProxyEventV2) => Promise<import('aws-lambda').APIGatewayProxyStructuredResultV2>;
     const server = createLocalServer({
-      ingest, agentApi, config, clock, outbox, settle, feedHub,
-      webchatApi: makeWebchatApi({ db, clock, config }),
-      surveyLink: makeSurveyLink({ db, clock, settings: surveySettings, secret: config.CONFLUO_SURVEY_LINK_SECRET }),
+      ingest: invoke('ingest') as Http, agentApi: invoke('agent-api') as Http, config, clock, outbox, settle, feedHub,
+      webchatApi: invoke('webchat-api') as Http,
+      surveyLink: invoke('survey-link') as Http,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });
@@ -220,7 +188,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const actualPort = (server.address() as AddressInfo).port;
     cleanups.push(() => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }));
     const url = `http://127.0.0.1:${actualPort}`;
-    ownUrl = url;
+    lambdas = new LocalLambdas({
+      template, env, services,
+      values: localValues({ tableName, streamArn, queues: queuesById, exportBucket, apiUrl: `${url}/` }),
+      defaults: LOCAL_DEFAULTS,
+    } satisfies LocalLambdasOptions);
+    await lambdas.warm();
+    inboundPoller.start();
+    outboundPoller.start();
+    streamPoller.start();
     if (dataDir) {
       writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName }));
       cleanups.push(() => rmSync(join(dataDir, 'runtime.json'), { force: true }));
@@ -259,4 +235,57 @@ function guardSingleInstance(dataDir: string): void {
     if (e instanceof RuntimeError) throw e;
     // stale runtime.json from a crashed run: take over
   }
+}
+
+/** Settings a local function gets when neither the template nor the environment sets them: alerts land in the outbox with a sender and a recipient. */
+const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
+  ESCALATION_EMAIL: 'escalations@confluo.localhost',
+  EMAIL_FROM: 'confluo@confluo.localhost',
+};
+
+/**
+ * How the template's references read in the local runtime: the table it serves, its queues'
+ * URLs and ARNs, local state machine ARNs, the export bucket, and — for any HTTP API — this
+ * runtime's own URL (every route of every API is served by the one local server).
+ */
+function localValues(local: { tableName: string; streamArn: string; queues: ReadonlyMap<string, LocalQueue>; exportBucket: string; apiUrl: string }): ResourceValues {
+  const unknown = (what: string, id: string) => new TemplateError(`local runtime: no local stand-in for ${what} of ${id}`, { cause: { resource: id } });
+  const API = '\u0000api\u0000';
+  return {
+    ref(id, r) {
+      switch (r.Type) {
+        case 'AWS::DynamoDB::Table': return local.tableName;
+        case 'AWS::SQS::Queue': { const q = local.queues.get(id); if (!q) throw unknown('the queue', id); return q.url; }
+        case 'AWS::StepFunctions::StateMachine': return localStateMachineArn(id);
+        case 'AWS::S3::Bucket': if (id.toLowerCase() !== local.exportBucket) throw unknown('the bucket', id); return local.exportBucket;
+        case 'AWS::Lambda::Function': return id;
+        case 'AWS::ApiGatewayV2::Api': return API;
+        default: throw unknown(r.Type, id);
+      }
+    },
+    getAtt(id, attr, r) {
+      if (r.Type === 'AWS::SQS::Queue' && attr === 'Arn') { const q = local.queues.get(id); if (!q) throw unknown('the queue', id); return q.arn; }
+      if (r.Type === 'AWS::DynamoDB::Table' && attr === 'StreamArn') return local.streamArn;
+      throw unknown(`${attr} of ${r.Type}`, id);
+    },
+    // An HTTP API's stage URL, https://<api id>.execute-api.<region>.<suffix>/, is this server.
+    finish: (value) => value.replace(/https:\/\/\u0000api\u0000\.execute-api\.[^/]+\//g, local.apiUrl),
+  };
+}
+
+/** maxReceiveCount of a queue's redrive policy in the template. */
+function maxReceiveCountOf(template: Template, queueId: string): number {
+  const policy = template.Resources[queueId]?.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined;
+  if (typeof policy?.maxReceiveCount !== 'number') throw new TemplateError(`local runtime: queue ${queueId} has no redrive policy in the template`);
+  return policy.maxReceiveCount;
+}
+
+/** BatchSize of the event source mapping that consumes a queue. */
+function batchSizeOf(template: Template, queueId: string): number {
+  for (const r of Object.values(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+    const arn = r.Properties?.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+    if (arn?.['Fn::GetAtt']?.[0] === queueId) return Number(r.Properties?.BatchSize ?? 10);
+  }
+  throw new TemplateError(`local runtime: no event source mapping consumes queue ${queueId}`);
 }

@@ -14,4 +14,7 @@ export const SAMPLE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   SNS_CERT_DIR: 'functions/channels/email/samples/pki',
   SNS_TRUST_ROOT_PEM: 'functions/channels/email/samples/pki/test-ca.pem',
   EMAIL_FROM: 'Acme Support <support@acme.example>',
+  // Outbound senders the samples' replies go out from (the tokens are TEST_SECRETS).
+  WHATSAPP_PHONE_NUMBER_ID: '120300400500600',
+  TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
 });

@@ -25,11 +25,9 @@
  * transition in AWS) and, with a data directory, persisted after every step, so a restarted
  * runtime continues them (a step interrupted by a crash runs again: handlers are idempotent).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { VirtualClock } from './clock.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics as resolveWith, type ResourceValues, type Template } from './template.js';
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers (Node ≥ 22); Node 20 lacks it (toolchain.md).
 if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -89,8 +87,8 @@ export class ExecutionAlreadyExistsError extends WorkflowError {
 
 const MARK = '__confluo_next__';
 const RESTORE = '__confluo_input__';
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
+const ACCOUNT = LOCAL_ACCOUNT;
+const REGION = LOCAL_REGION;
 /** AWS keeps closed executions' names for 90 days (StartExecution idempotency). */
 const NAME_RETENTION_MS = 90 * 86_400_000;
 
@@ -167,6 +165,13 @@ export class LocalWorkflows {
       this.pump();
     }
     return { executionArn: rec.arn, started: true };
+  }
+
+  /** StartExecution by state machine ARN (what a function's environment names). */
+  async startExecutionByArn(stateMachineArn: string, name: string, input: unknown): Promise<{ executionArn: string; started: boolean }> {
+    const machine = [...this.machines.values()].find((m) => m.arn === stateMachineArn);
+    if (!machine) throw new WorkflowError('no local state machine has this ARN', { cause: { arn: stateMachineArn, machines: [...this.machines.keys()] } });
+    return this.startExecution(machine.name, name, input);
   }
 
   /** Executions with a step that can run now (not parked in a Wait whose time has not come). */
@@ -431,41 +436,19 @@ function checkTasksAreLocal(machine: LocalStateMachine): void {
 // ---------------------------------------------------------------------------------------------
 // From the CDK template to local state machines
 
-const PSEUDO: Readonly<Record<string, string>> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'Confluo' };
-
 /** The local ARN of a Lambda function by its template logical id. */
 export const localFunctionArn = (logicalId: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
 export const localStateMachineArn = (logicalId: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${logicalId}`;
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+/** How a state machine definition's references read locally: functions by local ARN, everything else by a local placeholder. */
+const DEFINITION_VALUES: ResourceValues = {
+  ref: (id, r) => (r.Type === 'AWS::StepFunctions::StateMachine' ? localStateMachineArn(id) : r.Type === 'AWS::Lambda::Function' ? id : `local-${id}`),
+  getAtt: (id, attr, r) => (r.Type === 'AWS::Lambda::Function' && attr === 'Arn' ? localFunctionArn(id) : `arn:aws:local:::${id}/${attr}`),
+};
 
 /** Resolve the intrinsics a synthesised DefinitionString uses (Fn::Join, Ref, Fn::GetAtt) to local values. */
 export function resolveIntrinsics(node: unknown, template: Template): unknown {
-  if (typeof node !== 'object' || node === null) return node;
-  if (Array.isArray(node)) return node.map((n) => resolveIntrinsics(n, template));
-  const o = node as Record<string, unknown>;
-  if ('Fn::Join' in o) {
-    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => resolveIntrinsics(p, template)).join(sep);
-  }
-  if ('Ref' in o) {
-    const ref = String(o.Ref);
-    if (PSEUDO[ref]) return PSEUDO[ref];
-    const type = template.Resources[ref]?.Type;
-    if (type === 'AWS::Lambda::Function') return `${ref}`;
-    if (type === 'AWS::StepFunctions::StateMachine') return localStateMachineArn(ref);
-    return `local-${ref}`;
-  }
-  if ('Fn::GetAtt' in o) {
-    const [id, attr] = o['Fn::GetAtt'] as [string, string];
-    const type = template.Resources[id]?.Type;
-    if (type === 'AWS::Lambda::Function' && attr === 'Arn') return localFunctionArn(id);
-    return `arn:aws:local:::${id}/${attr}`;
-  }
-  if ('Fn::Sub' in o || 'Fn::If' in o || 'Fn::Select' in o || 'Fn::ImportValue' in o) {
-    throw new WorkflowError(`unsupported intrinsic in a state machine definition: ${Object.keys(o)[0]}`);
-  }
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, resolveIntrinsics(v, template)]));
+  return resolveWith(node, template, DEFINITION_VALUES);
 }
 
 /** The ASL of a state machine resource of a synthesised template, intrinsics resolved. */
@@ -482,88 +465,20 @@ export async function validateDefinition(definition: Definition): Promise<void> 
   new SM(definition, { validationOptions: { checkArn: true, checkPaths: true } });
 }
 
-// ---------------------------------------------------------------------------------------------
-// The Confluo stack's state machines
-
-export interface SynthesizedWorkflows {
-  readonly sla: { readonly definition: Definition; readonly arn: string; readonly evaluateArn: string };
-  readonly survey: { readonly definition: Definition; readonly arn: string; readonly stepArn: string };
-}
-
-let synthesized: Promise<SynthesizedWorkflows> | undefined;
-
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 /**
- * A key over everything the synthesised definitions depend on (the constructs, the SLA domain
- * defaults they validate, the CDK version), so a cached synthesis is never stale.
+ * A state machine of the template, with every Lambda function it can call mapped to `invoke`
+ * (the local Lambda service), named `name` locally.
  */
-function synthesisKey(): string {
-  const h = createHash('sha256');
-  const files = (dir: string): string[] => readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  for (const f of [...files('lib'), ...files('functions/domain/sla'), 'functions/runtime/config.ts', 'functions/store/table.ts', 'local/workflows.ts'].sort()) {
-    h.update(f).update(readFileSync(join(REPO_ROOT, f)));
+export async function templateStateMachine(template: Template, logicalId: string, name: string, invoke: (functionLogicalId: string, payload: unknown) => Promise<unknown>): Promise<LocalStateMachine> {
+  const definition = aslOf(template, logicalId);
+  await validateDefinition(definition);
+  const lambdas: Record<string, LocalLambda> = {};
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type === 'AWS::Lambda::Function') lambdas[localFunctionArn(id)] = (payload) => invoke(id, payload);
   }
-  h.update(readFileSync(join(REPO_ROOT, 'node_modules/aws-cdk-lib/package.json')));
-  return h.digest('hex').slice(0, 16);
+  return { name, arn: localStateMachineArn(logicalId), definition, lambdas };
 }
 
-/**
- * Build the ConfluoStack in-process (bundling skipped: no esbuild, no cdk.out), take the SLA
- * state machine's DefinitionString from its template and resolve it to plain ASL. Synthesis
- * takes seconds, so the result is memoised per process and cached under
- * node_modules/.cache/confluo, keyed by the content of lib/ and the CDK version.
- */
-export function synthesizedWorkflows(): Promise<SynthesizedWorkflows> {
-  synthesized ??= (async () => {
-    const cacheFile = join(REPO_ROOT, 'node_modules', '.cache', 'confluo', `workflows-${synthesisKey()}.json`);
-    if (existsSync(cacheFile)) {
-      try { return JSON.parse(readFileSync(cacheFile, 'utf8')) as SynthesizedWorkflows; } catch { /* rebuild */ }
-    }
-    const [{ App }, { Template }, { ConfluoStack }] = await Promise.all([
-      import('aws-cdk-lib'), import('aws-cdk-lib/assertions'), import('../lib/confluo-stack.js'),
-    ]);
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new ConfluoStack(app, 'Confluo');
-    const template = Template.fromStack(stack).toJSON() as Template;
-    const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
-    const smId = logicalId(stack.slaWorkflow.stateMachine);
-    const fnId = logicalId(stack.slaWorkflow.evaluateFunction);
-    const definition = aslOf(template, smId);
-    await validateDefinition(definition);
-    const surveySmId = logicalId(stack.surveyWorkflow.stateMachine);
-    const surveyDefinition = aslOf(template, surveySmId);
-    await validateDefinition(surveyDefinition);
-    const out: SynthesizedWorkflows = {
-      sla: { definition, arn: localStateMachineArn(smId), evaluateArn: localFunctionArn(fnId) },
-      survey: { definition: surveyDefinition, arn: localStateMachineArn(surveySmId), stepArn: localFunctionArn(logicalId(stack.surveyWorkflow.stepFunction)) },
-    };
-    try {
-      mkdirSync(dirname(cacheFile), { recursive: true });
-      writeFileSync(`${cacheFile}.${process.pid}.tmp`, JSON.stringify(out));
-      renameSync(`${cacheFile}.${process.pid}.tmp`, cacheFile);
-    } catch { /* a read-only checkout just synthesises every time */ }
-    return out;
-  })();
-  synthesized.catch(() => { synthesized = undefined; });
-  return synthesized;
-}
-
-/** The local name of the SLA state machine. */
+/** The local names of the SLA and survey state machines. */
 export const SLA_MACHINE = 'sla';
-
-/** The synthesised SLA state machine with its evaluate task mapped to a local handler. */
-export async function slaStateMachine(evaluate: LocalLambda): Promise<LocalStateMachine> {
-  const { sla } = await synthesizedWorkflows();
-  return { name: SLA_MACHINE, arn: sla.arn, definition: sla.definition, lambdas: { [sla.evaluateArn]: evaluate } };
-}
-
-/** The local name of the survey state machine. */
 export const SURVEY_MACHINE = 'survey';
-
-/** The synthesised survey state machine with its step task mapped to a local handler. */
-export async function surveyStateMachine(step: LocalLambda): Promise<LocalStateMachine> {
-  const { survey } = await synthesizedWorkflows();
-  return { name: SURVEY_MACHINE, arn: survey.arn, definition: survey.definition, lambdas: { [survey.stepArn]: step } };
-}

@@ -1,7 +1,6 @@
 /** Agent API λ (`/api/v1`, JWT-authorised by API Gateway; roles checked per route). */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { systemClock } from '../domain/clock.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
 import { jsonResponse } from '../runtime/http.js';
 import { API_PREFIX, buildRouter, openApiDocument, route, type RouteDef } from './agent-api/router.js';
 import { agentRoutes, type AgentApiDeps } from './agent-api/routes.js';
@@ -24,7 +23,7 @@ export function makeAgentApi(deps: AgentApiDeps) {
   }, { openapi, routes: all });
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
-  return makeAgentApi({ db: awsDb(config), clock: systemClock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX });
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  return makeAgentApi({ db: platform.db(config), clock: platform.clock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX });
 });

@@ -9,16 +9,20 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { FeedEvent } from '../store/records.js';
-import type { Enqueue } from './ingest.js';
-import { awsConfig, awsDb, lazyHandler, sqsSender } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
+import type { Config } from '../runtime/config.js';
+import type { Platform } from '../runtime/platform.js';
+import type { Enqueue } from '../runtime/ports.js';
+import type { Db } from '../store/db.js';
+import { surveySettingsFrom } from '../domain/survey.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
 import { classificationReaction } from './reactions/classification.js';
-import { systemClock } from '../domain/clock.js';
-import { awsSlaReactions, combineReactions } from './sla-reactions.js';
-import { awsSurveyReactions } from './survey-reactions.js';
+import { combineReactions, type Reaction } from './reactions/reaction.js';
+import { slaReactions } from './sla-reactions.js';
+import { slaDefaultsFrom } from './sla-evaluate.js';
+import { surveyReactions } from './survey-reactions.js';
 
-/** A reaction to one feed event type. */
-export type Reaction = (event: FeedEvent) => Promise<void>;
+export type { Reaction };
 
 export interface DispatchDeps {
   readonly enqueueOutbound: Enqueue;
@@ -74,15 +78,24 @@ export function makeDispatch(deps: DispatchDeps) {
   return Object.assign(handler, { react });
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
-  const db = awsDb(config);
-  return makeDispatch({
-    enqueueOutbound: sqsSender(config.CONFLUO_OUTBOUND_QUEUE_URL),
-    reactions: combineReactions(
-      { 'ticket.opened': [classificationReaction({ db, clock: systemClock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
-      awsSlaReactions(config, db),
-      awsSurveyReactions(config, db),
-    ),
-  });
+/**
+ * The reactions of a deployment: acknowledgement and classification of new tickets, and the SLA
+ * and survey workflows when their state machines are configured (the dispatch function's
+ * `CONFLUO_SLA_STATE_MACHINE_ARN` / `CONFLUO_SURVEY_STATE_MACHINE_ARN`).
+ */
+export function deploymentReactions(platform: Platform, config: Config, db: Db): Record<string, Reaction[]> {
+  const clock = platform.clock;
+  const slaArn = config.CONFLUO_SLA_STATE_MACHINE_ARN;
+  const surveyArn = config.CONFLUO_SURVEY_STATE_MACHINE_ARN;
+  return combineReactions(
+    { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+    slaArn ? slaReactions({ db, clock, defaults: slaDefaultsFrom(config), startExecution: (name, input) => platform.startExecution(slaArn, name, input) }) : {},
+    surveyArn ? surveyReactions({ db, clock, settings: surveySettingsFrom(config), startExecution: (name, input) => platform.startExecution(surveyArn, name, input) }) : {},
+  );
+}
+
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  const db = platform.db(config);
+  return makeDispatch({ enqueueOutbound: platform.queue(config.CONFLUO_OUTBOUND_QUEUE_URL), reactions: deploymentReactions(platform, config, db) });
 });

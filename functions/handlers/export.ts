@@ -25,18 +25,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { Clock } from '../domain/clock.js';
-import { systemClock } from '../domain/clock.js';
 import {
   customerRow, dayOf, eventRow, messageRow, surveyRow, ticketRow, DATASETS,
   type Dataset, type PrivacyOptions, type Row,
 } from '../domain/export-schema.js';
 import { calendarResolver, ticketFacts } from '../domain/kpi.js';
 import { DEFAULT_SLA_SETTINGS, parseSlaSettingsJson, type SlaSettings } from '../domain/sla/policy.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
+import { partitionPath, type ExportWriter } from '../runtime/ports.js';
 import type { Config } from '../runtime/config.js';
 import { errorFacts, logger } from '../runtime/logger.js';
 import { ParquetEngine } from '../runtime/parquet.js';
-import { s3ExportWriter } from '../runtime/s3-export-writer.js';
 import type { Db } from '../store/db.js';
 import {
   acquireExportLease, batchGetCustomers, batchGetTickets, commitExportState, customerIdentities, customerTickets,
@@ -46,18 +45,7 @@ import type { MessageEntry, TicketRecord } from '../store/records.js';
 import { listTimeline } from '../store/reads.js';
 import { loadSlaSettings } from '../store/sla.js';
 
-/** Where partitions live: the file of `<dataset>/dt=<dt>/part-0.parquet`. */
-export interface ExportWriter {
-  /** Human description (a directory or `s3://bucket/`), for reports. */
-  readonly location: string;
-  /** A local path holding the partition's current file (downloaded first where needed), or null. */
-  fetch(dataset: Dataset, dt: string, scratchDir: string): Promise<string | null>;
-  /** Make `file` the partition's data, replacing what was there; returns its size in bytes. */
-  put(dataset: Dataset, dt: string, file: string): Promise<number>;
-}
-
-/** The object key / relative path of a partition file. */
-export const partitionPath = (dataset: Dataset, dt: string) => `${dataset}/dt=${dt}/part-0.parquet`;
+export { partitionPath, type ExportWriter };
 
 export interface ExportProgress { readonly phase: 'read' | 'write'; readonly done: number; readonly total: number }
 
@@ -212,12 +200,12 @@ export const privacyFrom = (config: Config): PrivacyOptions => ({
 });
 
 /** Lambda entry point: the hourly EventBridge schedule invokes it; S3 writer on CONFLUO_EXPORT_BUCKET. */
-export const handler = lazyHandler<ScheduledEvent, ExportResult>(async () => {
-  const config = await awsConfig();
+export const handler = lambdaHandler<ScheduledEvent, ExportResult>(async (platform) => {
+  const config = await platform.settings();
   if (!config.CONFLUO_EXPORT_BUCKET) throw new ExportError('export: CONFLUO_EXPORT_BUCKET is not set', { cause: { stage: 'config' } });
   const exporter = makeExport({
-    db: awsDb(config), clock: systemClock, writer: s3ExportWriter(config.CONFLUO_EXPORT_BUCKET), privacy: privacyFrom(config),
-    slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), tmpDir: '/tmp',
+    db: platform.db(config), clock: platform.clock, writer: platform.exportWriter(config.CONFLUO_EXPORT_BUCKET), privacy: privacyFrom(config),
+    slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), tmpDir: platform.scratchDir,
   });
   return async () => {
     try {

@@ -10,23 +10,14 @@ import { randomUUID } from 'node:crypto';
 import { ChannelRequestError, type AdmitPorts, type ChannelAdapter, type Secrets } from '../channels/channel.js';
 import { buildEnvelope, messageDeduplicationId, messageGroupId } from '../channels/envelope.js';
 import { channelByName } from '../channels/registry.js';
-import { systemClock, type Clock } from '../domain/clock.js';
-import { awsConfig, lazyHandler, sqsSender } from '../runtime/aws.js';
-import { powertoolsIngestMetrics } from '../runtime/metrics.js';
+import type { Clock } from '../domain/clock.js';
+import { lambdaHandler } from '../runtime/aws.js';
+import type { Enqueue, IngestMetrics } from '../runtime/ports.js';
 import type { Config } from '../runtime/config.js';
 import { errorResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
-import { fetchSnsCertificate } from '../runtime/sns-certificate.js';
 
-export interface Enqueue {
-  (msg: { body: string; groupId: string; deduplicationId: string }): Promise<void>;
-}
-
-export interface IngestMetrics {
-  rejected(channel: string, reason: string): void;
-  tooLarge(channel: string): void;
-  accepted(channel: string): void;
-}
+export type { Enqueue, IngestMetrics };
 
 export interface IngestDeps {
   readonly config: Config;
@@ -120,7 +111,11 @@ function toResult(reply: { status: number; headers?: Readonly<Record<string, str
   return { statusCode: reply.status, headers: { ...(reply.headers ?? {}) }, body: reply.body ?? '' };
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
-  return makeIngest({ config, clock: systemClock, enqueue: sqsSender(config.CONFLUO_INBOUND_QUEUE_URL), metrics: powertoolsIngestMetrics(), ports: { fetchCertificate: fetchSnsCertificate } });
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  return makeIngest({
+    config, clock: platform.clock, enqueue: platform.queue(config.CONFLUO_INBOUND_QUEUE_URL),
+    ports: { fetchCertificate: platform.fetchCertificate },
+    ...(platform.ingestMetrics ? { metrics: platform.ingestMetrics } : {}),
+  });
 });

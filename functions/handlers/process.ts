@@ -12,8 +12,9 @@ import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
 import type { ChannelAdapter, Envelope } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
-import { systemClock, type Clock } from '../domain/clock.js';
-import { awsConfig, awsDb, lazyHandler, readS3Object, sqsDeadLetter } from '../runtime/aws.js';
+import type { Clock } from '../domain/clock.js';
+import { lambdaHandler } from '../runtime/aws.js';
+import type { Enqueue } from '../runtime/ports.js';
 import type { IgnoredEvent, InboundMessage, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
 import { CHANNELS } from '../domain/inbound.js';
 import { displayNameOf } from '../domain/identity.js';
@@ -57,6 +58,24 @@ export interface ProcessDeps {
 
 export class ProcessError extends Error {
   override readonly name = 'ProcessError';
+}
+
+/**
+ * A record that can never be processed: not an envelope, an unknown channel, a body the adapter
+ * cannot parse, an S3-action mail that is not there or not ours to read. Retrying would only
+ * hold its conversation back (five receives × the visibility timeout ≈ 15 minutes), so it is
+ * dead-lettered with its reason on the receive that found it.
+ */
+export class UnprocessableRecordError extends Error {
+  override readonly name = 'UnprocessableRecordError';
+}
+
+/** S3 answers that retrying cannot change (S3 reads are strongly consistent: a missing object stays missing). */
+const FINAL_S3_ERRORS = new Set(['NoSuchKey', 'NoSuchBucket', 'AccessDenied', 'InvalidBucketName', 'InvalidObjectState']);
+
+/** An object read that failed in a way a retry may cure (throttling, 5xx, network). */
+class TransientReadError extends Error {
+  override readonly name = 'TransientReadError';
 }
 
 const EnvelopeSchema = z.object({
@@ -353,13 +372,42 @@ export function makeProcess(deps: ProcessDeps) {
     return 'verified';
   }
 
+  /**
+   * The adapter's reading of a record. Parsing is deterministic: whatever it throws fails again
+   * on every retry, so it is unprocessable — except a failed object read that may succeed later.
+   */
+  async function parseRecord(adapter: ChannelAdapter, envelope: Envelope): Promise<Awaited<ReturnType<ChannelAdapter['parse']>>> {
+    const read = deps.readObject;
+    const readObject = read && (async (bucket: string, key: string) => {
+      try {
+        return await read(bucket, key);
+      } catch (e) {
+        const name = (e as { name?: string })?.name ?? 'Error';
+        if (FINAL_S3_ERRORS.has(name)) throw new UnprocessableRecordError('S3-action mail cannot be read', { cause: { channel: envelope.channel, stage: 'read-object', code: name } });
+        throw new TransientReadError('S3-action mail read failed', { cause: { channel: envelope.channel, stage: 'read-object', code: name } });
+      }
+    });
+    try {
+      return await adapter.parse(envelope, readObject ? { readObject } : {});
+    } catch (e) {
+      if (e instanceof TransientReadError || e instanceof UnprocessableRecordError) throw e;
+      throw new UnprocessableRecordError('the channel adapter cannot parse the record', { cause: { channel: envelope.channel, stage: 'parse', error: (e as Error)?.name ?? 'Error' } });
+    }
+  }
+
   async function recordHandler(record: SQSRecord): Promise<Outcome[]> {
-    const parsed = EnvelopeSchema.safeParse(JSON.parse(record.body));
-    if (!parsed.success) throw new ProcessError('queue message is not an envelope', { cause: { stage: 'envelope', message_id: record.messageId } });
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch {
+      body = undefined;
+    }
+    const parsed = EnvelopeSchema.safeParse(body);
+    if (!parsed.success) throw new UnprocessableRecordError('queue message is not an envelope', { cause: { stage: 'envelope', message_id: record.messageId } });
     const envelope = parsed.data as Envelope;
     const adapter = lookup(envelope.channel);
-    if (!adapter) throw new ProcessError('unknown channel in envelope', { cause: { channel: envelope.channel, stage: 'route' } });
-    const events = await adapter.parse(envelope, deps.readObject ? { readObject: deps.readObject } : {});
+    if (!adapter) throw new UnprocessableRecordError('unknown channel in envelope', { cause: { channel: envelope.channel, stage: 'route' } });
+    const events = await parseRecord(adapter, envelope);
     const outcomes: Outcome[] = [];
     for (const ev of events) {
       if (ev.kind === 'message') outcomes.push(await handleMessage(ev));
@@ -378,7 +426,7 @@ export function makeProcess(deps: ProcessDeps) {
       } catch (e) {
         log.error('record failed', { message_id: record.messageId, ...errorFacts(e) });
         const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
-        if (deps.deadLetter && receives >= maxReceiveCount) {
+        if (deps.deadLetter && (e instanceof UnprocessableRecordError || receives >= maxReceiveCount)) {
           await deps.deadLetter(record, failureReason(e));
           log.warn('record dead-lettered', { message_id: record.messageId, receives });
           return ['dead-lettered'];
@@ -395,7 +443,7 @@ export function failureReason(e: unknown): string {
   if (!(e instanceof Error)) return 'unknown failure';
   const stage = (e.cause as { stage?: string } | undefined)?.stage;
   // Messages of foreign errors (JSON.parse, libraries) may quote the input: keep only ours.
-  const ours = ['ProcessError', 'ChannelRequestError', 'StoreError'].includes(e.name);
+  const ours = ['ProcessError', 'UnprocessableRecordError', 'ChannelRequestError', 'StoreError'].includes(e.name);
   return redactString(`${e.name}${stage ? ` at ${stage}` : ''}${ours ? `: ${e.message}` : ''}`).slice(0, 300);
 }
 
@@ -427,16 +475,28 @@ function stripIdentity(i: Partial<IdentityRecord>): IdentityRecord {
   return rest as IdentityRecord;
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  const perform = platform.perform(config);
+  const dlqUrl = config.CONFLUO_INBOUND_DLQ_URL;
   return makeProcess({
-    db: awsDb(config), clock: systemClock, config, confirmSubscription: httpsConfirm, readObject: readS3Object,
-    ...(config.CONFLUO_INBOUND_DLQ_URL ? { deadLetter: sqsDeadLetter(config.CONFLUO_INBOUND_DLQ_URL) } : {}),
+    db: platform.db(config), clock: platform.clock, config,
+    readObject: (bucket, key) => platform.readObject(bucket, key),
+    // SNS subscription confirmation: a GET of the (already validated) SubscribeURL.
+    confirmSubscription: async (channel, url) => {
+      const res = await perform({ method: 'GET', url, headers: {}, body: null }, { channel, kind: 'sns-confirmation', ticket_id: null });
+      if (res.status < 200 || res.status >= 300) throw new ProcessError('subscription confirmation refused', { cause: { stage: 'verify', status: res.status } });
+    },
+    ...(dlqUrl ? { deadLetter: queueDeadLetter(platform.queue(dlqUrl), config.CONFLUO_INBOUND_QUEUE_URL) } : {}),
   });
 });
 
-/** SNS subscription confirmation: a GET of the (already validated) SubscribeURL. */
-async function httpsConfirm(_channel: string, url: string): Promise<void> {
-  const res = await fetch(url, { method: 'GET' });
-  if (!res.ok) throw new ProcessError('subscription confirmation refused', { cause: { stage: 'verify', status: res.status } });
+/** Dead-letter a record ourselves (FIFO DLQ): the original body, its group, the reason and receive count as message attributes. */
+export function queueDeadLetter(enqueue: Enqueue, sourceQueue: string): NonNullable<ProcessDeps['deadLetter']> {
+  return async (record, reason) => {
+    await enqueue({
+      body: record.body, groupId: record.attributes.MessageGroupId ?? 'dead-letter', deduplicationId: record.messageId,
+      attributes: { reason, source_queue: sourceQueue, receive_count: record.attributes.ApproximateReceiveCount },
+    });
+  };
 }

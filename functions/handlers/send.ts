@@ -17,8 +17,7 @@ import { z } from 'zod';
 import { renderRequests, type ChannelAdapter, type InteractionRef, type OutboundMessage, type PlatformRequest, type PlatformResponse, type Secrets } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import type { Config } from '../runtime/config.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
-import { performInAws } from '../runtime/perform.js';
+import { lambdaHandler } from '../runtime/aws.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
 import { claimInteractionAnswer, settleInteractionAnswer } from '../store/interactions.js';
@@ -167,7 +166,7 @@ export function makeSend(deps: SendDeps) {
   return Object.assign(handler, { sendOne });
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
-  return makeSend({ db: awsDb(config), config, perform: performInAws });
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  return makeSend({ db: platform.db(config), config, perform: platform.perform(config) });
 });

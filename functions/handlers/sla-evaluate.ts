@@ -17,16 +17,16 @@
  */
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../domain/clock.js';
+import type { Clock } from '../domain/clock.js';
 import { renderEscalationEmail, type RawEmailRequest } from '../domain/sla/notify.js';
 import {
   calendarFor, DEFAULT_SLA_SETTINGS, emailRecipient, evaluate, matchPolicy, normalize, parseSlaSettingsJson, raisePriority,
   type FullSla, type PendingEmail, type SlaSettings, type SlaState, type SlaTicket,
 } from '../domain/sla/policy.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
 import type { Config } from '../runtime/config.js';
 import { logger as defaultLogger } from '../runtime/logger.js';
-import { performInAws } from '../runtime/perform.js';
+import { alertEmailSender } from '../runtime/perform.js';
 import type { Db } from '../store/db.js';
 import { getTicket } from '../store/reads.js';
 import type { EventEntry, FeedEvent, TicketRecord } from '../store/records.js';
@@ -198,11 +198,11 @@ export function slaDefaultsFrom(config: Pick<Config, 'CONFLUO_SLA_DEFAULTS'>): S
   return parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS);
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
   return makeSlaEvaluate({
-    db: awsDb(config), clock: systemClock, defaults: slaDefaultsFrom(config),
+    db: platform.db(config), clock: platform.clock, defaults: slaDefaultsFrom(config),
     escalationEmail: config.ESCALATION_EMAIL, emailFrom: config.EMAIL_FROM,
-    sendEmail: async (request) => { await performInAws(request); },
+    sendEmail: alertEmailSender(platform.perform(config)),
   });
 });

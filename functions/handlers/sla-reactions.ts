@@ -15,7 +15,6 @@
  * the start is repaired by the stream's retry; `ExecutionAlreadyExists` (the execution ran with
  * another input or already finished) means it exists and is ignored.
  */
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { systemClock, type Clock } from '../domain/clock.js';
 import {
   applyEvent, calendarFor, DEFAULT_SLA_SETTINGS, evaluate, matchPolicy, mergeInto, normalize,
@@ -26,9 +25,8 @@ import type { Db } from '../store/db.js';
 import { getTicket } from '../store/reads.js';
 import type { FeedEvent, TicketRecord } from '../store/records.js';
 import { loadSlaSettings, writeSla } from '../store/sla.js';
-import type { Reaction } from './dispatch.js';
-import { slaDefaultsFrom, slaTicketOf, storedRev, waitTimestamp } from './sla-evaluate.js';
-import type { Config } from '../runtime/config.js';
+import type { Reaction } from './reactions/reaction.js';
+import { slaTicketOf, storedRev, waitTimestamp } from './sla-evaluate.js';
 
 /** The input of an SLA execution (the state machine's first Wait reads `wait_until`). */
 export interface SlaExecutionInput { readonly ticket_id: string; readonly generation: number; readonly wait_until: string }
@@ -165,25 +163,4 @@ function stableJson(v: unknown): string {
     : val));
 }
 
-let sfn: SFNClient | undefined;
-
-/** AWS: StartExecution on the SLA state machine (client created once per execution environment). */
-export function sfnStarter(stateMachineArn: string): StartExecution {
-  return async (name, input) => {
-    sfn ??= new SFNClient({});
-    await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-  };
-}
-
-/** AWS wiring of the dispatch λ: SLA reactions when the state machine ARN is configured, none otherwise. */
-export function awsSlaReactions(config: Pick<Config, 'CONFLUO_SLA_STATE_MACHINE_ARN' | 'CONFLUO_SLA_DEFAULTS'>, db: Db): Record<string, Reaction[]> {
-  const arn = config.CONFLUO_SLA_STATE_MACHINE_ARN;
-  return arn ? slaReactions({ db, startExecution: sfnStarter(arn), defaults: slaDefaultsFrom(config) }) : {};
-}
-
-/** Several reaction tables as one (reactions of one event type run in the order given). */
-export function combineReactions(...tables: ReadonlyArray<Readonly<Record<string, readonly Reaction[]>>>): Record<string, Reaction[]> {
-  const out: Record<string, Reaction[]> = {};
-  for (const table of tables) for (const [type, list] of Object.entries(table)) (out[type] ??= []).push(...list);
-  return out;
-}
+export { combineReactions } from './reactions/reaction.js';

@@ -26,11 +26,11 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { monotonicFactory } from 'ulid';
-import { systemClock, type Clock } from '../domain/clock.js';
+import type { Clock } from '../domain/clock.js';
 import { raisePriority } from '../domain/sla/policy.js';
 import { classifyLinkAnswer, commentOpen, SCALE_RANGE, surveyOf, surveySettingsFrom, type SurveyScale, type SurveySettings } from '../domain/survey.js';
 import { verifySurveyToken, type SurveyLinkClaims } from '../domain/survey-token.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
 import { lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
@@ -284,7 +284,7 @@ export function makeSurveyLink(deps: SurveyLinkDeps) {
   };
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
-  return makeSurveyLink({ db: awsDb(config), clock: systemClock, settings: surveySettingsFrom(config), secret: config.CONFLUO_SURVEY_LINK_SECRET });
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  return makeSurveyLink({ db: platform.db(config), clock: platform.clock, settings: surveySettingsFrom(config), secret: config.CONFLUO_SURVEY_LINK_SECRET });
 });

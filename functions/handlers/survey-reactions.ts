@@ -14,15 +14,14 @@
  * scheduled (same resolution) and restarts nothing; `ExecutionAlreadyExists` is ignored.
  */
 import type { Clock } from '../domain/clock.js';
-import { needsSurvey, scheduleSurvey, surveyOf, surveySettingsFrom, type SurveySettings } from '../domain/survey.js';
+import { needsSurvey, scheduleSurvey, surveyOf, type SurveySettings } from '../domain/survey.js';
 import { logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
 import { getTicket } from '../store/reads.js';
 import type { FeedEvent } from '../store/records.js';
 import { commitSurvey } from '../store/survey.js';
-import type { Reaction } from './dispatch.js';
+import type { Reaction } from './reactions/reaction.js';
 import { waitTimestamp } from './sla-evaluate.js';
-import { sfnStarter } from './sla-reactions.js';
 
 /** The input of a survey execution (the state machine's first Wait reads `wait_until`). */
 export interface SurveyExecutionInput { readonly ticket_id: string; readonly round: number; readonly wait_until: string }
@@ -103,16 +102,4 @@ export function surveyReactions(deps: SurveyReactionDeps): Record<string, Reacti
     'ticket.updated': [onResolved],
     'survey.answered': [onAnswered],
   };
-}
-
-/** AWS: StartExecution on the survey state machine. */
-export function sfnSurveyStarter(stateMachineArn: string): StartSurveyExecution {
-  const start = sfnStarter(stateMachineArn);
-  return (name, input) => start(name, input as never);
-}
-
-/** AWS wiring of the dispatch λ: survey reactions when the state machine ARN is configured, none otherwise. */
-export function awsSurveyReactions(config: Readonly<Record<string, string | undefined>>, db: Db): Record<string, Reaction[]> {
-  const arn = config.CONFLUO_SURVEY_STATE_MACHINE_ARN;
-  return arn ? surveyReactions({ db, settings: surveySettingsFrom(config), startExecution: sfnSurveyStarter(arn) }) : {};
 }

@@ -32,16 +32,16 @@ import { z } from 'zod';
 import { monotonicFactory } from 'ulid';
 import { channelByName } from '../channels/registry.js';
 import { replyWindowOf, type ChannelAdapter } from '../channels/channel.js';
-import { systemClock, type Clock } from '../domain/clock.js';
+import type { Clock } from '../domain/clock.js';
 import type { RawEmailRequest } from '../domain/sla/notify.js';
 import {
   decideSurveyStep, DEFAULT_SURVEY_TEMPLATES, renderLowScoreAlert, renderSurveyMessage, SCALE_RANGE, surveyOf, surveySettingsFrom,
   type SurveyMessageKind, type SurveyRecord, type SurveySettings, type SurveyTemplates,
 } from '../domain/survey.js';
 import { signSurveyToken } from '../domain/survey-token.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
 import { logger as defaultLogger } from '../runtime/logger.js';
-import { performInAws } from '../runtime/perform.js';
+import { alertEmailSender } from '../runtime/perform.js';
 import type { Db } from '../store/db.js';
 import { getTicket, listCustomerItems } from '../store/reads.js';
 import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from '../store/records.js';
@@ -261,12 +261,12 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
   return Object.assign(handler, { step });
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
   return makeSurveyStep({
-    db: awsDb(config), clock: systemClock, settings: surveySettingsFrom(config),
+    db: platform.db(config), clock: platform.clock, settings: surveySettingsFrom(config),
     escalationEmail: config.ESCALATION_EMAIL, emailFrom: config.EMAIL_FROM,
-    sendEmail: async (request) => { await performInAws(request); },
+    sendEmail: alertEmailSender(platform.perform(config)),
     ...(config.CONFLUO_SURVEY_LINK_SECRET && config.CONFLUO_PUBLIC_URL
       ? { links: { secret: config.CONFLUO_SURVEY_LINK_SECRET, baseUrl: () => config.CONFLUO_PUBLIC_URL! } } : {}),
   });

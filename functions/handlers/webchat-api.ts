@@ -17,9 +17,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/index.js';
-import { systemClock, type Clock } from '../domain/clock.js';
+import type { Clock } from '../domain/clock.js';
 import type { Config } from '../runtime/config.js';
-import { awsConfig, awsDb, lazyHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws.js';
 import { jsonResponse, lowerCaseHeaders } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
@@ -128,7 +128,7 @@ function normaliseOrigin(o: string): string {
   return o.trim().replace(/\/+$/, '').toLowerCase();
 }
 
-export const handler = lazyHandler(async () => {
-  const config = await awsConfig();
-  return makeWebchatApi({ db: awsDb(config), clock: systemClock, config });
+export const handler = lambdaHandler(async (platform) => {
+  const config = await platform.settings();
+  return makeWebchatApi({ db: platform.db(config), clock: platform.clock, config });
 });

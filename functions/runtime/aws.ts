@@ -1,61 +1,104 @@
 /**
- * Wiring for Lambda: configuration (environment + secrets from SSM Parameter Store, validated once)
- * and SDK clients created once per execution environment. Local runtime never imports this.
+ * The AWS platform (functions/runtime/platform.ts): what the Lambda entry points run on.
+ *
+ * - Settings: the function's environment (set by the CDK constructs) merged with the
+ *   SecureString parameters under `CONFLUO_SECRETS_PATH` (one per setting, named like it), then
+ *   validated. Read at the first invocation of an execution environment; a failed read (SSM
+ *   throttles bursts of cold starts) is retried by the next invocation (`lambdaHandler`).
+ * - Clients: created once per execution environment, on first use. Region and endpoints come
+ *   from the environment as the SDK reads them (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`), which
+ *   is how the deployment test points the same bundles at moto and DynamoDB Local. SES is the
+ *   exception: it is created for the e-mail channel's one SES region (functions/channels/email/ses.ts),
+ *   so the region that sends a reply is the one its stored Message-ID names.
+ *
+ * The local runtime never imports this module's clients into its own wiring; it supplies its own
+ * platform (local/platform.ts).
  */
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { getParameters } from '@aws-lambda-powertools/parameters/ssm';
-import { loadConfig, type Config } from './config.js';
+import { sesRegion } from '../channels/email/ses.js';
+import { systemClock } from '../domain/clock.js';
 import { createDb, type Db } from '../store/db.js';
-
-let configPromise: Promise<Config> | undefined;
+import { loadConfig, type Config } from './config.js';
+import { powertoolsIngestMetrics } from './metrics.js';
+import { fetchTransport, makePerform, type Transport } from './perform.js';
+import { setDefaultPlatform, type Platform } from './platform.js';
+import type { Enqueue, Perform } from './ports.js';
+import { s3ExportWriter } from './s3-export-writer.js';
+import { fetchSnsCertificate } from './sns-certificate.js';
 
 /** Environment merged with `CONFLUO_SECRETS_PATH` parameters (names = setting names, e.g. `/confluo/prod/TELEGRAM_SECRET_TOKEN`). */
-export function awsConfig(): Promise<Config> {
-  configPromise ??= (async () => {
-    const path = process.env.CONFLUO_SECRETS_PATH;
-    const secrets = path ? ((await getParameters(path, { decrypt: true, recursive: false })) ?? {}) as Record<string, string> : {};
-    return loadConfig({ ...process.env, ...secrets });
-  })();
-  return configPromise;
+export async function awsSettings(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Config> {
+  const path = env.CONFLUO_SECRETS_PATH;
+  // maxAge 0: each (re)build reads SSM afresh; a build happens once per execution environment.
+  const secrets = path ? ((await getParameters(path, { decrypt: true, recursive: false, maxAge: 0 })) ?? {}) as Record<string, string> : {};
+  return loadConfig({ ...env, ...secrets });
 }
 
-let db: Db | undefined;
-export const awsDb = (config: Config): Db => (db ??= createDb(config.CONFLUO_TABLE_NAME));
+/** A message attribute map for SQS from plain strings. */
+function messageAttributes(attributes: Readonly<Record<string, string>> | undefined) {
+  if (!attributes) return undefined;
+  return Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: /^\d+$/.test(v) ? 'Number' : 'String', StringValue: v }]));
+}
 
-let sqs: SQSClient | undefined;
-export const sqsClient = () => (sqs ??= new SQSClient({}));
-
-/** SendMessage to a FIFO queue. */
-export function sqsSender(queueUrl: string) {
-  return async (msg: { body: string; groupId: string; deduplicationId: string }) => {
-    await sqsClient().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: msg.body, MessageGroupId: msg.groupId, MessageDeduplicationId: msg.deduplicationId }));
+export function awsPlatform(): Platform {
+  let sqs: SQSClient | undefined;
+  let s3: S3Client | undefined;
+  let sfn: SFNClient | undefined;
+  const ses = new Map<string, SESClient>();
+  const dbs = new Map<string, Db>();
+  const transport: Transport = {
+    http: fetchTransport,
+    async sendRawEmail(raw, region) {
+      const key = region ?? '';
+      let client = ses.get(key);
+      if (!client) ses.set(key, (client = new SESClient(region ? { region } : {})));
+      return client.send(new SendRawEmailCommand({ RawMessage: { Data: Buffer.from(raw, 'utf8') } }));
+    },
+  };
+  const performers = new WeakMap<Config, Perform>();
+  return {
+    name: 'aws',
+    clock: systemClock,
+    settings: () => awsSettings(),
+    db: (config) => {
+      let db = dbs.get(config.CONFLUO_TABLE_NAME);
+      if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME)));
+      return db;
+    },
+    queue: (queueUrl): Enqueue => async (msg) => {
+      sqs ??= new SQSClient({});
+      await sqs.send(new SendMessageCommand({
+        QueueUrl: queueUrl, MessageBody: msg.body, MessageGroupId: msg.groupId, MessageDeduplicationId: msg.deduplicationId,
+        ...(msg.attributes ? { MessageAttributes: messageAttributes(msg.attributes) } : {}),
+      }));
+    },
+    perform: (config) => {
+      let perform = performers.get(config);
+      if (!perform) performers.set(config, (perform = makePerform(transport, { sesRegion: sesRegion(config) })));
+      return perform;
+    },
+    startExecution: async (stateMachineArn, name, input) => {
+      sfn ??= new SFNClient({});
+      await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    },
+    readObject: async (bucket, key) => {
+      s3 ??= new S3Client({});
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    },
+    exportWriter: (bucket) => s3ExportWriter(bucket, (s3 ??= new S3Client({}))),
+    scratchDir: '/tmp',
+    fetchCertificate: fetchSnsCertificate,
+    ingestMetrics: powertoolsIngestMetrics(),
   };
 }
 
-/** Build the real handler once, on first invocation (keeps imports side-effect free for tests). */
-export function lazyHandler<E, R>(build: () => Promise<(event: E) => Promise<R>>): (event: E) => Promise<R> {
-  let built: Promise<(event: E) => Promise<R>> | undefined;
-  return async (event: E) => (await (built ??= build()))(event);
-}
+let platform: Platform | undefined;
+setDefaultPlatform(() => (platform ??= awsPlatform()));
 
-/** Dead-letter a record ourselves (FIFO DLQ): original body, reason as a message attribute. */
-export function sqsDeadLetter(dlqUrl: string) {
-  return async (record: SQSRecord, reason: string) => {
-    await sqsClient().send(new SendMessageCommand({
-      QueueUrl: dlqUrl, MessageBody: record.body,
-      MessageGroupId: record.attributes.MessageGroupId ?? 'dead-letter',
-      MessageDeduplicationId: record.messageId,
-      MessageAttributes: { reason: { DataType: 'String', StringValue: reason }, receive_count: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount } },
-    }));
-  };
-}
-
-let s3: S3Client | undefined;
-/** Raw bytes of an S3 object (SES S3-action e-mails). */
-export async function readS3Object(bucket: string, key: string): Promise<Buffer> {
-  s3 ??= new S3Client({});
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await res.Body!.transformToByteArray());
-}
+/** Entry points import `lambdaHandler` from here, which makes AWS their platform outside the local runtime. */
+export { lambdaHandler } from './platform.js';

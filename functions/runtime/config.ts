@@ -101,6 +101,11 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
   TWILIO_AUTH_TOKEN: 'test-twilio-auth-token-000',
   WEBCHAT_SECRET: 'test-webchat-secret-0000000000000000',
   CONFLUO_SURVEY_LINK_SECRET: 'test-survey-link-secret-000000000000',
+  // Outbound tokens: the local runtime performs nothing with them (the outbox records the requests).
+  TELEGRAM_BOT_TOKEN: '1000000001:test-telegram-bot-token-000',
+  WHATSAPP_ACCESS_TOKEN: 'test-whatsapp-access-token-000',
+  META_PAGE_ACCESS_TOKEN: 'test-meta-page-access-token-000',
+  VK_ACCESS_TOKEN: 'test-vk-access-token-000',
 };
 
 const positiveInt = z.coerce.number().int().positive();

@@ -1,6 +1,6 @@
 /** CloudWatch metrics (EMF via Powertools) for the webhook edge. */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { IngestMetrics } from '../handlers/ingest.js';
+import type { IngestMetrics } from './ports.js';
 
 export function powertoolsIngestMetrics(): IngestMetrics {
   const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'ingest' });

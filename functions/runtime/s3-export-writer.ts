@@ -10,12 +10,10 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Dataset } from '../domain/export-schema.js';
-import type { ExportWriter } from '../handlers/export.js';
+import { partitionPath as keyOf, type ExportWriter } from './ports.js';
 
 let client: S3Client | undefined;
 
-const keyOf = (dataset: Dataset, dt: string) => `${dataset}/dt=${dt}/part-0.parquet`;
 
 export function s3ExportWriter(bucket: string, s3: S3Client = (client ??= new S3Client({}))): ExportWriter {
   return {

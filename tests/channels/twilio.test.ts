@@ -284,7 +284,8 @@ describe('twilio reply', () => {
   });
 
   it('keeps a visible placeholder when TWILIO_ACCOUNT_SID is not configured', () => {
-    expect(twilio.render(outbound(), { secrets: TEST_SECRETS }).url).toContain('<TWILIO_ACCOUNT_SID>');
+    const { TWILIO_ACCOUNT_SID: _sid, ...withoutSid } = TEST_SECRETS;
+    expect(twilio.render(outbound(), { secrets: withoutSid }).url).toContain('<TWILIO_ACCOUNT_SID>');
   });
 
   it('lists survey buttons as numbered lines and cuts bodies to 1,600 characters without splitting a surrogate pair', () => {

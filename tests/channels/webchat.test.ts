@@ -263,7 +263,7 @@ describe('webchat reply', () => {
   it('describes a store write for the widget, keyed by conversation', () => {
     expect(webchat.render(msg, { secrets: {} })).toEqual({
       method: 'POST',
-      url: `local://webchat/${SID}/messages`,
+      url: `store://webchat/${SID}/messages`,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: msg.id, text: 'Yes, two years.' }),
     });

@@ -46,6 +46,9 @@ import { envelopeBody } from '../envelope.js';
 import { readMail } from './mime.js';
 import { renderRawEmail } from './reply.js';
 import { isSnsUrl, verifySnsMessage, type SnsMessage } from './sns.js';
+import { sesMessageIdDomain, sesRegion } from './ses.js';
+
+export { sesMessageIdDomain, sesRegion };
 
 export { CertificateUnavailableError } from './sns.js';
 
@@ -204,19 +207,6 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
 // ---------------------------------------------------------------------------------------------
 // Delivery
 // ---------------------------------------------------------------------------------------------
-
-/** SES's Message-ID domain: `email.amazonses.com` in us-east-1, `<region>.amazonses.com` elsewhere. */
-export function sesMessageIdDomain(region: string): string {
-  return region === 'us-east-1' ? 'email.amazonses.com' : `${region}.amazonses.com`;
-}
-
-/** EMAIL_SES_REGION, else the region of EMAIL_SNS_TOPIC_ARN (receiving and sending usually share one). */
-export function sesRegion(secrets: Secrets | undefined): string | undefined {
-  const explicit = secrets?.EMAIL_SES_REGION;
-  if (explicit && /^[a-z]{2}(-[a-z]+)+-\d$/.test(explicit)) return explicit;
-  const fromArn = /^arn:aws[a-z-]*:sns:([a-z]{2}(?:-[a-z]+)+-\d):/.exec(secrets?.EMAIL_SNS_TOPIC_ARN ?? '')?.[1];
-  return fromArn;
-}
 
 function errorCodeOf(body: string): string | undefined {
   try {

@@ -334,11 +334,12 @@ export const webchat = defineChannel({
   },
 
   render(msg: OutboundMessage, _ctx: RenderContext): PlatformRequest {
-    // No platform: the sender stores this for the widget, which fetches it with
-    // GET /webchat/messages?after=<cursor> (§9).
+    // No platform to call: the reply is already stored, and the widget fetches it with
+    // GET /webchat/messages?after=<cursor> (§9). `store://` tells the sender there is nothing to
+    // perform (functions/runtime/perform.ts), in AWS as locally.
     return {
       method: 'POST',
-      url: `local://webchat/${encodeURIComponent(msg.conversation_id)}/messages`,
+      url: `store://webchat/${encodeURIComponent(msg.conversation_id)}/messages`,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: msg.id, text: msg.text, buttons: msg.buttons }),
     };

@@ -10,7 +10,7 @@ import { cancellationCodes } from '../../store/db.js';
 import { keys } from '../../store/table.js';
 import type { FeedEvent, MessageEntry } from '../../store/records.js';
 import { acknowledgementText, type AckTemplates } from '../../domain/acknowledgement.js';
-import type { Reaction } from '../dispatch.js';
+import type { Reaction } from './reaction.js';
 
 export interface AcknowledgementDeps {
   readonly db: Db;

@@ -16,7 +16,7 @@ import type { FeedEvent, MessageEntry } from '../../store/records.js';
 import { partitionEntries } from '../../store/tickets.js';
 import { getRules } from '../../store/templates.js';
 import { changeTicket } from '../../store/triage.js';
-import type { Reaction } from '../dispatch.js';
+import type { Reaction } from './reaction.js';
 
 export class ClassificationError extends Error {
   override readonly name = 'ClassificationError';

@@ -1,0 +1,90 @@
+/**
+ * The local platform (functions/runtime/platform.ts) the runtime invokes the Lambda `handler`
+ * exports on: DynamoDB Local for the table, the in-process queues by the URL the template gave
+ * the function, the outbox instead of the network and SES, the local Step Functions, the local S3
+ * and export directory, and the virtual clock. Performing goes through the same `makePerform` as
+ * in Lambda — only its last step (the transport) records instead of calling.
+ */
+import { tmpdir } from 'node:os';
+import type { PlatformRequest } from '../functions/channels/channel.js';
+import { sesRegion } from '../functions/channels/email/ses.js';
+import type { Config } from '../functions/runtime/config.js';
+import { makePerform, type Transport } from '../functions/runtime/perform.js';
+import { PlatformError, type Platform } from '../functions/runtime/platform.js';
+import type { Perform, PerformMeta, StartExecution } from '../functions/runtime/ports.js';
+import { fetchSnsCertificate } from '../functions/runtime/sns-certificate.js';
+import type { Db } from '../functions/store/db.js';
+import type { VirtualClock } from './clock.js';
+import { localExportWriter } from './export-writer.js';
+import type { Outbox } from './outbox.js';
+import { simulateResponse } from './platform-simulator.js';
+import type { LocalQueue } from './queues.js';
+import type { LocalS3 } from './s3.js';
+
+/** The runtime's shared stand-ins; every function's platform uses the same ones. */
+export interface LocalServices {
+  readonly clock: VirtualClock;
+  readonly db: Db;
+  /** Queues by the URL functions are given (the template's Ref of the queue, resolved locally). */
+  readonly queues: ReadonlyMap<string, LocalQueue>;
+  readonly outbox: Outbox;
+  readonly s3: LocalS3;
+  readonly startExecution: StartExecution;
+  /** Export bucket name (as the template's Ref resolves locally) → directory of its partitions. */
+  readonly exportDirs: ReadonlyMap<string, string>;
+}
+
+/** Records every request in the outbox and answers as the platform would on success. */
+export function outboxTransport(outbox: Outbox, clock: VirtualClock): Transport {
+  const record = (request: PlatformRequest, meta: PerformMeta) =>
+    outbox.record({ channel: meta.channel, kind: meta.kind, request, ticket_id: meta.ticket_id, at: new Date(clock.now()).toISOString() });
+  return {
+    async http(request, meta) {
+      record(request, meta);
+      return simulateResponse(meta.channel, request);
+    },
+    async sendRawEmail(raw, _region, meta) {
+      const request: PlatformRequest = { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: raw };
+      record(request, meta);
+      return JSON.parse(simulateResponse('email', request).body) as { MessageId?: string };
+    },
+  };
+}
+
+/** The platform of one local function: its own settings, the runtime's shared services. */
+export function localPlatform(services: LocalServices, settings: () => Config): Platform {
+  const transport = outboxTransport(services.outbox, services.clock);
+  const performers = new WeakMap<Config, Perform>();
+  return {
+    name: 'local',
+    clock: services.clock,
+    settings: async () => settings(),
+    db: (config) => {
+      if (config.CONFLUO_TABLE_NAME !== services.db.tableName) {
+        throw new PlatformError('local platform: the function names another table than the runtime serves', { cause: { table: config.CONFLUO_TABLE_NAME } });
+      }
+      return services.db;
+    },
+    queue: (queueUrl) => {
+      const queue = services.queues.get(queueUrl);
+      if (!queue) throw new PlatformError('local platform: no local queue has this URL (a queue binding the template lacks?)', { cause: { queue_url: queueUrl } });
+      return async (msg) => {
+        queue.send({ body: msg.body, groupId: msg.groupId, deduplicationId: msg.deduplicationId, ...(msg.attributes ? { attributes: msg.attributes } : {}) });
+      };
+    },
+    perform: (config) => {
+      let perform = performers.get(config);
+      if (!perform) performers.set(config, (perform = makePerform(transport, { sesRegion: sesRegion(config) })));
+      return perform;
+    },
+    startExecution: services.startExecution,
+    readObject: (bucket, key) => services.s3.get(bucket, key),
+    exportWriter: (bucket) => {
+      const dir = services.exportDirs.get(bucket);
+      if (!dir) throw new PlatformError('local platform: no local directory for this export bucket', { cause: { bucket } });
+      return localExportWriter(dir);
+    },
+    scratchDir: tmpdir(),
+    fetchCertificate: fetchSnsCertificate,
+  };
+}

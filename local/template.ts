@@ -1,0 +1,170 @@
+/**
+ * The Confluo stack as `cdk deploy` would ship it, for the local runtime: the template synthesised
+ * from lib/ (in-process, bundling skipped) and the logical ids of the resources the runtime plays
+ * locally. The runtime takes from it what AWS takes from it — which function runs which handler
+ * (`confluo:handler` metadata), each function's environment, the event source mappings, the HTTP
+ * routes, the state machines — so a handler that lost a route, a queue binding or an environment
+ * variable fails locally exactly as it would deployed.
+ *
+ * Synthesis takes seconds, so the result is memoised per process and cached under
+ * node_modules/.cache/confluo, keyed by the content of lib/ and functions/ (route tables and
+ * settings live there) and the CDK version.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+
+export interface TemplateResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+}
+export interface Template { readonly Resources: Record<string, TemplateResource>; readonly [k: string]: unknown }
+
+/** Logical ids of the resources the local runtime stands in for. */
+export interface StackRoles {
+  readonly table: string;
+  readonly inboundQueue: string;
+  readonly inboundDlq: string;
+  readonly outboundQueue: string;
+  readonly outboundDlq: string;
+  readonly slaStateMachine: string;
+  readonly surveyStateMachine: string;
+  readonly exportBucket: string;
+}
+
+export interface SynthesizedStack {
+  readonly template: Template;
+  readonly roles: StackRoles;
+}
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A key over everything the template depends on, so a cached synthesis is never stale. */
+function synthesisKey(): string {
+  const h = createHash('sha256');
+  const files = (dir: string): string[] => readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.(ts|json)$/.test(e.name) ? [join(dir, e.name)] : []));
+  for (const f of [...files('lib'), ...files('functions'), 'local/template.ts'].sort()) h.update(f).update(readFileSync(join(REPO_ROOT, f)));
+  h.update(readFileSync(join(REPO_ROOT, 'node_modules/aws-cdk-lib/package.json')));
+  return h.digest('hex').slice(0, 16);
+}
+
+let synthesized: Promise<SynthesizedStack> | undefined;
+
+/** The ConfluoStack's template (default props, as `npx cdk deploy` without context builds it) and its roles. */
+export function synthesizedStack(): Promise<SynthesizedStack> {
+  synthesized ??= (async () => {
+    const cacheFile = join(REPO_ROOT, 'node_modules', '.cache', 'confluo', `stack-${synthesisKey()}.json`);
+    if (existsSync(cacheFile)) {
+      try { return JSON.parse(readFileSync(cacheFile, 'utf8')) as SynthesizedStack; } catch { /* rebuild */ }
+    }
+    const [{ App }, { Template: Assertions }, { ConfluoStack }] = await Promise.all([
+      import('aws-cdk-lib'), import('aws-cdk-lib/assertions'), import('../lib/confluo-stack.js'),
+    ]);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new ConfluoStack(app, 'Confluo');
+    const template = Assertions.fromStack(stack).toJSON() as Template;
+    const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+    const out: SynthesizedStack = {
+      template,
+      roles: {
+        table: id(stack.store.table),
+        inboundQueue: id(stack.ingest.queue), inboundDlq: id(stack.ingest.dlq),
+        outboundQueue: id(stack.outbound.queue), outboundDlq: id(stack.outbound.dlq),
+        slaStateMachine: id(stack.slaWorkflow.stateMachine), surveyStateMachine: id(stack.surveyWorkflow.stateMachine),
+        exportBucket: id(stack.export.bucket),
+      },
+    };
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      writeFileSync(`${cacheFile}.${process.pid}.tmp`, JSON.stringify(out));
+      renameSync(`${cacheFile}.${process.pid}.tmp`, cacheFile);
+    } catch { /* a read-only checkout just synthesises every time */ }
+    return out;
+  })();
+  synthesized.catch(() => { synthesized = undefined; });
+  return synthesized;
+}
+
+/** How `Ref` and `Fn::GetAtt` of a template's resources read in a given world (local, emulators). */
+export interface ResourceValues {
+  ref(logicalId: string, resource: TemplateResource): string;
+  getAtt(logicalId: string, attribute: string, resource: TemplateResource): string;
+  /** Rewrites a whole resolved value (e.g. an API's execute-api URL to the local server's). */
+  finish?(value: string): string;
+}
+
+const PSEUDO: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws', 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': 'Confluo',
+};
+
+/**
+ * Resolve the intrinsics CDK writes (Fn::Join, Fn::Select, Fn::Split, Ref, Fn::GetAtt and the
+ * pseudo parameters) with `values`; anything else is an error, so an unknown binding fails loudly.
+ */
+export function resolveIntrinsics(node: unknown, template: Template, values: ResourceValues): unknown {
+  const walk = (n: unknown): unknown => {
+    if (typeof n !== 'object' || n === null) return n;
+    if (Array.isArray(n)) return n.map(walk);
+    const o = n as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0]!.startsWith('Fn::') || keys.length === 1 && keys[0] === 'Ref') {
+      const k = keys[0]!;
+      const arg = o[k];
+      if (k === 'Ref') {
+        const ref = String(arg);
+        if (PSEUDO[ref] !== undefined) return PSEUDO[ref];
+        const res = template.Resources[ref];
+        if (!res) throw new TemplateError(`template: Ref to unknown resource ${ref}`);
+        return values.ref(ref, res);
+      }
+      if (k === 'Fn::GetAtt') {
+        const [id, attr] = (Array.isArray(arg) ? arg : String(arg).split('.')) as [string, string];
+        const res = template.Resources[id];
+        if (!res) throw new TemplateError(`template: Fn::GetAtt of unknown resource ${id}`);
+        return values.getAtt(id, attr, res);
+      }
+      if (k === 'Fn::Join') {
+        const [sep, parts] = arg as [string, unknown[]];
+        return (walk(parts) as unknown[]).map(String).join(sep);
+      }
+      if (k === 'Fn::Select') {
+        const [index, list] = arg as [unknown, unknown];
+        const items = walk(list) as unknown[];
+        return items[Number(walk(index))];
+      }
+      if (k === 'Fn::Split') {
+        const [sep, source] = arg as [string, unknown];
+        return String(walk(source)).split(sep);
+      }
+      throw new TemplateError(`template: unsupported intrinsic ${k}`);
+    }
+    return Object.fromEntries(Object.entries(o).map(([key, v]) => [key, walk(v)]));
+  };
+  return walk(node);
+}
+
+/** The handler file name of a function resource (its `confluo:handler` metadata). */
+export function handlerOf(resource: TemplateResource): string | undefined {
+  const h = resource.Metadata?.['confluo:handler'];
+  return typeof h === 'string' ? h : undefined;
+}
+
+/** Every function of the template that runs a Confluo handler: logical id → handler file name. */
+export function functionsOf(template: Template): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const [id, r] of Object.entries(template.Resources)) {
+    const h = r.Type === 'AWS::Lambda::Function' ? handlerOf(r) : undefined;
+    if (h) out.set(id, h);
+  }
+  return out;
+}
