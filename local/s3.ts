@@ -6,6 +6,11 @@ export class LocalS3Error extends Error {
   override readonly name = 'LocalS3Error';
 }
 
+/** A missing object, named as S3 names it (`NoSuchKey`), so callers classify it as they would S3's. */
+export class NoSuchKeyError extends Error {
+  override readonly name = 'NoSuchKey';
+}
+
 export class LocalS3 {
   private readonly objects = new Map<string, Buffer>();
   constructor(private readonly dir?: string) {}
@@ -27,6 +32,6 @@ export class LocalS3 {
     const mem = this.objects.get(rel);
     if (mem) return mem;
     if (this.dir && existsSync(join(this.dir, rel))) return readFileSync(join(this.dir, rel));
-    throw new LocalS3Error('NoSuchKey', { cause: { bucket } });
+    throw new NoSuchKeyError('local s3: no such key', { cause: { bucket } });
   }
 }

@@ -275,12 +275,15 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     expect(eve.tickets[0]!.id).not.toBe(annaTicket);
   });
 
-  it('dead-letters an S3-action notification whose object does not exist, without blocking other mail', async () => {
+  it('dead-letters an S3-action notification whose object does not exist on its first receive, without blocking other mail', async () => {
     const missing = notification({ from: 'omar.haddad@desert.example', subject: 'x', text: 'x', s3: { bucket: 'acme-inbound-mail', key: 'inbound/does-not-exist' } });
     expect((await post(missing.body)).status).toBe(200);
     const settled = await rt.settle();
     expect(settled.dlq).toBe(1);
-    expect(rt.queues.inboundDlq.dlqEntries().at(-1)!.reason).toMatch(/LocalS3Error|NoSuchKey|Error/);
+    const dead = rt.queues.inboundDlq.dlqEntries().at(-1)!;
+    // A missing object stays missing (S3 reads are strongly consistent): no four futile retries.
+    expect(dead.receiveCount).toBe(1);
+    expect(dead.reason).toMatch(/UnprocessableRecordError at read-object/);
   });
 
   it('has no messaging window: a reply a day later is still sent', async () => {

@@ -122,3 +122,60 @@ describe('process handler', () => {
     expect(await getIdentity(db, 'telegram', '700000003')).toBeDefined();
   });
 });
+
+describe('process handler: records that can never succeed', () => {
+  let db: Db;
+  const clock = fixedClock(T0);
+  beforeAll(async () => { ({ db } = await freshTable('process-dead')); });
+
+  /** A process λ whose dead-letter port records what it was handed, and whose S3 reads fail with `s3Error`. */
+  const withDeadLetters = (s3Error?: { name: string }) => {
+    const dead: Array<{ messageId: string; reason: string }> = [];
+    const process = makeProcess({
+      db, clock, config: testConfig(),
+      deadLetter: async (record, reason) => { dead.push({ messageId: record.messageId, reason }); },
+      readObject: async () => { throw Object.assign(new Error('s3 said no'), { name: s3Error?.name ?? 'NoSuchKey' }); },
+    });
+    return { process, dead };
+  };
+
+  it('dead-letters a body that is not an envelope on its first receive, with its reason', async () => {
+    const { process, dead } = withDeadLetters();
+    const bad = sqsRecord('{"not":"an envelope"}', 'telegram:other');
+    const res = await process({ Records: [bad] });
+    expect(res.batchItemFailures).toEqual([]);
+    expect(dead).toEqual([{ messageId: bad.messageId, reason: 'UnprocessableRecordError at envelope: queue message is not an envelope' }]);
+  });
+
+  it('dead-letters a record the channel adapter cannot parse on its first receive', async () => {
+    const { process, dead } = withDeadLetters();
+    const s = sample('telegram', '01-text');
+    const { envelope, groupId } = await envelopeOf(s, T0);
+    const broken = sqsRecord(JSON.stringify({ ...envelope, body_b64: Buffer.from('{"update_id": "not a number", ').toString('base64') }), groupId);
+    const res = await process({ Records: [broken] });
+    expect(res.batchItemFailures).toEqual([]);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.reason).toMatch(/^UnprocessableRecordError at parse/);
+  });
+
+  for (const code of ['NoSuchKey', 'AccessDenied']) {
+    it(`dead-letters an S3-action mail at once when S3 answers ${code}`, async () => {
+      const { process, dead } = withDeadLetters({ name: code });
+      const res = await process({ Records: [await recordOf(sample('email', '05-s3-action'), T0)] });
+      expect(res.batchItemFailures).toEqual([]);
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.reason).toBe('UnprocessableRecordError at read-object: S3-action mail cannot be read');
+    });
+  }
+
+  it('retries an S3-action mail whose read failed for a passing reason (throttling), until its last receive', async () => {
+    const { process, dead } = withDeadLetters({ name: 'SlowDown' });
+    const record = await recordOf(sample('email', '05-s3-action'), T0);
+    expect((await process({ Records: [record] })).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(dead).toEqual([]);
+    const fifth = { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '5' } };
+    expect((await process({ Records: [fifth] })).batchItemFailures).toEqual([]);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.reason).toMatch(/^TransientReadError at read-object/);
+  });
+});
