@@ -88,3 +88,17 @@ describe('Agent API roles, per route', () => {
     expect(res.body.error?.message).toMatch(/^query/);
   });
 });
+
+describe('Agent API behind API Gateway routes', () => {
+  const withParams = api.routes.filter((r) => r.path.includes('{') && r.role !== null);
+
+  it.each(withParams.map((r) => [`${r.method} ${r.path}`, r] as const))('%s accepts the path parameters of the gateway route that matched it (a greedy {proxy+} route adds proxy)', async (_n, r) => {
+    const path = fill(r.path);
+    const e = event(r.method, path, { role: 'admin', body: {} });
+    // As API Gateway passes them for `ANY /api/v1/{proxy+}`: the greedy parameter only.
+    (e as { pathParameters?: Record<string, string> }).pathParameters = { proxy: path.slice(1) };
+    let res: { status: number; body: { error?: { code: string; message: string } } } | undefined;
+    try { res = await status(e); } catch { /* reached the (refusing) database: the path was accepted */ }
+    expect(res?.body.error?.message ?? '').not.toMatch(/^path/);
+  });
+});

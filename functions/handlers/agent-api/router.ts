@@ -80,6 +80,16 @@ export function errorToResult(e: unknown, def?: RouteDef): APIGatewayProxyStruct
   throw Object.assign(new Error(`agent-api route ${def?.method ?? '?'} ${def?.path ?? '?'} failed`, { cause: e }), { name: 'AgentApiError' });
 }
 
+/**
+ * The path parameters the route declares, and only those. API Gateway adds the parameters of the
+ * gateway route it matched (a greedy `{proxy+}` route passes `proxy: "tickets/…"`); the route's
+ * strict schema must not see them.
+ */
+function declaredParams(path: string, given: APIGatewayProxyEventV2['pathParameters']): Record<string, string | undefined> {
+  const names = [...path.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1]!);
+  return Object.fromEntries(names.filter((n) => given?.[n] !== undefined).map((n) => [n, given![n]]));
+}
+
 function decodeJsonBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -102,7 +112,7 @@ export function buildRouter(routes: readonly RouteDef[]) {
         if (rank(c.role) < rank(def.role)) throw new HttpError(403, 'forbidden', `requires role ${def.role}`);
         caller = c;
       }
-      const params = parseWith(def.params, event.pathParameters ?? {}, 'path');
+      const params = parseWith(def.params, declaredParams(def.path, event.pathParameters), 'path');
       const query = parseWith(def.query, event.queryStringParameters ?? {}, 'query');
       const body = def.body ? parseWith(def.body, decodeJsonBody(event), 'body') : undefined;
       return def.handle({ params, query, body, caller, event });
