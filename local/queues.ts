@@ -21,6 +21,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 
 export { QueuePoller, QueuePollerError, type QueuePollerOptions, type SqsBatchHandler } from './queue-poller.js';
 
@@ -187,7 +188,8 @@ export class LocalQueue {
     }
   }
 
-  get arn(): string { return `arn:aws:sqs:local:000000000000:${this.name}`; }
+  /** An ARN shaped like SQS's, in the local account and region (records carry it as `eventSourceARN`). */
+  get arn(): string { return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${this.name}`; }
   get url(): string { return `local://${this.name}`; }
   get closed(): boolean { return this.isClosed; }
 
@@ -417,7 +419,7 @@ export class LocalQueue {
       md5OfBody: createHash('md5').update(m.body).digest('hex'),
       eventSource: 'aws:sqs',
       eventSourceARN: this.arn,
-      awsRegion: 'local',
+      awsRegion: LOCAL_REGION,
     };
   }
 

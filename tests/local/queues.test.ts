@@ -50,8 +50,8 @@ describe('LocalQueue', () => {
       body: 'hello',
       md5OfBody: '5d41402abc4b2a76b9719d911017c592',
       eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:local:000000000000:inbound.fifo',
-      awsRegion: 'local',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inbound.fifo',
+      awsRegion: 'us-east-1',
       attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'telegram:42', MessageDeduplicationId: 'x1', SequenceNumber: expect.stringMatching(/^\d{20}$/) },
       messageAttributes: { channel: { stringValue: 'telegram', dataType: 'String' } },
     });
