@@ -10,7 +10,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { FeedEvent } from '../store/records.js';
 import { lambdaHandler } from '../runtime/aws.js';
-import type { Config } from '../runtime/config.js';
+import { requireSetting, type Config } from '../runtime/config.js';
 import type { Platform } from '../runtime/platform.js';
 import type { Enqueue } from '../runtime/ports.js';
 import type { Db } from '../store/db.js';
@@ -97,5 +97,5 @@ export function deploymentReactions(platform: Platform, config: Config, db: Db):
 export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
   const db = platform.db(config);
-  return makeDispatch({ enqueueOutbound: platform.queue(config.CONFLUO_OUTBOUND_QUEUE_URL), reactions: deploymentReactions(platform, config, db) });
+  return makeDispatch({ enqueueOutbound: platform.queue(requireSetting(config, 'CONFLUO_OUTBOUND_QUEUE_URL', 'dispatch')), reactions: deploymentReactions(platform, config, db) });
 });

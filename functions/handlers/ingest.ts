@@ -13,7 +13,7 @@ import { channelByName } from '../channels/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { lambdaHandler } from '../runtime/aws.js';
 import type { Enqueue, IngestMetrics } from '../runtime/ports.js';
-import type { Config } from '../runtime/config.js';
+import { requireSetting, type Config } from '../runtime/config.js';
 import { errorResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 
@@ -114,7 +114,7 @@ function toResult(reply: { status: number; headers?: Readonly<Record<string, str
 export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
   return makeIngest({
-    config, clock: platform.clock, enqueue: platform.queue(config.CONFLUO_INBOUND_QUEUE_URL),
+    config, clock: platform.clock, enqueue: platform.queue(requireSetting(config, 'CONFLUO_INBOUND_QUEUE_URL', 'ingest')),
     ports: { fetchCertificate: platform.fetchCertificate },
     ...(platform.ingestMetrics ? { metrics: platform.ingestMetrics } : {}),
   });

@@ -487,16 +487,16 @@ export const handler = lambdaHandler(async (platform) => {
       const res = await perform({ method: 'GET', url, headers: {}, body: null }, { channel, kind: 'sns-confirmation', ticket_id: null });
       if (res.status < 200 || res.status >= 300) throw new ProcessError('subscription confirmation refused', { cause: { stage: 'verify', status: res.status } });
     },
-    ...(dlqUrl ? { deadLetter: queueDeadLetter(platform.queue(dlqUrl), config.CONFLUO_INBOUND_QUEUE_URL) } : {}),
+    ...(dlqUrl ? { deadLetter: queueDeadLetter(platform.queue(dlqUrl)) } : {}),
   });
 });
 
 /** Dead-letter a record ourselves (FIFO DLQ): the original body, its group, the reason and receive count as message attributes. */
-export function queueDeadLetter(enqueue: Enqueue, sourceQueue: string): NonNullable<ProcessDeps['deadLetter']> {
+export function queueDeadLetter(enqueue: Enqueue): NonNullable<ProcessDeps['deadLetter']> {
   return async (record, reason) => {
     await enqueue({
       body: record.body, groupId: record.attributes.MessageGroupId ?? 'dead-letter', deduplicationId: record.messageId,
-      attributes: { reason, source_queue: sourceQueue, receive_count: record.attributes.ApproximateReceiveCount },
+      attributes: { reason, source_queue: record.eventSourceARN, receive_count: record.attributes.ApproximateReceiveCount },
     });
   };
 }

@@ -22,9 +22,9 @@ export interface Setting {
 export const SETTINGS = [
   // core
   { name: 'CONFLUO_TABLE_NAME', meaning: 'DynamoDB single table name', default: 'confluo' },
-  { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to', default: 'local://inbound.fifo' },
+  { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to (set by the stack; locally the runtime\'s own queue)' },
   { name: 'CONFLUO_INBOUND_DLQ_URL', meaning: 'AWS only: dead-letter queue the process λ moves a poison record to, with its reason' },
-  { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send', default: 'local://outbound.fifo' },
+  { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send (set by the stack; locally the runtime\'s own queue)' },
   { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
   { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
@@ -153,8 +153,6 @@ function isPublicBase(v: string): boolean {
 
 export type Config = Readonly<Record<SettingName, string | undefined>> & {
   readonly CONFLUO_TABLE_NAME: string;
-  readonly CONFLUO_INBOUND_QUEUE_URL: string;
-  readonly CONFLUO_OUTBOUND_QUEUE_URL: string;
   readonly CONFLUO_TICKET_PREFIX: string;
 };
 
@@ -180,6 +178,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`config: ${problems.join('; ')}`, { cause: { keys: parsed.error.issues.map((i) => i.path.join('.')) } });
   }
   return parsed.data as Config;
+}
+
+/**
+ * A setting the caller cannot work without, which the stack sets for it (a queue URL, a bucket):
+ * its absence means the function's wiring in lib/ lacks a binding — say so, by name.
+ */
+export function requireSetting(config: Config, name: SettingName, who: string): string {
+  const value = config[name];
+  if (value === undefined) throw new ConfigError(`config: ${who} needs ${name}, which its function's environment does not set (a binding missing in lib/?)`, { cause: { keys: [name] } });
+  return value;
 }
 
 /** Names of test secrets found in a configuration (for a start-up warning outside tests). */
