@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../functions/runtime/config.js';
@@ -45,6 +45,12 @@ export interface RuntimeOptions {
   readonly port?: number;
   /** Start from nothing and keep nothing (`--in-memory`). */
   readonly inMemory?: boolean;
+  /**
+   * Announce this runtime in `$CONFLUO_DATA_DIR/runtime.json` (default true, in every mode:
+   * `npx confluo` finds a running runtime only through it; removed on stop). Tests that start many
+   * runtimes in one process pass false so none writes into the repository or over another.
+   */
+  readonly announce?: boolean;
   /** Reuse a running DynamoDB Local (tests) instead of starting one. */
   readonly ddbEndpoint?: string;
   readonly tableName?: string;
@@ -60,6 +66,8 @@ export interface Runtime {
   readonly port: number;
   readonly config: Config;
   readonly dataDir: string | null;
+  /** Where this runtime announced itself (`$CONFLUO_DATA_DIR/runtime.json`), or null. */
+  readonly runtimeFile: string | null;
   readonly db: Db;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
@@ -86,10 +94,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   const inMemory = opts.inMemory ?? false;
   const dataDir = inMemory ? null : resolve(config.CONFLUO_DATA_DIR ?? '.confluo');
   const file = (name: string) => (dataDir ? join(dataDir, name) : undefined);
+  // An in-memory runtime keeps nothing there but still announces itself there (DESIGN §4), so the
+  // CLI never reads the persistent store while an in-memory runtime is what is running.
+  const announceDir = opts.announce === false ? null : resolve(config.CONFLUO_DATA_DIR ?? '.confluo');
   if (dataDir) {
     mkdirSync(join(dataDir, 'queues'), { recursive: true });
     mkdirSync(join(dataDir, 's3'), { recursive: true });
     guardSingleInstance(dataDir);
+  }
+  if (announceDir && announceDir !== dataDir) {
+    mkdirSync(announceDir, { recursive: true });
+    guardSingleInstance(announceDir);
   }
 
   let ddb: DynamoDbLocal | undefined;
@@ -221,14 +236,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     cleanups.push(() => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }));
     const url = `http://127.0.0.1:${actualPort}`;
     ownUrl = url;
-    if (dataDir) {
-      writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName }));
-      cleanups.push(() => rmSync(join(dataDir, 'runtime.json'), { force: true }));
+    const runtimeFile = announceDir ? join(announceDir, 'runtime.json') : null;
+    if (runtimeFile) {
+      // Written whole then renamed, so the CLI never reads half a file.
+      writeFileSync(`${runtimeFile}.${process.pid}.tmp`, JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName, in_memory: inMemory }));
+      renameSync(`${runtimeFile}.${process.pid}.tmp`, runtimeFile);
+      cleanups.push(() => rmSync(runtimeFile, { force: true }));
     }
 
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, config, dataDir, db, clock, outbox, ddbEndpoint, workflows,
+      url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows,
       queues: { inbound, inboundDlq, outbound, outboundDlq },
       settle,
       stop: () => (stopping ??= runCleanups(cleanups)),
@@ -245,7 +263,10 @@ async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise
   }
 }
 
-/** Two runtimes on one data directory would corrupt it: refuse while another one is alive. */
+/**
+ * Two runtimes on one data directory would corrupt it, and two announcing in one directory would
+ * leave the CLI guessing: refuse while another one is alive.
+ */
 function guardSingleInstance(dataDir: string): void {
   const f = join(dataDir, 'runtime.json');
   if (!existsSync(f)) return;
