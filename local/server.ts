@@ -196,15 +196,31 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer): APIGatewayProxyE
   };
 }
 
-async function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > cap) { req.resume(); return null; }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The body, or null as soon as it exceeds `cap` (the caller answers 413 at once).
+ *
+ * Over the cap the rest of the body is drained, not stored, and the connection stays usable for
+ * the next keep-alive request. Not `for await … return`: leaving the loop destroys the request
+ * stream, and the next request on that connection was never answered (reset seconds later). Not
+ * `Connection: close` either: closing a socket while the client is still sending makes the kernel
+ * answer with a TCP reset, which can discard the 413 before the client reads it (RFC 9112 §9.6).
+ * Draining an endless body is bounded by the server's requestTimeout (Node's default: 300 s).
+ */
+function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= cap) { chunks.push(chunk); return; }
+      // Still flowing with no 'data' listener: the rest is read and discarded.
+      req.off('data', onData).off('end', onEnd).off('error', reject);
+      chunks.length = 0;
+      resolve(null);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
 }
 
 function reply(res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void {
