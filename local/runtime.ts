@@ -36,6 +36,7 @@ import { ensureTable } from './table.js';
 import { simulateResponse } from './platform-simulator.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
+import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
 import { fetchSnsCertificate } from '../functions/runtime/sns-certificate.js';
 
 export interface RuntimeOptions {
@@ -201,19 +202,36 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     streamPoller.start();
     cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
 
+    /** Throws NotSettledError (local/settle.ts; `POST /dev/settle` answers it 503) when not quiet by the deadline. */
     async function settle(timeoutMs = 30_000): Promise<SettleResult> {
       const deadline = Date.now() + timeoutMs;
       const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth, steps: workflows.steps };
+      let waitingFor: SettleWait = 'a quiet pass';
+      let dispatchedTotal = 0;
+      const notSettled = () => {
+        const w = workflows.stats();
+        return new NotSettledError(`settle: the system did not become quiet within ${timeoutMs / 1000} s (waiting for: ${waitingFor})`, {
+          waitingFor, queues: [inbound.stats(), outbound.stats()], stream: { dispatched: dispatchedTotal },
+          workflows: { due: workflows.dueCount(), running: w.running, parked: w.waiting, steps: workflows.steps - before.steps },
+        });
+      };
+      // Every wait races the time left: one wait can outlast any deadline (a message held in
+      // flight until its visibility timeout, a batch that hangs), and a deadline checked only
+      // between passes let a call answer after 54 s.
+      const wait = <T>(what: SettleWait, p: Promise<T>): Promise<T> => { waitingFor = what; return beforeDeadline(p, deadline, notSettled); };
       // Quiet = one full pass in which no queue had work, the stream had nothing new and no
       // workflow step ran or is due (a Wait parked in the virtual future is not due).
       for (;;) {
-        if (Date.now() > deadline) throw new RuntimeError('settle: the system did not become quiet in time', { cause: { queues: [inbound.stats(), outbound.stats()], workflows: workflows.stats() } });
-        await inboundPoller.whenIdle();
-        const dispatched = await streamPoller.drain();
-        await outboundPoller.whenIdle();
+        waitingFor = 'a quiet pass';
+        if (Date.now() > deadline) throw notSettled();
+        await wait('inbound queue', inboundPoller.whenIdle());
+        const dispatched = await wait('table stream', streamPoller.drain());
+        dispatchedTotal += dispatched;
+        await wait('outbound queue', outboundPoller.whenIdle());
         const steps = workflows.steps;
-        await workflows.whenIdle();
-        const again = await streamPoller.drain();
+        await wait('workflows', workflows.whenIdle());
+        const again = await wait('table stream', streamPoller.drain());
+        dispatchedTotal += again;
         if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && workflows.idle()) break;
       }
       return {

@@ -16,6 +16,7 @@ import type { FeedHub } from './feed-hub.js';
 import { encodeFeedCursor } from '../functions/store/triage.js';
 import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
 import { createWebRoutes } from './web.js';
+import { NotSettledError } from './settle.js';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -25,7 +26,8 @@ export interface LocalServerDeps {
   readonly config: Config;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
-  readonly settle: () => Promise<unknown>;
+  /** Rejects with NotSettledError when not quiet within `timeoutMs` (default 30 s). */
+  readonly settle: (timeoutMs?: number) => Promise<unknown>;
   readonly queues: () => unknown;
   readonly s3: LocalS3;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
@@ -44,6 +46,7 @@ const HARD_BODY_CAP = 1024 * 1024;
 
 const TokenRequest = z.strictObject({ agent: z.string().min(1).max(100), role: z.enum(['agent', 'supervisor', 'admin']).default('agent') });
 const ClockRequest = z.strictObject({ advanceSeconds: z.number().nonnegative().max(10 * 365 * 86_400) });
+const SettleRequest = z.strictObject({ timeoutSeconds: z.number().positive().max(300).optional() });
 
 export function createLocalServer(deps: LocalServerDeps): Server {
   const agentSecret = deps.config.AGENT_JWT_SECRET!;
@@ -145,7 +148,8 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   async function dev(req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
     const json = async () => {
       const b = await readBody(req, 64 * 1024);
-      try { return b && b.length ? JSON.parse(b.toString('utf8')) : {}; } catch { return undefined; }
+      if (b === null) return undefined; // over the cap: invalid, not an empty body
+      try { return b.length ? JSON.parse(b.toString('utf8')) : {}; } catch { return undefined; }
     };
     const bad = (message: string) => send(res, 400, { error: { code: 'invalid', message } });
     if (path === '/dev/token' && method === 'POST') {
@@ -162,7 +166,17 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       deps.clock.advance(r.data.advanceSeconds * 1000);
       return send(res, 200, deps.clock.view());
     }
-    if (path === '/dev/settle' && method === 'POST') return send(res, 200, await deps.settle());
+    if (path === '/dev/settle' && method === 'POST') {
+      const r = SettleRequest.safeParse(await json());
+      if (!r.success) return bad('expected no body, {} or {"timeoutSeconds": <seconds, more than 0, at most 300>}');
+      try {
+        return send(res, 200, await deps.settle(r.data.timeoutSeconds === undefined ? undefined : r.data.timeoutSeconds * 1000));
+      } catch (e) {
+        // "Not done yet" (retry, or look at what is pending) is not a crash (500).
+        if (e instanceof NotSettledError) return send(res, 503, { error: { code: 'not_settled', message: e.message }, pending: e.pending });
+        throw e;
+      }
+    }
     if (path === '/dev/queues' && method === 'GET') return send(res, 200, { items: deps.queues() });
     const s3 = /^\/dev\/s3\/([a-z0-9.-]{3,63})\/(.+)$/.exec(path);
     if (s3 && method === 'PUT') {

@@ -50,7 +50,12 @@ export function apiClient(base: string): ApiClient {
 /** An outbox record as `GET /dev/outbox` lists it. */
 export interface DevOutboxItem { channel: string; kind: string; ticket_id: string | null; request: { method: string; url: string; headers: Record<string, string>; body: string | null }; at: string }
 
-/** The `/dev` controls tests use around the virtual clock: settle, advance and read the outbox. */
+/**
+ * The `/dev` controls tests use around the virtual clock: settle, advance and read the outbox.
+ * `POST /dev/settle` answers 200 once everything is quiet and 503 `not_settled` (with the counts
+ * still pending in `pending`) when it is not within 30 s (`{"timeoutSeconds": N}` to change that),
+ * so a failing `expectOk` here means "still busy", not a crash.
+ */
 export function devControls(api: ApiClient, expectOk: (status: number) => void) {
   const settle = async () => expectOk((await api.post('/dev/settle', {})).status);
   return {
