@@ -40,7 +40,7 @@ export async function slaBench(tickets = Number(process.env.BENCH_SLA_TICKETS ??
   const { apiClient } = await import('../tests/helpers/runtime.js');
   const rt: Runtime = await startRuntime({
     env: { TELEGRAM_SECRET_TOKEN: SECRET, CONFLUO_LOG_LEVEL: 'SILENT', CONFLUO_AUTO_ACK: 'off' },
-    port: 0, inMemory: true, visibilityTimeoutMs: 5000, log: () => {},
+    port: 0, inMemory: true, announce: false, visibilityTimeoutMs: 5000, log: () => {},
   });
   try {
     const api = apiClient(rt.url);

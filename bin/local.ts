@@ -39,6 +39,7 @@ console.log([
   `  channels   ${enabled.length ? enabled.join(', ') : 'none enabled'}`,
   ...(disabled.length ? [`  disabled   ${disabled.join('; ')} → answer 404`] : []),
   `  data       ${runtime.dataDir ?? 'in memory (nothing kept)'}`,
+  `  cli        npx confluo export | query   (finds this runtime through ${runtime.runtimeFile})`,
   ...(testSecretsIn(runtime.config).length ? [`  warning    public test secrets in use (${testSecretsIn(runtime.config).join(', ')}): fine locally, never in a deployment`] : []),
 ].join('\n'));
 

@@ -6,10 +6,12 @@
  *   confluo query --kpi <name> [--from <date>] [--to <date>] [--group-by channel|category|agent] [--json|--csv]
  *   confluo query --kpi list                     the named KPI queries
  *
- * Data: a running local runtime is found through `$CONFLUO_DATA_DIR/runtime.json` (its DynamoDB
- * endpoint, table and virtual clock are used); otherwise the CLI opens the persistent data
- * directory itself (DynamoDB Local on `$CONFLUO_DATA_DIR/dynamodb`). `--export-dir` overrides
- * where the Parquet files live.
+ * Data: a running local runtime — persistent or `--in-memory`, both announce themselves there — is
+ * found through `$CONFLUO_DATA_DIR/runtime.json` (its DynamoDB endpoint, table and virtual clock
+ * are used); otherwise the CLI opens the persistent data directory itself (DynamoDB Local on
+ * `$CONFLUO_DATA_DIR/dynamodb`). `export` prints which store it read first (`store: …`). The Parquet
+ * files go to `$CONFLUO_DATA_DIR/export/` in every case (an in-memory runtime's too, where they
+ * outlive it); `--export-dir` overrides that.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { existsSync, readFileSync } from 'node:fs';
@@ -75,25 +77,50 @@ function configOf(io: CliIo): { config: Config; dataDir: string } {
 
 const exportDirOf = (dataDir: string, flag: string | undefined) => resolve(flag ?? join(dataDir, 'export'));
 
-/** The running runtime's DynamoDB and clock, or the data directory opened by us. */
-async function openData(config: Config, dataDir: string): Promise<{ db: Db; clock: Clock; source: string; close: () => Promise<void> }> {
+interface RuntimeAnnouncement { pid: number; url: string; ddb_endpoint: string; table: string; in_memory?: boolean }
+
+/** The runtime announced in runtime.json if its process is alive (a crashed run leaves a stale file). */
+function runningRuntime(runtimeFile: string): RuntimeAnnouncement | null {
+  if (!existsSync(runtimeFile)) return null;
+  const rt = JSON.parse(readFileSync(runtimeFile, 'utf8')) as RuntimeAnnouncement;
+  try {
+    process.kill(rt.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return null; // EPERM: alive, another user's
+  }
+  return rt;
+}
+
+/**
+ * The running runtime's DynamoDB and clock, or the data directory opened by us; `store` says
+ * which, for the user (an in-memory runtime and the data directory are different stores).
+ */
+async function openData(config: Config, dataDir: string): Promise<{ db: Db; clock: Clock; store: string; inMemory: boolean; close: () => Promise<void> }> {
   const runtimeFile = join(dataDir, 'runtime.json');
-  if (existsSync(runtimeFile)) {
-    const rt = JSON.parse(readFileSync(runtimeFile, 'utf8')) as { pid?: number; url: string; ddb_endpoint: string; table: string };
-    let alive = true;
-    try { if (rt.pid) process.kill(rt.pid, 0); } catch { alive = false; }
-    if (alive) {
-      const db = createDb(rt.table, { endpoint: rt.ddb_endpoint, ...LOCAL_AWS });
-      const res = await fetch(`${rt.url}/dev/clock`).then((r) => r.json() as Promise<{ epoch_ms: number }>).catch(() => null);
-      const offset = res ? res.epoch_ms - Date.now() : 0;
-      return { db, clock: { now: () => Date.now() + offset }, source: `the running runtime at ${rt.url}`, close: async () => db.doc.destroy() };
-    }
+  const rt = runningRuntime(runtimeFile);
+  if (rt) {
+    const res = await fetch(`${rt.url}/dev/clock`, { signal: AbortSignal.timeout(10_000) })
+      .then((r) => (r.ok ? r.json() as Promise<{ epoch_ms: number }> : null)).catch(() => null);
+    // Never fall back to the data directory here: it may be a different store than the one running.
+    if (!res) throw new CliError(`${runtimeFile} names a runtime (pid ${rt.pid}) at ${rt.url} that does not answer; stop that process, or remove the file if it is not a Confluo runtime`);
+    const offset = res.epoch_ms - Date.now();
+    const db = createDb(rt.table, { endpoint: rt.ddb_endpoint, ...LOCAL_AWS });
+    const inMemory = rt.in_memory === true;
+    return {
+      db, clock: { now: () => Date.now() + offset }, inMemory,
+      store: `running runtime pid ${rt.pid} at ${rt.url} (${inMemory ? 'in memory' : `data directory ${dataDir}`})`,
+      close: async () => db.doc.destroy(),
+    };
   }
   const ddb = await startDynamoDbLocal({ inMemory: false, dataDir: join(dataDir, 'dynamodb') });
   const raw = new DynamoDBClient({ endpoint: ddb.endpoint, ...LOCAL_AWS });
   try { await ensureTable(raw, config.CONFLUO_TABLE_NAME); } finally { raw.destroy(); }
   const db = createDb(config.CONFLUO_TABLE_NAME, { endpoint: ddb.endpoint, ...LOCAL_AWS });
-  return { db, clock: new VirtualClock(join(dataDir, 'clock.json')), source: dataDir, close: async () => { db.doc.destroy(); await ddb.stop(); } };
+  return {
+    db, clock: new VirtualClock(join(dataDir, 'clock.json')), inMemory: false,
+    store: `data directory ${dataDir} (no runtime running)`,
+    close: async () => { db.doc.destroy(); await ddb.stop(); },
+  };
 }
 
 async function exportCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -101,6 +128,7 @@ async function exportCommand(args: readonly string[], io: CliIo): Promise<number
   const { config, dataDir } = configOf(io);
   const dir = exportDirOf(dataDir, values['export-dir']);
   const data = await openData(config, dataDir);
+  io.out(`store: ${data.store}`);
   const showBar = io.progress ?? process.stderr.isTTY === true;
   const { SingleBar, Presets } = await import('cli-progress');
   const bar = new SingleBar({ format: ' {phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
@@ -123,9 +151,9 @@ async function exportCommand(args: readonly string[], io: CliIo): Promise<number
   if (result.status === 'locked') { io.err('confluo: another export is running; try again in a moment'); return 1; }
   const rows = Object.entries(result.rows).map(([d, n]) => `${d} ${n}`).join(', ');
   io.out([
-    `exported from ${data.source}${result.since === null ? ' (everything)' : ` (changes since ${new Date(result.since).toISOString()})`}`,
+    `exported ${result.since === null ? 'everything' : `the changes since ${new Date(result.since).toISOString()}`}`,
     `  changed tickets ${result.changed_tickets}; rows written: ${rows}`,
-    `  ${result.partitions} partitions rewritten, ${result.bytes} bytes, in ${dir}`,
+    `  ${result.partitions} partitions rewritten, ${result.bytes} bytes, in ${dir}${data.inMemory ? ' (files that outlive the in-memory runtime)' : ''}`,
   ].join('\n'));
   return 0;
 }

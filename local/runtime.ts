@@ -8,7 +8,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../functions/runtime/config.js';
@@ -26,6 +26,7 @@ import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
 import { FeedHub } from './feed-hub.js';
+import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
 import { synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
 import { LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
 
@@ -36,6 +37,12 @@ export interface RuntimeOptions {
   readonly port?: number;
   /** Start from nothing and keep nothing (`--in-memory`). */
   readonly inMemory?: boolean;
+  /**
+   * Announce this runtime in `$CONFLUO_DATA_DIR/runtime.json` (default true, in every mode:
+   * `npx confluo` finds a running runtime only through it; removed on stop). Tests that start many
+   * runtimes in one process pass false so none writes into the repository or over another.
+   */
+  readonly announce?: boolean;
   /** Reuse a running DynamoDB Local (tests) instead of starting one. */
   readonly ddbEndpoint?: string;
   readonly tableName?: string;
@@ -51,6 +58,8 @@ export interface Runtime {
   readonly port: number;
   readonly config: Config;
   readonly dataDir: string | null;
+  /** Where this runtime announced itself (`$CONFLUO_DATA_DIR/runtime.json`), or null. */
+  readonly runtimeFile: string | null;
   readonly db: Db;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
@@ -77,10 +86,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   const inMemory = opts.inMemory ?? false;
   const dataDir = inMemory ? null : resolve(config.CONFLUO_DATA_DIR ?? '.confluo');
   const file = (name: string) => (dataDir ? join(dataDir, name) : undefined);
+  // An in-memory runtime keeps nothing there but still announces itself there (DESIGN §4), so the
+  // CLI never reads the persistent store while an in-memory runtime is what is running.
+  const announceDir = opts.announce === false ? null : resolve(config.CONFLUO_DATA_DIR ?? '.confluo');
   if (dataDir) {
     mkdirSync(join(dataDir, 'queues'), { recursive: true });
     mkdirSync(join(dataDir, 's3'), { recursive: true });
     guardSingleInstance(dataDir);
+  }
+  if (announceDir && announceDir !== dataDir) {
+    mkdirSync(announceDir, { recursive: true });
+    guardSingleInstance(announceDir);
   }
 
   let ddb: DynamoDbLocal | undefined;
@@ -153,19 +169,36 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const streamPoller = new StreamPoller({ client: streams, streamArn, handler: feedHub.tap(dispatch), ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError });
     cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
 
+    /** Throws NotSettledError (local/settle.ts; `POST /dev/settle` answers it 503) when not quiet by the deadline. */
     async function settle(timeoutMs = 30_000): Promise<SettleResult> {
       const deadline = Date.now() + timeoutMs;
       const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth, steps: workflows.steps };
+      let waitingFor: SettleWait = 'a quiet pass';
+      let dispatchedTotal = 0;
+      const notSettled = () => {
+        const w = workflows.stats();
+        return new NotSettledError(`settle: the system did not become quiet within ${timeoutMs / 1000} s (waiting for: ${waitingFor})`, {
+          waitingFor, queues: [inbound.stats(), outbound.stats()], stream: { dispatched: dispatchedTotal },
+          workflows: { due: workflows.dueCount(), running: w.running, parked: w.waiting, steps: workflows.steps - before.steps },
+        });
+      };
+      // Every wait races the time left: one wait can outlast any deadline (a message held in
+      // flight until its visibility timeout, a batch that hangs), and a deadline checked only
+      // between passes let a call answer after 54 s.
+      const wait = <T>(what: SettleWait, p: Promise<T>): Promise<T> => { waitingFor = what; return beforeDeadline(p, deadline, notSettled); };
       // Quiet = one full pass in which no queue had work, the stream had nothing new and no
       // workflow step ran or is due (a Wait parked in the virtual future is not due).
       for (;;) {
-        if (Date.now() > deadline) throw new RuntimeError('settle: the system did not become quiet in time', { cause: { queues: [inbound.stats(), outbound.stats()], workflows: workflows.stats() } });
-        await inboundPoller.whenIdle();
-        const dispatched = await streamPoller.drain();
-        await outboundPoller.whenIdle();
+        waitingFor = 'a quiet pass';
+        if (Date.now() > deadline) throw notSettled();
+        await wait('inbound queue', inboundPoller.whenIdle());
+        const dispatched = await wait('table stream', streamPoller.drain());
+        dispatchedTotal += dispatched;
+        await wait('outbound queue', outboundPoller.whenIdle());
         const steps = workflows.steps;
-        await workflows.whenIdle();
-        const again = await streamPoller.drain();
+        await wait('workflows', workflows.whenIdle());
+        const again = await wait('table stream', streamPoller.drain());
+        dispatchedTotal += again;
         if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && workflows.idle()) break;
       }
       return {
@@ -197,14 +230,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     inboundPoller.start();
     outboundPoller.start();
     streamPoller.start();
-    if (dataDir) {
-      writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName }));
-      cleanups.push(() => rmSync(join(dataDir, 'runtime.json'), { force: true }));
+    const runtimeFile = announceDir ? join(announceDir, 'runtime.json') : null;
+    if (runtimeFile) {
+      // Written whole then renamed, so the CLI never reads half a file.
+      writeFileSync(`${runtimeFile}.${process.pid}.tmp`, JSON.stringify({ pid: process.pid, port: actualPort, url, ddb_endpoint: ddbEndpoint, table: tableName, in_memory: inMemory }));
+      renameSync(`${runtimeFile}.${process.pid}.tmp`, runtimeFile);
+      cleanups.push(() => rmSync(runtimeFile, { force: true }));
     }
 
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, config, dataDir, db, clock, outbox, ddbEndpoint, workflows,
+      url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows,
       queues: { inbound, inboundDlq, outbound, outboundDlq },
       settle,
       stop: () => (stopping ??= runCleanups(cleanups)),
@@ -221,7 +257,10 @@ async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise
   }
 }
 
-/** Two runtimes on one data directory would corrupt it: refuse while another one is alive. */
+/**
+ * Two runtimes on one data directory would corrupt it, and two announcing in one directory would
+ * leave the CLI guessing: refuse while another one is alive.
+ */
 function guardSingleInstance(dataDir: string): void {
   const f = join(dataDir, 'runtime.json');
   if (!existsSync(f)) return;

@@ -16,6 +16,7 @@ import type { FeedHub } from './feed-hub.js';
 import { encodeFeedCursor } from '../functions/store/triage.js';
 import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
 import { createWebRoutes } from './web.js';
+import { NotSettledError } from './settle.js';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -25,7 +26,8 @@ export interface LocalServerDeps {
   readonly config: Config;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
-  readonly settle: () => Promise<unknown>;
+  /** Rejects with NotSettledError when not quiet within `timeoutMs` (default 30 s). */
+  readonly settle: (timeoutMs?: number) => Promise<unknown>;
   readonly queues: () => unknown;
   readonly s3: LocalS3;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
@@ -44,6 +46,7 @@ const HARD_BODY_CAP = 1024 * 1024;
 
 const TokenRequest = z.strictObject({ agent: z.string().min(1).max(100), role: z.enum(['agent', 'supervisor', 'admin']).default('agent') });
 const ClockRequest = z.strictObject({ advanceSeconds: z.number().nonnegative().max(10 * 365 * 86_400) });
+const SettleRequest = z.strictObject({ timeoutSeconds: z.number().positive().max(300).optional() });
 
 export function createLocalServer(deps: LocalServerDeps): Server {
   const agentSecret = deps.config.AGENT_JWT_SECRET!;
@@ -145,7 +148,8 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   async function dev(req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
     const json = async () => {
       const b = await readBody(req, 64 * 1024);
-      try { return b && b.length ? JSON.parse(b.toString('utf8')) : {}; } catch { return undefined; }
+      if (b === null) return undefined; // over the cap: invalid, not an empty body
+      try { return b.length ? JSON.parse(b.toString('utf8')) : {}; } catch { return undefined; }
     };
     const bad = (message: string) => send(res, 400, { error: { code: 'invalid', message } });
     if (path === '/dev/token' && method === 'POST') {
@@ -162,7 +166,17 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       deps.clock.advance(r.data.advanceSeconds * 1000);
       return send(res, 200, deps.clock.view());
     }
-    if (path === '/dev/settle' && method === 'POST') return send(res, 200, await deps.settle());
+    if (path === '/dev/settle' && method === 'POST') {
+      const r = SettleRequest.safeParse(await json());
+      if (!r.success) return bad('expected no body, {} or {"timeoutSeconds": <seconds, more than 0, at most 300>}');
+      try {
+        return send(res, 200, await deps.settle(r.data.timeoutSeconds === undefined ? undefined : r.data.timeoutSeconds * 1000));
+      } catch (e) {
+        // "Not done yet" (retry, or look at what is pending) is not a crash (500).
+        if (e instanceof NotSettledError) return send(res, 503, { error: { code: 'not_settled', message: e.message }, pending: e.pending });
+        throw e;
+      }
+    }
     if (path === '/dev/queues' && method === 'GET') return send(res, 200, { items: deps.queues() });
     const s3 = /^\/dev\/s3\/([a-z0-9.-]{3,63})\/(.+)$/.exec(path);
     if (s3 && method === 'PUT') {
@@ -196,15 +210,31 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer): APIGatewayProxyE
   };
 }
 
-async function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > cap) { req.resume(); return null; }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The body, or null as soon as it exceeds `cap` (the caller answers 413 at once).
+ *
+ * Over the cap the rest of the body is drained, not stored, and the connection stays usable for
+ * the next keep-alive request. Not `for await … return`: leaving the loop destroys the request
+ * stream, and the next request on that connection was never answered (reset seconds later). Not
+ * `Connection: close` either: closing a socket while the client is still sending makes the kernel
+ * answer with a TCP reset, which can discard the 413 before the client reads it (RFC 9112 §9.6).
+ * Draining an endless body is bounded by the server's requestTimeout (Node's default: 300 s).
+ */
+function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= cap) { chunks.push(chunk); return; }
+      // Still flowing with no 'data' listener: the rest is read and discarded.
+      req.off('data', onData).off('end', onEnd).off('error', reject);
+      chunks.length = 0;
+      resolve(null);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
 }
 
 function reply(res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void {

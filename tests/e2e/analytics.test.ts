@@ -4,7 +4,7 @@
  * `npx confluo query --sql "select count(*) from tickets"` equals the API's ticket count; a
  * second export changes no counts; the named KPI query equals `GET /api/v1/kpis`.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +46,10 @@ describe('analytics export of the local runtime', () => {
   };
 
   beforeAll(async () => {
-    rt = await testRuntime();
+    // The CLI finds the running (in-memory) runtime through $CONFLUO_DATA_DIR/runtime.json, which
+    // it announces there as `npm start` does.
+    dataDir = mkdtempSync(join(tmpdir(), 'confluo-analytics-'));
+    rt = await testRuntime({ CONFLUO_DATA_DIR: dataDir }, { announce: true });
     supervisor = await rt.api.token('sup-1', 'supervisor');
     // Five customers, eight messages: customers 1 and 3 write twice, customer 5 three times.
     const senders = [1, 1, 2, 3, 3, 4, 5, 5];
@@ -59,10 +62,6 @@ describe('analytics export of the local runtime', () => {
     const tickets = (await rt.api.get('/api/v1/tickets?limit=100', supervisor)).body.items as Array<{ id: string }>;
     for (const t of tickets.slice(0, 2)) expect((await rt.api.post(`/api/v1/tickets/${t.id}/replies`, { text: 'Thanks, looking into it.' }, supervisor)).status).toBe(202);
     await rt.settle();
-    // The CLI finds a running runtime through $CONFLUO_DATA_DIR/runtime.json (written by `npm start`).
-    dataDir = mkdtempSync(join(tmpdir(), 'confluo-analytics-'));
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ pid: process.pid, port: rt.port, url: rt.url, ddb_endpoint: rt.ddbEndpoint, table: rt.db.tableName }));
   });
   afterAll(async () => {
     await rt?.stop();
@@ -71,7 +70,7 @@ describe('analytics export of the local runtime', () => {
 
   it('exports Parquet under $CONFLUO_DATA_DIR/export whose ticket count equals the API\'s', async () => {
     const report = await cli('export');
-    expect(report).toContain('exported from the running runtime');
+    expect(report).toContain(`store: running runtime pid ${process.pid} at ${rt.url} (in memory)`);
     expect(readdirSync(join(dataDir, 'export')).sort()).toEqual(['customers', 'events', 'messages', 'surveys', 'tickets']);
     const [row] = await sql('select count(*) from tickets');
     expect(Object.values(row!)).toEqual([await apiTicketCount()]);

@@ -4,10 +4,15 @@ import { startRuntime, type Runtime } from '../../local/runtime.js';
 import { ddbEndpoint } from './ddb.js';
 import { TEST_SECRETS } from './samples.js';
 
-export async function testRuntime(env: Record<string, string> = {}, opts: { visibilityTimeoutMs?: number } = {}): Promise<Runtime & { api: ApiClient }> {
+/**
+ * `announce` (default false): write `$CONFLUO_DATA_DIR/runtime.json` as `npm start` does — only with
+ * a CONFLUO_DATA_DIR of the test's own, never into the repository's `.confluo/`.
+ */
+export async function testRuntime(env: Record<string, string> = {}, opts: { visibilityTimeoutMs?: number; announce?: boolean } = {}): Promise<Runtime & { api: ApiClient }> {
+  if (opts.announce && !env.CONFLUO_DATA_DIR) throw new Error('testRuntime: announce needs a CONFLUO_DATA_DIR of the test\'s own');
   const rt = await startRuntime({
     env: { ...TEST_SECRETS, CONFLUO_LOG_LEVEL: 'SILENT', ...env },
-    port: 0, inMemory: true, ddbEndpoint: ddbEndpoint(), tableName: `e2e-${randomUUID().slice(0, 8)}`,
+    port: 0, inMemory: true, announce: opts.announce ?? false, ddbEndpoint: ddbEndpoint(), tableName: `e2e-${randomUUID().slice(0, 8)}`,
     visibilityTimeoutMs: opts.visibilityTimeoutMs ?? 200, log: () => {},
   });
   return Object.assign(rt, { api: apiClient(rt.url) });
@@ -45,7 +50,12 @@ export function apiClient(base: string): ApiClient {
 /** An outbox record as `GET /dev/outbox` lists it. */
 export interface DevOutboxItem { channel: string; kind: string; ticket_id: string | null; request: { method: string; url: string; headers: Record<string, string>; body: string | null }; at: string }
 
-/** The `/dev` controls tests use around the virtual clock: settle, advance and read the outbox. */
+/**
+ * The `/dev` controls tests use around the virtual clock: settle, advance and read the outbox.
+ * `POST /dev/settle` answers 200 once everything is quiet and 503 `not_settled` (with the counts
+ * still pending in `pending`) when it is not within 30 s (`{"timeoutSeconds": N}` to change that),
+ * so a failing `expectOk` here means "still busy", not a crash.
+ */
 export function devControls(api: ApiClient, expectOk: (status: number) => void) {
   const settle = async () => expectOk((await api.post('/dev/settle', {})).status);
   return {

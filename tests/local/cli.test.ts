@@ -1,14 +1,27 @@
 /** `npx confluo` through its real launcher (bin/confluo.js → tsx → bin/confluo.ts). */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { toCsv, toTable } from '../../local/cli.js';
-import { REPO_ROOT } from '../helpers/samples.js';
+import { testRuntime } from '../helpers/runtime.js';
+import { loadSamples, REPO_ROOT } from '../helpers/samples.js';
 
 const confluo = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [join(REPO_ROOT, 'bin/confluo.js'), ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+
+/** The same, without blocking this process (which then serves a runtime the CLI talks to). */
+const confluoAsync = async (args: string[], env: Record<string, string>) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'bin/confluo.js'), ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    return { status: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { status: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+};
 
 describe('confluo CLI', () => {
   it('lists the named KPI queries', () => {
@@ -24,6 +37,44 @@ describe('confluo CLI', () => {
       const r = confluo(['query', '--sql', 'select count(*) from tickets'], { CONFLUO_DATA_DIR: dataDir });
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('run `npx confluo export` first');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('exports the store of a running in-memory runtime, found through runtime.json, and names that store', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'confluo-cli-'));
+    const rt = await testRuntime({ CONFLUO_DATA_DIR: dataDir }, { announce: true });
+    try {
+      const runtimeFile = join(dataDir, 'runtime.json');
+      expect(JSON.parse(readFileSync(runtimeFile, 'utf8'))).toMatchObject({ pid: process.pid, url: rt.url, in_memory: true });
+      const telegram = loadSamples('telegram').find((s) => s.name === '01-text')!;
+      expect((await rt.api.webhook('telegram', { headers: telegram.request.headers, body: telegram.request.body })).status).toBe(200);
+      await rt.settle();
+
+      const r = await confluoAsync(['export'], { CONFLUO_DATA_DIR: dataDir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`store: running runtime pid ${process.pid} at ${rt.url} (in memory)`);
+      expect(r.stdout).toMatch(/rows written: tickets 1,/);
+      expect(r.stdout).toContain(`in ${join(dataDir, 'export')}`);
+      const q = await confluoAsync(['query', '--sql', 'select count(*) as n from tickets', '--json'], { CONFLUO_DATA_DIR: dataDir });
+      expect(JSON.parse(q.stdout)).toEqual([{ n: 1 }]);
+
+      await rt.stop();
+      expect(existsSync(runtimeFile)).toBe(false);
+    } finally {
+      await rt.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens the data directory itself when no runtime is running, and says so', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'confluo-cli-'));
+    try {
+      const r = await confluoAsync(['export'], { CONFLUO_DATA_DIR: dataDir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`store: data directory ${dataDir} (no runtime running)`);
+      expect(r.stdout).toMatch(/rows written: tickets 0,/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
