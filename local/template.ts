@@ -99,6 +99,8 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
 export interface ResourceValues {
   ref(logicalId: string, resource: TemplateResource): string;
   getAtt(logicalId: string, attribute: string, resource: TemplateResource): string;
+  /** A reference to a resource the template does not have (default: an error). */
+  missing?(logicalId: string): string;
   /** Rewrites a whole resolved value (e.g. an API's execute-api URL to the local server's). */
   finish?(value: string): string;
 }
@@ -124,13 +126,19 @@ export function resolveIntrinsics(node: unknown, template: Template, values: Res
         const ref = String(arg);
         if (PSEUDO[ref] !== undefined) return PSEUDO[ref];
         const res = template.Resources[ref];
-        if (!res) throw new TemplateError(`template: Ref to unknown resource ${ref}`);
+        if (!res) {
+          if (values.missing) return values.missing(ref);
+          throw new TemplateError(`template: Ref to unknown resource ${ref}`);
+        }
         return values.ref(ref, res);
       }
       if (k === 'Fn::GetAtt') {
         const [id, attr] = (Array.isArray(arg) ? arg : String(arg).split('.')) as [string, string];
         const res = template.Resources[id];
-        if (!res) throw new TemplateError(`template: Fn::GetAtt of unknown resource ${id}`);
+        if (!res) {
+          if (values.missing) return values.missing(`${id}.${attr}`);
+          throw new TemplateError(`template: Fn::GetAtt of unknown resource ${id}`);
+        }
         return values.getAtt(id, attr, res);
       }
       if (k === 'Fn::Join') {

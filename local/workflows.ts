@@ -444,6 +444,7 @@ export const localStateMachineArn = (logicalId: string) => `arn:aws:states:${REG
 const DEFINITION_VALUES: ResourceValues = {
   ref: (id, r) => (r.Type === 'AWS::StepFunctions::StateMachine' ? localStateMachineArn(id) : r.Type === 'AWS::Lambda::Function' ? id : `local-${id}`),
   getAtt: (id, attr, r) => (r.Type === 'AWS::Lambda::Function' && attr === 'Arn' ? localFunctionArn(id) : `arn:aws:local:::${id}/${attr}`),
+  missing: (id) => `local-${id}`,
 };
 
 /** Resolve the intrinsics a synthesised DefinitionString uses (Fn::Join, Ref, Fn::GetAtt) to local values. */
