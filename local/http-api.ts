@@ -85,7 +85,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { functionOf, referencedLogicalId, resourcesOfType, type CfnTemplate } from './cfn-template.js';
+import { functionOf, LOCAL_ACCOUNT as ACCOUNT, LOCAL_REGION as REGION, referencedLogicalId, resourcesOfType, type Template as CfnTemplate } from './template.js';
 import { resolveIntrinsics } from './workflows.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -322,8 +322,6 @@ export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Lambda's synchronous invocation payload limit (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
 export const MAX_EVENT_BYTES = 6 * 1024 * 1024;
 
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
 const TEXT_TYPES = new Set(['application/json', 'application/xml', 'application/javascript', 'application/graphql']);
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

@@ -33,7 +33,7 @@
  */
 import type { _Record, AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { functionOf, referencedLogicalId, resourcesOfType, type CfnTemplate } from './cfn-template.js';
+import { functionOf, referencedLogicalId, resourcesOfType, type Template as CfnTemplate } from './template.js';
 
 export class StreamEventError extends Error {
   override readonly name = 'StreamEventError';

@@ -25,6 +25,12 @@ export interface TemplateResource {
 }
 export interface Template { readonly Resources: Record<string, TemplateResource>; readonly [k: string]: unknown }
 
+/**
+ * Same value as HANDLER_METADATA_KEY in lib/confluo-function.ts (repeated, not imported, so the
+ * runtime does not load aws-cdk-lib for it; a test keeps both equal).
+ */
+export const HANDLER_METADATA_KEY = 'confluo:handler';
+
 /** Logical ids of the resources the local runtime stands in for. */
 export interface StackRoles {
   readonly table: string;
@@ -163,8 +169,48 @@ export function resolveIntrinsics(node: unknown, template: Template, values: Res
 
 /** The handler file name of a function resource (its `confluo:handler` metadata). */
 export function handlerOf(resource: TemplateResource): string | undefined {
-  const h = resource.Metadata?.['confluo:handler'];
-  return typeof h === 'string' ? h : undefined;
+  const h = resource.Metadata?.[HANDLER_METADATA_KEY];
+  return typeof h === 'string' && h !== '' ? h : undefined;
+}
+
+/** A Lambda function of the template and the handler file it runs. */
+export interface TemplateFunction {
+  readonly logicalId: string;
+  readonly handler: string;
+}
+
+/**
+ * The logical id a property refers to: `{Ref: id}`, `{Fn::GetAtt: [id, attr]}`, or a
+ * `Fn::Join` containing exactly one of them (as in a route's `integrations/<Ref>` target).
+ */
+export function referencedLogicalId(node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const o = node as Record<string, unknown>;
+  if (typeof o.Ref === 'string') return o.Ref;
+  if (Array.isArray(o['Fn::GetAtt']) && typeof o['Fn::GetAtt'][0] === 'string') return o['Fn::GetAtt'][0];
+  if (Array.isArray(o['Fn::Join'])) {
+    const parts = (o['Fn::Join'] as [string, unknown[]])[1] ?? [];
+    const ids = parts.map(referencedLogicalId).filter((id): id is string => id !== undefined);
+    return ids.length === 1 ? ids[0] : undefined;
+  }
+  return undefined;
+}
+
+/** The Lambda function a property (a function ARN or name) refers to, with its handler file. */
+export function functionOf(template: Template, node: unknown, where: string): TemplateFunction {
+  const logicalId = referencedLogicalId(node);
+  const fn = logicalId === undefined ? undefined : template.Resources[logicalId];
+  if (!logicalId || fn?.Type !== 'AWS::Lambda::Function') {
+    throw new TemplateError(`template: ${where} does not refer to a Lambda function of the template`, { cause: { where, node } });
+  }
+  const handler = handlerOf(fn);
+  if (!handler) throw new TemplateError(`template: function ${logicalId} has no '${HANDLER_METADATA_KEY}' metadata naming its handler`, { cause: { logicalId } });
+  return { logicalId, handler };
+}
+
+/** Resources of one type, by logical id. */
+export function resourcesOfType(template: Template, type: string): Array<[string, TemplateResource]> {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 }
 
 /** Every function of the template that runs a Confluo handler: logical id → handler file name. */

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { HANDLER_METADATA_KEY as LIB_HANDLER_METADATA_KEY } from '../../lib/confluo-function.js';
-import { HANDLER_METADATA_KEY, type CfnResource, type CfnTemplate } from '../../local/cfn-template.js';
+import { HANDLER_METADATA_KEY, type TemplateResource as CfnResource, type Template as CfnTemplate } from '../../local/template.js';
 import {
   HttpApiGateway, loadHttpApis, MAX_BODY_BYTES, type HttpApiDefinition, type HttpApiRequest, type HttpApiResponse, type JwtVerifier, type RouteOutcome,
 } from '../../local/http-api.js';

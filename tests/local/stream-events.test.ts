@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { CfnTemplate } from '../../local/cfn-template.js';
+import type { Template as CfnTemplate } from '../../local/template.js';
 import {
   eventSourceMappingsOf, matchesPattern, parseFilterCriteria, passesFilters, toLambdaRecord, StreamEventError,
   type QueueEventSourceMapping, type StreamEventSourceMapping,
