@@ -26,6 +26,8 @@ import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
 import { FeedHub } from './feed-hub.js';
+import { verifyAgentToken } from './agent-auth.js';
+import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api.js';
 import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
 import { synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
 import { LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
@@ -208,11 +210,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       };
     }
 
-    type Http = (event: import('aws-lambda').APIGatewayProxyEventV2) => Promise<import('aws-lambda').APIGatewayProxyStructuredResultV2>;
+    // The template's HTTP APIs, served on this one origin; built once the origin is known.
+    let gateway: HttpApiGateway | undefined;
     const server = createLocalServer({
-      ingest: invoke('ingest') as Http, agentApi: invoke('agent-api') as Http, config, clock, outbox, settle, feedHub,
-      webchatApi: invoke('webchat-api') as Http,
-      surveyLink: invoke('survey-link') as Http,
+      gateway: { route: (request) => (gateway ? gateway.route(request) : Promise.reject(new RuntimeError('runtime: not started yet'))) },
+      invoke: (id, event) => (lambdas ? lambdas.invoke(id, event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
+      config, clock, outbox, settle, feedHub,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });
@@ -227,6 +230,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       defaults: LOCAL_DEFAULTS,
     } satisfies LocalLambdasOptions);
     await lambdas.warm();
+    gateway = new HttpApiGateway(localOrigins(loadHttpApis(template), url), {
+      now: () => clock.now(),
+      // Locally the agents' tokens are the HS256 dev tokens of POST /dev/token (AGENT_JWT_SECRET),
+      // whatever issuer and audience the template's Cognito authorizer names.
+      verifyJwt: (token) => verifyAgentToken(config.AGENT_JWT_SECRET!, `Bearer ${token}`),
+    });
     inboundPoller.start();
     outboundPoller.start();
     streamPoller.start();
@@ -310,6 +319,18 @@ function localValues(local: { tableName: string; streamArn: string; queues: Read
     // An HTTP API's stage URL, https://<api id>.execute-api.<region>.<suffix>/, is this server.
     finish: (value) => value.replace(/https:\/\/\u0000api\u0000\.execute-api\.[^/]+\//g, local.apiUrl),
   };
+}
+
+/**
+ * CORS origins of the template that name the deployed web inbox (its CloudFront domain, a
+ * reference the local resolver cannot turn into a host) are this runtime's own origin, where the
+ * local inbox is served; literal origins stay as the template has them.
+ */
+function localOrigins(apis: HttpApiDefinition[], url: string): HttpApiDefinition[] {
+  const isOrigin = (o: string) => /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(o);
+  return apis.map((api) => (api.cors
+    ? { ...api, cors: { ...api.cors, allowOrigins: [...new Set(api.cors.allowOrigins.map((o) => (o === '*' || isOrigin(o) ? o : url)))] } }
+    : api));
 }
 
 /** maxReceiveCount of a queue's redrive policy in the template. */

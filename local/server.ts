@@ -1,15 +1,19 @@
 /**
- * The local HTTP front door. Webhooks and the Agent API go through the same handlers as in AWS,
- * as API Gateway HTTP API (payload v2) events with the raw body base64-encoded. This server also
- * plays the JWT authoriser (HS256 with AGENT_JWT_SECRET) and serves the /dev endpoints.
+ * The local HTTP front door. Every route of the template's HTTP APIs — webhooks, the Agent API,
+ * the widget's endpoints, survey links — goes through the local API Gateway (local/http-api.ts):
+ * the synthesised route table, its JWT authorizer (locally the HS256 dev tokens of
+ * AGENT_JWT_SECRET), its CORS configuration and payload-format-2.0 events, invoking the functions'
+ * `handler` exports. A path the template does not route answers 404 here as it would deployed.
+ *
+ * Local only, never deployed: the /dev endpoints, the web inbox and widget pages (CloudFront in
+ * AWS), and `GET /api/v1/events/stream` (Server-Sent Events; the deployed inbox polls `/events`).
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import type { Config } from '../functions/runtime/config.js';
 import { mintAgentToken, verifyAgentToken } from './agent-auth.js';
 import type { VirtualClock } from './clock.js';
+import type { HttpApiGateway, HttpApiRequest, HttpApiResponse } from './http-api.js';
 import type { Outbox } from './outbox.js';
 import type { LocalS3 } from './s3.js';
 import type { FeedHub } from './feed-hub.js';
@@ -18,11 +22,11 @@ import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js'
 import { createWebRoutes } from './web.js';
 import { NotSettledError } from './settle.js';
 
-type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-
 export interface LocalServerDeps {
-  readonly ingest: Handler;
-  readonly agentApi: Handler;
+  /** The template's HTTP APIs. */
+  readonly gateway: Pick<HttpApiGateway, 'route'>;
+  /** Invokes a function of the template by logical id (the local Lambda service). */
+  readonly invoke: (functionLogicalId: string, event: unknown) => Promise<unknown>;
   readonly config: Config;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
@@ -32,10 +36,6 @@ export interface LocalServerDeps {
   readonly s3: LocalS3;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
   readonly feedHub?: FeedHub;
-  /** The web-chat widget API (`/webchat/session`, `/webchat/messages`); absent: 404. */
-  readonly webchatApi?: Handler;
-  /** Survey e-mail score links (`GET|POST /survey/{token}`, functions/handlers/survey-link.ts); absent: 404. */
-  readonly surveyLink?: Handler;
 }
 
 /** Comment line sent to idle event streams (keeps proxies from closing them). */
@@ -50,8 +50,8 @@ const SettleRequest = z.strictObject({ timeoutSeconds: z.number().positive().max
 
 export function createLocalServer(deps: LocalServerDeps): Server {
   const agentSecret = deps.config.AGENT_JWT_SECRET!;
-  // The web inbox at `/` and the web-chat widget (local/web.ts).
-  const web = createWebRoutes({ webchatApi: deps.webchatApi ?? (async () => ({ statusCode: 404 })), toEvent, reply });
+  // The web inbox at `/` and the web-chat widget's script and demo page (local/web.ts).
+  const web = createWebRoutes();
 
   return createServer(async (req, res) => {
     try {
@@ -66,34 +66,32 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     const path = url.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
 
-    if (path === '/healthz' || path.startsWith('/webhooks/')) {
-      const declared = Number(req.headers['content-length']);
-      // Over the hard cap: hand ingest the headers only; it refuses on Content-Length (413).
-      const body = Number.isFinite(declared) && declared > HARD_BODY_CAP ? Buffer.alloc(0) : await readBody(req, HARD_BODY_CAP);
-      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
-      return reply(res, await deps.ingest(toEvent(req, url, body)));
-    }
-    if (path.startsWith('/survey/') && deps.surveyLink) {
-      // The same handler as the SurveyLink function behind the webhook API (a small HTML form).
-      const body = await readBody(req, 64 * 1024);
-      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
-      return reply(res, await deps.surveyLink(toEvent(req, url, body)));
-    }
     if (path === '/api/v1/events/stream' && method === 'GET' && deps.feedHub) return eventStream(req, res, url);
-    if (path.startsWith('/api/v1/')) {
-      const body = await readBody(req, HARD_BODY_CAP);
-      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
-      const event = toEvent(req, url, body);
-      if (path !== '/api/v1/openapi.json') {
-        const claims = await verifyAgentToken(agentSecret, req.headers.authorization);
-        if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
-        (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
-      }
-      return reply(res, await deps.agentApi(event));
-    }
     if (path.startsWith('/dev/')) return dev(req, res, method, path);
     if (await web(req, res, url)) return;
-    send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
+    const declared = Number(req.headers['content-length']);
+    // Over the hard cap: a webhook gets the headers only, and ingest refuses it on its declared
+    // Content-Length with the channel's own 413; anything else is refused here.
+    let body: Buffer | null;
+    if (Number.isFinite(declared) && declared > HARD_BODY_CAP) {
+      if (!path.startsWith('/webhooks/')) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
+      body = Buffer.alloc(0);
+    } else {
+      body = await readBody(req, HARD_BODY_CAP);
+      if (body === null) return send(res, 413, { error: { code: 'payload_too_large', message: 'body too large' } });
+    }
+    return writeResponse(res, await throughGateway(gatewayRequest(req, url, body)));
+  }
+
+  /** A request through the local API Gateway: its own answer, or the routed function's result as it maps it. */
+  async function throughGateway(request: HttpApiRequest): Promise<HttpApiResponse> {
+    const outcome = await deps.gateway.route(request);
+    if (outcome.kind === 'respond') return outcome.response;
+    try {
+      return outcome.respond(await deps.invoke(outcome.functionLogicalId, outcome.event));
+    } catch (e) {
+      return outcome.fail(e);
+    }
   }
 
   /**
@@ -102,7 +100,9 @@ export function createLocalServer(deps: LocalServerDeps): Server {
    * first; every event's `id` is a feed cursor, so a reconnect resumes where it stopped.
    */
   async function eventStream(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const claims = await verifyAgentToken(agentSecret, req.headers.authorization ?? (url.searchParams.get('access_token') ? `Bearer ${url.searchParams.get('access_token')}` : undefined));
+    const bearer = req.headers.authorization ?? (url.searchParams.get('access_token') ? `Bearer ${url.searchParams.get('access_token')}` : undefined);
+    const token = /^Bearer\s+(\S+)$/i.exec(bearer ?? '')?.[1] ?? '';
+    const claims = await verifyAgentToken(agentSecret, bearer);
     if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
     // A role claim (dev tokens) or Cognito groups (ID tokens), as the Agent API reads them.
     const roles = [claims.role, ...(Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'] : [])].map(String);
@@ -120,14 +120,15 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     const unsubscribe = deps.feedHub!.subscribe((e) => { if (live) write(e); else buffered.push(e); });
     if (since) {
       // Replay through the API itself (same validation and shapes), then go live.
-      const replayUrl = new URL(`/api/v1/events?since=${encodeURIComponent(since)}&limit=500`, url);
-      const event = toEvent(req, replayUrl, Buffer.alloc(0));
-      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
-      const r = await deps.agentApi(event);
-      if (r.statusCode !== 200) { unsubscribe(); return reply(res, r); }
+      const query = `since=${encodeURIComponent(since)}&limit=500`;
+      const r = await throughGateway({
+        method: 'GET', rawPath: '/api/v1/events', rawQueryString: query, body: Buffer.alloc(0), sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        headers: { host: req.headers.host, authorization: `Bearer ${token}` },
+      });
+      if (r.statusCode !== 200) { unsubscribe(); return writeResponse(res, r); }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.write('retry: 2000\n\n');
-      const items = (JSON.parse(String(r.body)) as { items: Array<{ id: string; type: string; at: string; ticket_id: string | null; customer_id: string | null; data: Record<string, unknown> }> }).items;
+      const items = (JSON.parse(r.body.toString('utf8')) as { items: Array<{ id: string; type: string; at: string; ticket_id: string | null; customer_id: string | null; data: Record<string, unknown> }> }).items;
       for (const i of items) {
         const at = Date.parse(i.at);
         write({ id: i.id, type: i.type, at, sk: `${String(at).padStart(15, '0')}#${i.id}`, data: i.data, ...(i.ticket_id ? { ticket_id: i.ticket_id } : {}), ...(i.customer_id ? { customer_id: i.customer_id } : {}) });
@@ -189,37 +190,20 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   }
 }
 
-function toEvent(req: IncomingMessage, url: URL, body: Buffer): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-  const now = Date.now();
-  const channel = /^\/webhooks\/([^/]+)\/?$/.exec(url.pathname)?.[1];
+/** The request as the local API Gateway takes it: path and query as received, headers as Node keeps them. */
+function gatewayRequest(req: IncomingMessage, url: URL, body: Buffer): HttpApiRequest {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
   return {
-    version: '2.0', routeKey: '$default', rawPath: url.pathname, rawQueryString: url.search.slice(1), headers,
-    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-    ...(channel ? { pathParameters: { channel } } : {}),
-    requestContext: {
-      accountId: 'local', apiId: 'local', domainName: headers.host ?? 'localhost', domainPrefix: 'local',
-      http: { method: (req.method ?? 'GET').toUpperCase(), path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(), routeKey: '$default', stage: '$default', time: new Date(now).toISOString(), timeEpoch: now,
-    },
-    body: body.toString('base64'),
-    isBase64Encoded: true,
+    method: (req.method ?? 'GET').toUpperCase(),
+    rawPath: (q === -1 ? raw : raw.slice(0, q)) || url.pathname,
+    rawQueryString: q === -1 ? '' : raw.slice(q + 1),
+    headers: req.headersDistinct as Record<string, string[]>,
+    body,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
   };
 }
 
-/**
- * The body, or null as soon as it exceeds `cap` (the caller answers 413 at once).
- *
- * Over the cap the rest of the body is drained, not stored, and the connection stays usable for
- * the next keep-alive request. Not `for await … return`: leaving the loop destroys the request
- * stream, and the next request on that connection was never answered (reset seconds later). Not
- * `Connection: close` either: closing a socket while the client is still sending makes the kernel
- * answer with a TCP reset, which can discard the 413 before the client reads it (RFC 9112 §9.6).
- * Draining an endless body is bounded by the server's requestTimeout (Node's default: 300 s).
- */
 function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -237,9 +221,9 @@ function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
   });
 }
 
-function reply(res: ServerResponse, r: APIGatewayProxyStructuredResultV2): void {
-  res.writeHead(r.statusCode ?? 200, r.headers as Record<string, string>);
-  res.end(r.body === undefined ? undefined : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
+function writeResponse(res: ServerResponse, r: HttpApiResponse): void {
+  res.writeHead(r.statusCode, { ...r.headers, ...(r.cookies.length ? { 'set-cookie': r.cookies } : {}) });
+  res.end(r.body);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,8 +1,9 @@
 /**
- * The web pages of the local runtime: the agents' web inbox at `/` and the web-chat widget
- * (`/webchat/widget.js`, demo shop page `/webchat/demo`), plus the widget's API
- * (`/webchat/session`, `/webchat/messages`, the same handler as in AWS), and the inbox's
- * `/config.json` (development sign-in; the AWS deployment writes a Cognito one).
+ * The web pages of the local runtime: the agents' web inbox at `/`, the web-chat widget
+ * (`/webchat/widget.js`, demo shop page `/webchat/demo`) and the inbox's `/config.json`
+ * (development sign-in; the AWS deployment writes a Cognito one) — what CloudFront serves in
+ * AWS. The widget's API (`/webchat/session`, `/webchat/messages`) is a route of the webhook API
+ * like in AWS (local/server.ts).
  *
  * The browser code in `web/` is bundled by esbuild in memory on first request (no build step for
  * `npm start`); `npm run build:web` writes the same files to `dist/web/` for static hosting.
@@ -11,7 +12,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export interface WebAsset { readonly body: Buffer; readonly type: string }
 
@@ -37,31 +37,14 @@ export async function buildWebAssets(opts: { minify?: boolean } = {}): Promise<M
 /** `/config.json` of the local runtime: the API on the same origin, development sign-in. */
 export const LOCAL_INBOX_CONFIG = { apiBase: '/api/v1', auth: { kind: 'dev' } } as const;
 
-type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-
-export interface WebRoutesDeps {
-  /** The widget API handler (`makeWebchatApi`). */
-  readonly webchatApi: Handler;
-  /** How the server turns a request into an API Gateway event and answers it. */
-  readonly toEvent: (req: IncomingMessage, url: URL, body: Buffer) => APIGatewayProxyEventV2;
-  readonly reply: (res: ServerResponse, r: APIGatewayProxyStructuredResultV2) => void;
-}
-
 /** A request hook for the local server: true when it answered the request. */
 export type WebRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 
-export function createWebRoutes(deps: WebRoutesDeps): WebRoutes {
+export function createWebRoutes(): WebRoutes {
   let assets: Promise<Map<string, WebAsset>> | undefined;
   return async (req, res, url) => {
     const path = url.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
-    if (path === '/webchat/session' || path === '/webchat/messages') {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const c of req) { size += (c as Buffer).length; if (size > 16 * 1024) { res.writeHead(413).end(); return true; } chunks.push(c as Buffer); }
-      deps.reply(res, await deps.webchatApi(deps.toEvent(req, url, Buffer.concat(chunks))));
-      return true;
-    }
     if (method !== 'GET' && method !== 'HEAD') return false;
     if (path === '/config.json') {
       // The inbox's run-time settings; in AWS the WebInbox deployment writes a Cognito one.
