@@ -12,6 +12,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import { ConfluoFunction } from './confluo-function.js';
 import type { Store } from './store.js';
 
@@ -127,6 +128,8 @@ export class Processing extends Construct {
     }
 
     this.dispatchFailures = new Queue(this, 'DispatchFailures', {
+      // Stream-record metadata only, but explicit like every queue's size (queue-size.ts).
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
