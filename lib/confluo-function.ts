@@ -108,6 +108,9 @@ export interface ConfluoFunctionProps {
  * needs: `bindTable`, `bindQueue`, `bindSecrets`.
  */
 export class ConfluoFunction extends NodejsFunction {
+  /** The handler file this function runs (`functions/handlers/<handlerName>.ts`). */
+  public readonly handlerName: HandlerName;
+
   constructor(scope: Construct, id: string, props: ConfluoFunctionProps) {
     // An explicit log group (the `logGroup` getter returns it), so retention is set without the
     // LogRetention custom resource.
@@ -151,6 +154,7 @@ export class ConfluoFunction extends NodejsFunction {
       },
     });
 
+    this.handlerName = props.handlerName;
     (this.node.defaultChild as CfnResource).addMetadata(HANDLER_METADATA_KEY, props.handlerName);
 
     Validations.of(this).acknowledge(

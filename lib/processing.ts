@@ -177,6 +177,11 @@ export class Processing extends Construct {
     return this.inboundDlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
 
+  /** Age of the newest stream record dispatch has read when it was read (how far behind dispatch is), in ms. */
+  metricDispatchIteratorAge(props?: MetricOptions): Metric {
+    return this.dispatchFunction.metric('IteratorAge', { statistic: 'Maximum', ...props });
+  }
+
   /** Stream batches dispatch gave up on (records in the failure queue). */
   metricDispatchFailures(props?: MetricOptions): Metric {
     return this.dispatchFailures.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
