@@ -25,9 +25,6 @@ import { ConfluoFunction } from './confluo-function.js';
 import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import type { Store } from './store.js';
 
-/** The DuckDB binding package for the Lambda platform (linux, arm64, glibc); same version as @duckdb/node-api. */
-export const DUCKDB_LAMBDA_BINDINGS = '@duckdb/node-bindings-linux-arm64@1.5.5-r.5';
-
 const GLUE_TYPE: Readonly<Record<ColumnType, string>> = {
   varchar: 'string', bigint: 'bigint', integer: 'int', double: 'double', boolean: 'boolean', timestamp: 'timestamp', 'varchar[]': 'array<string>',
 };
@@ -205,16 +202,10 @@ export class Export extends Construct {
         CONFLUO_EXPORT_CUSTOMER_PROFILE: props.customerProfile ? 'on' : 'off',
         ...(props.slaDefaultsJson ? { CONFLUO_SLA_DEFAULTS: props.slaDefaultsJson } : {}),
       },
-      // DuckDB is a native module: installed beside the bundle, with the linux-arm64 binary
-      // (the build machine's own platform binary is what npm would otherwise pick).
-      bundling: {
-        nodeModules: ['@duckdb/node-api'],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cd "${output}" && npm install --no-save --force --no-audit --no-fund ${DUCKDB_LAMBDA_BINDINGS}`],
-        },
-      },
+      // DuckDB is a native module: installed beside the bundle with `npm ci` from the lockfile, for
+      // the Lambda platform only (ConfluoFunction's LAMBDA_NPM_PLATFORM): the linux-arm64 glibc
+      // binding, not the build machine's own (a linux-x64 one was 71 of the 138 MB unzipped).
+      bundling: { nodeModules: ['@duckdb/node-api'] },
     }).bindTable(props.store);
     this.bucket.grantReadWrite(this.function);
     Validations.of(this.function).acknowledge(
