@@ -6,7 +6,7 @@
  */
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
-import { CorsHttpMethod, HttpMethod, HttpNoneAuthorizer, PayloadFormatVersion, type HttpApi, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpMethod, HttpNoneAuthorizer, PayloadFormatVersion, type CorsPreflightOptions, type HttpApi, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,6 +16,7 @@ import {
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { agentApiRouteKeys, type AgentRouteKey } from '../functions/handlers/agent-api/route-keys.js';
 import { ConfluoFunction } from './confluo-function.js';
 import { defineLoggedHttpApi } from './ingest.js';
 import type { Store } from './store.js';
@@ -26,6 +27,36 @@ export const AGENT_ROLES = [
   { groupName: 'supervisor', precedence: 20, description: 'Confluo supervisors: all tickets, merges, KPIs' },
   { groupName: 'agent', precedence: 30, description: 'Confluo agents: work tickets, reply, add notes' },
 ] as const;
+
+/** The Agent API's routes, from the handler's route table (functions/handlers/agent-api.ts). */
+export const AGENT_API_ROUTES: readonly AgentRouteKey[] = agentApiRouteKeys();
+
+/**
+ * Why each public route (role null) may be called without a token: the cdk-nag APIG4
+ * acknowledgement of its route. A public route missing here fails synthesis, so opening a route
+ * to everyone is always a decision written down.
+ */
+const PUBLIC_ROUTE_REASONS: Readonly<Record<string, string>> = {
+  'GET /api/v1/openapi.json': 'it serves the public OpenAPI description of the API (DESIGN §3) so clients can be generated before signing in; it contains no data.',
+};
+
+/**
+ * The CORS configuration for the web inbox's origins. Every inbox call is "non-simple" (it sends
+ * `authorization: Bearer …`, and `content-type: application/json` with a body), so the browser
+ * sends a preflight first, without the token; API Gateway answers it. The inbox (web/inbox/api.ts)
+ * sends only those two request headers and reads no response header but the status, so nothing
+ * needs exposing. Methods: those of the route table (the inbox uses GET, POST and PATCH today).
+ */
+export function agentApiCors(allowOrigins: string[]): CorsPreflightOptions {
+  const methods = [...new Set(AGENT_API_ROUTES.map((r) => r.method))].sort();
+  return {
+    allowOrigins,
+    allowMethods: methods.map((m) => CorsHttpMethod[m]),
+    allowHeaders: ['authorization', 'content-type'],
+    // Each call is preceded by a preflight unless cached; browsers cap the cache (Chromium: 2 h).
+    maxAge: Duration.hours(1),
+  };
+}
 
 /** Sign-in through the Cognito hosted UI (OAuth 2.0 authorization code + PKCE, public client). */
 export interface AgentSignInProps {
@@ -96,6 +127,10 @@ export interface AgentApiProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+}
+
+export class AgentApiError extends Error {
+  override name = 'AgentApiError';
 }
 
 /** Cognito user pool + JWT-authorised HTTP API `/api/v1` → agent-api function. */
@@ -197,16 +232,7 @@ export class AgentApi extends Construct {
       description: 'Confluo Agent API: /api/v1 (JWT from the Confluo user pool)',
       throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
       logRetention,
-      ...(props.allowedOrigins?.length
-        ? {
-            corsPreflight: {
-              allowOrigins: props.allowedOrigins,
-              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
-              allowHeaders: ['authorization', 'content-type'],
-              maxAge: Duration.hours(1),
-            },
-          }
-        : {}),
+      ...(props.allowedOrigins?.length ? { corsPreflight: agentApiCors(props.allowedOrigins) } : {}),
     });
     this.api = api;
     this.url = url;
@@ -222,24 +248,34 @@ export class AgentApi extends Construct {
       .bindTable(props.store)
       .bindQueue('CONFLUO_OUTBOUND_QUEUE_URL', props.outboundQueue);
 
+    // One integration for every route, and one invoke permission for the whole API instead of one
+    // per route: ~30 route-scoped permissions would crowd the function's 20 KB resource policy
+    // (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
     const integration = new HttpLambdaIntegration('AgentApiIntegration', this.function, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      scopePermissionToRoute: false,
     });
     const authorizer = new HttpUserPoolAuthorizer('AgentAuthorizer', this.userPool, {
       userPoolClients: [this.userPoolClient],
     });
-    this.api.addRoutes({ path: '/api/v1/{proxy+}', methods: [HttpMethod.ANY], integration, authorizer });
-    // The more specific route wins over the greedy one, so the OpenAPI document stays public.
-    const [openApiRoute] = this.api.addRoutes({
-      path: '/api/v1/openapi.json',
-      methods: [HttpMethod.GET],
-      integration,
-      authorizer: new HttpNoneAuthorizer(),
-    });
-    Validations.of(openApiRoute!).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-APIG4',
-      reason: 'GET /api/v1/openapi.json serves the public OpenAPI description of the API (DESIGN §3) so clients can be generated before signing in; it contains no data.',
-    });
+    // One route per entry of the handler's route table, never a greedy `ANY /{proxy+}`: API
+    // Gateway answers a CORS preflight from the API's CORS configuration only when no route
+    // matches OPTIONS (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html);
+    // an ANY route with the JWT authorizer answers the browser's token-less preflight 401. Routes
+    // derived from the table also keep API Gateway and the handler from drifting apart.
+    for (const key of AGENT_API_ROUTES) {
+      const [route] = this.api.addRoutes({
+        path: key.path,
+        methods: [HttpMethod[key.method]],
+        integration,
+        authorizer: key.role === null ? new HttpNoneAuthorizer() : authorizer,
+      });
+      if (key.role === null) {
+        const reason = PUBLIC_ROUTE_REASONS[`${key.method} ${key.path}`];
+        if (!reason) throw new AgentApiError(`AgentApi: ${key.method} ${key.path} is public (role null) in the route table but has no reason in PUBLIC_ROUTE_REASONS`);
+        Validations.of(route!).acknowledge({ id: 'AwsSolutions::AwsSolutions-APIG4', reason: `${key.method} ${key.path} is public: ${reason}` });
+      }
+    }
 
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId, description: 'Cognito user pool of agents (add users to the agent, supervisor or admin group)' });
     new CfnOutput(this, 'UserPoolClientId', { value: this.userPoolClient.userPoolClientId, description: 'App client id: the JWT audience of the Agent API' });

@@ -232,6 +232,9 @@ export class ConfluoStack extends Stack {
       processing: this.processing,
       outbound: this.outbound,
       agentApi: this.agentApi,
+      slaWorkflow: this.slaWorkflow,
+      surveyWorkflow: this.surveyWorkflow,
+      export: this.export,
       removalPolicy,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });

@@ -12,18 +12,18 @@
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DATASETS, SCHEMAS, type ColumnType, type Dataset } from '../functions/domain/export-schema.js';
 import { kpiSql, NAMED_KPIS } from '../functions/domain/kpi-sql.js';
 import { ConfluoFunction } from './confluo-function.js';
+import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import type { Store } from './store.js';
-
-/** The DuckDB binding package for the Lambda platform (linux, arm64, glibc); same version as @duckdb/node-api. */
-export const DUCKDB_LAMBDA_BINDINGS = '@duckdb/node-bindings-linux-arm64@1.5.5-r.5';
 
 const GLUE_TYPE: Readonly<Record<ColumnType, string>> = {
   varchar: 'string', bigint: 'bigint', integer: 'int', double: 'double', boolean: 'boolean', timestamp: 'timestamp', 'varchar[]': 'array<string>',
@@ -80,6 +80,10 @@ export class Export extends Construct {
   public readonly databaseName: string;
   public readonly tables: Readonly<Record<Dataset, CfnTable>>;
   public readonly workGroup: CfnWorkGroup;
+  /** The hourly schedule of the export function. */
+  public readonly schedule: Rule;
+  /** Dead-letter queue of the schedule's target: invocations EventBridge could not make. */
+  public readonly scheduleDlq: Queue;
 
   constructor(scope: Construct, id: string, props: ExportProps) {
     super(scope, id);
@@ -198,16 +202,10 @@ export class Export extends Construct {
         CONFLUO_EXPORT_CUSTOMER_PROFILE: props.customerProfile ? 'on' : 'off',
         ...(props.slaDefaultsJson ? { CONFLUO_SLA_DEFAULTS: props.slaDefaultsJson } : {}),
       },
-      // DuckDB is a native module: installed beside the bundle, with the linux-arm64 binary
-      // (the build machine's own platform binary is what npm would otherwise pick).
-      bundling: {
-        nodeModules: ['@duckdb/node-api'],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cd "${output}" && npm install --no-save --force --no-audit --no-fund ${DUCKDB_LAMBDA_BINDINGS}`],
-        },
-      },
+      // DuckDB is a native module: installed beside the bundle with `npm ci` from the lockfile, for
+      // the Lambda platform only (ConfluoFunction's LAMBDA_NPM_PLATFORM): the linux-arm64 glibc
+      // binding, not the build machine's own (a linux-x64 one was 71 of the 138 MB unzipped).
+      bundling: { nodeModules: ['@duckdb/node-api'] },
     }).bindTable(props.store);
     this.bucket.grantReadWrite(this.function);
     Validations.of(this.function).acknowledge(
@@ -236,10 +234,34 @@ export class Export extends Construct {
         reason: 'The export writes one object per partition (<dataset>/dt=YYYY-MM-DD/part-0.parquet); the keys are not known in advance.',
       },
     );
-    new Rule(this, 'Hourly', {
+    // EventBridge invokes the function asynchronously: an invocation it cannot make (throttled,
+    // permission lost) is retried, then put on this queue with the reason as message attributes
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). A failure
+    // inside the export itself shows as the function's Errors; both are alarmed (Observability).
+    this.scheduleDlq = new Queue(this, 'ScheduleDlq', {
+      retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.scheduleDlq).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the hourly export rule target; nothing consumes it, its depth is alarmed and an operator inspects it (the next hourly run exports what was missed).',
+    });
+    this.schedule = new Rule(this, 'Hourly', {
       description: 'Run the analytics export every hour',
       schedule: Schedule.rate(Duration.hours(1)),
-      targets: [new LambdaFunction(this.function, { retryAttempts: 2 })],
+      targets: [new LambdaFunction(this.function, { retryAttempts: 2, deadLetterQueue: this.scheduleDlq })],
     });
+  }
+
+  /** Scheduled invocations EventBridge could not make after its retries (AWS/Events FailedInvocations). */
+  metricScheduleFailures(props?: MetricOptions): Metric {
+    return new Metric({ namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensionsMap: { RuleName: this.schedule.ruleName }, statistic: 'Sum', ...props });
+  }
+
+  /** Scheduled invocations waiting in the rule target's dead-letter queue. */
+  metricScheduleDlqDepth(props?: MetricOptions): Metric {
+    return this.scheduleDlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
 }

@@ -11,6 +11,7 @@ import { MathExpression, type IMetric, type Metric, type MetricOptions } from 'a
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import { ConfluoFunction, METRICS_NAMESPACE } from './confluo-function.js';
 import { PROCESS_FUNCTION_TIMEOUT } from './processing.js';
 
@@ -64,12 +65,14 @@ export class Ingest extends Construct {
 
     this.dlq = new Queue(this, 'InboundDlq', {
       fifo: true,
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     this.queue = new Queue(this, 'InboundQueue', {
       fifo: true,
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       // Ingest sets MessageDeduplicationId from channel + body: identical retries collapse for
       // 5 minutes, while two different messages with equal text never do.
       contentBasedDeduplication: false,

@@ -1,8 +1,9 @@
 /**
  * Observability: alarms built from the other constructs' `metric…()` methods, an encrypted SNS
  * topic they notify, and one dashboard. Every alarm means "a person should look": a message in a
- * DLQ, a queue that stopped draining, a function failing, or a platform whose webhooks are too
- * large to accept.
+ * DLQ, a queue or stream that stopped draining, a function failing, a workflow execution that
+ * failed, timed out or was stopped, an export the schedule could not start, or a platform whose
+ * webhooks are too large to accept.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
@@ -15,16 +16,22 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { AgentApi } from './agent-api.js';
-import type { ConfluoFunction } from './confluo-function.js';
+import { ConfluoFunction } from './confluo-function.js';
+import type { Export } from './export.js';
 import type { Ingest } from './ingest.js';
 import type { Outbound } from './outbound.js';
 import type { Processing } from './processing.js';
+import type { SlaWorkflow } from './sla-workflow.js';
+import type { SurveyWorkflow } from './survey-workflow.js';
 
 export interface ObservabilityProps {
   readonly ingest: Ingest;
   readonly processing: Processing;
   readonly outbound: Outbound;
   readonly agentApi: AgentApi;
+  readonly slaWorkflow: SlaWorkflow;
+  readonly surveyWorkflow: SurveyWorkflow;
+  readonly export: Export;
 
   /**
    * An e-mail address subscribed to the alarm topic (AWS sends a confirmation link first).
@@ -43,6 +50,18 @@ export interface ObservabilityProps {
   readonly maxInboundAge?: Duration;
 
   /**
+   * Alarm when the dispatch function's stream iterator is older than this. Agent replies,
+   * acknowledgements and SLA/survey starts all pass through dispatch, and a healthy stream is read
+   * within seconds; a batch that keeps failing holds its shard through up to 10 retries (a few
+   * minutes with 30 s timeouts) before its metadata goes to the failure queue. Five minutes of
+   * age means customers' replies are late beyond ordinary retries, long before the stream's 24 h
+   * retention loses records.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly maxDispatchIteratorAge?: Duration;
+
+  /**
    * What happens to the alarm topic's KMS key when it is removed from the stack.
    *
    * @default RemovalPolicy.RETAIN
@@ -50,7 +69,10 @@ export interface ObservabilityProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Alarms (DLQ depth, queue age, function errors, oversized webhooks) → SNS topic; a dashboard. */
+/**
+ * Alarms (DLQ depths, queue and stream age, errors of every function, workflow executions, the
+ * export schedule, oversized webhooks) → SNS topic; a dashboard.
+ */
 export class Observability extends Construct {
   /** Every alarm notifies this topic. */
   public readonly alarmTopic: Topic;
@@ -60,7 +82,8 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { ingest, processing, outbound, agentApi } = props;
+    const { ingest, processing, outbound, agentApi, slaWorkflow, surveyWorkflow } = props;
+    const exporter = props.export;
 
     // CloudWatch alarms cannot publish to a topic encrypted with the AWS managed aws/sns key, so
     // the topic has its own key that CloudWatch may use
@@ -111,17 +134,42 @@ export class Observability extends Construct {
     alarm('WebhookTooLargeAlarm', ingest.metricTooLarge({ period: Duration.minutes(5) }),
       'A platform sent a webhook above the channel size limit (413). The platform keeps retrying it; raise the limit or inspect the sender.');
 
-    const functions: Array<[string, ConfluoFunction]> = [
-      ['Ingest', ingest.function],
-      ['Process', processing.processFunction],
-      ['Dispatch', processing.dispatchFunction],
-      ['Send', outbound.function],
-      ['AgentApi', agentApi.function],
-    ];
-    for (const [name, fn] of functions) {
-      alarm(`${name}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        `The ${name} function failed (an uncaught error or timeout, not a reported batch item failure).`);
+    alarm('DispatchIteratorAgeAlarm', processing.metricDispatchIteratorAge({ period: Duration.minutes(1) }),
+      'The dispatch function is behind on the table stream: replies, acknowledgements and workflow starts are late. Check its errors and the dispatch failure queue.',
+      (props.maxDispatchIteratorAge ?? Duration.minutes(5)).toMilliseconds());
+
+    // A failed execution is a ticket whose SLA is no longer watched, or a survey that stopped;
+    // timed out likewise (a standard workflow's limit is a year). Aborted too: Confluo never stops
+    // an execution itself, so an abort is someone's StopExecution and leaves the same gap.
+    const workflows = [
+      ['Sla', slaWorkflow, 'An SLA workflow execution', 'that ticket\'s deadlines are no longer evaluated (no warnings, breaches or escalations)'],
+      ['Survey', surveyWorkflow, 'A survey workflow execution', 'that ticket\'s survey is neither asked, reminded nor recorded'],
+    ] as const;
+    for (const [name, workflow, execution, consequence] of workflows) {
+      alarm(`${name}ExecutionsFailedAlarm`, workflow.metricFailed({ period: Duration.minutes(5) }),
+        `${execution} failed (its task kept failing after the retries): ${consequence}. The execution history shows the error.`);
+      alarm(`${name}ExecutionsTimedOutAlarm`, workflow.metricTimedOut({ period: Duration.minutes(5) }),
+        `${execution} timed out: ${consequence}.`);
+      alarm(`${name}ExecutionsAbortedAlarm`, workflow.metricAborted({ period: Duration.minutes(5) }),
+        `${execution} was stopped (Confluo never stops one itself): ${consequence}.`);
     }
+
+    alarm('ExportScheduleFailuresAlarm', exporter.metricScheduleFailures({ period: Duration.minutes(5) }),
+      'EventBridge could not start the hourly analytics export (after its retries); the event is in the schedule DLQ with the reason.');
+    alarm('ExportScheduleDlqAlarm', exporter.metricScheduleDlqDepth({ period: Duration.minutes(5) }),
+      'An hourly export invocation is in the schedule dead-letter queue (its ERROR_CODE/ERROR_MESSAGE attributes say why); the next run exports what was missed.');
+
+    // Every Confluo function in the stack, found rather than listed, so a new one cannot be
+    // forgotten; one created after this construct fails synthesis (the validation below).
+    const functions = confluoFunctions(Stack.of(this));
+    for (const fn of functions) {
+      alarm(`${pascal(fn.handlerName)}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        `The ${fn.handlerName} function failed (an uncaught error or timeout, not a reported batch item failure).`);
+    }
+    this.node.addValidation({
+      validate: () => confluoFunctions(Stack.of(this)).filter((fn) => !functions.includes(fn))
+        .map((fn) => `Observability: function ${fn.node.path} was created after Observability and has no errors alarm; create Observability last`),
+    });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(24),
@@ -143,14 +191,42 @@ export class Observability extends Construct {
           }),
         ],
         [
-          new GraphWidget({ title: 'Function errors', left: functions.map(([name, fn]) => fn.metricErrors({ label: name, statistic: 'Sum' })), width: 12 }),
-          new GraphWidget({ title: 'Function duration p99 (ms)', left: functions.map(([name, fn]) => fn.metricDuration({ label: name, statistic: 'p99' })), width: 12 }),
+          new GraphWidget({ title: 'Function errors', left: functions.map((fn) => fn.metricErrors({ label: fn.handlerName, statistic: 'Sum' })), width: 12 }),
+          new GraphWidget({ title: 'Function duration p99 (ms)', left: functions.map((fn) => fn.metricDuration({ label: fn.handlerName, statistic: 'p99' })), width: 12 }),
         ],
         [
-          new GraphWidget({ title: 'Function throttles', left: functions.map(([name, fn]) => fn.metricThrottles({ label: name, statistic: 'Sum' })), width: 12 }),
+          new GraphWidget({ title: 'Function throttles', left: functions.map((fn) => fn.metricThrottles({ label: fn.handlerName, statistic: 'Sum' })), width: 12 }),
           new GraphWidget({ title: 'Agent API 5xx', left: [agentApi.metricServerErrors()], width: 12 }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Workflow executions failed / timed out / aborted',
+            left: [
+              slaWorkflow.metricFailed({ label: 'SLA failed' }), slaWorkflow.metricTimedOut({ label: 'SLA timed out' }), slaWorkflow.metricAborted({ label: 'SLA aborted' }),
+              surveyWorkflow.metricFailed({ label: 'survey failed' }), surveyWorkflow.metricTimedOut({ label: 'survey timed out' }), surveyWorkflow.metricAborted({ label: 'survey aborted' }),
+            ],
+            width: 12,
+          }),
+          new GraphWidget({ title: 'Dispatch stream iterator age (ms)', left: [processing.metricDispatchIteratorAge()], width: 12 }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Hourly export',
+            left: [exporter.metricScheduleFailures({ label: 'schedule failed invocations' }), exporter.metricScheduleDlqDepth({ label: 'schedule DLQ' })],
+            width: 24,
+          }),
         ],
       ],
     });
   }
+}
+
+/** The Confluo functions of a stack, in the order they were created. */
+function confluoFunctions(stack: Stack): ConfluoFunction[] {
+  return stack.node.findAll().filter((c): c is ConfluoFunction => c instanceof ConfluoFunction);
+}
+
+/** 'sla-evaluate' → 'SlaEvaluate' (construct ids of the alarms). */
+function pascal(name: string): string {
+  return name.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }

@@ -9,6 +9,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import { ConfluoFunction } from './confluo-function.js';
 import { MAX_RECEIVE_COUNT } from './ingest.js';
 import type { Store } from './store.js';
@@ -51,12 +52,14 @@ export class Outbound extends Construct {
 
     this.dlq = new Queue(this, 'OutboundDlq', {
       fifo: true,
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     this.queue = new Queue(this, 'OutboundQueue', {
       fifo: true,
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       // Producers set MessageDeduplicationId (e.g. the outbound message id), so a retried
       // producer does not send a reply twice while two equal texts still both go out.
       contentBasedDeduplication: false,

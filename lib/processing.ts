@@ -12,6 +12,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import { ConfluoFunction } from './confluo-function.js';
 import type { Store } from './store.js';
 
@@ -127,6 +128,8 @@ export class Processing extends Construct {
     }
 
     this.dispatchFailures = new Queue(this, 'DispatchFailures', {
+      // Stream-record metadata only, but explicit like every queue's size (queue-size.ts).
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -172,6 +175,11 @@ export class Processing extends Construct {
   /** Messages in the inbound dead-letter queue: each is a webhook request that failed processing 5 times. */
   metricDlqDepth(props?: MetricOptions): Metric {
     return this.inboundDlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /** Age of the newest stream record dispatch has read when it was read (how far behind dispatch is), in ms. */
+  metricDispatchIteratorAge(props?: MetricOptions): Metric {
+    return this.dispatchFunction.metric('IteratorAge', { statistic: 'Maximum', ...props });
   }
 
   /** Stream batches dispatch gave up on (records in the failure queue). */

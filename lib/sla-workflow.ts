@@ -163,7 +163,7 @@ export class SlaWorkflow extends Construct {
     Validations.of(this.stateMachine).acknowledge(
       {
         id: 'AwsSolutions::AwsSolutions-SF1',
-        reason: 'Failed executions are logged (LogLevel.ERROR) and alarmed through metricFailed(); logging ALL events of executions that mostly wait would cost more than the workflow itself. Raise logLevel when debugging.',
+        reason: 'Failed executions are logged (LogLevel.ERROR), and failed, timed-out and aborted executions raise alarms (Observability, through metricFailed/metricTimedOut/metricAborted); logging ALL events of executions that mostly wait would cost more than the workflow itself. Raise logLevel when debugging.',
       },
     );
     Validations.of(this.stateMachine.role).acknowledge(
@@ -197,6 +197,16 @@ export class SlaWorkflow extends Construct {
   /** Executions that failed (the evaluate function kept failing after its retries): a ticket no longer watched. */
   metricFailed(props?: MetricOptions): Metric {
     return this.stateMachine.metricFailed({ statistic: 'Sum', ...props });
+  }
+
+  /** Executions that ran past the state machine's time limit (a standard workflow's is one year). */
+  metricTimedOut(props?: MetricOptions): Metric {
+    return this.stateMachine.metricTimedOut({ statistic: 'Sum', ...props });
+  }
+
+  /** Executions stopped by a StopExecution call (Confluo never makes one: an operator did). */
+  metricAborted(props?: MetricOptions): Metric {
+    return this.stateMachine.metricAborted({ statistic: 'Sum', ...props });
   }
 
   /** Executions started (≈ tickets opened plus re-targets). */

@@ -194,7 +194,7 @@ export class SurveyWorkflow extends Construct {
 
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SF1',
-      reason: 'Failed executions are logged (LogLevel.ERROR) and alarmed through metricFailed(); logging ALL events of executions that mostly wait would cost more than the workflow itself. Raise logLevel when debugging.',
+      reason: 'Failed executions are logged (LogLevel.ERROR), and failed, timed-out and aborted executions raise alarms (Observability, through metricFailed/metricTimedOut/metricAborted); logging ALL events of executions that mostly wait would cost more than the workflow itself. Raise logLevel when debugging.',
     });
     Validations.of(this.stateMachine.role).acknowledge(
       {
@@ -227,6 +227,16 @@ export class SurveyWorkflow extends Construct {
   /** Executions that failed (the step function kept failing after its retries). */
   metricFailed(props?: MetricOptions): Metric {
     return this.stateMachine.metricFailed({ statistic: 'Sum', ...props });
+  }
+
+  /** Executions that ran past the state machine's time limit (a standard workflow's is one year). */
+  metricTimedOut(props?: MetricOptions): Metric {
+    return this.stateMachine.metricTimedOut({ statistic: 'Sum', ...props });
+  }
+
+  /** Executions stopped by a StopExecution call (Confluo never makes one: an operator did). */
+  metricAborted(props?: MetricOptions): Metric {
+    return this.stateMachine.metricAborted({ statistic: 'Sum', ...props });
   }
 }
 

@@ -4,6 +4,8 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { AgentApi } from '../../lib/agent-api.js';
 import { Store } from '../../lib/store.js';
+import { agentApiRouteKeys } from '../../functions/handlers/agent-api/route-keys.js';
+import { Api } from '../../web/inbox/api.js';
 import { allowedActions, functionId, resourceId, testStack } from './helpers.js';
 
 function build(props: { allowedOrigins?: string[]; removalPolicy?: RemovalPolicy } = {}) {
@@ -20,6 +22,7 @@ const poolId = resourceId(template, 'AWS::Cognito::UserPool', 'AgentApiUserPool'
 const clientId = resourceId(template, 'AWS::Cognito::UserPoolClient', 'AgentApiUserPoolClient');
 const authorizerId = resourceId(template, 'AWS::ApiGatewayV2::Authorizer', 'AgentApiAgentAuthorizer');
 const fnId = functionId(template, 'AgentApiAgentApiFunction');
+const routeKeys = (t: Template = template): string[] => Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
 const route = (key: string) => Object.values(template.findResources('AWS::ApiGatewayV2::Route')).find((r) => r.Properties.RouteKey === key)?.Properties;
 
 describe('AgentApi user pool', () => {
@@ -69,7 +72,30 @@ describe('AgentApi HTTP API', () => {
         Issuer: { 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', { Ref: poolId }]] },
       },
     });
-    expect(route('ANY /api/v1/{proxy+}')).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+  });
+
+  it('routes each entry of the handler\'s route table by its own method and path, and nothing else', () => {
+    const table = agentApiRouteKeys().map((k) => `${k.method} ${k.path}`).sort();
+    expect(table).toContain('GET /api/v1/tickets/{id}');
+    expect(routeKeys().sort()).toEqual(table);
+  });
+
+  it('has no ANY and no OPTIONS route, so API Gateway answers CORS preflights from the CORS configuration', () => {
+    expect(routeKeys().filter((k) => /^(ANY|OPTIONS) /.test(k))).toEqual([]);
+    expect(routeKeys().filter((k) => k.includes('{proxy+}'))).toEqual([]);
+  });
+
+  it('authorises every route with a role by the JWT authorizer and leaves the public ones open', () => {
+    for (const k of agentApiRouteKeys()) {
+      const r = route(`${k.method} ${k.path}`);
+      if (k.role === null) {
+        expect(r, `${k.method} ${k.path}`).toMatchObject({ AuthorizationType: 'NONE' });
+        expect(r?.AuthorizerId).toBeUndefined();
+      } else {
+        expect(r, `${k.method} ${k.path}`).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+      }
+    }
+    expect(route('PATCH /api/v1/tickets/{id}')).toMatchObject({ AuthorizationType: 'JWT' });
   });
 
   it('serves GET /api/v1/openapi.json without authorization', () => {
@@ -77,8 +103,12 @@ describe('AgentApi HTTP API', () => {
     expect(route('GET /api/v1/openapi.json')?.AuthorizerId).toBeUndefined();
   });
 
-  it('has no other routes', () => {
-    expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Route'))).toHaveLength(2);
+  it('lets API Gateway invoke the function through one permission for the whole API, not one per route', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((p) => JSON.stringify(p.Properties.FunctionName).includes(fnId));
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]!.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+    expect(JSON.stringify(permissions[0]!.Properties.SourceArn)).toMatch(/\/\*\/\*\/\*"\]\]\}$/);
   });
 
   it('access-logs and throttles its $default stage', () => {
@@ -89,11 +119,50 @@ describe('AgentApi HTTP API', () => {
     });
   });
 
-  it('has no CORS configuration by default and one when origins are given', () => {
+  it('has no CORS configuration by default', () => {
     expect(Object.values(template.findResources('AWS::ApiGatewayV2::Api'))[0]!.Properties.CorsConfiguration).toBeUndefined();
-    build({ allowedOrigins: ['https://inbox.example.com'] }).template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: { AllowOrigins: ['https://inbox.example.com'], AllowHeaders: ['authorization', 'content-type'] },
+  });
+
+  it('answers preflights from the inbox origins with the route table\'s methods, the two request headers and a one-hour cache', () => {
+    const t = build({ allowedOrigins: ['https://inbox.example.com', 'http://localhost:3000'] }).template;
+    const cors = Object.values(t.findResources('AWS::ApiGatewayV2::Api'))[0]!.Properties.CorsConfiguration;
+    expect(cors).toEqual({
+      AllowOrigins: ['https://inbox.example.com', 'http://localhost:3000'],
+      AllowMethods: [...new Set(agentApiRouteKeys().map((k) => k.method))].sort(),
+      AllowHeaders: ['authorization', 'content-type'],
+      MaxAge: 3600,
     });
+    expect(cors.AllowMethods).toEqual(['DELETE', 'GET', 'PATCH', 'POST', 'PUT']);
+  });
+
+  it('allows every method and request header the inbox\'s API client sends, and it reads no response header that would need exposing', async () => {
+    const sent: Array<{ method: string; headers: string[] }> = [];
+    const headerReads: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (_url: string, init: RequestInit) => {
+      sent.push({ method: String(init.method), headers: Object.keys(init.headers ?? {}).map((h) => h.toLowerCase()) });
+      const headers = new Proxy(new Headers({ 'content-type': 'application/json' }), {
+        get(target, prop) { headerReads.push(String(prop)); const v = Reflect.get(target, prop); return typeof v === 'function' ? v.bind(target) : v; },
+      });
+      return { ok: true, status: 200, headers, text: async () => '{}' } as unknown as Response;
+    }) as typeof fetch;
+    try {
+      const api = new Api('https://api.example.com/api/v1', 'token', () => {});
+      await api.get('/tickets');
+      await api.post('/tickets/T1/replies', { text: 'x' });
+      await api.patch('/tickets/T1', { status: 'solved' });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    const cors = Object.values(build({ allowedOrigins: ['https://inbox.example.com'] }).template.findResources('AWS::ApiGatewayV2::Api'))[0]!.Properties.CorsConfiguration;
+    expect(sent.map((s) => s.method)).toEqual(['GET', 'POST', 'PATCH']);
+    for (const s of sent) {
+      expect(cors.AllowMethods).toContain(s.method);
+      for (const h of s.headers) expect(cors.AllowHeaders).toContain(h);
+    }
+    expect(new Set(sent.flatMap((s) => s.headers))).toEqual(new Set(['authorization', 'content-type']));
+    expect(headerReads).toEqual([]);
+    expect(cors.ExposeHeaders).toBeUndefined();
   });
 
   it('outputs the user pool id and client id', () => {

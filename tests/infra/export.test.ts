@@ -78,6 +78,24 @@ describe('Export function', () => {
     });
   });
 
+  it('sends scheduled invocations EventBridge could not make to an encrypted, SSL-only dead-letter queue', () => {
+    const dlqId = resourceId(template, 'AWS::SQS::Queue', 'ExportScheduleDlq');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [exportFn, 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } } })],
+    });
+    expect(template.toJSON().Resources[dlqId].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [resourceId(template, 'AWS::Events::Rule', 'ExportHourly'), 'Arn'] } } } }),
+        ]),
+      },
+    });
+  });
+
   it('knows its bucket and the table, and exports no personal data by default', () => {
     expect(lambdaEnvironments(template)[exportFn]).toMatchObject({
       CONFLUO_EXPORT_BUCKET: bucketRef, CONFLUO_EXPORT_MESSAGE_TEXT: 'off', CONFLUO_EXPORT_CUSTOMER_PROFILE: 'off', CONFLUO_TABLE_NAME: expect.anything(),
