@@ -166,11 +166,10 @@ describe('local API Gateway over the synthesised Confluo template', () => {
     }
   });
 
-  // Defect 2 of issue 12: the route `ANY /api/v1/{proxy+}` carries the JWT authorizer and matches
-  // the browser's OPTIONS, so API Gateway never answers the preflight from the CORS
-  // configuration. This test states the fixed behaviour and is expected to FAIL on today's
-  // template; when the Agent API gets explicit method routes it passes — then drop `.fails`.
-  it.fails('answers the web inbox preflight to the Agent API from the CORS configuration (fails until defect 2 is fixed)', async () => {
+  // Defect 2 of issue 12: a route `ANY /api/v1/{proxy+}` with the JWT authorizer matched the
+  // browser's OPTIONS, so API Gateway never answered the preflight from the CORS configuration
+  // (401). With explicit method routes it answers it itself.
+  it('answers the web inbox preflight to the Agent API from the CORS configuration, without the authorizer', async () => {
     const { gw: g, verifyJwt } = gw();
     const origin = apis.find((a) => a.cors)!.cors!.allowOrigins[0]!;
     const r = answered(await g.route(request('OPTIONS', '/api/v1/tickets/01J9ZK', { headers: { origin, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,content-type' } })));
