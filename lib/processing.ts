@@ -161,10 +161,10 @@ export class Processing extends Construct {
       retryAttempts: 10,
       reportBatchItemFailures: true,
       onFailure: new SqsDlq(this.dispatchFailures),
-      // Only change-feed items wake the function; ticket, message and marker writes are filtered
-      // out by Lambda before invocation and cost nothing
-      // (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html).
-      filters: [FilterCriteria.filter({ dynamodb: { NewImage: { pk: { S: FilterRule.beginsWith('FEED#') } } } })],
+      // Only new change-feed items wake the function; ticket, message and marker writes (and a
+      // feed item's expiry, a REMOVE) are filtered out by Lambda before invocation and cost
+      // nothing (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html).
+      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { pk: { S: FilterRule.beginsWith('FEED#') } } } })],
     }));
     Validations.of(this.dispatchFunction.role!).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',

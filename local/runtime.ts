@@ -14,7 +14,6 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../functions/runtime/config.js';
 import { logger } from '../functions/runtime/logger.js';
 import { createDb, type Db } from '../functions/store/db.js';
-import type { HandlerName } from '../lib/confluo-function.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { LocalLambdas, type LocalLambdasOptions } from './lambdas.js';
 import type { LocalServices } from './platform.js';
@@ -29,7 +28,8 @@ import { FeedHub } from './feed-hub.js';
 import { verifyAgentToken } from './agent-auth.js';
 import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api.js';
 import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
-import { synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
+import { eventSourceMappingsOf } from './stream-events.js';
+import { LOCAL_REGION, synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
 import { LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
 
 export interface RuntimeOptions {
@@ -140,10 +140,6 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // Late-bound: the functions' environment names this runtime's own URL (the webhook API's),
     // known once the server listens; nothing is invoked before that.
     let lambdas: LocalLambdas | undefined;
-    const invoke = (handler: HandlerName) => async (event: unknown) => {
-      if (!lambdas) throw new RuntimeError('runtime: not started yet');
-      return lambdas.invoke(lambdas.idOf(handler), event);
-    };
     const workflows = new LocalWorkflows({
       clock,
       machines: [
@@ -163,12 +159,31 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
     // after dispatch saw it (commit order — no gap for late-stamped events).
     const feedHub = new FeedHub();
-    const dispatch = invoke('dispatch') as (e: import('aws-lambda').DynamoDBStreamEvent) => Promise<import('aws-lambda').DynamoDBBatchResponse>;
-    const inboundPoller = new QueuePoller(inbound, invoke('process') as never, { batchSize: batchSizeOf(template, roles.inboundQueue), concurrency: 2, onError });
-    const outboundPoller = new QueuePoller(outbound, invoke('send') as never, { batchSize: batchSizeOf(template, roles.outboundQueue), concurrency: 1, onError });
+    // The event source mappings of the template: which function consumes each queue and the
+    // table stream, with the mapping's batch size and filter.
+    const mappings = eventSourceMappingsOf(template);
+    const consumerOf = (queueId: string) => {
+      const m = mappings.queues.find((q) => q.queueLogicalId === queueId);
+      if (!m) throw new TemplateError(`local runtime: no event source mapping consumes queue ${queueId}`);
+      return m;
+    };
+    const streamMapping = mappings.streams.find((m) => m.tableLogicalId === roles.table);
+    if (!streamMapping) throw new TemplateError('local runtime: no event source mapping reads the table stream');
+    const invokeFunction = (id: string) => async (event: unknown) => {
+      if (!lambdas) throw new RuntimeError('runtime: not started yet');
+      return lambdas.invoke(id, event);
+    };
+    const inboundMapping = consumerOf(roles.inboundQueue);
+    const outboundMapping = consumerOf(roles.outboundQueue);
+    const inboundPoller = new QueuePoller(inbound, invokeFunction(inboundMapping.functionLogicalId) as never, { batchSize: inboundMapping.batchSize, concurrency: 2, onError });
+    const outboundPoller = new QueuePoller(outbound, invokeFunction(outboundMapping.functionLogicalId) as never, { batchSize: outboundMapping.batchSize, concurrency: 1, onError });
     const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => streams.destroy());
-    const streamPoller = new StreamPoller({ client: streams, streamArn, handler: feedHub.tap(dispatch), ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError });
+    const dispatch = invokeFunction(streamMapping.functionLogicalId) as (e: import('aws-lambda').DynamoDBStreamEvent) => Promise<import('aws-lambda').DynamoDBBatchResponse>;
+    const streamPoller = new StreamPoller({
+      client: streams, streamArn, handler: feedHub.tap(dispatch), filterPatterns: streamMapping.filterPatterns, awsRegion: LOCAL_REGION,
+      ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError,
+    });
     cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
 
     /** Throws NotSettledError (local/settle.ts; `POST /dev/settle` answers it 503) when not quiet by the deadline. */
@@ -340,12 +355,3 @@ function maxReceiveCountOf(template: Template, queueId: string): number {
   return policy.maxReceiveCount;
 }
 
-/** BatchSize of the event source mapping that consumes a queue. */
-function batchSizeOf(template: Template, queueId: string): number {
-  for (const r of Object.values(template.Resources)) {
-    if (r.Type !== 'AWS::Lambda::EventSourceMapping') continue;
-    const arn = r.Properties?.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
-    if (arn?.['Fn::GetAtt']?.[0] === queueId) return Number(r.Properties?.BatchSize ?? 10);
-  }
-  throw new TemplateError(`local runtime: no event source mapping consumes queue ${queueId}`);
-}

@@ -1,18 +1,25 @@
 /**
- * The local stand-in for the Lambda DynamoDB-stream event source: reads DynamoDB Local's stream
- * (the real Streams API), filters like the CDK event source (pk begins with FEED#), hands the
- * dispatch handler `DynamoDBStreamEvent`s and checkpoints after each successful batch — durably
- * when data persists, so a restart neither loses nor repeats acknowledged effects (repeats would
- * be harmless anyway: reactions are idempotent).
+ * The local stand-in for the Lambda DynamoDB-stream event source mapping: reads DynamoDB Local's
+ * stream (the real Streams API), turns each record into the shape Lambda passes
+ * (local/stream-events.ts `toLambdaRecord`), keeps those the mapping's filter patterns from the
+ * template let through (Lambda drops the others before invoking — they cost nothing and are
+ * never retried), hands the handler `DynamoDBStreamEvent`s and checkpoints after each successful
+ * batch — durably when data persists, so a restart neither loses nor repeats acknowledged
+ * effects (repeats would be harmless anyway: reactions are idempotent).
  */
 import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { passesFilters, toLambdaRecord, type FilterPattern } from './stream-events.js';
 
 export interface StreamPollerOptions {
   readonly client: DynamoDBStreamsClient;
   readonly streamArn: string;
   readonly handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
+  /** The mapping's filter patterns (`FilterCriteria`); a record passes when one matches. None: every record. */
+  readonly filterPatterns?: readonly FilterPattern[];
+  /** The region Lambda reports on records. Default us-east-1. */
+  readonly awsRegion?: string;
   readonly checkpointFile?: string;
   readonly intervalMs?: number;
   readonly onError?: (e: unknown) => void;
@@ -98,9 +105,11 @@ export class StreamPoller {
           continue;
         }
         const records = res.Records ?? [];
-        const feed = records.filter(isFeedInsert);
+        const lambdaRecords = records.map((r) => toLambdaRecord(r, { eventSourceARN: streamArn, ...(this.opts.awsRegion ? { awsRegion: this.opts.awsRegion } : {}) }));
+        const patterns = this.opts.filterPatterns ?? [];
+        const feed: DynamoDBRecord[] = patterns.length ? lambdaRecords.filter((r) => passesFilters(patterns, r)) : lambdaRecords;
         if (feed.length) {
-          const out = await this.opts.handler({ Records: feed as unknown as DynamoDBRecord[] });
+          const out = await this.opts.handler({ Records: feed });
           const failed = out && 'batchItemFailures' in out ? out.batchItemFailures : [];
           if (failed.length) {
             // Checkpoint just before the failed record; the next poll retries from there.
@@ -140,11 +149,6 @@ export class StreamPoller {
     writeFileSync(`${f}.tmp`, JSON.stringify(this.checkpoints));
     renameSync(`${f}.tmp`, f);
   }
-}
-
-function isFeedInsert(r: _Record): boolean {
-  const pk = r.dynamodb?.NewImage?.pk;
-  return r.eventName === 'INSERT' && typeof pk === 'object' && pk !== null && 'S' in pk && typeof pk.S === 'string' && pk.S.startsWith('FEED#');
 }
 
 const isStaleIterator = (e: unknown) => e instanceof Error && (e.name === 'TrimmedDataAccessException' || e.name === 'ExpiredIteratorException');

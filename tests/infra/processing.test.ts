@@ -73,10 +73,10 @@ describe('Processing: dispatch function', () => {
     });
   });
 
-  it('is only invoked for change-feed items (pk begins with FEED#)', () => {
+  it('is only invoked for new change-feed items (INSERTs whose pk begins with FEED#)', () => {
     const filters = mapping().FilterCriteria.Filters as Array<{ Pattern: string }>;
     expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
-      { dynamodb: { NewImage: { pk: { S: [{ prefix: 'FEED#' }] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { pk: { S: [{ prefix: 'FEED#' }] } } } },
     ]);
   });
 

@@ -109,7 +109,7 @@ describe('the dispatch stream mapping of the synthesised template', () => {
     });
     expect(template.Resources[m.tableLogicalId]!.Type).toBe('AWS::DynamoDB::Table');
     expect(template.Resources[m.functionLogicalId]!.Type).toBe('AWS::Lambda::Function');
-    expect(m.filterPatterns).toEqual([{ dynamodb: { NewImage: { pk: { S: [{ prefix: 'FEED#' }] } } } }]);
+    expect(m.filterPatterns).toEqual([{ eventName: ['INSERT'], dynamodb: { NewImage: { pk: { S: [{ prefix: 'FEED#' }] } } } }]);
   });
 
   it('reads the SQS mappings: process from the inbound queue, send from the outbound queue', () => {
@@ -171,10 +171,9 @@ describe('the dispatch stream mapping of the synthesised template', () => {
       }
     });
 
-    it('passes what the template\'s filter passes: FEED# inserts AND modifies; not tickets, not removes (no new image)', () => {
+    it('passes what the template\'s filter passes: new FEED# items only — not their modifies, not tickets, not removes', () => {
       const passed = records.filter((r) => passesFilters(dispatch().filterPatterns, r)).map((r) => `${r.eventName} ${r.dynamodb!.Keys!.pk!.S}`);
-      // NB local/stream-poller.ts today hands dispatch only the INSERTs: in AWS the MODIFY arrives too.
-      expect(passed).toEqual(['INSERT FEED#2026-11-23', 'MODIFY FEED#2026-11-23']);
+      expect(passed).toEqual(['INSERT FEED#2026-11-23']);
     });
   });
 });

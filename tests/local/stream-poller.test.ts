@@ -11,7 +11,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { StreamPoller } from '../../local/stream-poller.js';
 
 const feedRecord = (seq: string): _Record => ({
-  eventName: 'INSERT',
+  eventID: `ev-${seq}`, eventName: 'INSERT',
   dynamodb: { SequenceNumber: seq, NewImage: { pk: { S: `FEED#2026-11-23` }, sk: { S: `E#${seq}` } } },
 });
 
