@@ -11,7 +11,7 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { synthesize, type FunctionResource } from './support/assembly.js';
-import { LambdaHost, type InitReport } from './support/lambda-host.js';
+import { LambdaHost, type InitReport, type LambdaInvocationError } from './support/lambda-host.js';
 import { prepareLambdaTask, type LambdaTask } from './support/lambda-task.js';
 
 /** Import only: the template's NODE_OPTIONS and nothing of this process's environment. */
@@ -25,7 +25,7 @@ function importHost(fn: FunctionResource, task: LambdaTask, root = task.root): L
 }
 
 describe(`stage 3: assets imported as Lambda imports them (Node ${process.version} here; the template's runtime in AWS)`, () => {
-  it('imports every bundle with only the runtime\'s AWS SDK beside it, with source maps on, and finds its handler', async () => {
+  it('imports every bundle with only the runtime\'s AWS SDK beside it, source maps enabled, and finds its handler', async () => {
     const workDir = inject('deployWorkDir');
     const assembly = await synthesize(workDir);
     const rows: string[] = [];
@@ -37,16 +37,36 @@ describe(`stage 3: assets imported as Lambda imports them (Node ${process.versio
       try { init = await host.start(); } finally { await host.stop(); }
       const shipped = task.packageImports.filter((p) => existsSync(join(task.root, 'node_modules', p, 'package.json')));
       const missing = task.packageImports.filter((p) => !shipped.includes(p));
-      const map = readFileSync(task.moduleFile, 'utf8').trimEnd().split('\n').at(-1) ?? '';
-      const sources = existsSync(`${task.moduleFile}.map`) ? (JSON.parse(readFileSync(`${task.moduleFile}.map`, 'utf8')) as { sources: string[] }).sources : [];
       rows.push(`  ${fn.handlerName.padEnd(13)} ${fn.runtime}/${fn.architectures.join(',')}  init ${String(init.initMs).padStart(4)} ms  handler: ${init.handlerType}  source maps: ${init.sourceMapsEnabled}  runtime SDK: ${task.needsRuntimeSdk ? 'external' : 'bundled'}${shipped.length ? `  ships: ${shipped.join(', ')}` : ''}${task.hostSubstitutes.length ? `  (host binding added: ${task.hostSubstitutes.join(', ')})` : ''}`);
       if (init.error) problems.push(`${fn.handlerName}: ${init.error.errorType}: ${init.error.errorMessage}`);
       if (init.handlerType !== 'function') problems.push(`${fn.handlerName}: handler is ${init.handlerType}`);
       if (fn.environment.NODE_OPTIONS === '--enable-source-maps' && !init.sourceMapsEnabled) problems.push(`${fn.handlerName}: NODE_OPTIONS=--enable-source-maps did not enable source maps`);
       if (missing.length) problems.push(`${fn.handlerName}: imports ${missing.join(', ')}, which neither the runtime nor the asset provides`);
-      if (!/^\/\/# sourceMappingURL=index\.mjs\.map$/.test(map) || !sources.some((s) => s.endsWith(`functions/handlers/${fn.handlerName}.ts`))) problems.push(`${fn.handlerName}: the bundle's source map does not lead to functions/handlers/${fn.handlerName}.ts`);
     }
     console.log(`imports (Node ${process.version}):\n${rows.join('\n')}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('maps stack traces to the TypeScript sources, as NODE_OPTIONS=--enable-source-maps promises', async () => {
+    const workDir = inject('deployWorkDir');
+    const assembly = await synthesize(workDir);
+    const problems: string[] = [];
+    for (const fn of assembly.functions()) {
+      const task = await prepareLambdaTask(workDir, fn);
+      // Node finds a bundle's map only through its sourceMappingURL comment
+      // (https://nodejs.org/api/cli.html#--enable-source-maps); the map must reach the handler's source.
+      const link = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(task.moduleFile, 'utf8').slice(-500))?.[1];
+      const mapFile = link ? join(task.root, link) : `${task.moduleFile}.map`;
+      const sources = existsSync(mapFile) ? (JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] }).sources : [];
+      if (!link) problems.push(`${fn.handlerName}: ${task.moduleFile.slice(task.root.length + 1)} has no sourceMappingURL comment, so Node never loads ${mapFile.slice(task.root.length + 1)}${existsSync(mapFile) ? ' (shipped beside it)' : ''}`);
+      else if (!sources.some((src) => src.endsWith(`functions/handlers/${fn.handlerName}.ts`))) problems.push(`${fn.handlerName}: its source map does not lead to functions/handlers/${fn.handlerName}.ts`);
+    }
+    // And in a running bundle: a handler error's stack names the TypeScript file.
+    const fn = assembly.fn('sla-evaluate');
+    const task = await prepareLambdaTask(workDir, fn);
+    const host = importHost(fn, task);
+    const trace = await host.invoke({ not: 'an SLA step input' }).then(() => [] as readonly string[], (e: LambdaInvocationError) => e.error.trace).finally(() => host.stop());
+    if (!trace.slice(1).some((l) => l.includes('functions/handlers/sla-evaluate.ts'))) problems.push(`sla-evaluate: a thrown error's stack points into the minified bundle: ${trace.slice(0, 3).join(' | ')}`);
     expect(problems).toEqual([]);
   });
 

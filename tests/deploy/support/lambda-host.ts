@@ -113,6 +113,12 @@ export class LambdaHost {
     await this.kill();
   }
 
+  /** End the environment as Lambda does when it recycles one: the next invocation is a cold start. */
+  async recycle(): Promise<void> {
+    await this.queue;
+    await this.kill();
+  }
+
   private async invokeNow(event: unknown, requestId: string): Promise<unknown> {
     const init = await this.start();
     this.invocations += 1;
