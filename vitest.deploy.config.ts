@@ -31,6 +31,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Every test's time is printed, not only slow ones: the output names each stage with its time.
     slowTestThreshold: 0,
-    reporters: process.env.CI ? ['verbose', ['json', { outputFile: 'test-results/deploy.json' }]] : ['verbose'],
+    reporters: ['verbose', './tests/deploy/support/stage-reporter.ts', ...(process.env.CI ? [['json', { outputFile: 'test-results/deploy.json' }] as ['json', { outputFile: string }]] : [])],
   },
 });

@@ -129,7 +129,7 @@ export function synthesize(workDir: string): Promise<Assembly> {
     p = (async () => {
       const report = existsSync(reportFile(workDir)) ? JSON.parse(readFileSync(reportFile(workDir), 'utf8')) as SynthReport : await runSynth(workDir);
       if (!report.ok) throw new AssemblyError(`cdk synth failed (stage 1):\n${report.output}`);
-      return loadAssembly(report.outDir);
+      return loadAssembly(assemblyDir(workDir));
     })();
     memo.set(workDir, p);
   }
