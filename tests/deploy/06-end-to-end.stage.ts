@@ -3,7 +3,8 @@
  * Telegram webhook through the HTTP API → ingest host → moto SQS (FIFO) → process host → DynamoDB
  * Local → table stream (the template's filter) → dispatch host → the acknowledgement on the
  * outbound queue and the SLA execution started in moto → send host → Telegram's sendMessage, which
- * reaches the fake platform (the outbox), never the internet.
+ * reaches the fake platform (the outbox), never the internet. Then the schedule rule fires the
+ * export host, which writes its Parquet partitions to the export bucket in moto.
  *
  * Phase 1 of the end-to-end stage: the smoke that proves the harness. The full scenario (web chat,
  * e-mail, the Agent API as the browser uses it, SLA, survey link, export) is scenario code on the
@@ -11,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -82,5 +84,16 @@ describe('stage 6: end to end through the bundled handlers', () => {
     for (const q of d.queues.values()) expect(q.violations).toEqual([]);
     const used = [...d.hosts.values()].filter((h) => h.invocations > 0).map((h) => `${h.opts.name}:${h.coldStarts}`).sort();
     expect(used).toEqual(['dispatch:1', 'ingest:1', 'process:1', 'send:1']);
+  });
+
+  it('runs the hourly export from the schedule rule into the export bucket (one Parquet partition per dataset)', async () => {
+    const ruleId = d.assembly.resourcesOf('AWS::Events::Rule')[0]![0];
+    const [result] = await d.fireSchedule(ruleId) as Array<{ status: string; rows: Record<string, number> }>;
+    expect(result, d.logs()).toMatchObject({ status: 'exported' });
+    expect(result!.rows.tickets).toBeGreaterThan(0);
+    const [bucketId] = d.assembly.resourcesOf('AWS::S3::Bucket').map(([id]) => id).filter((id) => id.startsWith('ExportBucket'));
+    const objects = (await d.aws.s3.send(new ListObjectsV2Command({ Bucket: d.phys.ref(bucketId!) }))).Contents ?? [];
+    expect(objects.map((o) => o.Key!.split('/')[0]).sort()).toEqual(Object.keys(result!.rows).sort());
+    for (const o of objects) expect(o.Key).toMatch(/^[a-z]+\/dt=\d{4}-\d{2}-\d{2}\/part-0\.parquet$/);
   });
 });
