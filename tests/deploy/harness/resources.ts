@@ -62,7 +62,7 @@ export class PhysicalResources {
     if (Array.isArray(node)) return node.map((n) => this.resolve(n));
     const o = node as Record<string, unknown>;
     const keys = Object.keys(o);
-    if (keys.length === 1 && keys[0]!.startsWith('Fn::') || keys.length === 1 && keys[0] === 'Ref') {
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) {
       const [fn] = keys as [string];
       const arg = o[fn];
       switch (fn) {
