@@ -24,7 +24,7 @@ function importHost(fn: FunctionResource, task: LambdaTask, root = task.root): L
   });
 }
 
-describe(`stage 3: assets imported as Lambda imports them (Node ${process.version} here; the template's runtime in AWS)`, () => {
+describe(`stage 3: assets imported as Lambda imports them (Node ${process.version} here)`, () => {
   it('imports every bundle with only the runtime\'s AWS SDK beside it, source maps enabled, and finds its handler', async () => {
     const workDir = inject('deployWorkDir');
     const assembly = await synthesize(workDir);

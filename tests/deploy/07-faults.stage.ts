@@ -25,7 +25,7 @@ import { REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
 
 const sample = (path: string) => JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as { request: { headers: Record<string, string>; body: string } };
 
-describe('stage 7: fault injection (regression tests of issue 12 items 4, 5 and 9)', () => {
+describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
   let d: Deployment;
   let db: Db;
   let inbound: { url: string; arn: string };
