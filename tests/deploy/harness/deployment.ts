@@ -1,0 +1,294 @@
+/**
+ * The synthesised stack "deployed" offline: emulators started, the template's resources created
+ * from its own properties, channel secrets stored where the functions read them, and every
+ * function's bundled asset run in a Lambda-like host with the environment the template gives it.
+ * What moto does not do is played by drivers built from the template too: the SQS and DynamoDB
+ * stream event source mappings, the schedule rule, Step Functions executions, the HTTP APIs.
+ *
+ *   const d = await startDeployment({ workDir, assembly });
+ *   await d.http.request({ method: 'POST', path: '/webhooks/telegram', headers, body });
+ *   await d.settle();                // queues, stream and workflows until quiet
+ *   d.platforms.to('telegram')       // what would have reached Telegram
+ *   await d.stop();                  // every process stopped by its pid
+ *
+ * Scenarios only call this surface (plus the emulators' SDK clients in `d.aws`); they never build
+ * events themselves.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { SETTINGS } from '../../../functions/runtime/config.js';
+import { createDb, type Db } from '../../../functions/store/db.js';
+import { VirtualClock } from '../../../local/clock.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.js';
+import { SAMPLE_SETTINGS } from '../../../local/sample-settings.js';
+import type { Definition } from '../../../local/workflows.js';
+import { REPO_ROOT, STACK_NAME, type Assembly, type FunctionResource } from '../support/assembly.js';
+import { LambdaHost } from '../support/lambda-host.js';
+import { prepareLambdaTask, type LambdaTask } from '../support/lambda-task.js';
+import { templateGateway, type HttpGateway } from './gateway.js';
+import { CREDENTIALS, lambdaEnvironment } from './lambda-env.js';
+import { MOTO_ACCOUNT, startMoto, type MotoServer } from './moto.js';
+import { FakePlatforms } from './platforms.js';
+import { createResources, type PhysicalResources } from './resources.js';
+import { SqsEventSource } from './sqs-source.js';
+import { startSsmFaults, type SsmFaults } from './ssm-faults.js';
+import { StepFunctionsDriver } from './step-functions.js';
+import { recordMatchesFilters } from './stream-filter.js';
+import { DynamoStreamSource } from './stream-source.js';
+
+/** The deployment's region (the sample SNS topic's, so the e-mail samples belong to it). */
+export const REGION = 'eu-central-1';
+
+/**
+ * What an operator stores under the secrets path: the public test secrets and sample settings
+ * (local/sample-settings.ts, the values the channel samples are signed with), the test PKI as
+ * absolute paths, and placeholder outbound tokens (their requests only reach the fake platforms).
+ * EMAIL_FROM is the template's (SYNTH_CONTEXT), not a parameter.
+ */
+export function deploymentSettings(): Record<string, string> {
+  const { EMAIL_FROM: _templateOwnsIt, ...samples } = SAMPLE_SETTINGS;
+  return {
+    ...samples,
+    SNS_CERT_DIR: `${REPO_ROOT}functions/channels/email/samples/pki`,
+    SNS_TRUST_ROOT_PEM: `${REPO_ROOT}functions/channels/email/samples/pki/test-ca.pem`,
+    TELEGRAM_BOT_TOKEN: '7000000001:deployment-test-bot-token',
+    WHATSAPP_ACCESS_TOKEN: 'deployment-test-whatsapp-token',
+    WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
+    META_PAGE_ACCESS_TOKEN: 'deployment-test-page-token',
+    VK_ACCESS_TOKEN: 'deployment-test-vk-token',
+    TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+  };
+}
+
+const SECRET_NAMES = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.name));
+
+export interface DeploymentOptions {
+  readonly workDir: string;
+  readonly assembly: Assembly;
+  /** Make failed SQS records visible again at once (default true: retries within a test's time). */
+  readonly releaseFailedRecords?: boolean;
+}
+
+export interface AwsClients {
+  readonly ddb: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly streams: DynamoDBStreamsClient;
+  readonly sqs: SQSClient;
+  readonly ssm: SSMClient;
+  readonly ses: SESClient;
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
+}
+
+export class Deployment {
+  readonly platforms = new FakePlatforms();
+  /** Real time unless advanced: Wait states of the workflows run on it. */
+  readonly clock = new VirtualClock();
+  /** One execution environment per function, by logical id (each starts on its first invocation). */
+  readonly hosts: ReadonlyMap<string, LambdaHost>;
+  /** SQS event source mappings, by the handler file of the function they invoke (`process`, `send`). */
+  readonly queues = new Map<string, SqsEventSource>();
+  readonly streams: DynamoStreamSource[] = [];
+  readonly http: HttpGateway;
+  readonly stepFunctions: StepFunctionsDriver;
+  private readonly functions: FunctionResource[];
+
+  constructor(
+    readonly assembly: Assembly,
+    readonly phys: PhysicalResources,
+    readonly aws: AwsClients,
+    readonly moto: MotoServer,
+    readonly dynamodb: DynamoDbLocal,
+    readonly ssmFaults: SsmFaults,
+    tasks: ReadonlyMap<string, LambdaTask>,
+    opts: DeploymentOptions,
+  ) {
+    this.functions = assembly.functions();
+    this.hosts = new Map(this.functions.map((fn) => {
+      const task = tasks.get(fn.logicalId)!;
+      const env = lambdaEnvironment(fn, phys, { region: REGION, taskRoot: task.root, endpoints: { moto: moto.endpoint, ssm: ssmFaults.endpoint, dynamodb: dynamodb.endpoint } });
+      return [fn.logicalId, new LambdaHost({
+        name: fn.handlerName, moduleFile: task.moduleFile, exportName: task.exportName, env, cwd: task.root,
+        timeoutSeconds: fn.timeoutSeconds, functionArn: phys.getAtt(fn.logicalId, 'Arn'), onFetch: this.platforms.answer,
+      })];
+    }));
+    const invokeById = (logicalId: string, event: unknown) => this.hostOf(logicalId).invoke(event);
+    this.http = templateGateway(assembly.template, phys, invokeById, { region: REGION, account: MOTO_ACCOUNT });
+
+    for (const [id, r] of assembly.resourcesOf('AWS::Lambda::EventSourceMapping')) {
+      const p = r.Properties ?? {};
+      const fnId = (p.FunctionName as { Ref: string }).Ref;
+      const [sourceId, attr] = (p.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      const sourceType = assembly.resource(sourceId).Type;
+      const reportBatchItemFailures = ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures');
+      if (sourceType === 'AWS::SQS::Queue') {
+        this.queues.set(assembly.fnByLogicalId(fnId).handlerName, new SqsEventSource({
+          sqs: aws.sqs, queueUrl: phys.ref(sourceId), queueArn: phys.getAtt(sourceId, 'Arn'), region: REGION,
+          // Lambda's default batch size for SQS is 10.
+          batchSize: Number(p.BatchSize ?? 10), reportBatchItemFailures, releaseFailed: opts.releaseFailedRecords ?? true,
+          invoke: (event) => this.hostOf(fnId).invoke(event),
+        }));
+      } else if (sourceType === 'AWS::DynamoDB::Table' && attr === 'StreamArn') {
+        if (p.StartingPosition !== 'TRIM_HORIZON') throw new Error(`deployment: ${id} starts at ${String(p.StartingPosition)}; only TRIM_HORIZON is emulated`);
+        const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
+        const failureQueue = destination ? phys.resolveString(destination) : undefined;
+        const filter = recordMatchesFilters(p.FilterCriteria as { Filters?: Array<{ Pattern?: string }> } | undefined);
+        this.streams.push(new DynamoStreamSource({
+          streams: aws.streams, streamArn: phys.getAtt(sourceId, 'StreamArn'), region: REGION,
+          batchSize: Number(p.BatchSize ?? 100), startingPosition: 'TRIM_HORIZON', filter: filter as (r: DynamoDBRecord) => boolean,
+          reportBatchItemFailures, maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
+          invoke: (event) => this.hostOf(fnId).invoke(event),
+          ...(failureQueue ? { onFailure: (info) => this.sendToArn(failureQueue, info) } : {}),
+        }));
+      } else {
+        throw new Error(`deployment: event source mapping ${id} reads a ${sourceType}, which is not emulated`);
+      }
+    }
+
+    const machines = assembly.resourcesOf('AWS::StepFunctions::StateMachine').map(([id, r]) => {
+      const definition = JSON.parse(phys.resolveString(r.Properties?.DefinitionString)) as Definition;
+      const lambdas: Record<string, (payload: unknown) => Promise<unknown>> = {};
+      for (const f of this.functions) lambdas[phys.getAtt(f.logicalId, 'Arn')] = (payload) => this.hostOf(f.logicalId).invoke(payload);
+      return { logicalId: id, arn: phys.ref(id), definition, lambdas };
+    });
+    this.stepFunctions = new StepFunctionsDriver(aws.sfn, machines, this.clock);
+  }
+
+  /** The host of the function whose handler file is `handlerName` (started on first use). */
+  host(handlerName: string): LambdaHost {
+    return this.hostOf(this.assembly.fn(handlerName).logicalId);
+  }
+
+  hostOf(logicalId: string): LambdaHost {
+    const h = this.hosts.get(logicalId);
+    if (!h) throw new Error(`deployment: ${logicalId} is not a function of the template`);
+    return h;
+  }
+
+  /** A document client on the deployment's table, for assertions (`createDb` of functions/store). */
+  db(): Db {
+    const tables = this.assembly.resourcesOf('AWS::DynamoDB::Table');
+    if (tables.length !== 1) throw new Error(`deployment: expected one table, the template has ${tables.length}`);
+    return createDb(this.phys.ref(tables[0]![0]), clientConfig(this.dynamodb.endpoint));
+  }
+
+  /** URL and ARN of a queue by logical id. */
+  queue(logicalId: string): { url: string; arn: string } {
+    return { url: this.phys.ref(logicalId), arn: this.phys.getAtt(logicalId, 'Arn') };
+  }
+
+  /** The EventBridge rule's targets invoked with a Scheduled Event, as the schedule would. */
+  async fireSchedule(ruleLogicalId: string): Promise<unknown[]> {
+    const rule = this.assembly.resource(ruleLogicalId);
+    const name = `${STACK_NAME}-${ruleLogicalId}`.slice(0, 64);
+    const results: unknown[] = [];
+    for (const t of (rule.Properties?.Targets as Array<{ Arn: unknown; Input?: string }>) ?? []) {
+      const [fnId] = (t.Arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      const event = t.Input !== undefined ? JSON.parse(t.Input) : {
+        version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: MOTO_ACCOUNT,
+        time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: REGION,
+        resources: [`arn:aws:events:${REGION}:${MOTO_ACCOUNT}:rule/${name}`], detail: {},
+      };
+      results.push(await this.hostOf(fnId).invoke(event));
+    }
+    return results;
+  }
+
+  /**
+   * Run the event sources until a full pass over queues, stream and workflows finds nothing to do.
+   * Failed records come back at once (releaseFailedRecords), so a poison record settles once it is
+   * dead-lettered; `maxRounds` bounds that.
+   */
+  async settle(maxRounds = 30): Promise<void> {
+    for (let round = 0; round < maxRounds; round++) {
+      let n = 0;
+      for (const q of this.queues.values()) n += await q.drain();
+      for (const s of this.streams) n += await s.drain();
+      n += await this.stepFunctions.sync();
+      await this.stepFunctions.engine.whenIdle();
+      if (n === 0) return;
+    }
+    throw new Error(`deployment: not quiet after ${maxRounds} rounds`);
+  }
+
+  /** Every host's log lines, prefixed by its handler file (for failure messages). */
+  logs(): string {
+    return [...this.hosts.values()].flatMap((h) => h.logs().map((l) => `[${h.opts.name}] ${l}`)).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await this.stepFunctions.stop().catch(() => undefined);
+    await Promise.all([...this.hosts.values()].map((h) => h.stop()));
+    await this.ssmFaults.stop();
+    await this.moto.stop();
+    await this.dynamodb.stop();
+    for (const c of Object.values(this.aws)) (c as { destroy?: () => void }).destroy?.();
+  }
+
+  private async sendToArn(queueArn: string, body: unknown): Promise<void> {
+    const name = queueArn.split(':').at(-1)!;
+    const url = `${this.moto.endpoint}/${MOTO_ACCOUNT}/${name}`;
+    await this.aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(body) }));
+  }
+}
+
+const clientConfig = (endpoint: string) => ({ endpoint, region: REGION, credentials: CREDENTIALS });
+
+/** Start the emulators, create the resources, store the secrets; hosts start on first use. */
+export async function startDeployment(opts: DeploymentOptions): Promise<Deployment> {
+  const { assembly } = opts;
+  const timings: Record<string, number> = {};
+  let t = Date.now();
+  const lap = (k: string) => { timings[k] = Date.now() - t; t = Date.now(); };
+  const [moto, dynamodb] = await Promise.all([startMoto(), startDynamoDbLocal({ inMemory: true })]);
+  lap('emulators');
+  let ssmFaults: SsmFaults | undefined;
+  try {
+    ssmFaults = await startSsmFaults(moto.endpoint);
+    const aws: AwsClients = (() => {
+      const ddb = new DynamoDBClient(clientConfig(dynamodb.endpoint));
+      return {
+        ddb, doc: DynamoDBDocumentClient.from(ddb), streams: new DynamoDBStreamsClient(clientConfig(dynamodb.endpoint)),
+        sqs: new SQSClient(clientConfig(moto.endpoint)), ssm: new SSMClient(clientConfig(moto.endpoint)), ses: new SESClient(clientConfig(moto.endpoint)),
+        s3: new S3Client({ ...clientConfig(moto.endpoint), forcePathStyle: true }), sfn: new SFNClient(clientConfig(moto.endpoint)),
+      };
+    })();
+    const phys = await createResources(assembly.template, aws, { region: REGION, account: MOTO_ACCOUNT, stackName: STACK_NAME });
+    lap('resources');
+
+    // Secrets and settings where the functions read them (every CONFLUO_SECRETS_PATH in the template).
+    const paths = new Set(assembly.functions().map((f) => f.environment.CONFLUO_SECRETS_PATH).filter((p): p is string => typeof p === 'string'));
+    for (const path of paths) {
+      for (const [name, value] of Object.entries(deploymentSettings())) {
+        await aws.ssm.send(new PutParameterCommand({ Name: `${path}${name}`, Value: value, Type: SECRET_NAMES.has(name) ? 'SecureString' : 'String', Overwrite: true }));
+      }
+    }
+    // The From address of every function that sends e-mail is a verified SES identity.
+    const senders = new Set(assembly.functions().map((f) => f.environment.EMAIL_FROM).filter((v): v is string => typeof v === 'string'));
+    for (const from of senders) await aws.ses.send(new VerifyEmailIdentityCommand({ EmailAddress: addressOf(from) }));
+
+    lap('secrets');
+    const tasks = new Map<string, LambdaTask>();
+    for (const fn of assembly.functions()) tasks.set(fn.logicalId, await prepareLambdaTask(opts.workDir, fn));
+    lap('tasks');
+    if (process.env.DEPLOY_TEST_TIMINGS) console.log('deployment start', timings);
+    return new Deployment(assembly, phys, aws, moto, dynamodb, ssmFaults, tasks, opts);
+  } catch (e) {
+    await ssmFaults?.stop();
+    await moto.stop();
+    await dynamodb.stop();
+    throw e;
+  }
+}
+
+/** `Acme Support <support@acme.example>` → `support@acme.example`. */
+export function addressOf(from: string): string {
+  return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+}

@@ -1,0 +1,59 @@
+/**
+ * A tiny HTTP proxy in front of moto for the SSM API, for fault injection: while armed it answers
+ * `GetParametersByPath` the way SSM answers over its rate limit — HTTP 400
+ * `{"__type":"ThrottlingException"}` (https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html) —
+ * every time, so the SDK's own retries within one invocation are all refused; disarmed it passes
+ * everything through. Functions reach SSM only through it (`AWS_ENDPOINT_URL_SSM`).
+ */
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { freePort } from '../../../local/dynamodb-local.js';
+
+export interface SsmFaults {
+  readonly endpoint: string;
+  /** Throttle GetParametersByPath until `disarm()`. */
+  arm(): void;
+  disarm(): void;
+  /** GetParametersByPath calls refused so far. */
+  readonly throttled: number;
+  /** GetParametersByPath calls passed to moto so far. */
+  readonly passed: number;
+  stop(): Promise<void>;
+}
+
+export async function startSsmFaults(target: string): Promise<SsmFaults> {
+  const port = await freePort();
+  const upstream = new URL(target);
+  let armed = false;
+  let throttled = 0;
+  let passed = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const isByPath = req.headers['x-amz-target'] === 'AmazonSSM.GetParametersByPath';
+      if (isByPath && armed) {
+        throttled += 1;
+        const body = JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' });
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `throttle-${throttled}`, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      if (isByPath) passed += 1;
+      const fwd = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      fwd.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+      fwd.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    arm: () => { armed = true; },
+    disarm: () => { armed = false; },
+    get throttled() { return throttled; },
+    get passed() { return passed; },
+    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
