@@ -132,7 +132,10 @@ export function confluoBundling(extra: ConfluoFunctionProps['bundling'] = {}): B
     mainFields: ['module', 'main'],
     minify: true,
     sourceMap: true,
-    sourceMapMode: SourceMapMode.EXTERNAL,
+    // DEFAULT (linked): the bundle ends with `//# sourceMappingURL=index.mjs.map`. Node's
+    // --enable-source-maps (set below) only follows that comment; with EXTERNAL the map shipped
+    // unused and deployed stack traces pointed into the minified bundle.
+    sourceMapMode: SourceMapMode.DEFAULT,
     // Nothing is external: the SDK comes from the lockfile (above). Only `nodeModules` (native
     // modules) stay outside the bundle; NodejsFunction makes them external itself.
     externalModules: [],

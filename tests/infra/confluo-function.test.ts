@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { confluoBundling, LAMBDA_NPM_PLATFORM } from '../../lib/confluo-function.js';
 import { synthConfluo } from './helpers.js';
 
@@ -18,6 +19,16 @@ describe('ConfluoFunction bundling', () => {
     const options = confluoBundling({ nodeModules: ['@duckdb/node-api'] });
     expect(options.nodeModules).toEqual(['@duckdb/node-api']);
     expect(options.externalModules).toEqual([]);
+  });
+
+  it('links each bundle to its source map, so --enable-source-maps turns deployed stack traces into TypeScript lines', () => {
+    expect(confluoBundling().sourceMap).toBe(true);
+    expect(confluoBundling().sourceMapMode).toBe(SourceMapMode.DEFAULT);
+    const { template } = synthConfluo();
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      if (fn.Properties.Environment?.Variables?.NODE_OPTIONS === undefined) continue;
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toContain('--enable-source-maps');
+    }
   });
 
   it('installs native modules for Linux on arm64 with glibc, the platform every function runs on', () => {
