@@ -56,19 +56,28 @@ export function handlerModule(assetDir: string, handler: string): { file: string
 
 /**
  * External imports of a bundle, read by esbuild's parser (static and dynamic imports); plus any
- * quoted `@aws-sdk/…` specifier, which catches a CommonJS dependency's `require()` of the SDK
- * that esbuild routes through its own `__require` wrapper.
+ * `require("@aws-sdk/…")` / `__require("@aws-sdk/…")` call, which catches a CommonJS
+ * dependency's `require()` of the SDK that esbuild routes through its own `__require` wrapper.
+ * (A bare quoted `@aws-sdk/…` string is no import: a bundled SDK names its packages in user-agent
+ * strings and messages.)
  */
 export async function bundleImports(file: string): Promise<BundleImport[]> {
   const result = await build({ entryPoints: [file], bundle: true, write: false, metafile: true, platform: 'node', format: 'esm', external: ['*'], logLevel: 'silent' });
   const input = Object.values(result.metafile.inputs)[0];
   const found = new Map<string, BundleImport>();
   for (const i of input?.imports ?? []) found.set(`${i.kind} ${i.path}`, { path: i.path, kind: i.kind });
-  for (const m of readFileSync(file, 'utf8').matchAll(/["'`](@aws-sdk\/[a-z0-9.-]+(?:\/[A-Za-z0-9._/-]+)?)["'`]/g)) {
-    if (![...found.values()].some((i) => i.path === m[1])) found.set(`literal ${m[1]}`, { path: m[1]!, kind: 'string-literal' });
+  for (const m of readFileSync(file, 'utf8').matchAll(/(?:__require|\brequire)\s*\(\s*["'`](@aws-sdk\/[a-z0-9.-]+(?:\/[A-Za-z0-9._/-]+)?)["'`]\s*\)/g)) {
+    if (![...found.values()].some((i) => i.path === m[1])) found.set(`require ${m[1]}`, { path: m[1]!, kind: 'require-call' });
   }
   return [...found.values()];
 }
+
+/**
+ * Optional packages the SDK tries to `require()` inside a try/catch and does without: the SigV4a
+ * signers (the CRT one and the JS one) are needed only for multi-region access points, which
+ * Confluo never uses.
+ */
+const OPTIONAL_SDK_PACKAGES = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a']);
 
 const packageName = (specifier: string) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
 
@@ -83,7 +92,7 @@ export async function prepareLambdaTask(workDir: string, fn: FunctionResource): 
   assertNoModulesAbove(lambdaDir);
   const { file, exportName } = handlerModule(fn.assetDir, fn.handler);
   const imports = await bundleImports(join(fn.assetDir, file));
-  const bare = [...new Set(imports.map((i) => i.path).filter((p) => !isBuiltin(p)).map(packageName))];
+  const bare = [...new Set(imports.map((i) => i.path).filter((p) => !isBuiltin(p) && !OPTIONAL_SDK_PACKAGES.has(p)).map(packageName))];
   const needsRuntimeSdk = bare.some((p) => p.startsWith('@aws-sdk/'));
   const root = join(lambdaDir, fn.logicalId);
   if (!existsSync(root)) cpSync(fn.assetDir, root, { recursive: true, dereference: true });
