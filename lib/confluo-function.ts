@@ -6,7 +6,7 @@
  * Only settings declared in `functions/runtime/config.ts` may be put in the environment under one
  * of Confluo's namespaces (`CONFLUO_`, `EMAIL_`, …): the handlers reject unknown keys at cold start.
  * Channel secrets are never environment variables of the template; `bindSecrets()` lets the
- * function read them from SSM Parameter Store at cold start instead.
+ * function read the ones it needs (lib/ssm-settings.ts) from SSM Parameter Store at cold start.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } fro
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { SSM_SETTINGS } from './ssm-settings.js';
 
 /** The Lambda entry points under `functions/handlers/`; each exports `handler`. */
 export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link';
@@ -226,23 +227,29 @@ export class ConfluoFunction extends NodejsFunction {
   }
 
   /**
-   * Let the function read the channel secrets stored as (SecureString) SSM parameters under
-   * `secretsPath`: sets `CONFLUO_SECRETS_PATH`, grants `ssm:GetParametersByPath` /
-   * `ssm:GetParameters` / `ssm:GetParameter` on that path only, and `kms:Decrypt` restricted to the
-   * AWS managed `aws/ssm` key used through SSM.
+   * Let the function read the settings it needs from the (SecureString) SSM parameters under
+   * `secretsPath` — exactly those `lib/ssm-settings.ts` lists for its handler, no other: sets
+   * `CONFLUO_SECRETS_PATH` and `CONFLUO_SECRET_NAMES`, grants `ssm:GetParameters` /
+   * `ssm:GetParameter` on those parameters' ARNs (no wildcard: a public function cannot read
+   * another function's tokens), and `kms:Decrypt` restricted to the AWS managed `aws/ssm` key
+   * used through SSM. A parameter that does not exist is granted all the same: channels are
+   * enabled by storing their parameters, after the deployment.
    */
   bindSecrets(secretsPath: string): this {
     assertSecretsPath(secretsPath);
+    const names = (SSM_SETTINGS as Partial<Record<HandlerName, readonly string[]>>)[this.handlerName];
+    if (!names?.length) throw new Error(`bindSecrets: handler '${this.handlerName}' reads no SSM settings (lib/ssm-settings.ts lists who reads what)`);
     const stack = Stack.of(this);
     const pathName = secretsPath.slice(1, -1); // '/confluo/prod/' → 'confluo/prod'
     const parameterArn = (resourceName: string) =>
       stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.addEnvironment('CONFLUO_SECRETS_PATH', secretsPath);
+    this.addEnvironment('CONFLUO_SECRET_NAMES', names.join(','));
     this.addToRolePolicy(new PolicyStatement({
       effect: Effect.ALLOW,
-      actions: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'],
-      // GetParametersByPath is authorised on the path itself, the others on each parameter.
-      resources: [parameterArn(pathName), parameterArn(`${pathName}/*`)],
+      // GetParameters reads up to 10 names per call (awsSettings); GetParameter for one.
+      actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+      resources: names.map((n) => parameterArn(`${pathName}/${n}`)),
     }));
     // SecureString parameters encrypted with the AWS managed key aws/ssm; the key id differs per
     // account, so the key is matched by alias and by being used through SSM
@@ -256,16 +263,10 @@ export class ConfluoFunction extends NodejsFunction {
         StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
       },
     }));
-    Validations.of(this).acknowledge(
-      {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${pathName}/*]`,
-        reason: `Channel secrets are one SSM parameter per setting under ${secretsPath}; which exist depends on the channels the operator enables, so access is granted to that path only, not to named parameters.`,
-      },
-      {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
-        reason: 'The AWS managed aws/ssm key has an account-specific id unknown at synth time; kms:Decrypt is limited by the kms:ResourceAliases = alias/aws/ssm and kms:ViaService = ssm conditions.',
-      },
-    );
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason: 'The AWS managed aws/ssm key has an account-specific id unknown at synth time; kms:Decrypt is limited by the kms:ResourceAliases = alias/aws/ssm and kms:ViaService = ssm conditions.',
+    });
     return this;
   }
 

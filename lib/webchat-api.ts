@@ -3,8 +3,15 @@
  * `POST /webchat/session` (anonymous visitor token) and `GET /webchat/messages` (the
  * conversation, authorised by that token inside the function, exactly as ingest checks it), plus
  * their CORS preflights. The widget posts its messages to `/webhooks/webchat` like any channel.
+ *
+ * Least privilege (public, unauthenticated routes): the function reads the visitor's identity
+ * (GetItem), their customer's tickets (Query on gsi3 only) and timelines (Query), and marks the
+ * replies it serves `delivered` (UpdateItem) — {@link WEBCHAT_API_TABLE_ACCESS}, nothing else: no
+ * PutItem, DeleteItem or transaction, no other index, no queue. Of the SSM parameters it may read
+ * only the web-chat channel's (`WEBCHAT_SECRET`, `WEBCHAT_ALLOWED_ORIGINS`; lib/ssm-settings.ts).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { HttpMethod, PayloadFormatVersion, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -22,6 +29,12 @@ export interface WebchatApiProps {
   readonly logRetention?: RetentionDays;
 }
 
+/** The table access of functions/store/webchat.ts (and markServed → store/outbound.ts `advanceDelivery`). */
+export const WEBCHAT_API_TABLE_ACCESS = {
+  table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  indexes: { gsi3: ['dynamodb:Query'] },
+} as const;
+
 export class WebchatApi extends Construct {
   public readonly function: ConfluoFunction;
 
@@ -32,9 +45,14 @@ export class WebchatApi extends Construct {
       description: 'Confluo web-chat widget: visitor session tokens and the conversation (replies)',
       timeout: Duration.seconds(10),
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    })
-      .bindTable(props.store)
-      .bindSecrets(props.secretsPath);
+      environment: { CONFLUO_TABLE_NAME: props.store.table.tableName },
+    }).bindSecrets(props.secretsPath);
+    // Not bindTable (read/write on the table and every index): exactly the actions it uses.
+    const table = props.store.table.tableArn;
+    this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...WEBCHAT_API_TABLE_ACCESS.table], resources: [table] }));
+    for (const [index, actions] of Object.entries(WEBCHAT_API_TABLE_ACCESS.indexes)) {
+      this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [`${table}/index/${index}`] }));
+    }
     const integration = new HttpLambdaIntegration('WebchatApiIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
     const routes = [
       ...props.api.addRoutes({ path: '/webchat/session', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration }),

@@ -6,8 +6,8 @@
  * Each function gets the environment the template gives it, resolved to local values (the table,
  * the queue URLs, the state machine ARNs, the webhook API URL), so a binding missing from lib/
  * fails here as it would deployed. Settings the operator passes as stack props in AWS come from
- * the runtime's environment; secret settings reach only the functions the template lets read
- * the secrets path (`CONFLUO_SECRETS_PATH`), as SSM does in AWS.
+ * the runtime's environment; a secret setting reaches only the functions the template lets read
+ * its parameter (`CONFLUO_SECRET_NAMES` beside `CONFLUO_SECRETS_PATH`), as IAM does in AWS.
  */
 import type { HandlerName } from '../lib/confluo-function.js';
 import { loadConfig, SETTINGS, type Config } from '../functions/runtime/config.js';
@@ -118,23 +118,26 @@ export class LocalLambdas {
 }
 
 /**
- * A function's environment: the runtime's settings (secrets only where the template lets the
- * function read the secrets path), then the template's literal values for what those don't
- * set, then the template's bindings (Refs and GetAtts, resolved locally), which always win.
+ * A function's environment: the runtime's settings (a secret only where the template lets the
+ * function read that parameter: its `CONFLUO_SECRET_NAMES`), then the template's literal values
+ * for what those don't set, then the template's bindings (Refs and GetAtts, resolved locally),
+ * which always win.
  */
 function functionEnvironment(opts: LocalLambdasOptions, logicalId: string): Record<string, string> {
   const resource = opts.template.Resources[logicalId]!;
   const variables = ((resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables) ?? {};
-  const readsSecrets = 'CONFLUO_SECRETS_PATH' in variables;
+  // The settings the function may read from SSM in AWS (lib/ssm-settings.ts, set by bindSecrets).
+  const readable = new Set(typeof variables.CONFLUO_SECRET_NAMES === 'string' && 'CONFLUO_SECRETS_PATH' in variables ? variables.CONFLUO_SECRET_NAMES.split(',') : []);
   const env: Record<string, string> = { ...(opts.defaults ?? {}) };
   for (const [k, v] of Object.entries(opts.env)) {
     if (v === undefined) continue;
     if (v === '') { delete env[k]; continue; } // set empty: unset, defaults included
-    if (!readsSecrets && SECRET_SETTINGS.has(k)) continue;
+    if (SECRET_SETTINGS.has(k) && !readable.has(k)) continue;
     env[k] = v;
   }
   for (const [k, v] of Object.entries(variables)) {
-    if (k === 'CONFLUO_SECRETS_PATH') continue; // locally the secrets are in the environment
+    // Locally the secrets are in the runtime's environment (filtered above), not in SSM.
+    if (k === 'CONFLUO_SECRETS_PATH' || k === 'CONFLUO_SECRET_NAMES') continue;
     if (typeof v === 'string') {
       if (opts.env[k] === undefined || opts.env[k] === '') env[k] = v;
     } else {

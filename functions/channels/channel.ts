@@ -154,7 +154,13 @@ export interface ChannelAdapter {
   readonly name: Channel;
   /** Settings that must all be present for the channel to accept inbound requests (§0.13). */
   readonly inboundSecrets: readonly string[];
-  /** Settings used for replies and downloads (documented, optional at start). */
+  /** Settings admission reads when they are present (an origin list, a trust root). */
+  readonly inboundOptional?: readonly string[];
+  /**
+   * Settings used for replies and downloads (documented, optional at start). With the inbound
+   * ones these are all a channel reads: in AWS a function may read only the SSM parameters its
+   * side of the channels declares (lib/ssm-settings.ts; tests/channels/settings-reads.test.ts).
+   */
   readonly outboundSecrets: readonly string[];
   readonly capabilities: ChannelCapabilities;
   /**

@@ -2,8 +2,8 @@
  * The AWS platform (functions/runtime/platform.ts): what the Lambda entry points run on.
  *
  * - Settings: the function's environment (set by the CDK constructs) merged with the
- *   SecureString parameters under `CONFLUO_SECRETS_PATH` (one per setting, named like it), then
- *   validated. Read at the first invocation of an execution environment; a failed read (SSM
+ *   SecureString parameters `CONFLUO_SECRET_NAMES` names under `CONFLUO_SECRETS_PATH` (one per
+ *   setting, named like it), then validated. Read at the first invocation of an execution environment; a failed read (SSM
  *   throttles bursts of cold starts) is retried by the next invocation (`lambdaHandler`).
  * - Clients: created once per execution environment, on first use. Region and endpoints come
  *   from the environment as the SDK reads them (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`), which
@@ -18,11 +18,11 @@ import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { getParameters } from '@aws-lambda-powertools/parameters/ssm';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, type Db } from '../store/db.js';
-import { loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { powertoolsIngestMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
@@ -30,11 +30,34 @@ import type { Enqueue, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
-/** Environment merged with `CONFLUO_SECRETS_PATH` parameters (names = setting names, e.g. `/confluo/prod/TELEGRAM_SECRET_TOKEN`). */
+/**
+ * The environment merged with the SSM parameters `CONFLUO_SECRET_NAMES` names under
+ * `CONFLUO_SECRETS_PATH` (parameter name = setting name, e.g. `/confluo/prod/TELEGRAM_SECRET_TOKEN`).
+ *
+ * Read by name, not by path: the function's role may read exactly these parameters
+ * (lib/confluo-function.ts `bindSecrets`), so `GetParametersByPath` would be refused. Powertools'
+ * `getParametersByName` asks `GetParameters` for up to 10 names per call
+ * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html);
+ * names SSM does not know come back as `InvalidParameters`, collected under `_errors` with
+ * `throwOnError: false` — a channel whose parameters are not stored is simply not enabled.
+ * Any other failure (throttling, access denied) rejects, and the next invocation retries.
+ */
 export async function awsSettings(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Config> {
   const path = env.CONFLUO_SECRETS_PATH;
-  // maxAge 0: each (re)build reads SSM afresh; a build happens once per execution environment.
-  const secrets = path ? ((await getParameters(path, { decrypt: true, recursive: false, maxAge: 0 })) ?? {}) as Record<string, string> : {};
+  const names = (env.CONFLUO_SECRET_NAMES ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (path && names.length === 0) throw new ConfigError('config: CONFLUO_SECRETS_PATH is set without CONFLUO_SECRET_NAMES (ConfluoFunction.bindSecrets sets both)', { cause: { keys: ['CONFLUO_SECRET_NAMES'] } });
+  const secrets: Record<string, string> = {};
+  if (path) {
+    // A provider of its own: each (re)build reads SSM afresh (a build happens once per execution
+    // environment). The shared default provider would serve values cached by an earlier build:
+    // getParametersByName caches for 5 s even with maxAge 0 (SSMProvider.js caches with
+    // `maxAge || DEFAULT_MAX_AGE_SECS`, @aws-lambda-powertools/parameters 2.35).
+    const read = await new SSMProvider().getParametersByName(Object.fromEntries(names.map((n) => [`${path}${n}`, {}])), { decrypt: true, maxAge: 0, throwOnError: false });
+    for (const n of names) {
+      const value = read[`${path}${n}`];
+      if (typeof value === 'string') secrets[n] = value;
+    }
+  }
   return loadConfig({ ...env, ...secrets });
 }
 

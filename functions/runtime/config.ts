@@ -6,8 +6,9 @@
  * one of our namespaces that is not declared is an error, so a misspelt key such as
  * `TELEGRAM_SECRET_TOKN` fails at start instead of silently disabling a channel.
  *
- * In AWS, secrets are not in the template's environment: they are read from SSM Parameter Store
- * under `CONFLUO_SECRETS_PATH` and merged over the environment before validation (see clients.ts).
+ * In AWS, secrets are not in the template's environment: the parameters `CONFLUO_SECRET_NAMES`
+ * names are read from SSM Parameter Store under `CONFLUO_SECRETS_PATH` and merged over the
+ * environment before validation (functions/runtime/aws.ts `awsSettings`).
  */
 import { z } from 'zod';
 
@@ -30,6 +31,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
   { name: 'CONFLUO_DEDUP_TTL_DAYS', meaning: 'Days a dedupe marker is kept (platforms retry for up to 7 days)', default: '8' },
   { name: 'CONFLUO_SECRETS_PATH', meaning: 'AWS only: SSM Parameter Store path holding channel secrets (e.g. `/confluo/prod/`)' },
+  { name: 'CONFLUO_SECRET_NAMES', meaning: 'AWS only: comma-separated settings this function reads from SSM under `CONFLUO_SECRETS_PATH` (set by the stack; its role may read exactly these parameters, a missing one is simply unset)' },
   { name: 'CONFLUO_DATA_DIR', meaning: 'Local runtime: where DynamoDB Local data, queues and the outbox persist', default: '.confluo' },
   { name: 'CONFLUO_LOG_LEVEL', meaning: 'Log level (DEBUG, INFO, WARN, ERROR)', default: 'INFO' },
   { name: 'PORT', meaning: 'Local runtime: HTTP port', default: '3000' },

@@ -1,7 +1,7 @@
 /**
  * Stage 7 — faults injected into the emulated deployment, each a regression test for a defect of
  * issue 12 (they fail until the fix lands; that is expected):
- * - (i) SSM throttles the cold start's GetParametersByPath (every SDK retry refused): that
+ * - (i) SSM throttles the cold start's GetParameters (every SDK retry refused): that
  *   invocation fails, and the NEXT invocation of the same environment must read the secrets and
  *   succeed (issue 12 item 4: functions/runtime/aws.ts keeps the rejected setup promise);
  * - (iii) SES rejects the e-mail reply (its From address is no longer a verified identity in moto):

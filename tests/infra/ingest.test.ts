@@ -98,11 +98,12 @@ describe('Ingest function', () => {
     expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
   });
 
-  it('may read parameters under the secrets path only, and decrypt only through aws/ssm', () => {
+  it('may read the channels\' inbound parameters under the secrets path only, each by name, and decrypt only through aws/ssm', () => {
     const statements = policyStatements(template, fnId);
-    const ssm = statements.find((s) => (s.Action as string[]).includes?.('ssm:GetParametersByPath'))!;
-    expect(JSON.stringify(ssm.Resource)).toContain(':parameter/confluo/test"');
-    expect(JSON.stringify(ssm.Resource)).toContain(':parameter/confluo/test/*"');
+    const ssm = statements.find((s) => (s.Action as string[]).includes?.('ssm:GetParameters'))!;
+    expect(JSON.stringify(ssm.Resource)).toContain(':parameter/confluo/test/TELEGRAM_SECRET_TOKEN"');
+    expect(JSON.stringify(ssm.Resource)).not.toContain(':parameter/confluo/test/TELEGRAM_BOT_TOKEN"');
+    expect(JSON.stringify(ssm.Resource)).not.toContain('*');
     const kms = statements.find((s) => s.Action === 'kms:Decrypt')!;
     expect(kms.Condition).toMatchObject({
       'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/aws/ssm' },

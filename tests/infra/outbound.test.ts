@@ -47,7 +47,7 @@ describe('Outbound send function', () => {
       CONFLUO_SECRETS_PATH: '/confluo/test/',
       EMAIL_FROM: 'support@example.com',
     });
-    expect(allowedActions(template, sendId)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'ssm:GetParametersByPath', 'kms:Decrypt']));
+    expect(allowedActions(template, sendId)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'ssm:GetParameters', 'kms:Decrypt']));
   });
 
   it('leaves EMAIL_FROM unset when no sender is given', () => {

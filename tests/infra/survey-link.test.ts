@@ -1,7 +1,7 @@
 /**
  * SurveyLink (lib/survey-link.ts): the survey e-mail score links routed on the public webhook API
- * to one small function with least privilege (four table actions on the table itself, the secrets
- * path, nothing else); the survey step signs links for the webhook API's URL (or the given public
+ * to one small function with least privilege (four table actions on the table itself, its one
+ * SSM parameter, nothing else); the survey step signs links for the webhook API's URL (or the given public
  * URL) with the key from SSM; cdk-nag clean.
  */
 import { describe, expect, it } from 'vitest';
@@ -41,7 +41,8 @@ describe('SurveyLink', () => {
     const step = lambdaEnvironments(template)[stepId]!;
     expect(JSON.stringify(step.CONFLUO_PUBLIC_URL)).toMatch(/execute-api/);
     expect(step.CONFLUO_SECRETS_PATH).toBeDefined();
-    expect(allowedActions(template, stepId)).toContain('ssm:GetParametersByPath');
+    expect(allowedActions(template, stepId)).toContain('ssm:GetParameters');
+    expect(step.CONFLUO_SECRET_NAMES).toContain('CONFLUO_SURVEY_LINK_SECRET');
     const custom = synthConfluo({ publicUrl: 'https://support.acme.example/', survey: { commentMinutes: 30 } }).template;
     expect(lambdaEnvironments(custom)[functionId(custom, 'SurveyWorkflowStepFunction')]).toMatchObject({ CONFLUO_PUBLIC_URL: 'https://support.acme.example/' });
     expect(lambdaEnvironments(custom)[functionId(custom, 'SurveyLinkSurveyLinkFunction')]).toMatchObject({ CONFLUO_SURVEY_COMMENT_MINUTES: '30' });

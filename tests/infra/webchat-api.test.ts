@@ -10,9 +10,10 @@ describe('WebchatApi', () => {
     expect(routes.sort()).toEqual(['GET /webchat/messages', 'OPTIONS /webchat/messages', 'OPTIONS /webchat/session', 'POST /webchat/session']);
   });
 
-  it('reads and writes the table (delivery state) and reads the channel secrets from SSM, nothing else', () => {
+  it('reads the table, updates delivery state and reads its web-chat settings from SSM, nothing else', () => {
     const actions = allowedActions(template, fnId);
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'ssm:GetParametersByPath']));
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'ssm:GetParameters']));
+    expect(actions.filter((a) => ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems'].includes(a))).toEqual([]);
     expect(actions.filter((a) => a.startsWith('sqs:') || a.startsWith('ses:'))).toEqual([]);
     const env = template.toJSON().Resources[fnId].Properties.Environment.Variables;
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['CONFLUO_TABLE_NAME', 'CONFLUO_SECRETS_PATH']));

@@ -222,7 +222,9 @@ function errorCodeOf(body: string): string | undefined {
 export const email = defineChannel({
   name: 'email',
   inboundSecrets: ['EMAIL_SNS_TOPIC_ARN'],
-  outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION'],
+  inboundOptional: ['SNS_CERT_DIR', 'SNS_TRUST_ROOT_PEM'],
+  // The topic's region is the SES region when EMAIL_SES_REGION is unset (ses.ts).
+  outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN'],
   // SNS notification limit 512 KiB (§0.2); mail over 150 KB comes through the S3 action.
   // No reply window and no buttons in e-mail.
   capabilities: { maxBodyBytes: 524_288, replyWindowSeconds: null, buttons: false },

@@ -322,7 +322,8 @@ const DELIVERY_BY_STATUS: Readonly<Record<string, DeliveryState>> = {
 export const twilio = defineChannel({
   name: 'twilio',
   inboundSecrets: ['TWILIO_AUTH_TOKEN', 'TWILIO_WEBHOOK_URL'],
-  outboundSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_MESSAGING_SERVICE_SID'],
+  // The auth token is also the Basic-auth password of the REST API; the webhook URL the StatusCallback.
+  outboundSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_MESSAGING_SERVICE_SID', 'TWILIO_WEBHOOK_URL'],
   // The strictest window of the sub-channels; `replyWindowFor` gives the one of a conversation.
   capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: WHATSAPP_WINDOW_SECONDS, buttons: false },
 

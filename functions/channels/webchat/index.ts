@@ -253,6 +253,7 @@ function sentAtMs(sentAt: string | undefined, receivedAt: number): number {
 export const webchat = defineChannel({
   name: 'webchat',
   inboundSecrets: ['WEBCHAT_SECRET'],
+  inboundOptional: ['WEBCHAT_ALLOWED_ORIGINS'],
   outboundSecrets: [],
   capabilities: { maxBodyBytes: 65_536, replyWindowSeconds: null, buttons: false, extraMethods: ['OPTIONS'] },
 

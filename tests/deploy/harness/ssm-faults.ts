@@ -1,6 +1,6 @@
 /**
  * A tiny HTTP proxy in front of moto for the SSM API, for fault injection: while armed it answers
- * `GetParametersByPath` the way SSM answers over its rate limit — HTTP 400
+ * the settings reads (`GetParameters`, `GetParameter`) the way SSM answers over its rate limit — HTTP 400
  * `{"__type":"ThrottlingException"}` (https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html) —
  * every time, so the SDK's own retries within one invocation are all refused; disarmed it passes
  * everything through. Functions reach SSM only through it (`AWS_ENDPOINT_URL_SSM`).
@@ -10,15 +10,18 @@ import { freePort } from '../../../local/dynamodb-local.js';
 
 export interface SsmFaults {
   readonly endpoint: string;
-  /** Throttle GetParametersByPath until `disarm()`. */
+  /** Throttle the settings reads until `disarm()`. */
   arm(): void;
   disarm(): void;
-  /** GetParametersByPath calls refused so far. */
+  /** Settings reads refused so far. */
   readonly throttled: number;
-  /** GetParametersByPath calls passed to moto so far. */
+  /** Settings reads passed to moto so far. */
   readonly passed: number;
   stop(): Promise<void>;
 }
+
+/** The calls functions read their settings with (functions/runtime/aws.ts `awsSettings`). */
+const READS = new Set(['AmazonSSM.GetParameters', 'AmazonSSM.GetParameter', 'AmazonSSM.GetParametersByPath']);
 
 export async function startSsmFaults(target: string): Promise<SsmFaults> {
   const port = await freePort();
@@ -30,15 +33,15 @@ export async function startSsmFaults(target: string): Promise<SsmFaults> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const isByPath = req.headers['x-amz-target'] === 'AmazonSSM.GetParametersByPath';
-      if (isByPath && armed) {
+      const isRead = READS.has(String(req.headers['x-amz-target']));
+      if (isRead && armed) {
         throttled += 1;
         const body = JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' });
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `throttle-${throttled}`, 'content-length': Buffer.byteLength(body) });
         res.end(body);
         return;
       }
-      if (isByPath) passed += 1;
+      if (isRead) passed += 1;
       const fwd = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
