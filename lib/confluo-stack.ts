@@ -200,7 +200,12 @@ export class ConfluoStack extends Stack {
     // The hosted inbox calls the Agent API from its CloudFront origin and signs agents in through
     // the Cognito hosted UI, which sends them back to it. No cycle: the distribution comes first,
     // the app client names it as callback, and config.json (deployed last) names the client.
-    if (props.webInbox !== false) this.webInbox = new WebInbox(this, 'WebInbox', { removalPolicy, ...(props.webInbox ?? {}) });
+    const customSignIn = props.signIn?.customDomain ? [`https://${props.signIn.customDomain.domainName}`] : [];
+    if (props.webInbox !== false) {
+      this.webInbox = new WebInbox(this, 'WebInbox', {
+        removalPolicy, ...(props.webInbox ?? {}), connectSources: [...customSignIn, ...(props.webInbox?.connectSources ?? [])],
+      });
+    }
     const { localhostCallback, ...signIn } = props.signIn ?? {};
     const local = localhostCallback ? 'http://localhost:3000' : undefined;
     this.agentApi = new AgentApi(this, 'AgentApi', {

@@ -8,11 +8,12 @@
  * and the Cognito hosted-UI settings); the widget tag names its API with `data-api`.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Distribution, HttpVersion, PriceClass, ResponseHeadersPolicy, ViewerProtocolPolicy, CachePolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { Distribution, HeadersFrameOption, HeadersReferrerPolicy, HttpVersion, PriceClass, ResponseHeadersPolicy, ViewerProtocolPolicy, CachePolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source, type ISource } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { contentSecurityPolicy, type CspOptions } from './content-security-policy.js';
 
 export interface WebInboxProps {
   /**
@@ -28,6 +29,17 @@ export interface WebInboxProps {
 
   /** Days CloudFront and S3 access logs are kept. @default 90 */
   readonly logDays?: number;
+
+  /**
+   * Further origins the pages may connect to (the Content-Security-Policy's `connect-src`), e.g.
+   * a custom sign-in or API domain. Always allowed: the page's own origin and, for the Agent API
+   * and the Cognito sign-in domain, `https://*.execute-api.<region>.amazonaws.com` and
+   * `https://*.auth.<region>.amazoncognito.com` — their exact names are unknown when the
+   * distribution is made (the API's CORS names the distribution).
+   *
+   * @default - none further
+   */
+  readonly connectSources?: readonly string[];
 }
 
 export class WebInbox extends Construct {
@@ -56,15 +68,27 @@ export class WebInbox extends Construct {
 
     this.bucket = new Bucket(this, 'Site', { ...base, serverAccessLogsBucket: logs, serverAccessLogsPrefix: 's3/' });
 
+    const stack = Stack.of(this);
+    const connect = [`https://*.execute-api.${stack.region}.${stack.urlSuffix}`, `https://*.auth.${stack.region}.amazoncognito.com`, ...(props.connectSources ?? [])];
+    const origin = S3BucketOrigin.withOriginAccessControl(this.bucket);
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Confluo web inbox and web-chat widget',
       defaultRootObject: 'index.html',
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        origin,
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        // HSTS, nosniff, frame denial, referrer policy.
-        responseHeadersPolicy: ResponseHeadersPolicy.SECURITY_HEADERS,
+        // The inbox: HSTS, nosniff, frame denial, referrer policy and its Content-Security-Policy.
+        responseHeadersPolicy: this.headersPolicy('InboxHeaders', { connect }),
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+      },
+      additionalBehaviors: {
+        // The widget and its demo page (the widget's API is the webhook API, another execute-api origin).
+        'webchat/*': {
+          origin,
+          viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          responseHeadersPolicy: this.headersPolicy('WidgetHeaders', { connect, inlineStyles: true }),
+          cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+        },
       },
       httpVersion: HttpVersion.HTTP2_AND_3,
       priceClass: PriceClass.PRICE_CLASS_100,
@@ -95,6 +119,23 @@ export class WebInbox extends Construct {
     if (this.deployment) this.deployment.addSource(Source.jsonData('config.json', config));
     // Without them the operator copies the files, this one included.
     else new CfnOutput(this, 'ConfigJson', { value: Stack.of(this).toJsonString(config), description: 'Upload as config.json next to index.html (the inbox settings)' });
+  }
+
+  /**
+   * The security headers of CloudFront's managed SecurityHeadersPolicy (HSTS, nosniff, frame
+   * denial, referrer policy) plus a Content-Security-Policy (lib/content-security-policy.ts).
+   */
+  private headersPolicy(id: string, csp: CspOptions): ResponseHeadersPolicy {
+    return new ResponseHeadersPolicy(this, id, {
+      comment: `Confluo ${id === 'InboxHeaders' ? 'web inbox' : 'web-chat widget'}: security headers and Content-Security-Policy`,
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(csp), override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
+      },
+    });
   }
 
   private deploy(id: string, sources: ISource[]): BucketDeployment {

@@ -12,8 +12,12 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { contentSecurityPolicy, type CspOptions } from '../lib/content-security-policy.js';
 
 export interface WebAsset { readonly body: Buffer; readonly type: string }
+
+/** The HTML pages and their Content-Security-Policy options (the demo shop styles itself inline). */
+const PAGES: Readonly<Record<string, CspOptions>> = { 'index.html': {}, 'webchat/demo': { inlineStyles: true } };
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 
@@ -62,6 +66,9 @@ export function createWebRoutes(): WebRoutes {
       'content-type': asset.type, 'content-length': String(asset.body.length), 'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
       ...(name === 'webchat/widget.js' ? { 'access-control-allow-origin': '*' } : { 'x-frame-options': 'DENY' }),
+      // The pages' policy as CloudFront sends it (lib/content-security-policy.ts); locally every
+      // API is this origin.
+      ...(PAGES[name] ? { 'content-security-policy': contentSecurityPolicy(PAGES[name]) } : {}),
     });
     res.end(method === 'HEAD' ? undefined : asset.body);
     return true;

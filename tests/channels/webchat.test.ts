@@ -257,6 +257,17 @@ describe('webchat parse', () => {
   });
 });
 
+describe('webchat page claim', () => {
+  it('keeps the page the visitor writes from without query or fragment (tokens, reset codes, addresses)', async () => {
+    const m = await parsed(request(await mint(), message({ page: {
+      url: 'https://shop.acme.example/account/reset?token=s3cr3t&email=ann%40example.com#code=1234', title: 'Reset', referrer: 'https://mail.example/inbox?msg=42',
+    } })));
+    expect(m.page).toEqual({ url: 'https://shop.acme.example/account/reset', title: 'Reset', referrer: 'https://mail.example/inbox' });
+    expect(JSON.stringify(m)).not.toMatch(/s3cr3t|ann%40example|code=1234|msg=42/);
+    expect((await parsed(request(await mint(), message({ page: { url: 'javascript:alert(1)', title: 'x' } })))).page).toEqual({ title: 'x' });
+  });
+});
+
 describe('webchat reply', () => {
   const msg: OutboundMessage = { id: '01JFOUT0000000000000000000', channel: 'webchat', conversation_id: SID, text: 'Yes, two years.', kind: 'reply' };
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { describe, expect, it } from 'vitest';
 import { WebInbox } from '../../lib/web-inbox.js';
 import { awsSolutionsReport, confluoAppWithNag, resourceId, synthConfluo, testApp, testStack } from './helpers.js';
@@ -37,6 +38,38 @@ describe('WebInbox', () => {
     // only the distribution may read the bucket
     const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')).map((p) => JSON.stringify(p.Properties.PolicyDocument));
     expect(policies.some((p) => p.includes('cloudfront.amazonaws.com') && p.includes('AWS:SourceArn'))).toBe(true);
+  });
+
+  it('sends a Content-Security-Policy with the pages: scripts only from the site, no inline script, no plugins, no framing; the Agent API and sign-in reachable', () => {
+    const { template: t } = synthConfluo();
+    const policies = t.findResources('AWS::CloudFront::ResponseHeadersPolicy');
+    const cspOf = (id: string) => {
+      const value = policies[id]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy;
+      expect(value.Override).toBe(true);
+      const csp = value.ContentSecurityPolicy as string | { 'Fn::Join': [string, unknown[]] };
+      return typeof csp === 'string' ? csp : csp['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+    };
+    const directives = (csp: string) => Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+    const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0]!.Properties.DistributionConfig;
+    const inboxPolicy = dist.DefaultCacheBehavior.ResponseHeadersPolicyId.Ref as string;
+    const widget = (dist.CacheBehaviors as Array<{ PathPattern: string; ResponseHeadersPolicyId: { Ref: string } }>).find((b) => b.PathPattern === 'webchat/*')!;
+    for (const id of [inboxPolicy, widget.ResponseHeadersPolicyId.Ref]) {
+      const d = directives(cspOf(id));
+      expect(d['default-src']).toEqual(["'none'"]);
+      expect(d['script-src']).toEqual(["'self'"]);
+      expect(d['object-src']).toEqual(["'none'"]);
+      expect(d['base-uri']).toEqual(["'none'"]);
+      expect(d['frame-ancestors']).toEqual(["'none'"]);
+      expect(d['connect-src']).toEqual(["'self'", expect.stringMatching(/^https:\/\/\*\.execute-api\..*AWS::Region.*AWS::URLSuffix/), expect.stringMatching(/^https:\/\/\*\.auth\..*AWS::Region.*\.amazoncognito\.com$/)]);
+      expect(JSON.stringify(policies[id]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig)).toContain('StrictTransportSecurity');
+    }
+    // Only the widget's demo page (and the widget's own <style>) may style inline; the inbox may not.
+    expect(directives(cspOf(inboxPolicy))['style-src']).toEqual(["'self'"]);
+    expect(directives(cspOf(widget.ResponseHeadersPolicyId.Ref))['style-src']).toEqual(["'self'", "'unsafe-inline'"]);
+    // A custom sign-in domain is added to connect-src.
+    const certificate = Certificate.fromCertificateArn(testStack('Certificates'), 'Cert', 'arn:aws:acm:us-east-1:111122223333:certificate/0000');
+    const custom = synthConfluo({ signIn: { customDomain: { domainName: 'login.acme.example', certificate } } }).template;
+    expect(JSON.stringify(custom.findResources('AWS::CloudFront::ResponseHeadersPolicy'))).toContain('https://login.acme.example');
   });
 
   it('uploads the built pages and invalidates the cache on deploy', () => {

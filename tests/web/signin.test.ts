@@ -89,7 +89,10 @@ describe('web inbox: Cognito hosted-UI sign-in (authorization code + PKCE)', () 
       new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve)),
     ]);
     fakeOrigin = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The local server's Content-Security-Policy lets the inbox connect to its own origin only; the
+    // deployed one also to the Cognito domains (lib/web-inbox.ts), which the fake stands in for.
+    // The policy itself is tested in inbox-links.test.ts and tests/infra/web-inbox.test.ts.
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
     page.setDefaultTimeout(10_000);
     // The deployed inbox's config.json (lib/web-inbox.ts writes it), pointing at the fake.
     await page.route(`${rt.url}/config.json`, (route) => route.fulfill({

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { testRuntime } from '../helpers/runtime.js';
 import { launchBrowser, screenshotPath } from './browser.js';
 
@@ -81,6 +82,31 @@ describe('web-chat widget', () => {
     const list = (await rt.api.get('/api/v1/tickets?channel=webchat', token)).body.items;
     expect(list).toHaveLength(1);
     expect(list[0].message_count).toBe(2);
+  });
+
+  it('sends the page as origin and path only: a query or fragment (tokens, addresses) never reaches the ticket or the browser\'s storage', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
+    const shop = await context.newPage();
+    shop.setDefaultTimeout(10_000);
+    const posted: string[] = [];
+    shop.on('request', (r) => { if (r.url().endsWith('/webhooks/webchat') && r.method() === 'POST') posted.push(r.postData() ?? ''); });
+    await shop.goto(`${rt.url}/webchat/demo?reset_token=s3cr3t-reset&email=ann%40example.com#access_token=frag-secret`);
+    await shop.getByRole('button', { name: /Chat with us/ }).click();
+    await shop.getByLabel('Your message').fill('Which kettle holds two litres?');
+    await shop.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => shop.locator('.msg[data-direction="visitor"] .meta').textContent()).not.toMatch(/Sending|Not sent/);
+    expect(posted).toHaveLength(1);
+    expect(JSON.parse(posted[0]!).page.url).toBe(`${rt.url}/webchat/demo`);
+    const stored = await shop.evaluate(() => JSON.stringify({ ...(globalThis as unknown as { localStorage: Record<string, string> }).localStorage }));
+    await rt.settle();
+    const table = JSON.stringify((await rt.db.doc.send(new ScanCommand({ TableName: rt.db.tableName }))).Items);
+    expect(table).toContain('Which kettle holds two litres?');
+    expect(table).toContain(`"url":"${rt.url}/webchat/demo"`);
+    for (const secret of ['s3cr3t-reset', 'ann%40example.com', 'ann@example.com', 'frag-secret']) {
+      expect(table, secret).not.toContain(secret);
+      expect(stored, secret).not.toContain(secret);
+    }
+    await context.close();
   });
 
   it('the widget API refuses a missing or forged token and answers 404 where web chat is off', async () => {

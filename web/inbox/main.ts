@@ -7,6 +7,7 @@ import { h, render } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
+import { safeLinkUrl } from './safe-url.js';
 import { Api, errorText, isApiError, type CustomerCard, type FeedEvent, type Template, type Ticket, type TimelineEntry } from './api.js';
 
 const html = htm.bind(h);
@@ -362,9 +363,13 @@ function Entry({ e }: { e: TimelineEntry }) {
       <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : 'Customer'}</span>
       ${e.text && html`<p class="text">${e.text}</p>`}
       ${e.interaction && html`<p class="muted">pressed: ${e.interaction.payload}</p>`}
-      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a) => html`<li>
-        📎 ${a.url ? html`<a href=${a.url} target="_blank" rel="noopener noreferrer">${a.file_name ?? a.type}</a>` : (a.file_name ?? a.type)}
-        <span class="muted">${a.mime_type ?? a.type}${a.size ? ` · ${Math.ceil(a.size / 1024)} KiB` : ''}</span></li>`)}</ul>`}
+      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a) => {
+        // Platform-supplied URLs: only https:, blob: and this origin become links (safe-url.ts).
+        const href = safeLinkUrl(a.url, location.href);
+        return html`<li>
+        📎 ${href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${a.file_name ?? a.type}</a>` : (a.file_name ?? a.type)}
+        <span class="muted">${a.mime_type ?? a.type}${a.size ? ` · ${Math.ceil(a.size / 1024)} KiB` : ''}</span></li>`;
+      })}</ul>`}
       <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">edited</em>` : ''}
         ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${`delivery: ${e.delivery}`} title=${e.delivery}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
     </div></li>`;

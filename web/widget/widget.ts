@@ -167,12 +167,21 @@ function showError(text: string | null): void {
   errorBox.textContent = text ?? '';
 }
 
+/**
+ * The page the visitor writes from, as the agents see it: origin and path only. The query and the
+ * fragment often hold what must not end up on a ticket (sign-in tokens, password-reset codes,
+ * e-mail addresses, order numbers of someone else's link).
+ */
+function pageUrl(): string {
+  return `${location.origin}${location.pathname}`;
+}
+
 async function post(m: ChatMessage): Promise<void> {
   m.pending = true; m.failed = false;
   try {
     const res = await authed('/webhooks/webchat', {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'message', messageId: m.id, sentAt: m.at, text: m.text, page: { url: location.href.slice(0, 2048), title: document.title.slice(0, 500) } }),
+      body: JSON.stringify({ type: 'message', messageId: m.id, sentAt: m.at, text: m.text, page: { url: pageUrl().slice(0, 2048), title: document.title.slice(0, 500) } }),
     });
     if (!res.ok) throw new Error(String(res.status));
     m.pending = false;

@@ -163,6 +163,26 @@ const Page = z.object({
   referrer: z.string().max(2048).optional(),
 });
 
+/**
+ * A page URL as kept on the message: scheme, host and path. Queries and fragments carry sign-in
+ * tokens, reset codes and e-mail addresses the visitor never meant to send; Confluo's widget sends
+ * none (web/widget/widget.ts), another client's are cut here. Unparseable: dropped.
+ */
+function pageWithoutQuery(page: z.infer<typeof Page>): z.infer<typeof Page> {
+  const strip = (u: string | undefined) => {
+    if (u === undefined) return undefined;
+    try {
+      const url = new URL(u);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? `${url.origin}${url.pathname}` : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const url = strip(page.url);
+  const referrer = strip(page.referrer);
+  return { ...(url ? { url } : {}), ...(page.title !== undefined ? { title: page.title } : {}), ...(referrer ? { referrer } : {}) };
+}
+
 const MessageBody = z.object({
   type: z.literal('message'),
   messageId: Ulid,
@@ -329,8 +349,8 @@ export const webchat = defineChannel({
       interaction: null,
       customer_identity: identityOf(claims, body.profile),
       phone_in_text: phoneInText(text),
-      // Channel extra (a claim: the page the visitor says they are on).
-      page: body.page,
+      // Channel extra (a claim: the page the visitor says they are on), without query or fragment.
+      page: body.page ? pageWithoutQuery(body.page) : undefined,
     })];
   },
 
