@@ -6,22 +6,38 @@ export const identityKey = (channel: string, externalId: string) => `${channel}:
 
 /**
  * Upsert: a later event lacking a field never erases a stored value, and a verified value is
- * never downgraded by a later unverified claim of the same attribute.
+ * never downgraded by a later unverified claim of the attribute — neither replaced by another
+ * value nor, for the same value, marked unverified (a spoofed e-mail from a verified address
+ * would otherwise turn the address into a mere claim). An event whose sender is not
+ * authenticated (`senderAuthenticated` false) only fills fields the identity does not have yet:
+ * it may not rename the customer either.
  */
-export function mergeIdentity(stored: Partial<Identity> | undefined, seen: Identity): Identity {
+export function mergeIdentity(stored: Partial<Identity> | undefined, seen: Identity, opts: { readonly authenticated?: boolean } = {}): Identity {
   const out: Record<string, unknown> = { ...(stored ?? {}) };
   for (const [k, v] of Object.entries(seen)) {
     if (v === undefined) continue;
+    if (opts.authenticated === false && out[k] !== undefined) continue;
     out[k] = v;
   }
   for (const attr of ['phone', 'email'] as const) {
     const flag = `${attr}_verified` as const;
-    if (stored?.[attr] !== undefined && stored[flag] === true && seen[flag] === false && seen[attr] !== stored[attr]) {
+    if (stored?.[attr] !== undefined && stored[flag] === true && seen[flag] !== true) {
       out[attr] = stored[attr];
       out[flag] = true;
     }
   }
   return out as Identity;
+}
+
+/**
+ * Whether the platform vouches for the sender of `msg`. Webhooks are signed by the platform that
+ * knows its user, so a message is from who it says — except e-mail, where anyone can write any
+ * `From:` and only a DMARC pass of SES's receipt proves the address (channels.md §8; the adapter
+ * sets `email_verified` from it). Unauthenticated mail is marked on the timeline and may not act
+ * as the customer: it answers no survey and reopens no ticket (functions/handlers/process.ts).
+ */
+export function senderAuthenticated(msg: Pick<InboundMessage, 'channel' | 'customer_identity'>): boolean {
+  return msg.channel !== 'email' || msg.customer_identity.email_verified === true;
 }
 
 export function displayNameOf(identity: Partial<Identity>): string | undefined {

@@ -204,14 +204,21 @@ export type SurveyReply =
   /** Anything else: a normal message (which reopens a resolved ticket and cancels the survey). */
   | { readonly kind: 'message' };
 
+/**
+ * `msg.authenticated` false (an e-mail that failed DMARC, `senderAuthenticated`): never an answer
+ * or a comment — whoever forged the customer's address must not score the ticket (a low score
+ * reopens it and alerts the team lead). E-mail customers of unauthenticated domains answer
+ * through the survey's signed links instead.
+ */
 export function classifyReply(
   ticket: { readonly status: TicketStatus; readonly survey: unknown },
-  msg: { readonly text: string; readonly interaction: { readonly payload: string } | null; readonly attachments?: readonly unknown[] },
+  msg: { readonly text: string; readonly interaction: { readonly payload: string } | null; readonly attachments?: readonly unknown[]; readonly authenticated?: boolean },
   now: number,
   settings: SurveySettings,
 ): SurveyReply {
   const s = surveyOf(ticket.survey);
   if (!s || (ticket.status !== 'resolved' && ticket.status !== 'closed')) return { kind: 'message' };
+  if (msg.authenticated === false) return { kind: 'message' };
   if (s.state === 'sent' && s.expires_at !== null && now <= s.expires_at) {
     const parsed = parseScore(msg, s.scale);
     if (parsed) {

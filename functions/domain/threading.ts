@@ -15,10 +15,14 @@ export type ThreadDecision =
   | { readonly action: 'reopen'; readonly ticketId: string }
   | { readonly action: 'open'; readonly previousTicketId: string | null };
 
-export function decideThread(current: CurrentTicket | null, nowMs: number, reopenWindowMs: number): ThreadDecision {
+/**
+ * `mayReopen` false (a sender the platform does not vouch for, `senderAuthenticated`): a resolved
+ * ticket stays resolved and the message opens a new one, as after the reopen window.
+ */
+export function decideThread(current: CurrentTicket | null, nowMs: number, reopenWindowMs: number, opts: { readonly mayReopen?: boolean } = {}): ThreadDecision {
   if (!current) return { action: 'open', previousTicketId: null };
   if (isActive(current.status)) return { action: 'append', ticketId: current.id };
-  if (current.status === 'resolved' && current.resolved_at !== undefined && nowMs - current.resolved_at <= reopenWindowMs) {
+  if (opts.mayReopen !== false && current.status === 'resolved' && current.resolved_at !== undefined && nowMs - current.resolved_at <= reopenWindowMs) {
     return { action: 'reopen', ticketId: current.id };
   }
   return { action: 'open', previousTicketId: current.id };

@@ -9,7 +9,7 @@
  */
 import type { Identity, InboundMessage } from '../domain/inbound.js';
 import {
-  attributeKey, claimsOf, decideLink, linkReasonOf, mergeIdentity, newlyVerified, verifiedAttributes, type CustomerFacts,
+  attributeKey, claimsOf, decideLink, linkReasonOf, mergeIdentity, newlyVerified, senderAuthenticated, verifiedAttributes, type CustomerFacts,
 } from '../domain/identity.js';
 import type { Db } from '../store/db.js';
 import { finishMerge, getMergeRecord, mergeCustomers } from '../store/customers.js';
@@ -62,11 +62,13 @@ export function makeIdentify(deps: IdentifyDeps) {
     const { now } = opts;
     const seen = msg.customer_identity;
     const seenAttrs = verifiedAttributes(seen);
+    // An unauthenticated sender (e-mail failing DMARC) fills gaps only: it renames no one, downgrades nothing.
+    const authenticated = senderAuthenticated(msg);
     const { identity: loaded, index } = await loadIdentityAndIndex(db, msg.channel, seen.external_id, seenAttrs);
 
     // Fast path: a known identity with a ticket hint and no verified attribute owned by anyone else.
     if (loaded && loaded.ticket_hint && opts.fastAllowed) {
-      const merged = mergeIdentity(loaded, seen);
+      const merged = mergeIdentity(loaded, seen, { authenticated });
       const attrs = newlyVerified(loaded, merged);
       const ownerOk = (owner: string) => owner === loaded.customer_id || opts.merged?.get(owner) === loaded.customer_id;
       if (attrs.every((a) => { const o = index.get(attributeKey(a)); return !o || ownerOk(o.customer_id); })) {
@@ -106,7 +108,7 @@ export function makeIdentify(deps: IdentifyDeps) {
         }
       }
     }
-    const merged = mergeIdentity(stored, seen);
+    const merged = mergeIdentity(stored, seen, { authenticated });
     const attrs = newlyVerified(stored, merged);
     const facts = new Map<string, CustomerFacts>();
     for (const id of graph.records.keys()) { const f = graph.facts(graph.root(id)); if (f) facts.set(f.id, f); }

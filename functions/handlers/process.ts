@@ -17,7 +17,7 @@ import { lambdaHandler } from '../runtime/aws.js';
 import type { Enqueue } from '../runtime/ports.js';
 import type { IgnoredEvent, InboundMessage, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
 import { CHANNELS } from '../domain/inbound.js';
-import { displayNameOf } from '../domain/identity.js';
+import { displayNameOf, senderAuthenticated } from '../domain/identity.js';
 import { makeIdentify } from './identify.js';
 import { decideThread } from '../domain/threading.js';
 import { formatTicketNumber, isActive } from '../domain/ticket.js';
@@ -140,6 +140,9 @@ export function makeProcess(deps: ProcessDeps) {
 
     let customerId: string = who.customerId;
     let thread: ThreadPlan;
+    // Mail failing DMARC (anyone can write any From:) is kept and shown, marked, but does not act
+    // as the customer: no survey answer, no reopen (functions/domain/identity.ts `senderAuthenticated`).
+    const authenticated = senderAuthenticated(msg);
     let surveyReply: Exclude<SurveyReply, { kind: 'message' }> | undefined;
     const customerIsNew = who.customerIsNew;
 
@@ -156,10 +159,11 @@ export function makeProcess(deps: ProcessDeps) {
       const customer = who.customer ?? await getCustomer(db, customerId);
       if (!customer) throw new ProcessError('identity points to a missing customer', { cause: { customer_id: customerId, stage: 'load' } });
       const current = customer.current_ticket_id ? await getTicket(db, customer.current_ticket_id) : undefined;
-      const reopenThreaded = threaded ? threadedReopen(threaded, current, now) : undefined;
+      const reopenThreaded = threaded && authenticated ? threadedReopen(threaded, current, now) : undefined;
       // A reply to the survey of the current (resolved) ticket: an answer, its comment — not a new ticket, not a reopen.
-      const reply = current && !reopenThreaded && (!threaded || threaded.id === current.id) ? classifyReply(current, msg, now, surveySettings) : undefined;
-      const decision = reopenThreaded ? { action: 'reopen' as const, ticketId: reopenThreaded.id } : decideThread(current ? { id: current.id, status: current.status, ...(current.resolved_at ? { resolved_at: current.resolved_at } : {}) } : null, now, reopenWindowMs);
+      const reply = current && !reopenThreaded && (!threaded || threaded.id === current.id)
+        ? classifyReply(current, { text: msg.text, interaction: msg.interaction, attachments: msg.attachments, authenticated }, now, surveySettings) : undefined;
+      const decision = reopenThreaded ? { action: 'reopen' as const, ticketId: reopenThreaded.id } : decideThread(current ? { id: current.id, status: current.status, ...(current.resolved_at ? { resolved_at: current.resolved_at } : {}) } : null, now, reopenWindowMs, { mayReopen: authenticated });
       if (current && reply && reply.kind !== 'message') {
         surveyReply = reply;
         thread = surveyThread(current, reply, entryId, now);
@@ -190,7 +194,7 @@ export function makeProcess(deps: ProcessDeps) {
     } else if (thread.action === 'survey') {
       surveyEvents(thread, surveyReply!, msg, ticketId, customerId, entryId, now, events, timelineEvents);
     }
-    const entry = messageEntry(msg, ticketId, entryId, now);
+    const entry = { ...messageEntry(msg, ticketId, entryId, now), ...(authenticated ? {} : { unauthenticated: true }) };
     // A press the platform wants answered (Telegram answerCallbackQuery, VK sendMessageEventAnswer):
     // committed with the message, so it is answered once — and never for a duplicate, which
     // commits nothing (dispatch.ts → send.ts). The ref itself stays in the entry's extras.

@@ -110,6 +110,12 @@ export interface MessageEntry {
   /** Set by a split: the ticket whose timeline shows this entry (default: the ticket it is stored under). */
   readonly shown_in?: string;
   readonly anonymised?: boolean;
+  /**
+   * Inbound only: the platform does not vouch for the sender (an e-mail that failed DMARC; domain
+   * identity.ts `senderAuthenticated`). Shown to agents; such a message answered no survey and
+   * reopened no ticket.
+   */
+  readonly unauthenticated?: boolean;
 }
 
 export interface NoteEntry {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
-  attributeKey, claimsOf, decideLink, lookupOf, mergeIdentity, newlyVerified, normalisePhone, olderFirst, verifiedAttributes,
+  attributeKey, claimsOf, decideLink, lookupOf, mergeIdentity, newlyVerified, normalisePhone, olderFirst, senderAuthenticated, verifiedAttributes,
   type AttributeOwner, type CustomerFacts, type LinkInput, type VerifiedAttribute,
 } from '../../functions/domain/identity.js';
 import { chooseTickets, earliestSla, mergedLists, resolveRoot, showsIn, ticketMergeRefusal, unmergedLists } from '../../functions/domain/merge.js';
@@ -28,6 +28,26 @@ describe('verified attributes and claims', () => {
     expect(newlyVerified(undefined, { external_id: 'v', email: 'ann@example.com', email_verified: true })).toEqual([E]);
     // a verified value is never downgraded by a later unverified claim
     expect(newlyVerified(stored, mergeIdentity(stored, { external_id: '34600111222', phone: '+34999', phone_verified: false }))).toEqual([]);
+  });
+
+  it('never downgrades a verified address to a claim when the same value arrives unverified (a spoofed e-mail), nor lets an unauthenticated sender overwrite', () => {
+    const stored = { external_id: 'ann@example.com', email: 'ann@example.com', email_verified: true, display_name: 'Ann' };
+    const spoofed = { external_id: 'ann@example.com', email: 'ann@example.com', email_verified: false, display_name: 'Mallory', language: 'en' };
+    expect(mergeIdentity(stored, spoofed)).toMatchObject({ email: 'ann@example.com', email_verified: true });
+    expect(verifiedAttributes(mergeIdentity(stored, spoofed))).toEqual([{ kind: 'email', value: 'ann@example.com' }]);
+    // unauthenticated: only fills gaps
+    expect(mergeIdentity(stored, spoofed, { authenticated: false })).toEqual({ ...stored, language: 'en' });
+    // authenticated: later values win as before
+    expect(mergeIdentity(stored, { ...spoofed, email_verified: true }).display_name).toBe('Mallory');
+  });
+
+  it('vouches for every platform\'s sender but e-mail, where only a DMARC pass (email_verified) proves the address', () => {
+    const id = (v: boolean) => ({ external_id: 'a@b.example', email: 'a@b.example', email_verified: v });
+    expect(senderAuthenticated({ channel: 'email', customer_identity: id(true) })).toBe(true);
+    expect(senderAuthenticated({ channel: 'email', customer_identity: id(false) })).toBe(false);
+    expect(senderAuthenticated({ channel: 'email', customer_identity: { external_id: 'a@b.example' } })).toBe(false);
+    expect(senderAuthenticated({ channel: 'webchat', customer_identity: id(false) })).toBe(true);
+    expect(senderAuthenticated({ channel: 'telegram', customer_identity: { external_id: '42' } })).toBe(true);
   });
 
   it('turns a foreign contact card, a phone in the text and unverified attributes into suggestions', () => {

@@ -92,6 +92,14 @@ describe('classifying a reply on a surveyed ticket', () => {
     expect(classifyReply(resolved(null), msg('5'), T0, S)).toEqual({ kind: 'message' });
   });
 
+  it('takes no answer and no comment from a sender the platform does not vouch for (e-mail failing DMARC)', () => {
+    const forged = { ...msg('1'), authenticated: false };
+    expect(classifyReply(resolved(sent()), forged, T0 + 2 * H, S)).toEqual({ kind: 'message' });
+    expect(classifyReply(resolved(sent()), { ...msg('1'), authenticated: true }, T0 + 2 * H, S)).toMatchObject({ kind: 'answer', score: 1 });
+    const answered = { ...sent(), state: 'answered' as const, score: 5, answered_at: T0 + 2 * H };
+    expect(classifyReply(resolved(answered), { ...msg('terrible service'), authenticated: false }, T0 + 2 * H + 60_000, S)).toEqual({ kind: 'message' });
+  });
+
   it('free text shortly after an answer is its comment (once); a late button press is only noted', () => {
     const answered = sent({ state: 'answered', score: 4, answered_at: T0 + 2 * H, followup: 'done' });
     expect(classifyReply(resolved(answered), msg('Thanks a lot'), T0 + 2 * H + 60_000, S)).toEqual({ kind: 'comment', comment: 'Thanks a lot' });

@@ -9,6 +9,7 @@ import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import type { Runtime } from '../../local/runtime.js';
 import { keys } from '../../functions/store/table.js';
+import { DEFAULT_SURVEY_SETTINGS, scheduleSurvey } from '../../functions/domain/survey.js';
 import { buildSnsBody, SNS_TEST_CERT_URL } from '../../scripts/sign-email.js';
 import { loadSamples, sampleObjects, TEST_SECRETS } from '../helpers/samples.js';
 import { testRuntime, type ApiClient } from '../helpers/runtime.js';
@@ -136,6 +137,9 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     const chloe = (await card('chloe.martin@atelier.example'))!;
     expect(chloe.identities[0]).toMatchObject({ email_verified: false });
     const [withFiles] = await inbound(chloe.tickets[0]!.id);
+    // Her mail failed DMARC (sample 03): the Agent API marks it, Anna's (DMARC pass) is not.
+    expect(withFiles!.unauthenticated).toBe(true);
+    expect(annaMessages.map((m) => m.unauthenticated)).toEqual([false, false]);
     expect(withFiles!.attachments).toEqual([
       { type: 'image', file_name: 'colis.png', mime_type: 'image/png', size: 71 },
       { type: 'document', file_name: 'facture-n°42.pdf', mime_type: 'application/pdf', size: 45 },
@@ -285,6 +289,47 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     // A missing object stays missing (S3 reads are strongly consistent): no four futile retries.
     expect(dead.receiveCount).toBe(1);
     expect(dead.reason).toMatch(/UnprocessableRecordError at read-object/);
+  });
+
+  it('lets a mail failing DMARC from a verified address join the open ticket, marked, but never answer the survey, reopen, rename or downgrade', async () => {
+    const ZOFIA = 'zofia.nowak@shop.example';
+    const real = notification({ from: ZOFIA, name: 'Zofia Nowak', subject: 'Zwrot', text: 'Chcę zwrócić czajnik.' });
+    expect((await post(real.body)).status).toBe(200);
+    await rt.settle();
+    const t1 = (await card(ZOFIA))!.tickets[0]!.id;
+    const ourId = await lastReplyId(t1); // the acknowledgement, threaded by SES's Message-ID
+
+    // Forged while the ticket is open: it joins it, marked; the identity stays verified, the name stays.
+    const spoof = (text: string, extra: { inReplyTo?: string } = {}) => notification({ from: ZOFIA, name: 'Mallory', subject: 'Re: Zwrot', text, dmarc: 'FAIL', ...(extra.inReplyTo ? { inReplyTo: extra.inReplyTo, references: [extra.inReplyTo] } : {}) });
+    expect((await post(spoof('Please send the refund to IBAN XX00 0000').body)).status).toBe(200);
+    await rt.settle();
+    const joined = (await inbound(t1)).map((m) => [m.text, m.unauthenticated]);
+    expect(joined).toEqual([['Chcę zwrócić czajnik.', false], ['Please send the refund to IBAN XX00 0000', true]]);
+    const afterSpoof = (await card(ZOFIA))!;
+    expect(afterSpoof.identities).toEqual([expect.objectContaining({ email: ZOFIA, email_verified: true, display_name: 'Zofia Nowak' })]);
+    expect(afterSpoof.display_name).toBe('Zofia Nowak');
+
+    // Resolved with the survey sent: a forged "1" is no answer (a low score would reopen and alert),
+    // and does not reopen the ticket: it opens a new one, marked.
+    const now = rt.clock.now();
+    await rt.db.doc.send(new UpdateCommand({
+      TableName: rt.db.tableName, Key: keys.ticket(t1),
+      UpdateExpression: 'SET #s = :s, resolved_at = :at, gsi2pk = :g, survey = :sv', ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':s': 'resolved', ':at': now, ':g': 'STATUS#resolved', ':sv': { ...scheduleSurvey(null, now, DEFAULT_SURVEY_SETTINGS), state: 'sent', sent_at: now, expires_at: now + 72 * 3_600_000 } },
+    }));
+    await rt.api.post('/dev/clock', { advanceSeconds: 3600 });
+    // …even threaded to our own mail (In-Reply-To), which would reopen a verified sender's ticket.
+    expect((await post(spoof('1', { inReplyTo: ourId }).body)).status).toBe(200);
+    await rt.settle();
+    const t1After = await ticket(t1);
+    expect(t1After.status).toBe('resolved');
+    expect(t1After.survey).toMatchObject({ state: 'sent', score: null });
+    expect((await timeline(t1)).filter((e) => e.type === 'event').map((e) => e.event)).not.toEqual(expect.arrayContaining(['survey.answered', 'ticket.reopened']));
+    const tickets = (await card(ZOFIA))!.tickets;
+    expect(tickets).toHaveLength(2);
+    const t2 = tickets.find((t) => t.id !== t1)!;
+    expect((await inbound(t2.id)).map((m) => [m.text, m.unauthenticated])).toEqual([['1', true]]);
+    expect((await card(ZOFIA))!.identities[0]).toMatchObject({ email_verified: true });
   });
 
   it('has no messaging window: a reply a day later is still sent', async () => {

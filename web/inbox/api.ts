@@ -41,6 +41,8 @@ export interface TimelineEntry {
   id: string; type: 'message' | 'note' | 'event'; at: string;
   channel?: string; direction?: 'in' | 'out'; text?: string; attachments?: Attachment[]; edited?: boolean; delivery?: string;
   author?: string; outbound_kind?: string; event?: string; data?: Record<string, unknown>; interaction?: { payload: string } | null;
+  /** Inbound: the sender is not verified (an e-mail that failed DMARC) — it may be forged. */
+  unauthenticated?: boolean;
 }
 export interface Identity { channel: string; external_id: string; display_name?: string; username?: string; phone?: string; phone_verified?: boolean; email?: string; email_verified?: boolean; reachability?: string }
 export interface CustomerCard {

@@ -361,6 +361,7 @@ function Entry({ e }: { e: TimelineEntry }) {
   return html`<li class=${`entry msg ${out ? 'out' : 'in'}`} data-type="message" data-direction=${e.direction} data-id=${e.id}>
     <div class="bubble">
       <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : 'Customer'}</span>
+      ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">⚠ Sender not verified: this e-mail failed the sender check (DMARC) and may be forged.</p>`}
       ${e.text && html`<p class="text">${e.text}</p>`}
       ${e.interaction && html`<p class="muted">pressed: ${e.interaction.payload}</p>`}
       ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a) => {

@@ -92,6 +92,7 @@ export const TimelineItem = z.object({
   id: z.string(),
   type: z.enum(['message', 'note', 'event']),
   at: isoTime,
+  unauthenticated: z.boolean().optional().meta({ description: 'Inbound messages: true when the platform does not vouch for the sender (an e-mail that failed DMARC) — it may be forged; it answered no survey and reopened no ticket' }),
 }).catchall(z.unknown()).meta({ id: 'TimelineEntry' });
 
 export const page = <T extends z.ZodType>(item: T, id: string) => z.object({ items: z.array(item), next_cursor: z.string().nullable() }).meta({ id });

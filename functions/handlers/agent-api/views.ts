@@ -81,7 +81,7 @@ export function timelineView(stored: TimelineEntry) {
     return {
       ...rest,
       at: iso(e.at)!, sent_at: iso(e.sent_at), edited_at: iso(e.edited_at),
-      ...(e.direction === 'out' ? { delivery: e.delivery ?? 'queued' } : {}),
+      ...(e.direction === 'out' ? { delivery: e.delivery ?? 'queued' } : { unauthenticated: e.unauthenticated === true }),
     };
   }
   const { ticket_id: _t, ...rest } = e;

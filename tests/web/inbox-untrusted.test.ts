@@ -1,9 +1,14 @@
 /**
- * Attachment links in the web inbox (issue 17 finding 7): an attachment's URL comes from the
+ * What the web inbox shows of data a sender controls (issue 17 findings 7 and 5).
+ *
+ * Attachment links (finding 7): an attachment's URL comes from the
  * sender's platform payload, so a `javascript:` (or `data:`) URL must never become a link that runs
  * in the inbox's origin, where the agent's token lives. The inbox renders only `https:`, `blob:`
  * and same-origin links (web/inbox/safe-url.ts), and the page's Content-Security-Policy
  * (local/web.ts, as CloudFront sends it) blocks a `javascript:` URL even if one got through.
+ *
+ * A message whose sender the platform does not vouch for (finding 5: an e-mail failing DMARC,
+ * `unauthenticated` in the Agent API) carries a visible warning.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -17,7 +22,7 @@ import { launchBrowser } from './browser.js';
 type Rt = Awaited<ReturnType<typeof testRuntime>>;
 const PWNED = 'window.__confluoPwned = (window.__confluoPwned || 0) + 1';
 
-describe('web inbox attachment links', () => {
+describe('web inbox: untrusted input', () => {
   let rt: Rt;
   let browser: Browser;
 
@@ -48,7 +53,7 @@ describe('web inbox attachment links', () => {
     const id = ulid(at);
     await rt.db.doc.send(new PutCommand({ TableName: rt.db.tableName, Item: {
       ...keys.timelineEntry(ticket.id, at, id), type: 'message', id, ticket_id: ticket.id, at, channel: 'telegram', direction: 'in', external_message_id: `x-${id}`,
-      conversation_id: '1', text: 'see attached', interaction: null, edited: false, sent_at: at,
+      conversation_id: '1', text: 'see attached', interaction: null, edited: false, sent_at: at, unauthenticated: true,
       attachments: [
         { type: 'document', url: `javascript:${PWNED}`, file_name: 'invoice.pdf' },
         { type: 'document', url: ` JaVaScRiPt:${PWNED}`, file_name: 'receipt.pdf' },
@@ -86,6 +91,12 @@ describe('web inbox attachment links', () => {
     await page.waitForTimeout(300);
     expect(await page.evaluate('window.__confluoPwned')).toBeUndefined();
     expect(dialogs).toEqual([]);
+
+    // The injected message is marked as from an unverified sender; the sample's own is not.
+    const messages = page.getByRole('list', { name: 'Timeline' }).locator('[data-direction="in"]');
+    await expect.poll(() => messages.count()).toBe(2);
+    expect(await messages.nth(0).locator('.sender-unverified').count()).toBe(0);
+    expect(await messages.nth(1).getByRole('note').textContent()).toMatch(/Sender not verified.*may be forged/);
     await page.close();
   });
 });
