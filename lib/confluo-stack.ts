@@ -8,7 +8,7 @@ import type { Construct } from 'constructs';
 import { AgentApi, type AgentSignInProps } from './agent-api.js';
 import { assertSecretsPath } from './confluo-function.js';
 import { Export } from './export.js';
-import { Ingest } from './ingest.js';
+import { Ingest, PUBLIC_ROUTE_THROTTLES } from './ingest.js';
 import { Observability } from './observability.js';
 import { Outbound } from './outbound.js';
 import { Processing } from './processing.js';
@@ -81,6 +81,15 @@ export interface ConfluoStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN - the data stays in the account
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Reserved concurrent executions of the ingest function: the platforms' webhooks keep this
+   * much capacity whatever else in the account spikes. The account must keep 10 executions
+   * unreserved (new accounts often have 10 in all), hence off by default.
+   *
+   * @default - none reserved
+   */
+  readonly ingestReservedConcurrency?: number;
 
   /**
    * Channels the operator intends to use. Informational for now: a channel is actually enabled
@@ -163,8 +172,14 @@ export class ConfluoStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.store = new Store(this, 'Store', { removalPolicy });
-    this.ingest = new Ingest(this, 'Ingest', { secretsPath: this.secretsPath });
+    this.ingest = new Ingest(this, 'Ingest', {
+      secretsPath: this.secretsPath, rateLimitTable: this.store.table,
+      ...(props.ingestReservedConcurrency !== undefined ? { reservedConcurrency: props.ingestReservedConcurrency } : {}),
+    });
     this.webchatApi = new WebchatApi(this, 'WebchatApi', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
+    // The anonymous routes get their own throttles on the webhook API, apart from the platforms' webhooks.
+    this.ingest.throttleRoutes(this.webchatApi.sessionRoutes, PUBLIC_ROUTE_THROTTLES.webchatSession);
+    this.ingest.throttleRoutes(this.webchatApi.messagesRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,
@@ -187,6 +202,7 @@ export class ConfluoStack extends Stack {
     this.surveyLink = new SurveyLink(this, 'SurveyLink', {
       store: this.store, api: this.ingest.api, secretsPath: this.secretsPath, settingsEnvironment: this.surveyWorkflow.settingsEnvironment,
     });
+    this.ingest.throttleRoutes(this.surveyLink.routes, PUBLIC_ROUTE_THROTTLES.surveyLinks);
     this.processing = new Processing(this, 'Processing', {
       store: this.store,
       inboundQueue: this.ingest.queue,

@@ -22,6 +22,9 @@ import type { Store } from './store.js';
  */
 export const PROCESS_FUNCTION_TIMEOUT = Duration.seconds(30);
 
+/** Default ceiling of concurrent process invocations the inbound queue mapping starts. */
+export const PROCESS_MAX_CONCURRENCY = 10;
+
 export interface ProcessingProps {
   /** The single table the functions read and write. */
   readonly store: Store;
@@ -79,6 +82,13 @@ export interface ProcessingProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+
+  /**
+   * Most concurrent process invocations the inbound queue mapping starts (2–1000).
+   *
+   * @default PROCESS_MAX_CONCURRENCY (10)
+   */
+  readonly maxConcurrency?: number;
 }
 
 /** Inbound queue → process function → table; table stream (FEED# items) → dispatch function. */
@@ -111,6 +121,11 @@ export class Processing extends Construct {
     this.processFunction.addEventSource(new SqsEventSource(props.inboundQueue, {
       // 10 is the largest batch a FIFO queue delivers.
       batchSize: 10,
+      // A flood of queued messages (each web-chat visitor is a message group of its own) scales
+      // the function no further than this, so it cannot take the account's concurrency from the
+      // webhooks and the Agent API; the queue absorbs the rest
+      // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html#events-sqs-max-concurrency).
+      maxConcurrency: props.maxConcurrency ?? PROCESS_MAX_CONCURRENCY,
       // A failed message is retried alone (and, in FIFO order, holds back only its own
       // conversation) instead of the whole batch
       // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting).

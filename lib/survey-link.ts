@@ -11,7 +11,7 @@
  * on the `survey.answered` feed event).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
-import { HttpMethod, PayloadFormatVersion, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpMethod, PayloadFormatVersion, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -36,6 +36,8 @@ export const SURVEY_LINK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateIt
 
 export class SurveyLink extends Construct {
   public readonly function: ConfluoFunction;
+  /** `GET|POST /survey/{token}` (throttled on the webhook API's stage by the stack). */
+  public readonly routes: HttpRoute[];
 
   constructor(scope: Construct, id: string, props: SurveyLinkProps) {
     super(scope, id);
@@ -50,6 +52,7 @@ export class SurveyLink extends Construct {
     this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...SURVEY_LINK_TABLE_ACTIONS], resources: [props.store.table.tableArn] }));
     const integration = new HttpLambdaIntegration('SurveyLinkIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
     const routes = props.api.addRoutes({ path: '/survey/{token}', methods: [HttpMethod.GET, HttpMethod.POST], integration });
+    this.routes = routes;
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',

@@ -9,10 +9,11 @@
  * replies it serves `delivered` (UpdateItem) — {@link WEBCHAT_API_TABLE_ACCESS}, nothing else: no
  * PutItem, DeleteItem or transaction, no other index, no queue. Of the SSM parameters it may read
  * only the web-chat channel's (`WEBCHAT_SECRET`, `WEBCHAT_ALLOWED_ORIGINS`; lib/ssm-settings.ts).
+ * The UpdateItem also counts sessions per client network (`RATE#` items, functions/store/rate-limit.ts).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { HttpMethod, PayloadFormatVersion, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpMethod, PayloadFormatVersion, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -37,6 +38,10 @@ export const WEBCHAT_API_TABLE_ACCESS = {
 
 export class WebchatApi extends Construct {
   public readonly function: ConfluoFunction;
+  /** `POST|OPTIONS /webchat/session` (throttled on the webhook API's stage by the stack). */
+  public readonly sessionRoutes: HttpRoute[];
+  /** `GET|OPTIONS /webchat/messages` (the widget's polling). */
+  public readonly messagesRoutes: HttpRoute[];
 
   constructor(scope: Construct, id: string, props: WebchatApiProps) {
     super(scope, id);
@@ -54,10 +59,9 @@ export class WebchatApi extends Construct {
       this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [`${table}/index/${index}`] }));
     }
     const integration = new HttpLambdaIntegration('WebchatApiIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
-    const routes = [
-      ...props.api.addRoutes({ path: '/webchat/session', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration }),
-      ...props.api.addRoutes({ path: '/webchat/messages', methods: [HttpMethod.GET, HttpMethod.OPTIONS], integration }),
-    ];
+    this.sessionRoutes = props.api.addRoutes({ path: '/webchat/session', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration });
+    this.messagesRoutes = props.api.addRoutes({ path: '/webchat/messages', methods: [HttpMethod.GET, HttpMethod.OPTIONS], integration });
+    const routes = [...this.sessionRoutes, ...this.messagesRoutes];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',

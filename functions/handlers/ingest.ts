@@ -2,8 +2,10 @@
  * Ingest λ: `/webhooks/{channel}` (channels.md §0.1–§0.4). Does the minimum, in this order:
  * route (404/405) → size (413, before reading) → authenticity (401/403) → validity (400) →
  * handshake → enqueue the raw bytes (503 on failure) → 2xx. Never parses business content beyond
- * what the checks need, never touches DynamoDB, and a refused request leaves no trace but one
- * log line (channel, status, reason code, request id) and a metric.
+ * what the checks need, and a refused request leaves no trace but one log line (channel, status,
+ * reason code, request id) and a metric. Its only DynamoDB use is the web-chat rate counter: an
+ * admitted widget message counts against its client network's limit (functions/store/rate-limit.ts,
+ * one UpdateItem; 429 with Retry-After beyond it) — platforms' webhooks are never counted.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +18,8 @@ import type { Enqueue, IngestMetrics } from '../runtime/ports.js';
 import { requireSetting, type Config } from '../runtime/config.js';
 import { errorResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
+import { parseRate } from '../domain/rate-limit.js';
+import { makeRateLimiter, WEBCHAT_MESSAGE_SCOPE, type RateLimiter } from '../store/rate-limit.js';
 
 export type { Enqueue, IngestMetrics };
 
@@ -27,7 +31,10 @@ export interface IngestDeps {
   readonly ports?: AdmitPorts;
   readonly metrics?: IngestMetrics;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
+  /** Counts admitted web-chat messages per client network (scope `webchat-message`). */
+  readonly rateLimit?: RateLimiter;
 }
+
 
 const WEBHOOK_PATH = /^\/webhooks\/([^/]+)\/?$/;
 
@@ -91,6 +98,21 @@ export function makeIngest(deps: IngestDeps) {
     }
     if (admission.kind === 'handshake') return toResult(admission.reply);
 
+    if (adapter.name === 'webchat' && deps.rateLimit) {
+      let decision: Awaited<ReturnType<RateLimiter['take']>> = { allowed: true };
+      try {
+        decision = await deps.rateLimit.take(WEBCHAT_MESSAGE_SCOPE, event.requestContext.http.sourceIp, now);
+      } catch (e) {
+        // Fail open: a counter we cannot reach must not take the widget down with it.
+        log.warn('rate counter unavailable', { channel: adapter.name, request_id: requestId, ...errorFacts(e) });
+      }
+      if (!decision.allowed) {
+        const refused = refuse(429, 'rate_limited', 'too many messages from this network, try again later', 'rate_limited');
+        const cors = Object.fromEntries(Object.entries(admission.reply.headers ?? {}).filter(([k]) => k === 'access-control-allow-origin' || k === 'vary'));
+        return { ...refused, headers: { ...refused.headers, ...cors, 'retry-after': String(decision.retryAfterS), 'access-control-expose-headers': 'Retry-After' } };
+      }
+    }
+
     const envelope = buildEnvelope(adapter.name, req, admission, now, requestId);
     try {
       await deps.enqueue({
@@ -113,7 +135,9 @@ function toResult(reply: { status: number; headers?: Readonly<Record<string, str
 
 export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
+  const messageRate = parseRate(config.CONFLUO_WEBCHAT_MESSAGE_RATE ?? 'off');
   return makeIngest({
+    ...(config.WEBCHAT_SECRET && messageRate ? { rateLimit: makeRateLimiter(platform.db(config), { key: config.WEBCHAT_SECRET, rates: { [WEBCHAT_MESSAGE_SCOPE]: messageRate } }) } : {}),
     config, clock: platform.clock, enqueue: platform.queue(requireSetting(config, 'CONFLUO_INBOUND_QUEUE_URL', 'ingest')),
     ports: { fetchCertificate: platform.fetchCertificate },
     ...(platform.ingestMetrics ? { metrics: platform.ingestMetrics } : {}),

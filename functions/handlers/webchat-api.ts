@@ -10,7 +10,10 @@
  *   the conversation, oldest first — the visitor's own messages once processed and the agents'
  *   replies once sent; replies served here become `delivered`.
  *
- * A channel whose secret is not configured answers 404, like its webhook.
+ * A channel whose secret is not configured answers 404, like its webhook. Sessions are counted
+ * per client network (`CONFLUO_WEBCHAT_SESSION_RATE`, functions/store/rate-limit.ts: one
+ * UpdateItem): beyond the limit 429 with Retry-After, and no token is minted — every token can
+ * start a customer, a ticket, a workflow and an acknowledgement.
  */
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -24,6 +27,8 @@ import { jsonResponse, lowerCaseHeaders } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
 import { markServed, WEBCHAT_CURSOR, webchatConversation } from '../store/webchat.js';
+import { parseRate } from '../domain/rate-limit.js';
+import { makeRateLimiter, WEBCHAT_SESSION_SCOPE, type RateDecision, type RateLimiter } from '../store/rate-limit.js';
 
 /** Widget tokens live hours, not days (§9). */
 export const SESSION_TTL_S = 12 * 3600;
@@ -36,6 +41,8 @@ export interface WebchatApiDeps {
   readonly clock: Clock;
   readonly config: Partial<Pick<Config, 'WEBCHAT_SECRET' | 'WEBCHAT_ALLOWED_ORIGINS'>>;
   readonly logger?: Pick<typeof defaultLogger, 'warn' | 'error'>;
+  /** Counts session requests per client network (scope `webchat-session`). */
+  readonly rateLimit?: RateLimiter;
 }
 
 const MessagesQuery = z.strictObject({
@@ -93,6 +100,18 @@ export function makeWebchatApi(deps: WebchatApiDeps) {
     const out = (status: number, body: unknown) => jsonResponse(status, body, { ...cors, 'cache-control': 'no-store' });
     try {
       if (path === '/webchat/session' && method === 'POST') {
+        let decision: RateDecision = { allowed: true };
+        try {
+          decision = await deps.rateLimit?.take(WEBCHAT_SESSION_SCOPE, event.requestContext.http.sourceIp, deps.clock.now()) ?? decision;
+        } catch (e) {
+          // Fail open: a counter we cannot reach must not take the widget down with it.
+          log.warn('rate counter unavailable', { path, ...errorFacts(e) });
+        }
+        if (!decision.allowed) {
+          return jsonResponse(429, { error: { code: 'rate_limited', message: 'too many chat sessions from this network, try again later' } }, {
+            ...cors, 'cache-control': 'no-store', 'retry-after': String(decision.retryAfterS), 'access-control-expose-headers': 'Retry-After',
+          });
+        }
         const previous = bearer ? await verify(bearer, REFRESH_GRACE_S, [ISSUER]) : undefined;
         return out(200, await mint(previous?.sub ?? urlSafeId('v_'), previous?.sid ?? urlSafeId('c_')));
       }
@@ -130,5 +149,10 @@ function normaliseOrigin(o: string): string {
 
 export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
-  return makeWebchatApi({ db: platform.db(config), clock: platform.clock, config });
+  const db = platform.db(config);
+  const sessionRate = parseRate(config.CONFLUO_WEBCHAT_SESSION_RATE ?? 'off');
+  return makeWebchatApi({
+    db, clock: platform.clock, config,
+    ...(config.WEBCHAT_SECRET && sessionRate ? { rateLimit: makeRateLimiter(db, { key: config.WEBCHAT_SECRET, rates: { [WEBCHAT_SESSION_SCOPE]: sessionRate } }) } : {}),
+  });
 });

@@ -11,6 +11,7 @@
  * environment before validation (functions/runtime/aws.ts `awsSettings`).
  */
 import { z } from 'zod';
+import { parseRate } from '../domain/rate-limit.js';
 
 export interface Setting {
   readonly name: string;
@@ -82,6 +83,8 @@ export const SETTINGS = [
   { name: 'EMAIL_SES_REGION', meaning: 'SES sending region: SES rewrites the Message-ID of sent mail to `<id>@<region>.amazonses.com` (`email.amazonses.com` in us-east-1), which replies are threaded by; default: the region of EMAIL_SNS_TOPIC_ARN', channel: 'email' },
   { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },
   { name: 'WEBCHAT_ALLOWED_ORIGINS', meaning: 'optional comma-separated origins allowed to post', channel: 'webchat' },
+  { name: 'CONFLUO_WEBCHAT_SESSION_RATE', meaning: 'Widget sessions (`POST /webchat/session`, renewals included) one client network (IPv4 /24, IPv6 /48) may start per window: `<count>/<window>` (`s`, `m`, `h`), or `off`; beyond it 429 with Retry-After', default: '20/10m', channel: 'webchat' },
+  { name: 'CONFLUO_WEBCHAT_MESSAGE_RATE', meaning: 'Widget messages (`POST /webhooks/webchat`) one client network may post per window (same format), or `off`', default: '30/1m', channel: 'webchat' },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
@@ -140,6 +143,9 @@ const ConfigSchema = z
     }
     if (c.CONFLUO_PUBLIC_URL !== undefined && !isPublicBase(c.CONFLUO_PUBLIC_URL)) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_PUBLIC_URL'], message: 'must be an http(s) URL without query or fragment, e.g. https://abc123.execute-api.eu-central-1.amazonaws.com/' });
+    }
+    for (const key of ['CONFLUO_WEBCHAT_SESSION_RATE', 'CONFLUO_WEBCHAT_MESSAGE_RATE'] as const) {
+      if (c[key] !== 'off' && parseRate(c[key] ?? '') === null) ctx.addIssue({ code: 'custom', path: [key], message: 'must be <count>/<window> such as 20/10m (window in s, m or h, at most 24h) or off' });
     }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });

@@ -17,6 +17,7 @@
  * | suggestion        | CUST#<id>                       | SUGG#<phone|email>#<value> |                          |                         |                           |
  * | customer log      | CUST#<id>                       | LOG#<at ms>#<entry id>     |                          |                         |                           |
  * | customer merge    | CUST#<winner id>                | MERGE#<loser id>           |                          |                         |                           |
+ * | rate counter      | RATE#<scope>#<client>#<window>  | RATE   (ttl)               |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
  * owns it (written in the same transaction as the identity that brought it; conditional, so two
@@ -24,7 +25,9 @@
  * log: the merge log of the card (links, merges, unmerges, erase; channels, never values).
  * Customer merge: one per (winner, loser) pair — the merge's intended final state and its progress
  * (`state`), so a retry completes it and an unmerge knows what to restore. One query of
- * `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
+ * `CUST#<id>` returns the profile, suggestions, log and merges of a customer. Rate counter: the
+ * requests of one client network in one fixed window (functions/store/rate-limit.ts); the client
+ * is a keyed hash, never an address, and the item expires with its window.
  *
  * Merged tickets drop their gsi1 keys (sparse index), so the default inbox never lists them.
  * The table has a stream (NEW_IMAGE): feed events drive workflows and acknowledgements.
@@ -61,6 +64,7 @@ export const keys = {
   suggestion: (customerId: string, kind: string, value: string) => ({ pk: `CUST#${customerId}`, sk: `SUGG#${kind}#${value}` }),
   customerLog: (customerId: string, atMs: number, entryId: string) => ({ pk: `CUST#${customerId}`, sk: `LOG#${sortableMs(atMs)}#${entryId}` }),
   customerMerge: (winnerId: string, loserId: string) => ({ pk: `CUST#${winnerId}`, sk: `MERGE#${loserId}` }),
+  rateCounter: (scope: string, client: string, windowStartMs: number) => ({ pk: `RATE#${scope}#${client}#${sortableMs(windowStartMs)}`, sk: 'RATE' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;

@@ -53,9 +53,9 @@ describe('Ingest queues', () => {
 });
 
 describe('Ingest HTTP API', () => {
-  it('routes POST/GET/OPTIONS /webhooks/{channel} and GET /healthz to the ingest function', () => {
+  it('routes POST/GET/OPTIONS /webhooks/{channel}, the widget\'s POST/OPTIONS /webhooks/webchat and GET /healthz to the ingest function', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
-    expect(routes.sort()).toEqual(['GET /healthz', 'GET /webhooks/{channel}', 'OPTIONS /webhooks/{channel}', 'POST /webhooks/{channel}']);
+    expect(routes.sort()).toEqual(['GET /healthz', 'GET /webhooks/{channel}', 'OPTIONS /webhooks/webchat', 'OPTIONS /webhooks/{channel}', 'POST /webhooks/webchat', 'POST /webhooks/{channel}']);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
