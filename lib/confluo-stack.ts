@@ -6,7 +6,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AgentApi, type AgentSignInProps } from './agent-api.js';
-import { assertSecretsPath } from './confluo-function.js';
+import { assertSecretsPath, ConfluoFunction } from './confluo-function.js';
 import { Export } from './export.js';
 import { Ingest, PUBLIC_ROUTE_THROTTLES } from './ingest.js';
 import { Observability } from './observability.js';
@@ -81,6 +81,16 @@ export interface ConfluoStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN - the data stays in the account
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Retention in the table (DynamoDB TTL; `CONFLUO_MESSAGE_TTL_DAYS`, `CONFLUO_FEED_TTL_DAYS` of
+   * every function): messages are deleted `messageDays` after they were written (≥ 7), change-feed
+   * events `feedDays` after they happened (≥ 2; they hold ids only). Validated when the functions
+   * start. What else keeps data (backups, exports, queues): README "Retention".
+   *
+   * @default - kept until the customer is erased (messages) / kept (feed events)
+   */
+  readonly retention?: { readonly messageDays?: number; readonly feedDays?: number };
 
   /**
    * Reserved concurrent executions of the ingest function: the platforms' webhooks keep this
@@ -259,6 +269,18 @@ export class ConfluoStack extends Stack {
       removalPolicy,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
+
+    // Retention settings reach every function that writes the table (they are only read there).
+    if ((props.retention?.messageDays ?? 7) < 7 || (props.retention?.feedDays ?? 2) < 2 || ![props.retention?.messageDays ?? 7, props.retention?.feedDays ?? 2].every(Number.isInteger)) {
+      throw new Error('retention: messageDays must be a whole number ≥ 7 and feedDays ≥ 2 (the export reads the feed since its last run)');
+    }
+    const retention: Record<string, string> = {
+      ...(props.retention?.messageDays !== undefined ? { CONFLUO_MESSAGE_TTL_DAYS: String(props.retention.messageDays) } : {}),
+      ...(props.retention?.feedDays !== undefined ? { CONFLUO_FEED_TTL_DAYS: String(props.retention.feedDays) } : {}),
+    };
+    for (const fn of this.node.findAll().filter((c): c is ConfluoFunction => c instanceof ConfluoFunction)) {
+      for (const [k, v] of Object.entries(retention)) fn.addEnvironment(k, v);
+    }
 
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: `${this.ingest.url}webhooks/`,

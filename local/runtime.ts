@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../functions/runtime/config.js';
 import { logger } from '../functions/runtime/logger.js';
-import { createDb, type Db } from '../functions/store/db.js';
+import { createDb, retentionOf, type Db } from '../functions/store/db.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { LocalLambdas, type LocalLambdasOptions } from './lambdas.js';
 import type { LocalServices } from './platform.js';
@@ -113,7 +113,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const raw = new DynamoDBClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => raw.destroy());
     const { streamArn } = await ensureTable(raw, tableName);
-    const db = createDb(tableName, { endpoint: ddbEndpoint, ...LOCAL_AWS });
+    // One client for every function (they share the runtime's settings, retention included).
+    const db = createDb(tableName, { endpoint: ddbEndpoint, ...LOCAL_AWS }, retentionOf(config));
     cleanups.push(() => db.doc.destroy());
 
     // The stack as `cdk deploy` ships it: functions, their environments, event sources, routes, state machines.

@@ -17,6 +17,7 @@ import type { Db } from '../store/db.js';
 import { surveySettingsFrom } from '../domain/survey.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
 import { classificationReaction } from './reactions/classification.js';
+import { erasureReactions } from './reactions/erasure.js';
 import { combineReactions, type Reaction } from './reactions/reaction.js';
 import { slaReactions } from './sla-reactions.js';
 import { slaDefaultsFrom } from './sla-evaluate.js';
@@ -79,7 +80,8 @@ export function makeDispatch(deps: DispatchDeps) {
 }
 
 /**
- * The reactions of a deployment: acknowledgement and classification of new tickets, and the SLA
+ * The reactions of a deployment: acknowledgement and classification of new tickets, the chunks of
+ * GDPR erasure jobs (store/erasure.ts), and the SLA
  * and survey workflows when their state machines are configured (the dispatch function's
  * `CONFLUO_SLA_STATE_MACHINE_ARN` / `CONFLUO_SURVEY_STATE_MACHINE_ARN`).
  */
@@ -89,6 +91,7 @@ export function deploymentReactions(platform: Platform, config: Config, db: Db):
   const surveyArn = config.CONFLUO_SURVEY_STATE_MACHINE_ARN;
   return combineReactions(
     { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+    erasureReactions({ db, clock }),
     slaArn ? slaReactions({ db, clock, defaults: slaDefaultsFrom(config), startExecution: (name, input) => platform.startExecution(slaArn, name, input) }) : {},
     surveyArn ? surveyReactions({ db, clock, settings: surveySettingsFrom(config), startExecution: (name, input) => platform.startExecution(surveyArn, name, input) }) : {},
   );

@@ -21,7 +21,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
-import { createDb, type Db } from '../store/db.js';
+import { createDb, retentionOf, type Db } from '../store/db.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { powertoolsIngestMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
@@ -89,7 +89,7 @@ export function awsPlatform(): Platform {
     settings: () => awsSettings(),
     db: (config) => {
       let db = dbs.get(config.CONFLUO_TABLE_NAME);
-      if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME)));
+      if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME, {}, retentionOf(config))));
       return db;
     },
     queue: (queueUrl): Enqueue => async (msg) => {

@@ -31,6 +31,8 @@ export const SETTINGS = [
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
   { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
   { name: 'CONFLUO_DEDUP_TTL_DAYS', meaning: 'Days a dedupe marker is kept (platforms retry for up to 7 days)', default: '8' },
+  { name: 'CONFLUO_MESSAGE_TTL_DAYS', meaning: 'Retention: delete messages (text, attachments) this many days after they were written, by DynamoDB TTL (≥ 7; deleted within a few days after expiry; tickets, notes and events stay); unset: kept until the customer is erased' },
+  { name: 'CONFLUO_FEED_TTL_DAYS', meaning: 'Retention: delete change-feed events (ids only, no personal data) this many days after they happened, by DynamoDB TTL (≥ 2: the hourly export reads the events since its last run); unset: kept' },
   { name: 'CONFLUO_SECRETS_PATH', meaning: 'AWS only: SSM Parameter Store path holding channel secrets (e.g. `/confluo/prod/`)' },
   { name: 'CONFLUO_SECRET_NAMES', meaning: 'AWS only: comma-separated settings this function reads from SSM under `CONFLUO_SECRETS_PATH` (set by the stack; its role may read exactly these parameters, a missing one is simply unset)' },
   { name: 'CONFLUO_DATA_DIR', meaning: 'Local runtime: where DynamoDB Local data, queues and the outbox persist', default: '.confluo' },
@@ -146,6 +148,10 @@ const ConfigSchema = z
     }
     for (const key of ['CONFLUO_WEBCHAT_SESSION_RATE', 'CONFLUO_WEBCHAT_MESSAGE_RATE'] as const) {
       if (c[key] !== 'off' && parseRate(c[key] ?? '') === null) ctx.addIssue({ code: 'custom', path: [key], message: 'must be <count>/<window> such as 20/10m (window in s, m or h, at most 24h) or off' });
+    }
+    for (const [key, min] of [['CONFLUO_MESSAGE_TTL_DAYS', 7], ['CONFLUO_FEED_TTL_DAYS', 2]] as const) {
+      const v = c[key];
+      if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < min)) ctx.addIssue({ code: 'custom', path: [key], message: `must be a whole number of days ≥ ${min}, or unset` });
     }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });

@@ -1,6 +1,6 @@
 /**
- * Customer merge, unmerge, GDPR erase and the customer card's reads (representation:
- * functions/domain/merge.ts).
+ * Customer merge, unmerge and the customer card's reads (representation:
+ * functions/domain/merge.ts). GDPR erasure: functions/store/erasure.ts.
  *
  * Merge (automatic or manual) = one transaction when it fits (≤ 100 items): the merge record with
  * its intended final state, `loser.merged_into = winner` and the winner's current ticket (both
@@ -12,14 +12,14 @@
  * API) finishes it. Reads resolve `merged_into` pointers, so a straggler (an item the GSI had not
  * shown yet) still lands on the winner — and is re-pointed by the next message through it.
  */
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { chooseTickets, resolveRoot } from '../domain/merge.js';
-import { verifiedAttributes, type VerifiedAttribute } from '../domain/identity.js';
-import { isConditionalCheckFailed, StoreError, type Db } from './db.js';
+import type { VerifiedAttribute } from '../domain/identity.js';
+import { StoreError, type Db } from './db.js';
 import { feedItem } from './inbound.js';
 import { batchGet, customerLogItem, loadCustomers, loadTickets, stripKeys, type CustomerGraph } from './identity.js';
 import { indexKeys, keys } from './table.js';
-import { partitionEntries, ticketMergeItems, ticketUnmergeItems, transact, updateIfStill, type TxItem } from './tickets.js';
+import { ticketMergeItems, ticketUnmergeItems, transact, updateIfStill, type TxItem } from './tickets.js';
 import type {
   CustomerLogEntry, CustomerMergeRecord, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, VerifiedIndexRecord,
 } from './records.js';
@@ -400,103 +400,3 @@ async function finishUnmerge(db: Db, rec: CustomerMergeRecord): Promise<void> {
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// GDPR erase
-
-export interface EraseSummary { readonly customers: number; readonly identities: number; readonly messages: number; readonly erased_at: number }
-
-export type EraseResult = { readonly status: 'erased' | 'already'; readonly summary: EraseSummary } | { readonly status: 'refused'; readonly code: 404; readonly reason: string };
-
-const ERASED = 'erased';
-
-/**
- * `DELETE /customers/{id}`: erase the person — the customer it resolves to and every customer
- * merged into it. (1) intent: each customer `erase_state: erasing`, name removed (from here on no
- * message joins or merges them: the inbound commit and merges require `erased_at` absent, and a
- * message from one of their identities starts a fresh customer); (2) idempotent steps: identities
- * deleted, verified-attribute index items deleted, suggestions deleted, every message anonymised
- * (text, attachments, edit history, extras, conversation and platform ids), its message reference
- * deleted and its dedupe marker stripped to key and TTL (the key must stay until the TTL so a
- * platform retry is still recognised), tickets' subject and conversation id removed; (3) done:
- * `erase_state: erased`, a log entry and a `customer.erased` feed event, once. Re-running after a
- * crash resumes.
- */
-export async function eraseCustomer(db: Db, a: { id: string; actor: string; now: number; newId: () => string }): Promise<EraseResult> {
-  const fam = await loadFamily(db, a.id);
-  if (!fam) return { status: 'refused', code: 404, reason: 'no such customer' };
-  const erasedAt = fam.root.erased_at ?? a.now;
-  if (fam.root.erase_state === 'erased') return { status: 'already', summary: { customers: fam.members.length, identities: 0, messages: 0, erased_at: erasedAt } };
-  // (1)
-  for (let i = 0; i < fam.members.length; i += TX_LIMIT) {
-    const res = await transact(db, fam.members.slice(i, i + TX_LIMIT).map((c) => ({ Update: {
-      TableName: db.tableName, Key: keys.customer(c.id),
-      UpdateExpression: 'SET erased_at = if_not_exists(erased_at, :now), erase_state = :erasing REMOVE display_name',
-      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(erase_state) OR erase_state = :erasing)',
-      ExpressionAttributeValues: { ':now': erasedAt, ':erasing': 'erasing' },
-    } })));
-    if (!res.ok) throw new StoreError('erase could not mark the customers', { cause: { stage: 'erase-intent', customers: fam.members.length } });
-  }
-  const memberIds = fam.members.map((c) => c.id);
-  const inFamily = `customer_id IN (${memberIds.map((_, i) => `:m${i}`).join(', ')})`;
-  const familyValues = Object.fromEntries(memberIds.map((m, i) => [`:m${i}`, m]));
-  const del = async (key: { pk: string; sk: string }, condition?: string, values?: Record<string, unknown>) => {
-    try {
-      await db.doc.send(new DeleteCommand({ TableName: db.tableName, Key: key, ...(condition ? { ConditionExpression: condition, ExpressionAttributeValues: values } : {}) }));
-    } catch (e) { if (!isConditionalCheckFailed(e)) throw e; }
-  };
-  // (2) identities (only while still this family's: a fresh customer may have taken one over) and their verified attributes
-  const attrs = new Map<string, VerifiedAttribute>();
-  for (const i of fam.identities) for (const v of verifiedAttributes(i)) attrs.set(`${v.kind}#${v.value}`, v);
-  for (const v of fam.attributes) attrs.set(`${v.kind}#${v.value}`, { kind: v.kind, value: v.value });
-  for (const i of fam.identities) await del(keys.identity(i.channel, i.external_id), inFamily, familyValues);
-  for (const v of attrs.values()) await del(keys.verifiedAttribute(v.kind, v.value), inFamily, familyValues);
-  // suggestions live in each member's own partition
-  for (const m of memberIds) {
-    const part = await customerPartition(db, m);
-    for (const s of part.suggestions) await del(keys.suggestion(m, s.kind, s.value));
-  }
-  // messages of every ticket of the family
-  let messages = 0;
-  for (const t of fam.tickets) {
-    for (const e of await partitionEntries(db, t.id)) {
-      if (e.type !== 'message') continue;
-      const m = e as typeof e & { dedup_key?: string; anonymised?: boolean };
-      if (!m.anonymised) {
-        await updateIfStill(db, {
-          Key: { pk: keys.ticket(t.id).pk, sk: m.sk },
-          UpdateExpression: 'SET #text = :empty, attachments = :none, anonymised = :true, conversation_id = :erased, external_message_id = :null REMOVE history, extras, in_reply_to, edited_at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#text': 'text' },
-          ExpressionAttributeValues: { ':empty': '', ':none': [], ':true': true, ':erased': ERASED, ':null': null },
-        });
-        if (m.external_message_id) await del(keys.messageRef(m.channel, m.external_message_id));
-      }
-      if (m.dedup_key) {
-        await updateIfStill(db, {
-          Key: keys.dedupe(m.channel, m.dedup_key), UpdateExpression: 'SET erased = :true REMOVE ticket_id',
-          ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':true': true },
-        });
-      }
-      messages += 1;
-    }
-    await updateIfStill(db, {
-      Key: keys.ticket(t.id), UpdateExpression: 'SET conversation_id = :erased REMOVE subject',
-      ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':erased': ERASED },
-    });
-  }
-  // (3)
-  const summary: EraseSummary = { customers: memberIds.length, identities: fam.identities.length, messages, erased_at: erasedAt };
-  const res = await transact(db, [
-    { Update: {
-      TableName: db.tableName, Key: keys.customer(fam.root.id), UpdateExpression: 'SET erase_state = :erased',
-      ConditionExpression: 'erase_state = :erasing', ExpressionAttributeValues: { ':erased': 'erased', ':erasing': 'erasing' },
-    } },
-    customerLogItem(db, fam.root.id, { id: a.newId(), at: a.now, event: 'customer_erased', customer_id: null, reason: 'gdpr_erase', attribute: null, sources: [], actor: a.actor }),
-    feedItem(db, { id: a.newId(), type: 'customer.erased', at: a.now, customer_id: fam.root.id, data: { customers: summary.customers, identities: summary.identities, messages, actor: a.actor } }),
-  ]);
-  if (!res.ok) return { status: 'already', summary };
-  for (const m of memberIds.slice(1)) {
-    await db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.customer(m), UpdateExpression: 'SET erase_state = :erased', ExpressionAttributeValues: { ':erased': 'erased' } }));
-  }
-  return { status: 'erased', summary };
-}

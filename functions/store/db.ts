@@ -7,14 +7,30 @@ export interface Db {
   readonly tableName: string;
   /** Number of DynamoDB API calls made through this client (each call is one round trip). */
   readonly roundTrips: () => number;
+  /** Retention of what this client writes (store/inbound.ts `timelineItem`, `feedItem` set `ttl` from it). */
+  readonly retention?: Retention;
 }
 
-export function createDb(tableName: string, clientConfig: DynamoDBClientConfig = {}): Db {
+/** Days after which DynamoDB's TTL deletes messages and change-feed events; absent: kept. */
+export interface Retention { readonly messageTtlDays?: number; readonly feedTtlDays?: number }
+
+/** The retention settings (`CONFLUO_MESSAGE_TTL_DAYS`, `CONFLUO_FEED_TTL_DAYS`). */
+export function retentionOf(config: { readonly CONFLUO_MESSAGE_TTL_DAYS?: string | undefined; readonly CONFLUO_FEED_TTL_DAYS?: string | undefined }): Retention {
+  return {
+    ...(config.CONFLUO_MESSAGE_TTL_DAYS ? { messageTtlDays: Number(config.CONFLUO_MESSAGE_TTL_DAYS) } : {}),
+    ...(config.CONFLUO_FEED_TTL_DAYS ? { feedTtlDays: Number(config.CONFLUO_FEED_TTL_DAYS) } : {}),
+  };
+}
+
+/** The `ttl` (epoch seconds) of something written at `atMs` and kept `days`. */
+export const ttlAfter = (atMs: number, days: number): number => Math.floor(atMs / 1000) + days * 86_400;
+
+export function createDb(tableName: string, clientConfig: DynamoDBClientConfig = {}, retention?: Retention): Db {
   const client = new DynamoDBClient(clientConfig);
   let calls = 0;
   client.middlewareStack.add((next) => async (args) => { calls += 1; return next(args); }, { step: 'initialize', name: 'confluoRoundTripCounter' });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
-  return { doc, tableName, roundTrips: () => calls };
+  return { doc, tableName, roundTrips: () => calls, ...(retention ? { retention } : {}) };
 }
 
 /** Cancellation reason codes of a failed transaction, index-aligned with its items. */

@@ -8,7 +8,7 @@
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { InboundMessage, Identity } from '../domain/inbound.js';
-import { cancellationCodes, type Db } from './db.js';
+import { cancellationCodes, ttlAfter, type Db } from './db.js';
 import { indexKeys, keys } from './table.js';
 import type { EventEntry, FeedEvent, MessageEntry, TicketRecord } from './records.js';
 
@@ -69,12 +69,16 @@ export function dedupeItem(db: Db, channel: string, dedupKey: string, nowMs: num
   };
 }
 
+/** A change-feed event; with a feed retention (`CONFLUO_FEED_TTL_DAYS`) it expires that long after it happened. */
 export function feedItem(db: Db, e: FeedEvent): TxItem {
-  return { Put: { TableName: db.tableName, Item: { ...keys.feedEvent(e.at, e.id), ...e } } };
+  const ttl = db.retention?.feedTtlDays ? { ttl: ttlAfter(e.at, db.retention.feedTtlDays) } : {};
+  return { Put: { TableName: db.tableName, Item: { ...keys.feedEvent(e.at, e.id), ...e, ...ttl } } };
 }
 
+/** A timeline entry; a message expires with a message retention (`CONFLUO_MESSAGE_TTL_DAYS`), notes and events stay. */
 export function timelineItem(db: Db, entry: { ticket_id: string; at: number; id: string } & Record<string, unknown>): TxItem {
-  return { Put: { TableName: db.tableName, Item: { ...keys.timelineEntry(entry.ticket_id, entry.at, entry.id), ...entry }, ConditionExpression: 'attribute_not_exists(pk)' } };
+  const ttl = entry.type === 'message' && db.retention?.messageTtlDays ? { ttl: ttlAfter(entry.at, db.retention.messageTtlDays) } : {};
+  return { Put: { TableName: db.tableName, Item: { ...keys.timelineEntry(entry.ticket_id, entry.at, entry.id), ...entry, ...ttl }, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
 /** A ticket as stored. Null fields are left out so `if_not_exists` works on them later. */

@@ -17,6 +17,7 @@
  * | suggestion        | CUST#<id>                       | SUGG#<phone|email>#<value> |                          |                         |                           |
  * | customer log      | CUST#<id>                       | LOG#<at ms>#<entry id>     |                          |                         |                           |
  * | customer merge    | CUST#<winner id>                | MERGE#<loser id>           |                          |                         |                           |
+ * | erasure job       | CUST#<root id>                  | ERASURE                    |                          |                         |                           |
  * | rate counter      | RATE#<scope>#<client>#<window>  | RATE   (ttl)               |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
@@ -64,6 +65,7 @@ export const keys = {
   suggestion: (customerId: string, kind: string, value: string) => ({ pk: `CUST#${customerId}`, sk: `SUGG#${kind}#${value}` }),
   customerLog: (customerId: string, atMs: number, entryId: string) => ({ pk: `CUST#${customerId}`, sk: `LOG#${sortableMs(atMs)}#${entryId}` }),
   customerMerge: (winnerId: string, loserId: string) => ({ pk: `CUST#${winnerId}`, sk: `MERGE#${loserId}` }),
+  erasureJob: (customerId: string) => ({ pk: `CUST#${customerId}`, sk: 'ERASURE' }),
   rateCounter: (scope: string, client: string, windowStartMs: number) => ({ pk: `RATE#${scope}#${client}#${sortableMs(windowStartMs)}`, sk: 'RATE' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,

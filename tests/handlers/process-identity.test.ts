@@ -9,7 +9,8 @@ import { monotonicFactory } from 'ulid';
 import { makeProcess } from '../../functions/handlers/process.js';
 import { fixedClock } from '../../functions/domain/clock.js';
 import { customerCardOf } from '../../functions/handlers/agent-api/customer-routes.js';
-import { eraseCustomer, mergeCustomers, unmergeCustomers } from '../../functions/store/customers.js';
+import { mergeCustomers, unmergeCustomers } from '../../functions/store/customers.js';
+import { runErasure } from '../../functions/store/erasure.js';
 import { loadCustomers } from '../../functions/store/identity.js';
 import { getCustomer, getIdentity, getTicket } from '../../functions/store/reads.js';
 import { mergeTickets, splitTicket, ticketTimeline } from '../../functions/store/tickets.js';
@@ -249,8 +250,8 @@ describe('identity across channels (process handler, DynamoDB Local)', () => {
     await proc.handleMessage(sms(phone, { text: 'and my card ends 4242', phoneInText: '+14155550111' }));
     const A = (await rootOf('whatsapp', phone.slice(1)))!;
     const t = (await getCustomer(db, A))!.current_ticket_id!;
-    const res = await eraseCustomer(db, { id: A, actor: 'admin-1', now: clock.now(), newId: () => ulid(clock.now()) });
-    expect(res).toMatchObject({ status: 'erased', summary: { customers: 1, identities: 2, messages: 2 } });
+    const res = await runErasure(db, { id: A, actor: 'admin-1', now: clock.now(), newId: () => ulid(clock.now()) });
+    expect(res).toMatchObject({ status: 'erased', job: { state: 'erased', counts: { customers: 1, identities: 2, messages: 2 } } });
 
     expect(await getIdentity(db, 'whatsapp', phone.slice(1))).toBeUndefined();
     expect(await getIdentity(db, 'twilio', phone)).toBeUndefined();
@@ -279,7 +280,9 @@ describe('identity across channels (process handler, DynamoDB Local)', () => {
     expect(fresh).not.toBe(A);
     expect((await card(fresh!)).merged_from).toEqual([]);
     // erasing again is a no-op
-    expect((await eraseCustomer(db, { id: A, actor: 'admin-1', now: clock.now(), newId: () => ulid(clock.now()) })).status).toBe('already');
+    expect((await runErasure(db, { id: A, actor: 'admin-1', now: clock.now(), newId: () => ulid(clock.now()) })).status).toBe('erased');
+    const again = await db.doc.send(new ScanCommand({ TableName: db.tableName, ConsistentRead: true }));
+    expect(again.Items!.filter((i) => i.type === 'customer.erased' && i.customer_id === A)).toHaveLength(1);
   });
 
   it('lets a message of an identity whose customer is mid-erase start a fresh customer', async () => {
@@ -293,7 +296,7 @@ describe('identity across channels (process handler, DynamoDB Local)', () => {
     expect(B).not.toBe(A);
     expect((await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.verifiedAttribute('phone', phone) }))).Item?.customer_id).toBe(B);
     // finishing the erase leaves the fresh customer's identity and attribute alone
-    await eraseCustomer(db, { id: A, actor: 'admin-1', now: clock.now(), newId: () => ulid(clock.now()) });
+    await runErasure(db, { id: A, actor: 'admin-1', now: clock.now(), newId: () => ulid(clock.now()) });
     expect(await rootOf('whatsapp', phone.slice(1))).toBe(B);
     expect((await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.verifiedAttribute('phone', phone) }))).Item?.customer_id).toBe(B);
   });

@@ -13,7 +13,8 @@ import { lookupOf } from '../../domain/identity.js';
 import { formatTicketNumber } from '../../domain/ticket.js';
 import { HttpError } from '../../runtime/http.js';
 import type { Db } from '../../store/db.js';
-import { eraseCustomer, loadFamily, lookupCustomers, mergeCustomers, unmergeCustomers } from '../../store/customers.js';
+import { loadFamily, lookupCustomers, mergeCustomers, unmergeCustomers } from '../../store/customers.js';
+import { erasureJobOf, requestErasure, type ErasureJob } from '../../store/erasure.js';
 import { batchGet, loadCustomers } from '../../store/identity.js';
 import { nextCounter } from '../../store/inbound.js';
 import { keys } from '../../store/table.js';
@@ -21,7 +22,7 @@ import { mergeTickets, splitTicket } from '../../store/tickets.js';
 import type { Clock } from '../../domain/clock.js';
 import { route, type RouteDef } from './router.js';
 import {
-  CustomerCard, CustomerList, CustomerMergeBody, CustomerUnmergeBody, EraseResult, ErrorBody, IdParam, Ticket, TicketMergeBody, TicketSplitBody,
+  CustomerCard, CustomerList, CustomerMergeBody, CustomerUnmergeBody, ErasureStatus, ErrorBody, IdParam, Ticket, TicketMergeBody, TicketSplitBody,
 } from './schemas.js';
 import { customerCardView, ticketView } from './views.js';
 
@@ -66,6 +67,15 @@ export async function findCustomerCards(db: Db, query: { identity?: string | und
   }
   const cards = await Promise.all([...new Set(ids)].map((id) => customerCardOf(db, id)));
   return cards.filter((c): c is NonNullable<typeof c> => c !== undefined);
+}
+
+function erasureView(job: ErasureJob) {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    customer_id: job.customer_id, state: job.state, phase: job.phase,
+    requested_at: iso(job.requested_at)!, requested_by: job.requested_by, erased_at: iso(job.erased_at)!, finished_at: iso(job.finished_at),
+    counts: job.counts, status_url: `/api/v1/customers/${job.customer_id}/erasure`,
+  };
 }
 
 export function customerRoutes(deps: CustomerRouteDeps): RouteDef[] {
@@ -113,13 +123,25 @@ export function customerRoutes(deps: CustomerRouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'DELETE', path: '/customers/{id}', summary: 'GDPR erase: anonymise the customer (and everything merged into it); later messages start a fresh customer', role: 'admin',
-      params: IdParam, responses: { 200: EraseResult, 404: ErrorBody },
+      method: 'DELETE', path: '/customers/{id}', summary: 'GDPR erase: start erasing the customer (and everything merged into it) — 202 and a status to follow; from now on their messages start a fresh customer', role: 'admin',
+      params: IdParam, responses: { 202: ErasureStatus, 200: ErasureStatus, 404: ErrorBody },
       handle: async ({ params, caller }) => {
         const now = deps.clock.now();
-        const res = await eraseCustomer(db, { id: params.id, actor: caller.sub, now, newId: () => ulid(now) });
+        const res = await requestErasure(db, { id: params.id, actor: caller.sub, now, newId: () => ulid(now) });
         if (res.status === 'refused') throw new HttpError(404, 'not_found', res.reason);
-        return { status: 200, body: { id: params.id, erased_at: new Date(res.summary.erased_at).toISOString(), customers: res.summary.customers, identities: res.summary.identities, messages: res.summary.messages } };
+        const body = erasureView(res.job);
+        // Asynchronous (functions/store/erasure.ts): 202 while it runs, 200 once it has finished.
+        return { status: res.status === 'erased' ? 200 : 202, body, headers: { location: body.status_url } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/customers/{id}/erasure', summary: 'Progress of the customer\'s GDPR erasure', role: 'admin',
+      params: IdParam, responses: { 200: ErasureStatus, 404: ErrorBody },
+      handle: async ({ params }) => {
+        const job = await erasureJobOf(db, params.id);
+        if (job === null) throw new HttpError(404, 'not_found', 'no such customer');
+        if (job === undefined) throw new HttpError(404, 'not_found', 'no erasure of this customer');
+        return { status: 200, body: erasureView(job) };
       },
     }),
     route({

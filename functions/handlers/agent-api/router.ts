@@ -16,7 +16,7 @@ export type Role = (typeof ROLES)[number];
 export interface Caller { readonly sub: string; readonly role: Role; /** Display name claim (`name`), when the token has one. */ readonly name?: string }
 
 export interface RouteInput<P, Q, B> { readonly params: P; readonly query: Q; readonly body: B; readonly caller: Caller; readonly event: APIGatewayProxyEventV2 }
-export interface RouteOutput { readonly status: number; readonly body: unknown }
+export interface RouteOutput { readonly status: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> }
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -64,7 +64,7 @@ function toResult(def: RouteDef, run: (event: APIGatewayProxyEventV2) => Promise
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
       const out = await run(event);
-      return jsonResponse(out.status, out.body);
+      return jsonResponse(out.status, out.body, { ...(out.headers ?? {}) });
     } catch (e) {
       return errorToResult(e, def);
     }

@@ -153,6 +153,13 @@ export const TicketMergeBody = z.strictObject({ into: Ulid }).meta({ id: 'Ticket
 export const TicketSplitBody = z.strictObject({
   messageIds: z.array(z.string().min(1).max(64)).min(1).max(100).refine((ids) => new Set(ids).size === ids.length, 'ids must be distinct'),
 }).meta({ id: 'TicketSplitRequest' });
-export const EraseResult = z.object({
-  id: z.string(), erased_at: isoTime, customers: z.number().int(), identities: z.number().int(), messages: z.number().int(),
-}).meta({ id: 'EraseResult' });
+const count = z.number().int().nonnegative();
+/** A GDPR erasure job (`DELETE /customers/{id}` starts it; `GET /customers/{id}/erasure` follows it). */
+export const ErasureStatus = z.object({
+  customer_id: z.string().meta({ description: 'The person\'s root customer (every customer merged into it is erased with it)' }),
+  state: z.enum(['running', 'erased']),
+  phase: z.enum(['timeline', 'identities', 'finish', 'done']),
+  requested_at: isoTime, requested_by: z.string(), erased_at: isoTime, finished_at: nullableIso,
+  counts: z.object({ customers: count, tickets: count, messages: count, notes: count, surveys: count, identities: count, attributes: count, suggestions: count }),
+  status_url: z.string().meta({ description: 'Where to follow the job' }),
+}).meta({ id: 'ErasureStatus' });
