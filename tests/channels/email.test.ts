@@ -296,12 +296,14 @@ describe('email: quoted history (reply_text)', () => {
     expect(stripQuotedHistory(t)).toBe(t);
   });
 
-  it('stays linear on hostile bodies (the email-reply-parser package took minutes here)', () => {
-    const hostile = [('Op x schreef y\n').repeat(40_000), `On ${'a '.repeat(100_000)}`, `${'>\n'.repeat(50_000)}x`, `${'\n'.repeat(200_000)}x`].join('\n');
-    const started = performance.now();
-    stripQuotedHistory(hostile);
-    normaliseText(hostile);
-    expect(performance.now() - started).toBeLessThan(1500);
+  // Their speed (the email-reply-parser package took minutes on these) is measured by
+  // `npm run bench` (bench/hostile-input.ts); here, what comes out of them.
+  it('keeps hostile bodies that only look like attributions, and cuts a run of quote markers', () => {
+    const lookalikes = [('Op x schreef y\n').repeat(40_000), `On ${'a '.repeat(100_000)}`, `${'\n'.repeat(200_000)}x`];
+    for (const body of lookalikes) expect(stripQuotedHistory(body)).toBe(body);
+    expect(stripQuotedHistory(`${'>\n'.repeat(50_000)}x`)).toBe('x');
+    const all = lookalikes.join('\n');
+    expect(normaliseText(all)).toBe(all);
   });
 });
 
