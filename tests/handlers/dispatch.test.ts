@@ -31,7 +31,7 @@ describe('dispatch', () => {
     const dispatch = makeDispatch({
       enqueueOutbound: async () => {},
       reactions: { 'ticket.opened': [classification, acknowledgement] },
-      logger: { info: () => {}, error: (_m: string, facts?: Record<string, unknown>) => { errors.push(facts ?? {}); } },
+      logger: { info: () => {}, error: (_m: unknown, ...facts: unknown[]) => { errors.push((facts[0] ?? {}) as Record<string, unknown>); } },
     });
     const r = await dispatch(streamOf(opened('E1'), opened('E2')));
     expect(ran).toEqual(['classification', 'acknowledgement T-E1']);
