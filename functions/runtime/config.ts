@@ -75,7 +75,7 @@ export const SETTINGS = [
   { name: 'TWILIO_MESSAGING_SERVICE_SID', meaning: 'outbound messaging service (optional)', channel: 'twilio' },
   { name: 'EMAIL_SNS_TOPIC_ARN', meaning: 'the SNS topic the SES receipt rule publishes to', channel: 'email' },
   { name: 'SNS_CERT_DIR', meaning: 'optional directory of SNS signing certificates (offline verification)', channel: 'email' },
-  { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS certificate must chain to', channel: 'email' },
+  { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS signing certificate must chain to (directly, or through the intermediate its AIA URL names on amazontrust.com); default: Amazon Root CA 1–4', channel: 'email' },
   { name: 'EMAIL_FROM', meaning: 'outbound From (a verified SES identity)', channel: 'email' },
   { name: 'EMAIL_SES_REGION', meaning: 'SES sending region: SES rewrites the Message-ID of sent mail to `<id>@<region>.amazonses.com` (`email.amazonses.com` in us-east-1), which replies are threaded by; default: the region of EMAIL_SNS_TOPIC_ARN', channel: 'email' },
   { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },

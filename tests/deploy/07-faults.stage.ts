@@ -22,6 +22,7 @@ import { listTickets, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry } from '../../functions/store/records.js';
 import { addressOf, startDeployment, type Deployment } from './harness/deployment.js';
 import { REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
+import { loadSamples } from '../helpers/samples.js';
 
 const sample = (path: string) => JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as { request: { headers: Record<string, string>; body: string } };
 
@@ -64,7 +65,8 @@ describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
     const from = addressOf(SYNTH_CONTEXT.emailFrom!);
     await d.aws.ses.send(new DeleteIdentityCommand({ Identity: from }));
     try {
-      const mail = sample('functions/channels/email/samples/01-text-utf8-v2.json').request;
+      // Stamped now: SNS messages older than an hour are refused.
+      const mail = loadSamples('email').find((s) => s.name === '01-text-utf8-v2')!.request;
       const res = await d.http.request({ method: 'POST', path: '/webhooks/email', headers: mail.headers, body: mail.body });
       expect(res.status, d.logs()).toBe(200);
       await d.settle();

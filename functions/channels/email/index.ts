@@ -45,7 +45,7 @@ import { isRecord, parseJsonBody } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { readMail } from './mime.js';
 import { renderRawEmail } from './reply.js';
-import { isSnsUrl, verifySnsMessage, type SnsMessage } from './sns.js';
+import { isSnsUrl, snsHostFor, snsRegionOf, verifySnsMessage, type SnsMessage } from './sns.js';
 import { sesMessageIdDomain, sesRegion } from './ses.js';
 
 export { sesMessageIdDomain, sesRegion };
@@ -238,7 +238,7 @@ export const email = defineChannel({
       const n = validateNotification(sns.Message);
       if (n) conversationKey = addressOf(n.mail.commonHeaders?.from?.[0]) ?? addressOf(n.mail.source);
     } else if (sns.Type === 'SubscriptionConfirmation') {
-      if (sns.SubscribeURL === undefined || !isSnsUrl(sns.SubscribeURL, { pem: false })) throw invalid(CHANNEL, 'validate', 'SubscribeURL is not an https SNS URL');
+      if (sns.SubscribeURL === undefined || !isSnsUrl(sns.SubscribeURL, { pem: false, host: snsHostFor(snsRegionOf(sns.TopicArn)!) })) throw invalid(CHANNEL, 'validate', 'SubscribeURL is not an https URL on the topic region\'s SNS host');
       if (sns.Token === undefined || sns.Token === '') throw invalid(CHANNEL, 'validate', 'Token missing');
     }
     // No header is carried: `x-amz-sns-message-id` duplicates the signed `MessageId` of the body.
@@ -250,7 +250,8 @@ export const email = defineChannel({
     const sns = JSON.parse(envelopeBody(envelope).toString('utf8')) as SnsMessage;
     if (sns.Type === 'SubscriptionConfirmation') {
       const url = sns.SubscribeURL ?? '';
-      if (!isSnsUrl(url, { pem: false })) return [ignored('subscribe url not on sns')];
+      const region = snsRegionOf(sns.TopicArn);
+      if (region === undefined || !isSnsUrl(url, { pem: false, host: snsHostFor(region) })) return [ignored('subscribe url not on sns')];
       // Once per Token (§8); the token is long, its hash makes a bounded key.
       const token = createHash('sha256').update(sns.Token ?? '').digest('hex');
       return [{ kind: 'verification', channel: CHANNEL, dedup_key: `sns-subscription:${token}`, confirm: { method: 'GET', url } }];
