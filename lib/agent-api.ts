@@ -11,7 +11,7 @@ import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  AccountRecovery, FeaturePlan, Mfa, OAuthScope, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolClientIdentityProvider, UserPoolDomain, UserPoolGroup,
+  AccountRecovery, ClientAttributes, FeaturePlan, Mfa, OAuthScope, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolClientIdentityProvider, UserPoolDomain, UserPoolGroup,
 } from 'aws-cdk-lib/aws-cognito';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -208,6 +208,11 @@ export class AgentApi extends Construct {
           }
         : { disableOAuth: true }),
       preventUserExistenceErrors: true,
+      // What a signed-in agent may change about themselves through this client: preferences only.
+      // By default a client may write every attribute — `name` included, which replies show as
+      // {{agent.name}} — so an agent could sign as someone else; names are set by an admin
+      // (AdminUpdateUserAttributes). Roles are groups, never attributes (router.ts callerOf).
+      writeAttributes: new ClientAttributes().withStandardAttributes({ locale: true, timezone: true }),
       enableTokenRevocation: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),

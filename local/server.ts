@@ -19,6 +19,7 @@ import type { LocalS3 } from './s3.js';
 import type { FeedHub } from './feed-hub.js';
 import { encodeFeedCursor } from '../functions/store/triage.js';
 import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
+import { roleOfGroups } from '../functions/handlers/agent-api/router.js';
 import { createWebRoutes } from './web.js';
 import { NotSettledError } from './settle.js';
 
@@ -104,9 +105,8 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     const token = /^Bearer\s+(\S+)$/i.exec(bearer ?? '')?.[1] ?? '';
     const claims = await verifyAgentToken(agentSecret, bearer);
     if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
-    // A role claim (dev tokens) or Cognito groups (ID tokens), as the Agent API reads them.
-    const roles = [claims.role, ...(Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'] : [])].map(String);
-    if (!roles.some((r) => ['agent', 'supervisor', 'admin'].includes(r))) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
+    // Cognito groups, as the Agent API reads them (router.ts callerOf).
+    if (roleOfGroups(claims['cognito:groups']) === null) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
     const since = (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('since') ?? undefined;
     const seen = new Set<string>();
     const buffered: Array<Parameters<Parameters<FeedHub['subscribe']>[0]>[0]> = [];
