@@ -22,7 +22,7 @@ import { getParameters } from '@aws-lambda-powertools/parameters/ssm';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, type Db } from '../store/db.js';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, refuseTestSecrets, type Config } from './config.js';
 import { powertoolsIngestMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
@@ -30,12 +30,16 @@ import type { Enqueue, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
-/** Environment merged with `CONFLUO_SECRETS_PATH` parameters (names = setting names, e.g. `/confluo/prod/TELEGRAM_SECRET_TOKEN`). */
+/**
+ * Environment merged with `CONFLUO_SECRETS_PATH` parameters (names = setting names, e.g.
+ * `/confluo/prod/TELEGRAM_SECRET_TOKEN`). This is the one place that knows it is not the local
+ * runtime, so the public test secrets are refused here (config.ts `refuseTestSecrets`).
+ */
 export async function awsSettings(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Config> {
   const path = env.CONFLUO_SECRETS_PATH;
   // maxAge 0: each (re)build reads SSM afresh; a build happens once per execution environment.
   const secrets = path ? ((await getParameters(path, { decrypt: true, recursive: false, maxAge: 0 })) ?? {}) as Record<string, string> : {};
-  return loadConfig({ ...env, ...secrets });
+  return refuseTestSecrets(loadConfig({ ...env, ...secrets }));
 }
 
 /** A message attribute map for SQS from plain strings. */

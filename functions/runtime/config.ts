@@ -90,7 +90,10 @@ export const NAMESPACES = [
   'EMAIL_', 'SNS_', 'WEBCHAT_', 'AGENT_', 'ESCALATION_',
 ] as const;
 
-/** Public test-only secrets of channels.md §10; a deployment using one of them gets a warning. */
+/**
+ * Public test-only secrets of channels.md §10: the local runtime warns when one is in force, and
+ * the AWS platform refuses to start with any of them (`refuseTestSecrets`, functions/runtime/aws.ts).
+ */
 export const TEST_SECRETS: Readonly<Record<string, string>> = {
   TELEGRAM_SECRET_TOKEN: 'test-telegram-secret-000',
   META_APP_SECRET: 'test-meta-app-secret-000',
@@ -132,6 +135,10 @@ const ConfigSchema = z
     if (Number(c.CONFLUO_SURVEY_LOW_NPS) > 10) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LOW_NPS'], message: 'must be 0–10 (NPS is 0–10)' });
     if (Number(c.CONFLUO_SURVEY_EXPIRY_HOURS) <= Number(c.CONFLUO_SURVEY_REMINDER_HOURS) && c.CONFLUO_SURVEY_EXPIRY_HOURS !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_EXPIRY_HOURS'], message: 'must be more than CONFLUO_SURVEY_REMINDER_HOURS (the reminder comes before the survey expires)' });
+    }
+    // An HMAC-SHA256 key for visitor tokens anyone can try to forge offline: at least the hash's size.
+    if (c.WEBCHAT_SECRET !== undefined && Buffer.byteLength(c.WEBCHAT_SECRET, 'utf8') < 32) {
+      ctx.addIssue({ code: 'custom', path: ['WEBCHAT_SECRET'], message: 'must be at least 32 bytes (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
     }
     if (c.CONFLUO_SURVEY_LINK_SECRET !== undefined && c.CONFLUO_SURVEY_LINK_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LINK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
@@ -193,4 +200,17 @@ export function requireSetting(config: Config, name: SettingName, who: string): 
 /** Names of test secrets found in a configuration (for a start-up warning outside tests). */
 export function testSecretsIn(config: Config): string[] {
   return Object.entries(TEST_SECRETS).filter(([k, v]) => config[k as SettingName] === v).map(([k]) => k);
+}
+
+/**
+ * Outside the local runtime, a public test secret is a published credential: anyone could sign
+ * webhooks, mint web-chat tokens or survey links with it. Throws a ConfigError naming the
+ * settings (never their values).
+ */
+export function refuseTestSecrets(config: Config): Config {
+  const found = testSecretsIn(config);
+  if (found.length > 0) {
+    throw new ConfigError(`config: ${found.join(', ')} ${found.length === 1 ? 'is a' : 'are'} public test secret${found.length === 1 ? '' : 's'} (local/sample-settings.ts); set your own in the secrets path`, { cause: { keys: found } });
+  }
+  return config;
 }

@@ -17,13 +17,16 @@
  * | suggestion        | CUST#<id>                       | SUGG#<phone|email>#<value> |                          |                         |                           |
  * | customer log      | CUST#<id>                       | LOG#<at ms>#<entry id>     |                          |                         |                           |
  * | customer merge    | CUST#<winner id>                | MERGE#<loser id>           |                          |                         |                           |
+ * | web-chat revoked  | WEBCHAT#<sid>                   | REVOKED  (ttl)             |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
  * owns it (written in the same transaction as the identity that brought it; conditional, so two
  * customers can never both claim one). Suggestion: a claim on the card (idempotent put). Customer
  * log: the merge log of the card (links, merges, unmerges, erase; channels, never values).
  * Customer merge: one per (winner, loser) pair — the merge's intended final state and its progress
- * (`state`), so a retry completes it and an unmerge knows what to restore. One query of
+ * (`state`), so a retry completes it and an unmerge knows what to restore. Web-chat revoked: a
+ * widget session an agent ended (no renewal, no reading); it expires once no token of the session
+ * could be renewed any more. One query of
  * `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
  *
  * Merged tickets drop their gsi1 keys (sparse index), so the default inbox never lists them.
@@ -61,6 +64,7 @@ export const keys = {
   suggestion: (customerId: string, kind: string, value: string) => ({ pk: `CUST#${customerId}`, sk: `SUGG#${kind}#${value}` }),
   customerLog: (customerId: string, atMs: number, entryId: string) => ({ pk: `CUST#${customerId}`, sk: `LOG#${sortableMs(atMs)}#${entryId}` }),
   customerMerge: (winnerId: string, loserId: string) => ({ pk: `CUST#${winnerId}`, sk: `MERGE#${loserId}` }),
+  webchatRevoked: (sid: string) => ({ pk: `WEBCHAT#${sid}`, sk: 'REVOKED' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;

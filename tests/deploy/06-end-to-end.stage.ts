@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Db } from '../../functions/store/db.js';
 import { getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry } from '../../functions/store/records.js';
-import { startDeployment, type Deployment } from './harness/deployment.js';
+import { deploymentSigned, startDeployment, type Deployment } from './harness/deployment.js';
 import { REPO_ROOT, synthesize } from './support/assembly.js';
 
 const sample = JSON.parse(readFileSync(join(REPO_ROOT, 'functions/channels/telegram/samples/01-text.json'), 'utf8')) as { request: { headers: Record<string, string>; body: string } };
@@ -39,7 +39,8 @@ describe('stage 6: end to end through the bundled handlers', () => {
     const [inboundId] = d.assembly.resourcesOf('AWS::SQS::Queue').map(([id]) => id).filter((id) => id.startsWith('IngestInboundQueue'));
     const inbound = d.queue(inboundId!);
 
-    const res = await d.http.request({ method: 'POST', path: '/webhooks/telegram', headers: sample.request.headers, body: sample.request.body });
+    const signed = deploymentSigned(sample.request);
+    const res = await d.http.request({ method: 'POST', path: '/webhooks/telegram', headers: signed.headers, body: signed.body });
     expect(res, d.logs()).toMatchObject({ status: 200, routeKey: 'POST /webhooks/{channel}' });
     const waiting = await d.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: inbound.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
     expect(waiting.Attributes?.ApproximateNumberOfMessages).toBe('1');

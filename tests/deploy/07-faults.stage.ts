@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Db } from '../../functions/store/db.js';
 import { listTickets, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry } from '../../functions/store/records.js';
-import { addressOf, startDeployment, type Deployment } from './harness/deployment.js';
+import { addressOf, deploymentSigned, startDeployment, type Deployment } from './harness/deployment.js';
 import { REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
 import { loadSamples } from '../helpers/samples.js';
 
@@ -43,7 +43,7 @@ describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
   afterAll(async () => { await d?.stop(); });
 
   it('(i) a cold start whose SSM read is throttled fails that invocation; the next invocation of the same environment succeeds', async () => {
-    const webhook = sample('functions/channels/telegram/samples/01-text.json').request;
+    const webhook = deploymentSigned(sample('functions/channels/telegram/samples/01-text.json').request);
     const ingest = d.host('ingest');
     try {
       d.ssmFaults.arm();

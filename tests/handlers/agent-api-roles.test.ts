@@ -43,6 +43,7 @@ const EXPECTED_ROLES: Readonly<Record<string, Role | null>> = {
   'GET /sla/policies': 'agent',
   'PUT /sla/policies': 'supervisor',
   'GET /kpis': 'supervisor',
+  'DELETE /webchat/sessions/{sid}': 'supervisor',
   'GET /openapi.json': null,
 };
 
@@ -50,7 +51,7 @@ const noDb = { tableName: 'none', roundTrips: () => 0, doc: { send: async () => 
 const api = makeAgentApi({ db: noDb, clock: fixedClock(Date.UTC(2026, 10, 1)) });
 
 const ULID = '01J00000000000000000000000';
-const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : ULID);
+const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : ULID).replace('{sid}', 'c_roles000000000000000000');
 
 function event(method: string, path: string, opts: { role?: Role; body?: unknown; query?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
   return {

@@ -1,4 +1,5 @@
 /** Agent API routes (DESIGN.md §3). Each route: load → decide → commit; errors as HttpError. */
+import { webchatRoutes } from './webchat-routes.js';
 import { monotonicFactory } from 'ulid';
 import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
@@ -143,6 +144,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...customerRoutes(deps),
     ...slaRoutes(deps),
     ...kpiRoutes(deps),
+    ...webchatRoutes(deps),
   ];
 
   /** Where a reply on `channel` goes: the ticket's conversation, or the customer's identity on that channel. */

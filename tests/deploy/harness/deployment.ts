@@ -28,6 +28,7 @@ import { createDb, type Db } from '../../../functions/store/db.js';
 import { VirtualClock } from '../../../local/clock.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.js';
 import { SAMPLE_SETTINGS } from '../../../local/sample-settings.js';
+import { TEST_SECRETS } from '../../../functions/runtime/config.js';
 import type { Definition } from '../../../local/workflows.js';
 import { REPO_ROOT, STACK_NAME, type Assembly, type FunctionResource } from '../support/assembly.js';
 import { LambdaHost } from '../support/lambda-host.js';
@@ -47,15 +48,31 @@ import { DynamoStreamSource } from './stream-source.js';
 export const REGION = 'eu-central-1';
 
 /**
- * What an operator stores under the secrets path: the public test secrets and sample settings
- * (local/sample-settings.ts, the values the channel samples are signed with), the test PKI as
- * absolute paths, and placeholder outbound tokens (their requests only reach the fake platforms).
+ * Secrets of this deployment in place of the public test secrets, which the AWS platform refuses
+ * (functions/runtime/config.ts `refuseTestSecrets`): same names, values of its own. Requests to it
+ * are signed with these (`deploymentSigned`).
+ */
+export const DEPLOYMENT_SECRETS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.keys(TEST_SECRETS).map((k) => [k, k === 'VK_CONFIRMATION' ? 'd3pl0y01' : `deployment-test-${k.toLowerCase().replaceAll('_', '-')}-0123456789abcdef`]),
+);
+
+/** A Telegram sample request signed for this deployment (its secret-token header). */
+export function deploymentSigned(req: { headers: Record<string, string>; body: string }): { headers: Record<string, string>; body: string } {
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, k.toLowerCase() === 'x-telegram-bot-api-secret-token' ? DEPLOYMENT_SECRETS.TELEGRAM_SECRET_TOKEN! : v]));
+  return { ...req, headers };
+}
+
+/**
+ * What an operator stores under the secrets path: the sample settings (local/sample-settings.ts)
+ * with this deployment's own secrets instead of the public test ones, the test PKI as absolute
+ * paths, and placeholder outbound tokens (their requests only reach the fake platforms).
  * EMAIL_FROM is the template's (SYNTH_CONTEXT), not a parameter.
  */
 export function deploymentSettings(): Record<string, string> {
   const { EMAIL_FROM: _templateOwnsIt, ...samples } = SAMPLE_SETTINGS;
   return {
     ...samples,
+    ...DEPLOYMENT_SECRETS,
     SNS_CERT_DIR: `${REPO_ROOT}functions/channels/email/samples/pki`,
     SNS_TRUST_ROOT_PEM: `${REPO_ROOT}functions/channels/email/samples/pki/test-ca.pem`,
     TELEGRAM_BOT_TOKEN: '7000000001:deployment-test-bot-token',
