@@ -6,7 +6,7 @@
  */
 import { Arn, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IMetric, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -14,6 +14,7 @@ import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import { ConfluoFunction } from './confluo-function.js';
+import { customMetricSum } from './ingest.js';
 import type { Store } from './store.js';
 
 /**
@@ -180,6 +181,20 @@ export class Processing extends Construct {
   /** Age of the newest stream record dispatch has read when it was read (how far behind dispatch is), in ms. */
   metricDispatchIteratorAge(props?: MetricOptions): Metric {
     return this.dispatchFunction.metric('IteratorAge', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Authenticated inbound events the process function dropped as malformed (`InboundMalformed`,
+   * functions/runtime/metrics.ts), all channels and reasons summed. Above zero: a platform changed
+   * its payloads, or something signs nonsense; the reason code is in the process function's log.
+   */
+  metricMalformed(props?: Pick<MetricOptions, 'period' | 'label'>): IMetric {
+    return customMetricSum('InboundMalformed', props);
+  }
+
+  /** Every authenticated inbound event the process function dropped on purpose (`InboundIgnored`: echoes, receipts, unsupported kinds, malformed). */
+  metricIgnored(props?: Pick<MetricOptions, 'period' | 'label'>): IMetric {
+    return customMetricSum('InboundIgnored', props);
   }
 
   /** Stream batches dispatch gave up on (records in the failure queue). */

@@ -14,9 +14,9 @@ import type { ChannelAdapter, Envelope } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { lambdaHandler } from '../runtime/aws.js';
-import type { Enqueue } from '../runtime/ports.js';
+import type { Enqueue, ProcessMetrics } from '../runtime/ports.js';
 import type { IgnoredEvent, InboundMessage, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
-import { CHANNELS } from '../domain/inbound.js';
+import { CHANNELS, ignoredReasonCode, isMalformedReason } from '../domain/inbound.js';
 import { displayNameOf } from '../domain/identity.js';
 import { makeIdentify } from './identify.js';
 import { decideThread } from '../domain/threading.js';
@@ -54,6 +54,8 @@ export interface ProcessDeps {
   readonly deadLetter?: (record: SQSRecord, reason: string) => Promise<void>;
   /** maxReceiveCount of the inbound queue's redrive policy (default 5). */
   readonly maxReceiveCount?: number;
+  /** Counters of dropped events (AWS: CloudWatch via Powertools; locally absent). */
+  readonly metrics?: ProcessMetrics;
 }
 
 export class ProcessError extends Error {
@@ -322,6 +324,17 @@ export function makeProcess(deps: ProcessDeps) {
     return result === 'conflict' ? Promise.reject(new ProcessError('edit target vanished', { cause: { stage: 'edit' } })) : result;
   }
 
+  /**
+   * An authenticated event dropped on purpose is never quiet: its reason code in the log (a
+   * warning when the adapter called it malformed) and a metric per channel and reason.
+   */
+  function reportIgnored(ev: IgnoredEvent, requestId: string | undefined): void {
+    const reason = ignoredReasonCode(ev.reason);
+    const malformed = isMalformedReason(reason);
+    (malformed ? log.warn : log.info).call(log, 'inbound event ignored', { channel: ev.channel, request_id: requestId, reason, malformed });
+    deps.metrics?.ignored(ev.channel, reason, malformed);
+  }
+
   async function handleIgnored(ev: IgnoredEvent): Promise<Outcome> {
     const adapter = lookup(ev.channel);
     for (const u of ev.status_updates ?? []) {
@@ -411,8 +424,11 @@ export function makeProcess(deps: ProcessDeps) {
     const outcomes: Outcome[] = [];
     for (const ev of events) {
       if (ev.kind === 'message') outcomes.push(await handleMessage(ev));
-      else if (ev.kind === 'ignored') outcomes.push(await handleIgnored(ev));
-      else outcomes.push(await handleVerification(ev));
+      else if (ev.kind === 'ignored') {
+        const outcome = await handleIgnored(ev);
+        if (outcome === 'ignored') reportIgnored(ev, envelope.request_id);
+        outcomes.push(outcome);
+      } else outcomes.push(await handleVerification(ev));
     }
     log.info('record processed', { channel: envelope.channel, request_id: envelope.request_id, outcomes });
     return outcomes;
@@ -488,6 +504,7 @@ export const handler = lambdaHandler(async (platform) => {
       if (res.status < 200 || res.status >= 300) throw new ProcessError('subscription confirmation refused', { cause: { stage: 'verify', status: res.status } });
     },
     ...(dlqUrl ? { deadLetter: queueDeadLetter(platform.queue(dlqUrl)) } : {}),
+    ...(platform.processMetrics ? { metrics: platform.processMetrics } : {}),
   });
 });
 

@@ -23,7 +23,7 @@ import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, type Db } from '../store/db.js';
 import { loadConfig, refuseTestSecrets, type Config } from './config.js';
-import { powertoolsIngestMetrics } from './metrics.js';
+import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
 import type { Enqueue, Perform } from './ports.js';
@@ -98,6 +98,7 @@ export function awsPlatform(): Platform {
     scratchDir: '/tmp',
     fetchCertificate: fetchSnsCertificate,
     ingestMetrics: powertoolsIngestMetrics(),
+    processMetrics: powertoolsProcessMetrics(),
   };
 }
 

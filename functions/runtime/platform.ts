@@ -17,7 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { Config } from './config.js';
-import type { Enqueue, ExportWriter, IngestMetrics, Perform, StartExecution } from './ports.js';
+import type { Enqueue, ExportWriter, IngestMetrics, Perform, ProcessMetrics, StartExecution } from './ports.js';
 
 export interface Platform {
   /** `aws` or `local` (logs and errors only; handlers never branch on it). */
@@ -42,6 +42,8 @@ export interface Platform {
   fetchCertificate(url: string): Promise<string>;
   /** Webhook counters, where the platform has a metrics sink. */
   readonly ingestMetrics?: IngestMetrics;
+  /** Counters of dropped inbound events, where the platform has a metrics sink (locally none). */
+  readonly processMetrics?: ProcessMetrics;
 }
 
 export class PlatformError extends Error {

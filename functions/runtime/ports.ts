@@ -62,3 +62,8 @@ export interface IngestMetrics {
   tooLarge(channel: string): void;
   accepted(channel: string): void;
 }
+
+/** Counters of the process function: authenticated events it dropped, by channel and reason code. */
+export interface ProcessMetrics {
+  ignored(channel: string, reason: string, malformed: boolean): void;
+}
