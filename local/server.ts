@@ -7,6 +7,13 @@
  *
  * Local only, never deployed: the /dev endpoints, the web inbox and widget pages (CloudFront in
  * AWS), and `GET /api/v1/events/stream` (Server-Sent Events; the deployed inbox polls `/events`).
+ *
+ * It listens on 127.0.0.1 only, and answers only requests whose `Host` names it — 127.0.0.1,
+ * localhost or [::1] on the port the request came in on, or a host listed in
+ * CONFLUO_LOCAL_ALLOWED_HOSTS — so a web page cannot reach it through DNS rebinding (a name of the
+ * attacker's that resolves to 127.0.0.1 after the page loaded: the browser then sends that name as
+ * `Host`, and would otherwise read /dev/outbox or mint /dev/token tokens from the visitor's
+ * machine; https://en.wikipedia.org/wiki/DNS_rebinding).
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { z } from 'zod';
@@ -54,8 +61,13 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   // The web inbox at `/` and the web-chat widget's script and demo page (local/web.ts).
   const web = createWebRoutes();
 
+  const extraHosts = (deps.config.CONFLUO_LOCAL_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+
   return createServer(async (req, res) => {
     try {
+      if (!hostAllowed(req.headers.host, req.socket.localPort, extraHosts)) {
+        return send(res, 403, { error: { code: 'host_not_allowed', message: 'this server answers only 127.0.0.1, localhost, [::1] (and CONFLUO_LOCAL_ALLOWED_HOSTS) as Host' } });
+      }
       await route(req, res);
     } catch {
       send(res, 500, { error: { code: 'internal', message: 'internal error' } });
@@ -188,6 +200,18 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     }
     send(res, 404, { error: { code: 'not_found', message: 'no such dev endpoint' } });
   }
+}
+
+/**
+ * Whether a `Host` header names this server: a loopback name on the port the connection came in
+ * on, or a configured host (`name` for any port, `name:port` for that port).
+ */
+export function hostAllowed(host: string | undefined, port: number | undefined, extra: readonly string[]): boolean {
+  if (!host) return false;
+  const h = host.trim().toLowerCase();
+  if (port !== undefined && ['127.0.0.1', 'localhost', '[::1]'].some((name) => h === `${name}:${port}`)) return true;
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0]!;
+  return extra.includes(h) || extra.includes(name);
 }
 
 /** The request as the local API Gateway takes it: path and query as received, headers as Node keeps them. */

@@ -33,6 +33,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_DATA_DIR', meaning: 'Local runtime: where DynamoDB Local data, queues and the outbox persist', default: '.confluo' },
   { name: 'CONFLUO_LOG_LEVEL', meaning: 'Log level (DEBUG, INFO, WARN, ERROR)', default: 'INFO' },
   { name: 'PORT', meaning: 'Local runtime: HTTP port', default: '3000' },
+  { name: 'CONFLUO_LOCAL_ALLOWED_HOSTS', meaning: 'Local runtime: further `Host` header values it answers, comma-separated `name` or `name:port` (e.g. a tunnel for real webhooks); 127.0.0.1, localhost and [::1] on its own port always' },
   { name: 'AGENT_JWT_SECRET', meaning: 'Local runtime: HS256 key of Agent API tokens (`POST /dev/token`); AWS uses Cognito', default: 'local-dev-agent-secret-change-me', secret: true },
   { name: 'ESCALATION_EMAIL', meaning: 'Where SLA escalations and bad-score alerts are e-mailed' },
   { name: 'CONFLUO_SLA_STATE_MACHINE_ARN', meaning: 'AWS only: the SLA state machine the dispatch λ starts one execution per ticket on' },

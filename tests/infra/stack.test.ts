@@ -17,6 +17,19 @@ const custom = synthConfluo({
   enabledChannels: ['telegram', 'email'],
 });
 
+describe('ConfluoStack: the local runtime\'s /dev endpoints are never deployed', () => {
+  it('has no HTTP API route and no CloudFront path under /dev (token minting, outbox, clock, settle, S3 are local only)', () => {
+    for (const t of [template, custom.template]) {
+      const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey));
+      expect(routes.length).toBeGreaterThan(10);
+      for (const key of routes) expect(key.split(' ')[1] ?? key, key).not.toMatch(/^\/dev(\/|$)/i);
+      const paths = Object.values(t.findResources('AWS::CloudFront::Distribution'))
+        .flatMap((d) => ((d.Properties.DistributionConfig?.CacheBehaviors ?? []) as Array<{ PathPattern: string }>).map((b) => b.PathPattern));
+      for (const p of paths) expect(p).not.toMatch(/^\/?dev(\/|\*|$)/i);
+    }
+  });
+});
+
 describe('ConfluoStack composition', () => {
   it('composes the capabilities under their contract construct ids', () => {
     expect(stack.node.children.map((c) => c.node.id)).toEqual(expect.arrayContaining(['Store', 'Ingest', 'Processing', 'Outbound', 'AgentApi', 'Observability']));
