@@ -23,8 +23,10 @@ type Rt = Runtime & { api: ApiClient };
 const TOPIC = TEST_SECRETS.EMAIL_SNS_TOPIC_ARN!;
 const SNS_HEADERS = { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' };
 let seq = 0;
+/** The running runtime's clock: SNS notifications older than an hour are refused. */
+let clockNow: () => number = () => Date.now();
 
-/** A correctly signed SES → SNS notification of a plain-text mail. */
+/** A correctly signed SES → SNS notification of a plain-text mail, stamped now. */
 function mail(from: string, subject: string, text: string): string {
   seq += 1;
   const raw = Buffer.from([
@@ -34,7 +36,7 @@ function mail(from: string, subject: string, text: string): string {
   return buildSnsBody({
     envelope: {
       Type: 'Notification', MessageId: `00000000-0000-4000-9000-${String(seq).padStart(12, '0')}`, TopicArn: TOPIC, Subject: 'Amazon SES Email Receipt Notification',
-      Timestamp: '2026-10-12T10:00:01.000Z', SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
+      Timestamp: new Date(clockNow()).toISOString(), SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
       UnsubscribeURL: `https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:survey`,
     },
     notification: {
@@ -67,6 +69,7 @@ describe('survey e-mail score links, survey templates and messaging windows (loc
     }, { visibilityTimeoutMs: 5000 });
     agent = await rt.api.token('ann', 'agent');
     admin = await rt.api.token('ada', 'admin');
+    clockNow = () => rt.clock.now();
   });
   afterAll(async () => { await rt?.stop(); });
 
