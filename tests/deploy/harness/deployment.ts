@@ -17,7 +17,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
+import { GetSendQuotaCommand, SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -84,6 +84,15 @@ export interface DeploymentOptions {
   readonly releaseFailedRecords?: boolean;
 }
 
+/** A mail SES sent, as moto records it. */
+export interface SentMail {
+  /** SES's MessageId (the Message-ID SES gives the mail is `<id>@<region>.amazonses.com`). */
+  readonly id: string;
+  readonly source: string;
+  readonly destinations: readonly string[];
+  readonly raw_data: string;
+}
+
 export interface AwsClients {
   readonly ddb: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
@@ -108,6 +117,7 @@ export class Deployment {
   /** The stack's region: every function's AWS_REGION. */
   readonly region: string;
   private readonly functions: FunctionResource[];
+  private readonly sesClients = new Map<string, SESClient>();
 
   constructor(
     readonly assembly: Assembly,
@@ -198,6 +208,28 @@ export class Deployment {
     return this.userPool.idToken({ sub, groups, issuer: a.issuer, audience: a.audience[0]!, ...extra });
   }
 
+  /** The environment a function runs with (by handler file). */
+  hostEnv(handlerName: string): Readonly<Record<string, string>> {
+    return this.host(handlerName).opts.env;
+  }
+
+  /** An SES client of moto in `region` (moto keeps SES identities and sent mail per region). */
+  sesIn(region: string): SESClient {
+    let c = this.sesClients.get(region);
+    if (!c) this.sesClients.set(region, (c = new SESClient(clientConfig(this.moto.endpoint, region))));
+    return c;
+  }
+
+  /** Recipients of the mail SES sent in `region` so far (GetSendQuota's SentLast24Hours, per region in moto). */
+  async sesSentCount(region: string): Promise<number> {
+    return (await this.sesIn(region).send(new GetSendQuotaCommand({}))).SentLast24Hours ?? 0;
+  }
+
+  /** Every raw mail SES sent, in any region (moto's `ses.RawMessage`; the id is SES's MessageId). */
+  async sentMail(): Promise<SentMail[]> {
+    return ((await this.moto.data()).ses?.RawMessage ?? []) as SentMail[];
+  }
+
   /** A document client on the deployment's table, for assertions (`createDb` of functions/store). */
   db(): Db {
     const tables = this.assembly.resourcesOf('AWS::DynamoDB::Table');
@@ -255,7 +287,7 @@ export class Deployment {
     await this.ssmFaults.stop();
     await this.moto.stop();
     await this.dynamodb.stop();
-    for (const c of Object.values(this.aws)) (c as { destroy?: () => void }).destroy?.();
+    for (const c of [...Object.values(this.aws), ...this.sesClients.values()]) (c as { destroy?: () => void }).destroy?.();
   }
 
   private async sendToArn(queueArn: string, body: unknown): Promise<void> {
