@@ -45,7 +45,7 @@ describe('stage 5: state machines run with the bundled task handlers', () => {
 
   beforeAll(async () => {
     const workDir = inject('deployWorkDir');
-    d = await startDeployment({ workDir, assembly: await synthesize(workDir) });
+    d = await startDeployment({ workDir, assembly: await synthesize(workDir), emulators: inject('deployEmulators') });
     db = d.db();
     for (const [id, r] of d.assembly.resourcesOf('AWS::StepFunctions::StateMachine')) {
       const definition = JSON.parse(d.phys.resolveString(r.Properties?.DefinitionString)) as Definition;

@@ -71,7 +71,7 @@ describe('stage 6: end to end through the bundled handlers', () => {
 
   beforeAll(async () => {
     const workDir = inject('deployWorkDir');
-    d = await startDeployment({ workDir, assembly: await synthesize(workDir), region: STACK_REGION });
+    d = await startDeployment({ workDir, assembly: await synthesize(workDir), emulators: inject('deployEmulators'), region: STACK_REGION });
     db = d.db();
     agent = await d.agentToken(agentSub, ['agent'], { name: 'Ann Agent' });
     admin = await d.agentToken(randomUUID(), ['admin']);

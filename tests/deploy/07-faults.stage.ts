@@ -33,7 +33,7 @@ describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
 
   beforeAll(async () => {
     const workDir = inject('deployWorkDir');
-    d = await startDeployment({ workDir, assembly: await synthesize(workDir) });
+    d = await startDeployment({ workDir, assembly: await synthesize(workDir), emulators: inject('deployEmulators') });
     db = d.db();
     const queueId = (prefix: string) => d.assembly.resourcesOf('AWS::SQS::Queue').map(([id]) => id).find((id) => id.startsWith(prefix))!;
     inbound = d.queue(queueId('IngestInboundQueue'));

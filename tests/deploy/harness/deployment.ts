@@ -25,7 +25,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SETTINGS } from '../../../functions/runtime/config.js';
 import { createDb, type Db } from '../../../functions/store/db.js';
 import { VirtualClock } from '../../../local/clock.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.js';
 import { SAMPLE_SETTINGS } from '../../../local/sample-settings.js';
 import { eventSourceMappingsOf } from '../../../local/stream-events.js';
 import { functionOf } from '../../../local/template.js';
@@ -36,7 +35,7 @@ import { prepareLambdaTask, type LambdaTask } from '../support/lambda-task.js';
 import { TestUserPool } from './cognito.js';
 import { DeploymentHttp, deployedHttpApis } from './http.js';
 import { CREDENTIALS, lambdaEnvironment } from './lambda-env.js';
-import { MOTO_ACCOUNT, startMoto, type MotoServer } from './moto.js';
+import { Moto, MOTO_ACCOUNT } from './moto.js';
 import { FakePlatforms } from './platforms.js';
 import { createResources, type PhysicalResources } from './resources.js';
 import { SqsEventSource } from './sqs-source.js';
@@ -75,9 +74,16 @@ export function deploymentSettings(): Record<string, string> {
 
 const SECRET_NAMES = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.name));
 
+/** Endpoints of the run's emulators (started once by global-setup.ts). */
+export interface Emulators {
+  readonly moto: string;
+  readonly dynamodb: string;
+}
+
 export interface DeploymentOptions {
   readonly workDir: string;
   readonly assembly: Assembly;
+  readonly emulators: Emulators;
   /** The stack's region (AWS_REGION of every function). Default REGION, the e-mail channel's SES region. */
   readonly region?: string;
   /** Make failed SQS records visible again at once (default true: retries within a test's time). */
@@ -123,8 +129,8 @@ export class Deployment {
     readonly assembly: Assembly,
     readonly phys: PhysicalResources,
     readonly aws: AwsClients,
-    readonly moto: MotoServer,
-    readonly dynamodb: DynamoDbLocal,
+    readonly moto: Moto,
+    readonly dynamodb: { readonly endpoint: string },
     readonly ssmFaults: SsmFaults,
     readonly userPool: TestUserPool,
     /**
@@ -281,12 +287,11 @@ export class Deployment {
     return [...this.hosts.values()].flatMap((h) => h.logs().map((l) => `[${h.opts.name}] ${l}`)).join('\n');
   }
 
+  /** Stop the hosts and drivers (the emulators are the run's: global-setup.ts stops them). */
   async stop(): Promise<void> {
     await this.stepFunctions.stop().catch(() => undefined);
     await Promise.all([...this.hosts.values()].map((h) => h.stop()));
     await this.ssmFaults.stop();
-    await this.moto.stop();
-    await this.dynamodb.stop();
     for (const c of [...Object.values(this.aws), ...this.sesClients.values()]) (c as { destroy?: () => void }).destroy?.();
   }
 
@@ -306,8 +311,12 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
   const timings: Record<string, number> = {};
   let t = Date.now();
   const lap = (k: string) => { timings[k] = Date.now() - t; t = Date.now(); };
-  const [moto, dynamodb] = await Promise.all([startMoto(), startDynamoDbLocal({ inMemory: true })]);
-  lap('emulators');
+  // The run's emulators (global-setup.ts); moto emptied of earlier stages' state. DynamoDB Local
+  // needs no emptying: every deployment's table has a fresh name.
+  const moto = new Moto(opts.emulators.moto);
+  const dynamodb = { endpoint: opts.emulators.dynamodb };
+  await moto.reset();
+  lap('reset');
   let ssmFaults: SsmFaults | undefined;
   try {
     ssmFaults = await startSsmFaults(moto.endpoint);
@@ -344,8 +353,6 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     return new Deployment(assembly, phys, aws, moto, dynamodb, ssmFaults, userPool, clock, tasks, opts);
   } catch (e) {
     await ssmFaults?.stop();
-    await moto.stop();
-    await dynamodb.stop();
     throw e;
   }
 }
