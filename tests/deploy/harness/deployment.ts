@@ -1,15 +1,19 @@
 /**
- * The synthesised stack "deployed" offline: emulators started, the template's resources created
- * from its own properties, channel secrets stored where the functions read them, and every
+ * The synthesised stack "deployed" offline: the run's emulators emptied, the template's resources
+ * created from its own properties, channel secrets stored where the functions read them, and every
  * function's bundled asset run in a Lambda-like host with the environment the template gives it.
  * What moto does not do is played by drivers built from the template too: the SQS and DynamoDB
- * stream event source mappings, the schedule rule, Step Functions executions, the HTTP APIs.
+ * stream event source mappings (harness/sqs-source.ts, harness/stream-source.ts), the schedule
+ * rule, Step Functions executions (harness/step-functions.ts), the HTTP APIs (harness/http.ts).
  *
- *   const d = await startDeployment({ workDir, assembly });
+ *   const d = await startDeployment({ workDir, assembly, emulators: inject('deployEmulators') });
  *   await d.http.request({ method: 'POST', path: '/webhooks/telegram', headers, body });
+ *   await d.http.request({ method: 'GET', path: '/api/v1/tickets', token: await d.agentToken(sub, ['agent']) });
  *   await d.settle();                // queues, stream and workflows until quiet
+ *   d.advanceClock(61 * 60_000);     // an hour passes: due Wait states run, functions read the new time
  *   d.platforms.to('telegram')       // what would have reached Telegram
- *   await d.stop();                  // every process stopped by its pid
+ *   await d.sentMail()               // what SES sent (moto)
+ *   await d.stop();                  // every host stopped by its pid
  *
  * Scenarios only call this surface (plus the emulators' SDK clients in `d.aws`); they never build
  * events themselves.
