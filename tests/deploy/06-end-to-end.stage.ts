@@ -328,6 +328,9 @@ describe('stage 6: end to end through the bundled handlers', () => {
     const publicUrl = d.hostEnv('survey-step').CONFLUO_PUBLIC_URL!;
     expect((await simpleParser(mail!.raw_data)).text).toContain(`${publicUrl.replace(/\/$/, '')}/survey/${token}`);
 
+    // The link is on the public webhook API, next to the channels' webhooks.
+    const apiOf = (routeKey: string) => d.http.apis.find((a) => a.routes.some((r) => r.routeKey === routeKey))?.logicalId;
+    expect(apiOf('GET /survey/{token}')).toBe(apiOf('POST /webhooks/{channel}'));
     const page = await d.http.request({ method: 'GET', path: `/survey/${token}` });
     expect(page, d.logs()).toMatchObject({ status: 200, routeKey: 'GET /survey/{token}' });
     expect(page.headers['content-type']).toMatch(/^text\/html/);
