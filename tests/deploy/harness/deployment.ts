@@ -275,12 +275,17 @@ export class Deployment {
    * dead-lettered; `maxRounds` bounds that.
    */
   async settle(maxRounds = 30): Promise<void> {
+    const engine = this.stepFunctions.engine;
     for (let round = 0; round < maxRounds; round++) {
+      // Steps run on their own (a clock advance makes Waits due): the ones that ran during this
+      // round may have written to the table or a queue, so they count as work too.
+      const steps = engine.steps;
       let n = 0;
       for (const q of this.queues.values()) n += await q.drain();
       for (const s of this.streams) n += await s.drain();
       n += await this.stepFunctions.sync();
-      await this.stepFunctions.engine.whenIdle();
+      await engine.whenIdle();
+      n += engine.steps - steps;
       if (n === 0) return;
     }
     throw new Error(`deployment: not quiet after ${maxRounds} rounds`);
