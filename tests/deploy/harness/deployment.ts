@@ -79,7 +79,7 @@ export function deploymentSettings(): Record<string, string> {
 const SECRET_NAMES = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.name));
 
 /** Endpoints of the run's emulators (started once by global-setup.ts). */
-export interface Emulators {
+export interface EmulatorEndpoints {
   readonly moto: string;
   readonly dynamodb: string;
 }
@@ -87,7 +87,7 @@ export interface Emulators {
 export interface DeploymentOptions {
   readonly workDir: string;
   readonly assembly: Assembly;
-  readonly emulators: Emulators;
+  readonly emulators: EmulatorEndpoints;
   /** The stack's region (AWS_REGION of every function). Default REGION, the e-mail channel's SES region. */
   readonly region?: string;
   /** Make failed SQS records visible again at once (default true: retries within a test's time). */
