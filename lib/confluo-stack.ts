@@ -172,6 +172,7 @@ export class ConfluoStack extends Stack {
     });
     this.slaWorkflow = new SlaWorkflow(this, 'SlaWorkflow', {
       store: this.store,
+      secretsPath: this.secretsPath,
       ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
       ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
       ...(props.slaDefaults ? { defaults: props.slaDefaults } : {}),

@@ -6,8 +6,8 @@
  * Each function gets the environment the template gives it, resolved to local values (the table,
  * the queue URLs, the state machine ARNs, the webhook API URL), so a binding missing from lib/
  * fails here as it would deployed. Settings the operator passes as stack props in AWS come from
- * the runtime's environment; secret settings reach only the functions the template lets read
- * the secrets path (`CONFLUO_SECRETS_PATH`), as SSM does in AWS.
+ * the runtime's environment; secrets and channel settings reach only the functions the template
+ * lets read the secrets path (`CONFLUO_SECRETS_PATH`), as SSM does in AWS.
  */
 import type { HandlerName } from '../lib/confluo-function.js';
 import { loadConfig, SETTINGS, type Config } from '../functions/runtime/config.js';
@@ -55,7 +55,13 @@ export interface LocalLambdasOptions {
   readonly services: LocalServices;
 }
 
-const SECRET_SETTINGS = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.name));
+/**
+ * Settings a function gets only when the template lets it read the secrets path: in AWS the
+ * operator stores every secret and every channel setting (topic ARN, webhook URL, sender ids …)
+ * under that path in SSM, so a function without it never sees them. Core settings are what stack
+ * props put in the template's environment; locally the runtime's environment plays the props.
+ */
+const SSM_ONLY_SETTINGS = new Set<string>(SETTINGS.filter((s) => ('secret' in s && s.secret) || 'channel' in s).map((s) => s.name));
 
 /** The local ARN of a function (as Step Functions tasks name it once resolved). */
 export const localFunctionArn = (logicalId: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
@@ -130,7 +136,7 @@ function functionEnvironment(opts: LocalLambdasOptions, logicalId: string): Reco
   for (const [k, v] of Object.entries(opts.env)) {
     if (v === undefined) continue;
     if (v === '') { delete env[k]; continue; } // set empty: unset, defaults included
-    if (!readsSecrets && SECRET_SETTINGS.has(k)) continue;
+    if (!readsSecrets && SSM_ONLY_SETTINGS.has(k)) continue;
     env[k] = v;
   }
   for (const [k, v] of Object.entries(variables)) {

@@ -125,9 +125,9 @@ describe('ConfluoStack functions', () => {
     }
   });
 
-  it('let only ingest, send, the widget API (WEBCHAT_SECRET signs visitor tokens) and the survey step and link functions (CONFLUO_SURVEY_LINK_SECRET signs score links) read the secrets path', () => {
+  it('let only ingest, send, the widget API (WEBCHAT_SECRET signs visitor tokens), the survey step and link functions (CONFLUO_SURVEY_LINK_SECRET signs score links) and SLA evaluate (the e-mail channel\'s SES region) read the secrets path', () => {
     const readers = Object.entries(lambdaEnvironments(template)).filter(([, env]) => 'CONFLUO_SECRETS_PATH' in env).map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
-    expect(readers.sort()).toEqual(['IngestIngestFunction', 'OutboundSendFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
+    expect(readers.sort()).toEqual(['IngestIngestFunction', 'OutboundSendFunction', 'SlaWorkflowEvaluateFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'] })]) },
     });
