@@ -18,6 +18,8 @@
  * `interaction.received` → dispatch → send) performs it once. Nothing else is needed.
  */
 import type { Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
+import type { SmsSegments } from '../domain/sms.js';
+import { splitText, type TextLimit } from './text.js';
 
 /** A webhook request exactly as received (headers lower-cased, body as raw bytes). */
 export interface RawRequest {
@@ -144,6 +146,18 @@ export interface ChannelCapabilities {
   readonly extraMethods?: ReadonlyArray<'GET' | 'OPTIONS'>;
   /** Native buttons available for surveys. */
   readonly buttons: boolean;
+  /**
+   * The longest text one platform message takes (functions/channels/text.ts; docs/channels.md
+   * tables them). `render` sends a longer text as several messages; absent = no limit (e-mail,
+   * web chat).
+   */
+  readonly textLimit?: TextLimit;
+  /**
+   * The platform de-duplicates a repeated send of the same message (VK `random_id`), so a send
+   * whose answer never came (a timeout) may simply be retried. Without it such a send is failed
+   * with `timeout` instead: retrying could deliver it twice.
+   */
+  readonly idempotentSend?: boolean;
 }
 
 export interface RenderContext {
@@ -187,6 +201,11 @@ export interface ChannelAdapter {
    */
   replyWindowFor?(target: ReplyWindowTarget): number | null;
   /**
+   * Where the platform bills a text per piece (SMS segments, functions/domain/sms.ts): what this
+   * text costs on that conversation, shown to the agent. Null = one message per part, nothing more.
+   */
+  segmentsOf?(text: string, target: ReplyWindowTarget): SmsSegments | null;
+  /**
    * Describe the platform's acknowledgement of a button press (Telegram `answerCallbackQuery`,
    * VK `messages.sendMessageEventAnswer`): without it the customer's client keeps a spinner.
    * `ref` is what `parse` put in `InboundMessage.interaction_ref` for that press. Null = nothing to
@@ -211,6 +230,26 @@ export function renderRequests(adapter: ChannelAdapter, msg: OutboundMessage, ct
 
 function isRequestList(r: PlatformRequest | readonly PlatformRequest[]): r is readonly PlatformRequest[] {
   return Array.isArray(r);
+}
+
+/** How a text goes out on a channel: how many platform messages, and what SMS bills for it. */
+export interface TextPlan {
+  /** Platform messages the text is sent as (1 on channels without a limit). */
+  readonly parts: number;
+  /** The channel's limit per message, when it has one. */
+  readonly limit: TextLimit | null;
+  /** SMS only: the segments it is billed as. */
+  readonly segments: SmsSegments | null;
+}
+
+/** How `text` goes out to `target` on `adapter`'s channel (functions/channels/text.ts splits it the same way `render` does). */
+export function textPlanOf(adapter: ChannelAdapter, text: string, target: ReplyWindowTarget): TextPlan {
+  const limit = adapter.capabilities.textLimit ?? null;
+  return {
+    parts: limit ? splitText(text, limit).length : 1,
+    limit,
+    segments: adapter.segmentsOf?.(text, target) ?? null,
+  };
 }
 
 /** The conversation a reply goes to, as the window check knows it. */

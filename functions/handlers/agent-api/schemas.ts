@@ -127,7 +127,8 @@ export const CustomerQuery = z.strictObject({
 }).refine((q) => q.identity !== undefined || q.q !== undefined, { message: 'give identity=<channel>:<external_id> or q=<phone | e-mail | channel:id>' });
 
 export const ReplyBody = z.strictObject({
-  text: z.string().min(1).max(4096).optional(),
+  /** Split into several platform messages where the platform's limit is lower (422 beyond MAX_MESSAGE_PARTS of them). */
+  text: z.string().min(1).max(20_000).optional(),
   /** A canned answer instead of `text` (`template_id` is accepted as a synonym). */
   template: z.string().min(1).max(64).optional(),
   template_id: z.string().min(1).max(64).optional(),
@@ -142,6 +143,10 @@ export const IdParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z
 
 export const ReplyAccepted = z.object({
   id: z.string(), ticket_id: z.string(), channel: z.enum(CHANNELS), delivery: z.literal('queued'), at: isoTime,
+  /** Platform messages the reply goes out as (a long text is split, never cut). */
+  parts: z.number().int().positive(),
+  /** SMS only: the segments it is billed as. */
+  sms: z.object({ segments: z.number().int().nonnegative(), encoding: z.enum(['GSM-7', 'UCS-2']) }).optional(),
 }).meta({ id: 'ReplyAccepted' });
 
 // identity, customer and ticket merges (issue 5)
