@@ -21,6 +21,7 @@ import { LocalQueue, QueuePoller } from './queues.js';
 import { StreamPoller } from './stream-poller.js';
 import { VirtualClock } from './clock.js';
 import { Outbox } from './outbox.js';
+import { PlatformSimulator } from './platform-simulator.js';
 import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
@@ -121,6 +122,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const clock = new VirtualClock(file('clock.json'));
     const s3 = new LocalS3(dataDir ? join(dataDir, 's3') : undefined);
     const outbox = new Outbox(file('outbox.jsonl'));
+    // Platform failures on request (`POST /dev/simulator`); not persisted: a restart answers as on success.
+    const simulator = new PlatformSimulator();
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
     const queue = (name: string, logicalId: string, dlq?: LocalQueue) => new LocalQueue({
       name, fifo: template.Resources[logicalId]?.Properties?.FifoQueue === true, visibilityTimeoutMs,
@@ -155,6 +158,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       queues: new Map([...queuesById.values()].map((q) => [q.url, q])),
       startExecution: async (arn, name, input) => { await workflows.startExecutionByArn(arn, name, input); },
       exportDirs: new Map([[exportBucket, exportDir]]),
+      simulator,
     };
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
     // after dispatch saw it (commit order — no gap for late-stamped events).
@@ -230,7 +234,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const server = createLocalServer({
       gateway: { route: (request) => (gateway ? gateway.route(request) : Promise.reject(new RuntimeError('runtime: not started yet'))) },
       invoke: (id, event) => (lambdas ? lambdas.invoke(id, event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
-      config, clock, outbox, settle, feedHub,
+      config, clock, outbox, settle, feedHub, simulator,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });
