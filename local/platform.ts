@@ -92,6 +92,11 @@ export function localPlatform(services: LocalServices, settings: () => Config): 
         queue.send({ body: msg.body, groupId: msg.groupId, deduplicationId: msg.deduplicationId, ...(msg.attributes ? { attributes: msg.attributes } : {}) });
       };
     },
+    queueVisibility: (queueUrl) => {
+      const queue = services.queues.get(queueUrl);
+      if (!queue) throw new PlatformError('local platform: no local queue has this URL (a queue binding the template lacks?)', { cause: { queue_url: queueUrl } });
+      return async (receiptHandle, seconds) => { queue.changeVisibility(receiptHandle, Math.max(0, Math.min(43_200, seconds)) * 1000); };
+    },
     perform: (config) => {
       let perform = performers.get(config);
       if (!perform) performers.set(config, (perform = makePerform(transport, { sesRegion: sesRegion(config) })));

@@ -125,8 +125,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // Platform failures on request (`POST /dev/simulator`); not persisted: a restart answers as on success.
     const simulator = new PlatformSimulator();
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
+    // Visibility is measured on the virtual clock, like every other time here: a backoff of 30 s
+    // (ChangeMessageVisibility) is over once the clock has moved 30 s, by waiting or by POST /dev/clock.
     const queue = (name: string, logicalId: string, dlq?: LocalQueue) => new LocalQueue({
-      name, fifo: template.Resources[logicalId]?.Properties?.FifoQueue === true, visibilityTimeoutMs,
+      name, fifo: template.Resources[logicalId]?.Properties?.FifoQueue === true, visibilityTimeoutMs, now: () => clock.now(),
       ...(dlq ? { dlq, maxReceiveCount: maxReceiveCountOf(template, logicalId) } : {}),
       ...(dataDir ? { journalPath: join(dataDir, 'queues', `${name}.jsonl`) } : {}),
     });
@@ -135,6 +137,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outboundDlq = queue('outbound-dlq.fifo', roles.outboundDlq);
     const outbound = queue('outbound.fifo', roles.outboundQueue, outboundDlq);
     cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq]) q.close(); });
+    cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound]) q.recheck(); }));
     const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq]]);
     const exportBucket = roles.exportBucket.toLowerCase();
     const exportDir = join(dataDir ?? resolve(config.CONFLUO_DATA_DIR ?? '.confluo'), 'export');

@@ -25,6 +25,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to (set by the stack; locally the runtime\'s own queue)' },
   { name: 'CONFLUO_INBOUND_DLQ_URL', meaning: 'AWS only: dead-letter queue the process λ moves a poison record to, with its reason' },
   { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send (set by the stack; locally the runtime\'s own queue)' },
+  { name: 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', meaning: 'maxReceiveCount of the outbound queue\'s redrive policy (set by the stack): the send λ marks a reply `failed` (`retries_exhausted`) on its last attempt instead of leaving it `queued`', default: '5' },
   { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
   { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
@@ -118,7 +119,7 @@ const ConfigSchema = z
   .strictObject(shape)
   .transform((c) => c as Record<SettingName, string | undefined>)
   .superRefine((c, ctx) => {
-    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT'] as const) {
+    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
       if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
     for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE'] as const) {

@@ -105,6 +105,12 @@ describe('messenger delivery', () => {
     expect(messenger.readDelivery(err(10, 2018278), outbound())).toEqual({ ok: false, retryable: false, error_code: '10/2018278' });
   });
 
+  it('retries error 1200 ("Temporary send message failure"), and a rate limit (613) with its Retry-After', () => {
+    const err = (code: number, headers: Record<string, string> = {}) => ({ status: 400, headers, body: JSON.stringify({ error: { code, type: 'OAuthException', message: 'x' } }) });
+    expect(messenger.readDelivery(err(1200), outbound())).toEqual({ ok: false, retryable: true, error_code: '1200' });
+    expect(messenger.readDelivery(err(613, { 'retry-after': '120' }), outbound())).toEqual({ ok: false, retryable: true, retry_after_s: 120, error_code: '613' });
+  });
+
   it('maps delivery → delivered and read → read', () => {
     expect(messenger.deliveryFor({ external_message_id: 'm', status: 'delivery' })).toBe('delivered');
     expect(messenger.deliveryFor({ external_message_id: 'm', status: 'read' })).toBe('read');

@@ -16,20 +16,21 @@
 import { monotonicFactory } from 'ulid';
 import { replyWindowOf, textPlanOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
-import { describeLimit, MAX_MESSAGE_PARTS } from '../../channels/text.js';
+import { describeLimit, MAX_MESSAGE_PARTS, splitText } from '../../channels/text.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Channel } from '../../domain/inbound.js';
 import { firstNameOf, pickLanguage, renderTemplate } from '../../domain/template.js';
 import { HttpError } from '../../runtime/http.js';
 import { loadFamily } from '../../store/customers.js';
 import type { Db } from '../../store/db.js';
-import { queueOutbound } from '../../store/outbound.js';
+import { queueReply } from '../../store/outbound.js';
 import { getTemplate } from '../../store/templates.js';
-import type { IdentityRecord, MessageEntry, TicketRecord } from '../../store/records.js';
-import { getTicket } from '../../store/reads.js';
+import type { IdentityRecord, MessageEntry, TicketRecord, TimelineEntry } from '../../store/records.js';
+import { getTicket, getTimelineEntry } from '../../store/reads.js';
+import { ticketTimeline } from '../../store/tickets.js';
 import { keys } from '../../store/table.js';
 import { route, type RouteDef } from './router.js';
-import { ErrorBody, IdParam, ReplyAccepted, ReplyBody } from './schemas.js';
+import { ErrorBody, IdParam, MessageParam, ReplyAccepted, ReplyBody, RetryBody } from './schemas.js';
 
 export interface ReplyRouteDeps { readonly db: Db; readonly clock: Clock }
 
@@ -43,6 +44,16 @@ export interface ReplyTarget {
   readonly customerName: string | null;
 }
 
+/** Attempts at queueing one reply while the ticket keeps changing under it. */
+const MAX_ATTEMPTS = 16;
+const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+
+/** What to send: the agent's text, a canned answer, or a failed message again. */
+type Content =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'template'; readonly id: string; readonly language: string | undefined }
+  | { readonly kind: 'retry'; readonly failed: MessageEntry & { sk: string } };
+
 export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
   const { db } = deps;
   const ulid = monotonicFactory();
@@ -53,50 +64,110 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
     return t;
   };
 
+  /**
+   * Plan and queue one reply: load the ticket → refuse what could not reach the customer → one
+   * conditional transaction against the status read (store/outbound.ts `queueReply`). A lost race
+   * plans again from a fresh read, so a close or merge that won is answered 409, never sent.
+   */
+  async function reply(ticketId: string, content: Content, requested: Channel | undefined, caller: { sub: string; name?: string }) {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const ticket = await mustTicket(ticketId);
+      if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
+      const channel: Channel = requested ?? (content.kind === 'retry' ? content.failed.channel : ticket.channel);
+      const target = await replyTarget(ticket, channel);
+      const adapter = channelByName(channel);
+      if (!adapter) throw new HttpError(400, 'invalid', `channel ${channel} is not available`);
+      const now = deps.clock.now();
+      const conversation = { conversation_id: target.conversationId, ...(target.replyContext ? { context: target.replyContext } : {}) };
+      // The window may depend on the conversation (Twilio: WhatsApp 24 h, SMS none).
+      const window = replyWindowOf(adapter, conversation);
+      if (window !== null && (target.lastInboundAt === undefined || now - target.lastInboundAt > window * 1000)) {
+        throw new HttpError(409, 'messaging_window_closed', `the ${channel} messaging window closed ${window / 3600} h after the customer's last message; only templates can be sent`);
+      }
+      const text = content.kind === 'text' ? content.text
+        : content.kind === 'template' ? await templateText(content.id, content.language, target, ticket, caller)
+        : unsentText(content.failed, channel);
+      const plan = textPlanOf(adapter, text, conversation);
+      if (plan.parts > MAX_MESSAGE_PARTS) {
+        throw new HttpError(422, 'text_too_long', `${channel} takes ${describeLimit(plan.limit!)} per message; this text needs ${plan.parts} messages and a reply may be at most ${MAX_MESSAGE_PARTS}: shorten it, or send it by e-mail`);
+      }
+      // Strictly after the ticket's last change: replies and triage changes keep commit order on the timeline.
+      const at = Math.max(now, ticket.updated_at + 1);
+      const id = ulid(at);
+      const retryOf = content.kind === 'retry' ? content.failed : undefined;
+      const entry: MessageEntry = {
+        type: 'message', id, ticket_id: ticket.id, at, channel, direction: 'out', external_message_id: null,
+        conversation_id: target.conversationId, text, attachments: [], interaction: null, edited: false,
+        sent_at: at, delivery: 'queued', outbound_kind: retryOf?.outbound_kind ?? 'reply', author: caller.sub,
+        ...(retryOf ? { retry_of: retryOf.id } : {}),
+        extras: {
+          identity_external_id: target.externalId,
+          ...(content.kind === 'template' ? { template: content.id } : {}),
+          ...(retryOf && Array.isArray(retryOf.extras?.buttons) && channel === retryOf.channel ? { buttons: retryOf.extras.buttons } : {}),
+        },
+      };
+      const kind = entry.outbound_kind!;
+      const queued = await queueReply(db, {
+        entry, expect: { status: ticket.status },
+        feed: { id: ulid(at), type: 'outbound.queued', at, ticket_id: ticket.id, customer_id: ticket.customer_id, data: { channel, message_id: id, entry_sk: keys.timelineEntry(ticket.id, at, id).sk, kind, author: caller.sub, ...(retryOf ? { retry_of: retryOf.id } : {}) } },
+        ...(retryOf ? { retryOf: { ticketId: retryOf.ticket_id, entrySk: retryOf.sk, messageId: retryOf.id } } : {}),
+      });
+      if (queued === 'changed') {
+        if (retryOf && await alreadyRetried(retryOf)) throw new HttpError(409, 'conflict', 'this message was already sent again');
+        await pause(attempt);
+        continue;
+      }
+      return {
+        status: 202,
+        body: {
+          id, ticket_id: ticket.id, channel, delivery: 'queued' as const, at: new Date(at).toISOString(), parts: plan.parts,
+          ...(plan.segments ? { sms: { segments: plan.segments.segments, encoding: plan.segments.encoding } } : {}),
+          ...(retryOf ? { retry_of: retryOf.id } : {}),
+        },
+      };
+    }
+    throw new HttpError(409, 'conflict', 'the ticket kept changing while the reply was saved; reload and send it again');
+  }
+
+  /** Has this failed message been sent again (by someone else, meanwhile)? */
+  async function alreadyRetried(failed: MessageEntry & { sk: string }): Promise<boolean> {
+    const now = await getTimelineEntry(db, failed.ticket_id, failed.sk);
+    return now?.type === 'message' && now.retried_by !== undefined;
+  }
+
   return [
     route({
       method: 'POST', path: '/tickets/{id}/replies', summary: 'Reply to the customer (default: the channel of their last inbound message); long texts go out as several messages (`parts`), SMS says its segments', role: 'agent',
       params: IdParam, body: ReplyBody, responses: { 202: ReplyAccepted, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+      handle: async ({ params, body, caller }) => reply(params.id, body.text !== undefined
+        ? { kind: 'text', text: body.text }
+        : { kind: 'template', id: (body.template ?? body.template_id)!, language: body.language }, body.channel, caller),
+    }),
+    route({
+      method: 'POST', path: '/tickets/{id}/messages/{message_id}/retry', summary: 'Send a failed message again, as a new message: on its channel, or on another channel of the customer (`channel`); what the platform already accepted of a long text is not sent twice', role: 'agent',
+      params: MessageParam, body: RetryBody, responses: { 202: ReplyAccepted, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       handle: async ({ params, body, caller }) => {
         const ticket = await mustTicket(params.id);
-        if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
-        const channel: Channel = body.channel ?? ticket.channel;
-        const target = await replyTarget(ticket, channel);
-        const adapter = channelByName(channel);
-        if (!adapter) throw new HttpError(400, 'invalid', `channel ${channel} is not available`);
-        const now = deps.clock.now();
-        const conversation = { conversation_id: target.conversationId, ...(target.replyContext ? { context: target.replyContext } : {}) };
-        // The window may depend on the conversation (Twilio: WhatsApp 24 h, SMS none).
-        const window = replyWindowOf(adapter, conversation);
-        if (window !== null && (target.lastInboundAt === undefined || now - target.lastInboundAt > window * 1000)) {
-          throw new HttpError(409, 'messaging_window_closed', `the ${channel} messaging window closed ${window / 3600} h after the customer's last message; only templates can be sent`);
-        }
-        const text = body.text ?? await templateText(body.template ?? body.template_id!, body.language, target, ticket, caller);
-        const plan = textPlanOf(adapter, text, conversation);
-        if (plan.parts > MAX_MESSAGE_PARTS) {
-          throw new HttpError(422, 'text_too_long', `${channel} takes ${describeLimit(plan.limit!)} per message; this text needs ${plan.parts} messages and a reply may be at most ${MAX_MESSAGE_PARTS}: shorten it, or send it by e-mail`);
-        }
-        const id = ulid(now);
-        const entry: MessageEntry = {
-          type: 'message', id, ticket_id: ticket.id, at: now, channel, direction: 'out', external_message_id: null,
-          conversation_id: target.conversationId, text, attachments: [], interaction: null, edited: false,
-          sent_at: now, delivery: 'queued', outbound_kind: 'reply', author: caller.sub,
-          extras: { identity_external_id: target.externalId, ...(body.text === undefined ? { template: body.template ?? body.template_id } : {}) },
-        };
-        await queueOutbound(db, {
-          entry, firstResponse: true,
-          feed: { id: ulid(now), type: 'outbound.queued', at: now, ticket_id: ticket.id, customer_id: ticket.customer_id, data: { channel, message_id: id, entry_sk: keys.timelineEntry(ticket.id, now, id).sk, kind: 'reply', author: caller.sub } },
-        });
-        return {
-          status: 202,
-          body: {
-            id, ticket_id: ticket.id, channel, delivery: 'queued', at: new Date(now).toISOString(), parts: plan.parts,
-            ...(plan.segments ? { sms: { segments: plan.segments.segments, encoding: plan.segments.encoding } } : {}),
-          },
-        };
+        const failed = (await ticketTimeline(db, ticket) as Array<TimelineEntry & { sk: string }>)
+          .find((e): e is MessageEntry & { sk: string } => e.type === 'message' && e.id === params.message_id && e.direction === 'out');
+        if (!failed) throw new HttpError(404, 'not_found', 'no such outbound message on this ticket');
+        if (failed.delivery !== 'failed') throw new HttpError(409, 'conflict', `the message is ${failed.delivery ?? 'queued'}, not failed`);
+        if (failed.retried_by !== undefined) throw new HttpError(409, 'conflict', 'this message was already sent again');
+        return reply(ticket.id, { kind: 'retry', failed }, body.channel, caller);
       },
     }),
   ];
+
+  /**
+   * The text a failed message still owes the customer: on its own channel, what follows the parts
+   * the platform already accepted (a long text failing at part 3 resends parts 3…); elsewhere all of it.
+   */
+  function unsentText(failed: MessageEntry, channel: Channel): string {
+    const sent = failed.parts_sent ?? 0;
+    const limit = channelByName(failed.channel)?.capabilities.textLimit;
+    if (channel !== failed.channel || sent === 0 || !limit) return failed.text;
+    return splitText(failed.text, limit).slice(sent).map((p) => p.text + p.sep).join('').trimEnd() || failed.text;
+  }
 
   /** A canned answer rendered for this ticket, customer and agent (400 unknown template, 422 a value missing). */
   async function templateText(templateId: string, language: string | undefined, target: ReplyTarget, ticket: TicketRecord, caller: { sub: string; name?: string }): Promise<string> {

@@ -45,7 +45,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
 
   return [
     route({
-      method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given), filtered by assignee, status, channel, priority, awaiting, SLA and text', role: 'agent',
+      method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given), filtered by assignee, status, channel, priority, awaiting, SLA, undelivered replies and text', role: 'agent',
       query: TicketListQuery, responses: { 200: TicketList },
       handle: async ({ query, caller }) => {
         const filter: InboxFilter = {
@@ -57,6 +57,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
           ...(query.sla ? { sla: query.sla } : {}),
           ...(query.q ? { q: query.q } : {}),
           ...(query.customer ? { customer: query.customer } : {}),
+          ...(query.delivery ? { delivery: query.delivery } : {}),
         };
         const page = await listInbox(db, filter, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
         return { status: 200, body: { items: page.items.map(ticketView), next_cursor: page.next_cursor } };

@@ -33,6 +33,8 @@ export const Ticket = z.object({
   merged_into: z.string().nullable(),
   previous_ticket_id: z.string().nullable(),
   message_count: z.number().int(),
+  /** Messages of this ticket that could not be delivered (failed, not sent again). */
+  undelivered: z.number().int(),
   created_at: isoTime,
   updated_at: isoTime,
   last_inbound_at: nullableIso,
@@ -50,6 +52,9 @@ export const IdentityOut = IdentityFields.partial().extend({
   channel: z.enum(CHANNELS),
   external_id: z.string(),
   reachability: z.enum(['reachable', 'unreachable']).optional(),
+  /** When reachability last changed, and why (e.g. `blocked`: the customer blocked the bot; `131026`: WhatsApp could not deliver). */
+  reachability_at: isoTime.optional(),
+  reachability_reason: z.string().optional(),
 }).meta({ id: 'Identity' });
 
 /** A claim shown as a merge suggestion (channels.md §0.7); `customer_id`: another customer holding it verified. */
@@ -117,6 +122,7 @@ export const TicketListQuery = z.strictObject({
   sla: z.enum(['breached', 'at_risk']).optional().meta({ description: '`at_risk`: a running clock passed its first escalation step, nothing breached' }),
   customer: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a customer id (ULID)').optional().meta({ description: "the customer's tickets" }),
   q: z.string().trim().min(2).max(100).optional().meta({ description: 'text in the subject or the customer\'s name (case-insensitive)' }),
+  delivery: z.enum(['failed']).optional().meta({ description: '`failed`: tickets with a reply that could not be delivered (and was not sent again)' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
 });
@@ -141,12 +147,23 @@ export const ReplyBody = z.strictObject({
 
 export const IdParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID') });
 
+/** A message of a ticket: the ticket (ULID) and the message id (ULIDs for replies; system messages have their own). */
+export const MessageParam = z.strictObject({
+  id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'),
+  /** Looked up among the ticket's messages (404 when it is none of them). */
+  message_id: z.string().min(1).max(200),
+});
+/** Sending a failed message again: on its own channel unless another of the customer's channels is named. */
+export const RetryBody = z.strictObject({ channel: z.enum(CHANNELS).optional() }).default({}).meta({ id: 'RetryRequest' });
+
 export const ReplyAccepted = z.object({
   id: z.string(), ticket_id: z.string(), channel: z.enum(CHANNELS), delivery: z.literal('queued'), at: isoTime,
   /** Platform messages the reply goes out as (a long text is split, never cut). */
   parts: z.number().int().positive(),
   /** SMS only: the segments it is billed as. */
   sms: z.object({ segments: z.number().int().nonnegative(), encoding: z.enum(['GSM-7', 'UCS-2']) }).optional(),
+  /** A failed message sent again: its id. */
+  retry_of: z.string().optional(),
 }).meta({ id: 'ReplyAccepted' });
 
 // identity, customer and ticket merges (issue 5)
