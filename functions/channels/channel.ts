@@ -78,6 +78,14 @@ export interface OutboundMessage {
   readonly buttons?: ReadonlyArray<{ readonly label: string; readonly payload: string }>;
   /** Channel-specific context captured from the last inbound message (e.g. WhatsApp phone_number_id). */
   readonly context?: Readonly<Record<string, unknown>>;
+  /**
+   * A registered WhatsApp template (the only message WhatsApp takes outside the 24-hour window):
+   * its name and language as approved by Meta, and the values of its `{{1}}`, `{{2}}` … in order.
+   * `text` is then the body as the customer reads it.
+   */
+  readonly template?: { readonly name: string; readonly language: string; readonly parameters: readonly string[] };
+  /** Messenger/Instagram beyond the 24-hour window: a human agent's reply tagged `HUMAN_AGENT` (up to 7 days). */
+  readonly tag?: 'HUMAN_AGENT';
 }
 
 /** Channel secrets and settings from the validated configuration. */
@@ -152,6 +160,13 @@ export interface ChannelCapabilities {
    * web chat).
    */
   readonly textLimit?: TextLimit;
+  /**
+   * Messenger and Instagram: a human agent may answer for 7 days after the customer's last
+   * message with the `HUMAN_AGENT` tag, where the app has that permission (META_HUMAN_AGENT_TAG).
+   */
+  readonly humanAgentTag?: boolean;
+  /** WhatsApp: approved templates may be sent outside the window (`OutboundMessage.template`). */
+  readonly templates?: boolean;
   /**
    * The platform de-duplicates a repeated send of the same message (VK `random_id`), so a send
    * whose answer never came (a timeout) may simply be retried. Without it such a send is failed

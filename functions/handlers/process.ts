@@ -217,6 +217,11 @@ export function makeProcess(deps: ProcessDeps) {
       ...(who.identityReplacesCustomer ? { identityReplacesCustomer: who.identityReplacesCustomer } : {}),
       identityExtras: {
         ...who.identityExtras, last_message: { id: entryId, ticket_id: ticketId, at: now, text: msg.text.slice(0, LAST_MESSAGE_PREVIEW) },
+        // The reply window runs from when the customer sent their latest message, by the
+        // platform's clock — not from when we processed it: platforms retry a webhook for days, and
+        // a late delivery must not reopen a window the platform has already closed. Never later
+        // than now (a sender's clock may run ahead), never earlier than a message already seen.
+        last_sent_at: Math.max(identity?.last_sent_at ?? 0, Math.min(now, msg.sent_at_ms ?? msg.sent_at * 1000)),
         // A customer who writes can be written to again (an unblocked bot, a new WhatsApp app) —
         // except on SMS, where a STOP holds until an explicit START (Twilio 21610).
         ...(msg.channel !== 'twilio' && !who.identityIsNew ? { reachability: 'reachable' } : {}),
@@ -355,8 +360,8 @@ export function makeProcess(deps: ProcessDeps) {
     if (!entry || entry.type !== 'message') return;
     const ticket = await getTicket(db, ref.ticket_id);
     const now = deps.clock.now();
-    const code = u.error_code !== undefined ? String(u.error_code) : u.status;
-    const reason = deliveryFailureReason(channel, code);
+    const code = u.error_code ?? u.status;
+    const reason = deliveryFailureReason(channel, String(code));
     await failDelivery(db, { ticketId: ref.ticket_id, entrySk: ref.entry_sk, messageId: entry.id }, {
       code, reason, at: now, status: u.status,
       feed: { id: ulid(now), type: 'message.failed', at: now, ticket_id: ref.ticket_id, ...(ticket ? { customer_id: ticket.customer_id } : {}), data: { channel, message_id: entry.id, entry_sk: ref.entry_sk, kind: entry.outbound_kind ?? 'reply', code, reason, source: 'receipt' } },
@@ -490,7 +495,10 @@ function replyContextOf(msg: InboundMessage): Record<string, unknown> | undefine
 }
 
 function stripIdentity(i: Partial<IdentityRecord>): IdentityRecord {
-  const { channel: _c, customer_id: _cu, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, reachability: _r, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest } = i as IdentityRecord;
+  const {
+    channel: _c, customer_id: _cu, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, last_sent_at: _ls, reachability: _r, reachability_at: _ra, reachability_reason: _rr,
+    created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest
+  } = i as IdentityRecord;
   return rest as IdentityRecord;
 }
 

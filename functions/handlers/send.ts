@@ -106,6 +106,14 @@ export function performFailure(e: unknown): 'not_configured' | 'not_sent' | 'unk
   return 'unknown';
 }
 
+/** The stored WhatsApp template of an outbound entry (`extras.wa_template`), or undefined. */
+function templateOf(value: unknown): OutboundMessage['template'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const t = value as { name?: unknown; language?: unknown; parameters?: unknown };
+  if (typeof t.name !== 'string' || typeof t.language !== 'string' || !Array.isArray(t.parameters) || !t.parameters.every((p) => typeof p === 'string')) return undefined;
+  return { name: t.name, language: t.language, parameters: t.parameters as string[] };
+}
+
 /** The stored `interaction_ref` (string values only), or undefined. */
 function interactionRefOf(value: unknown): InteractionRef | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -134,6 +142,8 @@ export function makeSend(deps: SendDeps) {
       id: entry.id, channel: entry.channel, conversation_id: entry.conversation_id, text: entry.text,
       kind: entry.outbound_kind ?? 'reply', ...(context ? { context } : {}),
       ...(Array.isArray(entry.extras?.buttons) ? { buttons: entry.extras.buttons as OutboundMessage['buttons'] } : {}),
+      ...(templateOf(entry.extras?.wa_template) ? { template: templateOf(entry.extras?.wa_template)! } : {}),
+      ...(entry.extras?.message_tag === 'HUMAN_AGENT' ? { tag: 'HUMAN_AGENT' as const } : {}),
     };
     const ref = { ticketId: job.ticket_id, entrySk: job.entry_sk };
     const ctx = { secrets: deps.config as unknown as Secrets };

@@ -62,6 +62,7 @@ export const SETTINGS = [
   { name: 'WHATSAPP_ACCESS_TOKEN', meaning: 'outbound and media download', secret: true, channel: 'whatsapp' },
   { name: 'WHATSAPP_PHONE_NUMBER_ID', meaning: 'outbound sender number id (the inbound one wins when known)', channel: 'whatsapp' },
   { name: 'META_PAGE_ACCESS_TOKEN', meaning: 'outbound Send API token', secret: true, channel: 'messenger' },
+  { name: 'META_HUMAN_AGENT_TAG', meaning: '`on`: an agent\'s reply 24 h – 7 days after the customer\'s last message goes out tagged `HUMAN_AGENT` (the Meta app needs that permission); `off`: 409 `messaging_window_closed` after 24 h', default: 'off', channel: 'messenger, instagram' },
   { name: 'INSTAGRAM_ACCESS_TOKEN', meaning: 'outbound token (defaults to META_PAGE_ACCESS_TOKEN)', secret: true, channel: 'instagram' },
   { name: 'VK_SECRET', meaning: 'inbound `secret` field', secret: true, channel: 'vk' },
   { name: 'VK_CONFIRMATION', meaning: 'confirmation string answered to `type: confirmation`', secret: true, channel: 'vk' },
@@ -122,7 +123,7 @@ const ConfigSchema = z
     for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
       if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
-    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE'] as const) {
+    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
     }
     if (!['csat', 'nps', 'off'].includes(c.CONFLUO_SURVEY ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY'], message: 'must be csat, nps or off' });

@@ -133,7 +133,8 @@ export async function recordPartsSent(db: Db, ref: { ticketId: string; entrySk: 
 
 /** What a failed delivery records: the platform's (or Confluo's) code, its meaning, and the feed event that says so. */
 export interface DeliveryFailure {
-  readonly code: string;
+  /** As the platform gave it: receipts keep their numeric codes (Twilio 30003), send failures are strings. */
+  readonly code: string | number;
   /** The code in words, for the agent (functions/domain/delivery.ts). */
   readonly reason: string;
   readonly at: number;

@@ -24,6 +24,11 @@ export interface IdentityRecord extends Identity {
   readonly ticket_hint?: string;
   readonly conversation_id?: string;
   readonly last_inbound_at?: number;
+  /**
+   * When the customer sent their latest message here, by the platform's clock (never later than
+   * it was processed): the messaging window runs from it (`replyWindowAnchor`).
+   */
+  readonly last_sent_at?: number;
   readonly reachability?: 'reachable' | 'unreachable';
   /** When reachability last changed, and why (a platform code such as `blocked` or `131026`, or the inbound event). */
   readonly reachability_at?: number;

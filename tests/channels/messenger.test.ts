@@ -85,6 +85,11 @@ describe('messenger render', () => {
     expect(() => renderOne(messenger, outbound({ buttons: [{ label: 'x', payload: 'p'.repeat(1001) }] }), ctx)).toThrow(/payload/);
   });
 
+  it('tags a human agent\'s reply beyond the 24-hour window HUMAN_AGENT (MESSAGE_TAG instead of RESPONSE)', () => {
+    const body = JSON.parse(renderOne(messenger, outbound({ tag: 'HUMAN_AGENT' }), ctx).body!);
+    expect(body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
+  });
+
   it('sends a 5,000-character text as 3 messages of at most 2,000 characters, in order, nothing cut', () => {
     const text = 'x'.repeat(5000);
     const texts = renderRequests(messenger, outbound({ text }), ctx).map((r) => JSON.parse(r.body!).message.text as string);

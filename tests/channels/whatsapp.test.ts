@@ -80,6 +80,14 @@ describe('whatsapp render', () => {
     expect(bodies.map((b) => b.text.body)).toEqual(['a'.repeat(WHATSAPP_MAX_TEXT - 1), '📦📦']);
   });
 
+  it('sends a registered template (outside the window) as type template with its body parameters in order', () => {
+    const body = JSON.parse(renderOne(whatsapp, outbound({ text: 'Hi Ana, about ticket C-000042: …', template: { name: 'ticket_update', language: 'pt_BR', parameters: ['Ana', 'C-000042'] } }), { secrets: {} }).body!);
+    expect(body).toEqual({
+      messaging_product: 'whatsapp', recipient_type: 'individual', to: outbound().conversation_id, type: 'template',
+      template: { name: 'ticket_update', language: { code: 'pt_BR' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ana' }, { type: 'text', text: 'C-000042' }] }] },
+    });
+  });
+
   it('puts survey buttons on the last part, whose interactive body holds at most 1024 characters', () => {
     const text = `${'w '.repeat(999)}w`; // 1,999 characters: one text message, then the interactive one
     const buttons = [{ label: 'Good', payload: 'csat:5' }, { label: 'Bad', payload: 'csat:1' }];

@@ -68,7 +68,7 @@ export const instagram = defineChannel({
   name: 'instagram',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['INSTAGRAM_ACCESS_TOKEN', 'META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], textLimit: INSTAGRAM_TEXT_LIMIT },
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: INSTAGRAM_TEXT_LIMIT },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
@@ -93,7 +93,8 @@ export const instagram = defineChannel({
         method: 'POST' as const,
         url: `${graphBase(ctx.secrets)}/me/messages`,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ recipient: { id: msg.conversation_id }, message }),
+        // Beyond the 24-hour window a human agent's reply carries the HUMAN_AGENT tag (7 days).
+        body: JSON.stringify({ recipient: { id: msg.conversation_id }, ...(msg.tag ? { messaging_type: 'MESSAGE_TAG', tag: msg.tag } : {}), message }),
       };
     });
   },

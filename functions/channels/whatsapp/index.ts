@@ -372,7 +372,7 @@ export const whatsapp = defineChannel({
   name: 'whatsapp',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], textLimit: WHATSAPP_TEXT_LIMIT },
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], textLimit: WHATSAPP_TEXT_LIMIT, templates: true },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     return admitMeta(CHANNEL, req, secrets, conversationKeyOf);
@@ -384,7 +384,8 @@ export const whatsapp = defineChannel({
 
   /**
    * Free-form messages only within 24 hours of the customer's last message (the API refuses later
-   * replies with 409 `messaging_window_closed`; outside it only approved templates may be sent).
+   * replies with 409 `messaging_window_closed`; outside it only approved templates may be sent:
+   * `msg.template`).
    * The sender number is the one the customer wrote to (`business_account.phone_number_id`),
    * else WHATSAPP_PHONE_NUMBER_ID.
    */
@@ -399,6 +400,15 @@ export const whatsapp = defineChannel({
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', ...recipientFields(msg.conversation_id), ...content }),
     });
+    // A registered template (outside the 24-hour window): name and language as Meta approved
+    // them, the body's parameters in order (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates).
+    if (msg.template) {
+      const t = msg.template;
+      return [request({ type: 'template', template: {
+        name: t.name, language: { code: t.language },
+        ...(t.parameters.length > 0 ? { components: [{ type: 'body', parameters: t.parameters.map((text) => ({ type: 'text', text })) }] } : {}),
+      } })];
+    }
     const buttons = msg.buttons ?? [];
     const native = buttons.length > 0 && interactiveOf('', buttons) !== undefined;
     const text = buttons.length > 0 && !native ? withNumberedChoices(msg.text, buttons) : msg.text;

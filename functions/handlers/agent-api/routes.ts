@@ -29,6 +29,8 @@ export interface AgentApiDeps {
   readonly slaDefaults?: SlaSettings;
   /** CONFLUO_TICKET_PREFIX (tickets made by a split get a number). Default `C`. */
   readonly ticketPrefix?: string;
+  /** META_HUMAN_AGENT_TAG=on: Messenger/Instagram replies beyond 24 h go out tagged HUMAN_AGENT (7 days). */
+  readonly humanAgentTag?: boolean;
 }
 
 export function agentRoutes(deps: AgentApiDeps): RouteDef[] {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CHANNELS, IdentityFields } from '../../domain/inbound.js';
 import { PRIORITIES, TICKET_STATUSES } from '../../domain/ticket.js';
+import { WhatsAppTemplateListSchema, WhatsAppTemplateSchema } from '../../domain/whatsapp-template.js';
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: 'Error' });
 
@@ -55,6 +56,8 @@ export const IdentityOut = IdentityFields.partial().extend({
   /** When reachability last changed, and why (e.g. `blocked`: the customer blocked the bot; `131026`: WhatsApp could not deliver). */
   reachability_at: isoTime.optional(),
   reachability_reason: z.string().optional(),
+  /** Channels with a messaging window: when it closes for free-form replies (null: no message yet). */
+  reply_window_closes_at: isoTime.nullable().optional(),
 }).meta({ id: 'Identity' });
 
 /** A claim shown as a merge suggestion (channels.md §0.7); `customer_id`: another customer holding it verified. */
@@ -141,7 +144,9 @@ export const ReplyBody = z.strictObject({
   /** Language of the template body (default: the customer's language on that channel, then English). */
   language: z.string().min(2).max(16).optional(),
   channel: z.enum(CHANNELS).optional(),
-}).refine((b) => [b.text, b.template, b.template_id].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of text or template' })
+  /** WhatsApp outside (or inside) the 24-hour window: a registered template (`GET /whatsapp/templates`), its {{n}} filled from the ticket. */
+  whatsapp_template: z.strictObject({ name: z.string().min(1).max(512), language: z.string().min(2).max(16) }).optional(),
+}).refine((b) => [b.text, b.template, b.template_id, b.whatsapp_template].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of text, template or whatsapp_template' })
   .refine((b) => b.language === undefined || b.text === undefined, { message: 'language applies to templates only' })
   .meta({ id: 'ReplyRequest' });
 
@@ -164,7 +169,18 @@ export const ReplyAccepted = z.object({
   sms: z.object({ segments: z.number().int().nonnegative(), encoding: z.enum(['GSM-7', 'UCS-2']) }).optional(),
   /** A failed message sent again: its id. */
   retry_of: z.string().optional(),
+  /** Sent as this registered WhatsApp template. */
+  whatsapp_template: z.object({ name: z.string(), language: z.string() }).optional(),
+  /** Messenger/Instagram beyond 24 h: sent tagged HUMAN_AGENT. */
+  tag: z.literal('HUMAN_AGENT').optional(),
 }).meta({ id: 'ReplyAccepted' });
+
+export const WhatsAppTemplateOut = WhatsAppTemplateSchema.meta({ id: 'WhatsAppTemplate' });
+export const WhatsAppTemplateList = z.object({ items: z.array(WhatsAppTemplateOut), version: z.number().int() }).meta({ id: 'WhatsAppTemplateList' });
+export const PutWhatsAppTemplates = z.strictObject({
+  items: WhatsAppTemplateListSchema,
+  version: z.number().int().nonnegative().optional().meta({ description: 'Version read (0: none yet); a PUT with a stale version is a 409' }),
+}).meta({ id: 'PutWhatsAppTemplates' });
 
 // identity, customer and ticket merges (issue 5)
 const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');

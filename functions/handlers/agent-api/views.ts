@@ -1,4 +1,7 @@
 /** Stored records → API shapes (ISO times, snake_case, no internal keys). */
+import { replyWindowOf } from '../../channels/channel.js';
+import { channelByName } from '../../channels/registry.js';
+import { windowAnchor } from '../../domain/reply-window.js';
 import { surveyView } from '../../domain/survey.js';
 import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
@@ -27,8 +30,22 @@ export function undeliveredCount(t: Pick<TicketRecord, 'undelivered'>): number {
 }
 
 export function identityView(i: IdentityRecord) {
-  const { customer_id: _c, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, reachability_at: ra, ...rest } = i;
-  return { ...rest, ...(ra !== undefined ? { reachability_at: iso(ra) } : {}) };
+  const { customer_id: _c, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, last_sent_at: _ls, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, reachability_at: ra, ...rest } = i;
+  const window = replyWindowClosesAt(i);
+  return { ...rest, ...(ra !== undefined ? { reachability_at: iso(ra) } : {}), ...(window !== undefined ? { reply_window_closes_at: window } : {}) };
+}
+
+/**
+ * When the free-form window of this identity's conversation closes (ISO; null: closed for lack of
+ * any message), or undefined when the channel has none — the reply box counts down to it.
+ */
+function replyWindowClosesAt(i: IdentityRecord): string | null | undefined {
+  const adapter = channelByName(i.channel);
+  if (!adapter) return undefined;
+  const seconds = replyWindowOf(adapter, { conversation_id: i.conversation_id ?? i.external_id, ...(i.reply_context ? { context: i.reply_context } : {}) });
+  if (seconds === null) return undefined;
+  const anchor = windowAnchor(i);
+  return anchor === undefined ? null : iso(anchor + seconds * 1000);
 }
 
 export interface CardInput {
