@@ -288,6 +288,8 @@ export interface AdmitPorts {
 export interface ParsePorts {
   /** Raw bytes of an S3 object; rejects when it does not exist (the record is retried, then dead-lettered). */
   readonly readObject?: (bucket: string, key: string) => Promise<Buffer>;
+  /** The validated settings a parse may depend on (e-mail: EMAIL_FORM_SENDERS). */
+  readonly settings?: Secrets;
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';

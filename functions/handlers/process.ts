@@ -10,7 +10,7 @@ import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
-import type { ChannelAdapter, Envelope } from '../channels/channel.js';
+import type { ChannelAdapter, Envelope, Secrets } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { lambdaHandler } from '../runtime/aws.js';
@@ -412,7 +412,7 @@ export function makeProcess(deps: ProcessDeps) {
       }
     });
     try {
-      return await adapter.parse(envelope, readObject ? { readObject } : {});
+      return await adapter.parse(envelope, { ...(readObject ? { readObject } : {}), settings: deps.config as unknown as Secrets });
     } catch (e) {
       if (e instanceof TransientReadError || e instanceof UnprocessableRecordError) throw e;
       throw new UnprocessableRecordError('the channel adapter cannot parse the record', { cause: { channel: envelope.channel, stage: 'parse', error: (e as Error)?.name ?? 'Error' } });

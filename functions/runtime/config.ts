@@ -79,6 +79,7 @@ export const SETTINGS = [
   { name: 'SNS_CERT_DIR', meaning: 'optional directory of SNS signing certificates (offline verification)', channel: 'email' },
   { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS certificate must chain to', channel: 'email' },
   { name: 'EMAIL_FROM', meaning: 'outbound From (a verified SES identity)', channel: 'email' },
+  { name: 'EMAIL_FORM_SENDERS', meaning: 'comma-separated senders (addresses, or `@domain`) of mail sent on a customer\'s behalf — your web form, a marketplace — whose `Reply-To` is the customer: the Reply-To address becomes the customer\'s (unverified) identity. Replies always go to Reply-To when present', channel: 'email' },
   { name: 'EMAIL_SES_REGION', meaning: 'SES sending region: SES rewrites the Message-ID of sent mail to `<id>@<region>.amazonses.com` (`email.amazonses.com` in us-east-1), which replies are threaded by; default: the region of EMAIL_SNS_TOPIC_ARN', channel: 'email' },
   { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },
   { name: 'WEBCHAT_ALLOWED_ORIGINS', meaning: 'optional comma-separated origins allowed to post', channel: 'webchat' },
