@@ -77,9 +77,10 @@ export const messenger = defineChannel({
   },
 
   /**
-   * `messaging_type: RESPONSE` is allowed for 24 hours after the person's last message; the API
-   * refuses later replies with 409 `messaging_window_closed` before they get here. (Later replies
-   * would need `MESSAGE_TAG` + `HUMAN_AGENT`, up to 7 days and only with that permission.)
+   * `messaging_type: RESPONSE` is allowed for 24 hours after the person's last message; a human
+   * agent's reply up to 7 days later goes out as `MESSAGE_TAG` + `HUMAN_AGENT` (`msg.tag`, set by
+   * the Agent API where the deployment has that permission: META_HUMAN_AGENT_TAG); anything later
+   * is refused with 409 `messaging_window_closed` before it gets here.
    */
   render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     const token = ctx.secrets.META_PAGE_ACCESS_TOKEN || '<META_PAGE_ACCESS_TOKEN>';
