@@ -29,6 +29,7 @@ import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js'
 import { roleOfGroups } from '../functions/handlers/agent-api/router.js';
 import { createWebRoutes } from './web.js';
 import { NotSettledError } from './settle.js';
+import { SimulatorRule, type PlatformSimulator } from './platform-simulator.js';
 
 export interface LocalServerDeps {
   /** The template's HTTP APIs. */
@@ -44,6 +45,8 @@ export interface LocalServerDeps {
   readonly s3: LocalS3;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
   readonly feedHub?: FeedHub;
+  /** Platform answers armed with `POST /dev/simulator` (absent: the endpoint answers 404). */
+  readonly simulator?: PlatformSimulator;
 }
 
 /** Comment line sent to idle event streams (keeps proxies from closing them). */
@@ -191,6 +194,16 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       }
     }
     if (path === '/dev/queues' && method === 'GET') return send(res, 200, { items: deps.queues() });
+    if (path === '/dev/simulator' && deps.simulator) {
+      if (method === 'GET') return send(res, 200, { rules: deps.simulator.list() });
+      if (method === 'DELETE') { deps.simulator.reset(); return send(res, 204, null); }
+      if (method === 'POST') {
+        const r = SimulatorRule.safeParse(await json());
+        if (!r.success) return bad('expected {"channel": "<channel>", "status": <200-599>, "body": {…} | "…", "headers": {…}, "times": N} or {"channel": "<channel>", "timeout": true, "times": N}');
+        deps.simulator.arm(r.data);
+        return send(res, 200, { rules: deps.simulator.list() });
+      }
+    }
     const s3 = /^\/dev\/s3\/([a-z0-9.-]{3,63})\/(.+)$/.exec(path);
     if (s3 && method === 'PUT') {
       const body = await readBody(req, 50 * 1024 * 1024);

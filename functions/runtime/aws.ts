@@ -14,7 +14,7 @@
  * The local runtime never imports this module's clients into its own wiring; it supplies its own
  * platform (local/platform.ts).
  */
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -26,7 +26,7 @@ import { loadConfig, refuseTestSecrets, type Config } from './config.js';
 import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
-import type { Enqueue, Perform } from './ports.js';
+import type { ChangeVisibility, Enqueue, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
@@ -79,6 +79,10 @@ export function awsPlatform(): Platform {
         QueueUrl: queueUrl, MessageBody: msg.body, MessageGroupId: msg.groupId, MessageDeduplicationId: msg.deduplicationId,
         ...(msg.attributes ? { MessageAttributes: messageAttributes(msg.attributes) } : {}),
       }));
+    },
+    queueVisibility: (queueUrl): ChangeVisibility => async (receiptHandle, seconds) => {
+      sqs ??= new SQSClient({});
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))) }));
     },
     perform: (config) => {
       let perform = performers.get(config);

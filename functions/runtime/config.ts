@@ -25,6 +25,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to (set by the stack; locally the runtime\'s own queue)' },
   { name: 'CONFLUO_INBOUND_DLQ_URL', meaning: 'AWS only: dead-letter queue the process λ moves a poison record to, with its reason' },
   { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send (set by the stack; locally the runtime\'s own queue)' },
+  { name: 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', meaning: 'maxReceiveCount of the outbound queue\'s redrive policy (set by the stack): the send λ marks a reply `failed` (`retries_exhausted`) on its last attempt instead of leaving it `queued`', default: '5' },
   { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
   { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
@@ -62,6 +63,7 @@ export const SETTINGS = [
   { name: 'WHATSAPP_ACCESS_TOKEN', meaning: 'outbound and media download', secret: true, channel: 'whatsapp' },
   { name: 'WHATSAPP_PHONE_NUMBER_ID', meaning: 'outbound sender number id (the inbound one wins when known)', channel: 'whatsapp' },
   { name: 'META_PAGE_ACCESS_TOKEN', meaning: 'outbound Send API token', secret: true, channel: 'messenger' },
+  { name: 'META_HUMAN_AGENT_TAG', meaning: '`on`: an agent\'s reply 24 h – 7 days after the customer\'s last message goes out tagged `HUMAN_AGENT` (the Meta app needs that permission); `off`: 409 `messaging_window_closed` after 24 h', default: 'off', channel: 'messenger, instagram' },
   { name: 'INSTAGRAM_ACCESS_TOKEN', meaning: 'outbound token (defaults to META_PAGE_ACCESS_TOKEN)', secret: true, channel: 'instagram' },
   { name: 'VK_SECRET', meaning: 'inbound `secret` field', secret: true, channel: 'vk' },
   { name: 'VK_CONFIRMATION', meaning: 'confirmation string answered to `type: confirmation`', secret: true, channel: 'vk' },
@@ -78,6 +80,7 @@ export const SETTINGS = [
   { name: 'SNS_CERT_DIR', meaning: 'optional directory of SNS signing certificates (offline verification)', channel: 'email' },
   { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS signing certificate must chain to (directly, or through the intermediate its AIA URL names on amazontrust.com); default: Amazon Root CA 1–4', channel: 'email' },
   { name: 'EMAIL_FROM', meaning: 'outbound From (a verified SES identity)', channel: 'email' },
+  { name: 'EMAIL_FORM_SENDERS', meaning: 'comma-separated senders (addresses, or `@domain`) of mail sent on a customer\'s behalf — your web form, a marketplace — whose `Reply-To` is the customer: the Reply-To address becomes the customer\'s (unverified) identity. Replies always go to Reply-To when present', channel: 'email' },
   { name: 'EMAIL_SES_REGION', meaning: 'SES sending region: SES rewrites the Message-ID of sent mail to `<id>@<region>.amazonses.com` (`email.amazonses.com` in us-east-1), which replies are threaded by; default: the region of EMAIL_SNS_TOPIC_ARN', channel: 'email' },
   { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },
   { name: 'WEBCHAT_ALLOWED_ORIGINS', meaning: 'optional comma-separated origins allowed to post', channel: 'webchat' },
@@ -122,10 +125,10 @@ const ConfigSchema = z
   .strictObject(shape)
   .transform((c) => c as Record<SettingName, string | undefined>)
   .superRefine((c, ctx) => {
-    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT'] as const) {
+    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
       if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
-    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE'] as const) {
+    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
     }
     if (!['csat', 'nps', 'off'].includes(c.CONFLUO_SURVEY ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY'], message: 'must be csat, nps or off' });

@@ -176,7 +176,8 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     const mail = await simpleParser(Buffer.from(ack.request.body!, 'utf8'));
     expect(mail.headers.get('auto-submitted')).toBe('auto-replied');
     expect(mail.subject).toBe('Re: [C-000001] Zamówienie 4471 nie dotarło');
-    expect(mail.to).toMatchObject({ value: [{ address: ANNA }] });
+    // Her first mail names a Reply-To: answers go there, as any mail client's would (issue 13).
+    expect(mail.to).toMatchObject({ value: [{ address: 'anna.k.orders@shop.example' }] });
   });
 
   it('sends an agent reply as SES SendRawEmail threaded to the customer\'s mail, and stores SES\'s Message-ID', async () => {

@@ -47,13 +47,13 @@ function mail(from: string, subject: string, text: string): string {
   }, raw);
 }
 
-/** A WhatsApp text message, signed the way Meta sends it. */
-function whatsapp(waId: string, text: string): { headers: Record<string, string>; body: string } {
+/** A WhatsApp text message sent at `at` (ms; the window runs from it), signed the way Meta sends it. */
+function whatsapp(waId: string, text: string, at: number): { headers: Record<string, string>; body: string } {
   seq += 1;
   const body = metaWireBody({ object: 'whatsapp_business_account', entry: [{ id: '110200300400500', changes: [{ field: 'messages', value: {
     messaging_product: 'whatsapp', metadata: { display_phone_number: '15550100100', phone_number_id: '120300400500600' },
     contacts: [{ profile: { name: 'Test' }, wa_id: waId }],
-    messages: [{ from: waId, id: `wamid.SURVEYWINDOW${String(seq).padStart(8, '0')}`, timestamp: '1790000100', type: 'text', text: { body: text } }],
+    messages: [{ from: waId, id: `wamid.SURVEYWINDOW${String(seq).padStart(8, '0')}`, timestamp: String(Math.floor(at / 1000)), type: 'text', text: { body: text } }],
   } }] }] });
   return { headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(TEST_SECRETS.META_APP_SECRET!, body) }, body };
 }
@@ -263,10 +263,10 @@ describe('survey e-mail score links, survey templates and messaging windows (loc
   it('skips a WhatsApp survey that would go out after the 24 h window closed (window_closed): no message, no reminder', async () => {
     const late = '12065550161';
     const fresh = '12065550162';
-    expect((await rt.api.webhook('whatsapp', whatsapp(late, 'Where is my refund?'))).status).toBe(200);
+    expect((await rt.api.webhook('whatsapp', whatsapp(late, 'Where is my refund?', rt.clock.now()))).status).toBe(200);
     await settle();
     await advance(23.5 * 3600);
-    expect((await rt.api.webhook('whatsapp', whatsapp(fresh, 'Where is my parcel?'))).status).toBe(200);
+    expect((await rt.api.webhook('whatsapp', whatsapp(fresh, 'Where is my parcel?', rt.clock.now()))).status).toBe(200);
     await settle();
     const lateId = (await customerTickets(`whatsapp:${late}`))[0]!.id;
     const freshId = (await customerTickets(`whatsapp:${fresh}`))[0]!.id;

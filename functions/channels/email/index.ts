@@ -169,13 +169,22 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
   if (!mail.from) return [ignored('no sender address', id)];
 
   const address = mail.from.address;
-  const identity: Identity = compact({
-    external_id: address,
-    display_name: mail.from.name,
-    email: address,
-    // Only a DMARC PASS proves the From domain (GRAY, FAIL or missing → a claim).
-    email_verified: n.receipt.dmarcVerdict?.status === 'PASS',
-  });
+  // Reply-To: replies go there (as any mail client would answer). Mail a web form or a
+  // marketplace sends on a customer's behalf comes `From: noreply@…` with the customer in
+  // Reply-To: for senders listed in EMAIL_FORM_SENDERS the Reply-To address is the customer —
+  // unverified (anyone can type any address into a form), so a suggestion for merging, never a
+  // verified e-mail — instead of every such customer becoming one "noreply" customer.
+  const replyTo = mail.replyTo !== undefined && mail.replyTo !== address ? mail.replyTo : undefined;
+  const viaForm = replyTo !== undefined && isFormSender(address, ports?.settings?.EMAIL_FORM_SENDERS);
+  const identity: Identity = viaForm
+    ? compact({ external_id: replyTo, display_name: mail.replyToName, email: replyTo, email_verified: false })
+    : compact({
+      external_id: address,
+      display_name: mail.from.name,
+      email: address,
+      // Only a DMARC PASS proves the From domain (GRAY, FAIL or missing → a claim).
+      email_verified: n.receipt.dmarcVerdict?.status === 'PASS',
+    });
   const mailTs = n.mail.timestamp !== undefined ? Date.parse(n.mail.timestamp) : NaN;
   const sentAt = mail.date ?? (Number.isFinite(mailTs) && mailTs >= 0 ? Math.floor(mailTs / 1000) : Math.floor(receivedAtMs / 1000));
 
@@ -184,7 +193,7 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
     channel: CHANNEL,
     dedup_key: id,
     external_message_id: id,
-    conversation_id: address,
+    conversation_id: replyTo ?? address,
     sent_at: sentAt,
     edit: false,
     text: mail.text,
@@ -200,8 +209,20 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
     content_encoding: encoding,
     reply_text: mail.replyText,
     reply_to: mail.replyTo,
+    form_sender: viaForm ? address : undefined,
     thread: mail.thread,
   }) as NormalisedEvent];
+}
+
+/**
+ * Is `address` one of EMAIL_FORM_SENDERS (comma-separated addresses, or `@domain` for every
+ * address of a domain), whose mail carries the customer in Reply-To?
+ */
+export function isFormSender(address: string, setting: string | undefined): boolean {
+  if (!setting) return false;
+  const a = address.toLowerCase();
+  return setting.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+    .some((s) => (s.startsWith('@') ? a.endsWith(s) : a === s));
 }
 
 // ---------------------------------------------------------------------------------------------
