@@ -5,7 +5,9 @@
  * - N Telegram updates through ingest → FIFO queue → process λ → DynamoDB: messages/s, and
  *   DynamoDB round trips per message for a new customer and for a known customer with an open
  *   ticket (counted by a middleware on the client, not estimated);
- * - ratio pipeline throughput ÷ raw PutItem throughput.
+ * - ratio pipeline throughput ÷ raw PutItem throughput;
+ * - hostile input: a backtracking-prone classification rule and hostile e-mail bodies
+ *   (bench/hostile-input.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -269,3 +271,6 @@ await exportBench();
 
 const { slaBench, printSlaBench } = await import('./sla.js');
 printSlaBench(await slaBench());
+
+const { hostileInputBench } = await import('./hostile-input.js');
+hostileInputBench();

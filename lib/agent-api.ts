@@ -11,7 +11,7 @@ import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  AccountRecovery, FeaturePlan, Mfa, OAuthScope, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolClientIdentityProvider, UserPoolDomain, UserPoolGroup,
+  AccountRecovery, ClientAttributes, FeaturePlan, Mfa, OAuthScope, StandardThreatProtectionMode, UserPool, UserPoolClient, UserPoolClientIdentityProvider, UserPoolDomain, UserPoolGroup,
 } from 'aws-cdk-lib/aws-cognito';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -89,6 +89,14 @@ export interface AgentApiProps {
   readonly store: Store;
   /** The outbound queue agent replies are put on (`CONFLUO_OUTBOUND_QUEUE_URL`). */
   readonly outboundQueue: IQueue;
+
+  /**
+   * SSM path of the channel settings: the function reads `META_HUMAN_AGENT_TAG` there (whether
+   * Messenger/Instagram replies may carry the HUMAN_AGENT tag), nothing else (lib/ssm-settings.ts).
+   *
+   * @default - none read: replies are never tagged
+   */
+  readonly secretsPath?: string;
 
   /**
    * Browser origins allowed to call the API (the web inbox), answered by API Gateway's CORS
@@ -208,6 +216,11 @@ export class AgentApi extends Construct {
           }
         : { disableOAuth: true }),
       preventUserExistenceErrors: true,
+      // What a signed-in agent may change about themselves through this client: preferences only.
+      // By default a client may write every attribute — `name` included, which replies show as
+      // {{agent.name}} — so an agent could sign as someone else; names are set by an admin
+      // (AdminUpdateUserAttributes). Roles are groups, never attributes (router.ts callerOf).
+      writeAttributes: new ClientAttributes().withStandardAttributes({ locale: true, timezone: true }),
       enableTokenRevocation: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
@@ -247,6 +260,7 @@ export class AgentApi extends Construct {
     })
       .bindTable(props.store)
       .bindQueue('CONFLUO_OUTBOUND_QUEUE_URL', props.outboundQueue);
+    if (props.secretsPath) this.function.bindSecrets(props.secretsPath);
 
     // One integration for every route, and one invoke permission for the whole API instead of one
     // per route: ~30 route-scoped permissions would crowd the function's 20 KB resource policy

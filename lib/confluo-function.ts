@@ -227,6 +227,21 @@ export class ConfluoFunction extends NodejsFunction {
   }
 
   /**
+   * Let the function that consumes `queue` delay a received message's next attempt (SQS
+   * `ChangeMessageVisibility`: backoff): sets `envName` to the queue URL the call needs, grants
+   * that action, and says how many receives the queue's redrive policy allows
+   * (`maxReceiveCountEnv`), so the last attempt knows it is the last. (A consumer through an
+   * `SqsEventSource` holds the action already, with the rest of `grantConsumeMessages`; granting
+   * it here keeps the function right should it consume the queue otherwise.)
+   */
+  bindQueueBackoff(envName: QueueSetting, queue: IQueue, maxReceiveCountEnv: 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', maxReceiveCount: number): this {
+    this.addEnvironment(envName, queue.queueUrl);
+    this.addEnvironment(maxReceiveCountEnv, String(maxReceiveCount));
+    queue.grant(this, 'sqs:ChangeMessageVisibility');
+    return this;
+  }
+
+  /**
    * Let the function read the settings it needs from the (SecureString) SSM parameters under
    * `secretsPath` — exactly those `lib/ssm-settings.ts` lists for its handler, no other: sets
    * `CONFLUO_SECRETS_PATH` and `CONFLUO_SECRET_NAMES`, grants `ssm:GetParameters` /

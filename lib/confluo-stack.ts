@@ -197,6 +197,7 @@ export class ConfluoStack extends Stack {
     });
     this.slaWorkflow = new SlaWorkflow(this, 'SlaWorkflow', {
       store: this.store,
+      secretsPath: this.secretsPath,
       ...(props.escalationEmail ? { escalationEmail: props.escalationEmail } : {}),
       ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
       ...(props.slaDefaults ? { defaults: props.slaDefaults } : {}),
@@ -215,6 +216,7 @@ export class ConfluoStack extends Stack {
     this.ingest.throttleRoutes(this.surveyLink.routes, PUBLIC_ROUTE_THROTTLES.surveyLinks);
     this.processing = new Processing(this, 'Processing', {
       store: this.store,
+      secretsPath: this.secretsPath,
       inboundQueue: this.ingest.queue,
       inboundDlq: this.ingest.dlq,
       outboundQueue: this.outbound.queue,
@@ -236,6 +238,7 @@ export class ConfluoStack extends Stack {
     const local = localhostCallback ? 'http://localhost:3000' : undefined;
     this.agentApi = new AgentApi(this, 'AgentApi', {
       store: this.store,
+      secretsPath: this.secretsPath,
       outboundQueue: this.outbound.queue,
       removalPolicy,
       ...(this.webInbox

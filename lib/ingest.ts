@@ -232,7 +232,7 @@ export class Ingest extends Construct {
  * channel), through a CloudWatch Metrics Insights query, so alarms do not depend on the exact
  * dimension set (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html).
  */
-function customMetricSum(metricName: string, props?: Pick<MetricOptions, 'period' | 'label'>): IMetric {
+export function customMetricSum(metricName: string, props?: Pick<MetricOptions, 'period' | 'label'>): IMetric {
   return new MathExpression({
     expression: `SELECT SUM(${metricName}) FROM "${METRICS_NAMESPACE}"`,
     usingMetrics: {},

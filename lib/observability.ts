@@ -133,6 +133,8 @@ export class Observability extends Construct {
       (props.maxInboundAge ?? Duration.minutes(20)).toSeconds());
     alarm('WebhookTooLargeAlarm', ingest.metricTooLarge({ period: Duration.minutes(5) }),
       'A platform sent a webhook above the channel size limit (413). The platform keeps retrying it; raise the limit or inspect the sender.');
+    alarm('InboundMalformedAlarm', processing.metricMalformed({ period: Duration.minutes(5) }),
+      'An authenticated webhook event was dropped as malformed (answered 200, not processed): a platform changed its payload format, or something signs nonsense. The process function logs "inbound event ignored" with the channel and reason code; the InboundIgnored/InboundMalformed metrics have them as dimensions.');
 
     alarm('DispatchIteratorAgeAlarm', processing.metricDispatchIteratorAge({ period: Duration.minutes(1) }),
       'The dispatch function is behind on the table stream: replies, acknowledgements and workflow starts are late. Check its errors and the dispatch failure queue.',
@@ -178,6 +180,9 @@ export class Observability extends Construct {
         [
           new GraphWidget({ title: 'Webhooks refused', left: [ingest.metricRejected({ label: 'rejected' }), ingest.metricTooLarge({ label: 'too large' })], width: 12 }),
           new GraphWidget({ title: 'Inbound queue: age of oldest message (s)', left: [ingest.metricOldestMessageAge()], width: 12 }),
+        ],
+        [
+          new GraphWidget({ title: 'Inbound events dropped (authenticated)', left: [processing.metricIgnored({ label: 'ignored' }), processing.metricMalformed({ label: 'malformed' })], width: 24 }),
         ],
         [
           new SingleValueWidget({

@@ -79,7 +79,10 @@ export class Outbound extends Construct {
       ...(props.emailFrom ? { environment: { EMAIL_FROM: props.emailFrom } } : {}),
     })
       .bindTable(props.store)
-      .bindSecrets(props.secretsPath);
+      .bindSecrets(props.secretsPath)
+      // Backoff that respects the platform's wait (ChangeMessageVisibility on the record being
+      // retried), and the receive count at which a send is given up and marked failed.
+      .bindQueueBackoff('CONFLUO_OUTBOUND_QUEUE_URL', this.queue, 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', MAX_RECEIVE_COUNT);
     this.function.addEventSource(new SqsEventSource(this.queue, {
       batchSize: 10,
       // Only the failed sends are retried, not the replies already delivered in the same batch.

@@ -6,7 +6,7 @@
  */
 import { Arn, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IMetric, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -14,6 +14,7 @@ import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUE_MAX_MESSAGE_BYTES } from './queue-size.js';
 import { ConfluoFunction } from './confluo-function.js';
+import { customMetricSum } from './ingest.js';
 import type { Store } from './store.js';
 
 /**
@@ -34,6 +35,14 @@ export interface ProcessingProps {
   readonly inboundDlq: IQueue;
   /** The outbound FIFO queue (from `Outbound`), fed by the dispatch function. */
   readonly outboundQueue: IQueue;
+
+  /**
+   * SSM path of the channel settings: the process function reads those the channels' `parse`
+   * needs (`EMAIL_FORM_SENDERS`; lib/ssm-settings.ts).
+   *
+   * @default - none read: parse sees only its defaults
+   */
+  readonly secretsPath?: string;
 
   /**
    * Where SLA escalations and bad-score alerts are e-mailed (`ESCALATION_EMAIL` of the dispatch
@@ -118,6 +127,7 @@ export class Processing extends Construct {
       // once, with its reason as a message attribute, instead of blocking its conversation for
       // 5 receives (DESIGN §7).
       .bindQueue('CONFLUO_INBOUND_DLQ_URL', props.inboundDlq);
+    if (props.secretsPath) this.processFunction.bindSecrets(props.secretsPath);
     this.processFunction.addEventSource(new SqsEventSource(props.inboundQueue, {
       // 10 is the largest batch a FIFO queue delivers.
       batchSize: 10,
@@ -195,6 +205,20 @@ export class Processing extends Construct {
   /** Age of the newest stream record dispatch has read when it was read (how far behind dispatch is), in ms. */
   metricDispatchIteratorAge(props?: MetricOptions): Metric {
     return this.dispatchFunction.metric('IteratorAge', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Authenticated inbound events the process function dropped as malformed (`InboundMalformed`,
+   * functions/runtime/metrics.ts), all channels and reasons summed. Above zero: a platform changed
+   * its payloads, or something signs nonsense; the reason code is in the process function's log.
+   */
+  metricMalformed(props?: Pick<MetricOptions, 'period' | 'label'>): IMetric {
+    return customMetricSum('InboundMalformed', props);
+  }
+
+  /** Every authenticated inbound event the process function dropped on purpose (`InboundIgnored`: echoes, receipts, unsupported kinds, malformed). */
+  metricIgnored(props?: Pick<MetricOptions, 'period' | 'label'>): IMetric {
+    return customMetricSum('InboundIgnored', props);
   }
 
   /** Stream batches dispatch gave up on (records in the failure queue). */

@@ -72,6 +72,15 @@ export interface SlaWorkflowProps {
   readonly defaults?: SlaSettingsInput;
 
   /**
+   * SSM path of the channel settings: escalation e-mails go out through SES in the e-mail
+   * channel's region (`EMAIL_SES_REGION`, else the region of `EMAIL_SNS_TOPIC_ARN`, both stored
+   * there), where `EMAIL_FROM` is verified — as replies do.
+   *
+   * @default - e-mails go out through SES in the stack's region
+   */
+  readonly secretsPath?: string;
+
+  /**
    * Which execution events go to CloudWatch Logs (without execution data: ticket ids only).
    *
    * @default LogLevel.ERROR - failures only; logging every transition of long waits costs more than the workflow
@@ -111,6 +120,7 @@ export class SlaWorkflow extends Construct {
         ...(this.defaultsJson ? { CONFLUO_SLA_DEFAULTS: this.defaultsJson } : {}),
       },
     }).bindTable(props.store);
+    if (props.secretsPath) this.evaluateFunction.bindSecrets(props.secretsPath);
     if (props.emailFrom) this.evaluateFunction.allowSendRawEmail();
 
     const wait = Wait.jsonPath(this, SLA_STATES.wait, {

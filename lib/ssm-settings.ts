@@ -8,7 +8,11 @@
  * - webchat-api: the web-chat channel's inbound settings only (it signs and checks widget tokens
  *   as ingest does);
  * - survey-link: `CONFLUO_SURVEY_LINK_SECRET` only; survey-step: that key and the e-mail
- *   channel's SES region (its alert e-mails are sent where the channel sends).
+ *   channel's SES region (its alert e-mails are sent where the channel sends); sla-evaluate: that
+ *   region (escalation e-mails);
+ * - process: what the channels' `parse` reads (`parseSettings`: e-mail's `EMAIL_FORM_SENDERS`);
+ * - agent-api: `META_HUMAN_AGENT_TAG` (whether Messenger/Instagram replies may be tagged);
+ * - the widget's rate limits (`CONFLUO_WEBCHAT_*_RATE`) where they are counted (ingest, webchat-api).
  *
  * `ConfluoFunction.bindSecrets` puts the list in the function's `CONFLUO_SECRET_NAMES` and grants
  * `ssm:GetParameters` on exactly those parameter ARNs; the function reads them by name
@@ -30,10 +34,15 @@ function names(list: Iterable<string>): readonly SettingName[] {
 const adapters = Object.values(channels);
 
 /** The SSM-backed settings of each function that reads any; functions not listed read none. */
+const SES_REGION = ['EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN'];
+
 export const SSM_SETTINGS = {
-  ingest: names(adapters.flatMap((a) => [...a.inboundSecrets, ...(a.inboundOptional ?? [])])),
+  ingest: names([...adapters.flatMap((a) => [...a.inboundSecrets, ...(a.inboundOptional ?? [])]), 'CONFLUO_WEBCHAT_MESSAGE_RATE']),
   send: names(adapters.flatMap((a) => a.outboundSecrets)),
-  'webchat-api': names([...channels.webchat!.inboundSecrets, ...(channels.webchat!.inboundOptional ?? [])]),
+  'webchat-api': names([...channels.webchat!.inboundSecrets, ...(channels.webchat!.inboundOptional ?? []), 'CONFLUO_WEBCHAT_SESSION_RATE']),
   'survey-link': names(['CONFLUO_SURVEY_LINK_SECRET']),
-  'survey-step': names(['CONFLUO_SURVEY_LINK_SECRET', 'EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN']),
+  'survey-step': names(['CONFLUO_SURVEY_LINK_SECRET', ...SES_REGION]),
+  'sla-evaluate': names(SES_REGION),
+  process: names(adapters.flatMap((a) => a.parseSettings ?? [])),
+  'agent-api': names(['META_HUMAN_AGENT_TAG']),
 } as const satisfies Partial<Record<HandlerName, readonly SettingName[]>>;

@@ -6,8 +6,9 @@
  * Each function gets the environment the template gives it, resolved to local values (the table,
  * the queue URLs, the state machine ARNs, the webhook API URL), so a binding missing from lib/
  * fails here as it would deployed. Settings the operator passes as stack props in AWS come from
- * the runtime's environment; a secret setting reaches only the functions the template lets read
- * its parameter (`CONFLUO_SECRET_NAMES` beside `CONFLUO_SECRETS_PATH`), as IAM does in AWS.
+ * the runtime's environment; secrets and channel settings reach only the functions the template
+ * lets read their parameters (`CONFLUO_SECRET_NAMES` beside `CONFLUO_SECRETS_PATH`), as IAM does
+ * in AWS.
  */
 import type { HandlerName } from '../lib/confluo-function.js';
 import { loadConfig, SETTINGS, type Config } from '../functions/runtime/config.js';
@@ -55,7 +56,15 @@ export interface LocalLambdasOptions {
   readonly services: LocalServices;
 }
 
-const SECRET_SETTINGS = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.name));
+/**
+ * Settings a function gets only when the template lets it read their parameter: in AWS the
+ * operator stores every secret and every channel setting (topic ARN, webhook URL, sender ids …)
+ * under the secrets path in SSM, and a function may read exactly the names its
+ * `CONFLUO_SECRET_NAMES` lists (lib/ssm-settings.ts), so it never sees the others. Core settings
+ * are what stack props put in the template's environment; locally the runtime's environment plays
+ * the props.
+ */
+const SSM_ONLY_SETTINGS = new Set<string>(SETTINGS.filter((s) => ('secret' in s && s.secret) || 'channel' in s).map((s) => s.name));
 
 /** The local ARN of a function (as Step Functions tasks name it once resolved). */
 export const localFunctionArn = (logicalId: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
@@ -132,7 +141,7 @@ function functionEnvironment(opts: LocalLambdasOptions, logicalId: string): Reco
   for (const [k, v] of Object.entries(opts.env)) {
     if (v === undefined) continue;
     if (v === '') { delete env[k]; continue; } // set empty: unset, defaults included
-    if (SECRET_SETTINGS.has(k) && !readable.has(k)) continue;
+    if (SSM_ONLY_SETTINGS.has(k) && !readable.has(k)) continue;
     env[k] = v;
   }
   for (const [k, v] of Object.entries(variables)) {

@@ -11,6 +11,8 @@ export interface OutboxItem {
   readonly request: PlatformRequest;
   readonly ticket_id: string | null;
   readonly at: string;
+  /** Set when `POST /dev/simulator` armed the answer: the status the platform gave, or that it never answered. */
+  readonly simulated?: { readonly status: number } | { readonly timeout: true };
 }
 
 export class Outbox {

@@ -2,8 +2,14 @@
  * Locally no platform is called: the outbox records the request and this answers the way the
  * platform would on success, so the sender's real `readDelivery` path runs (outbound ids for
  * receipts included). One entry per channel; a channel without one gets a bare 200.
+ *
+ * `POST /dev/simulator` arms other answers for the next requests of a channel (`PlatformSimulator`
+ * below): rate limits with a retry-after, permanent refusals, "blocked" codes, timeouts — so every
+ * failure path of the sender runs end to end locally.
  */
+import { z } from 'zod';
 import type { PlatformRequest, PlatformResponse } from '../functions/channels/channel.js';
+import { CHANNELS } from '../functions/domain/inbound.js';
 
 let seq = 1000;
 const json = (body: unknown): PlatformResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -37,4 +43,58 @@ export const SIMULATED_RESPONSES: Record<string, (req: PlatformRequest) => Platf
 
 export function simulateResponse(channel: string, req: PlatformRequest): PlatformResponse {
   return (SIMULATED_RESPONSES[channel] ?? (() => json({})))(req);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures on request (`POST /dev/simulator`)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One armed answer: the next `times` requests of `channel` get this status, body and headers
+ * instead of the success answer — a 429 with `retry_after`, a permanent refusal, a "blocked"
+ * code — or, with `timeout: true`, no answer at all (the request times out as `fetch` with
+ * `AbortSignal.timeout` would). E-mail answers go through SES: a status other than 200 is a
+ * service error named by `body.Error.Code` (default `MessageRejected`).
+ */
+export const SimulatorRule = z.strictObject({
+  channel: z.enum(CHANNELS),
+  status: z.number().int().min(200).max(599).optional(),
+  body: z.union([z.string().max(65_536), z.record(z.string(), z.unknown())]).optional(),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(1000)).optional(),
+  times: z.number().int().min(1).max(10_000).default(1),
+  timeout: z.boolean().optional(),
+}).refine((r) => (r.timeout === true) !== (r.status !== undefined), { message: 'give either status (with body/headers) or timeout: true' });
+export type SimulatorRule = z.infer<typeof SimulatorRule>;
+
+/** What an armed rule makes of a request. */
+export type SimulatedAnswer = { readonly kind: 'response'; readonly response: PlatformResponse } | { readonly kind: 'timeout' };
+
+/** The armed answers of the local platforms, in the order they were armed (per channel, first armed first used). */
+export class PlatformSimulator {
+  private rules: Array<{ rule: SimulatorRule; left: number }> = [];
+
+  arm(rule: SimulatorRule): void { this.rules.push({ rule, left: rule.times }); }
+
+  reset(): void { this.rules = []; }
+
+  /** The armed rules with the answers they still give. */
+  list(): Array<SimulatorRule & { readonly left: number }> { return this.rules.map((r) => ({ ...r.rule, left: r.left })); }
+
+  /** The armed answer for this channel (used up one at a time), or undefined: answer as on success. */
+  take(channel: string): SimulatedAnswer | undefined {
+    const armed = this.rules.find((r) => r.rule.channel === channel && r.left > 0);
+    if (!armed) return undefined;
+    armed.left -= 1;
+    this.rules = this.rules.filter((r) => r.left > 0);
+    if (armed.rule.timeout) return { kind: 'timeout' };
+    const body = armed.rule.body === undefined ? '' : typeof armed.rule.body === 'string' ? armed.rule.body : JSON.stringify(armed.rule.body);
+    const headers = Object.fromEntries(Object.entries(armed.rule.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    if (typeof armed.rule.body === 'object' && !('content-type' in headers)) headers['content-type'] = 'application/json';
+    return { kind: 'response', response: { status: armed.rule.status!, headers, body } };
+  }
+}
+
+/** The error `fetch` rejects with when `AbortSignal.timeout` fires (a DOMException named TimeoutError). */
+export function simulatedTimeout(): Error {
+  return Object.assign(new Error('The operation was aborted due to timeout (simulated)'), { name: 'TimeoutError' });
 }

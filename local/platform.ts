@@ -6,7 +6,7 @@
  * in Lambda — only its last step (the transport) records instead of calling.
  */
 import { tmpdir } from 'node:os';
-import type { PlatformRequest } from '../functions/channels/channel.js';
+import type { PlatformRequest, PlatformResponse } from '../functions/channels/channel.js';
 import { sesRegion } from '../functions/channels/email/ses.js';
 import type { Config } from '../functions/runtime/config.js';
 import { makePerform, type Transport } from '../functions/runtime/perform.js';
@@ -17,7 +17,7 @@ import type { Db } from '../functions/store/db.js';
 import type { VirtualClock } from './clock.js';
 import { localExportWriter } from './export-writer.js';
 import type { Outbox } from './outbox.js';
-import { simulateResponse } from './platform-simulator.js';
+import { simulateResponse, simulatedTimeout, type PlatformSimulator } from './platform-simulator.js';
 import type { LocalQueue } from './queues.js';
 import type { LocalS3 } from './s3.js';
 
@@ -32,28 +32,48 @@ export interface LocalServices {
   readonly startExecution: StartExecution;
   /** Export bucket name (as the template's Ref resolves locally) → directory of its partitions. */
   readonly exportDirs: ReadonlyMap<string, string>;
+  /** Answers armed with `POST /dev/simulator` (rate limits, refusals, timeouts); absent: every request succeeds. */
+  readonly simulator?: PlatformSimulator;
 }
 
-/** Records every request in the outbox and answers as the platform would on success. */
-export function outboxTransport(outbox: Outbox, clock: VirtualClock): Transport {
-  const record = (request: PlatformRequest, meta: PerformMeta) =>
-    outbox.record({ channel: meta.channel, kind: meta.kind, request, ticket_id: meta.ticket_id, at: new Date(clock.now()).toISOString() });
+/**
+ * Records every request in the outbox and answers as the platform would on success — or as
+ * `simulator` was armed to answer (`POST /dev/simulator`): a platform error, or no answer at all.
+ */
+export function outboxTransport(outbox: Outbox, clock: VirtualClock, simulator?: PlatformSimulator): Transport {
+  const record = (request: PlatformRequest, meta: PerformMeta, simulated?: { status: number } | { timeout: true }) =>
+    outbox.record({ channel: meta.channel, kind: meta.kind, request, ticket_id: meta.ticket_id, at: new Date(clock.now()).toISOString(), ...(simulated ? { simulated } : {}) });
   return {
     async http(request, meta) {
-      record(request, meta);
-      return simulateResponse(meta.channel, request);
+      const armed = simulator?.take(meta.channel);
+      record(request, meta, armed ? (armed.kind === 'timeout' ? { timeout: true } : { status: armed.response.status }) : undefined);
+      if (armed?.kind === 'timeout') throw simulatedTimeout();
+      return armed ? armed.response : simulateResponse(meta.channel, request);
     },
     async sendRawEmail(raw, _region, meta) {
       const request: PlatformRequest = { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: raw };
-      record(request, meta);
-      return JSON.parse(simulateResponse('email', request).body) as { MessageId?: string };
+      const armed = simulator?.take('email');
+      record(request, meta, armed ? (armed.kind === 'timeout' ? { timeout: true } : { status: armed.response.status }) : undefined);
+      if (armed?.kind === 'timeout') throw simulatedTimeout();
+      if (armed && armed.response.status !== 200) throw sesServiceError(armed.response);
+      return JSON.parse((armed?.response ?? simulateResponse('email', request)).body) as { MessageId?: string };
     },
   };
 }
 
+/** An armed SES refusal as the SDK throws it: `name` = the SES error code, `$metadata.httpStatusCode`, `$fault`. */
+function sesServiceError(res: PlatformResponse): Error {
+  let code = 'MessageRejected';
+  try {
+    const c = (JSON.parse(res.body) as { Error?: { Code?: unknown } }).Error?.Code;
+    if (typeof c === 'string' && c !== '') code = c;
+  } catch { /* not JSON: the default code */ }
+  return Object.assign(new Error(`simulated SES ${code}`), { name: code, $fault: res.status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: res.status } });
+}
+
 /** The platform of one local function: its own settings, the runtime's shared services. */
 export function localPlatform(services: LocalServices, settings: () => Config): Platform {
-  const transport = outboxTransport(services.outbox, services.clock);
+  const transport = outboxTransport(services.outbox, services.clock, services.simulator);
   const performers = new WeakMap<Config, Perform>();
   return {
     name: 'local',
@@ -71,6 +91,11 @@ export function localPlatform(services: LocalServices, settings: () => Config): 
       return async (msg) => {
         queue.send({ body: msg.body, groupId: msg.groupId, deduplicationId: msg.deduplicationId, ...(msg.attributes ? { attributes: msg.attributes } : {}) });
       };
+    },
+    queueVisibility: (queueUrl) => {
+      const queue = services.queues.get(queueUrl);
+      if (!queue) throw new PlatformError('local platform: no local queue has this URL (a queue binding the template lacks?)', { cause: { queue_url: queueUrl } });
+      return async (receiptHandle, seconds) => { queue.changeVisibility(receiptHandle, Math.max(0, Math.min(43_200, seconds)) * 1000); };
     },
     perform: (config) => {
       let perform = performers.get(config);

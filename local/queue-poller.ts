@@ -62,10 +62,14 @@ export class QueuePoller {
     await Promise.all(this.running);
   }
 
-  /** No message visible or in flight, and no batch running. */
+  /**
+   * No message visible or in flight, and no batch running. A message the handler delayed on
+   * purpose (ChangeMessageVisibility: a backoff until a later time) does not count, like a
+   * workflow parked in a Wait: it is due later, not pending now.
+   */
   idle(): boolean {
-    const { depth, inFlight } = this.queue.stats();
-    return this.running.size === 0 && depth === 0 && inFlight === 0;
+    const { depth, inFlight, delayed } = this.queue.stats();
+    return this.running.size === 0 && depth === 0 && inFlight - delayed === 0;
   }
 
   /** Resolves once `idle()`; a message failing for ever (no DLQ) keeps it pending. */

@@ -104,6 +104,8 @@ export interface QueueStats {
   readonly depth: number;
   /** Received, neither deleted nor visible again (`ApproximateNumberOfMessagesNotVisible`). */
   readonly inFlight: number;
+  /** Of those in flight: hidden on purpose until a later time (a consumer's ChangeMessageVisibility backoff). */
+  readonly delayed: number;
   /** Messages in the dead-letter queue; 0 without one. */
   readonly dlqDepth: number;
 }
@@ -124,8 +126,11 @@ interface StoredMessage {
 }
 
 interface Message extends StoredMessage {
-  /** Set while in flight: the handle of the current receive and when the message shows again. */
-  inFlight?: { receiptHandle: string; visibleAt: number };
+  /**
+   * Set while in flight: the handle of the current receive and when the message shows again;
+   * `delayed` once the consumer chose that time itself (ChangeMessageVisibility: a backoff).
+   */
+  inFlight?: { receiptHandle: string; visibleAt: number; delayed?: boolean };
 }
 
 type JournalRecord =
@@ -283,7 +288,19 @@ export class LocalQueue {
     if (!m?.inFlight) throw new LocalQueueError(`LocalQueue(${this.name}).changeVisibility: the message is not in flight under this receipt handle`, { cause: { receiptHandle } });
     if (!(ms >= 0)) throw new LocalQueueError(`LocalQueue(${this.name}).changeVisibility: ms must be ≥ 0`, { cause: { ms } });
     m.inFlight.visibleAt = now + ms;
+    m.inFlight.delayed = ms > 0;
     if (this.releaseExpired(now) > 0) this.notify();
+    this.scheduleWake();
+  }
+
+  /**
+   * Look at the clock again: with a `now` that can jump (the local runtime's virtual clock), the
+   * messages whose visibility ran out in the jump become visible at once, not when the timer set
+   * in real time fires.
+   */
+  recheck(): void {
+    if (this.isClosed) return;
+    if (this.releaseExpired(this.now()) > 0) this.notify();
     this.scheduleWake();
   }
 
@@ -314,8 +331,12 @@ export class LocalQueue {
   stats(): QueueStats {
     this.releaseExpired(this.now());
     let inFlight = 0;
-    for (const m of this.messages.values()) if (m.inFlight) inFlight++;
-    return { name: this.name, depth: this.messages.size - inFlight, inFlight, dlqDepth: this.dlq?.messages.size ?? 0 };
+    let delayed = 0;
+    for (const m of this.messages.values()) {
+      if (m.inFlight) inFlight++;
+      if (m.inFlight?.delayed) delayed++;
+    }
+    return { name: this.name, depth: this.messages.size - inFlight, inFlight, delayed, dlqDepth: this.dlq?.messages.size ?? 0 };
   }
 
   peekAll(): QueueMessageView[] {

@@ -21,6 +21,7 @@ import { LocalQueue, QueuePoller } from './queues.js';
 import { StreamPoller } from './stream-poller.js';
 import { VirtualClock } from './clock.js';
 import { Outbox } from './outbox.js';
+import { PlatformSimulator } from './platform-simulator.js';
 import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
@@ -122,9 +123,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const clock = new VirtualClock(file('clock.json'));
     const s3 = new LocalS3(dataDir ? join(dataDir, 's3') : undefined);
     const outbox = new Outbox(file('outbox.jsonl'));
+    // Platform failures on request (`POST /dev/simulator`); not persisted: a restart answers as on success.
+    const simulator = new PlatformSimulator();
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
+    // Visibility is measured on the virtual clock, like every other time here: a backoff of 30 s
+    // (ChangeMessageVisibility) is over once the clock has moved 30 s, by waiting or by POST /dev/clock.
     const queue = (name: string, logicalId: string, dlq?: LocalQueue) => new LocalQueue({
-      name, fifo: template.Resources[logicalId]?.Properties?.FifoQueue === true, visibilityTimeoutMs,
+      name, fifo: template.Resources[logicalId]?.Properties?.FifoQueue === true, visibilityTimeoutMs, now: () => clock.now(),
       ...(dlq ? { dlq, maxReceiveCount: maxReceiveCountOf(template, logicalId) } : {}),
       ...(dataDir ? { journalPath: join(dataDir, 'queues', `${name}.jsonl`) } : {}),
     });
@@ -133,6 +138,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outboundDlq = queue('outbound-dlq.fifo', roles.outboundDlq);
     const outbound = queue('outbound.fifo', roles.outboundQueue, outboundDlq);
     cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq]) q.close(); });
+    cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound]) q.recheck(); }));
     const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq]]);
     const exportBucket = roles.exportBucket.toLowerCase();
     const exportDir = join(dataDir ?? resolve(config.CONFLUO_DATA_DIR ?? '.confluo'), 'export');
@@ -156,6 +162,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       queues: new Map([...queuesById.values()].map((q) => [q.url, q])),
       startExecution: async (arn, name, input) => { await workflows.startExecutionByArn(arn, name, input); },
       exportDirs: new Map([[exportBucket, exportDir]]),
+      simulator,
     };
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
     // after dispatch saw it (commit order — no gap for late-stamped events).
@@ -231,7 +238,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const server = createLocalServer({
       gateway: { route: (request) => (gateway ? gateway.route(request) : Promise.reject(new RuntimeError('runtime: not started yet'))) },
       invoke: (id, event) => (lambdas ? lambdas.invoke(id, event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
-      config, clock, outbox, settle, feedHub,
+      config, clock, outbox, settle, feedHub, simulator,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3,
     });

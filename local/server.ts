@@ -7,6 +7,13 @@
  *
  * Local only, never deployed: the /dev endpoints, the web inbox and widget pages (CloudFront in
  * AWS), and `GET /api/v1/events/stream` (Server-Sent Events; the deployed inbox polls `/events`).
+ *
+ * It listens on 127.0.0.1 only, and answers only requests whose `Host` names it — 127.0.0.1,
+ * localhost or [::1] on the port the request came in on, or a host listed in
+ * CONFLUO_LOCAL_ALLOWED_HOSTS — so a web page cannot reach it through DNS rebinding (a name of the
+ * attacker's that resolves to 127.0.0.1 after the page loaded: the browser then sends that name as
+ * `Host`, and would otherwise read /dev/outbox or mint /dev/token tokens from the visitor's
+ * machine; https://en.wikipedia.org/wiki/DNS_rebinding).
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { z } from 'zod';
@@ -19,8 +26,10 @@ import type { LocalS3 } from './s3.js';
 import type { FeedHub } from './feed-hub.js';
 import { encodeFeedCursor } from '../functions/store/triage.js';
 import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
+import { roleOfGroups } from '../functions/handlers/agent-api/router.js';
 import { createWebRoutes } from './web.js';
 import { NotSettledError } from './settle.js';
+import { SimulatorRule, type PlatformSimulator } from './platform-simulator.js';
 
 export interface LocalServerDeps {
   /** The template's HTTP APIs. */
@@ -36,6 +45,8 @@ export interface LocalServerDeps {
   readonly s3: LocalS3;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
   readonly feedHub?: FeedHub;
+  /** Platform answers armed with `POST /dev/simulator` (absent: the endpoint answers 404). */
+  readonly simulator?: PlatformSimulator;
 }
 
 /** Comment line sent to idle event streams (keeps proxies from closing them). */
@@ -53,8 +64,13 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   // The web inbox at `/` and the web-chat widget's script and demo page (local/web.ts).
   const web = createWebRoutes();
 
+  const extraHosts = (deps.config.CONFLUO_LOCAL_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+
   return createServer(async (req, res) => {
     try {
+      if (!hostAllowed(req.headers.host, req.socket.localPort, extraHosts)) {
+        return send(res, 403, { error: { code: 'host_not_allowed', message: 'this server answers only 127.0.0.1, localhost, [::1] (and CONFLUO_LOCAL_ALLOWED_HOSTS) as Host' } });
+      }
       await route(req, res);
     } catch {
       send(res, 500, { error: { code: 'internal', message: 'internal error' } });
@@ -104,9 +120,8 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     const token = /^Bearer\s+(\S+)$/i.exec(bearer ?? '')?.[1] ?? '';
     const claims = await verifyAgentToken(agentSecret, bearer);
     if (!claims) return send(res, 401, { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
-    // A role claim (dev tokens) or Cognito groups (ID tokens), as the Agent API reads them.
-    const roles = [claims.role, ...(Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'] : [])].map(String);
-    if (!roles.some((r) => ['agent', 'supervisor', 'admin'].includes(r))) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
+    // Cognito groups, as the Agent API reads them (router.ts callerOf).
+    if (roleOfGroups(claims['cognito:groups']) === null) return send(res, 403, { error: { code: 'forbidden', message: 'requires role agent' } });
     const since = (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('since') ?? undefined;
     const seen = new Set<string>();
     const buffered: Array<Parameters<Parameters<FeedHub['subscribe']>[0]>[0]> = [];
@@ -179,6 +194,16 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       }
     }
     if (path === '/dev/queues' && method === 'GET') return send(res, 200, { items: deps.queues() });
+    if (path === '/dev/simulator' && deps.simulator) {
+      if (method === 'GET') return send(res, 200, { rules: deps.simulator.list() });
+      if (method === 'DELETE') { deps.simulator.reset(); return send(res, 204, null); }
+      if (method === 'POST') {
+        const r = SimulatorRule.safeParse(await json());
+        if (!r.success) return bad('expected {"channel": "<channel>", "status": <200-599>, "body": {…} | "…", "headers": {…}, "times": N} or {"channel": "<channel>", "timeout": true, "times": N}');
+        deps.simulator.arm(r.data);
+        return send(res, 200, { rules: deps.simulator.list() });
+      }
+    }
     const s3 = /^\/dev\/s3\/([a-z0-9.-]{3,63})\/(.+)$/.exec(path);
     if (s3 && method === 'PUT') {
       const body = await readBody(req, 50 * 1024 * 1024);
@@ -188,6 +213,18 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     }
     send(res, 404, { error: { code: 'not_found', message: 'no such dev endpoint' } });
   }
+}
+
+/**
+ * Whether a `Host` header names this server: a loopback name on the port the connection came in
+ * on, or a configured host (`name` for any port, `name:port` for that port).
+ */
+export function hostAllowed(host: string | undefined, port: number | undefined, extra: readonly string[]): boolean {
+  if (!host) return false;
+  const h = host.trim().toLowerCase();
+  if (port !== undefined && ['127.0.0.1', 'localhost', '[::1]'].some((name) => h === `${name}:${port}`)) return true;
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0]!;
+  return extra.includes(h) || extra.includes(name);
 }
 
 /** The request as the local API Gateway takes it: path and query as received, headers as Node keeps them. */

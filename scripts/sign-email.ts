@@ -21,9 +21,12 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringToSign, type SnsType } from '../functions/channels/email/sns.js';
-import { samplesDir, type SampleFile } from '../tests/helpers/samples.js';
+import { fileURLToPath } from 'node:url';
+import type { SampleFile } from '../tests/helpers/samples.js';
 
-export const EMAIL_SAMPLES_DIR = samplesDir('email');
+// Not samplesDir() of tests/helpers/samples.ts: that module stamps e-mail samples with this
+// signer (`loadSamples`), so this one must not import it at run time.
+export const EMAIL_SAMPLES_DIR = fileURLToPath(new URL('../functions/channels/email/samples/', import.meta.url));
 export const SNS_TEST_KEY_FILE = join(EMAIL_SAMPLES_DIR, 'pki', 'SimpleNotificationService-test0000-key.pem');
 export const SNS_TEST_CERT_URL = 'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-test0000.pem';
 

@@ -18,6 +18,8 @@
  * `interaction.received` → dispatch → send) performs it once. Nothing else is needed.
  */
 import type { Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
+import type { SmsSegments } from '../domain/sms.js';
+import { splitText, type TextLimit } from './text.js';
 
 /** A webhook request exactly as received (headers lower-cased, body as raw bytes). */
 export interface RawRequest {
@@ -76,6 +78,14 @@ export interface OutboundMessage {
   readonly buttons?: ReadonlyArray<{ readonly label: string; readonly payload: string }>;
   /** Channel-specific context captured from the last inbound message (e.g. WhatsApp phone_number_id). */
   readonly context?: Readonly<Record<string, unknown>>;
+  /**
+   * A registered WhatsApp template (the only message WhatsApp takes outside the 24-hour window):
+   * its name and language as approved by Meta, and the values of its `{{1}}`, `{{2}}` … in order.
+   * `text` is then the body as the customer reads it.
+   */
+  readonly template?: { readonly name: string; readonly language: string; readonly parameters: readonly string[] };
+  /** Messenger/Instagram beyond the 24-hour window: a human agent's reply tagged `HUMAN_AGENT` (up to 7 days). */
+  readonly tag?: 'HUMAN_AGENT';
 }
 
 /** Channel secrets and settings from the validated configuration. */
@@ -144,6 +154,25 @@ export interface ChannelCapabilities {
   readonly extraMethods?: ReadonlyArray<'GET' | 'OPTIONS'>;
   /** Native buttons available for surveys. */
   readonly buttons: boolean;
+  /**
+   * The longest text one platform message takes (functions/channels/text.ts; docs/channels.md
+   * tables them). `render` sends a longer text as several messages; absent = no limit (e-mail,
+   * web chat).
+   */
+  readonly textLimit?: TextLimit;
+  /**
+   * Messenger and Instagram: a human agent may answer for 7 days after the customer's last
+   * message with the `HUMAN_AGENT` tag, where the app has that permission (META_HUMAN_AGENT_TAG).
+   */
+  readonly humanAgentTag?: boolean;
+  /** WhatsApp: approved templates may be sent outside the window (`OutboundMessage.template`). */
+  readonly templates?: boolean;
+  /**
+   * The platform de-duplicates a repeated send of the same message (VK `random_id`), so a send
+   * whose answer never came (a timeout) may simply be retried. Without it such a send is failed
+   * with `timeout` instead: retrying could deliver it twice.
+   */
+  readonly idempotentSend?: boolean;
 }
 
 export interface RenderContext {
@@ -156,6 +185,8 @@ export interface ChannelAdapter {
   readonly inboundSecrets: readonly string[];
   /** Settings admission reads when they are present (an origin list, a trust root). */
   readonly inboundOptional?: readonly string[];
+  /** Settings `parse` reads (handed in as `ParsePorts.settings`; the process function reads them). */
+  readonly parseSettings?: readonly string[];
   /**
    * Settings used for replies and downloads (documented, optional at start). With the inbound
    * ones these are all a channel reads: in AWS a function may read only the SSM parameters its
@@ -193,6 +224,11 @@ export interface ChannelAdapter {
    */
   replyWindowFor?(target: ReplyWindowTarget): number | null;
   /**
+   * Where the platform bills a text per piece (SMS segments, functions/domain/sms.ts): what this
+   * text costs on that conversation, shown to the agent. Null = one message per part, nothing more.
+   */
+  segmentsOf?(text: string, target: ReplyWindowTarget): SmsSegments | null;
+  /**
    * Describe the platform's acknowledgement of a button press (Telegram `answerCallbackQuery`,
    * VK `messages.sendMessageEventAnswer`): without it the customer's client keeps a spinner.
    * `ref` is what `parse` put in `InboundMessage.interaction_ref` for that press. Null = nothing to
@@ -219,6 +255,26 @@ function isRequestList(r: PlatformRequest | readonly PlatformRequest[]): r is re
   return Array.isArray(r);
 }
 
+/** How a text goes out on a channel: how many platform messages, and what SMS bills for it. */
+export interface TextPlan {
+  /** Platform messages the text is sent as (1 on channels without a limit). */
+  readonly parts: number;
+  /** The channel's limit per message, when it has one. */
+  readonly limit: TextLimit | null;
+  /** SMS only: the segments it is billed as. */
+  readonly segments: SmsSegments | null;
+}
+
+/** How `text` goes out to `target` on `adapter`'s channel (functions/channels/text.ts splits it the same way `render` does). */
+export function textPlanOf(adapter: ChannelAdapter, text: string, target: ReplyWindowTarget): TextPlan {
+  const limit = adapter.capabilities.textLimit ?? null;
+  return {
+    parts: limit ? splitText(text, limit).length : 1,
+    limit,
+    segments: adapter.segmentsOf?.(text, target) ?? null,
+  };
+}
+
 /** The conversation a reply goes to, as the window check knows it. */
 export interface ReplyWindowTarget {
   readonly conversation_id: string;
@@ -240,6 +296,8 @@ export interface AdmitPorts {
 export interface ParsePorts {
   /** Raw bytes of an S3 object; rejects when it does not exist (the record is retried, then dead-lettered). */
   readonly readObject?: (bucket: string, key: string) => Promise<Buffer>;
+  /** The validated settings a parse may depend on (e-mail: EMAIL_FORM_SENDERS). */
+  readonly settings?: Secrets;
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';

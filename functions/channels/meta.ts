@@ -234,8 +234,12 @@ function graphError(body: unknown): GraphError | undefined {
  * https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
  */
 const RATE_LIMIT_CODES = new Set([4, 17, 32, 613, 80006, 80007, 130429, 131048, 131056]);
-/** Temporary errors worth a retry: 1/2 (unknown/service), WhatsApp 131000 (something went wrong), 131016 (service unavailable). */
-const TRANSIENT_CODES = new Set([1, 2, 131000, 131016]);
+/**
+ * Temporary errors worth a retry: 1/2 (unknown/service), Messenger 1200 ("Temporary send message
+ * failure. Please try again later", https://developers.facebook.com/docs/messenger-platform/error-codes),
+ * WhatsApp 131000 (something went wrong), 131016 (service unavailable).
+ */
+const TRANSIENT_CODES = new Set([1, 2, 1200, 131000, 131016]);
 /**
  * The person cannot be reached: WhatsApp 131026 (undeliverable: not on WhatsApp, blocked us, old
  * client), 131050 (stopped marketing messages); Messenger/Instagram 551 ("This person isn't

@@ -12,7 +12,7 @@
  * `CONFLUO_EXPORT_CUSTOMER_PROFILE=on`; neither ever for an erased customer. Attachments export
  * their type only (file names and URLs can be personal). Event data passes the logger's redaction.
  */
-import { redactValue } from './redact.js';
+import { redactData } from './redact.js';
 import type { TicketFacts } from './kpi.js';
 
 export type ColumnType = 'varchar' | 'bigint' | 'integer' | 'double' | 'boolean' | 'timestamp' | 'varchar[]';
@@ -231,7 +231,7 @@ export interface ExportFeedEvent {
 export function eventRow(e: ExportFeedEvent): Row {
   return {
     event_id: e.id, type: e.type, at: e.at, ticket_id: e.ticket_id ?? null, customer_id: e.customer_id ?? null,
-    data: JSON.stringify(e.data ?? {}, (k, v) => (k === '' ? v : redactValue(k, v))),
+    data: JSON.stringify(redactData(e.data ?? {})),
   };
 }
 

@@ -110,6 +110,21 @@ export const IgnoredEvent = z.strictObject({
 });
 export type IgnoredEvent = z.infer<typeof IgnoredEvent>;
 
+/**
+ * The reason code of an ignored event, for logs and metric dimensions: the adapter's reason up to
+ * its first `:` (`field: statuses_x` → `field`), lower-case, non-alphanumerics as `_`, at most 40
+ * characters — a bounded set per channel, never a value from the payload.
+ */
+export function ignoredReasonCode(reason: string): string {
+  const code = (reason.split(':')[0] ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40);
+  return code === '' ? 'unspecified' : code;
+}
+
+/** Whether an ignored event's reason says the payload was malformed (alarmed, unlike echoes or receipts). */
+export function isMalformedReason(code: string): boolean {
+  return code.startsWith('malformed');
+}
+
 /** A platform-level verification step the process handler performs (e.g. SNS subscription). */
 export const VerificationEvent = z.strictObject({
   kind: z.literal('verification'),

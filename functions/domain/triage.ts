@@ -134,6 +134,8 @@ export interface InboxTicket {
   readonly last_outbound_at: number | null;
   readonly first_response_at: number | null;
   readonly subject?: string;
+  /** Ids of undelivered messages (a DynamoDB string set as stored). */
+  readonly undelivered?: ReadonlySet<string> | readonly string[];
   readonly sla: {
     readonly breached?: readonly string[];
     readonly marks?: Readonly<Record<string, { readonly level: number; readonly breached: boolean }>>;
@@ -156,6 +158,8 @@ export interface InboxFilter {
   readonly customer?: string;
   /** Lower-cased search text, matched against the subject and the customer's display name. */
   readonly q?: string;
+  /** `failed`: only tickets with an undelivered message. */
+  readonly delivery?: 'failed';
 }
 
 /**
@@ -200,6 +204,7 @@ export function matchesInbox(t: InboxTicket, f: InboxFilter, customerName?: stri
   if (f.priority && f.priority.length > 0 && !f.priority.includes(t.priority)) return false;
   if (f.awaiting && awaiting(t) !== f.awaiting) return false;
   if (f.sla && slaRisk(t) !== f.sla) return false;
+  if (f.delivery === 'failed' && (t.undelivered === undefined || (t.undelivered instanceof Set ? t.undelivered.size : (t.undelivered as readonly string[]).length) === 0)) return false;
   if (f.q) {
     const hay = `${t.subject ?? ''}\n${customerName ?? ''}`.toLocaleLowerCase();
     if (!hay.includes(f.q.toLocaleLowerCase())) return false;

@@ -25,5 +25,8 @@ export function makeAgentApi(deps: AgentApiDeps) {
 
 export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
-  return makeAgentApi({ db: platform.db(config), clock: platform.clock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX });
+  return makeAgentApi({
+    db: platform.db(config), clock: platform.clock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX,
+    humanAgentTag: config.META_HUMAN_AGENT_TAG === 'on',
+  });
 });

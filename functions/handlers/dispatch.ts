@@ -3,6 +3,15 @@
  * written in the same transaction as the change they describe, so an effect can never be lost
  * between "committed" and "acted on" (transactional outbox). Every reaction is idempotent: the
  * stream delivers at least once.
+ *
+ * Reactions of one event are isolated: each runs (in order) whether or not an earlier one threw,
+ * so a failing classification never withholds the acknowledgement, the SLA start or an agent's
+ * reply queued by the same event. When any of them failed, the record is reported as a batch item
+ * failure after all have run: the stream redelivers it (and the records after it, keeping order),
+ * every reaction runs again — the ones that had succeeded are idempotent and plan nothing new —
+ * until the failing one succeeds or the mapping's retries are spent and the record's metadata goes
+ * to the dispatch failure queue (lib/processing.ts; DispatchFailuresAlarm and
+ * DispatchIteratorAgeAlarm in lib/observability.ts).
  */
 import type { DynamoDBStreamEvent, DynamoDBBatchResponse } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -32,11 +41,15 @@ export interface DispatchDeps {
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'error'>;
 }
 
+export class DispatchError extends Error {
+  override readonly name = 'DispatchError';
+}
+
 export function makeDispatch(deps: DispatchDeps) {
   const log = deps.logger ?? defaultLogger;
   const builtIn: Record<string, Reaction[]> = {
     // An outbound message goes to the outbound FIFO queue, one group per ticket (in order).
-    'outbound.queued': [async (e) => {
+    'outbound.queued': [async function enqueueOutbound(e) {
       await deps.enqueueOutbound({
         body: JSON.stringify({ ticket_id: e.ticket_id, entry_sk: e.data.entry_sk, message_id: e.data.message_id }),
         groupId: `ticket:${e.ticket_id}`,
@@ -47,7 +60,7 @@ export function makeDispatch(deps: DispatchDeps) {
     // replies (perhaps waiting out a 429) never delay it past the platform's expiry, and it never
     // holds them up. A redelivered stream record enqueues the same job; the send λ's claim makes
     // the second one a no-op.
-    'interaction.received': [async (e) => {
+    'interaction.received': [async function enqueueInteractionAnswer(e) {
       await deps.enqueueOutbound({
         body: JSON.stringify({ kind: 'interaction-answer', ticket_id: e.ticket_id, entry_sk: e.data.entry_sk, message_id: e.data.message_id }),
         groupId: `interaction:${e.ticket_id}`,
@@ -56,8 +69,22 @@ export function makeDispatch(deps: DispatchDeps) {
     }],
   };
 
+  /** Runs every reaction to `event`; throws a DispatchError naming the failed ones after all have run. */
   async function react(event: FeedEvent): Promise<void> {
-    for (const r of [...(builtIn[event.type] ?? []), ...(deps.reactions?.[event.type] ?? [])]) await r(event);
+    const reactions = [...(builtIn[event.type] ?? []), ...(deps.reactions?.[event.type] ?? [])];
+    const failed: Array<{ reaction: string; error: string }> = [];
+    for (const [i, r] of reactions.entries()) {
+      try {
+        await r(event);
+      } catch (e) {
+        const reaction = r.name || `#${i}`;
+        failed.push({ reaction, error: e instanceof Error ? e.name : typeof e });
+        log.error('dispatch reaction failed', { event_type: event.type, event_id: event.id, reaction, ...errorFacts(e) });
+      }
+    }
+    if (failed.length) {
+      throw new DispatchError(`dispatch: ${failed.length} of ${reactions.length} reactions to ${event.type} failed`, { cause: { event_id: event.id, failed } });
+    }
   }
 
   const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {

@@ -10,13 +10,13 @@ import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
-import type { ChannelAdapter, Envelope } from '../channels/channel.js';
+import type { ChannelAdapter, Envelope, Secrets } from '../channels/channel.js';
 import { channelByName } from '../channels/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { lambdaHandler } from '../runtime/aws.js';
-import type { Enqueue } from '../runtime/ports.js';
-import type { IgnoredEvent, InboundMessage, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
-import { CHANNELS } from '../domain/inbound.js';
+import type { Enqueue, ProcessMetrics } from '../runtime/ports.js';
+import type { IgnoredEvent, InboundMessage, StatusUpdate, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
+import { CHANNELS, ignoredReasonCode, isMalformedReason } from '../domain/inbound.js';
 import { displayNameOf, senderAuthenticated } from '../domain/identity.js';
 import { makeIdentify } from './identify.js';
 import { decideThread } from '../domain/threading.js';
@@ -28,11 +28,13 @@ import { logger as defaultLogger, errorFacts } from '../runtime/logger.js';
 import { redactString } from '../domain/redact.js';
 import type { Db } from '../store/db.js';
 import { commitEdit, commitInbound, nextCounter, type ThreadPlan } from '../store/inbound.js';
-import { advanceDelivery } from '../store/outbound.js';
+import { advanceDelivery, failDelivery } from '../store/outbound.js';
+import { setReachability } from '../store/reachability.js';
+import { deliveryFailureReason } from '../domain/delivery.js';
 import { getCustomer, getIdentity, getMessageRef, getTicket, getTimelineEntry, listTimeline } from '../store/reads.js';
 import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from '../store/records.js';
 import { keys } from '../store/table.js';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 export interface ProcessDeps {
   readonly db: Db;
@@ -54,6 +56,8 @@ export interface ProcessDeps {
   readonly deadLetter?: (record: SQSRecord, reason: string) => Promise<void>;
   /** maxReceiveCount of the inbound queue's redrive policy (default 5). */
   readonly maxReceiveCount?: number;
+  /** Counters of dropped events (AWS: CloudWatch via Powertools; locally absent). */
+  readonly metrics?: ProcessMetrics;
 }
 
 export class ProcessError extends Error {
@@ -217,7 +221,17 @@ export function makeProcess(deps: ProcessDeps) {
       identityItems: who.items,
       ...(who.identityFromCustomer ? { identityFromCustomer: who.identityFromCustomer } : {}),
       ...(who.identityReplacesCustomer ? { identityReplacesCustomer: who.identityReplacesCustomer } : {}),
-      identityExtras: { ...who.identityExtras, last_message: { id: entryId, ticket_id: ticketId, at: now, text: msg.text.slice(0, LAST_MESSAGE_PREVIEW) } },
+      identityExtras: {
+        ...who.identityExtras, last_message: { id: entryId, ticket_id: ticketId, at: now, text: msg.text.slice(0, LAST_MESSAGE_PREVIEW) },
+        // The reply window runs from when the customer sent their latest message, by the
+        // platform's clock — not from when we processed it: platforms retry a webhook for days, and
+        // a late delivery must not reopen a window the platform has already closed. Never later
+        // than now (a sender's clock may run ahead), never earlier than a message already seen.
+        last_sent_at: Math.max(identity?.last_sent_at ?? 0, Math.min(now, msg.sent_at_ms ?? msg.sent_at * 1000)),
+        // A customer who writes can be written to again (an unblocked bot, a new WhatsApp app) —
+        // except on SMS, where a STOP holds until an explicit START (Twilio 21610).
+        ...(msg.channel !== 'twilio' && !who.identityIsNew ? { reachability: 'reachable' } : {}),
+      },
     });
     if (result === 'committed') {
       log.info('inbound committed', { channel: msg.channel, ticket_id: ticketId, customer_id: customerId, action: thread.action, attempt });
@@ -326,26 +340,49 @@ export function makeProcess(deps: ProcessDeps) {
     return result === 'conflict' ? Promise.reject(new ProcessError('edit target vanished', { cause: { stage: 'edit' } })) : result;
   }
 
+  /**
+   * An authenticated event dropped on purpose is never quiet: its reason code in the log (a
+   * warning when the adapter called it malformed) and a metric per channel and reason.
+   */
+  function reportIgnored(ev: IgnoredEvent, requestId: string | undefined): void {
+    const reason = ignoredReasonCode(ev.reason);
+    const malformed = isMalformedReason(reason);
+    (malformed ? log.warn : log.info).call(log, 'inbound event ignored', { channel: ev.channel, request_id: requestId, reason, malformed });
+    deps.metrics?.ignored(ev.channel, reason, malformed);
+  }
+
   async function handleIgnored(ev: IgnoredEvent): Promise<Outcome> {
     const adapter = lookup(ev.channel);
     for (const u of ev.status_updates ?? []) {
       const ref = await getMessageRef(db, ev.channel, u.external_message_id);
       if (!ref || ref.direction !== 'out') continue; // receipts for messages we don't know are ignored
       const state = adapter?.deliveryFor?.(u);
-      if (state) await advanceDelivery(db, { ticketId: ref.ticket_id, entrySk: ref.entry_sk }, state, { status: u.status, ...(u.error_code !== undefined ? { error: u.error_code } : {}) });
+      if (state === 'failed') await failedReceipt(ev.channel, ref, u);
+      else if (state) await advanceDelivery(db, { ticketId: ref.ticket_id, entrySk: ref.entry_sk }, state, { status: u.status, ...(u.error_code !== undefined ? { error: u.error_code } : {}) });
     }
     for (const w of ev.watermarks ?? []) await applyWatermark(ev.channel, adapter, w);
     if (ev.reachability && ev.customer_identity) {
-      try {
-        await db.doc.send(new UpdateCommand({
-          TableName: db.tableName, Key: keys.identity(ev.channel, ev.customer_identity.external_id),
-          UpdateExpression: 'SET reachability = :r', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':r': ev.reachability },
-        }));
-      } catch (e) {
-        if ((e as { name?: string }).name !== 'ConditionalCheckFailedException') throw e;
-      }
+      await setReachability(db, { channel: ev.channel, externalId: ev.customer_identity.external_id, reachability: ev.reachability, at: deps.clock.now(), reason: ev.reason });
     }
     return ev.status_updates?.length || ev.watermarks?.length ? 'status' : 'ignored';
+  }
+
+  /**
+   * A `failed` receipt (WhatsApp `failed` with 131047, Twilio `undelivered` with 30003, Viber
+   * `failed`): the message becomes `failed` with the code and its meaning, and the agents hear of
+   * it (`message.failed`) like of a refusal on send.
+   */
+  async function failedReceipt(channel: IgnoredEvent['channel'], ref: { ticket_id: string; entry_sk: string }, u: StatusUpdate): Promise<void> {
+    const entry = await getTimelineEntry(db, ref.ticket_id, ref.entry_sk);
+    if (!entry || entry.type !== 'message') return;
+    const ticket = await getTicket(db, ref.ticket_id);
+    const now = deps.clock.now();
+    const code = u.error_code ?? u.status;
+    const reason = deliveryFailureReason(channel, String(code));
+    await failDelivery(db, { ticketId: ref.ticket_id, entrySk: ref.entry_sk, messageId: entry.id }, {
+      code, reason, at: now, status: u.status,
+      feed: { id: ulid(now), type: 'message.failed', at: now, ticket_id: ref.ticket_id, ...(ticket ? { customer_id: ticket.customer_id } : {}), data: { channel, message_id: entry.id, entry_sk: ref.entry_sk, kind: entry.outbound_kind ?? 'reply', code, reason, source: 'receipt' } },
+    });
   }
 
   /**
@@ -392,7 +429,7 @@ export function makeProcess(deps: ProcessDeps) {
       }
     });
     try {
-      return await adapter.parse(envelope, readObject ? { readObject } : {});
+      return await adapter.parse(envelope, { ...(readObject ? { readObject } : {}), settings: deps.config as unknown as Secrets });
     } catch (e) {
       if (e instanceof TransientReadError || e instanceof UnprocessableRecordError) throw e;
       throw new UnprocessableRecordError('the channel adapter cannot parse the record', { cause: { channel: envelope.channel, stage: 'parse', error: (e as Error)?.name ?? 'Error' } });
@@ -415,8 +452,11 @@ export function makeProcess(deps: ProcessDeps) {
     const outcomes: Outcome[] = [];
     for (const ev of events) {
       if (ev.kind === 'message') outcomes.push(await handleMessage(ev));
-      else if (ev.kind === 'ignored') outcomes.push(await handleIgnored(ev));
-      else outcomes.push(await handleVerification(ev));
+      else if (ev.kind === 'ignored') {
+        const outcome = await handleIgnored(ev);
+        if (outcome === 'ignored') reportIgnored(ev, envelope.request_id);
+        outcomes.push(outcome);
+      } else outcomes.push(await handleVerification(ev));
     }
     log.info('record processed', { channel: envelope.channel, request_id: envelope.request_id, outcomes });
     return outcomes;
@@ -475,7 +515,10 @@ function replyContextOf(msg: InboundMessage): Record<string, unknown> | undefine
 }
 
 function stripIdentity(i: Partial<IdentityRecord>): IdentityRecord {
-  const { channel: _c, customer_id: _cu, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, reachability: _r, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest } = i as IdentityRecord;
+  const {
+    channel: _c, customer_id: _cu, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, last_sent_at: _ls, reachability: _r, reachability_at: _ra, reachability_reason: _rr,
+    created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest
+  } = i as IdentityRecord;
   return rest as IdentityRecord;
 }
 
@@ -492,6 +535,7 @@ export const handler = lambdaHandler(async (platform) => {
       if (res.status < 200 || res.status >= 300) throw new ProcessError('subscription confirmation refused', { cause: { stage: 'verify', status: res.status } });
     },
     ...(dlqUrl ? { deadLetter: queueDeadLetter(platform.queue(dlqUrl)) } : {}),
+    ...(platform.processMetrics ? { metrics: platform.processMetrics } : {}),
   });
 });
 

@@ -12,10 +12,13 @@
  * - follow-up: after an answer (recorded by the process λ) the thank-you message is queued and,
  *   on a low score, the team lead is e-mailed (SES; locally the outbox, kind `escalation`).
  * - messaging windows: WhatsApp, Messenger and Instagram take free-form text only within 24 h of
- *   the customer's last message (channels.md §2–4; outside it only approved templates, which
- *   surveys do not use yet). A question that would go out after the window closed is not sent:
- *   the round becomes `skipped` (`window_closed`, timeline event `survey.skipped`), no reminder
- *   follows. A reminder that would fall outside the window is skipped the same way
+ *   the customer's last message (channels.md §2–4), counted from when they sent it
+ *   (functions/domain/reply-window.ts). Outside it, on WhatsApp, a question or reminder goes out as
+ *   the registered template marked for it (`use_for: survey / reminder` in `PUT
+ *   /api/v1/whatsapp/templates`; the customer answers with a number, which opens the window
+ *   again). Without one — and on Messenger/Instagram, where automated messages may not use the
+ *   HUMAN_AGENT tag — a question is not sent: the round becomes `skipped` (`window_closed`,
+ *   timeline event `survey.skipped`), no reminder follows; a reminder is skipped the same way
  *   (`survey.reminder_skipped`) while the survey keeps taking an answer until it expires. The
  *   window is the one the Agent API refuses a reply outside of (`replyWindowOf`, HTTP 409).
  * - e-mail: with `links` configured the question and the reminder list one signed link per score
@@ -32,6 +35,10 @@ import { z } from 'zod';
 import { monotonicFactory } from 'ulid';
 import { channelByName } from '../channels/registry.js';
 import { replyWindowOf, type ChannelAdapter } from '../channels/channel.js';
+import { windowAnchor } from '../domain/reply-window.js';
+import { firstNameOf } from '../domain/template.js';
+import { fillWhatsAppTemplate, templateFor, type FilledTemplate } from '../domain/whatsapp-template.js';
+import { getWhatsAppTemplates } from '../store/whatsapp-templates.js';
 import type { Clock } from '../domain/clock.js';
 import type { RawEmailRequest } from '../domain/sla/notify.js';
 import {
@@ -113,7 +120,7 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
     if (!adapter) return false;
     const window = replyWindowOf(adapter, { conversation_id: ticket.conversation_id, ...(identity?.reply_context ? { context: identity.reply_context } : {}) });
     if (window === null) return false;
-    const last = identity?.last_inbound_at ?? ticket.last_inbound_at;
+    const last = windowAnchor(identity) ?? ticket.last_inbound_at;
     return typeof last !== 'number' || now - last > window * 1000;
   }
 
@@ -129,8 +136,21 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
     return links;
   }
 
-  /** The customer message of a survey (deterministic id per ticket, round and kind). */
-  async function outbound(ticket: TicketRecord, s: SurveyRecord, kind: SurveyMessageKind, now: number, identity: IdentityRecord | undefined, expiresAt: number | null = null): Promise<{ entry: MessageEntry; feed: FeedEvent; language: string }> {
+  /**
+   * The registered WhatsApp template a question or reminder goes out as once the window has
+   * closed, filled for this ticket; undefined when the channel has none (or a value is missing).
+   */
+  async function windowTemplate(ticket: TicketRecord, use: 'survey' | 'reminder', identity: IdentityRecord | undefined): Promise<FilledTemplate | undefined> {
+    if (!lookup(ticket.channel)?.capabilities.templates) return undefined;
+    const t = templateFor((await getWhatsAppTemplates(db)).items, use, identity?.language);
+    if (!t) return undefined;
+    const r = fillWhatsAppTemplate(t, { 'customer.first_name': firstNameOf(identity?.display_name), 'customer.name': identity?.display_name ?? null, 'ticket.number': ticket.number });
+    if (!r.ok) log.warn('survey template lacks a value', { ticket_id: ticket.id, template: t.name, missing: r.missing });
+    return r.ok ? r.value : undefined;
+  }
+
+  /** The customer message of a survey (deterministic id per ticket, round and kind); as a WhatsApp template when `template` is given. */
+  async function outbound(ticket: TicketRecord, s: SurveyRecord, kind: SurveyMessageKind, now: number, identity: IdentityRecord | undefined, expiresAt: number | null = null, template?: FilledTemplate): Promise<{ entry: MessageEntry; feed: FeedEvent; language: string }> {
     const buttons = lookup(ticket.channel)?.capabilities.buttons ?? false;
     const templates = deps.templates ?? (await getSurveyTemplates(db))?.templates ?? DEFAULT_SURVEY_TEMPLATES;
     const links = kind === 'question' || kind === 'reminder' ? scoreLinks(ticket, s, expiresAt) : undefined;
@@ -142,11 +162,11 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
     const outboundKind = kind === 'reminder' ? 'reminder' : 'survey';
     const entry: MessageEntry = {
       type: 'message', id, ticket_id: ticket.id, at: now, channel: ticket.channel, direction: 'out', external_message_id: null,
-      conversation_id: ticket.conversation_id, text: rendered.text, attachments: [], interaction: null, edited: false, sent_at: now,
+      conversation_id: ticket.conversation_id, text: template ? template.text : rendered.text, attachments: [], interaction: null, edited: false, sent_at: now,
       delivery: 'queued', outbound_kind: outboundKind, author: 'system',
       extras: {
-        language: rendered.language, survey_round: s.round, survey_message: kind,
-        ...(rendered.buttons ? { buttons: rendered.buttons } : {}),
+        language: template ? template.language : rendered.language, survey_round: s.round, survey_message: kind,
+        ...(template ? { wa_template: { name: template.name, language: template.language, parameters: template.parameters } } : rendered.buttons ? { buttons: rendered.buttons } : {}),
         ...(identity ? { identity_external_id: identity.external_id } : {}),
       },
     };
@@ -193,7 +213,9 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
 
       if (d.kind === 'ask' || d.kind === 'remind') {
         const identity = await recipient(t);
-        if (windowClosed(t, identity, now)) {
+        const closed = windowClosed(t, identity, now);
+        const template = closed ? await windowTemplate(t, d.kind === 'ask' ? 'survey' : 'reminder', identity) : undefined;
+        if (closed && !template) {
           // Free-form text would be refused by the platform (WhatsApp 131047 / 63016 via Twilio,
           // Messenger/Instagram outside the standard window): record why, send nothing.
           const ask = d.kind === 'ask';
@@ -208,7 +230,7 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
           log.info(ask ? 'survey skipped' : 'survey reminder skipped', { ticket_id: t.id, round: s.round, channel: t.channel, reason: 'window_closed' });
           return ask ? done('skipped') : waitUntil(d.next_at, 'reminder-skipped');
         }
-        const msg = await outbound(t, s, d.kind === 'ask' ? 'question' : 'reminder', now, identity, d.kind === 'ask' ? d.expires_at : s.expires_at);
+        const msg = await outbound(t, s, d.kind === 'ask' ? 'question' : 'reminder', now, identity, d.kind === 'ask' ? d.expires_at : s.expires_at, template);
         const set = d.kind === 'ask'
           ? { state: 'sent', sent_at: now, expires_at: d.expires_at, channel: t.channel, language: msg.language }
           : { reminded_at: now };
@@ -218,7 +240,7 @@ export function makeSurveyStep(deps: SurveyStepDeps) {
           statuses: ['resolved', 'closed'],
         });
         if (r === 'conflict') continue;
-        log.info(d.kind === 'ask' ? 'survey asked' : 'survey reminded', { ticket_id: t.id, round: s.round, channel: t.channel, scale: s.scale });
+        log.info(d.kind === 'ask' ? 'survey asked' : 'survey reminded', { ticket_id: t.id, round: s.round, channel: t.channel, scale: s.scale, ...(template ? { template: template.name } : {}) });
         return waitUntil(d.next_at, d.kind === 'ask' ? 'asked' : 'reminded');
       }
 

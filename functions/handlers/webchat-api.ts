@@ -5,10 +5,19 @@
  * - `POST /webchat/session` → `{token, visitor_id, conversation_id, expires_at}`: an HS256 token
  *   (`WEBCHAT_SECRET`, `iss: "confluo-webchat"`, `aud: "confluo:webchat"`) for an anonymous visitor
  *   (`sub` = `v_` + 22 url-safe characters, `sid` = `c_` + 22). Sent with a previous widget token
- *   (expired up to {@link REFRESH_GRACE_S} ago, signature still valid) it renews that session.
+ *   (expired up to {@link REFRESH_GRACE_S} ago, signature still valid) it renews that session —
+ *   hours, not days: a token taken from a visitor's browser keeps working at most
+ *   SESSION_TTL_S + REFRESH_GRACE_S after its issue unless the visitor's own widget renews it.
  * - `GET /webchat/messages?after=<cursor>` (same bearer token, verified exactly as ingest does):
  *   the conversation, oldest first — the visitor's own messages once processed and the agents'
  *   replies once sent; replies served here become `delivered`.
+ *
+ * Revocation: `DELETE /api/v1/webchat/sessions/{sid}` (supervisor) writes a revocation item
+ * (functions/store/webchat.ts); both endpoints here check it — a revoked session is neither
+ * renewed (a fresh anonymous session is minted instead: new visitor, new conversation) nor read
+ * (401). Ingest does not check it (its only table access is the rate counter), so a revoked
+ * token can still post messages
+ * until it expires (≤ SESSION_TTL_S); they open nothing the revoked token can read back.
  *
  * A channel whose secret is not configured answers 404, like its webhook. Sessions are counted
  * per client network (`CONFLUO_WEBCHAT_SESSION_RATE`, functions/store/rate-limit.ts: one
@@ -19,21 +28,18 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
-import { WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/index.js';
+import { REFRESH_GRACE_S, SESSION_TTL_S, WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/index.js';
 import type { Clock } from '../domain/clock.js';
 import type { Config } from '../runtime/config.js';
 import { lambdaHandler } from '../runtime/aws.js';
 import { jsonResponse, lowerCaseHeaders } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
-import { markServed, WEBCHAT_CURSOR, webchatConversation } from '../store/webchat.js';
+import { markServed, WEBCHAT_CURSOR, webchatConversation, webchatSessionRevoked } from '../store/webchat.js';
 import { parseRate } from '../domain/rate-limit.js';
 import { makeRateLimiter, WEBCHAT_SESSION_SCOPE, type RateDecision, type RateLimiter } from '../store/rate-limit.js';
 
-/** Widget tokens live hours, not days (§9). */
-export const SESSION_TTL_S = 12 * 3600;
-/** A widget token expired less than this long ago can still be renewed (the visitor keeps their chat). */
-export const REFRESH_GRACE_S = 30 * 86_400;
+export { REFRESH_GRACE_S, SESSION_TTL_S };
 const ISSUER = 'confluo-webchat';
 
 export interface WebchatApiDeps {
@@ -112,12 +118,13 @@ export function makeWebchatApi(deps: WebchatApiDeps) {
             ...cors, 'cache-control': 'no-store', 'retry-after': String(decision.retryAfterS), 'access-control-expose-headers': 'Retry-After',
           });
         }
-        const previous = bearer ? await verify(bearer, REFRESH_GRACE_S, [ISSUER]) : undefined;
+        const verified = bearer ? await verify(bearer, REFRESH_GRACE_S, [ISSUER]) : undefined;
+        const previous = verified && !(await webchatSessionRevoked(deps.db, verified.sid)) ? verified : undefined;
         return out(200, await mint(previous?.sub ?? urlSafeId('v_'), previous?.sid ?? urlSafeId('c_')));
       }
       if (path === '/webchat/messages' && method === 'GET') {
         const claims = bearer ? await verify(bearer, WEBCHAT_CLOCK_TOLERANCE_S, [ISSUER, 'site']) : undefined;
-        if (!claims) return out(401, { error: { code: 'unauthorized', message: 'a valid widget token is required' } });
+        if (!claims || await webchatSessionRevoked(deps.db, claims.sid)) return out(401, { error: { code: 'unauthorized', message: 'a valid widget token is required' } });
         const q = MessagesQuery.safeParse(event.queryStringParameters ?? {});
         if (!q.success) return out(400, { error: { code: 'invalid', message: 'expected after=<cursor from a previous answer> and limit ≤ 200' } });
         const items = await webchatConversation(deps.db, claims.sub, claims.sid, q.data.after, q.data.limit);

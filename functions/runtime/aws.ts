@@ -14,7 +14,7 @@
  * The local runtime never imports this module's clients into its own wiring; it supplies its own
  * platform (local/platform.ts).
  */
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -22,11 +22,11 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, retentionOf, type Db } from '../store/db.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { powertoolsIngestMetrics } from './metrics.js';
+import { ConfigError, loadConfig, refuseTestSecrets, type Config } from './config.js';
+import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
-import type { Enqueue, Perform } from './ports.js';
+import type { ChangeVisibility, Enqueue, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
@@ -41,6 +41,8 @@ import { fetchSnsCertificate } from './sns-certificate.js';
  * names SSM does not know come back as `InvalidParameters`, collected under `_errors` with
  * `throwOnError: false` — a channel whose parameters are not stored is simply not enabled.
  * Any other failure (throttling, access denied) rejects, and the next invocation retries.
+ * This is the one place that knows it is not the local runtime, so the public test secrets are
+ * refused here (config.ts `refuseTestSecrets`).
  */
 export async function awsSettings(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Config> {
   const path = env.CONFLUO_SECRETS_PATH;
@@ -58,7 +60,7 @@ export async function awsSettings(env: Readonly<Record<string, string | undefine
       if (typeof value === 'string') secrets[n] = value;
     }
   }
-  return loadConfig({ ...env, ...secrets });
+  return refuseTestSecrets(loadConfig({ ...env, ...secrets }));
 }
 
 /** A message attribute map for SQS from plain strings. */
@@ -99,6 +101,10 @@ export function awsPlatform(): Platform {
         ...(msg.attributes ? { MessageAttributes: messageAttributes(msg.attributes) } : {}),
       }));
     },
+    queueVisibility: (queueUrl): ChangeVisibility => async (receiptHandle, seconds) => {
+      sqs ??= new SQSClient({});
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))) }));
+    },
     perform: (config) => {
       let perform = performers.get(config);
       if (!perform) performers.set(config, (perform = makePerform(transport, { sesRegion: sesRegion(config) })));
@@ -117,6 +123,7 @@ export function awsPlatform(): Platform {
     scratchDir: '/tmp',
     fetchCertificate: fetchSnsCertificate,
     ingestMetrics: powertoolsIngestMetrics(),
+    processMetrics: powertoolsProcessMetrics(),
   };
 }
 

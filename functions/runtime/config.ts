@@ -27,6 +27,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_INBOUND_QUEUE_URL', meaning: 'SQS FIFO queue that ingest writes raw requests to (set by the stack; locally the runtime\'s own queue)' },
   { name: 'CONFLUO_INBOUND_DLQ_URL', meaning: 'AWS only: dead-letter queue the process λ moves a poison record to, with its reason' },
   { name: 'CONFLUO_OUTBOUND_QUEUE_URL', meaning: 'SQS FIFO queue of replies to send (set by the stack; locally the runtime\'s own queue)' },
+  { name: 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', meaning: 'maxReceiveCount of the outbound queue\'s redrive policy (set by the stack): the send λ marks a reply `failed` (`retries_exhausted`) on its last attempt instead of leaving it `queued`', default: '5' },
   { name: 'CONFLUO_TICKET_PREFIX', meaning: 'Prefix of human ticket numbers (`C-000123`), recognised in e-mail subjects', default: 'C' },
   { name: 'CONFLUO_REOPEN_WINDOW_DAYS', meaning: 'A customer message within this many days after resolution reopens the ticket', default: '7' },
   { name: 'CONFLUO_AUTO_ACK', meaning: 'Acknowledge every new ticket on the customer\'s channel (`on`/`off`)', default: 'on' },
@@ -38,6 +39,7 @@ export const SETTINGS = [
   { name: 'CONFLUO_DATA_DIR', meaning: 'Local runtime: where DynamoDB Local data, queues and the outbox persist', default: '.confluo' },
   { name: 'CONFLUO_LOG_LEVEL', meaning: 'Log level (DEBUG, INFO, WARN, ERROR)', default: 'INFO' },
   { name: 'PORT', meaning: 'Local runtime: HTTP port', default: '3000' },
+  { name: 'CONFLUO_LOCAL_ALLOWED_HOSTS', meaning: 'Local runtime: further `Host` header values it answers, comma-separated `name` or `name:port` (e.g. a tunnel for real webhooks); 127.0.0.1, localhost and [::1] on its own port always' },
   { name: 'AGENT_JWT_SECRET', meaning: 'Local runtime: HS256 key of Agent API tokens (`POST /dev/token`); AWS uses Cognito', default: 'local-dev-agent-secret-change-me', secret: true },
   { name: 'ESCALATION_EMAIL', meaning: 'Where SLA escalations and bad-score alerts are e-mailed' },
   { name: 'CONFLUO_SLA_STATE_MACHINE_ARN', meaning: 'AWS only: the SLA state machine the dispatch λ starts one execution per ticket on' },
@@ -66,6 +68,7 @@ export const SETTINGS = [
   { name: 'WHATSAPP_ACCESS_TOKEN', meaning: 'outbound and media download', secret: true, channel: 'whatsapp' },
   { name: 'WHATSAPP_PHONE_NUMBER_ID', meaning: 'outbound sender number id (the inbound one wins when known)', channel: 'whatsapp' },
   { name: 'META_PAGE_ACCESS_TOKEN', meaning: 'outbound Send API token', secret: true, channel: 'messenger' },
+  { name: 'META_HUMAN_AGENT_TAG', meaning: '`on`: an agent\'s reply 24 h – 7 days after the customer\'s last message goes out tagged `HUMAN_AGENT` (the Meta app needs that permission); `off`: 409 `messaging_window_closed` after 24 h', default: 'off', channel: 'messenger, instagram' },
   { name: 'INSTAGRAM_ACCESS_TOKEN', meaning: 'outbound token (defaults to META_PAGE_ACCESS_TOKEN)', secret: true, channel: 'instagram' },
   { name: 'VK_SECRET', meaning: 'inbound `secret` field', secret: true, channel: 'vk' },
   { name: 'VK_CONFIRMATION', meaning: 'confirmation string answered to `type: confirmation`', secret: true, channel: 'vk' },
@@ -80,8 +83,9 @@ export const SETTINGS = [
   { name: 'TWILIO_MESSAGING_SERVICE_SID', meaning: 'outbound messaging service (optional)', channel: 'twilio' },
   { name: 'EMAIL_SNS_TOPIC_ARN', meaning: 'the SNS topic the SES receipt rule publishes to', channel: 'email' },
   { name: 'SNS_CERT_DIR', meaning: 'optional directory of SNS signing certificates (offline verification)', channel: 'email' },
-  { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS certificate must chain to', channel: 'email' },
+  { name: 'SNS_TRUST_ROOT_PEM', meaning: 'optional PEM CA certificates the SNS signing certificate must chain to (directly, or through the intermediate its AIA URL names on amazontrust.com); default: Amazon Root CA 1–4', channel: 'email' },
   { name: 'EMAIL_FROM', meaning: 'outbound From (a verified SES identity)', channel: 'email' },
+  { name: 'EMAIL_FORM_SENDERS', meaning: 'comma-separated senders (addresses, or `@domain`) of mail sent on a customer\'s behalf — your web form, a marketplace — whose `Reply-To` is the customer: the Reply-To address becomes the customer\'s (unverified) identity. Replies always go to Reply-To when present', channel: 'email' },
   { name: 'EMAIL_SES_REGION', meaning: 'SES sending region: SES rewrites the Message-ID of sent mail to `<id>@<region>.amazonses.com` (`email.amazonses.com` in us-east-1), which replies are threaded by; default: the region of EMAIL_SNS_TOPIC_ARN', channel: 'email' },
   { name: 'WEBCHAT_SECRET', meaning: 'HS256 key of widget tokens (≥ 32 bytes)', secret: true, channel: 'webchat' },
   { name: 'WEBCHAT_ALLOWED_ORIGINS', meaning: 'optional comma-separated origins allowed to post', channel: 'webchat' },
@@ -97,7 +101,10 @@ export const NAMESPACES = [
   'EMAIL_', 'SNS_', 'WEBCHAT_', 'AGENT_', 'ESCALATION_',
 ] as const;
 
-/** Public test-only secrets of channels.md §10; a deployment using one of them gets a warning. */
+/**
+ * Public test-only secrets of channels.md §10: the local runtime warns when one is in force, and
+ * the AWS platform refuses to start with any of them (`refuseTestSecrets`, functions/runtime/aws.ts).
+ */
 export const TEST_SECRETS: Readonly<Record<string, string>> = {
   TELEGRAM_SECRET_TOKEN: 'test-telegram-secret-000',
   META_APP_SECRET: 'test-meta-app-secret-000',
@@ -125,10 +132,10 @@ const ConfigSchema = z
   .strictObject(shape)
   .transform((c) => c as Record<SettingName, string | undefined>)
   .superRefine((c, ctx) => {
-    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT'] as const) {
+    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
       if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
-    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE'] as const) {
+    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
     }
     if (!['csat', 'nps', 'off'].includes(c.CONFLUO_SURVEY ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY'], message: 'must be csat, nps or off' });
@@ -139,6 +146,10 @@ const ConfigSchema = z
     if (Number(c.CONFLUO_SURVEY_LOW_NPS) > 10) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LOW_NPS'], message: 'must be 0–10 (NPS is 0–10)' });
     if (Number(c.CONFLUO_SURVEY_EXPIRY_HOURS) <= Number(c.CONFLUO_SURVEY_REMINDER_HOURS) && c.CONFLUO_SURVEY_EXPIRY_HOURS !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_EXPIRY_HOURS'], message: 'must be more than CONFLUO_SURVEY_REMINDER_HOURS (the reminder comes before the survey expires)' });
+    }
+    // An HMAC-SHA256 key for visitor tokens anyone can try to forge offline: at least the hash's size.
+    if (c.WEBCHAT_SECRET !== undefined && Buffer.byteLength(c.WEBCHAT_SECRET, 'utf8') < 32) {
+      ctx.addIssue({ code: 'custom', path: ['WEBCHAT_SECRET'], message: 'must be at least 32 bytes (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
     }
     if (c.CONFLUO_SURVEY_LINK_SECRET !== undefined && c.CONFLUO_SURVEY_LINK_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LINK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
@@ -207,4 +218,17 @@ export function requireSetting(config: Config, name: SettingName, who: string): 
 /** Names of test secrets found in a configuration (for a start-up warning outside tests). */
 export function testSecretsIn(config: Config): string[] {
   return Object.entries(TEST_SECRETS).filter(([k, v]) => config[k as SettingName] === v).map(([k]) => k);
+}
+
+/**
+ * Outside the local runtime, a public test secret is a published credential: anyone could sign
+ * webhooks, mint web-chat tokens or survey links with it. Throws a ConfigError naming the
+ * settings (never their values).
+ */
+export function refuseTestSecrets(config: Config): Config {
+  const found = testSecretsIn(config);
+  if (found.length > 0) {
+    throw new ConfigError(`config: ${found.join(', ')} ${found.length === 1 ? 'is a' : 'are'} public test secret${found.length === 1 ? '' : 's'} (local/sample-settings.ts); set your own in the secrets path`, { cause: { keys: found } });
+  }
+  return config;
 }

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 export type ErrorCode =
   | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unauthorized' | 'forbidden'
   | 'malformed' | 'invalid' | 'conflict' | 'messaging_window_closed' | 'unavailable' | 'internal'
-  | 'illegal_transition' | 'template_value_missing' | 'rate_limited';
+  | 'illegal_transition' | 'template_value_missing' | 'text_too_long' | 'rate_limited';
 
 /** An error that knows its HTTP answer. `cause` carries non-personal evidence. */
 export class HttpError extends Error {

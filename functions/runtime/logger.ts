@@ -1,15 +1,18 @@
 /**
  * The one logger: Powertools Logger whose JSON replacer always goes through domain/redact, so no
- * message text, name, phone, e-mail or token reaches CloudWatch (or the local console).
+ * message text, name, phone, e-mail or token reaches CloudWatch (or the local console). The whole
+ * log line is redacted at its root (`redactDeep`), where each value's position is known — an array
+ * element by its array's key, an error's message by whose error it is.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { redactValue } from '../domain/redact.js';
+import { errorMessage, redactDeep } from '../domain/redact.js';
 
 export function createLogger(serviceName = 'confluo', level = process.env.CONFLUO_LOG_LEVEL ?? 'INFO'): Logger {
   return new Logger({
     serviceName,
     logLevel: level as 'INFO',
-    jsonReplacerFn: (key: string, value: unknown) => redactValue(key, value),
+    // Called for the root first (key ''), then for each member of what it returned: already redacted.
+    jsonReplacerFn: (key: string, value: unknown) => (key === '' ? redactDeep(value) : value),
   });
 }
 
@@ -21,7 +24,8 @@ export function errorFacts(e: unknown): Record<string, unknown> {
   const cause = (e as { cause?: unknown }).cause;
   return {
     error: e.name,
-    error_message: e.message,
+    // A library's message may quote data (a JSON parser its input, the SDK an item): ours only.
+    error_message: errorMessage(e),
     ...(typeof cause === 'object' && cause !== null && !(cause instanceof Error) ? { cause } : {}),
     ...(cause instanceof Error ? { cause_error: cause.name } : {}),
   };

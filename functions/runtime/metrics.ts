@@ -1,6 +1,6 @@
-/** CloudWatch metrics (EMF via Powertools) for the webhook edge. */
+/** CloudWatch metrics (EMF via Powertools) for the webhook edge and the process function. */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { IngestMetrics } from './ports.js';
+import type { IngestMetrics, ProcessMetrics } from './ports.js';
 
 export function powertoolsIngestMetrics(): IngestMetrics {
   const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'ingest' });
@@ -14,5 +14,25 @@ export function powertoolsIngestMetrics(): IngestMetrics {
     // Meta documents payloads of up to 3 MB: an oversized batch is refused and retried, so alarm on it.
     tooLarge: (channel) => count('WebhookTooLarge', { channel }),
     accepted: (channel) => count('WebhookAccepted', { channel }),
+  };
+}
+
+/**
+ * `InboundIgnored` {channel, reason} for every authenticated event the process function drops, and
+ * `InboundMalformed` {channel, reason} as well when the adapter called it malformed (alarmed:
+ * lib/observability.ts) — a platform changed its format, or something sends signed nonsense.
+ */
+export function powertoolsProcessMetrics(): ProcessMetrics {
+  const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'process' });
+  const count = (name: string, dims: Record<string, string>) => {
+    const m = metrics.singleMetric();
+    for (const [k, v] of Object.entries(dims)) m.addDimension(k, v);
+    m.addMetric(name, MetricUnit.Count, 1);
+  };
+  return {
+    ignored: (channel, reason, malformed) => {
+      count('InboundIgnored', { channel, reason });
+      if (malformed) count('InboundMalformed', { channel, reason });
+    },
   };
 }

@@ -17,7 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { Config } from './config.js';
-import type { Enqueue, ExportWriter, IngestMetrics, Perform, StartExecution } from './ports.js';
+import type { ChangeVisibility, Enqueue, ExportWriter, IngestMetrics, Perform, ProcessMetrics, StartExecution } from './ports.js';
 
 export interface Platform {
   /** `aws` or `local` (logs and errors only; handlers never branch on it). */
@@ -29,6 +29,8 @@ export interface Platform {
   db(config: Config): Db;
   /** SendMessage to the queue with this URL (as the template gave it to the function). */
   queue(queueUrl: string): Enqueue;
+  /** ChangeMessageVisibility on the queue with this URL (a consumer's backoff). */
+  queueVisibility(queueUrl: string): ChangeVisibility;
   /** Performs described platform requests (functions/runtime/perform.ts) with these settings. */
   perform(config: Config): Perform;
   /** StartExecution on a state machine by ARN. */
@@ -42,6 +44,8 @@ export interface Platform {
   fetchCertificate(url: string): Promise<string>;
   /** Webhook counters, where the platform has a metrics sink. */
   readonly ingestMetrics?: IngestMetrics;
+  /** Counters of dropped inbound events, where the platform has a metrics sink (locally none). */
+  readonly processMetrics?: ProcessMetrics;
 }
 
 export class PlatformError extends Error {

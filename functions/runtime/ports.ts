@@ -24,6 +24,14 @@ export interface QueueMessage {
 /** Puts a message on one queue. */
 export type Enqueue = (msg: QueueMessage) => Promise<void>;
 
+/**
+ * SQS `ChangeMessageVisibility` on one queue: the received message with this receipt handle stays
+ * hidden for `seconds` from now (at most 12 hours), then is received again — a retry that waits
+ * for exactly as long as the consumer decides (a platform's `retry_after`, a backoff)
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
+ */
+export type ChangeVisibility = (receiptHandle: string, seconds: number) => Promise<void>;
+
 /** What a performed request is about (logs, the local outbox); never personal data. */
 export interface PerformMeta {
   readonly channel: string;
@@ -61,4 +69,9 @@ export interface IngestMetrics {
   rejected(channel: string, reason: string): void;
   tooLarge(channel: string): void;
   accepted(channel: string): void;
+}
+
+/** Counters of the process function: authenticated events it dropped, by channel and reason code. */
+export interface ProcessMetrics {
+  ignored(channel: string, reason: string, malformed: boolean): void;
 }

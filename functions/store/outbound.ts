@@ -1,7 +1,8 @@
 /** Outbound messages: queued with the ticket touch in one transaction; delivery state is monotonic. */
 import { TransactWriteCommand, UpdateCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryState } from '../channels/channel.js';
-import { isConditionalCheckFailed, type Db } from './db.js';
+import { cancellationCodes, isConditionalCheckFailed, type Db } from './db.js';
+import type { TxItem } from './tickets.js';
 import { feedItem, timelineItem } from './inbound.js';
 import { indexKeys, keys } from './table.js';
 import type { FeedEvent, MessageEntry } from './records.js';
@@ -25,6 +26,62 @@ export async function queueOutbound(db: Db, args: { entry: MessageEntry; feed: F
     } } : { ConditionCheck: { TableName: db.tableName, Key: keys.ticket(entry.ticket_id), ConditionExpression: 'attribute_exists(pk)' } },
     feedItem(db, args.feed),
   ] }));
+}
+
+/**
+ * Queue an agent's reply, conditional on the ticket being exactly as the reply was planned
+ * against: the status read (a close or merge committed meanwhile makes it `changed`, and the
+ * caller re-reads: 409 once the ticket is no longer answerable), and no activity at or after the
+ * reply's own time (`updated_at < entry.at`; the caller stamps `max(now, updated_at + 1)`), so
+ * `updated_at` only moves forward and the timeline keeps commit order: a close committing after
+ * this reply is stamped after it (store/triage.ts conditions on `updated_at` and plans at
+ * `updated_at + 1`), and a reply can never slip in after a close. One transaction: entry, ticket touch, feed event, and
+ * for a reply that sends a failed message again (`retryOf`) the failed one's link to it and its
+ * removal from the ticket's undelivered set (once: a second retry of it is `changed`).
+ */
+export async function queueReply(db: Db, args: {
+  entry: MessageEntry; feed: FeedEvent;
+  /** The ticket's status as the reply was planned against. */
+  expect: { readonly status: string };
+  retryOf?: { readonly ticketId: string; readonly entrySk: string; readonly messageId: string };
+}): Promise<'queued' | 'changed'> {
+  const { entry } = args;
+  const g = indexKeys.inbox(entry.at, entry.ticket_id).gsi1sk;
+  const retry = args.retryOf;
+  const sameTicket = retry?.ticketId === entry.ticket_id;
+  const items: TxItem[] = [
+    timelineItem(db, { ...(entry as unknown as Record<string, unknown> & MessageEntry), delivery_rank: DELIVERY_RANK.queued }),
+    { Update: {
+      TableName: db.tableName, Key: keys.ticket(entry.ticket_id),
+      UpdateExpression: `SET updated_at = :now, last_outbound_at = :now, gsi1sk = :g, gsi2sk = :g, first_response_at = if_not_exists(first_response_at, :now)${retry && sameTicket ? ' DELETE undelivered :old' : ''}`,
+      ConditionExpression: '#s = :status AND updated_at < :now',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':now': entry.at, ':g': g, ':status': args.expect.status, ...(retry && sameTicket ? { ':old': new Set([retry.messageId]) } : {}) },
+    } },
+    feedItem(db, args.feed),
+  ];
+  if (retry) {
+    items.push({ Update: {
+      TableName: db.tableName, Key: { pk: keys.ticket(retry.ticketId).pk, sk: retry.entrySk },
+      UpdateExpression: 'SET retried_by = :new', ConditionExpression: 'delivery = :failed AND attribute_not_exists(retried_by)',
+      ExpressionAttributeValues: { ':new': entry.id, ':failed': 'failed' },
+    } });
+    // A failed message of a ticket merged into this one keeps its flag on its own ticket.
+    if (!sameTicket) {
+      items.push({ Update: {
+        TableName: db.tableName, Key: keys.ticket(retry.ticketId), UpdateExpression: 'DELETE undelivered :old', ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':old': new Set([retry.messageId]) },
+      } });
+    }
+  }
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'queued';
+  } catch (e) {
+    const codes = cancellationCodes(e);
+    if (codes && codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'changed';
+    throw e;
+  }
 }
 
 /**
@@ -72,4 +129,53 @@ export async function recordPartsSent(db: Db, ref: { ticketId: string; entrySk: 
   } catch (e) {
     if (!isConditionalCheckFailed(e)) throw e;
   }
+}
+
+/** What a failed delivery records: the platform's (or Confluo's) code, its meaning, and the feed event that says so. */
+export interface DeliveryFailure {
+  /** As the platform gave it: receipts keep their numeric codes (Twilio 30003), send failures are strings. */
+  readonly code: string | number;
+  /** The code in words, for the agent (functions/domain/delivery.ts). */
+  readonly reason: string;
+  readonly at: number;
+  /** The `message.failed` feed event (SSE, notification): no personal data. */
+  readonly feed: FeedEvent;
+  /** The platform's verbatim status word, when a receipt said it (Twilio `undelivered`). */
+  readonly status?: string;
+}
+
+/**
+ * A message that cannot be delivered — a permanent refusal, a `failed` receipt, or the last
+ * attempt failing — becomes `failed`, in one transaction: the entry (code, reason, when), the
+ * ticket's set of undelivered messages (`GET /tickets?delivery=failed`), and the
+ * `message.failed` feed event. Never out of `failed`, never twice: false when the message was
+ * already failed (a repeated receipt, a redelivered job).
+ */
+export async function failDelivery(db: Db, ref: { ticketId: string; entrySk: string; messageId: string }, f: DeliveryFailure): Promise<boolean> {
+  const entry: TxItem = { Update: {
+    TableName: db.tableName, Key: { pk: keys.ticket(ref.ticketId).pk, sk: ref.entrySk },
+    UpdateExpression: `SET delivery = :d, delivery_rank = :r, delivery_error = :code, delivery_reason = :reason, failed_at = :at${f.status ? ', delivery_status = :st' : ''}`,
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(delivery_rank) OR delivery_rank < :r)',
+    ExpressionAttributeValues: { ':d': 'failed', ':r': DELIVERY_RANK.failed, ':code': f.code, ':reason': f.reason, ':at': f.at, ...(f.status ? { ':st': f.status } : {}) },
+  } };
+  const ticket: TxItem = { Update: {
+    TableName: db.tableName, Key: keys.ticket(ref.ticketId),
+    UpdateExpression: 'ADD undelivered :m', ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: { ':m': new Set([ref.messageId]) },
+  } };
+  for (const items of [[entry, ticket, feedItem(db, f.feed)], [entry, feedItem(db, f.feed)]]) {
+    try {
+      await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (e) {
+      const codes = cancellationCodes(e);
+      if (!codes) throw e;
+      if (codes[0] === 'ConditionalCheckFailed') return false; // already failed (or gone)
+      // The entry is stored under a ticket that has no record (a split or erase in between):
+      // fail the message without the ticket's flag.
+      if (codes[1] === 'ConditionalCheckFailed' && items.length === 3) continue;
+      throw e;
+    }
+  }
+  return false;
 }

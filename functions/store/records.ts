@@ -24,7 +24,15 @@ export interface IdentityRecord extends Identity {
   readonly ticket_hint?: string;
   readonly conversation_id?: string;
   readonly last_inbound_at?: number;
+  /**
+   * When the customer sent their latest message here, by the platform's clock (never later than
+   * it was processed): the messaging window runs from it (`replyWindowAnchor`).
+   */
+  readonly last_sent_at?: number;
   readonly reachability?: 'reachable' | 'unreachable';
+  /** When reachability last changed, and why (a platform code such as `blocked` or `131026`, or the inbound event). */
+  readonly reachability_at?: number;
+  readonly reachability_reason?: string;
   readonly created_at: number;
   /** Channel context needed to reply (e.g. WhatsApp phone_number_id, Twilio To). */
   readonly reply_context?: Record<string, unknown>;
@@ -77,6 +85,8 @@ export interface TicketRecord {
   /** A split in progress: its intended result, recorded before the entries are marked. */
   readonly pending_split?: { readonly ticket_id: string; readonly entries: Array<{ readonly ticket_id: string; readonly sk: string; readonly owner: string }> };
   readonly origin_customer_id?: string;
+  /** Messages on this ticket that could not be delivered (ids; `GET /tickets?delivery=failed`). A DynamoDB string set. */
+  readonly undelivered?: ReadonlySet<string> | readonly string[];
 }
 
 export interface MessageEntry {
@@ -100,6 +110,12 @@ export interface MessageEntry {
   readonly delivery?: DeliveryState;
   readonly delivery_status?: string;
   readonly delivery_error?: string | number;
+  /** Failed: the code in words (functions/domain/delivery.ts), and when. */
+  readonly delivery_reason?: string;
+  readonly failed_at?: number;
+  /** A failed message sent again (`POST …/retry`): the new message; on the new one, the failed one. */
+  readonly retried_by?: string;
+  readonly retry_of?: string;
   readonly outbound_kind?: 'reply' | 'acknowledgement' | 'survey' | 'reminder';
   /** Outbound sent in several platform requests: how many leading parts were accepted (send.ts). */
   readonly parts_sent?: number;

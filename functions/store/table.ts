@@ -19,16 +19,19 @@
  * | customer merge    | CUST#<winner id>                | MERGE#<loser id>           |                          |                         |                           |
  * | erasure job       | CUST#<root id>                  | ERASURE                    |                          |                         |                           |
  * | rate counter      | RATE#<scope>#<client>#<window>  | RATE   (ttl)               |                          |                         |                           |
+ * | web-chat revoked  | WEBCHAT#<sid>                   | REVOKED  (ttl)             |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
  * owns it (written in the same transaction as the identity that brought it; conditional, so two
  * customers can never both claim one). Suggestion: a claim on the card (idempotent put). Customer
  * log: the merge log of the card (links, merges, unmerges, erase; channels, never values).
  * Customer merge: one per (winner, loser) pair — the merge's intended final state and its progress
- * (`state`), so a retry completes it and an unmerge knows what to restore. One query of
- * `CUST#<id>` returns the profile, suggestions, log and merges of a customer. Rate counter: the
- * requests of one client network in one fixed window (functions/store/rate-limit.ts); the client
- * is a keyed hash, never an address, and the item expires with its window.
+ * (`state`), so a retry completes it and an unmerge knows what to restore. Web-chat revoked: a
+ * widget session an agent ended (no renewal, no reading); it expires once no token of the session
+ * could be renewed any more. Rate counter: the requests of one client network in one fixed window
+ * (functions/store/rate-limit.ts); the client is a keyed hash, never an address, and the item
+ * expires with its window. Erasure job: a GDPR erasure's progress (functions/store/erasure.ts).
+ * One query of `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
  *
  * Merged tickets drop their gsi1 keys (sparse index), so the default inbox never lists them.
  * The table has a stream (NEW_IMAGE): feed events drive workflows and acknowledgements.
@@ -67,6 +70,7 @@ export const keys = {
   customerMerge: (winnerId: string, loserId: string) => ({ pk: `CUST#${winnerId}`, sk: `MERGE#${loserId}` }),
   erasureJob: (customerId: string) => ({ pk: `CUST#${customerId}`, sk: 'ERASURE' }),
   rateCounter: (scope: string, client: string, windowStartMs: number) => ({ pk: `RATE#${scope}#${client}#${sortableMs(windowStartMs)}`, sk: 'RATE' }),
+  webchatRevoked: (sid: string) => ({ pk: `WEBCHAT#${sid}`, sk: 'REVOKED' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;

@@ -88,7 +88,7 @@ export function ticketMergeItems(db: Db, s: TicketMergeSpec): TxItem[] {
     Object.assign(wValues, { ':c': s.customerId, ':g3': indexKeys.customerItems(s.customerId) });
   }
 
-  const lValues: Record<string, unknown> = { ':merged': 'merged', ':w': w.id, ':g2': `STATUS#merged`, ':ls': l.status, ':lc': l.customer_id, ':lcount': l.message_count ?? 0 };
+  const lValues: Record<string, unknown> = { ':merged': 'merged', ':w': w.id, ':g2': `STATUS#merged`, ':ls': l.status, ':lc': l.customer_id, ':lcount': l.message_count ?? 0, ':lu': l.updated_at };
   const lSet = ['#s = :merged', 'merged_into = :w', 'gsi2pk = :g2'];
   if (l.customer_id !== s.customerId) {
     lSet.push('customer_id = :c', 'gsi3pk = :g3', 'origin_customer_id = if_not_exists(origin_customer_id, :lc)');
@@ -99,7 +99,9 @@ export function ticketMergeItems(db: Db, s: TicketMergeSpec): TxItem[] {
     { Update: { TableName: T, Key: keys.ticket(w.id), UpdateExpression: `SET ${wSet.join(', ')}`, ConditionExpression: wCond, ExpressionAttributeNames: wNames, ExpressionAttributeValues: wValues } },
     { Update: {
       TableName: T, Key: keys.ticket(l.id), UpdateExpression: `SET ${lSet.join(', ')} REMOVE gsi1pk, gsi1sk`,
-      ConditionExpression: '#s = :ls AND customer_id = :lc AND message_count = :lcount',
+      // …and no activity since it was read (an agent's reply bumps `updated_at`): the merge is
+      // then planned again, after that reply (store/outbound.ts `queueReply`).
+      ConditionExpression: '#s = :ls AND customer_id = :lc AND message_count = :lcount AND updated_at = :lu',
       ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: lValues,
     } },
     timelineItem(db, event(w.id, s.now, s.newId(), 'ticket.merged', { from: l.id, from_number: l.number, ...data }) as never),
@@ -199,7 +201,9 @@ export async function mergeTickets(db: Db, args: { loserId: string; intoId: stri
     if (graph.root(loser.customer_id) !== root) return refuse(409, 'the tickets belong to different customers: merge the customers first');
     const customer = graph.get(root);
     if (!customer || customer.erased_at !== undefined) return refuse(409, 'the customer is erased');
-    const items = ticketMergeItems(db, { winner, loser, customerId: root, reason: 'manual', actor: args.actor, now: args.now, newId: args.newId });
+    // Stamped after the loser's last activity, so the timeline shows a reply that won the race before the merge.
+    const now = Math.max(args.now, loser.updated_at + 1);
+    const items = ticketMergeItems(db, { winner, loser, customerId: root, reason: 'manual', actor: args.actor, now, newId: args.newId });
     if (customer.current_ticket_id === loser.id) {
       items.push({ Update: {
         TableName: db.tableName, Key: keys.customer(root), UpdateExpression: 'SET current_ticket_id = :w',

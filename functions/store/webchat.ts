@@ -4,6 +4,7 @@
  * conversation is the visitor's (`sub`) messages on one `sid`, across every ticket of the customer
  * the visitor's identity belongs to (reopens and new tickets keep one chat history).
  */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.js';
 import { advanceDelivery } from './outbound.js';
 import { getIdentity, listCustomerItems, listTimeline } from './reads.js';
@@ -56,4 +57,22 @@ export async function markServed(db: Db, messages: readonly ConversationMessage[
   await Promise.all(messages
     .filter((m) => m.entry.direction === 'out' && m.entry.delivery === 'sent')
     .map((m) => advanceDelivery(db, { ticketId: m.entry.ticket_id, entrySk: keys.timelineEntry(m.entry.ticket_id, m.entry.at, m.entry.id).sk }, 'delivered', { status: 'delivered' })));
+}
+
+/**
+ * End a widget session (`sid`): its tokens are no longer renewed and can no longer read the
+ * conversation (functions/handlers/webchat-api.ts). Idempotent. `until` (epoch ms): when the
+ * marker may expire — after the last moment any token of the session could still be renewed.
+ */
+export async function revokeWebchatSession(db: Db, args: { sid: string; by: string; now: number; until: number }): Promise<void> {
+  await db.doc.send(new PutCommand({
+    TableName: db.tableName,
+    Item: { ...keys.webchatRevoked(args.sid), revoked_at: args.now, revoked_by: args.by, ttl: Math.ceil(args.until / 1000) },
+  }));
+}
+
+/** Whether `sid` was revoked (consistent read: a revocation holds from the moment it is answered). */
+export async function webchatSessionRevoked(db: Db, sid: string): Promise<boolean> {
+  const res = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.webchatRevoked(sid), ConsistentRead: true, ProjectionExpression: 'pk' }));
+  return res.Item !== undefined;
 }

@@ -4,6 +4,8 @@
  * characters), receipts (read.mid, and an older watermark), attachments and echoes.
  */
 import { describe, expect, it } from 'vitest';
+import { renderOne } from '../helpers/render.js';
+import { renderRequests } from '../../functions/channels/channel.js';
 import type { OutboundMessage, RawRequest } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { INSTAGRAM_MAX_TEXT, instagram } from '../../functions/channels/instagram/index.js';
@@ -37,7 +39,7 @@ const outbound = (extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
 
 describe('instagram render', () => {
   it('sends through /me/messages with INSTAGRAM_ACCESS_TOKEN and no messaging_type', () => {
-    expect(instagram.render(outbound(), { secrets: { INSTAGRAM_ACCESS_TOKEN: 'ig-token', META_PAGE_ACCESS_TOKEN: 'page-token' } })).toEqual({
+    expect(renderOne(instagram, outbound(), { secrets: { INSTAGRAM_ACCESS_TOKEN: 'ig-token', META_PAGE_ACCESS_TOKEN: 'page-token' } })).toEqual({
       method: 'POST', url: 'https://graph.facebook.com/v23.0/me/messages',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ig-token' },
       body: JSON.stringify({ recipient: { id: SOFIA }, message: { text: 'Lo enviamos hoy.' } }),
@@ -45,15 +47,24 @@ describe('instagram render', () => {
   });
 
   it('falls back to META_PAGE_ACCESS_TOKEN, then to a visible placeholder', () => {
-    expect(instagram.render(outbound(), { secrets: { META_PAGE_ACCESS_TOKEN: 'page-token' } }).headers.authorization).toBe('Bearer page-token');
-    expect(instagram.render(outbound(), { secrets: {} }).headers.authorization).toBe('Bearer <INSTAGRAM_ACCESS_TOKEN>');
+    expect(renderOne(instagram, outbound(), { secrets: { META_PAGE_ACCESS_TOKEN: 'page-token' } }).headers.authorization).toBe('Bearer page-token');
+    expect(renderOne(instagram, outbound(), { secrets: {} }).headers.authorization).toBe('Bearer <INSTAGRAM_ACCESS_TOKEN>');
   });
 
-  it('renders survey choices as quick replies and cuts texts to 1000 characters', () => {
-    const req = instagram.render(outbound({ kind: 'survey', text: 'y'.repeat(1500), buttons: [{ label: 'Bueno', payload: 'csat:4' }] }), { secrets: {} });
-    const message = JSON.parse(req.body!).message;
-    expect(message.quick_replies).toEqual([{ content_type: 'text', title: 'Bueno', payload: 'csat:4' }]);
-    expect(message.text.length).toBe(INSTAGRAM_MAX_TEXT);
+  it('renders survey choices as quick replies on the last of the messages a long text is split into', () => {
+    const requests = renderRequests(instagram, outbound({ kind: 'survey', text: 'y'.repeat(1500), buttons: [{ label: 'Bueno', payload: 'csat:4' }] }), { secrets: {} });
+    const messages = requests.map((r) => JSON.parse(r.body!).message);
+    expect(messages.map((m) => m.text.length)).toEqual([INSTAGRAM_MAX_TEXT, 500]);
+    expect(messages.map((m) => m.quick_replies)).toEqual([undefined, [{ content_type: 'text', title: 'Bueno', payload: 'csat:4' }]]);
+  });
+
+  it('counts the limit in bytes of UTF-8: a 550-letter Cyrillic reply (1,100 bytes) goes out as two messages of at most 1,000 bytes', () => {
+    const text = `${'Привет '.repeat(78)}Пока`; // 550 characters, 1,100 - 78 bytes (spaces are 1 byte)
+    expect(text).toHaveLength(550);
+    const texts = renderRequests(instagram, outbound({ text }), { secrets: {} }).map((r) => JSON.parse(r.body!).message.text as string);
+    expect(texts.length).toBe(2);
+    for (const t of texts) expect(Buffer.byteLength(t, 'utf8')).toBeLessThanOrEqual(INSTAGRAM_MAX_TEXT);
+    expect(texts.join(' ')).toBe(text);
   });
 
   it('takes message_id as the outbound id (the mid read receipts name)', () => {

@@ -4,6 +4,8 @@
  * (location, templates, items without a sender, malformed edits, the Page as sender).
  */
 import { describe, expect, it } from 'vitest';
+import { renderOne } from '../helpers/render.js';
+import { renderRequests } from '../../functions/channels/channel.js';
 import type { OutboundMessage, RawRequest } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { metaSignature, metaWireBody } from '../../functions/channels/meta.js';
@@ -44,7 +46,7 @@ const ctx = { secrets: { ...TEST_SECRETS, META_PAGE_ACCESS_TOKEN: 'page-token', 
 
 describe('messenger render', () => {
   it('sends a RESPONSE through /me/messages with the Page token', () => {
-    expect(messenger.render(outbound(), ctx)).toEqual({
+    expect(renderOne(messenger, outbound(), ctx)).toEqual({
       method: 'POST', url: 'https://graph.facebook.com/v23.0/me/messages',
       headers: { 'content-type': 'application/json', authorization: 'Bearer page-token' },
       body: JSON.stringify({ recipient: { id: LUKAS }, messaging_type: 'RESPONSE', message: { text: 'Ihr Paket ist unterwegs.' } }),
@@ -52,18 +54,18 @@ describe('messenger render', () => {
   });
 
   it('follows META_GRAPH_API_VERSION and leaves a visible placeholder without a token', () => {
-    const req = messenger.render(outbound(), { secrets: { META_GRAPH_API_VERSION: 'v24.0' } });
+    const req = renderOne(messenger, outbound(), { secrets: { META_GRAPH_API_VERSION: 'v24.0' } });
     expect(req.url).toBe('https://graph.facebook.com/v24.0/me/messages');
     expect(req.headers.authorization).toBe('Bearer <META_PAGE_ACCESS_TOKEN>');
   });
 
   it('answers a chat-plugin guest through recipient.user_ref', () => {
-    expect(JSON.parse(messenger.render(outbound({ conversation_id: 'user_ref:plugin-guest-1' }), ctx).body!).recipient).toEqual({ user_ref: 'plugin-guest-1' });
+    expect(JSON.parse(renderOne(messenger, outbound({ conversation_id: 'user_ref:plugin-guest-1' }), ctx).body!).recipient).toEqual({ user_ref: 'plugin-guest-1' });
   });
 
   it('renders survey choices as quick replies, titles cut to 20 characters, payloads whole', () => {
     const buttons = [{ label: 'Sehr zufrieden mit dem Service', payload: 'csat:5' }, { label: 'Geht so', payload: 'csat:3' }];
-    const message = JSON.parse(messenger.render(outbound({ kind: 'survey', text: 'Wie war es?', buttons }), ctx).body!).message;
+    const message = JSON.parse(renderOne(messenger, outbound({ kind: 'survey', text: 'Wie war es?', buttons }), ctx).body!).message;
     expect(message.text).toBe('Wie war es?');
     expect(message.quick_replies).toEqual([
       { content_type: 'text', title: expect.any(String), payload: 'csat:5' },
@@ -74,18 +76,25 @@ describe('messenger render', () => {
 
   it('numbers more than 13 choices in the text instead of dropping some', () => {
     const buttons = Array.from({ length: MAX_QUICK_REPLIES + 1 }, (_, i) => ({ label: `Option ${i}`, payload: `p${i}` }));
-    const message = JSON.parse(messenger.render(outbound({ kind: 'survey', text: 'Pick', buttons }), ctx).body!).message;
+    const message = JSON.parse(renderOne(messenger, outbound({ kind: 'survey', text: 'Pick', buttons }), ctx).body!).message;
     expect(message).not.toHaveProperty('quick_replies');
     expect(message.text).toContain('14. Option 13');
   });
 
   it('refuses a quick-reply payload over 1000 characters', () => {
-    expect(() => messenger.render(outbound({ buttons: [{ label: 'x', payload: 'p'.repeat(1001) }] }), ctx)).toThrow(/payload/);
+    expect(() => renderOne(messenger, outbound({ buttons: [{ label: 'x', payload: 'p'.repeat(1001) }] }), ctx)).toThrow(/payload/);
   });
 
-  it('cuts texts to 2000 characters', () => {
-    const text = JSON.parse(messenger.render(outbound({ text: 'x'.repeat(5000) }), ctx).body!).message.text as string;
-    expect(text.length).toBe(MESSENGER_MAX_TEXT);
+  it('tags a human agent\'s reply beyond the 24-hour window HUMAN_AGENT (MESSAGE_TAG instead of RESPONSE)', () => {
+    const body = JSON.parse(renderOne(messenger, outbound({ tag: 'HUMAN_AGENT' }), ctx).body!);
+    expect(body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
+  });
+
+  it('sends a 5,000-character text as 3 messages of at most 2,000 characters, in order, nothing cut', () => {
+    const text = 'x'.repeat(5000);
+    const texts = renderRequests(messenger, outbound({ text }), ctx).map((r) => JSON.parse(r.body!).message.text as string);
+    expect(texts.map((t) => t.length)).toEqual([MESSENGER_MAX_TEXT, MESSENGER_MAX_TEXT, 1000]);
+    expect(texts.join('')).toBe(text);
   });
 });
 
@@ -99,6 +108,12 @@ describe('messenger delivery', () => {
     const err = (code: number, sub: number) => ({ status: 400, headers: {}, body: JSON.stringify({ error: { code, error_subcode: sub, type: 'OAuthException', message: 'x' } }) });
     expect(messenger.readDelivery(err(551, 1545041), outbound())).toMatchObject({ ok: false, retryable: false, unreachable: true });
     expect(messenger.readDelivery(err(10, 2018278), outbound())).toEqual({ ok: false, retryable: false, error_code: '10/2018278' });
+  });
+
+  it('retries error 1200 ("Temporary send message failure"), and a rate limit (613) with its Retry-After', () => {
+    const err = (code: number, headers: Record<string, string> = {}) => ({ status: 400, headers, body: JSON.stringify({ error: { code, type: 'OAuthException', message: 'x' } }) });
+    expect(messenger.readDelivery(err(1200), outbound())).toEqual({ ok: false, retryable: true, error_code: '1200' });
+    expect(messenger.readDelivery(err(613, { 'retry-after': '120' }), outbound())).toEqual({ ok: false, retryable: true, retry_after_s: 120, error_code: '613' });
   });
 
   it('maps delivery → delivered and read → read', () => {

@@ -1,7 +1,8 @@
 /**
  * Which settings each side of a channel reads (issue 17 finding 3, least privilege): the stack
  * lets ingest read exactly the SSM parameters named by the adapters' `inboundSecrets` and
- * `inboundOptional`, and the send function exactly those of `outboundSecrets` (lib/ssm-settings.ts).
+ * `inboundOptional`, the process function those of `parseSettings`, and the send function exactly
+ * those of `outboundSecrets` (lib/ssm-settings.ts).
  * A setting an adapter reads but does not declare would be missing in AWS — so every read is
  * recorded here (a Proxy over the settings) while each channel admits every sample and renders,
  * answers and reads the delivery of a reply and a survey question, and must be a declared one.
@@ -11,7 +12,8 @@ import { renderRequests, type ChannelAdapter, type OutboundMessage, type Platfor
 import { channels } from '../../functions/channels/registry.js';
 import { renderSurveyMessage } from '../../functions/domain/survey.js';
 import { SETTINGS } from '../../functions/runtime/config.js';
-import { TEST_SECRETS, loadSamples, toRawRequest } from '../helpers/samples.js';
+import { buildEnvelope } from '../../functions/channels/envelope.js';
+import { TEST_SECRETS, loadSamples, sampleParsePorts, toRawRequest } from '../helpers/samples.js';
 
 const NOW = Date.now();
 const SETTING_NAMES = new Set<string>(SETTINGS.map((s) => s.name));
@@ -64,6 +66,22 @@ describe('settings a channel reads', () => {
       expect(ours.filter((k) => !declared.has(k))).toEqual([]);
     });
 
+    it(`${adapter.name}: parsing reads only its declared parse settings`, async () => {
+      const declared = new Set(adapter.parseSettings ?? []);
+      const read = new Set<string>();
+      for (const full of [true, false]) {
+        const settings = recording(read, full);
+        for (const sample of loadSamples(adapter.name)) {
+          let admission;
+          try { admission = await adapter.admit(toRawRequest(sample), TEST_SECRETS, NOW); } catch { continue; }
+          if (admission.kind !== 'accepted') continue;
+          const envelope = JSON.parse(JSON.stringify(buildEnvelope(adapter.name, toRawRequest(sample), admission, NOW, 'req-settings')));
+          try { await adapter.parse(envelope, { ...sampleParsePorts(adapter.name), settings }); } catch { /* unreadable samples read settings too */ }
+        }
+      }
+      expect([...read].filter((k) => SETTING_NAMES.has(k) && !declared.has(k))).toEqual([]);
+    });
+
     it(`${adapter.name}: replies, survey questions, button answers and delivery reads use only its declared outbound settings`, () => {
       const declared = new Set(adapter.outboundSecrets);
       const read = new Set<string>();
@@ -82,7 +100,7 @@ describe('settings a channel reads', () => {
 
   it('declares only settings of functions/runtime/config.ts', () => {
     for (const adapter of Object.values(channels)) {
-      for (const name of [...adapter.inboundSecrets, ...(adapter.inboundOptional ?? []), ...adapter.outboundSecrets]) expect(SETTING_NAMES.has(name), `${adapter.name}: ${name}`).toBe(true);
+      for (const name of [...adapter.inboundSecrets, ...(adapter.inboundOptional ?? []), ...(adapter.parseSettings ?? []), ...adapter.outboundSecrets]) expect(SETTING_NAMES.has(name), `${adapter.name}: ${name}`).toBe(true);
     }
   });
 });

@@ -5,6 +5,8 @@
  * request kinds are covered by functions/channels/twilio/samples via contract.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { renderOne } from '../helpers/render.js';
+import { renderRequests } from '../../functions/channels/channel.js';
 import fc from 'fast-check';
 import { ChannelRequestError, replyWindowOf, type Envelope, type OutboundMessage, type PlatformResponse, type RawRequest, type Secrets } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
@@ -264,7 +266,7 @@ describe('twilio reply', () => {
   });
 
   it('posts Messages.json with Basic auth, To, From = the inbound To, Body and StatusCallback', () => {
-    const r = twilio.render(outbound(), { secrets });
+    const r = renderOne(twilio, outbound(), { secrets });
     expect(r.method).toBe('POST');
     expect(r.url).toBe('https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json');
     expect(r.headers).toEqual({
@@ -277,24 +279,34 @@ describe('twilio reply', () => {
   });
 
   it('uses the messaging service when the business address is unknown, and refuses to guess a sender otherwise', () => {
-    const r = twilio.render(outbound({ context: {} }), { secrets: { ...secrets, TWILIO_MESSAGING_SERVICE_SID: 'MG0123456789abcdef0123456789abcdef' } });
+    const r = renderOne(twilio, outbound({ context: {} }), { secrets: { ...secrets, TWILIO_MESSAGING_SERVICE_SID: 'MG0123456789abcdef0123456789abcdef' } });
     expect(new URLSearchParams(r.body!).get('MessagingServiceSid')).toBe('MG0123456789abcdef0123456789abcdef');
     expect(new URLSearchParams(r.body!).has('From')).toBe(false);
-    expect(() => twilio.render(outbound({ context: {} }), { secrets })).toThrow(/no sender/);
+    expect(() => renderOne(twilio, outbound({ context: {} }), { secrets })).toThrow(/no sender/);
   });
 
   it('keeps a visible placeholder when TWILIO_ACCOUNT_SID is not configured', () => {
     const { TWILIO_ACCOUNT_SID: _sid, ...withoutSid } = TEST_SECRETS;
-    expect(twilio.render(outbound(), { secrets: withoutSid }).url).toContain('<TWILIO_ACCOUNT_SID>');
+    expect(renderOne(twilio, outbound(), { secrets: withoutSid }).url).toContain('<TWILIO_ACCOUNT_SID>');
   });
 
-  it('lists survey buttons as numbered lines and cuts bodies to 1,600 characters without splitting a surrogate pair', () => {
-    const r = twilio.render(outbound({ text: 'How did we do?', buttons: [{ label: 'Great', payload: 'csat:5' }, { label: 'Poor', payload: 'csat:1' }] }), { secrets });
+  it('lists survey buttons as numbered lines and sends a body over 1,600 characters as two messages without splitting a surrogate pair', () => {
+    const r = renderOne(twilio, outbound({ text: 'How did we do?', buttons: [{ label: 'Great', payload: 'csat:5' }, { label: 'Poor', payload: 'csat:1' }] }), { secrets });
     expect(new URLSearchParams(r.body!).get('Body')).toBe('How did we do?\n\n1. Great\n2. Poor');
-    const long = twilio.render(outbound({ text: `${'a'.repeat(TWILIO_MAX_BODY - 2)}🚚🚚` }), { secrets });
-    const body = new URLSearchParams(long.body!).get('Body')!;
-    expect(body.length).toBeLessThanOrEqual(TWILIO_MAX_BODY);
-    expect(body.endsWith('a…')).toBe(true);
+    const text = `${'a'.repeat(TWILIO_MAX_BODY - 1)}🚚🚚`;
+    const bodies = renderRequests(twilio, outbound({ text }), { secrets }).map((q) => new URLSearchParams(q.body!).get('Body')!);
+    expect(bodies).toEqual(['a'.repeat(TWILIO_MAX_BODY - 1), '🚚🚚']);
+  });
+
+  it('counts SMS segments of a reply (GSM-7 160/153, UCS-2 70/67), none for WhatsApp via Twilio', () => {
+    expect(twilio.segmentsOf!('a'.repeat(160), { conversation_id: '+34600111222' })).toEqual({ encoding: 'GSM-7', segments: 1 });
+    expect(twilio.segmentsOf!('a'.repeat(161), { conversation_id: '+34600111222' })).toEqual({ encoding: 'GSM-7', segments: 2 });
+    expect(twilio.segmentsOf!('€'.repeat(81), { conversation_id: '+34600111222' })).toEqual({ encoding: 'GSM-7', segments: 2 });
+    expect(twilio.segmentsOf!(`${'a'.repeat(69)}ż`, { conversation_id: '+34600111222' })).toEqual({ encoding: 'UCS-2', segments: 1 });
+    expect(twilio.segmentsOf!(`${'a'.repeat(70)}ż`, { conversation_id: '+34600111222' })).toEqual({ encoding: 'UCS-2', segments: 2 });
+    // 5,000 GSM characters: parts of 1,600 + 1,600 + 1,600 + 200 → 11 + 11 + 11 + 2 segments.
+    expect(twilio.segmentsOf!('a'.repeat(5000), { conversation_id: '+34600111222' })).toEqual({ encoding: 'GSM-7', segments: 35 });
+    expect(twilio.segmentsOf!('a'.repeat(500), { conversation_id: 'whatsapp:+34600111222' })).toBeNull();
   });
 
   const res = (status: number, body: unknown, headers: Record<string, string> = {}): PlatformResponse => ({ status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) });

@@ -6,6 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { renderOne } from '../helpers/render.js';
+import { renderRequests } from '../../functions/channels/channel.js';
 import { ChannelRequestError, type OutboundMessage, type PlatformResponse, type RawRequest } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { VIBER_MAX_TEXT, viber, viberKeyboard, viberSenderName, viberTrackingData } from '../../functions/channels/viber/index.js';
@@ -164,21 +166,25 @@ describe('viber parse', () => {
 
 describe('viber render', () => {
   it('describes send_message with the auth token header, receiver, sender name and the ticket as tracking_data', () => {
-    const req = viber.render(outbound(), { secrets: { VIBER_AUTH_TOKEN: TOKEN, VIBER_SENDER_NAME: 'Acme Support' } });
+    const req = renderOne(viber, outbound(), { secrets: { VIBER_AUTH_TOKEN: TOKEN, VIBER_SENDER_NAME: 'Acme Support' } });
     expect(req).toMatchObject({ method: 'POST', url: 'https://chatapi.viber.com/pa/send_message', headers: { 'content-type': 'application/json', 'x-viber-auth-token': TOKEN } });
     expect(JSON.parse(req.body!)).toEqual({ receiver: IRYNA.id, min_api_version: 7, sender: { name: 'Acme Support' }, tracking_data: 'C-000001', type: 'text', text: 'Ваше замовлення вже в дорозі.' });
   });
 
-  it('cuts sender.name to 28 characters and the text to 7000', () => {
+  it('cuts sender.name to 28 characters and sends a text over 7,000 characters as two messages, keyboard on the last', () => {
     expect(viberSenderName('Acme Customer Support Team — Central Europe')).toHaveLength(28);
     expect(viberSenderName(undefined)).toBe('Support');
-    const body = JSON.parse(viber.render(outbound({ text: 'x'.repeat(VIBER_MAX_TEXT + 1) }), { secrets: {} }).body!);
-    expect(Array.from(body.text)).toHaveLength(VIBER_MAX_TEXT);
+    const text = '😀'.repeat(VIBER_MAX_TEXT + 1);
+    const buttons = [{ label: '1', payload: 'csat:1' }];
+    const bodies = renderRequests(viber, outbound({ text, buttons }), { secrets: {} }).map((r) => JSON.parse(r.body!));
+    expect(bodies.map((b) => Array.from(b.text as string).length)).toEqual([VIBER_MAX_TEXT, 1]);
+    expect(bodies.map((b) => 'keyboard' in b)).toEqual([false, true]);
+    expect(bodies.map((b) => b.text).join('')).toBe(text);
   });
 
   it('renders survey buttons as a keyboard of reply buttons and remembers them in tracking_data', () => {
     const buttons = [1, 2, 3, 4, 5].map((n) => ({ label: String(n), payload: `csat:${n}` }));
-    const body = JSON.parse(viber.render(outbound({ kind: 'survey', buttons }), { secrets: {} }).body!);
+    const body = JSON.parse(renderOne(viber, outbound({ kind: 'survey', buttons }), { secrets: {} }).body!);
     expect(body.keyboard).toEqual(viberKeyboard(buttons));
     expect(body.keyboard.Buttons[0]).toEqual({ ActionType: 'reply', ActionBody: 'csat:1', Text: '1', TextSize: 'regular', Columns: 1, Rows: 1 });
     expect(JSON.parse(body.tracking_data)).toEqual({ ticket: 'C-000001', buttons: { 'csat:1': '1', 'csat:2': '2', 'csat:3': '3', 'csat:4': '4', 'csat:5': '5' } });

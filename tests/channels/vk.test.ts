@@ -6,6 +6,8 @@
  * contract.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { renderOne } from '../helpers/render.js';
+import { renderRequests } from '../../functions/channels/channel.js';
 import { ChannelRequestError, type Envelope, type OutboundMessage, type PlatformResponse, type RawRequest, type Secrets } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { VK_LANGUAGES, VK_MAX_TEXT, vk, vkKeyboard, vkPayload, vkRandomId } from '../../functions/channels/vk/index.js';
@@ -213,7 +215,7 @@ describe('vk answerInteraction', () => {
 
 describe('vk render', () => {
   it('describes messages.send as a form with peer_id, message, random_id, access_token and v', () => {
-    const req = vk.render(outbound(), { secrets: { VK_ACCESS_TOKEN: 'vk1.a.token', VK_API_VERSION: '5.199' } });
+    const req = renderOne(vk, outbound(), { secrets: { VK_ACCESS_TOKEN: 'vk1.a.token', VK_API_VERSION: '5.199' } });
     expect(req).toMatchObject({ method: 'POST', url: 'https://api.vk.com/method/messages.send', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const form = Object.fromEntries(new URLSearchParams(req.body!));
     expect(form).toEqual({ peer_id: String(OLGA), random_id: String(vkRandomId('01JFOUT0000000000000000000')), message: 'Ваш заказ уже в пути.', access_token: 'vk1.a.token', v: '5.199' });
@@ -227,21 +229,25 @@ describe('vk render', () => {
   });
 
   it('defaults the API version to 5.199 and shows a placeholder instead of a missing token', () => {
-    const form = new URLSearchParams(vk.render(outbound(), { secrets: {} }).body!);
+    const form = new URLSearchParams(renderOne(vk, outbound(), { secrets: {} }).body!);
     expect(form.get('v')).toBe('5.199');
     expect(form.get('access_token')).toBe('<VK_ACCESS_TOKEN>');
   });
 
-  it('cuts a text longer than 4096 characters, counting characters not UTF-16 units', () => {
+  it('sends a text longer than 4096 characters (counting characters, not UTF-16 units) as two messages with their own random_id', () => {
     const text = '😀'.repeat(VK_MAX_TEXT + 10);
-    const sent = new URLSearchParams(vk.render(outbound({ text }), { secrets: {} }).body!).get('message')!;
-    expect(Array.from(sent)).toHaveLength(VK_MAX_TEXT);
-    expect(sent.endsWith('…')).toBe(true);
+    const forms = renderRequests(vk, outbound({ text }), { secrets: {} }).map((r) => new URLSearchParams(r.body!));
+    expect(forms.map((f) => Array.from(f.get('message')!).length)).toEqual([VK_MAX_TEXT, 10]);
+    expect(forms.map((f) => f.get('message')).join('')).toBe(text);
+    // The first part keeps the message's own random_id; each further part gets its own, stable across retries.
+    expect(forms[0]!.get('random_id')).toBe(String(vkRandomId(outbound().id)));
+    expect(forms[1]!.get('random_id')).not.toBe(forms[0]!.get('random_id'));
+    expect(renderRequests(vk, outbound({ text }), { secrets: {} }).map((r) => new URLSearchParams(r.body!).get('random_id'))).toEqual(forms.map((f) => f.get('random_id')));
   });
 
   it('renders survey buttons as an inline keyboard of text buttons, five per row, JSON payloads', () => {
     const buttons = [1, 2, 3, 4, 5].map((n) => ({ label: `${n} ★`, payload: JSON.stringify({ survey: 'csat', score: n }) }));
-    const keyboard = JSON.parse(new URLSearchParams(vk.render(outbound({ kind: 'survey', buttons }), { secrets: {} }).body!).get('keyboard')!);
+    const keyboard = JSON.parse(new URLSearchParams(renderOne(vk, outbound({ kind: 'survey', buttons }), { secrets: {} }).body!).get('keyboard')!);
     expect(keyboard).toEqual({ inline: true, buttons: [buttons.map((b) => ({ action: { type: 'text', label: b.label, payload: b.payload }, color: 'secondary' }))] });
   });
 

@@ -4,6 +4,8 @@
  * and receipt words, and parser corners (unknown types, missing contacts, statuses without ids).
  */
 import { describe, expect, it } from 'vitest';
+import { renderOne } from '../helpers/render.js';
+import { renderRequests } from '../../functions/channels/channel.js';
 import type { OutboundMessage, RawRequest } from '../../functions/channels/channel.js';
 import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { metaSignature, metaWireBody } from '../../functions/channels/meta.js';
@@ -46,12 +48,12 @@ const outbound = (extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
   id: '01JFOUT0000000000000000000', channel: 'whatsapp', conversation_id: ANA, text: 'A sua encomenda sai hoje.', kind: 'reply', ...extra,
 });
 const ctx = { secrets: { ...TEST_SECRETS, WHATSAPP_ACCESS_TOKEN: 'wa-token', WHATSAPP_PHONE_NUMBER_ID: '999000999000999', META_GRAPH_API_VERSION: 'v23.0' } };
-const bodyOf = (msg: OutboundMessage, c = ctx) => JSON.parse(whatsapp.render(msg, c).body!);
+const bodyOf = (msg: OutboundMessage, c = ctx) => JSON.parse(renderOne(whatsapp, msg, c).body!);
 const survey = (labels: string[]) => labels.map((label, i) => ({ label, payload: `csat:${i + 1}` }));
 
 describe('whatsapp render', () => {
   it('sends a free-form text from the number the customer wrote to, with the bearer token', () => {
-    const req = whatsapp.render(outbound({ context: { business_account: { waba_id: '1', phone_number_id: '120300400500600', display_phone_number: '15550100100' } } }), ctx);
+    const req = renderOne(whatsapp, outbound({ context: { business_account: { waba_id: '1', phone_number_id: '120300400500600', display_phone_number: '15550100100' } } }), ctx);
     expect(req).toEqual({
       method: 'POST', url: 'https://graph.facebook.com/v23.0/120300400500600/messages',
       headers: { 'content-type': 'application/json', authorization: 'Bearer wa-token' },
@@ -60,8 +62,8 @@ describe('whatsapp render', () => {
   });
 
   it('falls back to WHATSAPP_PHONE_NUMBER_ID, and to visible placeholders the sender refuses to perform', () => {
-    expect(whatsapp.render(outbound(), ctx).url).toBe('https://graph.facebook.com/v23.0/999000999000999/messages');
-    const bare = whatsapp.render(outbound(), { secrets: {} });
+    expect(renderOne(whatsapp, outbound(), ctx).url).toBe('https://graph.facebook.com/v23.0/999000999000999/messages');
+    const bare = renderOne(whatsapp, outbound(), { secrets: {} });
     expect(bare.url).toBe('https://graph.facebook.com/v23.0/<WHATSAPP_PHONE_NUMBER_ID>/messages');
     expect(bare.headers.authorization).toBe('Bearer <WHATSAPP_ACCESS_TOKEN>');
   });
@@ -72,12 +74,27 @@ describe('whatsapp render', () => {
     expect(body).not.toHaveProperty('to');
   });
 
-  it('cuts texts to 4096 characters without splitting an emoji', () => {
-    const text = `${'a'.repeat(WHATSAPP_MAX_TEXT - 2)}📦📦`;
-    const sent = bodyOf(outbound({ text })).text.body as string;
-    expect(sent.length).toBeLessThanOrEqual(WHATSAPP_MAX_TEXT);
-    expect(sent.endsWith('…')).toBe(true);
-    expect(sent.charCodeAt(sent.length - 2)).not.toBe(0xd83d);
+  it('sends a text over 4096 characters as two text messages without splitting an emoji', () => {
+    const text = `${'a'.repeat(WHATSAPP_MAX_TEXT - 1)}📦📦`;
+    const bodies = renderRequests(whatsapp, outbound({ text }), { secrets: {} }).map((r) => JSON.parse(r.body!));
+    expect(bodies.map((b) => b.text.body)).toEqual(['a'.repeat(WHATSAPP_MAX_TEXT - 1), '📦📦']);
+  });
+
+  it('sends a registered template (outside the window) as type template with its body parameters in order', () => {
+    const body = JSON.parse(renderOne(whatsapp, outbound({ text: 'Hi Ana, about ticket C-000042: …', template: { name: 'ticket_update', language: 'pt_BR', parameters: ['Ana', 'C-000042'] } }), { secrets: {} }).body!);
+    expect(body).toEqual({
+      messaging_product: 'whatsapp', recipient_type: 'individual', to: outbound().conversation_id, type: 'template',
+      template: { name: 'ticket_update', language: { code: 'pt_BR' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ana' }, { type: 'text', text: 'C-000042' }] }] },
+    });
+  });
+
+  it('puts survey buttons on the last part, whose interactive body holds at most 1024 characters', () => {
+    const text = `${'w '.repeat(999)}w`; // 1,999 characters: one text message, then the interactive one
+    const buttons = [{ label: 'Good', payload: 'csat:5' }, { label: 'Bad', payload: 'csat:1' }];
+    const bodies = renderRequests(whatsapp, outbound({ text, buttons }), { secrets: {} }).map((r) => JSON.parse(r.body!));
+    expect(bodies.map((b) => b.type)).toEqual(['text', 'interactive']);
+    expect(bodies[1].interactive.body.text.length).toBeLessThanOrEqual(1024);
+    expect(`${bodies[0].text.body} ${bodies[1].interactive.body.text}`).toBe(text);
   });
 
   it('renders up to 3 short survey choices as interactive reply buttons (id = payload, title = label)', () => {

@@ -45,7 +45,7 @@ describe('stage 5: state machines run with the bundled task handlers', () => {
 
   beforeAll(async () => {
     const workDir = inject('deployWorkDir');
-    d = await startDeployment({ workDir, assembly: await synthesize(workDir) });
+    d = await startDeployment({ workDir, assembly: await synthesize(workDir), emulators: inject('deployEmulators') });
     db = d.db();
     for (const [id, r] of d.assembly.resourcesOf('AWS::StepFunctions::StateMachine')) {
       const definition = JSON.parse(d.phys.resolveString(r.Properties?.DefinitionString)) as Definition;
@@ -77,7 +77,7 @@ describe('stage 5: state machines run with the bundled task handlers', () => {
       const events = (await listTimeline(db, old.id)).filter((e) => e.type === 'event').map((e) => (e as { event: string }).event);
       expect(events).toEqual(expect.arrayContaining(['sla.escalated', 'sla.breached']));
       // The escalation e-mail went out through SES (moto keeps what was sent).
-      const sent = ((await d.moto.data()).ses?.RawMessage ?? []) as Array<{ destinations: string[]; raw_data: string }>;
+      const sent = await d.sentMail();
       expect(sent.filter((m) => m.destinations.includes(SYNTH_CONTEXT.escalationEmail!) && m.raw_data.includes(old.number))).not.toHaveLength(0);
 
       // Opened now: nothing due yet, the machine goes back to wait until the first threshold.

@@ -1,15 +1,15 @@
 /**
  * Stage 7 — faults injected into the emulated deployment, each a regression test for a defect of
- * issue 12 (they fail until the fix lands; that is expected):
+ * issue 12:
  * - (i) SSM throttles the cold start's GetParameters (every SDK retry refused): that
  *   invocation fails, and the NEXT invocation of the same environment must read the secrets and
- *   succeed (issue 12 item 4: functions/runtime/aws.ts keeps the rejected setup promise);
+ *   succeed (issue 12 item 4: functions/runtime/aws.ts kept the rejected setup promise);
  * - (iii) SES rejects the e-mail reply (its From address is no longer a verified identity in moto):
  *   the reply must end `failed` with its reason on the ticket timeline (item 5: the SES exception
- *   escapes the adapter's error handling, the message is retried, dead-lettered, left `queued`);
+ *   escaped the adapter's error handling, the message was retried, dead-lettered, left `queued`);
  * - (ii) an unparseable inbound record must reach the inbound DLQ with its reason on the receive
- *   that finds it unparseable — on its 5th receive (works) and on its 1st (item 9: today it is
- *   retried until the 5th, holding its conversation for minutes).
+ *   that finds it unparseable — on its 5th receive and on its 1st (item 9: it was retried until
+ *   the 5th, holding its conversation for minutes).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,8 +20,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Db } from '../../functions/store/db.js';
 import { listTickets, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry } from '../../functions/store/records.js';
-import { addressOf, startDeployment, type Deployment } from './harness/deployment.js';
+import { addressOf, deploymentSigned, startDeployment, type Deployment } from './harness/deployment.js';
 import { REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
+import { loadSamples } from '../helpers/samples.js';
 
 const sample = (path: string) => JSON.parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as { request: { headers: Record<string, string>; body: string } };
 
@@ -33,7 +34,7 @@ describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
 
   beforeAll(async () => {
     const workDir = inject('deployWorkDir');
-    d = await startDeployment({ workDir, assembly: await synthesize(workDir) });
+    d = await startDeployment({ workDir, assembly: await synthesize(workDir), emulators: inject('deployEmulators') });
     db = d.db();
     const queueId = (prefix: string) => d.assembly.resourcesOf('AWS::SQS::Queue').map(([id]) => id).find((id) => id.startsWith(prefix))!;
     inbound = d.queue(queueId('IngestInboundQueue'));
@@ -42,7 +43,7 @@ describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
   afterAll(async () => { await d?.stop(); });
 
   it('(i) a cold start whose SSM read is throttled fails that invocation; the next invocation of the same environment succeeds', async () => {
-    const webhook = sample('functions/channels/telegram/samples/01-text.json').request;
+    const webhook = deploymentSigned(sample('functions/channels/telegram/samples/01-text.json').request);
     const ingest = d.host('ingest');
     try {
       d.ssmFaults.arm();
@@ -64,7 +65,8 @@ describe('stage 7: fault injection (issue 12 items 4, 5, 9)', () => {
     const from = addressOf(SYNTH_CONTEXT.emailFrom!);
     await d.aws.ses.send(new DeleteIdentityCommand({ Identity: from }));
     try {
-      const mail = sample('functions/channels/email/samples/01-text-utf8-v2.json').request;
+      // Stamped now: SNS messages older than an hour are refused.
+      const mail = loadSamples('email', { at: d.clock.now() }).find((s) => s.name === '01-text-utf8-v2')!.request;
       const res = await d.http.request({ method: 'POST', path: '/webhooks/email', headers: mail.headers, body: mail.body });
       expect(res.status, d.logs()).toBe(200);
       await d.settle();

@@ -8,13 +8,34 @@ const ticket = (over: Partial<TriageTicket> = {}): TriageTicket => ({
 });
 
 describe('planning a ticket change', () => {
-  it('allows exactly the status transitions of the domain and names the allowed ones when refusing', () => {
+  // DESIGN.md §2 "Status transitions", written out: from → every status it may change to.
+  // (new → open, pending_customer, on_hold, resolved; the three active ones among themselves and
+  // → resolved; resolved → open (reopen) or closed; closed and merged final; nothing back to new.)
+  const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+    new: ['open', 'pending_customer', 'on_hold', 'resolved'],
+    open: ['pending_customer', 'on_hold', 'resolved'],
+    pending_customer: ['open', 'on_hold', 'resolved'],
+    on_hold: ['open', 'pending_customer', 'resolved'],
+    resolved: ['open', 'closed'],
+    closed: [],
+    merged: [],
+  };
+
+  it('allows exactly the transitions of a literal matrix, in the domain and in a planned change', () => {
+    expect(Object.keys(ALLOWED).sort()).toEqual([...TICKET_STATUSES].sort());
     for (const from of TICKET_STATUSES) for (const to of TICKET_STATUSES) {
+      const allowed = ALLOWED[from]!.includes(to);
+      expect(canTransition(from, to), `${from} → ${to}`).toBe(allowed);
       if (from === to || from === 'merged') continue;
       const plan = planTicketChange(ticket({ status: from }), { status: to }, T0 + 1);
-      if (canTransition(from, to)) expect(plan.kind, `${from} → ${to}`).toBe('change');
+      if (allowed) expect(plan.kind, `${from} → ${to}`).toBe('change');
       else expect(plan, `${from} → ${to}`).toMatchObject({ kind: 'refused', code: 'illegal_transition' });
     }
+    // the cases a one-word slip would open
+    expect(canTransition('new', 'closed')).toBe(false);
+    expect(canTransition('open', 'new')).toBe(false);
+    expect(canTransition('closed', 'open')).toBe(false);
+    expect(canTransition('resolved', 'pending_customer')).toBe(false);
     const refused = planTicketChange(ticket({ status: 'open' }), { status: 'new' }, T0);
     expect(refused).toMatchObject({ kind: 'refused', message: expect.stringContaining('allowed: pending_customer, on_hold, resolved') });
   });

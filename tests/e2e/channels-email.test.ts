@@ -11,7 +11,7 @@ import type { Runtime } from '../../local/runtime.js';
 import { keys } from '../../functions/store/table.js';
 import { DEFAULT_SURVEY_SETTINGS, scheduleSurvey } from '../../functions/domain/survey.js';
 import { buildSnsBody, SNS_TEST_CERT_URL } from '../../scripts/sign-email.js';
-import { loadSamples, sampleObjects, TEST_SECRETS } from '../helpers/samples.js';
+import { deliveredAt, loadSamples, sampleObjects, TEST_SECRETS } from '../helpers/samples.js';
 import { testRuntime, type ApiClient } from '../helpers/runtime.js';
 
 const TOPIC = TEST_SECRETS.EMAIL_SNS_TOPIC_ARN!;
@@ -23,6 +23,8 @@ const OUR_ID = /^<0107[0-9a-f]+-[0-9a-f-]{36}-000000@eu-central-1\.amazonses\.co
 type Item = { kind: string; channel: string; ticket_id: string | null; request: { method: string; url: string; headers: Record<string, string>; body: string | null } };
 
 let seq = 0;
+/** The running runtime's clock: SNS messages are stamped with it (older than an hour is refused). */
+let clockNow: () => number = () => Date.now();
 /** A freshly built, correctly signed SES → SNS notification for a mail (CRLF MIME). */
 function notification(opts: { from: string; name?: string; subject: string; text: string; inReplyTo?: string; references?: string[]; headers?: string[]; dmarc?: string; s3?: { bucket: string; key: string } }): { body: string; sesId: string } {
   seq += 1;
@@ -48,7 +50,7 @@ function notification(opts: { from: string; name?: string; subject: string; text
   const body = buildSnsBody({
     envelope: {
       Type: 'Notification', MessageId: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`, TopicArn: TOPIC, Subject: 'Amazon SES Email Receipt Notification',
-      Timestamp: '2026-10-12T10:00:01.000Z', SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
+      Timestamp: new Date(clockNow()).toISOString(), SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
       UnsubscribeURL: `https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:e2e`,
     },
     notification: {
@@ -99,6 +101,7 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     // not received again while still in work; the poison-record test waits 5 × this.
     rt = await testRuntime({ EMAIL_FROM: 'Acme Support <support@acme.example>' }, { visibilityTimeoutMs: 1000 });
     token = await rt.api.token('ann', 'agent');
+    clockNow = () => rt.clock.now();
     // The S3 action's objects exist before SNS notifies (SES writes, then publishes).
     for (const [bucket, key, body] of sampleObjects('email')) {
       const res = await fetch(`${rt.url}/dev/s3/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', body });
@@ -108,7 +111,7 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
   afterAll(async () => { await rt?.stop(); });
 
   it('answers every accepted sample, in NN order, with 200 and an empty body, processing each', async () => {
-    for (const s of accepted) {
+    for (const s of accepted.map((x) => deliveredAt(x, rt.clock.now()))) {
       const res = await rt.api.webhook('email', { headers: s.request.headers, body: s.request.body });
       expect(res.status, s.name).toBe(s.expect.status);
       expect(res.body === '' ? null : res.body, s.name).toBe(s.expect.response_body ?? null);
@@ -177,7 +180,8 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     const mail = await simpleParser(Buffer.from(ack.request.body!, 'utf8'));
     expect(mail.headers.get('auto-submitted')).toBe('auto-replied');
     expect(mail.subject).toBe('Re: [C-000001] Zamówienie 4471 nie dotarło');
-    expect(mail.to).toMatchObject({ value: [{ address: ANNA }] });
+    // Her first mail names a Reply-To: answers go there, as any mail client's would (issue 13).
+    expect(mail.to).toMatchObject({ value: [{ address: 'anna.k.orders@shop.example' }] });
   });
 
   it('sends an agent reply as SES SendRawEmail threaded to the customer\'s mail, and stores SES\'s Message-ID', async () => {
@@ -348,7 +352,7 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
   it('refuses every refusal sample with its status and code, and an oversized body with 413, leaving no trace', async () => {
     const before = await snapshot();
     const outboxBefore = (await outbox()).length;
-    for (const s of refusals) {
+    for (const s of refusals.map((x) => deliveredAt(x, rt.clock.now()))) {
       const res = await rt.api.webhook('email', { headers: s.request.headers, body: s.request.body });
       expect(res.status, s.name).toBe(s.expect.status);
       expect(JSON.parse(res.body).error.code, s.name).toBe(s.expect.code);

@@ -12,6 +12,7 @@ import type { Runtime } from '../../local/runtime.js';
 import { metaSignature, metaWireBody } from '../../functions/channels/meta.js';
 import { loadSamples, TEST_SECRETS } from '../helpers/samples.js';
 import { testRuntime, type ApiClient } from '../helpers/runtime.js';
+import { customerWrites } from '../helpers/customer-writes.js';
 
 const CHANNELS = ['whatsapp', 'messenger', 'instagram'] as const;
 type MetaChannel = (typeof CHANNELS)[number];
@@ -53,6 +54,14 @@ describe('Meta channels end to end (whatsapp, messenger, instagram)', () => {
     return { items: (items.Items ?? []).map((i) => `${i.pk}|${i.sk}`).sort(), queue: rt.queues.inbound.stats().depth };
   };
   const reply = async (ticketId: string, text: string) => rt.api.post(`/api/v1/tickets/${ticketId}/replies`, { text }, token);
+  /**
+   * The samples were sent months ago by the platforms' clocks, and the messaging window runs from
+   * the customer's own time: before a reply, the customer writes again, now.
+   */
+  const writesNow = async (channel: MetaChannel, from: string) => {
+    expect((await rt.api.webhook(channel, customerWrites(channel, from, 'Are you there?', rt.clock.now()))).status).toBe(200);
+    await rt.settle();
+  };
   const outboundEntry = async (ticketId: string, id: string) => (await timeline(ticketId)).find((e) => e.id === id)!;
 
   beforeAll(async () => {
@@ -179,6 +188,7 @@ describe('Meta channels end to end (whatsapp, messenger, instagram)', () => {
   it('whatsapp: a reply is a Cloud API messages request from the number written to; statuses move its delivery forward, never back', async () => {
     const ana = await mustCard('whatsapp', WA.ana);
     const ticketId = ana.tickets[0]!.id;
+    await writesNow('whatsapp', WA.ana);
     const res = await reply(ticketId, 'Olá Ana, a sua encomenda 5120/B sai hoje.');
     expect(res.status).toBe(202);
     await rt.settle();
@@ -210,6 +220,7 @@ describe('Meta channels end to end (whatsapp, messenger, instagram)', () => {
   it('messenger: a reply is a Send API RESPONSE; a delivery mid, then a read watermark, mark it', async () => {
     const lukas = await mustCard('messenger', FB.lukas);
     const ticketId = lukas.tickets[0]!.id;
+    await writesNow('messenger', FB.lukas);
     const res = await reply(ticketId, 'Hallo Lukas, Ihre Bestellung 7781/C ist unterwegs.');
     expect(res.status).toBe(202);
     await rt.settle();
@@ -235,6 +246,7 @@ describe('Meta channels end to end (whatsapp, messenger, instagram)', () => {
   it('instagram: a reply is a Send API request with the Instagram token; read.mid marks it read', async () => {
     const sofia = await mustCard('instagram', IG.sofia);
     const ticketId = sofia.tickets[0]!.id;
+    await writesNow('instagram', IG.sofia);
     const res = await reply(ticketId, '¡Hola Sofía! Enviamos la pieza que falta hoy.');
     expect(res.status).toBe(202);
     await rt.settle();

@@ -23,8 +23,10 @@ type Rt = Runtime & { api: ApiClient };
 const TOPIC = TEST_SECRETS.EMAIL_SNS_TOPIC_ARN!;
 const SNS_HEADERS = { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' };
 let seq = 0;
+/** The running runtime's clock: SNS notifications older than an hour are refused. */
+let clockNow: () => number = () => Date.now();
 
-/** A correctly signed SES → SNS notification of a plain-text mail. */
+/** A correctly signed SES → SNS notification of a plain-text mail, stamped now. */
 function mail(from: string, subject: string, text: string): string {
   seq += 1;
   const raw = Buffer.from([
@@ -34,7 +36,7 @@ function mail(from: string, subject: string, text: string): string {
   return buildSnsBody({
     envelope: {
       Type: 'Notification', MessageId: `00000000-0000-4000-9000-${String(seq).padStart(12, '0')}`, TopicArn: TOPIC, Subject: 'Amazon SES Email Receipt Notification',
-      Timestamp: '2026-10-12T10:00:01.000Z', SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
+      Timestamp: new Date(clockNow()).toISOString(), SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
       UnsubscribeURL: `https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:survey`,
     },
     notification: {
@@ -45,13 +47,13 @@ function mail(from: string, subject: string, text: string): string {
   }, raw);
 }
 
-/** A WhatsApp text message, signed the way Meta sends it. */
-function whatsapp(waId: string, text: string): { headers: Record<string, string>; body: string } {
+/** A WhatsApp text message sent at `at` (ms; the window runs from it), signed the way Meta sends it. */
+function whatsapp(waId: string, text: string, at: number): { headers: Record<string, string>; body: string } {
   seq += 1;
   const body = metaWireBody({ object: 'whatsapp_business_account', entry: [{ id: '110200300400500', changes: [{ field: 'messages', value: {
     messaging_product: 'whatsapp', metadata: { display_phone_number: '15550100100', phone_number_id: '120300400500600' },
     contacts: [{ profile: { name: 'Test' }, wa_id: waId }],
-    messages: [{ from: waId, id: `wamid.SURVEYWINDOW${String(seq).padStart(8, '0')}`, timestamp: '1790000100', type: 'text', text: { body: text } }],
+    messages: [{ from: waId, id: `wamid.SURVEYWINDOW${String(seq).padStart(8, '0')}`, timestamp: String(Math.floor(at / 1000)), type: 'text', text: { body: text } }],
   } }] }] });
   return { headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(TEST_SECRETS.META_APP_SECRET!, body) }, body };
 }
@@ -67,6 +69,7 @@ describe('survey e-mail score links, survey templates and messaging windows (loc
     }, { visibilityTimeoutMs: 5000 });
     agent = await rt.api.token('ann', 'agent');
     admin = await rt.api.token('ada', 'admin');
+    clockNow = () => rt.clock.now();
   });
   afterAll(async () => { await rt?.stop(); });
 
@@ -260,10 +263,10 @@ describe('survey e-mail score links, survey templates and messaging windows (loc
   it('skips a WhatsApp survey that would go out after the 24 h window closed (window_closed): no message, no reminder', async () => {
     const late = '12065550161';
     const fresh = '12065550162';
-    expect((await rt.api.webhook('whatsapp', whatsapp(late, 'Where is my refund?'))).status).toBe(200);
+    expect((await rt.api.webhook('whatsapp', whatsapp(late, 'Where is my refund?', rt.clock.now()))).status).toBe(200);
     await settle();
     await advance(23.5 * 3600);
-    expect((await rt.api.webhook('whatsapp', whatsapp(fresh, 'Where is my parcel?'))).status).toBe(200);
+    expect((await rt.api.webhook('whatsapp', whatsapp(fresh, 'Where is my parcel?', rt.clock.now()))).status).toBe(200);
     await settle();
     const lateId = (await customerTickets(`whatsapp:${late}`))[0]!.id;
     const freshId = (await customerTickets(`whatsapp:${fresh}`))[0]!.id;

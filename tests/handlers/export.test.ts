@@ -82,7 +82,7 @@ describe('export', () => {
     const get = async (qs: string) => {
       const res = await api({
         rawPath: '/api/v1/kpis', rawQueryString: qs, queryStringParameters: Object.fromEntries(new URLSearchParams(qs)), headers: {}, isBase64Encoded: false,
-        requestContext: { http: { method: 'GET', path: '/api/v1/kpis' }, authorizer: { jwt: { claims: { sub: 'sup-1', role: 'supervisor' } } } },
+        requestContext: { http: { method: 'GET', path: '/api/v1/kpis' }, authorizer: { jwt: { claims: { sub: 'sup-1', 'cognito:groups': '[supervisor]' } } } },
         routeKey: '$default', version: '2.0',
       } as unknown as APIGatewayProxyEventV2);
       expect(res.statusCode, String(res.body)).toBe(200);
@@ -105,7 +105,7 @@ describe('export', () => {
     const api = makeAgentApi({ db, clock });
     const res = await api({
       rawPath: '/api/v1/kpis', rawQueryString: '', headers: {}, isBase64Encoded: false,
-      requestContext: { http: { method: 'GET', path: '/api/v1/kpis' }, authorizer: { jwt: { claims: { sub: 'agent-1', role: 'agent' } } } },
+      requestContext: { http: { method: 'GET', path: '/api/v1/kpis' }, authorizer: { jwt: { claims: { sub: 'agent-1', 'cognito:groups': '[agent]' } } } },
       routeKey: '$default', version: '2.0',
     } as unknown as APIGatewayProxyEventV2);
     expect(res.statusCode).toBe(403);

@@ -5,7 +5,8 @@
  * is answered at most once, best-effort.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { sqsRecord } from '../helpers/pipeline.js';
 import type { PlatformRequest, PlatformResponse } from '../../functions/channels/channel.js';
 import { makeSend, type SendMeta } from '../../functions/handlers/send.js';
 import { keys } from '../../functions/store/table.js';
@@ -124,5 +125,125 @@ describe('send: a text over Telegram\'s limit and the answer to a button press',
     const sk = await put({ id: 'in-text-1', at: 5_000, direction: 'in', external_message_id: `${CHAT}:1`, text: 'hi', interaction: null });
     expect(await send.sendOne({ kind: 'interaction-answer', ticket_id: TICKET, entry_sk: sk, message_id: 'in-text-1' })).toBe('skipped');
     expect(calls).toHaveLength(0);
+  });
+});
+
+describe('send: failures the agents see, backoff that respects the platform', () => {
+  let rt: Runtime & { api: ApiClient };
+  beforeAll(async () => { rt = await testRuntime({ TELEGRAM_BOT_TOKEN: 'test-bot-token' }, { visibilityTimeoutMs: 5000 }); });
+  afterAll(async () => { await rt?.stop(); });
+
+  const TICKET = '01JFTICKET0000000000000001';
+  const CHAT = 48120088;
+  let n = 0;
+  const tooMany = (after: number): PlatformResponse => ({ status: 429, headers: {}, body: JSON.stringify({ ok: false, error_code: 429, description: 'Too Many Requests: retry after 30', parameters: { retry_after: after } }) });
+  const blocked: PlatformResponse = { status: 403, headers: {}, body: JSON.stringify({ ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' }) };
+
+  beforeAll(async () => {
+    // A ticket and an identity of record, so the ticket's undelivered set and the identity's reachability can be written.
+    await rt.db.doc.send(new PutCommand({ TableName: rt.db.tableName, Item: { ...keys.ticket(TICKET), id: TICKET, number: 'C-900001', status: 'open', customer_id: '01JFCUSTOMER00000000000001', channel: 'telegram', conversation_id: String(CHAT), updated_at: 1, created_at: 1, message_count: 1 } }));
+    await rt.db.doc.send(new PutCommand({ TableName: rt.db.tableName, Item: { ...keys.identity('telegram', String(CHAT)), channel: 'telegram', external_id: String(CHAT), customer_id: '01JFCUSTOMER00000000000001', created_at: 1 } }));
+  });
+
+  /** A queued reply on the ticket and its SQS record (receive count as given). */
+  const queued = async (text = 'Your parcel ships today.', channel = 'telegram', conversation = String(CHAT)) => {
+    const id = `reply-${++n}`;
+    const at = 10_000 + n;
+    const key = keys.timelineEntry(TICKET, at, id);
+    await rt.db.doc.send(new PutCommand({ TableName: rt.db.tableName, Item: {
+      ...key, ticket_id: TICKET, type: 'message', id, at, channel, conversation_id: conversation, direction: 'out', external_message_id: null, text, attachments: [], interaction: null,
+      edited: false, sent_at: at, delivery: 'queued', delivery_rank: 0, outbound_kind: 'reply', author: 'ann', extras: { identity_external_id: conversation },
+    } }));
+    const job = { ticket_id: TICKET, entry_sk: key.sk, message_id: id };
+    return { id, sk: key.sk, job, record: (receives: number) => ({ ...sqsRecord(JSON.stringify(job), `ticket:${TICKET}`), attributes: { ...sqsRecord('', '').attributes, ApproximateReceiveCount: String(receives), MessageGroupId: `ticket:${TICKET}` } }) };
+  };
+  const stored = async (sk: string) => (await rt.db.doc.send(new GetCommand({ TableName: rt.db.tableName, Key: { pk: keys.ticket(TICKET).pk, sk }, ConsistentRead: true }))).Item!;
+  const feed = async (type: string) => (await rt.db.doc.send(new ScanCommand({ TableName: rt.db.tableName, ConsistentRead: true }))).Items!.filter((i) => String(i.pk).startsWith('FEED#') && i.type === type);
+  const sender = (answer: (n: number, request: PlatformRequest) => PlatformResponse | Promise<PlatformResponse>) => {
+    const calls: PlatformRequest[] = [];
+    const visibility: Array<[string, number]> = [];
+    const send = makeSend({
+      db: rt.db, config: rt.config, maxReceiveCount: 5, random: () => 0.5,
+      perform: async (request) => { calls.push(request); return answer(calls.length, request); },
+      changeVisibility: async (handle, seconds) => { visibility.push([handle, seconds]); },
+      logger: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    return { send, calls, visibility };
+  };
+
+  it('waits out Telegram\'s retry_after (30 s) with ChangeMessageVisibility, and holds the rest of the conversation as long', async () => {
+    const first = await queued();
+    const second = await queued('And the invoice follows.');
+    const { send, calls, visibility } = sender(() => tooMany(30));
+    const r1 = first.record(1);
+    const r2 = second.record(1);
+    const res = await send({ Records: [r1, r2] });
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([r1.messageId, r2.messageId]);
+    expect(calls).toHaveLength(1); // the second waits behind the first, in order
+    expect(visibility).toEqual([[r1.receiptHandle, 30], [r2.receiptHandle, 30]]);
+    expect(await stored(first.sk)).toMatchObject({ delivery: 'queued' });
+  });
+
+  it('backs off exponentially when the platform names no wait (5xx): 30 s, 60 s, 120 s … with jitter', async () => {
+    const m = await queued();
+    const { send, visibility } = sender(() => ({ status: 502, headers: {}, body: 'Bad Gateway' }));
+    for (const receives of [1, 2, 3]) await send({ Records: [m.record(receives)] });
+    // random() = 0.5: three quarters of each step.
+    expect(visibility.map(([, s]) => s)).toEqual([23, 45, 90]);
+  });
+
+  it('on the last attempt the queue allows, a failure to be retried ends in failed (retries_exhausted), never queued, and tells the agents', async () => {
+    const m = await queued();
+    const { send } = sender(() => tooMany(30));
+    const res = await send({ Records: [m.record(5)] });
+    expect(res.batchItemFailures).toEqual([]); // done with: not left for the dead-letter queue
+    expect(await stored(m.sk)).toMatchObject({ delivery: 'failed', delivery_error: 'retries_exhausted', delivery_reason: expect.stringContaining('gave up') });
+    expect((await feed('message.failed')).find((e) => e.data.message_id === m.id)).toMatchObject({ ticket_id: TICKET, data: { channel: 'telegram', code: 'retries_exhausted', last_error: '429', kind: 'reply' } });
+    const ticket = (await rt.db.doc.send(new GetCommand({ TableName: rt.db.tableName, Key: keys.ticket(TICKET), ConsistentRead: true }))).Item!;
+    expect([...ticket.undelivered]).toContain(m.id);
+  });
+
+  it('fails a record that waited behind a failure in its group and is on its last receive, instead of dead-lettering it untried', async () => {
+    const first = await queued();
+    const second = await queued('Second reply');
+    const { send } = sender(() => ({ status: 502, headers: {}, body: '' }));
+    const res = await send({ Records: [first.record(4), second.record(5)] });
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toHaveLength(1);
+    expect(await stored(second.sk)).toMatchObject({ delivery: 'failed', delivery_error: 'retries_exhausted' });
+    expect(await stored(first.sk)).toMatchObject({ delivery: 'queued' });
+  });
+
+  it('fails a refused message at once with the platform\'s code and reason; a blocked bot marks the identity unreachable', async () => {
+    const m = await queued();
+    const { send } = sender(() => blocked);
+    expect(await send.sendOne(m.job)).toBe('failed');
+    expect(await stored(m.sk)).toMatchObject({ delivery: 'failed', delivery_error: 'blocked', delivery_reason: 'The customer blocked the bot or deleted their Telegram account.' });
+    const identity = (await rt.db.doc.send(new GetCommand({ TableName: rt.db.tableName, Key: keys.identity('telegram', String(CHAT)), ConsistentRead: true }))).Item!;
+    expect(identity).toMatchObject({ reachability: 'unreachable', reachability_reason: 'blocked', reachability_at: expect.any(Number) });
+    expect((await feed('message.failed')).find((e) => e.data.message_id === m.id)?.data).toMatchObject({ code: 'blocked', unreachable: true });
+  });
+
+  it('does not retry a Telegram send that timed out (it may have arrived): failed with timeout; a connection refused is retried', async () => {
+    const timedOut = await queued();
+    const { send } = sender(() => { throw Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }); });
+    expect(await send.sendOne(timedOut.job)).toBe('failed');
+    expect(await stored(timedOut.sk)).toMatchObject({ delivery: 'failed', delivery_error: 'timeout' });
+
+    const refused = await queued();
+    const { send: send2 } = sender(() => { throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }); });
+    await expect(send2.sendOne(refused.job)).rejects.toMatchObject({ name: 'SendRetryLater' });
+    expect(await stored(refused.sk)).toMatchObject({ delivery: 'queued' });
+  });
+
+  it('retries a VK send that timed out: random_id makes VK drop the repeat', async () => {
+    const m = await queued('Привет', 'vk', '400500677');
+    let first = true;
+    const { send, calls } = sender(() => {
+      if (first) { first = false; throw Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }); }
+      return { status: 200, headers: {}, body: JSON.stringify({ response: 901 }) };
+    });
+    await expect(send.sendOne(m.job)).rejects.toMatchObject({ name: 'SendRetryLater' });
+    expect(await send.sendOne(m.job, { receiveCount: 2 })).toBe('sent');
+    expect(new URLSearchParams(calls[0]!.body!).get('random_id')).toBe(new URLSearchParams(calls[1]!.body!).get('random_id'));
   });
 });

@@ -4,7 +4,8 @@
  * cleanly, a redelivered resolution schedules once, the follow-up alerts once.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { putWhatsAppTemplates } from '../../functions/store/whatsapp-templates.js';
 import { fixedClock } from '../../functions/domain/clock.js';
 import { initialSla } from '../../functions/domain/sla/policy.js';
 import type { RawEmailRequest } from '../../functions/domain/sla/notify.js';
@@ -103,6 +104,25 @@ describe('survey-step handler', () => {
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ outbound_kind: 'survey', extras: { survey_message: 'thanks_low' } });
     expect((await listTimeline(db, t.id)).filter((e) => e.type === 'event').map((e) => e.type === 'event' && e.event)).toEqual(['survey.alerted']);
+  });
+
+  it('asks as the registered WhatsApp template marked for surveys when the window has closed, instead of skipping', async () => {
+    expect(await putWhatsAppTemplates(db, { items: [{
+      name: 'survey_after_ticket', language: 'en', category: 'UTILITY', body: 'How did we do on ticket {{1}}? Reply with a number from 1 to 5.',
+      parameters: ['ticket.number'], use_for: ['survey'],
+    }], expectedVersion: 0, by: 'sam', now: T0 })).toBe(true);
+    try {
+      const t = await put(resolvedTicket(scheduleSurvey(null, T0, S), { channel: 'whatsapp', conversation_id: '12065550888', last_inbound_at: T0 - 23.5 * H }));
+      clock.set(T0 + H);
+      expect(await step()({ ticket_id: t.id, round: 1 })).toMatchObject({ did: 'asked' });
+      const [question] = await outbound(t.id);
+      expect(question).toMatchObject({ text: `How did we do on ticket ${t.number}? Reply with a number from 1 to 5.`, outbound_kind: 'survey' });
+      expect((question as { extras: Record<string, unknown> }).extras).toMatchObject({ wa_template: { name: 'survey_after_ticket', language: 'en', parameters: [t.number] } });
+      expect((question as { extras: Record<string, unknown> }).extras).not.toHaveProperty('buttons');
+      expect((await getTicket(db, t.id))!.survey).toMatchObject({ state: 'sent' });
+    } finally {
+      await db.doc.send(new DeleteCommand({ TableName: db.tableName, Key: { pk: 'SETTINGS#whatsapp-templates', sk: 'SETTINGS' } }));
+    }
   });
 
   it('expires an unanswered survey after the window and cancels one whose ticket was reopened', async () => {

@@ -7,15 +7,17 @@ import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SignJWT, decodeJwt } from 'jose';
 import { makeWebchatApi, REFRESH_GRACE_S, SESSION_TTL_S } from '../../functions/handlers/webchat-api.js';
+import { makeAgentApi } from '../../functions/handlers/agent-api.js';
 import type { Db } from '../../functions/store/db.js';
+import { freshTable } from '../helpers/ddb.js';
 
 const SECRET = 'test-webchat-secret-0000000000000000';
 /** No visitor has written yet: every read finds nothing. */
 const emptyDb = { doc: { send: async () => ({}) }, tableName: 't', roundTrips: () => 0 } as unknown as Db;
 
-function setup(config: { WEBCHAT_SECRET?: string; WEBCHAT_ALLOWED_ORIGINS?: string } = { WEBCHAT_SECRET: SECRET }) {
+function setup(config: { WEBCHAT_SECRET?: string; WEBCHAT_ALLOWED_ORIGINS?: string } = { WEBCHAT_SECRET: SECRET }, db: Db = emptyDb) {
   let now = Date.parse('2026-10-04T14:00:00Z');
-  const api = makeWebchatApi({ db: emptyDb, clock: { now: () => now }, config, logger: { warn: () => {}, error: () => {} } });
+  const api = makeWebchatApi({ db, clock: { now: () => now }, config, logger: { warn: () => {}, error: () => {} } });
   const call = async (method: string, path: string, headers: Record<string, string> = {}, query?: Record<string, string>) => {
     const r = await api({
       rawPath: path, headers, ...(query ? { queryStringParameters: query } : {}),
@@ -51,6 +53,39 @@ describe('POST /webchat/session', () => {
     expect((await call('GET', '/webchat/messages', bearer(renewed.token))).status).toBe(200);
     advance(REFRESH_GRACE_S + SESSION_TTL_S + 60);
     expect((await call('POST', '/webchat/session', bearer(renewed.token))).body.visitor_id).not.toBe(first.visitor_id);
+  });
+
+  it('renews for hours after expiry, not days: 7 h after, the old token starts a new visitor', async () => {
+    const { call, advance } = setup();
+    const first = (await call('POST', '/webchat/session')).body;
+    advance(SESSION_TTL_S + 5 * 3600);
+    const renewed = (await call('POST', '/webchat/session', bearer(first.token))).body;
+    expect(renewed.visitor_id).toBe(first.visitor_id);
+    advance(SESSION_TTL_S + 7 * 3600);
+    expect((await call('POST', '/webchat/session', bearer(renewed.token))).body.visitor_id).not.toBe(first.visitor_id);
+  });
+
+  it('ends a session a supervisor revoked: no renewal (a new visitor instead) and no reading, for that session only', async () => {
+    const { db } = await freshTable('webchat-revoke');
+    const { call, now } = setup({ WEBCHAT_SECRET: SECRET }, db);
+    const victim = (await call('POST', '/webchat/session')).body;
+    const other = (await call('POST', '/webchat/session')).body;
+    expect((await call('GET', '/webchat/messages', bearer(victim.token))).status).toBe(200);
+    const agentApi = makeAgentApi({ db, clock: { now } });
+    const revoke = (role: string) => agentApi({
+      version: '2.0', routeKey: '$default', rawPath: `/api/v1/webchat/sessions/${victim.conversation_id}`, rawQueryString: '', headers: {},
+      requestContext: { http: { method: 'DELETE', path: `/api/v1/webchat/sessions/${victim.conversation_id}` }, authorizer: { jwt: { claims: { sub: 'lead', 'cognito:groups': `[${role}]` } } } },
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    expect((await revoke('agent')).statusCode).toBe(403);
+    const r = await revoke('supervisor');
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(String(r.body))).toMatchObject({ sid: victim.conversation_id });
+    expect((await call('GET', '/webchat/messages', bearer(victim.token))).status).toBe(401);
+    const renewed = (await call('POST', '/webchat/session', bearer(victim.token))).body;
+    expect([renewed.visitor_id, renewed.conversation_id]).not.toContain(victim.visitor_id);
+    expect(renewed.conversation_id).not.toBe(victim.conversation_id);
+    expect((await call('GET', '/webchat/messages', bearer(other.token))).status).toBe(200);
   });
 
   it('never renews a forged token or a shop (`site`) token into an anonymous one with the same ids', async () => {

@@ -6,13 +6,14 @@ import { buildEnvelope, messageGroupId } from '../../functions/channels/envelope
 import { channelByName } from '../../functions/channels/registry.js';
 import type { Channel } from '../../functions/domain/inbound.js';
 import { loadConfig, type Config } from '../../functions/runtime/config.js';
-import { TEST_SECRETS, loadSamples, toRawRequest, type Sample } from './samples.js';
+import { TEST_SECRETS, deliveredAt, loadSamples, toRawRequest, type Sample } from './samples.js';
 
 export const testConfig = (extra: Record<string, string> = {}): Config => loadConfig({ ...TEST_SECRETS, ...extra });
 
 export async function envelopeOf(sample: Sample, receivedAt = Date.now(), body?: string): Promise<{ envelope: Envelope; groupId: string }> {
   const adapter = channelByName(sample.channel)!;
-  const req = toRawRequest(body === undefined ? sample : { request: { ...sample.request, body } });
+  // An e-mail sample is stamped at receivedAt (SNS messages older than an hour are refused).
+  const req = toRawRequest(body === undefined ? deliveredAt(sample, receivedAt) : { request: { ...sample.request, body } });
   const admission = await adapter.admit(req, TEST_SECRETS, receivedAt);
   if (admission.kind !== 'accepted') throw new Error(`sample ${sample.file} is a handshake`);
   return { envelope: buildEnvelope(adapter.name as Channel, req, admission, receivedAt, randomUUID()), groupId: messageGroupId(adapter.name as Channel, admission.conversationKey) };

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ParsePorts, RawRequest } from '../../functions/channels/channel.js';
 import { SAMPLE_SETTINGS } from '../../local/sample-settings.js';
+import { signEmail, type SnsSpec } from '../../scripts/sign-email.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CHANNELS_DIR = join(REPO_ROOT, 'functions', 'channels');
@@ -106,13 +107,34 @@ function readSamples(channel: string): readonly Sample[] {
 }
 
 /** Samples of a channel: accepted ones in `NN` order, then refusals by name. */
-export function loadSamples(channel: string): Sample[] {
+/** The sample files of a channel exactly as stored (the signer check compares against these). */
+export function loadSampleFiles(channel: string): Sample[] {
   let samples = cache.get(channel);
   if (!samples) {
     samples = readSamples(channel);
     cache.set(channel, samples);
   }
   return structuredClone(samples) as Sample[];
+}
+
+/**
+ * The samples of a channel as the platform would deliver them at `at` (default: now). Only
+ * e-mail changes: SNS messages older than an hour are refused (functions/channels/email/sns.ts,
+ * MAX_TIMESTAMP_SKEW_MS), so each e-mail sample gets `Timestamp` = `at` and is signed again with
+ * the test key (its deliberate defects, tampering and omissions kept by the signer).
+ */
+export function loadSamples(channel: string, opts: { at?: number } = {}): Sample[] {
+  const samples = loadSampleFiles(channel);
+  return channel === 'email' ? samples.map((s) => deliveredAt(s, opts.at ?? Date.now())) : samples;
+}
+
+/** An e-mail sample stamped and signed as SNS would send it at `at`; any other sample unchanged. */
+export function deliveredAt<T extends Pick<SampleFile, 'request'> & { defect?: Defect }>(sample: T, at: number): T {
+  const spec = sample.request.sns as SnsSpec | undefined;
+  if (spec === undefined || typeof spec.envelope?.Timestamp !== 'string') return sample;
+  const stamped = structuredClone(sample) as T & SampleFile;
+  (stamped.request.sns as { envelope: Record<string, string> }).envelope.Timestamp = new Date(at).toISOString();
+  return { ...stamped, request: { ...stamped.request, body: signEmail(stamped, {}).request.body } };
 }
 
 /** The file content of a sample, without the loader's metadata. */

@@ -60,6 +60,12 @@ describe('AgentApi user pool', () => {
       PreventUserExistenceErrors: 'ENABLED',
     });
   });
+
+  it('lets a signed-in agent write preferences only: never name ({{agent.name}} in replies)', () => {
+    const client = Object.values(template.findResources('AWS::Cognito::UserPoolClient'))[0]!.Properties as { WriteAttributes?: string[] };
+    // Absent would mean "every attribute", name included.
+    expect(client.WriteAttributes).toEqual(['locale', 'zoneinfo']);
+  });
 });
 
 describe('AgentApi HTTP API', () => {

@@ -52,8 +52,13 @@ describe('SSM parameters per function', () => {
     const names = (prefix: string) => String(env[functionId(template, prefix)]!.CONFLUO_SECRET_NAMES).split(',');
     expect(names('IngestIngestFunction')).toEqual([...SSM_SETTINGS.ingest]);
     expect(names('OutboundSendFunction')).toEqual([...SSM_SETTINGS.send]);
-    expect(names('WebchatApiWebchatApiFunction')).toEqual(['WEBCHAT_ALLOWED_ORIGINS', 'WEBCHAT_SECRET']);
+    expect(names('WebchatApiWebchatApiFunction')).toEqual(['CONFLUO_WEBCHAT_SESSION_RATE', 'WEBCHAT_ALLOWED_ORIGINS', 'WEBCHAT_SECRET']);
     expect(names('SurveyLinkSurveyLinkFunction')).toEqual(['CONFLUO_SURVEY_LINK_SECRET']);
+    // Functions that read one non-secret channel setting read that one only.
+    expect(names('ProcessingProcessFunction')).toEqual(['EMAIL_FORM_SENDERS']);
+    expect(names('AgentApiAgentApiFunction')).toEqual(['META_HUMAN_AGENT_TAG']);
+    expect(names('SlaWorkflowEvaluateFunction')).toEqual(['EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN']);
+    expect(lambdaEnvironments(template)[functionId(template, 'ProcessingDispatchFunction')]!.CONFLUO_SECRET_NAMES).toBeUndefined();
     const secretsOf = (prefix: string) => names(prefix).filter((n) => SECRET_SETTING_NAMES.includes(n));
     // The public functions read no outbound token (Telegram bot, WhatsApp, Messenger, VK, Twilio's REST use).
     for (const prefix of ['IngestIngestFunction', 'WebchatApiWebchatApiFunction', 'SurveyLinkSurveyLinkFunction']) {

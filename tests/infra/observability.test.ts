@@ -40,6 +40,14 @@ describe('Observability alarms', () => {
     });
   });
 
+  it('fires on any InboundMalformed across channels and reasons (an authenticated event dropped as malformed)', () => {
+    expect(alarm('InboundMalformedAlarm')).toMatchObject({
+      Metrics: [expect.objectContaining({ Expression: 'SELECT SUM(InboundMalformed) FROM "Confluo"', Period: 300, ReturnData: true })],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
   it('fires on any WebhookTooLarge across channels', () => {
     expect(alarm('WebhookTooLargeAlarm')).toMatchObject({
       Metrics: [expect.objectContaining({ Expression: 'SELECT SUM(WebhookTooLarge) FROM "Confluo"', Period: 300, ReturnData: true })],
@@ -139,7 +147,7 @@ describe('Observability alarms', () => {
   });
 
   it('notifies the alarm topic on alarm and on recovery, treating no data as fine', () => {
-    expect(Object.keys(alarms)).toHaveLength(5 + 10 + 1 + 6 + 2);
+    expect(Object.keys(alarms)).toHaveLength(6 + 10 + 1 + 6 + 2);
     for (const a of Object.values(alarms)) {
       expect(a.Properties).toMatchObject({
         AlarmActions: [{ Ref: topicId }],

@@ -50,6 +50,17 @@ describe('Outbound send function', () => {
     expect(allowedActions(template, sendId)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'ssm:GetParameters', 'kms:Decrypt']));
   });
 
+  it('may delay a received record (ChangeMessageVisibility on the outbound queue only) and knows the queue\'s maxReceiveCount', () => {
+    const env = template.toJSON().Resources[sendId].Properties.Environment.Variables;
+    expect(env).toMatchObject({ CONFLUO_OUTBOUND_QUEUE_URL: { Ref: queueId }, CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT: '5' });
+    expect(template.toJSON().Resources[queueId].Properties.RedrivePolicy.maxReceiveCount).toBe(Number(env.CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT));
+    const visibility = policyStatements(template, sendId).filter((s) => JSON.stringify(s.Action).includes('sqs:ChangeMessageVisibility'));
+    expect(visibility.length).toBeGreaterThan(0);
+    for (const s of visibility) expect(s.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+    // Sending to its own queue is not among its rights.
+    expect(allowedActions(template, sendId)).not.toContain('sqs:SendMessage');
+  });
+
   it('leaves EMAIL_FROM unset when no sender is given', () => {
     const t = withoutEmail.template;
     const env = t.toJSON().Resources[functionId(t, 'OutboundSendFunction')].Properties.Environment.Variables;

@@ -17,6 +17,19 @@ const custom = synthConfluo({
   enabledChannels: ['telegram', 'email'],
 });
 
+describe('ConfluoStack: the local runtime\'s /dev endpoints are never deployed', () => {
+  it('has no HTTP API route and no CloudFront path under /dev (token minting, outbox, clock, settle, S3 are local only)', () => {
+    for (const t of [template, custom.template]) {
+      const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey));
+      expect(routes.length).toBeGreaterThan(10);
+      for (const key of routes) expect(key.split(' ')[1] ?? key, key).not.toMatch(/^\/dev(\/|$)/i);
+      const paths = Object.values(t.findResources('AWS::CloudFront::Distribution'))
+        .flatMap((d) => ((d.Properties.DistributionConfig?.CacheBehaviors ?? []) as Array<{ PathPattern: string }>).map((b) => b.PathPattern));
+      for (const p of paths) expect(p).not.toMatch(/^\/?dev(\/|\*|$)/i);
+    }
+  });
+});
+
 describe('ConfluoStack composition', () => {
   it('composes the capabilities under their contract construct ids', () => {
     expect(stack.node.children.map((c) => c.node.id)).toEqual(expect.arrayContaining(['Store', 'Ingest', 'Processing', 'Outbound', 'AgentApi', 'Observability']));
@@ -112,9 +125,9 @@ describe('ConfluoStack functions', () => {
     }
   });
 
-  it('let only ingest, send, the widget API (WEBCHAT_SECRET signs visitor tokens) and the survey step and link functions (CONFLUO_SURVEY_LINK_SECRET signs score links) read the secrets path', () => {
+  it('let only the functions that read channel settings read the secrets path: ingest, send, the widget API, the survey step and links, SLA evaluate (the e-mail channel\'s SES region), process (EMAIL_FORM_SENDERS at parse) and the Agent API (META_HUMAN_AGENT_TAG)', () => {
     const readers = Object.entries(lambdaEnvironments(template)).filter(([, env]) => 'CONFLUO_SECRETS_PATH' in env).map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
-    expect(readers.sort()).toEqual(['IngestIngestFunction', 'OutboundSendFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
+    expect(readers.sort()).toEqual(['AgentApiAgentApiFunction', 'IngestIngestFunction', 'OutboundSendFunction', 'ProcessingProcessFunction', 'SlaWorkflowEvaluateFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
     // Each by name, exactly what it reads (tests/infra/least-privilege.test.ts).
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ssm:GetParameters', 'ssm:GetParameter'] })]) },

@@ -99,7 +99,7 @@ describe('LocalQueue', () => {
     expect(again!.receiptHandle).not.toBe(first!.receiptHandle);
     expect(q.delete(first!.receiptHandle)).toBe(false); // a stale handle deletes nothing
     expect(q.delete(again!.receiptHandle)).toBe(true);
-    expect(q.stats()).toEqual({ name: 'inbound.fifo', depth: 0, inFlight: 0, dlqDepth: 0 });
+    expect(q.stats()).toEqual({ name: 'inbound.fifo', depth: 0, inFlight: 0, delayed: 0, dlqDepth: 0 });
   });
 
   it('changeVisibility(0) makes an in-flight message visible at once', () => {
@@ -111,6 +111,22 @@ describe('LocalQueue', () => {
 
     expect(bodies(q.receive())).toEqual(['m']);
     expect(() => q.changeVisibility(record!.receiptHandle, 0)).toThrow(LocalQueueError);
+  });
+
+  it('counts a message hidden with changeVisibility as delayed, and shows it again once a jumping clock passes its time (recheck)', () => {
+    const clock = fakeClock();
+    const q = queue({ now: clock.now, visibilityTimeoutMs: 60_000 });
+    sendTo(q, 'm');
+    const [record] = q.receive();
+    q.changeVisibility(record!.receiptHandle, 30_000);
+    expect(q.stats()).toMatchObject({ depth: 0, inFlight: 1, delayed: 1 });
+    clock.t += 29_999;
+    q.recheck();
+    expect(q.receive()).toEqual([]);
+    clock.t += 1;
+    q.recheck();
+    expect(q.stats()).toMatchObject({ depth: 1, inFlight: 0, delayed: 0 });
+    expect(bodies(q.receive())).toEqual(['m']);
   });
 
   it('FIFO: accepts a repeated deduplication id within 5 minutes without enqueuing it twice', () => {

@@ -42,8 +42,8 @@ describe('POST /dev/settle', () => {
     expect(res.body.pending).toEqual({
       waitingFor: 'inbound queue',
       queues: [
-        { name: 'inbound.fifo', depth: 0, inFlight: 1, dlqDepth: 0 },
-        { name: 'outbound.fifo', depth: 0, inFlight: 0, dlqDepth: 0 },
+        { name: 'inbound.fifo', depth: 0, inFlight: 1, delayed: 0, dlqDepth: 0 },
+        { name: 'outbound.fifo', depth: 0, inFlight: 0, delayed: 0, dlqDepth: 0 },
       ],
       stream: { dispatched: 0 },
       workflows: { due: 0, running: 0, parked: 0, steps: 0 },

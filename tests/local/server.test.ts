@@ -1,7 +1,8 @@
 /**
  * The local server's HTTP framing, over a raw socket (what `fetch` hides): a request body over the
  * size cap is refused with 413 and leaves its keep-alive connection usable — the next request on
- * it is answered, or the server closes the connection cleanly; never a stall or a reset.
+ * it is answered, or the server closes the connection cleanly; never a stall or a reset. And the
+ * `Host` check against DNS rebinding (any Host can be written on a raw socket).
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +79,7 @@ describe('local server', () => {
     try {
       // 1 MiB cap (local/server.ts): 17 chunks of 64 KiB, no Content-Length.
       const chunk = 'x'.repeat(64 * 1024);
-      x.socket.write('POST /webhooks/telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      x.socket.write(`POST /webhooks/telegram HTTP/1.1\r\nHost: 127.0.0.1:${rt.port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
       for (let i = 0; i < 17; i++) x.socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
       x.socket.write('0\r\n\r\n');
       await waitFor(x, 1);
@@ -86,7 +87,7 @@ describe('local server', () => {
       expect(refused?.status).toBe(413);
       expect(JSON.parse(refused!.body)).toEqual({ error: { code: 'payload_too_large', message: 'body too large' } });
 
-      x.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      x.socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${rt.port}\r\n\r\n`);
       await waitFor(x, 2);
       const next = responses(x.text())[1];
       if (next) expect(next.status).toBe(200);
@@ -96,15 +97,48 @@ describe('local server', () => {
     }
   });
 
+  it('answers only its own names as Host: a DNS-rebinding name is refused with 403 before any route (/dev included)', async () => {
+    const raw = async (host: string | null, path = '/dev/outbox') => {
+      const x = await open(rt.port);
+      try {
+        x.socket.write(`GET ${path} HTTP/1.1\r\n${host === null ? '' : `Host: ${host}\r\n`}Connection: close\r\n\r\n`);
+        await waitFor(x, 1);
+        return responses(x.text())[0];
+      } finally {
+        x.socket.destroy();
+      }
+    };
+    for (const host of [`127.0.0.1:${rt.port}`, `localhost:${rt.port}`, `LOCALHOST:${rt.port}`, `[::1]:${rt.port}`]) expect((await raw(host))?.status, host).toBe(200);
+    for (const host of [`attacker.example:${rt.port}`, 'attacker.example', `127.0.0.1.attacker.example:${rt.port}`, `localhost:${rt.port + 1}`, '127.0.0.1', `localhost.:${rt.port}`]) {
+      const r = await raw(host);
+      expect(r?.status, host).toBe(403);
+      expect(JSON.parse(r!.body).error.code).toBe('host_not_allowed');
+      expect(r!.body).not.toContain('items');
+    }
+    expect((await raw(`attacker.example:${rt.port}`, '/dev/token'))?.status).toBe(403);
+    expect((await raw(null))?.status).toBe(400); // HTTP/1.1 without Host: Node itself refuses it
+  });
+
   it('answers a chunked body under the cap normally on the same kind of connection', async () => {
     const x = await open(rt.port);
     try {
-      x.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
-      x.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      x.socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${rt.port}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`);
+      x.socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${rt.port}\r\n\r\n`);
       await waitFor(x, 2);
       expect(responses(x.text()).map((r) => r.status)).toEqual([200, 200]);
     } finally {
       x.socket.destroy();
     }
+  });
+});
+
+describe('local server Host check', () => {
+  it('answers a configured extra host (a tunnel), by name or name:port', async () => {
+    const { hostAllowed } = await import('../../local/server.js');
+    expect(hostAllowed('abc.tunnel.example', 3000, ['abc.tunnel.example'])).toBe(true);
+    expect(hostAllowed('abc.tunnel.example:443', 3000, ['abc.tunnel.example'])).toBe(true);
+    expect(hostAllowed('abc.tunnel.example:8443', 3000, ['abc.tunnel.example:443'])).toBe(false);
+    expect(hostAllowed('evil.example', 3000, ['abc.tunnel.example'])).toBe(false);
+    expect(hostAllowed(undefined, 3000, [])).toBe(false);
   });
 });

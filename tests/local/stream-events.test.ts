@@ -116,7 +116,8 @@ describe('the dispatch stream mapping of the synthesised template', () => {
     const byHandler = Object.fromEntries(mappings.queues.map((q) => [q.handler, q]));
     expect(Object.keys(byHandler).sort()).toEqual(['process', 'send']);
     for (const q of mappings.queues) {
-      expect(q).toMatchObject({ source: 'sqs', enabled: true, batchSize: 10, reportBatchItemFailures: true, maximumConcurrency: null, filterPatterns: [] });
+      // The process mapping is capped (lib/processing.ts PROCESS_MAX_CONCURRENCY: flood control).
+      expect(q).toMatchObject({ source: 'sqs', enabled: true, batchSize: 10, reportBatchItemFailures: true, maximumConcurrency: q.handler === 'process' ? 10 : null, filterPatterns: [] });
       expect(template.Resources[q.queueLogicalId]!.Type).toBe('AWS::SQS::Queue');
     }
     expect(byHandler.process!.queueLogicalId).toMatch(/^IngestInboundQueue/);

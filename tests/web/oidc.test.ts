@@ -101,8 +101,9 @@ describe('sign-in round trip', () => {
     await expect(completeSignIn(cfg, { code: 'c', state }, storage, fakeFetch)).rejects.toThrow(/invalid_grant/);
   });
 
-  it('reads a dev-style token too (role claim, sub)', () => {
-    expect(fromIdToken(jwt({ sub: 'bob', role: 'admin' }))).toEqual({ token: jwt({ sub: 'bob', role: 'admin' }), agent: 'bob', role: 'admin' });
+  it('reads a dev-style token too (cognito:groups, sub), and never a role claim', () => {
+    expect(fromIdToken(jwt({ sub: 'bob', 'cognito:groups': ['admin'] }))).toEqual({ token: jwt({ sub: 'bob', 'cognito:groups': ['admin'] }), agent: 'bob', role: 'admin' });
+    expect(fromIdToken(jwt({ sub: 'eve', role: 'admin', 'custom:role': 'admin' })).role).toBe('agent');
     expect(() => fromIdToken('nope')).toThrow();
   });
 });

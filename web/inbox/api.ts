@@ -35,6 +35,8 @@ export interface Ticket {
   id: string; number: string; status: string; priority: string; category: string | null; tags: string[]; customer_id: string; channel: string;
   assignee: string | null; team: string | null; sla: Sla | null; created_at: string; updated_at: string; last_inbound_at: string | null;
   last_outbound_at: string | null; message_count: number; customer?: { id: string; display_name: string | null };
+  /** Replies of this ticket that could not be delivered. */
+  undelivered?: number;
 }
 export interface Attachment { type: string; url?: string | null; file_name?: string | null; mime_type?: string | null; size?: number | null }
 export interface TimelineEntry {
@@ -43,12 +45,20 @@ export interface TimelineEntry {
   author?: string; outbound_kind?: string; event?: string; data?: Record<string, unknown>; interaction?: { payload: string } | null;
   /** Inbound: the sender is not verified (an e-mail that failed DMARC) — it may be forged. */
   unauthenticated?: boolean;
+  /** Failed messages: the platform's code, what it means, and whether it was sent again. */
+  delivery_error?: string | number; delivery_reason?: string; failed_at?: string; retried_by?: string; retry_of?: string;
 }
-export interface Identity { channel: string; external_id: string; display_name?: string; username?: string; phone?: string; phone_verified?: boolean; email?: string; email_verified?: boolean; reachability?: string }
+export interface Identity {
+  channel: string; external_id: string; display_name?: string; username?: string; phone?: string; phone_verified?: boolean; email?: string; email_verified?: boolean;
+  reachability?: string; reachability_reason?: string; reachability_at?: string;
+  /** Channels with a messaging window: when it closes (null: no message yet); absent: no window. */
+  reply_window_closes_at?: string | null;
+}
 export interface CustomerCard {
   id: string; display_name: string | null; identities: Identity[];
   suggestions: Array<{ kind: string; value: string; source: string; reason: string; customer_id: string | null }>;
   tickets: Array<{ id: string; number: string; status: string; channel: string; created_at: string }>;
 }
 export interface Template { id: string; name: string; bodies: Record<string, string> }
+export interface WhatsAppTemplate { name: string; language: string; category: string; body: string; parameters: string[] }
 export interface FeedEvent { id: string; type: string; at: string; ticket_id: string | null; customer_id: string | null; data: Record<string, unknown> }

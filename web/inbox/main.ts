@@ -8,7 +8,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
-import { Api, errorText, isApiError, type CustomerCard, type FeedEvent, type Template, type Ticket, type TimelineEntry } from './api.js';
+import { Api, errorText, isApiError, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
+import { splitText } from '../../functions/channels/text.js';
+import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
 
 const html = htm.bind(h);
 
@@ -31,14 +33,19 @@ const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber
 const CHANNEL_NAMES: Record<string, string> = {
   telegram: 'Telegram', whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', vk: 'VK', viber: 'Viber', twilio: 'SMS', email: 'E-mail', webchat: 'Web chat',
 };
-/** Channels whose platform only accepts free-form replies within 24 h of the customer's last message. */
-const WINDOW_24H = new Set(['whatsapp', 'messenger', 'instagram']);
+/** Twilio's limit per SMS body: a longer reply goes out as several (functions/channels/twilio). */
+const TWILIO_TEXT_LIMIT = { max: 1600, unit: 'utf16' } as const;
 const label = (s: string) => s.replace(/_/g, ' ');
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' }) : '—');
+/** "3 h 20 min", "45 min": a span as people read it. */
+const span = (ms: number) => {
+  const m = Math.max(1, Math.round(Math.abs(ms) / 60_000));
+  return m < 60 ? `${m} min` : m < 48 * 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.round(m / 1440)} days`;
+};
 
 type Auth = SignedIn;
-interface Filters { status: string; assignee: string; channel: string; sla: string; awaiting: string; q: string }
-const NO_FILTERS: Filters = { status: '', assignee: '', channel: '', sla: '', awaiting: '', q: '' };
+interface Filters { status: string; assignee: string; channel: string; sla: string; awaiting: string; delivery: string; q: string }
+const NO_FILTERS: Filters = { status: '', assignee: '', channel: '', sla: '', awaiting: '', delivery: '', q: '' };
 
 function loadAuth(): Auth | null {
   try { return JSON.parse(localStorage.getItem(AUTH_KEY) ?? 'null') as Auth | null; } catch { return null; }
@@ -160,7 +167,7 @@ function useFeed(api: Api, onEvent: (e: FeedEvent) => void): 'live' | 'polling' 
       es.onmessage = () => {};
       // SSE events are named by feed type; every type the inbox reacts to.
       const types = ['ticket.opened', 'ticket.updated', 'ticket.reopened', 'ticket.status_changed', 'ticket.priority_changed', 'ticket.assigned', 'ticket.resolved',
-        'ticket.closed', 'ticket.merged', 'ticket.unmerged', 'ticket.split', 'ticket.handoff', 'message.received', 'message.edited', 'outbound.queued', 'note.added',
+        'ticket.closed', 'ticket.merged', 'ticket.unmerged', 'ticket.split', 'ticket.handoff', 'message.received', 'message.edited', 'message.failed', 'outbound.queued', 'note.added',
         'sla.escalated', 'sla.breached', 'survey.answered', 'survey.commented', 'customer.merged', 'customer.unmerged', 'customer.erased', 'identity.linked'];
       for (const t of types) es.addEventListener(t, (m) => { try { handler.current(JSON.parse((m as MessageEvent).data as string) as FeedEvent); } catch { /* ignore */ } });
       es.onerror = () => {
@@ -183,7 +190,8 @@ function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => vo
   const mode = useFeed(api, (e) => {
     clearTimeout(bump.current);
     bump.current = setTimeout(() => setTick((t) => t + 1), 250);
-    const important = e.type === 'ticket.opened' || e.type === 'sla.breached' || e.type === 'sla.escalated' || (e.type === 'ticket.assigned' && e.data.assignee === auth.agent);
+    // A reply that could not be delivered is news for whoever handles the ticket.
+    const important = e.type === 'ticket.opened' || e.type === 'sla.breached' || e.type === 'sla.escalated' || e.type === 'message.failed' || (e.type === 'ticket.assigned' && e.data.assignee === auth.agent);
     if (e.type === 'message.received' || important) setAnnounce(`${label(e.type.replace('.', ' '))}`);
     if (important && typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) {
       const n = new Notification('Confluo', { body: label(e.type.replace('.', ': ')), tag: e.ticket_id ?? e.id });
@@ -242,6 +250,7 @@ function TicketList({ api, filters, setFilters, selected, onSelect, tick }: { ap
       <button type="button" aria-pressed=${filters.assignee === 'me' && !filters.awaiting} onClick=${() => view({ assignee: 'me' })}>Mine ${counts ? html`<b>${counts.mine}</b>` : ''}</button>
       <button type="button" aria-pressed=${filters.assignee === 'none'} onClick=${() => view({ assignee: 'none' })}>Unassigned ${counts ? html`<b>${counts.unassigned}</b>` : ''}</button>
       <button type="button" aria-pressed=${filters.awaiting === 'agent'} onClick=${() => view({ awaiting: 'agent' })}>Awaiting reply ${counts ? html`<b>${counts.awaiting_reply}</b>` : ''}</button>
+      <button type="button" aria-pressed=${filters.delivery === 'failed'} onClick=${() => view({ delivery: 'failed' })}>Undelivered</button>
       <button type="button" onClick=${() => view({})}>All</button>
     </div>
     <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
@@ -264,7 +273,8 @@ function TicketList({ api, filters, setFilters, selected, onSelect, tick }: { ap
         <button type="button" class=${`ticket-row ${t.id === selected ? 'selected' : ''}`} aria-current=${t.id === selected ? 'true' : undefined} data-ticket=${t.id} onClick=${() => onSelect(t.id)}>
           <span class="row1"><strong>${t.number}</strong> <${ChannelBadge} channel=${t.channel} /> <span class=${`status st-${t.status}`}>${label(t.status)}</span>
             ${t.priority !== 'normal' && html`<span class=${`prio p-${t.priority}`}>${t.priority}</span>`}
-            ${(t.sla?.breached.length ?? 0) > 0 && html`<span class="sla breached">SLA breached</span>`}</span>
+            ${(t.sla?.breached.length ?? 0) > 0 && html`<span class="sla breached">SLA breached</span>`}
+            ${(t.undelivered ?? 0) > 0 && html`<span class="undelivered" title="a reply could not be delivered">⚠ undelivered</span>`}</span>
           <span class="row2">${t.assignee ? `→ ${t.assignee}` : 'unassigned'} · ${when(t.updated_at)} · ${t.message_count} msg</span>
         </button></li>`)}
     </ul>`}
@@ -313,7 +323,7 @@ function TicketView({ api, id, auth, tick, onClose, onSelect }: { api: Api; id: 
     </div>
     <${Triage} api=${api} ticket=${ticket} auth=${auth} onChanged=${(t: Ticket) => { setTicket({ ...ticket, ...t }); refresh(); }} />
     <${SlaLine} ticket=${ticket} />
-    <ol class="timeline" aria-label="Timeline">${timeline.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</ol>
+    <ol class="timeline" aria-label="Timeline">${timeline.map((e) => html`<${Entry} key=${e.id} e=${e} api=${api} ticketId=${ticket.id} card=${card} onChanged=${refresh} />`)}</ol>
     <${Composer} api=${api} ticket=${ticket} card=${card} onSent=${refresh} />
   </section>
   <${CustomerPanel} api=${api} card=${card} current=${ticket.id} onSelect=${onSelect} onChanged=${refresh} />`;
@@ -348,7 +358,12 @@ function Triage({ api, ticket, auth, onChanged }: { api: Api; ticket: Ticket; au
 
 const TICKS: Record<string, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
 
-function Entry({ e }: { e: TimelineEntry }) {
+/** Channels of the customer, other than `channel`, that are not known to be unreachable. */
+function otherReachable(card: CustomerCard | null, channel: string): string[] {
+  return [...new Set((card?.identities ?? []).filter((i) => i.channel !== channel && i.reachability !== 'unreachable').map((i) => i.channel))];
+}
+
+function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: Api; ticketId: string; card: CustomerCard | null; onChanged: () => void }) {
   if (e.type === 'note') {
     return html`<li class="entry note" data-type="note"><span class="who">Note · ${e.author}</span><p>${e.text}</p><time>${when(e.at)}</time></li>`;
   }
@@ -358,7 +373,8 @@ function Entry({ e }: { e: TimelineEntry }) {
     return html`<li class="entry event" data-type="event"><span>${label(String(e.event ?? 'event').replace(/^ticket\./, 'ticket ').replace('.', ' '))}${detail ? ` — ${detail}` : ''}</span> <time>${when(e.at)}</time></li>`;
   }
   const out = e.direction === 'out';
-  return html`<li class=${`entry msg ${out ? 'out' : 'in'}`} data-type="message" data-direction=${e.direction} data-id=${e.id}>
+  const failed = out && e.delivery === 'failed';
+  return html`<li class=${`entry msg ${out ? 'out' : 'in'} ${failed ? 'failed' : ''}`} data-type="message" data-direction=${e.direction} data-id=${e.id} data-delivery=${out ? e.delivery : undefined}>
     <div class="bubble">
       <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : 'Customer'}</span>
       ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">⚠ Sender not verified: this e-mail failed the sender check (DMARC) and may be forged.</p>`}
@@ -373,7 +389,33 @@ function Entry({ e }: { e: TimelineEntry }) {
       })}</ul>`}
       <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">edited</em>` : ''}
         ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${`delivery: ${e.delivery}`} title=${e.delivery}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
+      ${failed && html`<${Failure} e=${e} api=${api} ticketId=${ticketId} card=${card} onChanged=${onChanged} />`}
     </div></li>`;
+}
+
+/** A reply that did not arrive: why (the platform's code in words), and what the agent can do — send it again, or on another channel. */
+function Failure({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: Api; ticketId: string; card: CustomerCard | null; onChanged: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const retry = async (channel?: string) => {
+    setBusy(true); setError(null);
+    try { await api.post(`/tickets/${ticketId}/messages/${encodeURIComponent(e.id)}/retry`, channel ? { channel } : {}); onChanged(); } catch (err) { setError(errorText(err)); } finally { setBusy(false); }
+  };
+  const others = otherReachable(card, e.channel ?? '');
+  return html`<div class="failure" data-code=${String(e.delivery_error ?? '')}>
+    <p><strong>Not delivered.</strong> ${e.delivery_reason ?? 'The platform refused the message.'} <span class="muted">(${String(e.delivery_error ?? 'error')})</span></p>
+    ${e.retried_by ? html`<p class="muted">Sent again.</p>` : html`<div class="actions">
+      <button type="button" disabled=${busy} onClick=${() => retry()}>Retry</button>
+      ${others.map((c) => html`<button type="button" disabled=${busy} onClick=${() => retry(c)}>Send on ${CHANNEL_NAMES[c] ?? c}</button>`)}
+    </div>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </div>`;
+}
+
+/** The customer's identity a reply on `channel` goes to, as the card shows it (the one with the latest window). */
+function identityOn(card: CustomerCard | null, channel: string): Identity | undefined {
+  return (card?.identities ?? []).filter((i) => i.channel === channel)
+    .sort((a, b) => Date.parse(b.reply_window_closes_at ?? '') - Date.parse(a.reply_window_closes_at ?? '') || 0)[0];
 }
 
 function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; card: CustomerCard | null; onSent: () => void }) {
@@ -382,28 +424,44 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
   const [channel, setChannel] = useState(ticket.channel);
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState('');
+  const [waTemplates, setWaTemplates] = useState<WhatsAppTemplate[]>([]);
+  const [waTemplate, setWaTemplate] = useState('');
   const [error, setError] = useState<{ code: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [, setNow] = useState(Date.now());
   useEffect(() => { api.get<{ items: Template[] }>('/templates').then((r) => setTemplates(r.items)).catch(() => {}); }, [api]);
+  useEffect(() => { api.get<{ items: WhatsAppTemplate[] }>('/whatsapp/templates').then((r) => setWaTemplates(r.items)).catch(() => {}); }, [api]);
+  // The window's countdown moves on by itself.
+  useEffect(() => { const t = setInterval(() => setNow(Date.now()), 60_000); return () => clearInterval(t); }, []);
   const channels = [...new Set([ticket.channel, ...(card?.identities ?? []).map((i) => i.channel)])];
-  const lastIn = channel === ticket.channel && ticket.last_inbound_at ? Date.parse(ticket.last_inbound_at) : null;
-  const windowClosed = WINDOW_24H.has(channel) && (lastIn === null || Date.now() - lastIn > 24 * 3600_000);
+  const identity = identityOn(card, channel);
+  const closesAt = identity?.reply_window_closes_at;
+  const windowLeft = closesAt === undefined ? undefined : closesAt === null ? -1 : Date.parse(closesAt) - Date.now();
+  const windowClosed = windowLeft !== undefined && windowLeft <= 0;
+  const unreachable = identity?.reachability === 'unreachable';
+  const alternatives = otherReachable(card, channel);
+  const sms = channel === 'twilio' && identity !== undefined && !identity.external_id.startsWith('whatsapp:') && text !== ''
+    ? smsSegmentsOfParts(splitText(text, TWILIO_TEXT_LIMIT).map((p) => p.text)) : null;
   const chosen = templates.find((t) => t.id === template);
+  const chosenWa = channel === 'whatsapp' ? waTemplates.find((t) => `${t.name}:${t.language}` === waTemplate) : undefined;
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null); setBusy(true);
     try {
       if (mode === 'note') await api.post(`/tickets/${ticket.id}/notes`, { text });
-      else await api.post(`/tickets/${ticket.id}/replies`, { ...(chosen ? { template: chosen.id } : { text }), ...(channel !== ticket.channel ? { channel } : {}) });
-      setText(''); setTemplate('');
+      else await api.post(`/tickets/${ticket.id}/replies`, {
+        ...(chosenWa ? { whatsapp_template: { name: chosenWa.name, language: chosenWa.language } } : chosen ? { template: chosen.id } : { text }),
+        ...(channel !== ticket.channel ? { channel } : {}),
+      });
+      setText(''); setTemplate(''); setWaTemplate('');
       onSent();
     } catch (err) {
       setError({ code: isApiError(err) ? err.code : 'error', text: isApiError(err) && err.code === 'messaging_window_closed'
-        ? `Not sent: the ${CHANNEL_NAMES[channel] ?? channel} 24-hour window is closed. ${err.message}. Reply on another channel or wait for the customer.`
+        ? `Not sent: the ${CHANNEL_NAMES[channel] ?? channel} window is closed — ${err.message}.`
         : errorText(err) });
     } finally { setBusy(false); }
   };
-  const canSend = !busy && (mode === 'note' ? text.trim() !== '' : chosen !== undefined || text.trim() !== '');
+  const canSend = !busy && (mode === 'note' ? text.trim() !== '' : chosenWa !== undefined || chosen !== undefined || text.trim() !== '');
   return html`<form class=${`composer ${mode}`} onSubmit=${submit} aria-label=${mode === 'note' ? 'Internal note' : 'Reply'}>
     <div class="tabs" role="group" aria-label="Write">
       <button type="button" aria-pressed=${mode === 'reply'} onClick=${() => setMode('reply')}>Reply</button>
@@ -414,14 +472,23 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
         ${channels.map((c) => html`<option value=${c}>${CHANNEL_NAMES[c] ?? c}</option>`)}</select></div>
       <div class="field"><label for="reply-template">Canned answer</label> <select id="reply-template" name="template" value=${template} onChange=${(e: Event) => setTemplate((e.target as HTMLSelectElement).value)}>
         <option value="">— none —</option>${templates.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></div>
+      ${windowLeft !== undefined && !windowClosed && html`<span class="window" role="status">Window open for ${span(windowLeft)}</span>`}
     </div>`}
-    ${mode === 'reply' && windowClosed && html`<p class="warning" role="note">The ${CHANNEL_NAMES[channel]} 24-hour window is closed (the customer's last message is older than 24 h): a free-text reply will be refused.</p>`}
+    ${mode === 'reply' && unreachable && html`<p class="warning unreachable" role="note">The customer cannot be reached on ${CHANNEL_NAMES[channel] ?? channel}${identity?.reachability_reason ? ` (${identity.reachability_reason})` : ''}${identity?.reachability_at ? ` since ${when(identity.reachability_at)}` : ''}.
+      ${alternatives.length > 0 && html` Try: ${alternatives.map((c) => html`<button type="button" class="link" onClick=${() => setChannel(c)}>${CHANNEL_NAMES[c] ?? c}</button> `)}`}</p>`}
+    ${mode === 'reply' && windowClosed && html`<p class="warning" role="note">The ${CHANNEL_NAMES[channel] ?? channel} window is closed (${closesAt ? `since ${span(-windowLeft!)} ago` : 'no message from the customer here'}): ${channel === 'whatsapp' ? 'only a registered template can be sent.' : 'a free-text reply will be refused (or tagged HUMAN_AGENT, where this deployment allows it).'}
+      ${alternatives.length > 0 && html` Or reply on: ${alternatives.map((c) => html`<button type="button" class="link" onClick=${() => setChannel(c)}>${CHANNEL_NAMES[c] ?? c}</button> `)}`}</p>`}
+    ${mode === 'reply' && channel === 'whatsapp' && waTemplates.length > 0 && html`<div class="field"><label for="reply-wa-template">WhatsApp template</label> <select id="reply-wa-template" name="whatsapp_template" value=${waTemplate} onChange=${(e: Event) => setWaTemplate((e.target as HTMLSelectElement).value)}>
+      <option value="">— none —</option>${waTemplates.map((t) => html`<option value=${`${t.name}:${t.language}`}>${t.name} (${t.language})</option>`)}</select></div>`}
     <label for="composer-text" class="sr">${mode === 'note' ? 'Note text' : 'Reply text'}</label>
-    ${chosen && mode === 'reply'
+    ${chosenWa && mode === 'reply'
+      ? html`<div class="template-preview" aria-live="polite"><span class="muted">WhatsApp template (parameters filled in on send):</span><p>${chosenWa.body}</p></div>`
+      : chosen && mode === 'reply'
       ? html`<div class="template-preview" aria-live="polite"><span class="muted">Canned answer (variables filled in on send):</span><p>${Object.values(chosen.bodies)[0]}</p></div>`
       : html`<textarea id="composer-text" name="text" rows="3" value=${text} placeholder=${mode === 'note' ? 'Only agents see notes' : 'Write a reply'}
           onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
           onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e); }}></textarea>`}
+    ${mode === 'reply' && sms && html`<p class="muted segments" role="status">${sms.segments} SMS segment${sms.segments === 1 ? '' : 's'} (${sms.encoding})</p>`}
     ${error && html`<p class=${`error ${error.code === 'messaging_window_closed' ? 'window-closed' : ''}`} role="alert">${error.text}</p>`}
     <button type="submit" class="primary" disabled=${!canSend}>${mode === 'note' ? 'Add note' : 'Send reply'}</button>
   </form>`;
@@ -443,7 +510,7 @@ function CustomerPanel({ api, card, current, onSelect, onChanged }: { api: Api; 
       ${i.username && html`<span class="muted">@${i.username}</span>`}
       ${i.phone && html`<div>☎ ${i.phone} ${mark(i.phone_verified)}</div>`}
       ${i.email && html`<div>✉ ${i.email} ${mark(i.email_verified)}</div>`}
-      ${i.reachability === 'unreachable' && html`<div class="warning">unreachable</div>`}
+      ${i.reachability === 'unreachable' && html`<div class="warning unreachable">unreachable${i.reachability_reason ? ` (${i.reachability_reason})` : ''}${i.reachability_at ? ` since ${when(i.reachability_at)}` : ''}</div>`}
     </li>`)}</ul>
     ${card.suggestions.length > 0 && html`<h3>Suggestions</h3><ul class="suggestions">${card.suggestions.map((s) => html`<li>
       ${s.kind} ${s.value} <span class="muted">from ${CHANNEL_NAMES[s.source] ?? s.source}: ${label(s.reason)}</span>

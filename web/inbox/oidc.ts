@@ -139,11 +139,11 @@ export function jwtClaims(token: string): Record<string, unknown> {
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)))) as Record<string, unknown>;
 }
 
-/** Agent id (`sub`, else `cognito:username`), display name and highest role (`cognito:groups`, `role`) of an ID token. */
+/** Agent id (`sub`, else `cognito:username`), display name and highest role (`cognito:groups` only, as the Agent API decides) of an ID token. */
 export function fromIdToken(token: string): SignedIn {
   const c = jwtClaims(token);
   const groups = Array.isArray(c['cognito:groups']) ? c['cognito:groups'].map(String) : [];
-  const roles = [c.role, ...groups].filter((r): r is (typeof ROLES)[number] => typeof r === 'string' && (ROLES as readonly string[]).includes(r));
+  const roles = groups.filter((r): r is (typeof ROLES)[number] => typeof r === 'string' && (ROLES as readonly string[]).includes(r));
   const role = roles.sort((a, b) => ROLES.indexOf(b) - ROLES.indexOf(a))[0] ?? 'agent';
   const str = (k: string) => (typeof c[k] === 'string' && c[k] !== '' ? (c[k] as string) : undefined);
   const agent = str('sub') ?? str('cognito:username') ?? 'agent';

@@ -45,7 +45,7 @@ import { isRecord, parseJsonBody } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { readMail } from './mime.js';
 import { renderRawEmail } from './reply.js';
-import { isSnsUrl, verifySnsMessage, type SnsMessage } from './sns.js';
+import { isSnsUrl, snsHostFor, snsRegionOf, verifySnsMessage, type SnsMessage } from './sns.js';
 import { sesMessageIdDomain, sesRegion } from './ses.js';
 
 export { sesMessageIdDomain, sesRegion };
@@ -169,13 +169,22 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
   if (!mail.from) return [ignored('no sender address', id)];
 
   const address = mail.from.address;
-  const identity: Identity = compact({
-    external_id: address,
-    display_name: mail.from.name,
-    email: address,
-    // Only a DMARC PASS proves the From domain (GRAY, FAIL or missing → a claim).
-    email_verified: n.receipt.dmarcVerdict?.status === 'PASS',
-  });
+  // Reply-To: replies go there (as any mail client would answer). Mail a web form or a
+  // marketplace sends on a customer's behalf comes `From: noreply@…` with the customer in
+  // Reply-To: for senders listed in EMAIL_FORM_SENDERS the Reply-To address is the customer —
+  // unverified (anyone can type any address into a form), so a suggestion for merging, never a
+  // verified e-mail — instead of every such customer becoming one "noreply" customer.
+  const replyTo = mail.replyTo !== undefined && mail.replyTo !== address ? mail.replyTo : undefined;
+  const viaForm = replyTo !== undefined && isFormSender(address, ports?.settings?.EMAIL_FORM_SENDERS);
+  const identity: Identity = viaForm
+    ? compact({ external_id: replyTo, display_name: mail.replyToName, email: replyTo, email_verified: false })
+    : compact({
+      external_id: address,
+      display_name: mail.from.name,
+      email: address,
+      // Only a DMARC PASS proves the From domain (GRAY, FAIL or missing → a claim).
+      email_verified: n.receipt.dmarcVerdict?.status === 'PASS',
+    });
   const mailTs = n.mail.timestamp !== undefined ? Date.parse(n.mail.timestamp) : NaN;
   const sentAt = mail.date ?? (Number.isFinite(mailTs) && mailTs >= 0 ? Math.floor(mailTs / 1000) : Math.floor(receivedAtMs / 1000));
 
@@ -184,7 +193,7 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
     channel: CHANNEL,
     dedup_key: id,
     external_message_id: id,
-    conversation_id: address,
+    conversation_id: replyTo ?? address,
     sent_at: sentAt,
     edit: false,
     text: mail.text,
@@ -200,8 +209,20 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
     content_encoding: encoding,
     reply_text: mail.replyText,
     reply_to: mail.replyTo,
+    form_sender: viaForm ? address : undefined,
     thread: mail.thread,
   }) as NormalisedEvent];
+}
+
+/**
+ * Is `address` one of EMAIL_FORM_SENDERS (comma-separated addresses, or `@domain` for every
+ * address of a domain), whose mail carries the customer in Reply-To?
+ */
+export function isFormSender(address: string, setting: string | undefined): boolean {
+  if (!setting) return false;
+  const a = address.toLowerCase();
+  return setting.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+    .some((s) => (s.startsWith('@') ? a.endsWith(s) : a === s));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,6 +244,7 @@ export const email = defineChannel({
   name: 'email',
   inboundSecrets: ['EMAIL_SNS_TOPIC_ARN'],
   inboundOptional: ['SNS_CERT_DIR', 'SNS_TRUST_ROOT_PEM'],
+  parseSettings: ['EMAIL_FORM_SENDERS'],
   // The topic's region is the SES region when EMAIL_SES_REGION is unset (ses.ts).
   outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN'],
   // SNS notification limit 512 KiB (§0.2); mail over 150 KB comes through the S3 action.
@@ -240,7 +262,7 @@ export const email = defineChannel({
       const n = validateNotification(sns.Message);
       if (n) conversationKey = addressOf(n.mail.commonHeaders?.from?.[0]) ?? addressOf(n.mail.source);
     } else if (sns.Type === 'SubscriptionConfirmation') {
-      if (sns.SubscribeURL === undefined || !isSnsUrl(sns.SubscribeURL, { pem: false })) throw invalid(CHANNEL, 'validate', 'SubscribeURL is not an https SNS URL');
+      if (sns.SubscribeURL === undefined || !isSnsUrl(sns.SubscribeURL, { pem: false, host: snsHostFor(snsRegionOf(sns.TopicArn)!) })) throw invalid(CHANNEL, 'validate', 'SubscribeURL is not an https URL on the topic region\'s SNS host');
       if (sns.Token === undefined || sns.Token === '') throw invalid(CHANNEL, 'validate', 'Token missing');
     }
     // No header is carried: `x-amz-sns-message-id` duplicates the signed `MessageId` of the body.
@@ -252,7 +274,8 @@ export const email = defineChannel({
     const sns = JSON.parse(envelopeBody(envelope).toString('utf8')) as SnsMessage;
     if (sns.Type === 'SubscriptionConfirmation') {
       const url = sns.SubscribeURL ?? '';
-      if (!isSnsUrl(url, { pem: false })) return [ignored('subscribe url not on sns')];
+      const region = snsRegionOf(sns.TopicArn);
+      if (region === undefined || !isSnsUrl(url, { pem: false, host: snsHostFor(region) })) return [ignored('subscribe url not on sns')];
       // Once per Token (§8); the token is long, its hash makes a bounded key.
       const token = createHash('sha256').update(sns.Token ?? '').digest('hex');
       return [{ kind: 'verification', channel: CHANNEL, dedup_key: `sns-subscription:${token}`, confirm: { method: 'GET', url } }];

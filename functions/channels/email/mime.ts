@@ -12,7 +12,9 @@ import { attachmentTypeForMime } from '../common.js';
 export interface MailFacts {
   /** First From address, lower-cased, and its decoded display name. */
   readonly from?: { readonly address: string; readonly name?: string };
+  /** First Reply-To address, lower-cased, and its decoded display name. */
   readonly replyTo?: string;
+  readonly replyToName?: string;
   readonly subject: string;
   /** `Message-ID` with its angle brackets, as other mail quotes it in In-Reply-To/References. */
   readonly rfcMessageId?: string;
@@ -193,6 +195,7 @@ function compact<T extends Record<string, unknown>>(o: T): T {
 export async function readMail(raw: Buffer): Promise<MailFacts> {
   const mail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
   const from = firstAddress(mail.from);
+  const replyTo = firstAddress(mail.replyTo);
   const subject = (mail.subject ?? '').replace(/[\r\n]+/g, ' ');
   const text = normaliseText(mail.text ?? '');
   // mailparser substitutes "now" for a missing or unparseable Date: read the header ourselves.
@@ -203,7 +206,8 @@ export async function readMail(raw: Buffer): Promise<MailFacts> {
   const rfcMessageId = messageIds(mail.messageId)[0];
   return compact({
     from,
-    replyTo: firstAddress(mail.replyTo)?.address,
+    replyTo: replyTo?.address,
+    replyToName: replyTo?.name,
     subject,
     rfcMessageId,
     thread: { in_reply_to: inReplyTo, references, ticket_tag: ticketTagOf(subject) },

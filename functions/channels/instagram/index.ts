@@ -28,6 +28,7 @@ import {
   type Secrets,
 } from '../channel.js';
 import { envelopeBody } from '../envelope.js';
+import { textParts, type TextLimit } from '../text.js';
 import {
   META_MAX_BODY_BYTES,
   META_REPLY_WINDOW_SECONDS,
@@ -36,15 +37,19 @@ import {
   idString,
   parseMetaNotification,
   readGraphDelivery,
-  truncate,
   withNumberedChoices,
 } from '../meta.js';
 import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
 
 const CHANNEL = 'instagram';
 
-/** Instagram text messages: "up to 1000 bytes"/characters per channels.md §4 (https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message). */
+/**
+ * Instagram text messages: "Message text must be UTF-8 and be a 1000 bytes or less"
+ * (https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message) —
+ * bytes, not characters: 550 Cyrillic letters (1,100 bytes) are refused.
+ */
 export const INSTAGRAM_MAX_TEXT = 1000;
+export const INSTAGRAM_TEXT_LIMIT: TextLimit = { max: INSTAGRAM_MAX_TEXT, unit: 'utf8' };
 
 const profile: MessagingProfile = {
   channel: CHANNEL,
@@ -63,7 +68,7 @@ export const instagram = defineChannel({
   name: 'instagram',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['INSTAGRAM_ACCESS_TOKEN', 'META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'] },
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: INSTAGRAM_TEXT_LIMIT },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
@@ -74,19 +79,24 @@ export const instagram = defineChannel({
   },
 
   /** Free-form replies within 24 hours of the customer's last message (the API enforces it: 409 `messaging_window_closed`). */
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     const token = ctx.secrets.INSTAGRAM_ACCESS_TOKEN || ctx.secrets.META_PAGE_ACCESS_TOKEN || '<INSTAGRAM_ACCESS_TOKEN>';
     const buttons = msg.buttons ?? [];
     const native = buttons.length > 0 && buttons.length <= MAX_QUICK_REPLIES;
     const text = buttons.length > MAX_QUICK_REPLIES ? withNumberedChoices(msg.text, buttons) : msg.text;
-    const message: Record<string, unknown> = { text: truncate(text, INSTAGRAM_MAX_TEXT) };
-    if (native) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
-    return {
-      method: 'POST',
-      url: `${graphBase(ctx.secrets)}/me/messages`,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ recipient: { id: msg.conversation_id }, message }),
-    };
+    // A long text goes out as several messages, in order; quick replies ride on the last one.
+    const parts = textParts(text, INSTAGRAM_TEXT_LIMIT);
+    return parts.map((part, i) => {
+      const message: Record<string, unknown> = { text: part };
+      if (native && i === parts.length - 1) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
+      return {
+        method: 'POST' as const,
+        url: `${graphBase(ctx.secrets)}/me/messages`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        // Beyond the 24-hour window a human agent's reply carries the HUMAN_AGENT tag (7 days).
+        body: JSON.stringify({ recipient: { id: msg.conversation_id }, ...(msg.tag ? { messaging_type: 'MESSAGE_TAG', tag: msg.tag } : {}), message }),
+      };
+    });
   },
 
   /** `{"recipient_id":"…","message_id":"…"}`: the mid a later `read.mid` names. */

@@ -23,6 +23,7 @@ import {
   type Secrets,
 } from '../channel.js';
 import { envelopeBody } from '../envelope.js';
+import { textParts, type TextLimit } from '../text.js';
 import {
   META_MAX_BODY_BYTES,
   META_REPLY_WINDOW_SECONDS,
@@ -31,7 +32,6 @@ import {
   idString,
   parseMetaNotification,
   readGraphDelivery,
-  truncate,
   withNumberedChoices,
 } from '../meta.js';
 import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
@@ -40,6 +40,8 @@ const CHANNEL = 'messenger';
 
 /** https://developers.facebook.com/docs/messenger-platform/reference/send-api/ — text "must be UTF-8 and has a 2000 character limit". */
 export const MESSENGER_MAX_TEXT = 2000;
+/** Counted in UTF-16 code units: never fewer than Messenger's characters. */
+export const MESSENGER_TEXT_LIMIT: TextLimit = { max: MESSENGER_MAX_TEXT, unit: 'utf16' };
 const profile: MessagingProfile = {
   channel: CHANNEL,
   object: 'page',
@@ -64,7 +66,7 @@ export const messenger = defineChannel({
   name: 'messenger',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'] },
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: MESSENGER_TEXT_LIMIT },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
@@ -75,23 +77,29 @@ export const messenger = defineChannel({
   },
 
   /**
-   * `messaging_type: RESPONSE` is allowed for 24 hours after the person's last message; the API
-   * refuses later replies with 409 `messaging_window_closed` before they get here. (Later replies
-   * would need `MESSAGE_TAG` + `HUMAN_AGENT`, up to 7 days and only with that permission.)
+   * `messaging_type: RESPONSE` is allowed for 24 hours after the person's last message; a human
+   * agent's reply up to 7 days later goes out as `MESSAGE_TAG` + `HUMAN_AGENT` (`msg.tag`, set by
+   * the Agent API where the deployment has that permission: META_HUMAN_AGENT_TAG); anything later
+   * is refused with 409 `messaging_window_closed` before it gets here.
    */
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     const token = ctx.secrets.META_PAGE_ACCESS_TOKEN || '<META_PAGE_ACCESS_TOKEN>';
     const buttons = msg.buttons ?? [];
     const native = buttons.length > 0 && buttons.length <= MAX_QUICK_REPLIES;
     const text = buttons.length > MAX_QUICK_REPLIES ? withNumberedChoices(msg.text, buttons) : msg.text;
-    const message: Record<string, unknown> = { text: truncate(text, MESSENGER_MAX_TEXT) };
-    if (native) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
-    return {
-      method: 'POST',
-      url: `${graphBase(ctx.secrets)}/me/messages`,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ recipient: recipientOf(msg.conversation_id), messaging_type: 'RESPONSE', message }),
-    };
+    // A long text goes out as several messages, in order; quick replies ride on the last one.
+    const parts = textParts(text, MESSENGER_TEXT_LIMIT);
+    return parts.map((part, i) => {
+      const message: Record<string, unknown> = { text: part };
+      if (native && i === parts.length - 1) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
+      return {
+        method: 'POST' as const,
+        url: `${graphBase(ctx.secrets)}/me/messages`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        // Beyond the 24-hour window a human agent's reply carries the HUMAN_AGENT tag (7 days).
+        body: JSON.stringify({ recipient: recipientOf(msg.conversation_id), ...(msg.tag ? { messaging_type: 'MESSAGE_TAG', tag: msg.tag } : { messaging_type: 'RESPONSE' }), message }),
+      };
+    });
   },
 
   /** `{"recipient_id":"…","message_id":"m_…"}`: the mid that `delivery.mids` will name. */

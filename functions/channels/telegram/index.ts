@@ -30,6 +30,7 @@ import {
 } from '../channel.js';
 import { isRecord, parseJsonBody, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { splitText, type TextLimit, type TextPart } from '../text.js';
 
 const CHANNEL = 'telegram';
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -345,16 +346,10 @@ function chatIdOf(conversationId: string): number | string {
   return conversationId;
 }
 
-/** One part of a split text and the separator dropped after it ('' after a hard cut and, unless the text ends with a separator, after the last part). */
-export interface TextPart {
-  readonly text: string;
-  readonly sep: '' | '\n\n' | '\n' | ' ';
-}
+export type { TextPart } from '../text.js';
 
-/** A boundary is only taken when it leaves the part at least this full (else tiny parts). */
-const MIN_FILL = 0.5;
-
-const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
+/** sendMessage's text limit (UTF-16 code units: see `splitTelegramText`). */
+export const TELEGRAM_TEXT_LIMIT: TextLimit = { max: TELEGRAM_MAX_TEXT, unit: 'utf16' };
 
 /**
  * Split `text` into parts of at most `max` UTF-16 code units each, for sendMessage's
@@ -362,40 +357,12 @@ const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
  * send no parse_mode, so nothing is parsed away). We count UTF-16 code units — JavaScript's
  * `length`, and the unit Telegram measures text in for entities
  * (https://core.telegram.org/api/entities#entity-length). Should the limit be counted in code
- * points instead, our count is never smaller, so a part still never exceeds it.
- *
- * Each cut is at the last paragraph break (`\n\n`) of the window, else the last line break, else
- * the last space — each only when it leaves the part at least half full — else a hard cut at
- * `max`, moved back by one when it would fall inside a surrogate pair. The separator at a cut is
- * dropped (it would only pad the edge of a message) and reported in `sep`, so
- * `parts.map((p) => p.text + p.sep).join('') === text` always holds, and no part is empty (except
- * the one part of an empty text). Known limitation: a run of whitespace longer than half a part
- * can yield a whitespace-only part, which Telegram refuses; system texts have none.
+ * points instead, our count is never smaller, so a part still never exceeds it. The cutting rules
+ * are the shared ones of functions/channels/text.ts `splitText`.
  */
 export function splitTelegramText(text: string, max: number = TELEGRAM_MAX_TEXT): TextPart[] {
   if (max < 2) throw new RangeError('telegram: a part must hold at least 2 code units');
-  const parts: TextPart[] = [];
-  let rest = text;
-  while (rest.length > max) {
-    const window = rest.slice(0, max + 2); // a separator right after a full part still counts
-    const min = Math.ceil(max * MIN_FILL);
-    let cut = -1;
-    let sep: TextPart['sep'] = '';
-    for (const candidate of ['\n\n', '\n', ' '] as const) {
-      const at = window.lastIndexOf(candidate, max);
-      if (at >= min && at <= max) { cut = at; sep = candidate; break; }
-    }
-    if (cut < 0) {
-      cut = max;
-      if (isHigh(rest.charCodeAt(cut - 1))) cut -= 1; // never between the halves of a surrogate pair
-      sep = '';
-    }
-    parts.push({ text: rest.slice(0, cut), sep });
-    rest = rest.slice(cut + sep.length);
-  }
-  // A text ending in a separator right after a full part leaves nothing more to send.
-  if (rest !== '' || parts.length === 0) parts.push({ text: rest, sep: '' });
-  return parts;
+  return splitText(text, { max, unit: 'utf16' });
 }
 
 const DeliveryBody = z.looseObject({
@@ -417,7 +384,7 @@ export const telegram = defineChannel({
   name: 'telegram',
   inboundSecrets: ['TELEGRAM_SECRET_TOKEN'],
   outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
-  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true },
+  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     const expected = secrets.TELEGRAM_SECRET_TOKEN;

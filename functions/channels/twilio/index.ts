@@ -32,6 +32,8 @@ import {
 } from '../channel.js';
 import { attachmentTypeForMime, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { textParts, type TextLimit } from '../text.js';
+import { smsSegmentsOfParts, type SmsSegments } from '../../domain/sms.js';
 import { FormError, decodeForm, twilioSignature, urlForms, type FormPair } from './form.js';
 
 const CHANNEL = 'twilio';
@@ -46,10 +48,12 @@ export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Re
 /** Meta's customer-service window, which WhatsApp via Twilio follows (error 63016 outside it). */
 export const WHATSAPP_WINDOW_SECONDS = 86_400;
 /**
- * `Body` is limited to 1,600 characters (error 21617,
- * https://www.twilio.com/docs/errors/21617); longer replies are cut with an ellipsis.
+ * `Body` is limited to 1,600 characters (error 21617, https://www.twilio.com/docs/errors/21617);
+ * a longer reply goes out as several messages. Counted in UTF-16 code units, never fewer than
+ * Twilio's characters.
  */
 export const TWILIO_MAX_BODY = 1600;
+export const TWILIO_TEXT_LIMIT: TextLimit = { max: TWILIO_MAX_BODY, unit: 'utf16' };
 /** An MMS carries at most 10 media (https://www.twilio.com/docs/messaging/guides/webhook-request). */
 const MAX_MEDIA = 10;
 const WHATSAPP_PREFIX = 'whatsapp:';
@@ -282,13 +286,17 @@ function statusEvent(s: Extract<Parsed, { kind: 'status' }>): NormalisedEvent {
 // Reply
 // ---------------------------------------------------------------------------------------------
 
-/** Cut to Twilio's Body limit without splitting a surrogate pair, ending with an ellipsis. */
-export function truncateForTwilio(text: string): string {
-  if (text.length <= TWILIO_MAX_BODY) return text;
-  let cut = text.slice(0, TWILIO_MAX_BODY - 1);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
-  return `${cut}…`;
+/** Is this conversation WhatsApp via Twilio (else SMS/MMS)? */
+function isWhatsApp(target: ReplyWindowTarget): boolean {
+  return target.conversation_id.startsWith(WHATSAPP_PREFIX) || target.context?.sub_channel === 'whatsapp';
+}
+
+/** The texts of the messages a reply goes out as (numbered choices for surveys: no buttons on SMS). */
+function bodiesOf(text: string, buttons: OutboundMessage['buttons']): string[] {
+  // No free-form buttons on SMS, and on WhatsApp only through pre-approved Content templates
+  // (https://www.twilio.com/docs/content): surveys list their options as numbered lines.
+  const full = buttons && buttons.length > 0 ? `${text}\n\n${buttons.map((b, i) => `${i + 1}. ${b.label}`).join('\n')}` : text;
+  return textParts(full, TWILIO_TEXT_LIMIT);
 }
 
 /**
@@ -325,7 +333,7 @@ export const twilio = defineChannel({
   // The auth token is also the Basic-auth password of the REST API; the webhook URL the StatusCallback.
   outboundSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_MESSAGING_SERVICE_SID', 'TWILIO_WEBHOOK_URL'],
   // The strictest window of the sub-channels; `replyWindowFor` gives the one of a conversation.
-  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: WHATSAPP_WINDOW_SECONDS, buttons: false },
+  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: WHATSAPP_WINDOW_SECONDS, buttons: false, textLimit: TWILIO_TEXT_LIMIT },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     const token = secrets.TWILIO_AUTH_TOKEN;
@@ -373,11 +381,16 @@ export const twilio = defineChannel({
 
   /** WhatsApp via Twilio: Meta's 24 h window; SMS and MMS: none. Decided by the address (`To`). */
   replyWindowFor(target: ReplyWindowTarget): number | null {
-    const whatsapp = target.conversation_id.startsWith(WHATSAPP_PREFIX) || target.context?.sub_channel === 'whatsapp';
-    return whatsapp ? WHATSAPP_WINDOW_SECONDS : null;
+    return isWhatsApp(target) ? WHATSAPP_WINDOW_SECONDS : null;
   },
 
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+  /** SMS only: the segments the reply is billed as (every part of it). */
+  segmentsOf(text: string, target: ReplyWindowTarget): SmsSegments | null {
+    return isWhatsApp(target) ? null : smsSegmentsOfParts(bodiesOf(text, undefined));
+  },
+
+  /** Messages.json, one per part of a text over 1,600 characters. */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     // Without an account SID the URL keeps a visible placeholder: the local outbox shows it and
     // the sender refuses to perform such a request (functions/runtime/perform.ts).
     const sid = ctx.secrets.TWILIO_ACCOUNT_SID;
@@ -390,26 +403,24 @@ export const twilio = defineChannel({
     if (business === undefined && service === undefined) {
       throw new Error('twilio: no sender — neither the inbound To nor TWILIO_MESSAGING_SERVICE_SID is known');
     }
-    let text = msg.text;
-    // No free-form buttons on SMS, and on WhatsApp only through pre-approved Content templates
-    // (https://www.twilio.com/docs/content): surveys list their options as numbered lines.
-    if (msg.buttons && msg.buttons.length > 0) text = `${text}\n\n${msg.buttons.map((b, i) => `${i + 1}. ${b.label}`).join('\n')}`;
-    const form = new URLSearchParams();
-    form.set('To', msg.conversation_id);
-    if (business !== undefined) form.set('From', business);
-    else form.set('MessagingServiceSid', service!);
-    form.set('Body', truncateForTwilio(text));
-    // Receipts come back to the inbound URL as status callbacks (§7, `sid` ↔ MessageSid).
-    if (ctx.secrets.TWILIO_WEBHOOK_URL) form.set('StatusCallback', ctx.secrets.TWILIO_WEBHOOK_URL);
-    return {
-      method: 'POST',
-      url: `https://api.twilio.com/2010-04-01/Accounts/${account}/Messages.json`,
-      headers: {
-        authorization: `Basic ${Buffer.from(`${sid ?? ''}:${token}`, 'utf8').toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: form.toString(),
-    };
+    return bodiesOf(msg.text, msg.buttons).map((part) => {
+      const form = new URLSearchParams();
+      form.set('To', msg.conversation_id);
+      if (business !== undefined) form.set('From', business);
+      else form.set('MessagingServiceSid', service!);
+      form.set('Body', part);
+      // Receipts come back to the inbound URL as status callbacks (§7, `sid` ↔ MessageSid).
+      if (ctx.secrets.TWILIO_WEBHOOK_URL) form.set('StatusCallback', ctx.secrets.TWILIO_WEBHOOK_URL);
+      return {
+        method: 'POST' as const,
+        url: `https://api.twilio.com/2010-04-01/Accounts/${account}/Messages.json`,
+        headers: {
+          authorization: `Basic ${Buffer.from(`${sid ?? ''}:${token}`, 'utf8').toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: form.toString(),
+      };
+    });
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

@@ -38,6 +38,7 @@ import { hmacHex, isRecord, KiB, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { phoneInText, platformPhoneToE164 } from '../telegram/index.js';
 import { decimalId, parseLossless } from './json.js';
+import { textParts, type TextLimit } from '../text.js';
 
 const CHANNEL = 'viber';
 export const VIBER_SIGNATURE_HEADER = 'x-viber-content-signature';
@@ -46,6 +47,8 @@ export const VIBER_SEND_URL = 'https://chatapi.viber.com/pa/send_message';
 /** send_message: `sender.name` "Max 28 characters"; `text` "Max length 7,000 characters". */
 export const VIBER_MAX_SENDER_NAME = 28;
 export const VIBER_MAX_TEXT = 7000;
+/** Viber counts characters: code points here. */
+export const VIBER_TEXT_LIMIT: TextLimit = { max: VIBER_MAX_TEXT, unit: 'codepoint' };
 /** `tracking_data`: "Max 4096 characters". */
 export const VIBER_MAX_TRACKING_DATA = 4096;
 /** Keyboards need API version 3+; 7 is what channels.md §6 pins (current clients). */
@@ -302,11 +305,6 @@ function eventsOf(c: Checked): NormalisedEvent[] {
 // Reply
 // ---------------------------------------------------------------------------------------------
 
-function truncate(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
-
 /** `sender.name` from VIBER_SENDER_NAME, cut to Viber's 28 characters. */
 export function viberSenderName(configured: string | undefined): string {
   const name = configured && configured.trim() !== '' ? configured.trim() : 'Support';
@@ -362,7 +360,7 @@ export const viber = defineChannel({
   outboundSecrets: ['VIBER_AUTH_TOKEN', 'VIBER_SENDER_NAME'],
   // No reply window: only subscribed users receive bot messages, and Viber bills bot-initiated
   // messages (roughly: not answering a user message of the last 24 h) — a cost, not a refusal.
-  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true },
+  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true, textLimit: VIBER_TEXT_LIMIT },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     // §0.2 for Viber: header credential → parse → validate.
@@ -379,25 +377,30 @@ export const viber = defineChannel({
     return eventsOf(check(parseBody(envelopeBody(envelope))));
   },
 
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+  /** send_message, one per part of a text over 7,000 characters; the keyboard (and its tracking data) on the last. */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     const ticket = typeof msg.context?.ticket_number === 'string' ? msg.context.ticket_number : undefined;
-    const tracking = viberTrackingData(ticket, msg.buttons);
-    const body: Record<string, unknown> = {
-      receiver: msg.conversation_id,
-      min_api_version: VIBER_MIN_API_VERSION,
-      sender: { name: viberSenderName(ctx.secrets.VIBER_SENDER_NAME) },
-      ...(tracking !== undefined ? { tracking_data: tracking } : {}),
-      type: 'text',
-      text: truncate(msg.text, VIBER_MAX_TEXT),
-    };
-    if (msg.buttons && msg.buttons.length > 0) body.keyboard = viberKeyboard(msg.buttons);
-    return {
-      method: 'POST',
-      url: VIBER_SEND_URL,
-      // Without a token the header keeps a visible placeholder: the local outbox shows it.
-      headers: { 'content-type': 'application/json', 'x-viber-auth-token': ctx.secrets.VIBER_AUTH_TOKEN || '<VIBER_AUTH_TOKEN>' },
-      body: JSON.stringify(body),
-    };
+    const parts = textParts(msg.text, VIBER_TEXT_LIMIT);
+    return parts.map((part, i) => {
+      const last = i === parts.length - 1;
+      const tracking = viberTrackingData(ticket, last ? msg.buttons : undefined);
+      const body: Record<string, unknown> = {
+        receiver: msg.conversation_id,
+        min_api_version: VIBER_MIN_API_VERSION,
+        sender: { name: viberSenderName(ctx.secrets.VIBER_SENDER_NAME) },
+        ...(tracking !== undefined ? { tracking_data: tracking } : {}),
+        type: 'text',
+        text: part,
+      };
+      if (last && msg.buttons && msg.buttons.length > 0) body.keyboard = viberKeyboard(msg.buttons);
+      return {
+        method: 'POST' as const,
+        url: VIBER_SEND_URL,
+        // Without a token the header keeps a visible placeholder: the local outbox shows it.
+        headers: { 'content-type': 'application/json', 'x-viber-auth-token': ctx.secrets.VIBER_AUTH_TOKEN || '<VIBER_AUTH_TOKEN>' },
+        body: JSON.stringify(body),
+      };
+    });
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

@@ -35,6 +35,7 @@ import {
 } from '../channel.js';
 import { isRecord, KiB, parseJsonBody, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { textParts, type TextLimit } from '../text.js';
 import { phoneInText } from '../telegram/index.js';
 
 const CHANNEL = 'vk';
@@ -45,6 +46,8 @@ export const VK_DEFAULT_API_VERSION = '5.199';
 export const VK_CHAT_PEER_MIN = 2_000_000_000;
 /** messages.send: "message — text of the message … up to 4096 characters" (error 914 beyond). */
 export const VK_MAX_TEXT = 4096;
+/** VK counts characters: code points here (an emoji is one). */
+export const VK_TEXT_LIMIT: TextLimit = { max: VK_MAX_TEXT, unit: 'codepoint' };
 /** Keyboards (https://dev.vk.com/en/api/bots/development/keyboard): label ≤ 40, payload ≤ 255 characters. */
 export const VK_MAX_LABEL = 40;
 export const VK_MAX_PAYLOAD = 255;
@@ -452,7 +455,7 @@ export const vk = defineChannel({
   outboundSecrets: ['VK_ACCESS_TOKEN', 'VK_API_VERSION'],
   // No 24-hour window: the community may write to anyone who wrote to it or allowed its
   // messages and has not denied them since (error 901 otherwise).
-  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true },
+  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     // Order of §0.2 for VK: parse → confirmation branch → secret and group_id → validate.
@@ -480,21 +483,29 @@ export const vk = defineChannel({
     return eventsOf(check(parseBody(envelopeBody(envelope))), envelope.received_at);
   },
 
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
-    // Without a token the body keeps a visible placeholder: the local outbox shows it.
-    const form = new URLSearchParams();
-    form.set('peer_id', msg.conversation_id);
-    form.set('random_id', String(vkRandomId(msg.id)));
-    form.set('message', truncate(msg.text, VK_MAX_TEXT));
-    if (msg.buttons && msg.buttons.length > 0) form.set('keyboard', JSON.stringify(vkKeyboard(msg.buttons)));
-    form.set('access_token', ctx.secrets.VK_ACCESS_TOKEN || '<VK_ACCESS_TOKEN>');
-    form.set('v', ctx.secrets.VK_API_VERSION || VK_DEFAULT_API_VERSION);
-    return {
-      method: 'POST',
-      url: 'https://api.vk.com/method/messages.send',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    };
+  /**
+   * messages.send, one per part of a text over 4096 characters (keyboard on the last). Every part
+   * has its own `random_id`, derived from the outbound id and the part's number, so a retried
+   * part is de-duplicated by VK while the parts are not taken for repeats of each other.
+   */
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
+    const parts = textParts(msg.text, VK_TEXT_LIMIT);
+    return parts.map((part, i) => {
+      // Without a token the body keeps a visible placeholder: the local outbox shows it.
+      const form = new URLSearchParams();
+      form.set('peer_id', msg.conversation_id);
+      form.set('random_id', String(vkRandomId(i === 0 ? msg.id : `${msg.id}#${i + 1}`)));
+      form.set('message', part);
+      if (msg.buttons && msg.buttons.length > 0 && i === parts.length - 1) form.set('keyboard', JSON.stringify(vkKeyboard(msg.buttons)));
+      form.set('access_token', ctx.secrets.VK_ACCESS_TOKEN || '<VK_ACCESS_TOKEN>');
+      form.set('v', ctx.secrets.VK_API_VERSION || VK_DEFAULT_API_VERSION);
+      return {
+        method: 'POST' as const,
+        url: 'https://api.vk.com/method/messages.send',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      };
+    });
   },
 
   /**

@@ -40,6 +40,13 @@ export const WEBCHAT_AUDIENCE = 'confluo:webchat';
 export const WEBCHAT_ISSUERS = ['confluo-webchat', 'site'] as const;
 /** Allowed clock skew for `exp` / `nbf`, in seconds. */
 export const WEBCHAT_CLOCK_TOLERANCE_S = 60;
+/** Widget tokens Confluo mints live hours, not days (§9; functions/handlers/webchat-api.ts). */
+export const SESSION_TTL_S = 12 * 3600;
+/**
+ * A widget token expired less than this long ago can still be renewed (the visitor keeps their
+ * chat across a short absence). Bounded to hours: a stolen token must not be renewable for weeks.
+ */
+export const REFRESH_GRACE_S = 6 * 3600;
 /** A `sentAt` further ahead of our clock than this is not believed (§9). */
 const MAX_SENT_AT_AHEAD_MS = 5 * 60_000;
 

@@ -32,6 +32,7 @@ import {
 } from '../channel.js';
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { textParts, type TextLimit } from '../text.js';
 import {
   META_MAX_BODY_BYTES,
   META_REPLY_WINDOW_SECONDS,
@@ -55,6 +56,8 @@ const OBJECT = 'whatsapp_business_account';
 
 /** https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#text-object — body up to 4096 characters. */
 export const WHATSAPP_MAX_TEXT = 4096;
+/** Counted in UTF-16 code units: never fewer than WhatsApp's characters. */
+export const WHATSAPP_TEXT_LIMIT: TextLimit = { max: WHATSAPP_MAX_TEXT, unit: 'utf16' };
 /**
  * Interactive reply buttons: at most 3, titles up to 20 characters, ids up to 256; body text up to
  * 1024 characters (https://developers.facebook.com/docs/whatsapp/cloud-api/messages/interactive-reply-buttons-messages).
@@ -369,7 +372,7 @@ export const whatsapp = defineChannel({
   name: 'whatsapp',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'] },
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], textLimit: WHATSAPP_TEXT_LIMIT, templates: true },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     return admitMeta(CHANNEL, req, secrets, conversationKeyOf);
@@ -381,30 +384,40 @@ export const whatsapp = defineChannel({
 
   /**
    * Free-form messages only within 24 hours of the customer's last message (the API refuses later
-   * replies with 409 `messaging_window_closed`; outside it only approved templates may be sent).
+   * replies with 409 `messaging_window_closed`; outside it only approved templates may be sent:
+   * `msg.template`).
    * The sender number is the one the customer wrote to (`business_account.phone_number_id`),
    * else WHATSAPP_PHONE_NUMBER_ID.
    */
-  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest {
+  render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     const ba = isRecord(msg.context?.business_account) ? msg.context.business_account : {};
     const digits = (v: unknown) => (typeof v === 'string' && /^\d{1,30}$/.test(v) ? v : undefined);
     const phoneNumberId = digits(ba.phone_number_id) ?? digits(ctx.secrets.WHATSAPP_PHONE_NUMBER_ID) ?? '<WHATSAPP_PHONE_NUMBER_ID>';
     const token = ctx.secrets.WHATSAPP_ACCESS_TOKEN || '<WHATSAPP_ACCESS_TOKEN>';
-    const buttons = msg.buttons ?? [];
-    const interactive = buttons.length > 0 ? interactiveOf(msg.text, buttons) : undefined;
-    const text = buttons.length > 0 && interactive === undefined ? withNumberedChoices(msg.text, buttons) : msg.text;
-    const body = {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      ...recipientFields(msg.conversation_id),
-      ...(interactive !== undefined ? { type: 'interactive', interactive } : { type: 'text', text: { body: truncate(text, WHATSAPP_MAX_TEXT) } }),
-    };
-    return {
+    const request = (content: Record<string, unknown>): PlatformRequest => ({
       method: 'POST',
       url: `${graphBase(ctx.secrets)}/${phoneNumberId}/messages`,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    };
+      body: JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', ...recipientFields(msg.conversation_id), ...content }),
+    });
+    // A registered template (outside the 24-hour window): name and language as Meta approved
+    // them, the body's parameters in order (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates).
+    if (msg.template) {
+      const t = msg.template;
+      return [request({ type: 'template', template: {
+        name: t.name, language: { code: t.language },
+        ...(t.parameters.length > 0 ? { components: [{ type: 'body', parameters: t.parameters.map((text) => ({ type: 'text', text })) }] } : {}),
+      } })];
+    }
+    const buttons = msg.buttons ?? [];
+    const native = buttons.length > 0 && interactiveOf('', buttons) !== undefined;
+    const text = buttons.length > 0 && !native ? withNumberedChoices(msg.text, buttons) : msg.text;
+    // Long texts go out as several text messages; survey buttons ride on the last part, whose
+    // body the interactive object caps at 1024 characters.
+    const parts = textParts(text, WHATSAPP_TEXT_LIMIT, native ? { lastMax: INTERACTIVE_BODY_MAX } : {});
+    return parts.map((part, i) => (native && i === parts.length - 1
+      ? request({ type: 'interactive', interactive: interactiveOf(part, buttons) })
+      : request({ type: 'text', text: { body: part } })));
   },
 
   /** `messages[0].id` is the wamid our statuses will carry. */

@@ -13,7 +13,16 @@ import { ErrorBody } from './schemas.js';
 export const ROLES = ['agent', 'supervisor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export interface Caller { readonly sub: string; readonly role: Role; /** Display name claim (`name`), when the token has one. */ readonly name?: string }
+export interface Caller {
+  readonly sub: string;
+  readonly role: Role;
+  /**
+   * Display name claim (`name`), when the token has one: in AWS the Cognito attribute an admin
+   * sets — the app client may not write it (lib/agent-api.ts `writeAttributes`), so an agent
+   * cannot sign replies as someone else.
+   */
+  readonly name?: string;
+}
 
 export interface RouteInput<P, Q, B> { readonly params: P; readonly query: Q; readonly body: B; readonly caller: Caller; readonly event: APIGatewayProxyEventV2 }
 export interface RouteOutput { readonly status: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> }
@@ -38,15 +47,45 @@ export const API_PREFIX = '/api/v1';
 
 const rank = (r: Role) => ROLES.indexOf(r);
 
-/** The caller as the JWT authoriser left it (Cognito groups in AWS, `role` claim locally). */
+/**
+ * The `cognito:groups` claim as a list. API Gateway's JWT authorizer hands array claims to the
+ * function as one string, `"[admin supervisor]"` (members separated by spaces; Cognito group
+ * names cannot contain whitespace, but may contain commas, so a comma never splits); a JSON array
+ * (as a direct invocation or a test may pass) is taken as it is.
+ */
+export function groupsOf(raw: unknown): string[] {
+  if (Array.isArray(raw)) return raw.filter((g): g is string => typeof g === 'string');
+  if (typeof raw !== 'string') return [];
+  const s = raw.trim();
+  if (s.startsWith('["')) {
+    try {
+      const parsed: unknown = JSON.parse(s);
+      if (Array.isArray(parsed)) return parsed.filter((g): g is string => typeof g === 'string');
+    } catch {
+      // not JSON: the API Gateway form below
+    }
+  }
+  return s.replace(/^\[/, '').replace(/\]$/, '').split(/\s+/).filter((g) => g !== '');
+}
+
+/** The highest of the roles named by `cognito:groups`, or null. */
+export function roleOfGroups(raw: unknown): Role | null {
+  const roles = groupsOf(raw).filter((g): g is Role => (ROLES as readonly string[]).includes(g));
+  return roles.length === 0 ? null : roles.sort((a, b) => rank(b) - rank(a))[0]!;
+}
+
+/**
+ * The caller as the JWT authoriser left it. Only `cognito:groups` decides the role — in AWS
+ * only an admin puts a user in a group, while attributes such as `custom:role` (and a bare
+ * `role` claim) may be writable by the user through the app client; the local dev tokens carry
+ * `cognito:groups` too (local/agent-auth.ts), so one rule serves both.
+ */
 export function callerOf(event: APIGatewayProxyEventV2): Caller | null {
   const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims;
   if (!claims || typeof claims.sub !== 'string') return null;
-  const groupsRaw = claims['cognito:groups'];
-  const groups = Array.isArray(groupsRaw) ? groupsRaw.map(String) : typeof groupsRaw === 'string' ? groupsRaw.replace(/^\[|\]$/g, '').split(/[ ,]+/) : [];
-  const candidates = [claims.role, claims['custom:role'], ...groups].filter((r): r is Role => typeof r === 'string' && (ROLES as readonly string[]).includes(r));
-  if (candidates.length === 0) return null;
-  return { sub: claims.sub, role: candidates.sort((a, b) => rank(b) - rank(a))[0]!, ...(typeof claims.name === 'string' && claims.name !== '' ? { name: claims.name } : {}) };
+  const role = roleOfGroups(claims['cognito:groups']);
+  if (role === null) return null;
+  return { sub: claims.sub, role, ...(typeof claims.name === 'string' && claims.name !== '' ? { name: claims.name } : {}) };
 }
 
 function issues(where: string, e: z.ZodError): string {

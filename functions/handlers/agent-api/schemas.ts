@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CHANNELS, IdentityFields } from '../../domain/inbound.js';
 import { PRIORITIES, TICKET_STATUSES } from '../../domain/ticket.js';
+import { WhatsAppTemplateListSchema, WhatsAppTemplateSchema } from '../../domain/whatsapp-template.js';
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: 'Error' });
 
@@ -33,6 +34,8 @@ export const Ticket = z.object({
   merged_into: z.string().nullable(),
   previous_ticket_id: z.string().nullable(),
   message_count: z.number().int(),
+  /** Messages of this ticket that could not be delivered (failed, not sent again). */
+  undelivered: z.number().int(),
   created_at: isoTime,
   updated_at: isoTime,
   last_inbound_at: nullableIso,
@@ -50,6 +53,11 @@ export const IdentityOut = IdentityFields.partial().extend({
   channel: z.enum(CHANNELS),
   external_id: z.string(),
   reachability: z.enum(['reachable', 'unreachable']).optional(),
+  /** When reachability last changed, and why (e.g. `blocked`: the customer blocked the bot; `131026`: WhatsApp could not deliver). */
+  reachability_at: isoTime.optional(),
+  reachability_reason: z.string().optional(),
+  /** Channels with a messaging window: when it closes for free-form replies (null: no message yet). */
+  reply_window_closes_at: isoTime.nullable().optional(),
 }).meta({ id: 'Identity' });
 
 /** A claim shown as a merge suggestion (channels.md §0.7); `customer_id`: another customer holding it verified. */
@@ -118,6 +126,7 @@ export const TicketListQuery = z.strictObject({
   sla: z.enum(['breached', 'at_risk']).optional().meta({ description: '`at_risk`: a running clock passed its first escalation step, nothing breached' }),
   customer: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a customer id (ULID)').optional().meta({ description: "the customer's tickets" }),
   q: z.string().trim().min(2).max(100).optional().meta({ description: 'text in the subject or the customer\'s name (case-insensitive)' }),
+  delivery: z.enum(['failed']).optional().meta({ description: '`failed`: tickets with a reply that could not be delivered (and was not sent again)' }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
 });
@@ -128,22 +137,51 @@ export const CustomerQuery = z.strictObject({
 }).refine((q) => q.identity !== undefined || q.q !== undefined, { message: 'give identity=<channel>:<external_id> or q=<phone | e-mail | channel:id>' });
 
 export const ReplyBody = z.strictObject({
-  text: z.string().min(1).max(4096).optional(),
+  /** Split into several platform messages where the platform's limit is lower (422 beyond MAX_MESSAGE_PARTS of them). */
+  text: z.string().min(1).max(20_000).optional(),
   /** A canned answer instead of `text` (`template_id` is accepted as a synonym). */
   template: z.string().min(1).max(64).optional(),
   template_id: z.string().min(1).max(64).optional(),
   /** Language of the template body (default: the customer's language on that channel, then English). */
   language: z.string().min(2).max(16).optional(),
   channel: z.enum(CHANNELS).optional(),
-}).refine((b) => [b.text, b.template, b.template_id].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of text or template' })
+  /** WhatsApp outside (or inside) the 24-hour window: a registered template (`GET /whatsapp/templates`), its {{n}} filled from the ticket. */
+  whatsapp_template: z.strictObject({ name: z.string().min(1).max(512), language: z.string().min(2).max(16) }).optional(),
+}).refine((b) => [b.text, b.template, b.template_id, b.whatsapp_template].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of text, template or whatsapp_template' })
   .refine((b) => b.language === undefined || b.text === undefined, { message: 'language applies to templates only' })
   .meta({ id: 'ReplyRequest' });
 
 export const IdParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID') });
 
+/** A message of a ticket: the ticket (ULID) and the message id (ULIDs for replies; system messages have their own). */
+export const MessageParam = z.strictObject({
+  id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'),
+  /** Looked up among the ticket's messages (404 when it is none of them). */
+  message_id: z.string().min(1).max(200),
+});
+/** Sending a failed message again: on its own channel unless another of the customer's channels is named. */
+export const RetryBody = z.strictObject({ channel: z.enum(CHANNELS).optional() }).default({}).meta({ id: 'RetryRequest' });
+
 export const ReplyAccepted = z.object({
   id: z.string(), ticket_id: z.string(), channel: z.enum(CHANNELS), delivery: z.literal('queued'), at: isoTime,
+  /** Platform messages the reply goes out as (a long text is split, never cut). */
+  parts: z.number().int().positive(),
+  /** SMS only: the segments it is billed as. */
+  sms: z.object({ segments: z.number().int().nonnegative(), encoding: z.enum(['GSM-7', 'UCS-2']) }).optional(),
+  /** A failed message sent again: its id. */
+  retry_of: z.string().optional(),
+  /** Sent as this registered WhatsApp template. */
+  whatsapp_template: z.object({ name: z.string(), language: z.string() }).optional(),
+  /** Messenger/Instagram beyond 24 h: sent tagged HUMAN_AGENT. */
+  tag: z.literal('HUMAN_AGENT').optional(),
 }).meta({ id: 'ReplyAccepted' });
+
+export const WhatsAppTemplateOut = WhatsAppTemplateSchema.meta({ id: 'WhatsAppTemplate' });
+export const WhatsAppTemplateList = z.object({ items: z.array(WhatsAppTemplateOut), version: z.number().int() }).meta({ id: 'WhatsAppTemplateList' });
+export const PutWhatsAppTemplates = z.strictObject({
+  items: WhatsAppTemplateListSchema,
+  version: z.number().int().nonnegative().optional().meta({ description: 'Version read (0: none yet); a PUT with a stale version is a 409' }),
+}).meta({ id: 'PutWhatsAppTemplates' });
 
 // identity, customer and ticket merges (issue 5)
 const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');

@@ -1,4 +1,7 @@
 /** Stored records → API shapes (ISO times, snake_case, no internal keys). */
+import { replyWindowOf } from '../../channels/channel.js';
+import { channelByName } from '../../channels/registry.js';
+import { windowAnchor } from '../../domain/reply-window.js';
 import { surveyView } from '../../domain/survey.js';
 import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
@@ -14,14 +17,35 @@ export function ticketView(t: TicketRecord) {
     } : null,
     survey: surveyView(t.survey), merged_into: t.merged_into ?? null, previous_ticket_id: t.previous_ticket_id ?? null,
     message_count: t.message_count ?? 0,
+    undelivered: undeliveredCount(t),
     created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!, last_inbound_at: iso(t.last_inbound_at),
     last_outbound_at: iso(t.last_outbound_at), first_response_at: iso(t.first_response_at), resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
   };
 }
 
+/** How many of a ticket's messages are undelivered (a stored string set, or a list). */
+export function undeliveredCount(t: Pick<TicketRecord, 'undelivered'>): number {
+  const u = t.undelivered;
+  return u === undefined ? 0 : u instanceof Set ? u.size : (u as readonly string[]).length;
+}
+
 export function identityView(i: IdentityRecord) {
-  const { customer_id: _c, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, ...rest } = i;
-  return rest;
+  const { customer_id: _c, ticket_hint: _t, conversation_id: _cv, last_inbound_at: _l, last_sent_at: _ls, created_at: _ca, reply_context: _rc, origin_customer_id: _o, last_message: _lm, reachability_at: ra, ...rest } = i;
+  const window = replyWindowClosesAt(i);
+  return { ...rest, ...(ra !== undefined ? { reachability_at: iso(ra) } : {}), ...(window !== undefined ? { reply_window_closes_at: window } : {}) };
+}
+
+/**
+ * When the free-form window of this identity's conversation closes (ISO; null: closed for lack of
+ * any message), or undefined when the channel has none — the reply box counts down to it.
+ */
+function replyWindowClosesAt(i: IdentityRecord): string | null | undefined {
+  const adapter = channelByName(i.channel);
+  if (!adapter) return undefined;
+  const seconds = replyWindowOf(adapter, { conversation_id: i.conversation_id ?? i.external_id, ...(i.reply_context ? { context: i.reply_context } : {}) });
+  if (seconds === null) return undefined;
+  const anchor = windowAnchor(i);
+  return anchor === undefined ? null : iso(anchor + seconds * 1000);
 }
 
 export interface CardInput {
@@ -80,7 +104,7 @@ export function timelineView(stored: TimelineEntry) {
     const { delivery_rank: _r, ...rest } = m as typeof m & { delivery_rank?: number };
     return {
       ...rest,
-      at: iso(e.at)!, sent_at: iso(e.sent_at), edited_at: iso(e.edited_at),
+      at: iso(e.at)!, sent_at: iso(e.sent_at), edited_at: iso(e.edited_at), ...(e.failed_at !== undefined ? { failed_at: iso(e.failed_at) } : {}),
       ...(e.direction === 'out' ? { delivery: e.delivery ?? 'queued' } : { unauthenticated: e.unauthenticated === true }),
     };
   }

@@ -19,7 +19,7 @@ export interface AcknowledgementDeps {
 }
 
 export function acknowledgementReaction(deps: AcknowledgementDeps): Reaction {
-  return async (event: FeedEvent) => {
+  return async function acknowledgement(event: FeedEvent) {
     if (!deps.enabled || !event.ticket_id) return;
     const ticket = await getTicket(deps.db, event.ticket_id);
     if (!ticket) return;

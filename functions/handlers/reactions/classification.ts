@@ -22,10 +22,10 @@ export class ClassificationError extends Error {
   override readonly name = 'ClassificationError';
 }
 
-export function classificationReaction(deps: { readonly db: Db; readonly clock: Clock; readonly logger?: Pick<typeof defaultLogger, 'info'> }): Reaction {
+export function classificationReaction(deps: { readonly db: Db; readonly clock: Clock; readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn'> }): Reaction {
   const ulid = monotonicFactory();
   const log = deps.logger ?? defaultLogger;
-  return async (event: FeedEvent) => {
+  return async function classification(event: FeedEvent) {
     if (!event.ticket_id) return;
     const rules = await getRules(deps.db);
     if (rules.items.length === 0) return;
@@ -38,6 +38,8 @@ export function classificationReaction(deps: { readonly db: Db; readonly clock: 
     const { identities } = await listCustomerItems(deps.db, ticket.customer_id);
     const identity = identities.find((i) => i.channel === ticket.channel && i.conversation_id === ticket.conversation_id) ?? identities.find((i) => i.channel === ticket.channel);
     const c = classify(rules.items, text, identity?.language);
+    // Ids only: a pattern is configuration, but the text it was tried on is the customer's.
+    if (c.unusable) log.warn('classification rules skipped: pattern not valid for RE2; save the rules again', { ticket_id: ticket.id, reason: 'pattern_unusable', rules: c.unusable });
     const agentChangedPriority = entries.some((e) => e.type === 'event' && e.event === 'ticket.priority_changed' && (e.data as { actor?: string }).actor !== 'rules');
     const patch: TicketPatch = {
       ...(c.category !== undefined && ticket.category == null ? { category: c.category } : {}),

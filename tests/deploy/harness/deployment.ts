@@ -1,15 +1,19 @@
 /**
- * The synthesised stack "deployed" offline: emulators started, the template's resources created
- * from its own properties, channel secrets stored where the functions read them, and every
+ * The synthesised stack "deployed" offline: the run's emulators emptied, the template's resources
+ * created from its own properties, channel secrets stored where the functions read them, and every
  * function's bundled asset run in a Lambda-like host with the environment the template gives it.
  * What moto does not do is played by drivers built from the template too: the SQS and DynamoDB
- * stream event source mappings, the schedule rule, Step Functions executions, the HTTP APIs.
+ * stream event source mappings (harness/sqs-source.ts, harness/stream-source.ts), the schedule
+ * rule, Step Functions executions (harness/step-functions.ts), the HTTP APIs (harness/http.ts).
  *
- *   const d = await startDeployment({ workDir, assembly });
+ *   const d = await startDeployment({ workDir, assembly, emulators: inject('deployEmulators') });
  *   await d.http.request({ method: 'POST', path: '/webhooks/telegram', headers, body });
+ *   await d.http.request({ method: 'GET', path: '/api/v1/tickets', token: await d.agentToken(sub, ['agent']) });
  *   await d.settle();                // queues, stream and workflows until quiet
+ *   d.advanceClock(61 * 60_000);     // an hour passes: due Wait states run, functions read the new time
  *   d.platforms.to('telegram')       // what would have reached Telegram
- *   await d.stop();                  // every process stopped by its pid
+ *   await d.sentMail()               // what SES sent (moto)
+ *   await d.stop();                  // every host stopped by its pid
  *
  * Scenarios only call this surface (plus the emulators' SDK clients in `d.aws`); they never build
  * events themselves.
@@ -17,45 +21,67 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
+import { GetSendQuotaCommand, SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
 import { SETTINGS } from '../../../functions/runtime/config.js';
 import { createDb, type Db } from '../../../functions/store/db.js';
 import { VirtualClock } from '../../../local/clock.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.js';
 import { SAMPLE_SETTINGS } from '../../../local/sample-settings.js';
+import { TEST_SECRETS } from '../../../functions/runtime/config.js';
+import { eventSourceMappingsOf } from '../../../local/stream-events.js';
+import { functionOf } from '../../../local/template.js';
 import type { Definition } from '../../../local/workflows.js';
 import { REPO_ROOT, STACK_NAME, type Assembly, type FunctionResource } from '../support/assembly.js';
 import { LambdaHost } from '../support/lambda-host.js';
 import { prepareLambdaTask, type LambdaTask } from '../support/lambda-task.js';
-import { templateGateway, type HttpGateway } from './gateway.js';
+import { TestUserPool } from './cognito.js';
+import { DeploymentHttp, deployedHttpApis } from './http.js';
 import { CREDENTIALS, lambdaEnvironment } from './lambda-env.js';
-import { MOTO_ACCOUNT, startMoto, type MotoServer } from './moto.js';
+import { Moto, MOTO_ACCOUNT } from './moto.js';
 import { FakePlatforms } from './platforms.js';
 import { createResources, type PhysicalResources } from './resources.js';
 import { SqsEventSource } from './sqs-source.js';
 import { startSsmFaults, type SsmFaults } from './ssm-faults.js';
 import { StepFunctionsDriver } from './step-functions.js';
-import { recordMatchesFilters } from './stream-filter.js';
 import { DynamoStreamSource } from './stream-source.js';
 
-/** The deployment's region (the sample SNS topic's, so the e-mail samples belong to it). */
-export const REGION = 'eu-central-1';
+/**
+ * The e-mail channel's SES region: the sample SNS topic's (EMAIL_SNS_TOPIC_ARN of
+ * local/sample-settings.ts, which the e-mail samples are signed for), read from the ARN.
+ */
+export const SES_REGION = SAMPLE_SETTINGS.EMAIL_SNS_TOPIC_ARN!.split(':')[3]!;
+/** The deployment's region by default: the e-mail channel's (`startDeployment({ region })` picks another). */
+export const REGION = SES_REGION;
 
 /**
- * What an operator stores under the secrets path: the public test secrets and sample settings
- * (local/sample-settings.ts, the values the channel samples are signed with), the test PKI as
- * absolute paths, and placeholder outbound tokens (their requests only reach the fake platforms).
+ * Secrets of this deployment in place of the public test secrets, which the AWS platform refuses
+ * (functions/runtime/config.ts `refuseTestSecrets`): same names, values of its own. Requests to it
+ * are signed with these (`deploymentSigned`).
+ */
+export const DEPLOYMENT_SECRETS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.keys(TEST_SECRETS).map((k) => [k, k === 'VK_CONFIRMATION' ? 'd3pl0y01' : `deployment-test-${k.toLowerCase().replaceAll('_', '-')}-0123456789abcdef`]),
+);
+
+/** A Telegram sample request signed for this deployment (its secret-token header). */
+export function deploymentSigned(req: { headers: Record<string, string>; body: string }): { headers: Record<string, string>; body: string } {
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, k.toLowerCase() === 'x-telegram-bot-api-secret-token' ? DEPLOYMENT_SECRETS.TELEGRAM_SECRET_TOKEN! : v]));
+  return { ...req, headers };
+}
+
+/**
+ * What an operator stores under the secrets path: the sample settings (local/sample-settings.ts)
+ * with this deployment's own secrets instead of the public test ones, the test PKI as absolute
+ * paths, and placeholder outbound tokens (their requests only reach the fake platforms).
  * EMAIL_FROM is the template's (SYNTH_CONTEXT), not a parameter.
  */
 export function deploymentSettings(): Record<string, string> {
   const { EMAIL_FROM: _templateOwnsIt, ...samples } = SAMPLE_SETTINGS;
   return {
     ...samples,
+    ...DEPLOYMENT_SECRETS,
     SNS_CERT_DIR: `${REPO_ROOT}functions/channels/email/samples/pki`,
     SNS_TRUST_ROOT_PEM: `${REPO_ROOT}functions/channels/email/samples/pki/test-ca.pem`,
     TELEGRAM_BOT_TOKEN: '7000000001:deployment-test-bot-token',
@@ -69,11 +95,29 @@ export function deploymentSettings(): Record<string, string> {
 
 const SECRET_NAMES = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.name));
 
+/** Endpoints of the run's emulators (started once by global-setup.ts). */
+export interface EmulatorEndpoints {
+  readonly moto: string;
+  readonly dynamodb: string;
+}
+
 export interface DeploymentOptions {
   readonly workDir: string;
   readonly assembly: Assembly;
+  readonly emulators: EmulatorEndpoints;
+  /** The stack's region (AWS_REGION of every function). Default REGION, the e-mail channel's SES region. */
+  readonly region?: string;
   /** Make failed SQS records visible again at once (default true: retries within a test's time). */
   readonly releaseFailedRecords?: boolean;
+}
+
+/** A mail SES sent, as moto records it. */
+export interface SentMail {
+  /** SES's MessageId (the Message-ID SES gives the mail is `<id>@<region>.amazonses.com`). */
+  readonly id: string;
+  readonly source: string;
+  readonly destinations: readonly string[];
+  readonly raw_data: string;
 }
 
 export interface AwsClients {
@@ -82,6 +126,7 @@ export interface AwsClients {
   readonly streams: DynamoDBStreamsClient;
   readonly sqs: SQSClient;
   readonly ssm: SSMClient;
+  /** SES in the e-mail channel's region (SES_REGION), where EMAIL_FROM is a verified identity. */
   readonly ses: SESClient;
   readonly s3: S3Client;
   readonly sfn: SFNClient;
@@ -89,67 +134,65 @@ export interface AwsClients {
 
 export class Deployment {
   readonly platforms = new FakePlatforms();
-  /** Real time unless advanced: Wait states of the workflows run on it. */
-  readonly clock = new VirtualClock();
   /** One execution environment per function, by logical id (each starts on its first invocation). */
   readonly hosts: ReadonlyMap<string, LambdaHost>;
   /** SQS event source mappings, by the handler file of the function they invoke (`process`, `send`). */
   readonly queues = new Map<string, SqsEventSource>();
   readonly streams: DynamoStreamSource[] = [];
-  readonly http: HttpGateway;
+  readonly http: DeploymentHttp;
   readonly stepFunctions: StepFunctionsDriver;
+  /** The stack's region: every function's AWS_REGION. */
+  readonly region: string;
   private readonly functions: FunctionResource[];
+  private readonly sesClients = new Map<string, SESClient>();
 
   constructor(
     readonly assembly: Assembly,
     readonly phys: PhysicalResources,
     readonly aws: AwsClients,
-    readonly moto: MotoServer,
-    readonly dynamodb: DynamoDbLocal,
+    readonly moto: Moto,
+    readonly dynamodb: { readonly endpoint: string },
     readonly ssmFaults: SsmFaults,
+    readonly userPool: TestUserPool,
+    /**
+     * Real time unless advanced (`advanceClock`): Wait states of the workflows run on it, the
+     * HTTP APIs stamp requests and check tokens with it, and every function's `Date` reads it.
+     */
+    readonly clock: VirtualClock,
     tasks: ReadonlyMap<string, LambdaTask>,
     opts: DeploymentOptions,
   ) {
+    this.region = opts.region ?? REGION;
     this.functions = assembly.functions();
     this.hosts = new Map(this.functions.map((fn) => {
       const task = tasks.get(fn.logicalId)!;
-      const env = lambdaEnvironment(fn, phys, { region: REGION, taskRoot: task.root, endpoints: { moto: moto.endpoint, ssm: ssmFaults.endpoint, dynamodb: dynamodb.endpoint } });
+      const env = lambdaEnvironment(fn, phys, { region: this.region, taskRoot: task.root, endpoints: { moto: moto.endpoint, ssm: ssmFaults.endpoint, dynamodb: dynamodb.endpoint } });
       return [fn.logicalId, new LambdaHost({
         name: fn.handlerName, moduleFile: task.moduleFile, exportName: task.exportName, env, cwd: task.root,
         timeoutSeconds: fn.timeoutSeconds, functionArn: phys.getAtt(fn.logicalId, 'Arn'), onFetch: this.platforms.answer,
+        clockOffsetMs: () => this.clock.now() - Date.now(),
       })];
     }));
     const invokeById = (logicalId: string, event: unknown) => this.hostOf(logicalId).invoke(event);
-    this.http = templateGateway(assembly.template, phys, invokeById, { region: REGION, account: MOTO_ACCOUNT });
+    this.http = new DeploymentHttp(deployedHttpApis(assembly.template, phys), invokeById, { verifyJwt: userPool.verify, now: () => this.clock.now() });
 
-    for (const [id, r] of assembly.resourcesOf('AWS::Lambda::EventSourceMapping')) {
-      const p = r.Properties ?? {};
-      const fnId = (p.FunctionName as { Ref: string }).Ref;
-      const [sourceId, attr] = (p.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
-      const sourceType = assembly.resource(sourceId).Type;
-      const reportBatchItemFailures = ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures');
-      if (sourceType === 'AWS::SQS::Queue') {
-        this.queues.set(assembly.fnByLogicalId(fnId).handlerName, new SqsEventSource({
-          sqs: aws.sqs, queueUrl: phys.ref(sourceId), queueArn: phys.getAtt(sourceId, 'Arn'), region: REGION,
-          // Lambda's default batch size for SQS is 10.
-          batchSize: Number(p.BatchSize ?? 10), reportBatchItemFailures, releaseFailed: opts.releaseFailedRecords ?? true,
-          invoke: (event) => this.hostOf(fnId).invoke(event),
-        }));
-      } else if (sourceType === 'AWS::DynamoDB::Table' && attr === 'StreamArn') {
-        if (p.StartingPosition !== 'TRIM_HORIZON') throw new Error(`deployment: ${id} starts at ${String(p.StartingPosition)}; only TRIM_HORIZON is emulated`);
-        const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
-        const failureQueue = destination ? phys.resolveString(destination) : undefined;
-        const filter = recordMatchesFilters(p.FilterCriteria as { Filters?: Array<{ Pattern?: string }> } | undefined);
-        this.streams.push(new DynamoStreamSource({
-          streams: aws.streams, streamArn: phys.getAtt(sourceId, 'StreamArn'), region: REGION,
-          batchSize: Number(p.BatchSize ?? 100), startingPosition: 'TRIM_HORIZON', filter: filter as (r: DynamoDBRecord) => boolean,
-          reportBatchItemFailures, maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
-          invoke: (event) => this.hostOf(fnId).invoke(event),
-          ...(failureQueue ? { onFailure: (info) => this.sendToArn(failureQueue, info) } : {}),
-        }));
-      } else {
-        throw new Error(`deployment: event source mapping ${id} reads a ${sourceType}, which is not emulated`);
-      }
+    const mappings = eventSourceMappingsOf(assembly.template);
+    for (const m of mappings.queues) {
+      this.queues.set(m.handler, new SqsEventSource({
+        sqs: aws.sqs, queueUrl: phys.ref(m.queueLogicalId), queueArn: phys.getAtt(m.queueLogicalId, 'Arn'), region: this.region,
+        batchSize: m.batchSize, reportBatchItemFailures: m.reportBatchItemFailures, releaseFailed: opts.releaseFailedRecords ?? true,
+        invoke: (event) => this.hostOf(m.functionLogicalId).invoke(event),
+      }));
+    }
+    for (const m of mappings.streams) {
+      const failureQueue = m.onFailure ? phys.getAtt(m.onFailure.logicalId, 'Arn') : undefined;
+      if (m.onFailure && m.onFailure.type !== 'AWS::SQS::Queue') throw new Error(`deployment: ${m.logicalId} sends failures to a ${m.onFailure.type}, which is not emulated`);
+      this.streams.push(new DynamoStreamSource({
+        mapping: m, client: aws.streams, streamArn: phys.getAtt(m.tableLogicalId, 'StreamArn'), region: this.region,
+        functionArn: phys.getAtt(m.functionLogicalId, 'Arn'),
+        invoke: (event) => this.hostOf(m.functionLogicalId).invoke(event),
+        ...(failureQueue ? { onFailure: (info) => this.sendToArn(failureQueue, info) } : {}),
+      }));
     }
 
     const machines = assembly.resourcesOf('AWS::StepFunctions::StateMachine').map(([id, r]) => {
@@ -172,11 +215,53 @@ export class Deployment {
     return h;
   }
 
+  /**
+   * Let `ms` of time pass at once: the virtual clock moves, Wait states that are due now run,
+   * and from the next invocation on every function's clock reads the new time.
+   */
+  advanceClock(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /**
+   * An ID token of the agents' user pool for the Agent API's JWT authorizer (its issuer and
+   * audience), with `cognito:groups` as given, e.g. `['agent']`.
+   */
+  agentToken(sub: string, groups: readonly string[], extra: { name?: string; email?: string } = {}): Promise<string> {
+    const auths = [...new Map(this.http.jwtRoutes().map((r) => [JSON.stringify(r.authorization), r.authorization])).values()];
+    if (auths.length !== 1 || auths[0]!.type !== 'JWT') throw new Error(`deployment: expected one JWT authorizer configuration, found ${auths.length}`);
+    const a = auths[0]!;
+    if (a.audience.length !== 1) throw new Error(`deployment: the authorizer names ${a.audience.length} audiences`);
+    return this.userPool.idToken({ sub, groups, issuer: a.issuer, audience: a.audience[0]!, ...extra });
+  }
+
+  /** The environment a function runs with (by handler file). */
+  hostEnv(handlerName: string): Readonly<Record<string, string>> {
+    return this.host(handlerName).opts.env;
+  }
+
+  /** An SES client of moto in `region` (moto keeps SES identities and sent mail per region). */
+  sesIn(region: string): SESClient {
+    let c = this.sesClients.get(region);
+    if (!c) this.sesClients.set(region, (c = new SESClient(clientConfig(this.moto.endpoint, region))));
+    return c;
+  }
+
+  /** Recipients of the mail SES sent in `region` so far (GetSendQuota's SentLast24Hours, per region in moto). */
+  async sesSentCount(region: string): Promise<number> {
+    return (await this.sesIn(region).send(new GetSendQuotaCommand({}))).SentLast24Hours ?? 0;
+  }
+
+  /** Every raw mail SES sent, in any region (moto's `ses.RawMessage`; the id is SES's MessageId). */
+  async sentMail(): Promise<SentMail[]> {
+    return ((await this.moto.data()).ses?.RawMessage ?? []) as SentMail[];
+  }
+
   /** A document client on the deployment's table, for assertions (`createDb` of functions/store). */
   db(): Db {
     const tables = this.assembly.resourcesOf('AWS::DynamoDB::Table');
     if (tables.length !== 1) throw new Error(`deployment: expected one table, the template has ${tables.length}`);
-    return createDb(this.phys.ref(tables[0]![0]), clientConfig(this.dynamodb.endpoint));
+    return createDb(this.phys.ref(tables[0]![0]), clientConfig(this.dynamodb.endpoint, this.region));
   }
 
   /** URL and ARN of a queue by logical id. */
@@ -190,11 +275,11 @@ export class Deployment {
     const name = `${STACK_NAME}-${ruleLogicalId}`.slice(0, 64);
     const results: unknown[] = [];
     for (const t of (rule.Properties?.Targets as Array<{ Arn: unknown; Input?: string }>) ?? []) {
-      const [fnId] = (t.Arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      const fnId = functionOf(this.assembly.template, t.Arn, `target of rule ${ruleLogicalId}`).logicalId;
       const event = t.Input !== undefined ? JSON.parse(t.Input) : {
         version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: MOTO_ACCOUNT,
-        time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: REGION,
-        resources: [`arn:aws:events:${REGION}:${MOTO_ACCOUNT}:rule/${name}`], detail: {},
+        time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.region,
+        resources: [`arn:aws:events:${this.region}:${MOTO_ACCOUNT}:rule/${name}`], detail: {},
       };
       results.push(await this.hostOf(fnId).invoke(event));
     }
@@ -207,12 +292,17 @@ export class Deployment {
    * dead-lettered; `maxRounds` bounds that.
    */
   async settle(maxRounds = 30): Promise<void> {
+    const engine = this.stepFunctions.engine;
     for (let round = 0; round < maxRounds; round++) {
+      // Steps run on their own (a clock advance makes Waits due): the ones that ran during this
+      // round may have written to the table or a queue, so they count as work too.
+      const steps = engine.steps;
       let n = 0;
       for (const q of this.queues.values()) n += await q.drain();
       for (const s of this.streams) n += await s.drain();
       n += await this.stepFunctions.sync();
-      await this.stepFunctions.engine.whenIdle();
+      await engine.whenIdle();
+      n += engine.steps - steps;
       if (n === 0) return;
     }
     throw new Error(`deployment: not quiet after ${maxRounds} rounds`);
@@ -223,13 +313,12 @@ export class Deployment {
     return [...this.hosts.values()].flatMap((h) => h.logs().map((l) => `[${h.opts.name}] ${l}`)).join('\n');
   }
 
+  /** Stop the hosts and drivers (the emulators are the run's: global-setup.ts stops them). */
   async stop(): Promise<void> {
     await this.stepFunctions.stop().catch(() => undefined);
     await Promise.all([...this.hosts.values()].map((h) => h.stop()));
     await this.ssmFaults.stop();
-    await this.moto.stop();
-    await this.dynamodb.stop();
-    for (const c of Object.values(this.aws)) (c as { destroy?: () => void }).destroy?.();
+    for (const c of [...Object.values(this.aws), ...this.sesClients.values()]) (c as { destroy?: () => void }).destroy?.();
   }
 
   private async sendToArn(queueArn: string, body: unknown): Promise<void> {
@@ -239,28 +328,33 @@ export class Deployment {
   }
 }
 
-const clientConfig = (endpoint: string) => ({ endpoint, region: REGION, credentials: CREDENTIALS });
+const clientConfig = (endpoint: string, region: string) => ({ endpoint, region, credentials: CREDENTIALS });
 
 /** Start the emulators, create the resources, store the secrets; hosts start on first use. */
 export async function startDeployment(opts: DeploymentOptions): Promise<Deployment> {
   const { assembly } = opts;
+  const region = opts.region ?? REGION;
   const timings: Record<string, number> = {};
   let t = Date.now();
   const lap = (k: string) => { timings[k] = Date.now() - t; t = Date.now(); };
-  const [moto, dynamodb] = await Promise.all([startMoto(), startDynamoDbLocal({ inMemory: true })]);
-  lap('emulators');
+  // The run's emulators (global-setup.ts); moto emptied of earlier stages' state. DynamoDB Local
+  // needs no emptying: every deployment's table has a fresh name.
+  const moto = new Moto(opts.emulators.moto);
+  const dynamodb = { endpoint: opts.emulators.dynamodb };
+  await moto.reset();
+  lap('reset');
   let ssmFaults: SsmFaults | undefined;
   try {
     ssmFaults = await startSsmFaults(moto.endpoint);
     const aws: AwsClients = (() => {
-      const ddb = new DynamoDBClient(clientConfig(dynamodb.endpoint));
+      const ddb = new DynamoDBClient(clientConfig(dynamodb.endpoint, region));
       return {
-        ddb, doc: DynamoDBDocumentClient.from(ddb), streams: new DynamoDBStreamsClient(clientConfig(dynamodb.endpoint)),
-        sqs: new SQSClient(clientConfig(moto.endpoint)), ssm: new SSMClient(clientConfig(moto.endpoint)), ses: new SESClient(clientConfig(moto.endpoint)),
-        s3: new S3Client({ ...clientConfig(moto.endpoint), forcePathStyle: true }), sfn: new SFNClient(clientConfig(moto.endpoint)),
+        ddb, doc: DynamoDBDocumentClient.from(ddb), streams: new DynamoDBStreamsClient(clientConfig(dynamodb.endpoint, region)),
+        sqs: new SQSClient(clientConfig(moto.endpoint, region)), ssm: new SSMClient(clientConfig(moto.endpoint, region)), ses: new SESClient(clientConfig(moto.endpoint, SES_REGION)),
+        s3: new S3Client({ ...clientConfig(moto.endpoint, region), forcePathStyle: true }), sfn: new SFNClient(clientConfig(moto.endpoint, region)),
       };
     })();
-    const phys = await createResources(assembly.template, aws, { region: REGION, account: MOTO_ACCOUNT, stackName: STACK_NAME });
+    const phys = await createResources(assembly.template, aws, { region, account: MOTO_ACCOUNT, stackName: STACK_NAME });
     lap('resources');
 
     // Secrets and settings where the functions read them (every CONFLUO_SECRETS_PATH in the template).
@@ -270,7 +364,8 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
         await aws.ssm.send(new PutParameterCommand({ Name: `${path}${name}`, Value: value, Type: SECRET_NAMES.has(name) ? 'SecureString' : 'String', Overwrite: true }));
       }
     }
-    // The From address of every function that sends e-mail is a verified SES identity.
+    // The From address of every function that sends e-mail is a verified SES identity in the
+    // e-mail channel's SES region (README: EMAIL_SES_REGION, default the topic's region).
     const senders = new Set(assembly.functions().map((f) => f.environment.EMAIL_FROM).filter((v): v is string => typeof v === 'string'));
     for (const from of senders) await aws.ses.send(new VerifyEmailIdentityCommand({ EmailAddress: addressOf(from) }));
 
@@ -279,11 +374,11 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     for (const fn of assembly.functions()) tasks.set(fn.logicalId, await prepareLambdaTask(opts.workDir, fn));
     lap('tasks');
     if (process.env.DEPLOY_TEST_TIMINGS) console.log('deployment start', timings);
-    return new Deployment(assembly, phys, aws, moto, dynamodb, ssmFaults, tasks, opts);
+    const clock = new VirtualClock();
+    const userPool = await TestUserPool.create(() => clock.now());
+    return new Deployment(assembly, phys, aws, moto, dynamodb, ssmFaults, userPool, clock, tasks, opts);
   } catch (e) {
     await ssmFaults?.stop();
-    await moto.stop();
-    await dynamodb.stop();
     throw e;
   }
 }

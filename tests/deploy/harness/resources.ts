@@ -20,6 +20,7 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type Creat
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { resolveIntrinsics, resourcesOfType } from '../../../local/template.js';
 import type { Template, TemplateResource } from '../support/assembly.js';
 
 export interface Pseudo {
@@ -56,45 +57,13 @@ export class PhysicalResources {
     return v;
   }
 
-  /** Resolve `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::Select` and `Fn::Split` to physical values. */
+  /**
+   * Resolve the intrinsics CDK writes (local/template.ts `resolveIntrinsics`: Ref, Fn::GetAtt,
+   * Fn::Join, Fn::Select, Fn::Split) to physical values. Its pseudo parameters are the local
+   * runtime's (us-east-1, its account), so the deployment's are put in first.
+   */
   resolve(node: unknown): unknown {
-    if (typeof node !== 'object' || node === null) return node;
-    if (Array.isArray(node)) return node.map((n) => this.resolve(n));
-    const o = node as Record<string, unknown>;
-    const keys = Object.keys(o);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) {
-      const [fn] = keys as [string];
-      const arg = o[fn];
-      switch (fn) {
-        case 'Ref': return this.pseudoRef(String(arg)) ?? this.ref(String(arg));
-        case 'Fn::GetAtt': {
-          const [id, attr] = Array.isArray(arg) ? arg as [string, string] : String(arg).split(/\.(.+)/) as [string, string];
-          return this.getAtt(id, attr);
-        }
-        case 'Fn::Join': {
-          const [sep, parts] = arg as [string, unknown[]];
-          return (this.resolve(parts) as unknown[]).map(String).join(sep);
-        }
-        case 'Fn::Select': {
-          const [i, list] = arg as [unknown, unknown];
-          return (this.resolve(list) as unknown[])[Number(this.resolve(i))];
-        }
-        case 'Fn::Split': {
-          const [sep, s] = arg as [string, unknown];
-          return String(this.resolve(s)).split(sep);
-        }
-        case 'Fn::Sub': {
-          const [text, vars] = Array.isArray(arg) ? arg as [string, Record<string, unknown>] : [String(arg), {}];
-          return text.replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
-            if (name in vars) return String(this.resolve(vars[name]));
-            if (name.includes('.')) { const [id, attr] = name.split(/\.(.+)/) as [string, string]; return this.getAtt(id, attr); }
-            return String(this.pseudoRef(name) ?? this.ref(name));
-          });
-        }
-        default: throw new ResourceError(`resources: intrinsic ${fn} is not emulated`);
-      }
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, this.resolve(v)]));
+    return resolveIntrinsics(this.withPseudo(node), this.template, { ref: (id) => this.ref(id), getAtt: (id, attr) => this.getAtt(id, attr) });
   }
 
   /** A string-valued resolution (environment variables, names). */
@@ -104,12 +73,22 @@ export class PhysicalResources {
     return String(v);
   }
 
-  private pseudoRef(name: string): string | undefined {
-    const { region, account, stackName } = this.pseudo;
-    return ({
-      'AWS::Region': region, 'AWS::AccountId': account, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': stackName,
-      'AWS::StackId': `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/00000000-0000-0000-0000-000000000000`, 'AWS::NoValue': undefined,
-    } as Record<string, string | undefined>)[name];
+  /** `{Ref: 'AWS::Region'}` and the other pseudo parameters replaced by the deployment's values. */
+  private withPseudo(node: unknown): unknown {
+    if (typeof node !== 'object' || node === null) return node;
+    if (Array.isArray(node)) return node.map((n) => this.withPseudo(n));
+    const o = node as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === 'Ref' && typeof o.Ref === 'string' && o.Ref.startsWith('AWS::')) {
+      const { region, account, stackName } = this.pseudo;
+      const value = ({
+        'AWS::Region': region, 'AWS::AccountId': account, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': stackName,
+        'AWS::StackId': `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/00000000-0000-0000-0000-000000000000`,
+      } as Record<string, string>)[o.Ref];
+      if (value === undefined) throw new ResourceError(`resources: pseudo parameter ${o.Ref} is not emulated`);
+      return value;
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, this.withPseudo(v)]));
   }
 
   /** Made-up, well-formed physical values for resources no emulator holds (remembered once made). */
@@ -184,7 +163,7 @@ export interface Emulators {
 export async function createResources(template: Template, clients: Emulators, pseudo: Pseudo): Promise<PhysicalResources> {
   const phys = new PhysicalResources(template, pseudo);
   const { region, account, stackName } = pseudo;
-  const of = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+  const of = (type: string) => resourcesOfType(template, type);
 
   for (const [id, r] of of('AWS::Lambda::Function')) {
     const name = typeof r.Properties?.FunctionName === 'string' ? r.Properties.FunctionName : physicalName(stackName, id, 64);

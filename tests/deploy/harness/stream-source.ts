@@ -1,160 +1,100 @@
 /**
- * The DynamoDB stream event source mapping, played against DynamoDB Local's stream (its real
- * Streams API): records read from the mapping's StartingPosition, shaped as Lambda delivers them
- * (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, the example event:
- * `ApproximateCreationDateTime` in epoch seconds, `eventSourceARN`, images in DynamoDB JSON), the
- * mapping's FilterCriteria applied before invoking (stream-filter.ts), batches of BatchSize. With
- * ReportBatchItemFailures the shard is checkpointed just before the first failed sequence number
- * and retried from there; after MaximumRetryAttempts the batch's metadata goes to the OnFailure
- * destination and the shard moves on. Not emulated: BisectBatchOnFunctionError (a failing batch is
- * retried whole), parallelization, tumbling windows.
- *
- * local/stream-poller.ts is not reused: its filter (INSERTs of `FEED#` items) is built in, where
- * this test must apply the template's own FilterCriteria, and it hands the SDK's record shape
- * (Date objects, Uint8Array binaries) rather than Lambda's.
+ * The DynamoDB stream event source mapping of the template, played against DynamoDB Local's
+ * stream: local/stream-poller.ts `StreamPoller` — the local runtime's reader — reads the shards
+ * from TRIM_HORIZON, turns each record into the one Lambda delivers (local/stream-events.ts
+ * `toLambdaRecord`: epoch-second times, base64 binaries, the stream ARN, the function's region)
+ * and drops what the mapping's FilterCriteria do not let through (`passesFilters`) before
+ * invoking; around it, Lambda's retry policy of the mapping (`eventSourceMappingsOf`):
+ * - with ReportBatchItemFailures the shard resumes at the lowest failed sequence number (an
+ *   identifier that names no record of the batch fails the whole batch); a thrown error fails the
+ *   whole batch;
+ * - after MaximumRetryAttempts retries the batch's description goes to the OnFailure
+ *   destination (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html)
+ *   and the shard moves past it.
+ * Not emulated: BisectBatchOnFunctionError (a failing batch is retried whole), parallelization,
+ * MaximumRecordAgeInSeconds, batching windows. The poller hands at most 100 records per
+ * invocation (its GetRecords limit), so a mapping with a smaller BatchSize is refused.
  */
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient, type _Record } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { StreamEventSourceMapping } from '../../../local/stream-events.js';
+import { StreamPoller } from '../../../local/stream-poller.js';
 
 export interface StreamSourceOptions {
-  readonly streams: DynamoDBStreamsClient;
+  readonly mapping: StreamEventSourceMapping;
+  readonly client: DynamoDBStreamsClient;
   readonly streamArn: string;
+  /** The ARN of the function the mapping invokes (named in an on-failure record). */
+  readonly functionArn: string;
+  /** The function's region, reported on records. */
   readonly region: string;
-  readonly batchSize: number;
-  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
-  readonly filter: (record: DynamoDBRecord) => boolean;
-  readonly reportBatchItemFailures: boolean;
-  /** -1: until the record expires (the Lambda default). */
-  readonly maximumRetryAttempts: number;
-  readonly invoke: (event: { Records: DynamoDBRecord[] }) => Promise<unknown>;
-  /** The OnFailure destination: gets the failed batch's metadata as Lambda sends it. */
+  readonly invoke: (event: DynamoDBStreamEvent) => Promise<unknown>;
+  /** The OnFailure destination: gets the failed batch's description as Lambda sends it. */
   readonly onFailure?: (info: Record<string, unknown>) => Promise<void>;
 }
 
-/** A DynamoDB JSON value with binaries as base64, as Lambda serialises it. */
-function lambdaAttr(v: unknown): unknown {
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (Array.isArray(v)) return v.map(lambdaAttr);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, lambdaAttr(x)]));
-  return v;
+export class StreamSourceError extends Error {
+  override readonly name = 'StreamSourceError';
 }
 
-/** Lambda's record from a Streams API record. */
-export function lambdaStreamRecord(r: _Record, streamArn: string, region: string): DynamoDBRecord {
-  const d = r.dynamodb ?? {};
-  const created = d.ApproximateCreationDateTime;
-  return {
-    eventID: r.eventID!, eventName: r.eventName!, eventVersion: r.eventVersion ?? '1.1', eventSource: 'aws:dynamodb', awsRegion: region,
-    dynamodb: {
-      ...(created !== undefined ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
-      ...(d.Keys ? { Keys: lambdaAttr(d.Keys) } : {}),
-      ...(d.NewImage ? { NewImage: lambdaAttr(d.NewImage) } : {}),
-      ...(d.OldImage ? { OldImage: lambdaAttr(d.OldImage) } : {}),
-      SequenceNumber: d.SequenceNumber!, SizeBytes: d.SizeBytes!, StreamViewType: d.StreamViewType!,
-    } as DynamoDBRecord['dynamodb'],
-    eventSourceARN: streamArn,
-  };
-}
+/** The records GetRecords returns to the poller at most. */
+const POLLER_BATCH = 100;
 
 export class DynamoStreamSource {
-  /** Invocations made, with the records each carried. */
+  /** Invocations made, with the records each carried (only records the filter let through). */
   readonly batches: Array<{ records: readonly DynamoDBRecord[]; failedAt?: string; error?: unknown }> = [];
-  /** Records read but filtered out before invoking. */
-  filteredOut = 0;
-  private readonly after = new Map<string, string>();
+  private readonly poller: StreamPoller;
   private readonly retries = new Map<string, number>();
+  private failedSinceDrain = 0;
 
-  constructor(readonly opts: StreamSourceOptions) {}
-
-  /** Read every shard from its checkpoint and deliver what passes the filter. Resolves with records delivered. */
-  async pollOnce(): Promise<number> {
-    const { streams, streamArn } = this.opts;
-    const desc = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    let delivered = 0;
-    for (const shard of desc.StreamDescription?.Shards ?? []) {
-      const records = await this.readShard(shard.ShardId!);
-      const lambda = records.map((r) => lambdaStreamRecord(r, streamArn, this.opts.region));
-      for (let i = 0; i < lambda.length; i += this.opts.batchSize) {
-        const chunk = lambda.slice(i, i + this.opts.batchSize);
-        const pass = chunk.filter(this.opts.filter);
-        this.filteredOut += chunk.length - pass.length;
-        const ok = pass.length === 0 || await this.deliver(shard.ShardId!, pass);
-        if (!ok) break;
-        delivered += pass.length;
-        this.after.set(shard.ShardId!, chunk.at(-1)!.dynamodb!.SequenceNumber!);
-      }
-    }
-    return delivered;
+  constructor(readonly opts: StreamSourceOptions) {
+    const m = opts.mapping;
+    if (m.startingPosition !== 'TRIM_HORIZON') throw new StreamSourceError(`stream-source: ${m.logicalId} starts at ${m.startingPosition}; only TRIM_HORIZON is emulated`);
+    if (m.batchSize < POLLER_BATCH) throw new StreamSourceError(`stream-source: ${m.logicalId} has BatchSize ${m.batchSize}; the poller delivers up to ${POLLER_BATCH}`);
+    this.poller = new StreamPoller({
+      client: opts.client, streamArn: opts.streamArn, filterPatterns: m.filterPatterns, awsRegion: opts.region,
+      handler: (event) => this.deliver(event),
+    });
   }
 
-  /** Poll until nothing new is delivered. */
-  async drain(maxPasses = 50): Promise<number> {
-    let total = 0;
-    for (let i = 0; i < maxPasses; i++) {
-      const n = await this.pollOnce();
-      total += n;
-      if (n === 0) break;
-    }
-    return total;
+  /**
+   * Deliver until a pass finds nothing new. Resolves with the invocations that did something —
+   * records delivered, and failed attempts (a retry is work still to do).
+   */
+  async drain(): Promise<number> {
+    this.failedSinceDrain = 0;
+    const delivered = await this.poller.drain();
+    return delivered + this.failedSinceDrain;
   }
 
-  /** True when the shard may move past the batch. */
-  private async deliver(shardId: string, records: DynamoDBRecord[]): Promise<boolean> {
-    let failedSeq: string | undefined;
+  private async deliver(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+    const m = this.opts.mapping;
+    const records = event.Records;
+    const first = records[0]!.dynamodb!.SequenceNumber!;
+    let failedAt: string | undefined;
     let error: unknown;
     try {
-      const answer = (await this.opts.invoke({ Records: records })) as DynamoDBBatchResponse | null;
-      const failures = this.opts.reportBatchItemFailures ? answer?.batchItemFailures ?? [] : [];
-      if (failures.length) {
-        const ids = failures.map((f) => f.itemIdentifier);
-        // An identifier that names no record of the batch fails the whole batch.
-        failedSeq = ids.every((id) => records.some((r) => r.dynamodb?.SequenceNumber === id)) ? ids.sort()[0] : records[0]!.dynamodb!.SequenceNumber;
-      }
+      const answer = (await this.opts.invoke(event)) as DynamoDBBatchResponse | null;
+      const ids = m.reportBatchItemFailures ? (answer?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : [];
+      if (ids.length) failedAt = ids.every((id) => records.some((r) => r.dynamodb?.SequenceNumber === id)) ? ids.sort()[0] : first;
     } catch (e) {
       error = e;
-      failedSeq = records[0]!.dynamodb!.SequenceNumber;
+      failedAt = first;
     }
-    this.batches.push({ records, ...(failedSeq ? { failedAt: failedSeq } : {}), ...(error !== undefined ? { error } : {}) });
-    if (!failedSeq) { this.retries.delete(shardId); return true; }
-    const before = records.filter((r) => r.dynamodb!.SequenceNumber! < failedSeq!).at(-1);
-    if (before) this.after.set(shardId, before.dynamodb!.SequenceNumber!);
-    const attempt = (this.retries.get(shardId) ?? 0) + 1;
-    this.retries.set(shardId, attempt);
-    if (this.opts.maximumRetryAttempts >= 0 && attempt > this.opts.maximumRetryAttempts) {
-      // Lambda gives up on the batch: its metadata goes to the on-failure destination.
+    this.batches.push({ records, ...(failedAt ? { failedAt } : {}), ...(error !== undefined ? { error } : {}) });
+    if (!failedAt) { this.retries.clear(); return { batchItemFailures: [] }; }
+    this.failedSinceDrain += 1;
+    const attempt = (this.retries.get(failedAt) ?? 0) + 1;
+    this.retries.set(failedAt, attempt);
+    if (m.maximumRetryAttempts >= 0 && attempt > m.maximumRetryAttempts) {
+      // Lambda gives up on the batch: its description goes to the on-failure destination.
       await this.opts.onFailure?.({
-        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempt },
-        DDBStreamBatchInfo: { shardId, startSequenceNumber: failedSeq, endSequenceNumber: records.at(-1)!.dynamodb!.SequenceNumber, batchSize: records.length, streamArn: this.opts.streamArn },
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempt, functionArn: this.opts.functionArn },
+        DDBStreamBatchInfo: { shardId: null, startSequenceNumber: failedAt, endSequenceNumber: records.at(-1)!.dynamodb!.SequenceNumber, batchSize: records.length, streamArn: this.opts.streamArn },
       });
-      this.after.set(shardId, records.at(-1)!.dynamodb!.SequenceNumber!);
-      this.retries.delete(shardId);
+      this.retries.delete(failedAt);
+      return { batchItemFailures: [] };
     }
-    return false;
-  }
-
-  private async readShard(shardId: string): Promise<_Record[]> {
-    const { streams, streamArn } = this.opts;
-    const after = this.after.get(shardId);
-    // A fresh iterator per pass: DynamoDB Local refuses an iterator taken while its shard was
-    // empty once records arrive (TrimmedDataAccessException), and iterators expire after 15 min.
-    const it = await streams.send(new GetShardIteratorCommand({
-      StreamArn: streamArn, ShardId: shardId,
-      ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: this.opts.startingPosition }),
-    }));
-    const out: _Record[] = [];
-    let iterator = it.ShardIterator;
-    while (iterator) {
-      let res;
-      try {
-        res = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      } catch (e) {
-        if ((e as Error).name === 'TrimmedDataAccessException') break;
-        throw e;
-      }
-      out.push(...(res.Records ?? []));
-      if (!res.Records?.length) break;
-      iterator = res.NextShardIterator;
-    }
-    return out;
+    return { batchItemFailures: [{ itemIdentifier: failedAt }] };
   }
 }

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handlerOf, resourcesOfType, type Template, type TemplateResource } from '../../../local/template.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -26,17 +27,8 @@ export const STACK_NAME = 'Confluo';
  */
 export const SYNTH_CONTEXT: Readonly<Record<string, string>> = { emailFrom: 'support@acme.example', escalationEmail: 'lead@acme.example' };
 
-export interface TemplateResource {
-  readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
-  readonly Metadata?: Record<string, unknown>;
-  readonly DependsOn?: string | readonly string[];
-}
-
-export interface Template {
-  readonly Resources: Readonly<Record<string, TemplateResource>>;
-  readonly Outputs?: Readonly<Record<string, unknown>>;
-}
+/** The template's types are the local runtime's (local/template.ts): one reading of a template. */
+export type { Template, TemplateResource };
 
 /** A Lambda function resource of the template, as the deployment test runs it. */
 export interface FunctionResource {
@@ -72,7 +64,7 @@ export class Assembly {
 
   /** `[logicalId, resource]` of every resource of a type, in template order. */
   resourcesOf(type: string): Array<[string, TemplateResource]> {
-    return Object.entries(this.template.Resources).filter(([, r]) => r.Type === type);
+    return resourcesOfType(this.template, type);
   }
 
   resource(logicalId: string): TemplateResource {
@@ -84,7 +76,7 @@ export class Assembly {
   /** Every `AWS::Lambda::Function`; each must name its handler file and have a bundled asset. */
   functions(): FunctionResource[] {
     return this.resourcesOf('AWS::Lambda::Function').map(([logicalId, r]) => {
-      const handlerName = r.Metadata?.['confluo:handler'];
+      const handlerName = handlerOf(r);
       const asset = r.Metadata?.['aws:asset:path'];
       if (typeof handlerName !== 'string') throw new AssemblyError(`assembly: function ${logicalId} has no confluo:handler metadata`);
       if (typeof asset !== 'string') throw new AssemblyError(`assembly: function ${logicalId} has no asset (aws:asset:path)`);

@@ -12,7 +12,8 @@
  * scaling out.
  *
  * Platform requests the function makes with `fetch` come back here (support/host/preload.mjs) and
- * are answered by `onFetch` — nothing leaves the machine.
+ * are answered by `onFetch` — nothing leaves the machine. The environment's `Date` runs
+ * `clockOffsetMs` ahead of real time (the deployment's virtual clock, harness/deployment.ts).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -48,6 +49,8 @@ export interface LambdaHostOptions {
   readonly onFetch?: FetchAnswer;
   /** Keep this many log lines (stdout and stderr). Default 2,000. */
   readonly logLines?: number;
+  /** How far the environment's clock is ahead of real time at each invocation (host/preload.mjs). Default 0. */
+  readonly clockOffsetMs?: () => number;
 }
 
 export interface InitReport {
@@ -134,7 +137,10 @@ export class LambdaHost {
         reject(new LambdaInvocationError(this.opts.name, { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${this.opts.timeoutSeconds.toFixed(2)} seconds`, trace: [] }));
       }, this.opts.timeoutSeconds * 1000);
       this.pending.set(id, { resolve, reject, timer });
-      child.send({ type: 'invoke', id, requestId, functionArn: this.opts.functionArn, timeoutMs: this.opts.timeoutSeconds * 1000, event: JSON.stringify(event ?? null) });
+      child.send({
+        type: 'invoke', id, requestId, functionArn: this.opts.functionArn, timeoutMs: this.opts.timeoutSeconds * 1000, event: JSON.stringify(event ?? null),
+        clockOffsetMs: this.opts.clockOffsetMs?.() ?? 0,
+      });
     });
   }
 

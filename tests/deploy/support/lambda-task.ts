@@ -81,13 +81,27 @@ const OPTIONAL_SDK_PACKAGES = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/si
 
 const packageName = (specifier: string) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
 
+const prepared = new Map<string, Promise<LambdaTask>>();
+
 /**
  * Copy a function's asset to `<workDir>/lambda/<logicalId>` (once) and put the runtime's SDK
  * beside it when the bundle needs it. On a machine that is not linux-arm64, native packages of
  * the asset get their host-platform sibling added (same package version, from this repository),
- * so the code can load here; `hostSubstitutes` names them.
+ * so the code can load here; `hostSubstitutes` names them. Prepared once per process (the
+ * stages share one process): every later call returns the same task.
  */
-export async function prepareLambdaTask(workDir: string, fn: FunctionResource): Promise<LambdaTask> {
+export function prepareLambdaTask(workDir: string, fn: FunctionResource): Promise<LambdaTask> {
+  const key = `${workDir}\0${fn.logicalId}`;
+  let task = prepared.get(key);
+  if (!task) {
+    task = prepare(workDir, fn);
+    prepared.set(key, task);
+    task.catch(() => prepared.delete(key));
+  }
+  return task;
+}
+
+async function prepare(workDir: string, fn: FunctionResource): Promise<LambdaTask> {
   const lambdaDir = join(workDir, 'lambda');
   assertNoModulesAbove(lambdaDir);
   const { file, exportName } = handlerModule(fn.assetDir, fn.handler);

@@ -6,6 +6,12 @@
 // platform would — or refuses it, and then fetch rejects like a network failure
 // (`TypeError: fetch failed`). The AWS SDK does not use fetch in Node (it uses node:http), so its
 // calls to the emulators are untouched.
+//
+// The environment's clock: each invocation message carries the deployment's clock offset
+// (support/lambda-host.ts `clockOffsetMs`), and `Date` reads real time plus that offset — the
+// deployment test's stand-in for time passing (an SLA deadline, a survey's delay) without
+// waiting. Timers and performance.now() are untouched. Lambda has no such knob; its clock is
+// the real one.
 const realFetch = globalThis.fetch;
 const pending = new Map();
 let seq = 0;
@@ -34,3 +40,21 @@ globalThis.fetch = async function deploymentTestFetch(input, init) {
   const { status, headers, body: text } = answer.response;
   return new Response(status === 204 || status === 304 ? null : text, { status, headers });
 };
+
+const RealDate = Date;
+let clockOffsetMs = 0;
+process.on('message', (m) => {
+  if (m?.type === 'invoke' && typeof m.clockOffsetMs === 'number') clockOffsetMs = m.clockOffsetMs;
+});
+globalThis.Date = new Proxy(RealDate, {
+  construct(target, args, newTarget) {
+    return Reflect.construct(target, args.length === 0 ? [RealDate.now() + clockOffsetMs] : args, newTarget);
+  },
+  apply() {
+    return new RealDate(RealDate.now() + clockOffsetMs).toString();
+  },
+  get(target, prop, receiver) {
+    if (prop === 'now') return () => RealDate.now() + clockOffsetMs;
+    return Reflect.get(target, prop, receiver);
+  },
+});
