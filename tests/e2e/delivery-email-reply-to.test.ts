@@ -28,7 +28,8 @@ function mail(headers: Record<string, string>, text: string): string {
   return buildSnsBody({
     envelope: {
       Type: 'Notification', MessageId: `00000000-0000-4000-a000-${String(seq).padStart(12, '0')}`, TopicArn: TOPIC, Subject: 'Amazon SES Email Receipt Notification',
-      Timestamp: '2026-10-12T10:00:01.000Z', SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
+      // SNS notifications older than an hour are refused (issue 17): stamped now.
+      Timestamp: new Date().toISOString(), SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
       UnsubscribeURL: `https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:reply-to`,
     },
     notification: {
