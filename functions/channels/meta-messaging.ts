@@ -76,7 +76,7 @@ export function messagingDeliveryFor(update: StatusUpdate): DeliveryState | null
  * The customer an item is about: the sender, except for our own echoes (the recipient). Chat
  * plugin guests are `user_ref:<value>` (Messenger only).
  */
-function customerOf(p: MessagingProfile, item: Record<string, unknown>): string | undefined {
+function customerOf(p: Pick<MessagingProfile, 'userRef'>, item: Record<string, unknown>): string | undefined {
   const echo = isRecord(item.message) && item.message.is_echo === true;
   const party = echo ? item.recipient : item.sender;
   if (!isRecord(party)) return undefined;
@@ -87,7 +87,7 @@ function customerOf(p: MessagingProfile, item: Record<string, unknown>): string 
 }
 
 /** FIFO conversation key: the customer of the first item (a mixed batch is ordered by its first). */
-export function messagingConversationKey(p: MessagingProfile, n: MetaNotification): string | null {
+export function messagingConversationKey(p: Pick<MessagingProfile, 'userRef'>, n: MetaNotification): string | null {
   for (const entry of n.entry) {
     if (!isRecord(entry) || !Array.isArray(entry.messaging)) continue;
     for (const item of entry.messaging) {

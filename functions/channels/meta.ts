@@ -19,7 +19,6 @@ import {
   type RawRequest,
   type Secrets,
 } from './channel.js';
-import { findPhoneNumbersInText } from 'libphonenumber-js';
 import { hmacHex, isRecord, parseJsonBody, safeEqual } from './common.js';
 
 export type MetaChannel = 'whatsapp' | 'messenger' | 'instagram';
@@ -178,11 +177,7 @@ export function metaWord(v: unknown): string | undefined {
  * First valid phone typed in the text: a suggestion only, never on the identity (§0.7). No default
  * region: none of the Meta channels tells us the customer's country.
  */
-export function phoneInText(text: string): { value: string; verified: false } | undefined {
-  if (text === '') return undefined;
-  const found = findPhoneNumbersInText(text).find((f) => f.number.isValid());
-  return found ? { value: found.number.number, verified: false } : undefined;
-}
+export { phoneInText } from './phone.js';
 
 /** Drop `undefined` members so strict schemas see only what the platform gave. */
 export function compact<T extends Record<string, unknown>>(o: T): T {

@@ -36,7 +36,7 @@ import {
 } from '../channel.js';
 import { hmacHex, isRecord, KiB, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
-import { phoneInText, platformPhoneToE164 } from '../telegram/index.js';
+import { phoneInText, platformPhoneToE164 } from '../phone.js';
 import { decimalId, parseLossless } from './json.js';
 import { textParts, type TextLimit } from '../text.js';
 

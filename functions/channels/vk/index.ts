@@ -36,7 +36,7 @@ import {
 import { isRecord, KiB, parseJsonBody, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
-import { phoneInText } from '../telegram/index.js';
+import { phoneInText } from '../phone.js';
 
 const CHANNEL = 'vk';
 /** The header VK sets on re-sent events (carried in the envelope, §0.4). */

@@ -33,7 +33,7 @@ import {
 } from '../channel.js';
 import { attachmentTypeForMime, parseJsonBody } from '../common.js';
 import { envelopeBody } from '../envelope.js';
-import { phoneInText } from '../telegram/index.js';
+import { phoneInText } from '../phone.js';
 
 const CHANNEL = 'webchat';
 export const WEBCHAT_AUDIENCE = 'confluo:webchat';
