@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
-import { REFRESH_GRACE_S, SESSION_TTL_S, WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/index.js';
+import { REFRESH_GRACE_S, SESSION_TTL_S, WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/ingress.js';
 import type { Clock } from '../domain/clock.js';
 import type { Config } from '../runtime/config.js';
 import { lambdaHandler } from '../runtime/aws.js';
