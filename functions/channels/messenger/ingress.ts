@@ -6,8 +6,7 @@
  * @module
  */
 import { defineIngress, type Admission, type RawRequest, type Secrets } from '../channel.js';
-import { META_MAX_BODY_BYTES, admitMeta } from '../meta.js';
-import { messagingConversationKey } from '../meta-messaging.js';
+import { META_MAX_BODY_BYTES, admitMeta, messagingConversationKey } from '../meta.js';
 
 const CHANNEL = 'messenger';
 
@@ -17,6 +16,6 @@ export const messengerIngress = defineIngress({
   capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, extraMethods: ['GET'] },
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     // Chat plugin guests (`user_ref`) are customers too.
-    return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey({ userRef: true }, n));
+    return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(true, n));
   },
 });

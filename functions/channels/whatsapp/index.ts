@@ -31,6 +31,7 @@ import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
 import { whatsappIngress } from './ingress.js';
+import { phoneInText } from '../phone.js';
 import {
   META_REPLY_WINDOW_SECONDS,
   compact,
@@ -39,7 +40,6 @@ import {
   intOf,
   metaWord,
   parseMetaNotification,
-  phoneInText,
   readGraphDelivery,
   str,
   truncate,
