@@ -27,7 +27,8 @@ import type { Config } from '../runtime/config.js';
 import { logger as defaultLogger, errorFacts } from '../runtime/logger.js';
 import { redactString } from '../domain/redact.js';
 import type { Db } from '../store/db.js';
-import { commitEdit, commitInbound, nextCounter, type ThreadPlan } from '../store/inbound.js';
+import { commitEdit, commitInbound, type ThreadPlan } from '../store/inbound.js';
+import { nextTicketNumber } from '../store/ticket-numbers.js';
 import { advanceDelivery, failDelivery } from '../store/outbound.js';
 import { setReachability } from '../store/reachability.js';
 import { deliveryFailureReason } from '../domain/delivery.js';
@@ -315,7 +316,7 @@ export function makeProcess(deps: ProcessDeps) {
   }
 
   async function newTicket(msg: InboundMessage, customerId: string, now: number, previous: string | null): Promise<TicketRecord> {
-    const n = await nextCounter(db, 'ticket');
+    const n = await nextTicketNumber(db);
     const priority = 'normal' as const;
     return {
       id: ulid(now), number: formatTicketNumber(deps.config.CONFLUO_TICKET_PREFIX, n), status: 'new', priority,
