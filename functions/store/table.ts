@@ -69,10 +69,10 @@ export const TABLE = {
 /** Zero-padded epoch ms so lexical order equals time order. */
 export const sortableMs = (ms: number) => String(Math.max(0, Math.trunc(ms))).padStart(15, '0');
 
-/** Partitions of one day of the change feed. 32 × ~1,000 WCU/s leaves room for ≥ 10,000 messages/s (README "Scale"). */
-export const FEED_SHARDS = 32;
+/** Partitions of one day of the change feed. 64 × ~1,000 WCU/s: ≥ 10,000 messages/s with room for an uneven hash (README "Scale"). */
+export const FEED_SHARDS = 64;
 /** Partitions of the inbox index (gsi1) and of each status in the status index (gsi2). */
-export const INBOX_SHARDS = 32;
+export const INBOX_SHARDS = 64;
 
 /** The shard of a key: a uniform hash (not a time or a counter) so every shard gets its share. */
 export function shardOf(value: string, shards: number): string {
