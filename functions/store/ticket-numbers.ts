@@ -20,24 +20,46 @@ export const BLOCK = 100;
 
 interface Lease { next: number; readonly end: number }
 
-/** A number allocator with its own leases (one per process — i.e. per Lambda instance — in production). */
+/**
+ * A number allocator with its own leases (one per process — i.e. per Lambda instance — in
+ * production). Leases belong to a client (`Db`: one per table per process in AWS, one per local
+ * runtime), not to a table name: two local runtimes may serve tables of the same name from
+ * different DynamoDB Local instances.
+ */
 export function createNumberAllocator(block = BLOCK) {
-  const leases = new Map<string, Lease>();
-  const pending = new Map<string, Promise<void>>();
-  return async function next(db: Db, name: string): Promise<number> {
-    const key = `${db.tableName}\u0000${name}`;
+  type State = { leases: Map<string, Lease>; pending: Map<string, Promise<void>>; returned: Map<string, number[]> };
+  const byDb = new WeakMap<Db, State>();
+  const stateOf = (db: Db): State => {
+    let state = byDb.get(db);
+    if (!state) byDb.set(db, (state = { leases: new Map(), pending: new Map(), returned: new Map() }));
+    return state;
+  };
+  async function next(db: Db, name: string): Promise<number> {
+    const { leases, pending, returned } = stateOf(db);
+    const back = returned.get(name);
+    if (back?.length) return back.shift()!;
     for (;;) {
-      const l = leases.get(key);
+      const l = leases.get(name);
       if (l && l.next <= l.end) return l.next++;
       // One lease at a time per counter: concurrent callers wait for it and share the block.
-      let p = pending.get(key);
+      let p = pending.get(name);
       if (!p) {
-        p = leaseBlock(db, name, block).then((lease) => { leases.set(key, lease); }).finally(() => pending.delete(key));
-        pending.set(key, p);
+        p = leaseBlock(db, name, block).then((lease) => { leases.set(name, lease); }).finally(() => pending.delete(name));
+        pending.set(name, p);
       }
       await p;
     }
-  };
+  }
+  /**
+   * A number drawn for a ticket whose commit did not happen (a lost race, a duplicate): handed out
+   * again first, so a retry does not leave a gap. Safe: the number's `TNUM#` item is written only by
+   * a commit, on condition that it does not exist yet.
+   */
+  function giveBack(db: Db, name: string, n: number): void {
+    const { returned } = stateOf(db);
+    returned.set(name, [...(returned.get(name) ?? []), n].sort((a, b) => a - b));
+  }
+  return Object.assign(next, { giveBack });
 }
 
 async function leaseBlock(db: Db, name: string, block: number): Promise<Lease> {
@@ -52,3 +74,5 @@ const processAllocator = createNumberAllocator();
 
 /** The next ticket number of this instance (1 round trip per `BLOCK` numbers, none otherwise). */
 export const nextTicketNumber = (db: Db): Promise<number> => processAllocator(db, 'ticket');
+/** A ticket number drawn by `nextTicketNumber` that no commit used. */
+export const returnTicketNumber = (db: Db, n: number): void => processAllocator.giveBack(db, 'ticket', n);

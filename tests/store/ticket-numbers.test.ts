@@ -29,4 +29,11 @@ describe('ticket numbers from leased blocks', () => {
     const other = createNumberAllocator(3);
     expect(await other(db, 'ticket-seq')).toBe(10); // a new instance starts after the last leased block: a gap, never a repeat
   });
+
+  it('hands a number no commit used out again first, so a lost race leaves no gap', async () => {
+    const next = createNumberAllocator();
+    const [a, b] = [await next(db, 'ticket-back'), await next(db, 'ticket-back')];
+    next.giveBack(db, 'ticket-back', a);
+    expect([await next(db, 'ticket-back'), await next(db, 'ticket-back')]).toEqual([a, b + 1]);
+  });
 });
