@@ -17,7 +17,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../local/runtime.js';
-import { keys } from '../functions/store/table.js';
+import { indexKeys, keys } from '../functions/store/table.js';
 
 const PRICE_PER_TRANSITION = 0.025 / 1000;
 const M = 60;
@@ -69,7 +69,7 @@ export async function slaBench(tickets = Number(process.env.BENCH_SLA_TICKETS ??
       await rt.db.doc.send(new UpdateCommand({
         TableName: rt.db.tableName, Key: keys.ticket(ids[i]!),
         UpdateExpression: 'SET #s = :r, resolved_at = :now, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':r': 'resolved', ':now': now, ':g': 'STATUS#resolved' },
+        ExpressionAttributeValues: { ':r': 'resolved', ':now': now, ':g': indexKeys.byStatus('resolved', 0, ids[i]!).gsi2pk },
       }));
     };
     const clock = { t: 0 };

@@ -72,6 +72,8 @@ export const localFunctionArn = (logicalId: string) => `arn:aws:lambda:${LOCAL_R
 export class LocalLambdas {
   readonly functions: ReadonlyMap<string, LocalFunction>;
   private readonly modules = new Map<HandlerName, Promise<{ handler: Entry }>>();
+  /** Invocations and summed wall time per handler (benches: Lambda time per message). */
+  readonly times = new Map<string, { invocations: number; ms: number }>();
 
   constructor(opts: LocalLambdasOptions) {
     const functions = new Map<string, LocalFunction>();
@@ -116,7 +118,13 @@ export class LocalLambdas {
     const fn = this.functions.get(logicalId);
     if (!fn) throw new LocalLambdaError(`local lambdas: no function ${logicalId} in the template`, { cause: { function: logicalId } });
     const { handler } = await this.module(fn.handler);
-    return runOn(fn.platform, () => handler(event));
+    const started = performance.now();
+    try {
+      return await runOn(fn.platform, () => handler(event));
+    } finally {
+      const t = this.times.get(fn.handler) ?? { invocations: 0, ms: 0 };
+      this.times.set(fn.handler, { invocations: t.invocations + 1, ms: t.ms + performance.now() - started });
+    }
   }
 
   /** An invoker bound to one function (for event sources and routes). */

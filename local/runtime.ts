@@ -70,6 +70,8 @@ export interface Runtime {
   readonly ddbEndpoint: string;
   /** The local Step Functions (SLA executions on the virtual clock). */
   readonly workflows: LocalWorkflows;
+  /** Invocations and their summed wall time per function handler so far (the benches' Lambda time). */
+  lambdaTimes(): ReadonlyMap<string, { readonly invocations: number; readonly ms: number }>;
   settle(timeoutMs?: number): Promise<SettleResult>;
   stop(): Promise<void>;
 }
@@ -273,6 +275,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     let stopping: Promise<void> | undefined;
     return {
       url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows,
+      lambdaTimes: () => lambdas!.times,
       queues: { inbound, inboundDlq, outbound, outboundDlq },
       settle,
       stop: () => (stopping ??= runCleanups(cleanups)),

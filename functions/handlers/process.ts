@@ -27,7 +27,8 @@ import type { Config } from '../runtime/config.js';
 import { logger as defaultLogger, errorFacts } from '../runtime/logger.js';
 import { redactString } from '../domain/redact.js';
 import type { Db } from '../store/db.js';
-import { commitEdit, commitInbound, nextCounter, type ThreadPlan } from '../store/inbound.js';
+import { commitEdit, commitInbound, type ThreadPlan } from '../store/inbound.js';
+import { nextTicketNumber, returnTicketNumber } from '../store/ticket-numbers.js';
 import { advanceDelivery, failDelivery } from '../store/outbound.js';
 import { setReachability } from '../store/reachability.js';
 import { deliveryFailureReason } from '../domain/delivery.js';
@@ -95,6 +96,9 @@ export type Outcome = 'committed' | 'duplicate' | 'ignored' | 'status' | 'verifi
 
 /** Characters of the last message kept on its identity (the customer card's cross-channel history). */
 const LAST_MESSAGE_PREVIEW = 280;
+
+/** The counter value of a number formatted by `formatTicketNumber` (`<prefix>-<digits>`). */
+const ticketNumberOf = (formatted: string) => Number(formatted.slice(formatted.lastIndexOf('-') + 1));
 
 export function makeProcess(deps: ProcessDeps) {
   const log = deps.logger ?? defaultLogger;
@@ -233,6 +237,8 @@ export function makeProcess(deps: ProcessDeps) {
         ...(msg.channel !== 'twilio' && !who.identityIsNew ? { reachability: 'reachable' } : {}),
       },
     });
+    // A ticket number drawn for a commit that did not happen goes back (no gap from a lost race).
+    if (result !== 'committed' && thread.action === 'open') returnTicketNumber(db, ticketNumberOf(thread.ticket.number));
     if (result === 'committed') {
       log.info('inbound committed', { channel: msg.channel, ticket_id: ticketId, customer_id: customerId, action: thread.action, attempt });
     }
@@ -315,7 +321,7 @@ export function makeProcess(deps: ProcessDeps) {
   }
 
   async function newTicket(msg: InboundMessage, customerId: string, now: number, previous: string | null): Promise<TicketRecord> {
-    const n = await nextCounter(db, 'ticket');
+    const n = await nextTicketNumber(db);
     const priority = 'normal' as const;
     return {
       id: ulid(now), number: formatTicketNumber(deps.config.CONFLUO_TICKET_PREFIX, n), status: 'new', priority,

@@ -10,7 +10,8 @@
  */
 import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed, type Db } from './db.js';
-import { keys, sortableMs } from './table.js';
+import { queryShards } from './sharded-query.js';
+import { indexKeys, keys, sortableMs } from './table.js';
 import type { CustomerRecord, FeedEvent, IdentityRecord, TicketRecord } from './records.js';
 
 export const exportKeys = {
@@ -32,51 +33,53 @@ async function queryAll(db: Db, input: Omit<QueryCommandInput, 'TableName'>): Pr
   return out;
 }
 
+const bySk = (name: string) => (a: Record<string, unknown>, b: Record<string, unknown>) => (String(a[name]) < String(b[name]) ? -1 : String(a[name]) > String(b[name]) ? 1 : 0);
+
 /**
  * Tickets (not merged) whose last activity is at or after `sinceMs` (null: all), from the inbox
- * index gsi1 (`TICKETS` / `<activity>#<id>`, projection ALL). Cost: one page per ~1 MB of those
- * tickets (~1–2 KB each) — it reads every ticket active since `sinceMs`, hot partition key
- * `TICKETS` (fine at support-desk write rates; shard the key if it ever is not).
+ * index gsi1 (`TICKETS#<shard>` / `<activity>#<id>`, projection ALL; every shard, in parallel),
+ * oldest activity first. Cost: one page per ~1 MB of those tickets (~1–2 KB each) plus one query
+ * per shard — it reads every ticket active since `sinceMs`.
  */
 export async function ticketsActiveSince(db: Db, sinceMs: number | null): Promise<TicketRecord[]> {
-  const items = await queryAll(db, sinceMs === null
-    ? { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'TICKETS' } }
-    : { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p AND gsi1sk >= :s', ExpressionAttributeValues: { ':p': 'TICKETS', ':s': sortableMs(sinceMs) } });
-  return items.map((i) => strip<TicketRecord>(i));
+  const items = await queryShards(db, indexKeys.inboxShards(), (p) => (sinceMs === null
+    ? { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': p } }
+    : { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p AND gsi1sk >= :s', ExpressionAttributeValues: { ':p': p, ':s': sortableMs(sinceMs) } }));
+  return items.sort(bySk('gsi1sk')).map((i) => strip<TicketRecord>(i));
 }
 
 /**
- * Tickets opened in `[fromMs, toMs)`: gsi1 from `fromMs` on (a ticket's activity is never before
- * its creation), filtered on created_at. Cost: reads (and pays for) every ticket active since
- * `fromMs`, returns only those opened in the range.
+ * Tickets opened in `[fromMs, toMs)`: gsi1 (every shard) from `fromMs` on (a ticket's activity is
+ * never before its creation), filtered on created_at. Cost: reads (and pays for) every ticket
+ * active since `fromMs`, returns only those opened in the range.
  */
 export async function ticketsOpenedBetween(db: Db, fromMs: number, toMs: number): Promise<TicketRecord[]> {
-  const items = await queryAll(db, {
+  const items = await queryShards(db, indexKeys.inboxShards(), (p) => ({
     IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p AND gsi1sk >= :s',
     FilterExpression: 'created_at >= :from AND created_at < :to',
-    ExpressionAttributeValues: { ':p': 'TICKETS', ':s': sortableMs(fromMs), ':from': fromMs, ':to': toMs },
-  });
-  return items.map((i) => strip<TicketRecord>(i));
+    ExpressionAttributeValues: { ':p': p, ':s': sortableMs(fromMs), ':from': fromMs, ':to': toMs },
+  }));
+  return items.sort(bySk('gsi1sk')).map((i) => strip<TicketRecord>(i));
 }
 
-/** Tickets merged (status index gsi2 `STATUS#merged`) with activity at or after `sinceMs` (null: all). */
+/** Tickets merged (status index gsi2 `STATUS#merged#<shard>`, every shard) with activity at or after `sinceMs` (null: all). */
 export async function mergedTicketsSince(db: Db, sinceMs: number | null): Promise<TicketRecord[]> {
-  const items = await queryAll(db, sinceMs === null
-    ? { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': 'STATUS#merged' } }
-    : { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p AND gsi2sk >= :s', ExpressionAttributeValues: { ':p': 'STATUS#merged', ':s': sortableMs(sinceMs) } });
-  return items.map((i) => strip<TicketRecord>(i));
+  const items = await queryShards(db, indexKeys.statusShards('merged'), (p) => (sinceMs === null
+    ? { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': p } }
+    : { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p AND gsi2sk >= :s', ExpressionAttributeValues: { ':p': p, ':s': sortableMs(sinceMs) } }));
+  return items.sort(bySk('gsi2sk')).map((i) => strip<TicketRecord>(i));
 }
 
-/** Change-feed events with `fromMs <= at <= toMs`: one query (plus pages) per UTC day. */
+/** Change-feed events with `fromMs <= at <= toMs`, in order: one query (plus pages) per feed shard per UTC day. */
 export async function feedBetween(db: Db, fromMs: number, toMs: number): Promise<FeedEvent[]> {
   const out: FeedEvent[] = [];
   const firstDay = Date.UTC(new Date(fromMs).getUTCFullYear(), new Date(fromMs).getUTCMonth(), new Date(fromMs).getUTCDate());
   for (let day = firstDay; day <= toMs; day += 86_400_000) {
-    const items = await queryAll(db, {
+    const items = await queryShards(db, keys.feedDay(day), (p) => ({
       KeyConditionExpression: 'pk = :p AND sk BETWEEN :a AND :b',
-      ExpressionAttributeValues: { ':p': keys.feedDay(day), ':a': sortableMs(fromMs), ':b': `${sortableMs(toMs)}#~` },
-    });
-    out.push(...items.map((i) => strip<FeedEvent>(i)));
+      ExpressionAttributeValues: { ':p': p, ':a': sortableMs(fromMs), ':b': `${sortableMs(toMs)}#~` },
+    }));
+    out.push(...items.sort(bySk('sk')).map((i) => strip<FeedEvent>(i)));
   }
   return out;
 }

@@ -5,7 +5,7 @@
  * still owned by the customer); a failed condition other than the marker means "reload and
  * decide again".
  */
-import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { InboundMessage, Identity } from '../domain/inbound.js';
 import { cancellationCodes, ttlAfter, type Db } from './db.js';
@@ -72,7 +72,7 @@ export function dedupeItem(db: Db, channel: string, dedupKey: string, nowMs: num
 /** A change-feed event; with a feed retention (`CONFLUO_FEED_TTL_DAYS`) it expires that long after it happened. */
 export function feedItem(db: Db, e: FeedEvent): TxItem {
   const ttl = db.retention?.feedTtlDays ? { ttl: ttlAfter(e.at, db.retention.feedTtlDays) } : {};
-  return { Put: { TableName: db.tableName, Item: { ...keys.feedEvent(e.at, e.id), ...e, ...ttl } } };
+  return { Put: { TableName: db.tableName, Item: { ...keys.feedEvent(e.at, e.id, e.ticket_id ?? e.customer_id ?? e.id), ...e, ...ttl } } };
 }
 
 /** A timeline entry; a message expires with a message retention (`CONFLUO_MESSAGE_TTL_DAYS`), notes and events stay. */
@@ -176,7 +176,7 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
       ConditionExpression: `customer_id = :c AND #s = :from${cancel !== undefined ? ' AND #sv.#r = :sr' : ''}`,
       ExpressionAttributeNames: { '#s': 'status', ...(cancel !== undefined ? { '#sv': 'survey', '#st': 'state', '#r': 'round' } : {}) },
       ExpressionAttributeValues: {
-        ...touch, ':open': 'open', ':from': from, ':g2': 'STATUS#open', ...(plan.thread.action === 'reopen' ? { ':zero': 0 } : {}),
+        ...touch, ':open': 'open', ':from': from, ':g2': indexKeys.byStatus('open', nowMs, ticketId).gsi2pk, ...(plan.thread.action === 'reopen' ? { ':zero': 0 } : {}),
         ...(cancel !== undefined ? { ':cancelled': 'cancelled', ':reopened': 'reopened', ':sr': cancel } : {}),
       },
     } });
@@ -220,7 +220,7 @@ export function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<Threa
   if (sv.reopen) {
     names['#p'] = 'priority';
     sets.push('#s = :open', 'gsi2pk = :g2', '#p = :prio', 'reopen_count = if_not_exists(reopen_count, :zero) + :one');
-    Object.assign(values, { ':open': 'open', ':g2': 'STATUS#open', ':prio': sv.reopen.priority, ':zero': 0 });
+    Object.assign(values, { ':open': 'open', ':g2': indexKeys.byStatus('open', 0, ticketId).gsi2pk, ':prio': sv.reopen.priority, ':zero': 0 });
     remove = ' REMOVE resolved_at';
   }
   return {
@@ -241,14 +241,6 @@ export async function runTransaction(db: Db, items: TxItem[]): Promise<CommitRes
     if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return 'conflict';
     throw e;
   }
-}
-
-/** Atomic counter (1 round trip): ticket numbers. A number burnt by a failed commit leaves a gap. */
-export async function nextCounter(db: Db, name: string): Promise<number> {
-  const res = await db.doc.send(new UpdateCommand({
-    TableName: db.tableName, Key: keys.counter(name), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 }, ReturnValues: 'UPDATED_NEW',
-  }));
-  return Number(res.Attributes?.n);
 }
 
 /** An edit: the dedupe marker and the in-place update of the stored message, one transaction. */

@@ -1,8 +1,9 @@
 /** Named read access patterns (each costs the round trips its comment says). */
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.js';
-import { keys } from './table.js';
-import type { CustomerRecord, FeedEvent, IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
+import { ShardMerge } from './sharded-query.js';
+import { indexKeys, keys } from './table.js';
+import type { CustomerRecord, IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
@@ -47,12 +48,21 @@ async function queryPage<T>(db: Db, input: Omit<QueryCommandInput, 'TableName'>,
   return { items: (res.Items ?? []).map((i) => strip<T>(i)!), next_cursor: encodeCursor(res.LastEvaluatedKey) };
 }
 
-/** Inbox: newest activity first; with a status, from the by-status index. Merged tickets are not in gsi1. */
-export function listTickets(db: Db, opts: { status?: string; limit: number; cursor?: string }): Promise<Page<TicketRecord>> {
-  const input: Omit<QueryCommandInput, 'TableName'> = opts.status
-    ? { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': `STATUS#${opts.status}` }, ScanIndexForward: false }
-    : { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'TICKETS' }, ScanIndexForward: false };
-  return queryPage<TicketRecord>(db, input, opts.limit, opts.cursor);
+/**
+ * Inbox: newest activity first; with a status, from the by-status index. Merged tickets are not in
+ * gsi1. A k-way merge of the index shards (table.ts); the cursor is the last ticket's index sort key.
+ */
+export async function listTickets(db: Db, opts: { status?: string; limit: number; cursor?: string }): Promise<Page<TicketRecord>> {
+  const index = opts.status ? 'gsi2' : 'gsi1';
+  const after = decodeCursor(opts.cursor)?.[`${index}sk`];
+  const merge = new ShardMerge(db, {
+    index, pkName: `${index}pk`, skName: `${index}sk`, descending: true, ...(typeof after === 'string' ? { after } : {}),
+    partitions: opts.status ? indexKeys.statusShards(opts.status) : indexKeys.inboxShards(), pageSize: opts.limit,
+  });
+  const items: Array<Record<string, unknown>> = [];
+  for (let i = await merge.next(); i; i = items.length < opts.limit ? await merge.next() : undefined) items.push(i);
+  const more = items.length === opts.limit && (await merge.next()) !== undefined;
+  return { items: items.map((i) => strip<TicketRecord>(i)!), next_cursor: more ? encodeCursor({ [`${index}sk`]: items.at(-1)![`${index}sk`] }) : null };
 }
 
 /** The whole timeline of a ticket, in order (paged internally). */
@@ -79,15 +89,4 @@ export async function listCustomerItems(db: Db, customerId: string): Promise<{ i
   }));
   const [ids, tks] = await Promise.all([q('IDENT#', true), q('TICKET#', false)]);
   return { identities: (ids.Items ?? []).map((i) => strip<IdentityRecord>(i)!), tickets: (tks.Items ?? []).map((i) => strip<TicketRecord>(i)!) };
-}
-
-/** Change feed of one UTC day after an exclusive sort key. */
-export async function listFeed(db: Db, dayPk: string, afterSk: string | undefined, limit: number): Promise<Array<FeedEvent & { sk: string }>> {
-  const res = await db.doc.send(new QueryCommand({
-    TableName: db.tableName,
-    KeyConditionExpression: afterSk ? 'pk = :p AND sk > :s' : 'pk = :p',
-    ExpressionAttributeValues: afterSk ? { ':p': dayPk, ':s': afterSk } : { ':p': dayPk },
-    Limit: limit, ConsistentRead: true,
-  }));
-  return (res.Items ?? []).map((i) => ({ ...(strip<FeedEvent>(i)!), sk: String(i.sk) }));
 }

@@ -6,13 +6,13 @@
  * |-------------------|---------------------------------|----------------------------|--------------------------|-------------------------|---------------------------|
  * | customer          | CUST#<id>                       | PROFILE                    |                          |                         |                           |
  * | identity          | IDENT#<channel>:<external_id>   | IDENT                      |                          |                         | CUST#<id> / IDENT#…       |
- * | ticket            | TICKET#<id>                     | TICKET                     | TICKETS / <activity>#<id>| STATUS#<s> / <activity>#| CUST#<id> / TICKET#<created>
+ * | ticket            | TICKET#<id>                     | TICKET                     | TICKETS#<ss> / <act>#<id>| STATUS#<s>#<ss> / <act>#| CUST#<id> / TICKET#<created>
  * | ticket number     | TNUM#<number>                   | TNUM                       |                          |                         |                           |
  * | timeline entry    | TICKET#<id>                     | TL#<at ms>#<entry id>      |                          |                         |                           |
  * | message reference | MREF#<channel>#<ext msg id>     | MREF                       |                          |                         |                           |
  * | dedupe marker     | DEDUP#<channel>#<dedup key>     | DEDUP  (ttl)               |                          |                         |                           |
  * | counter           | COUNTER#<name>                  | COUNTER                    |                          |                         |                           |
- * | change feed event | FEED#<yyyy-mm-dd>               | <at ms>#<event id>         |                          |                         |                           |
+ * | change feed event | FEED#<yyyy-mm-dd>#<ss>          | <at ms>#<event id>         |                          |                         |                           |
  * | verified attribute| VATTR#<phone|email>#<value>     | VATTR                      |                          |                         | CUST#<id> / VATTR#…       |
  * | suggestion        | CUST#<id>                       | SUGG#<phone|email>#<value> |                          |                         |                           |
  * | customer log      | CUST#<id>                       | LOG#<at ms>#<entry id>     |                          |                         |                           |
@@ -33,9 +33,26 @@
  * expires with its window. Erasure job: a GDPR erasure's progress (functions/store/erasure.ts).
  * One query of `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
  *
+ * Hot keys are write-sharded (`<ss>`: a two-digit shard, see `shardOf`). A DynamoDB partition
+ * sustains about 1,000 write units/s and 3,000 read units/s, and a throttled GSI throttles writes to
+ * the table (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-sharding.html),
+ * so no key that every message or ticket writes may be a single partition:
+ * - the change feed of a day is `FEED_SHARDS` partitions; an event's shard follows its ticket (else
+ *   its customer, else the event), so one ticket's events share a partition and therefore one stream
+ *   shard, in commit order. Readers (`GET /events`, export) query every shard of a day and merge by
+ *   sort key; the sort key (and so the `GET /events` cursor) does not name the shard.
+ * - the inbox index gsi1 is `INBOX_SHARDS` partitions and the status index gsi2 `INBOX_SHARDS`
+ *   partitions per status, the shard following the ticket id (stable for the ticket's life, so a
+ *   touch rewrites the index entry within its partition). Lists run a k-way merge over the shards
+ *   (functions/store/inbox-merge.ts); counts sum them.
+ * - ticket numbers come from blocks leased off `COUNTER#ticket` (functions/store/ticket-numbers.ts):
+ *   one counter write per block, not per ticket.
+ *
  * Merged tickets drop their gsi1 keys (sparse index), so the default inbox never lists them.
  * The table has a stream (NEW_IMAGE): feed events drive workflows and acknowledgements.
  */
+import { createHash } from 'node:crypto';
 import type { Channel } from '../domain/inbound.js';
 
 export const TABLE = {
@@ -52,6 +69,18 @@ export const TABLE = {
 /** Zero-padded epoch ms so lexical order equals time order. */
 export const sortableMs = (ms: number) => String(Math.max(0, Math.trunc(ms))).padStart(15, '0');
 
+/** Partitions of one day of the change feed. 64 × ~1,000 WCU/s: ≥ 10,000 messages/s with room for an uneven hash (README "Scale"). */
+export const FEED_SHARDS = 64;
+/** Partitions of the inbox index (gsi1) and of each status in the status index (gsi2). */
+export const INBOX_SHARDS = 64;
+
+/** The shard of a key: a uniform hash (not a time or a counter) so every shard gets its share. */
+export function shardOf(value: string, shards: number): string {
+  return String(createHash('sha1').update(value).digest().readUInt32BE(0) % shards).padStart(2, '0');
+}
+const allShards = (n: number) => Array.from({ length: n }, (_, i) => String(i).padStart(2, '0'));
+const dayOf = (atMs: number) => new Date(atMs).toISOString().slice(0, 10);
+
 export const keys = {
   customer: (id: string) => ({ pk: `CUST#${id}`, sk: 'PROFILE' }),
   identity: (channel: Channel | string, externalId: string) => ({ pk: `IDENT#${channel}:${externalId}`, sk: 'IDENT' }),
@@ -62,8 +91,10 @@ export const keys = {
   messageRef: (channel: Channel | string, externalMessageId: string) => ({ pk: `MREF#${channel}#${externalMessageId}`, sk: 'MREF' }),
   dedupe: (channel: Channel | string, dedupKey: string) => ({ pk: `DEDUP#${channel}#${dedupKey}`, sk: 'DEDUP' }),
   counter: (name: string) => ({ pk: `COUNTER#${name}`, sk: 'COUNTER' }),
-  feedEvent: (atMs: number, eventId: string) => ({ pk: `FEED#${new Date(atMs).toISOString().slice(0, 10)}`, sk: `${sortableMs(atMs)}#${eventId}` }),
-  feedDay: (atMs: number) => `FEED#${new Date(atMs).toISOString().slice(0, 10)}`,
+  /** `shardBy`: the ticket id of the event (else its customer id, else the event id) — see the header. */
+  feedEvent: (atMs: number, eventId: string, shardBy: string = eventId) => ({ pk: `FEED#${dayOf(atMs)}#${shardOf(shardBy, FEED_SHARDS)}`, sk: `${sortableMs(atMs)}#${eventId}` }),
+  /** The partition keys of one UTC day of the feed (every shard). */
+  feedDay: (atMs: number) => allShards(FEED_SHARDS).map((s) => `FEED#${dayOf(atMs)}#${s}`),
   verifiedAttribute: (kind: string, value: string) => ({ pk: `VATTR#${kind}#${value}`, sk: 'VATTR' }),
   suggestion: (customerId: string, kind: string, value: string) => ({ pk: `CUST#${customerId}`, sk: `SUGG#${kind}#${value}` }),
   customerLog: (customerId: string, atMs: number, entryId: string) => ({ pk: `CUST#${customerId}`, sk: `LOG#${sortableMs(atMs)}#${entryId}` }),
@@ -76,8 +107,12 @@ export const keys = {
 } as const;
 
 export const indexKeys = {
-  inbox: (activityMs: number, ticketId: string) => ({ gsi1pk: 'TICKETS', gsi1sk: `${sortableMs(activityMs)}#${ticketId}` }),
-  byStatus: (status: string, activityMs: number, ticketId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `${sortableMs(activityMs)}#${ticketId}` }),
+  inbox: (activityMs: number, ticketId: string) => ({ gsi1pk: `TICKETS#${shardOf(ticketId, INBOX_SHARDS)}`, gsi1sk: `${sortableMs(activityMs)}#${ticketId}` }),
+  /** The gsi1 partition keys (every shard of the inbox). */
+  inboxShards: () => allShards(INBOX_SHARDS).map((s) => `TICKETS#${s}`),
+  byStatus: (status: string, activityMs: number, ticketId: string) => ({ gsi2pk: `STATUS#${status}#${shardOf(ticketId, INBOX_SHARDS)}`, gsi2sk: `${sortableMs(activityMs)}#${ticketId}` }),
+  /** The gsi2 partition keys of one status (every shard). */
+  statusShards: (status: string) => allShards(INBOX_SHARDS).map((s) => `STATUS#${status}#${s}`),
   customerTicket: (customerId: string, createdMs: number, ticketId: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `TICKET#${sortableMs(createdMs)}#${ticketId}` }),
   customerIdentity: (customerId: string, channel: string, externalId: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `IDENT#${channel}:${externalId}` }),
   customerAttribute: (customerId: string, kind: string, value: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `VATTR#${kind}#${value}` }),

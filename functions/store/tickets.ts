@@ -88,7 +88,7 @@ export function ticketMergeItems(db: Db, s: TicketMergeSpec): TxItem[] {
     Object.assign(wValues, { ':c': s.customerId, ':g3': indexKeys.customerItems(s.customerId) });
   }
 
-  const lValues: Record<string, unknown> = { ':merged': 'merged', ':w': w.id, ':g2': `STATUS#merged`, ':ls': l.status, ':lc': l.customer_id, ':lcount': l.message_count ?? 0, ':lu': l.updated_at };
+  const lValues: Record<string, unknown> = { ':merged': 'merged', ':w': w.id, ':g2': indexKeys.byStatus('merged', 0, l.id).gsi2pk, ':ls': l.status, ':lc': l.customer_id, ':lcount': l.message_count ?? 0, ':lu': l.updated_at };
   const lSet = ['#s = :merged', 'merged_into = :w', 'gsi2pk = :g2'];
   if (l.customer_id !== s.customerId) {
     lSet.push('customer_id = :c', 'gsi3pk = :g3', 'origin_customer_id = if_not_exists(origin_customer_id, :lc)');
@@ -130,7 +130,7 @@ export function ticketUnmergeItems(db: Db, s: TicketUnmergeSpec): TxItem[] {
   const T = db.tableName;
   const lists = unmergedLists(w, l);
   const inbox = indexKeys.inbox(l.updated_at, l.id);
-  const lValues: Record<string, unknown> = { ':st': s.loserStatus, ':g2': `STATUS#${s.loserStatus}`, ':g1p': inbox.gsi1pk, ':g1s': inbox.gsi1sk, ':merged': 'merged', ':w': w.id };
+  const lValues: Record<string, unknown> = { ':st': s.loserStatus, ':g2': indexKeys.byStatus(s.loserStatus, 0, l.id).gsi2pk, ':g1p': inbox.gsi1pk, ':g1s': inbox.gsi1sk, ':merged': 'merged', ':w': w.id };
   const lSet = ['#s = :st', 'gsi2pk = :g2', 'gsi1pk = :g1p', 'gsi1sk = :g1s'];
   if (l.customer_id !== s.loserCustomer) { lSet.push('customer_id = :c', 'gsi3pk = :g3'); Object.assign(lValues, { ':c': s.loserCustomer, ':g3': indexKeys.customerItems(s.loserCustomer) }); }
   const wValues: Record<string, unknown> = { ':mt': lists.merged_tickets, ':n': s.loserMessageCount };

@@ -9,14 +9,15 @@
  * `gsi2pk` follows the status, `gsi1sk`/`gsi2sk` the activity time. A priority change also bumps
  * `sla.rev`, so an SLA write racing it (an escalation raising the priority) reloads.
  */
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ACTIVE_STATUSES, isActive } from '../domain/ticket.js';
 import { matchesInbox, planTicketChange, type InboxFilter, type TicketPatch, type TriageField } from '../domain/triage.js';
 import { StoreError, type Db } from './db.js';
 import { feedItem, timelineItem } from './inbound.js';
 import { loadCustomers, loadTickets, stripKeys } from './identity.js';
 import { decodeCursor } from './reads.js';
-import { indexKeys, keys, sortableMs } from './table.js';
+import { ShardMerge, queryShards } from './sharded-query.js';
+import { FEED_SHARDS, INBOX_SHARDS, indexKeys, keys, sortableMs } from './table.js';
 import { transact, type TicketOpResult, type TxItem } from './tickets.js';
 import type { CustomerRecord, FeedEvent, NoteEntry, TicketRecord } from './records.js';
 
@@ -179,51 +180,56 @@ export const INBOX_SCAN_BUDGET = 1000;
 
 /**
  * The filtered inbox, newest activity first. Index: with exactly one status, that status's gsi2
- * partition; otherwise gsi1 (every ticket but merged ones). Every other filter (assignee, channel,
- * priority, awaiting, SLA, `q`) is applied in memory to the index pages as they come (a Query,
+ * partitions; otherwise gsi1 (every ticket but merged ones). Both are sharded (table.ts): the list
+ * is a k-way merge of their partitions (store/sharded-query.ts). Every other filter (assignee,
+ * channel, priority, awaiting, SLA, `q`) is applied in memory to the items as they come (a Query,
  * never a Scan): a selective filter over a large backlog reads up to INBOX_SCAN_BUDGET items per
  * request and may answer a short page with a cursor to continue. `q` also reads the customers of
- * the candidate tickets (1 BatchGet per page).
+ * the candidate tickets (1 BatchGet per batch of fetched items).
  *
  * Several statuses read gsi1, which holds no merged tickets: list merged tickets with
  * `status=merged` alone.
  *
- * Cursor: the index and table keys of the last ticket returned (opaque, base64url). Activity only
- * moves forward, so a ticket touched while paging moves above the cursor: pages never repeat a
- * ticket; a ticket that moved up during paging shows on the next refresh instead.
+ * Cursor: the index sort key (`<activity>#<ticket id>`) of the last ticket returned (opaque,
+ * base64url; it names no shard). Activity only moves forward, so a ticket touched while paging
+ * moves above the cursor: pages never repeat a ticket; a ticket that moved up during paging shows
+ * on the next refresh instead.
  */
 export async function listInbox(db: Db, filter: InboxFilter, opts: { limit: number; cursor?: string }): Promise<InboxPage> {
   const statuses = filter.status ?? [];
   const byStatus = statuses.length === 1;
   const index = byStatus ? 'gsi2' : 'gsi1';
-  const input: Omit<QueryCommandInput, 'TableName'> = byStatus
-    ? { IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': `STATUS#${statuses[0]}` }, ScanIndexForward: false }
-    : { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'TICKETS' }, ScanIndexForward: false };
-  let start = decodeCursor(opts.cursor);
-  if (start && !(`${index}pk` in start)) start = undefined; // a cursor of another index: start over
+  const skName = `${index}sk`;
+  const start = decodeCursor(opts.cursor);
+  const after = start && typeof start[skName] === 'string' ? String(start[skName]) : undefined; // a cursor of another index: start over
+  const merge = new ShardMerge(db, {
+    index, pkName: `${index}pk`, skName, descending: true, ...(after !== undefined ? { after } : {}),
+    partitions: byStatus ? indexKeys.statusShards(statuses[0]!) : indexKeys.inboxShards(),
+    pageSize: Math.min(100, Math.max(5, Math.ceil((opts.limit * 2) / INBOX_SHARDS))),
+  });
   const out: TicketRecord[] = [];
-  let read = 0;
-  let lastKey: Record<string, unknown> | undefined;
+  const names = new Map<string, string>();
+  const looked = new Set<string>();
+  let lastSk: string | undefined;
   for (;;) {
-    const res = await db.doc.send(new QueryCommand({ TableName: db.tableName, ...input, Limit: Math.min(100, Math.max(opts.limit * 2, 25)), ExclusiveStartKey: start }));
-    const items = res.Items ?? [];
-    read += items.length;
-    const names = filter.q ? await customerNames(db, items.map((i) => String(i.customer_id))) : undefined;
-    for (const item of items) {
-      const t = stripKeys<TicketRecord>(item);
-      lastKey = keyOf(item, index);
-      if (!matchesInbox(t, filter, names?.get(t.customer_id) ?? null)) continue;
-      out.push(t);
-      if (out.length === opts.limit) return { items: out, next_cursor: encodeKey(lastKey) };
+    const item = await merge.next();
+    if (!item) return { items: out, next_cursor: null };
+    lastSk = String(item[skName]);
+    const t = stripKeys<TicketRecord>(item);
+    if (filter.q && !looked.has(t.customer_id)) {
+      const ids = [t.customer_id, ...merge.buffered().map((i) => String(i.customer_id))].filter((id) => !looked.has(id));
+      for (const id of ids) looked.add(id);
+      for (const [id, name] of await customerNames(db, ids)) names.set(id, name);
     }
-    start = res.LastEvaluatedKey;
-    if (!start) return { items: out, next_cursor: null };
-    if (read >= INBOX_SCAN_BUDGET) return { items: out, next_cursor: encodeKey(lastKey ?? start) };
+    if (matchesInbox(t, filter, filter.q ? names.get(t.customer_id) ?? null : null)) {
+      out.push(t);
+      if (out.length === opts.limit) return { items: out, next_cursor: encodeKey({ [skName]: lastSk }) };
+    }
+    if (merge.read >= INBOX_SCAN_BUDGET) return { items: out, next_cursor: encodeKey({ [skName]: lastSk }) };
   }
 }
 
-const keyOf = (item: Record<string, unknown>, index: 'gsi1' | 'gsi2') => ({ pk: item.pk, sk: item.sk, [`${index}pk`]: item[`${index}pk`], [`${index}sk`]: item[`${index}sk`] });
-const encodeKey = (k: Record<string, unknown> | undefined) => (k ? Buffer.from(JSON.stringify(k)).toString('base64url') : null);
+const encodeKey = (k: Record<string, unknown>) => Buffer.from(JSON.stringify(k)).toString('base64url');
 
 /** Display names of customers (merge pointers followed), lower-cased for search. */
 async function customerNames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
@@ -238,25 +244,18 @@ async function customerNames(db: Db, ids: readonly string[]): Promise<Map<string
 
 /**
  * Counts of the saved views over active tickets: mine, unassigned, awaiting a reply. Reads the
- * gsi2 partitions of the active statuses (only the attributes it needs): cost follows the
- * active backlog, not the table.
+ * gsi2 partitions (every shard) of the active statuses, in parallel, only the attributes it needs:
+ * cost follows the active backlog, not the table.
  */
 export async function inboxCounts(db: Db, filters: Readonly<Record<string, InboxFilter>>): Promise<Record<string, number>> {
   const counts: Record<string, number> = Object.fromEntries(Object.keys(filters).map((k) => [k, 0]));
-  for (const status of ACTIVE_STATUSES) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await db.doc.send(new QueryCommand({
-        TableName: db.tableName, IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': `STATUS#${status}` },
-        ProjectionExpression: '#s, priority, channel, assignee, last_inbound_at, last_outbound_at, first_response_at, sla', ExpressionAttributeNames: { '#s': 'status' },
-        ExclusiveStartKey: start,
-      }));
-      for (const item of res.Items ?? []) {
-        const t = { assignee: null, last_inbound_at: null, last_outbound_at: null, first_response_at: null, sla: null, ...item } as unknown as TicketRecord;
-        for (const [name, f] of Object.entries(filters)) if (matchesInbox(t, f)) counts[name]! += 1;
-      }
-      start = res.LastEvaluatedKey;
-    } while (start);
+  const items = await queryShards(db, ACTIVE_STATUSES.flatMap((s) => indexKeys.statusShards(s)), (p) => ({
+    IndexName: 'gsi2', KeyConditionExpression: 'gsi2pk = :p', ExpressionAttributeValues: { ':p': p },
+    ProjectionExpression: '#s, priority, channel, assignee, last_inbound_at, last_outbound_at, first_response_at, sla', ExpressionAttributeNames: { '#s': 'status' },
+  }));
+  for (const item of items) {
+    const t = { assignee: null, last_inbound_at: null, last_outbound_at: null, first_response_at: null, sla: null, ...item } as unknown as TicketRecord;
+    for (const [name, f] of Object.entries(filters)) if (matchesInbox(t, f)) counts[name]! += 1;
   }
   return counts;
 }
@@ -277,22 +276,22 @@ export function decodeFeedCursor(c: string): string | null {
   return /^f1:\d{15}#[0-9A-Za-z-]*$/.test(s) ? s.slice(3) : null;
 }
 
-/** The cursor of "now": events committed from now on (the latest event so far is the last seen). */
+/** The cursor of "now": events committed from now on (the latest event so far is the last seen). One query per feed shard of today. */
 export async function feedCursorNow(db: Db, now: number): Promise<string> {
-  const res = await db.doc.send(new QueryCommand({
-    TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.feedDay(now) },
-    ScanIndexForward: false, Limit: 1, ConsistentRead: true,
-  }));
-  const last = res.Items?.[0];
-  return encodeFeedCursor(last ? String(last.sk) : `${sortableMs(now - (now % DAY))}#`);
+  const heads = await Promise.all(keys.feedDay(now).map(async (p) => (await db.doc.send(new QueryCommand({
+    TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': p },
+    ScanIndexForward: false, Limit: 1, ConsistentRead: true, ProjectionExpression: 'sk',
+  }))).Items?.[0]?.sk));
+  const last = heads.filter((sk): sk is string => typeof sk === 'string').sort().at(-1);
+  return encodeFeedCursor(last ?? `${sortableMs(now - (now % DAY))}#`);
 }
 
 /**
- * Events after `afterSk` in time order, day partition by day partition up to `now` (1 query per
- * day visited). The feed is ordered by event time: an event written later with an earlier
- * timestamp than the cursor (rare: e.g. an acknowledgement stamped 1 ms after its ticket opened)
- * is not returned to a poller already past it — the local SSE stream, fed by the table stream,
- * does not have this gap.
+ * Events after `afterSk` in time order, day by day up to `now`: a merge of the day's feed shards
+ * (store/sharded-query.ts; 1 query per shard per day visited, more for long pages). The feed is
+ * ordered by event time: an event written later with an earlier timestamp than the cursor (rare:
+ * e.g. an acknowledgement stamped 1 ms after its ticket opened) is not returned to a poller
+ * already past it — the local SSE stream, fed by the table stream, does not have this gap.
  */
 export async function listFeedAfter(db: Db, afterSk: string, now: number, limit: number): Promise<FeedPage> {
   const out: FeedEvent[] = [];
@@ -300,16 +299,15 @@ export async function listFeedAfter(db: Db, afterSk: string, now: number, limit:
   let day = Number(afterSk.slice(0, 15));
   const lastDay = now - (now % DAY);
   for (let visited = 0; visited < MAX_DAYS_PER_CALL && day - (day % DAY) <= lastDay; visited++) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await db.doc.send(new QueryCommand({
-        TableName: db.tableName, KeyConditionExpression: 'pk = :p AND sk > :s',
-        ExpressionAttributeValues: { ':p': keys.feedDay(day), ':s': cursorSk }, Limit: limit - out.length, ConsistentRead: true, ExclusiveStartKey: start,
-      }));
-      for (const i of res.Items ?? []) { out.push(stripKeys<FeedEvent>(i)); cursorSk = String(i.sk); }
-      if (out.length >= limit) return { items: out, next_cursor: encodeFeedCursor(cursorSk) };
-      start = res.LastEvaluatedKey;
-    } while (start);
+    const merge = new ShardMerge(db, {
+      pkName: 'pk', skName: 'sk', partitions: keys.feedDay(day), descending: false, after: cursorSk, consistent: true,
+      pageSize: Math.min(limit, Math.max(8, Math.ceil((limit * 2) / FEED_SHARDS))),
+    });
+    for (let i = await merge.next(); i; i = out.length < limit ? await merge.next() : undefined) {
+      out.push(stripKeys<FeedEvent>(i));
+      cursorSk = String(i.sk);
+    }
+    if (out.length >= limit) return { items: out, next_cursor: encodeFeedCursor(cursorSk) };
     const nextDay = day - (day % DAY) + DAY;
     if (nextDay > lastDay) break;
     day = nextDay;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import type { Runtime } from '../../local/runtime.js';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
 import { DEFAULT_SURVEY_SETTINGS, scheduleSurvey } from '../../functions/domain/survey.js';
 import { buildSnsBody, SNS_TEST_CERT_URL } from '../../scripts/sign-email.js';
 import { deliveredAt, loadSamples, sampleObjects, TEST_SECRETS } from '../helpers/samples.js';
@@ -88,7 +88,7 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     await rt.db.doc.send(new UpdateCommand({
       TableName: rt.db.tableName, Key: keys.ticket(ticketId),
       UpdateExpression: 'SET #s = :s, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':s': 'resolved', ':at': at, ':g': 'STATUS#resolved' },
+      ExpressionAttributeValues: { ':s': 'resolved', ':at': at, ':g': indexKeys.byStatus('resolved', 0, ticketId).gsi2pk },
     }));
   };
   const lastReplyId = async (ticketId: string) => {
@@ -319,7 +319,7 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     await rt.db.doc.send(new UpdateCommand({
       TableName: rt.db.tableName, Key: keys.ticket(t1),
       UpdateExpression: 'SET #s = :s, resolved_at = :at, gsi2pk = :g, survey = :sv', ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':s': 'resolved', ':at': now, ':g': 'STATUS#resolved', ':sv': { ...scheduleSurvey(null, now, DEFAULT_SURVEY_SETTINGS), state: 'sent', sent_at: now, expires_at: now + 72 * 3_600_000 } },
+      ExpressionAttributeValues: { ':s': 'resolved', ':at': now, ':g': indexKeys.byStatus('resolved', 0, t1).gsi2pk, ':sv': { ...scheduleSurvey(null, now, DEFAULT_SURVEY_SETTINGS), state: 'sent', sent_at: now, expires_at: now + 72 * 3_600_000 } },
     }));
     await rt.api.post('/dev/clock', { advanceSeconds: 3600 });
     // …even threaded to our own mail (In-Reply-To), which would reopen a verified sender's ticket.

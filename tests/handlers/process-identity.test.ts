@@ -14,7 +14,7 @@ import { runErasure } from '../../functions/store/erasure.js';
 import { loadCustomers } from '../../functions/store/identity.js';
 import { getCustomer, getIdentity, getTicket } from '../../functions/store/reads.js';
 import { mergeTickets, splitTicket, ticketTimeline } from '../../functions/store/tickets.js';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
 import type { Db } from '../../functions/store/db.js';
 import type { MessageEntry } from '../../functions/store/records.js';
 import { freshTable } from '../helpers/ddb.js';
@@ -228,7 +228,7 @@ describe('identity across channels (process handler, DynamoDB Local)', () => {
     await proc.handleMessage(telegram(tg, { text: 'old problem' }));
     const A = (await rootOf('telegram', tg))!;
     const ta = (await getCustomer(db, A))!.current_ticket_id!;
-    const resolve = (id: string, at: number) => db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.ticket(id), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': at, ':g': 'STATUS#resolved' } }));
+    const resolve = (id: string, at: number) => db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.ticket(id), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': at, ':g': indexKeys.byStatus('resolved', 0, id).gsi2pk } }));
     await resolve(ta, clock.now());
     clock.advance(10 * DAY);
     await proc.handleMessage(whatsapp(phone, { text: 'newer problem' }));

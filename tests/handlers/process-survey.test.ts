@@ -11,7 +11,7 @@ import { DEFAULT_SURVEY_SETTINGS, scheduleSurvey } from '../../functions/domain/
 import { makeProcess } from '../../functions/handlers/process.js';
 import type { Db } from '../../functions/store/db.js';
 import { getCustomer, getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
 import { freshTable } from '../helpers/ddb.js';
 import { envelopeOf, sample, sqsRecord, telegramText, testConfig } from '../helpers/pipeline.js';
 
@@ -37,7 +37,7 @@ describe('process handler: survey answers', () => {
     const survey = { ...scheduleSurvey(null, T0 + H, DEFAULT_SURVEY_SETTINGS), ...(asked ? { state: 'sent', sent_at: T0 + 2 * H, expires_at: T0 + 74 * H } : {}) };
     await db.doc.send(new UpdateCommand({
       TableName: db.tableName, Key: keys.ticket(ticketId), UpdateExpression: 'SET #s = :r, resolved_at = :at, survey = :sv, gsi2pk = :g',
-      ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': T0 + H, ':sv': survey, ':g': 'STATUS#resolved' },
+      ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': T0 + H, ':sv': survey, ':g': indexKeys.byStatus('resolved', 0, ticketId).gsi2pk },
     }));
   };
 

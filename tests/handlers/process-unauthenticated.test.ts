@@ -15,7 +15,7 @@ import { makeProcess } from '../../functions/handlers/process.js';
 import type { Db } from '../../functions/store/db.js';
 import { getCustomer, getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry } from '../../functions/store/records.js';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
 import { freshTable } from '../helpers/ddb.js';
 import { inbound } from '../helpers/identity.js';
 import { testConfig } from '../helpers/pipeline.js';
@@ -47,7 +47,7 @@ describe('process handler: e-mail failing DMARC', () => {
   /** Resolved now; with `survey`, the CSAT question went out too. */
   const resolve = async (ticketId: string, survey: boolean) => {
     const now = clock.now();
-    const values: Record<string, unknown> = { ':r': 'resolved', ':at': now, ':g': 'STATUS#resolved' };
+    const values: Record<string, unknown> = { ':r': 'resolved', ':at': now, ':g': indexKeys.byStatus('resolved', 0, ticketId).gsi2pk };
     if (survey) values[':sv'] = { ...scheduleSurvey(null, now, DEFAULT_SURVEY_SETTINGS), state: 'sent', sent_at: now, expires_at: now + 72 * H };
     await db.doc.send(new UpdateCommand({
       TableName: db.tableName, Key: keys.ticket(ticketId), UpdateExpression: `SET #s = :r, resolved_at = :at, gsi2pk = :g${survey ? ', survey = :sv' : ''}`,

@@ -7,7 +7,7 @@ import type { Db } from '../../functions/store/db.js';
 import { freshTable } from '../helpers/ddb.js';
 import { envelopeOf, recordOf, sample, sqsRecord, telegramText, testConfig } from '../helpers/pipeline.js';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
 
 const T0 = Date.UTC(2026, 9, 5, 10, 0, 0);
 
@@ -84,7 +84,7 @@ describe('process handler', () => {
     await process.recordHandler(await telegramRecord(telegramText({ updateId: 9001, fromId, text: 'first' })));
     const identity = await getIdentity(db, 'telegram', String(fromId));
     const ticketId = identity!.ticket_hint!;
-    const resolve = (at: number) => db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.ticket(ticketId), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': at, ':g': 'STATUS#resolved' } }));
+    const resolve = (at: number) => db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.ticket(ticketId), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': at, ':g': indexKeys.byStatus('resolved', 0, ticketId).gsi2pk } }));
     await resolve(clock.now());
     clock.advance(2 * 86_400_000);
     await process.recordHandler(await telegramRecord(telegramText({ updateId: 9002, fromId, text: 'still broken' })));

@@ -4,7 +4,7 @@
  * pending-customer pause and a lost write race.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fixedClock, type Clock } from '../../functions/domain/clock.js';
 import { initialSla, parseSlaSettings, type FullSla } from '../../functions/domain/sla/policy.js';
 import type { RawEmailRequest } from '../../functions/domain/sla/notify.js';
@@ -15,6 +15,7 @@ import { getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { TicketRecord } from '../../functions/store/records.js';
 import { putSlaSettings } from '../../functions/store/sla.js';
 import { keys } from '../../functions/store/table.js';
+import { queryShards } from '../../functions/store/sharded-query.js';
 import { freshTable } from '../helpers/ddb.js';
 
 const M = 60_000;
@@ -47,7 +48,8 @@ describe('sla-evaluate handler', () => {
   });
   const put = async (t: TicketRecord) => { await db.doc.send(new PutCommand({ TableName: db.tableName, Item: ticketItem(t) })); return t; };
   const sla = async (id: string) => (await getTicket(db, id))!.sla as FullSla;
-  const feed = async (type: string) => ((await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.feedDay(T0) } }))).Items ?? []).filter((i) => i.type === type);
+  const feed = async (type: string) => (await queryShards(db, keys.feedDay(T0), (p) => ({ KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': p } })))
+    .sort((a, b) => String(a.sk).localeCompare(String(b.sk))).filter((i) => i.type === type) as Array<Record<string, unknown> & { data: Record<string, unknown> }>;
 
   beforeAll(async () => {
     ({ db } = await freshTable('sla-evaluate'));

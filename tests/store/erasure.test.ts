@@ -13,7 +13,7 @@
  *   dedupe markers keep only their key; another customer's data is untouched.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BatchWriteCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { fixedClock } from '../../functions/domain/clock.js';
 import { makeProcess } from '../../functions/handlers/process.js';
@@ -22,7 +22,8 @@ import { createDb, type Db } from '../../functions/store/db.js';
 import { getErasureJob, redactNote, redactTerms, requestErasure, TIMELINE_CHUNK_ENTRIES } from '../../functions/store/erasure.js';
 import { getCustomer, getIdentity } from '../../functions/store/reads.js';
 import type { FeedEvent } from '../../functions/store/records.js';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
+import { queryShards } from '../../functions/store/sharded-query.js';
 import { addNote } from '../../functions/store/triage.js';
 import { freshTable, LOCAL_AWS } from '../helpers/ddb.js';
 import { whatsapp } from '../helpers/identity.js';
@@ -72,9 +73,8 @@ describe('GDPR erasure job (DynamoDB Local)', () => {
 
   /** The erasure feed events of the customer, oldest first, as the stream delivers them. */
   const erasureEvents = async (): Promise<FeedEvent[]> => {
-    const day = keys.feedDay(clock.now());
-    const res = await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': day }, ConsistentRead: true }));
-    return (res.Items ?? []).filter((i) => String(i.type).startsWith('customer.erasure_') && i.customer_id === customerId) as unknown as FeedEvent[];
+    const items = await queryShards(db, keys.feedDay(clock.now()), (p) => ({ KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': p }, ConsistentRead: true }));
+    return items.sort((a, b) => String(a.sk).localeCompare(String(b.sk))).filter((i) => String(i.type).startsWith('customer.erasure_') && i.customer_id === customerId) as unknown as FeedEvent[];
   };
 
   beforeAll(async () => {
@@ -93,7 +93,7 @@ describe('GDPR erasure job (DynamoDB Local)', () => {
     const first = (await getCustomer(db, customerId))!.current_ticket_id!;
     tickets = [first];
     for (let k = 0; k < 2; k++) {
-      await db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.ticket(tickets.at(-1)!), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': clock.now(), ':g': 'STATUS#resolved' } }));
+      await db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.ticket(tickets.at(-1)!), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': clock.now(), ':g': indexKeys.byStatus('resolved', 0, tickets.at(-1)!).gsi2pk } }));
       clock.advance(8 * 86_400_000);
       await proc.handleMessage(whatsapp(PHONE, { text: textOf(1 + k), name: NAME, dedup: `wamid.${1 + k}` }));
       tickets.push((await getCustomer(db, customerId))!.current_ticket_id!);

@@ -16,7 +16,7 @@ import type { Db } from '../../store/db.js';
 import { loadFamily, lookupCustomers, mergeCustomers, unmergeCustomers } from '../../store/customers.js';
 import { erasureJobOf, requestErasure, type ErasureJob } from '../../store/erasure.js';
 import { batchGet, loadCustomers } from '../../store/identity.js';
-import { nextCounter } from '../../store/inbound.js';
+import { nextTicketNumber } from '../../store/ticket-numbers.js';
 import { keys } from '../../store/table.js';
 import { mergeTickets, splitTicket } from '../../store/tickets.js';
 import type { Clock } from '../../domain/clock.js';
@@ -161,7 +161,7 @@ export function customerRoutes(deps: CustomerRouteDeps): RouteDef[] {
         const now = deps.clock.now();
         const res = await splitTicket(db, {
           ticketId: params.id, messageIds: body.messageIds, actor: caller.sub, now, newId: () => ulid(now),
-          nextNumber: async () => formatTicketNumber(prefix, await nextCounter(db, 'ticket')),
+          nextNumber: async () => formatTicketNumber(prefix, await nextTicketNumber(db)),
         });
         if (!res.ok) throw new HttpError(res.status, res.status === 404 ? 'not_found' : res.status === 400 ? 'invalid' : 'conflict', res.reason);
         return { status: 201, body: ticketView(res.value) };
