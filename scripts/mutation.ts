@@ -16,9 +16,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { GROUPS } from '../stryker.config.mjs';
 
 const MINIMUM = 80;
+const { GROUPS } = (await import(new URL('../stryker.config.mjs', import.meta.url).href)) as { GROUPS: Readonly<Record<string, readonly string[]>> };
 
 interface Mutant {
   readonly id: string;

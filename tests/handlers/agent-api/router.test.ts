@@ -175,7 +175,7 @@ describe('Agent API behind API Gateway routes', () => {
     const e = event(r.method, path, { role: 'admin', body: {} });
     // As API Gateway passes them for `ANY /api/v1/{proxy+}`: the greedy parameter only.
     (e as { pathParameters?: Record<string, string> }).pathParameters = { proxy: path.slice(1) };
-    let res: { status: number | undefined; body: { error?: { code: string; message: string } } } | undefined;
+    let res: Awaited<ReturnType<typeof status>> | undefined;
     try { res = await status(api, e); } catch { /* reached the (refusing) database: the path was accepted */ }
     expect(res?.body.error?.message ?? '').not.toMatch(/^path/);
   });
