@@ -180,3 +180,84 @@ describe('Agent API behind API Gateway routes', () => {
     expect(res?.body.error?.message ?? '').not.toMatch(/^path/);
   });
 });
+
+describe('Agent API requests the router refuses itself', () => {
+  const TICKET = '/tickets/01J00000000000000000000000';
+  const body = async (api: Api, e: APIGatewayProxyEventV2) => {
+    const r = await api(e);
+    return { status: r.statusCode, body: JSON.parse(String(r.body)) as { error?: { code: string; message: string } } };
+  };
+
+  it('answers an unknown path, or a known path with another method, 404 no such route', async () => {
+    const api = newApi();
+    expect(await body(api, event('GET', '/nope', { role: 'admin' }))).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no such route' } } });
+    expect(await body(api, event('DELETE', '/tickets', { role: 'admin' }))).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no such route' } } });
+  });
+
+  it('refuses a body that is not JSON with 400 malformed, plain or base64-encoded as API Gateway may pass it', async () => {
+    const api = newApi();
+    const want = { status: 400, body: { error: { code: 'malformed', message: 'body is not valid JSON' } } };
+    expect(await body(api, event('PATCH', TICKET, { role: 'agent', rawBody: '{"status":' }))).toEqual(want);
+    expect(await body(api, event('PATCH', TICKET, { role: 'agent', rawBody: '{"status":', base64: true }))).toEqual(want);
+  });
+
+  it('decodes a base64 body before validating it, and names each invalid field by its path (at most five)', async () => {
+    const api = newApi();
+    const two = await body(api, event('PATCH', TICKET, { role: 'agent', rawBody: JSON.stringify({ status: 'nope', priority: 'nope' }), base64: true }));
+    expect(two.status).toBe(400);
+    expect(two.body.error?.code).toBe('invalid');
+    expect(two.body.error?.message).toMatch(/^body\.status: [^;]+; body\.priority: [^;]+$/);
+    const many = await body(api, event('PATCH', TICKET, { role: 'agent', body: { status: 1, priority: 2, assignee: 3, team: 4, category: 5, tags: 6 } }));
+    expect(many.body.error?.message.split('; ')).toHaveLength(5);
+    // an issue of the whole body has no field path
+    expect((await body(api, event('PATCH', TICKET, { role: 'agent', body: {} }))).body.error?.message).toMatch(/^body: /);
+  });
+
+  it('refuses a path parameter that is not an id with 400 naming it', async () => {
+    const res = await body(newApi(), event('GET', '/tickets/not-a-ulid', { role: 'agent' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({ code: 'invalid', message: expect.stringMatching(/^path\.id: /) });
+  });
+
+  it('refuses a cursor it did not issue with 400 invalid', async () => {
+    const res = await body(newApi(), event('GET', '/tickets', { role: 'agent', query: { cursor: 'garbage' } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error?.code).toBe('invalid');
+  });
+
+  it('lets an unexpected failure through as an AgentApiError naming the route, the original as its cause (a 500 from the platform)', async () => {
+    const failure = await newApi()(event('GET', TICKET, { role: 'agent' })).then(() => null, (e: unknown) => e as Error & { cause?: Error });
+    expect(failure?.name).toBe('AgentApiError');
+    expect(failure?.cause?.message).toBe('agent-api route GET /tickets/{id} failed');
+    expect((failure?.cause?.cause as Error | undefined)?.message).toBe('the database must not be reached');
+  });
+});
+
+describe('the caller', () => {
+  const caller = (claims: Record<string, unknown> | undefined) => callerOf({ requestContext: { authorizer: claims ? { jwt: { claims } } : undefined } } as unknown as APIGatewayProxyEventV2);
+
+  it('is nobody without claims or without a subject', () => {
+    expect(caller(undefined)).toBeNull();
+    expect(caller({ 'cognito:groups': '[admin]' })).toBeNull();
+    expect(caller({ sub: 7, 'cognito:groups': '[admin]' })).toBeNull();
+  });
+
+  it('carries the subject, the highest role and the display name when the token has one', () => {
+    expect(caller({ sub: 'u1', 'cognito:groups': '[agent admin]', name: 'Ann Agent' })).toEqual({ sub: 'u1', role: 'admin', name: 'Ann Agent' });
+    expect(caller({ sub: 'u1', 'cognito:groups': '[agent]', name: '' })).toEqual({ sub: 'u1', role: 'agent' });
+    expect(caller({ sub: 'u1', 'cognito:groups': '[agent]', name: 5 })).toEqual({ sub: 'u1', role: 'agent' });
+  });
+
+  it('reads groups however they arrive: API Gateway text, padded, a JSON array, a list; nothing from other types', () => {
+    expect(groupsOf('  [admin   supervisor]  ')).toEqual(['admin', 'supervisor']);
+    expect(groupsOf('admin')).toEqual(['admin']);
+    expect(groupsOf('["sup port", 3, "agent"]')).toEqual(['sup port', 'agent']);
+    // looks like JSON but is not: read as API Gateway text
+    expect(groupsOf('["agent" admin]')).toEqual(['"agent"', 'admin']);
+    expect(groupsOf('["agent",')).toEqual(['"agent",']);
+    expect(groupsOf(['agent', 7, null])).toEqual(['agent']);
+    expect(groupsOf(42)).toEqual([]);
+    expect(groupsOf(undefined)).toEqual([]);
+    expect(groupsOf('[]')).toEqual([]);
+  });
+});
