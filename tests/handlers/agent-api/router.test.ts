@@ -9,7 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { makeAgentApi } from '../../../functions/handlers/agent-api.js';
-import { callerOf, groupsOf, ROLES, type Role } from '../../../functions/handlers/agent-api/router.js';
+import { z } from 'zod';
+import { buildRouter, callerOf, errorToResult, groupsOf, route, ROLES, type Role } from '../../../functions/handlers/agent-api/router.js';
+import { HttpError } from '../../../functions/runtime/http.js';
+import { CursorError } from '../../../functions/store/reads.js';
 import type { Db } from '../../../functions/store/db.js';
 import { fixedClock } from '../../../functions/domain/clock.js';
 import { EXPECTED_ROLES } from '../../helpers/agent-api-roles.js';
@@ -259,5 +262,76 @@ describe('the caller', () => {
     expect(groupsOf(42)).toEqual([]);
     expect(groupsOf(undefined)).toEqual([]);
     expect(groupsOf('[]')).toEqual([]);
+  });
+});
+
+describe('the router with a route of its own', () => {
+  /** A route that answers what the router handed it. */
+  const echo = (over: Partial<Parameters<typeof route>[0]> = {}) => route({
+    method: 'POST', path: '/things/{id}', summary: 'echo', role: 'agent',
+    params: z.object({ id: z.string().optional() }).strict(),
+    query: z.object({ q: z.string().optional() }).strict(),
+    body: z.object({ n: z.number() }).strict().optional(),
+    responses: {},
+    handle: async ({ params, query, body, caller }) => ({ status: 201, body: { params, query, body, caller }, headers: { 'x-thing': 'yes' } }),
+    ...over,
+  });
+  const call = async (def: ReturnType<typeof echo>, e: APIGatewayProxyEventV2) => {
+    const r = await buildRouter([def])(e);
+    return { status: r.statusCode, headers: r.headers, body: JSON.parse(String(r.body)) as Record<string, unknown> };
+  };
+
+  it('hands the route its declared path parameters only, the query, the body and the caller, and answers with its status and headers', async () => {
+    const e = event('POST', '/things/t1', { role: 'supervisor', body: { n: 1 }, query: { q: 'x' } });
+    (e as { pathParameters?: Record<string, string> }).pathParameters = { id: 't1', proxy: 'things/t1' };
+    const r = await call(echo(), e);
+    expect(r.status).toBe(201);
+    expect(r.headers).toMatchObject({ 'x-thing': 'yes' });
+    expect(r.body).toStrictEqual({ params: { id: 't1' }, query: { q: 'x' }, body: { n: 1 }, caller: { sub: 'tester', role: 'supervisor' } });
+  });
+
+  it('takes the path parameters from the matched path when the gateway gives none, and reads a missing body as absent (not as broken JSON)', async () => {
+    const r = await call(echo(), event('POST', '/things/t1', { role: 'agent' }));
+    expect(r.status).toBe(201);
+    expect(r.body).toStrictEqual({ params: { id: 't1' }, query: {}, caller: { sub: 'tester', role: 'agent' } });
+    const empty = await call(echo(), event('POST', '/things/t1', { role: 'agent', rawBody: '' }));
+    expect(empty.status).toBe(201);
+  });
+
+  it('calls a public route as an anonymous agent-level caller, token or not', async () => {
+    const r = await call(echo({ role: null }), event('POST', '/things/t1'));
+    expect(r.body.caller).toStrictEqual({ sub: 'anonymous', role: 'agent' });
+  });
+
+  it('answers an unknown query parameter 400 naming the query, before the route runs', async () => {
+    let ran = false;
+    const r = await call(echo({ handle: async () => { ran = true; return { status: 200, body: {} }; } }), event('POST', '/things/t1', { role: 'agent', query: { nope: '1' } }));
+    expect(r.status).toBe(400);
+    expect((r.body.error as { message: string }).message).toMatch(/^query: /);
+    expect(ran).toBe(false);
+  });
+
+  it('answers the HTTP errors a route throws as they say, and a bad cursor 400', async () => {
+    const thrower = (err: unknown) => echo({ handle: async () => { throw err; } });
+    expect(await call(thrower(new HttpError(409, 'conflict', 'the ticket changed meanwhile')), event('POST', '/things/t1', { role: 'agent' })))
+      .toMatchObject({ status: 409, body: { error: { code: 'conflict', message: 'the ticket changed meanwhile' } } });
+    expect(await call(thrower(new CursorError('cursor is not one this API issued')), event('POST', '/things/t1', { role: 'agent' })))
+      .toMatchObject({ status: 400, body: { error: { code: 'invalid', message: 'cursor is not one this API issued' } } });
+  });
+});
+
+describe('errorToResult', () => {
+  it('maps the router library\'s errors: a missing route 404, an unknown method 405', () => {
+    expect(errorToResult(Object.assign(new Error('Route does not exist'), { statusCode: 404 }))).toMatchObject({ statusCode: 404, body: JSON.stringify({ error: { code: 'not_found', message: 'no such route' } }) });
+    expect(errorToResult(new Error('Method not allowed'))).toMatchObject({ statusCode: 405, body: JSON.stringify({ error: { code: 'method_not_allowed', message: 'method not allowed' } }) });
+  });
+
+  it('throws anything else as an AgentApiError naming the route (or ? when none), keeping the error as its cause', () => {
+    const boom = new Error('boom');
+    let thrown: unknown;
+    try { errorToResult(boom, route({ method: 'GET', path: '/x', summary: '', role: 'agent', responses: {}, handle: async () => ({ status: 200, body: null }) })); } catch (e) { thrown = e; }
+    expect(thrown).toMatchObject({ name: 'AgentApiError', message: 'agent-api route GET /x failed', cause: boom });
+    expect(() => errorToResult(Object.assign(new Error('teapot'), { statusCode: 418 }))).toThrow('agent-api route ? ? failed');
+    expect(() => errorToResult(null)).toThrow('agent-api route ? ? failed');
   });
 });
