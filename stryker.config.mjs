@@ -80,8 +80,9 @@ const ROUTE_FILES = ['routes', 'customer-routes', 'kpi-routes', 'reply-routes', 
 
 /**
  * The boundary modules, in groups that run one at a time (`STRYKER_GROUP=<name>`; all in turn by
- * scripts/mutation.sh) so one group can be re-run alone; each group has its report and
- * its report under reports/mutation/<group>/. The score script reads them all.
+ * `npm run test:mutation`, scripts/mutation.ts) so one group can be re-run alone
+ * (`npm run test:mutation -- redact`); each group writes its report under
+ * reports/mutation/<group>/, and the score script reads them all.
  */
 export const GROUPS = {
   channels: [
