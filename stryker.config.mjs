@@ -130,6 +130,9 @@ export const GROUPS = {
   // survey settings (config), and surveyView (the API's read model).
   ...declarations('functions/domain/survey.ts', 'inRange', 'isLowScore', 'surveyOf', 'scheduleSurvey', 'needsSurvey',
     'scoreFromPayload', 'WORDS', 'scoreFromText', 'parseScore', 'classifyReply', 'commentOpen', 'classifyLinkAnswer', 'decideSurveyStep'),
+  ],
+  'survey-token': [
+  // The signed score links of survey e-mails.
   'functions/domain/survey-token.ts',
   ],
   identity: [

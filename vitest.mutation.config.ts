@@ -15,6 +15,7 @@ const TESTS: Readonly<Record<string, readonly string[]>> = {
   'agent-api': ['tests/handlers/agent-api/*.test.ts'],
   tickets: ['tests/domain/triage.test.ts', 'tests/domain/ticket.test.ts'],
   survey: ['tests/domain/survey.test.ts', 'tests/domain/survey-token.test.ts'],
+  'survey-token': ['tests/domain/survey-token.test.ts'],
   identity: ['tests/domain/identity.test.ts'],
   redact: ['tests/domain/redact.test.ts'],
 };

@@ -63,7 +63,11 @@ for (const group of known) {
     continue;
   }
   const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  // Only the files the group mutates now (a report from before a file moved to another group
+  // would count it twice).
+  const files = new Set(GROUPS[group]!.map((p) => p.replace(/:\d[\d:-]*$/, '')));
   for (const [path, { mutants }] of Object.entries(report.files)) {
+    if (!files.has(path)) continue;
     const valid = mutants.filter((m) => VALID.has(m.status));
     if (valid.length === 0) continue;
     const killed = valid.filter((m) => DETECTED.has(m.status)).length;
