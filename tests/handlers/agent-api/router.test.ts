@@ -263,6 +263,15 @@ describe('the caller', () => {
     expect(groupsOf(undefined)).toEqual([]);
     expect(groupsOf('[]')).toEqual([]);
   });
+
+  it('keeps brackets inside group names (Cognito allows them): only the list\'s own outer brackets go', () => {
+    expect(groupsOf('ad[min')).toEqual(['ad[min']);
+    expect(groupsOf('[adm]in]')).toEqual(['adm]in']);
+  });
+
+  it('is nobody when the authorizer is not the JWT one', () => {
+    expect(callerOf({ requestContext: { authorizer: { lambda: { role: 'admin' } } } } as unknown as APIGatewayProxyEventV2)).toBeNull();
+  });
 });
 
 describe('the router with a route of its own', () => {
