@@ -13,6 +13,7 @@
  *   --score-only   print the scores of the last runs without running Stryker
  *   --survivors    also list each surviving mutant (file:line mutator → replacement), the list
  *                  docs/mutation.md answers
+ *   --markdown     print the table as Markdown (the README's)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -76,6 +77,10 @@ for (const group of known) {
 }
 rows.sort((a, b) => a.path.localeCompare(b.path));
 
+if (args.includes('--markdown')) {
+  console.log('| module | killed / total | score |\n|---|---:|---:|');
+  for (const r of rows) console.log(`| \`${r.path}\` | ${r.killed} / ${r.total} | ${r.score.toFixed(1)} % |`);
+}
 const width = Math.max(...rows.map((r) => r.path.length), 'module'.length);
 const line = (a: string, b: string, c: string) => `${a.padEnd(width)}  ${b.padStart(12)}  ${c.padStart(7)}`;
 console.log(`\n${line('module', 'killed/total', 'score')}`);
