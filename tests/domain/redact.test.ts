@@ -251,6 +251,12 @@ describe('errors in logs', () => {
 });
 
 describe('odd shapes', () => {
+  it('leaves absent values visibly absent, under any key, and writes the mask as [redacted]', () => {
+    expect(redactDeep({ phone: null, email: undefined, none: null, count: 5, flag: true })).toStrictEqual({ phone: null, email: undefined, none: null, count: 5, flag: true });
+    expect(redactData({ name: null })).toStrictEqual({ name: null });
+    expect(redactDeep({ note: 'Anna' })).toEqual({ note: '[redacted]' });
+  });
+
   it('writes dates as ISO text and masks raw bytes (a Buffer or any typed array)', () => {
     expect(redactDeep({ at: new Date(Date.UTC(2026, 11, 7)) })).toEqual({ at: '2026-12-07T00:00:00.000Z' });
     expect(redactDeep({ data: Buffer.from('Anna') })).toEqual({ data: REDACTED });
