@@ -91,13 +91,13 @@ export const GROUPS = {
   // outbound request building in the same files are not a trust boundary and are left out.
   ...declarations('functions/channels/common.ts', 'safeEqual', 'hmacHex'),
   ...declarations('functions/channels/meta.ts', 'metaSignature', 'verifyMetaSignature', 'metaHandshake'),
-  ...between('functions/channels/telegram/index.ts', 'admit(req: RawRequest', "'secret token mismatch'"),
-  ...declarations('functions/channels/vk/index.ts', 'checkCredentials'),
-  ...declarations('functions/channels/viber/index.ts', 'checkSignature'),
-  ...between('functions/channels/twilio/index.ts', 'admit(req: RawRequest', "'signature mismatch'"),
+  ...between('functions/channels/telegram/ingress.ts', 'admit(req: RawRequest', "'secret token mismatch'"),
+  ...declarations('functions/channels/vk/ingress.ts', 'checkCredentials'),
+  ...declarations('functions/channels/viber/ingress.ts', 'checkSignature'),
+  ...between('functions/channels/twilio/ingress.ts', 'admit(req: RawRequest', "'signature mismatch'"),
   ...declarations('functions/channels/twilio/form.ts', 'signedString', 'twilioSignature', 'urlForms'),
-  ...declarations('functions/channels/webchat/index.ts', 'bearerToken', 'verifyToken', 'normaliseOrigin', 'checkOrigin'),
-  ...between('functions/channels/webchat/index.ts', 'const secret = secrets.WEBCHAT_SECRET', 'await verifyToken('),
+  ...declarations('functions/channels/webchat/ingress.ts', 'bearerToken', 'verifyToken', 'normaliseOrigin', 'checkOrigin'),
+  ...between('functions/channels/webchat/ingress.ts', 'const secret = secrets.WEBCHAT_SECRET', 'await verifyToken('),
   ],
   sns: [
   // The whole of sns.ts but its error class and types (no behaviour to mutate).
