@@ -20,15 +20,26 @@ const NOW = Date.now();
 interface Place {
   readonly get: (req: RawRequest) => string;
   readonly set: (req: RawRequest, value: string) => RawRequest;
+  readonly remove: (req: RawRequest) => RawRequest;
 }
+const without = (o: Readonly<Record<string, string>>, name: string) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== name));
 const header = (name: string, prefix = ''): Place => ({
   get: (r) => (r.headers[name] ?? '').slice(prefix.length),
   set: (r, v) => ({ ...r, headers: { ...r.headers, [name]: prefix + v } }),
+  remove: (r) => ({ ...r, headers: without(r.headers, name) }),
 });
-const query = (name: string): Place => ({ get: (r) => r.query[name] ?? '', set: (r, v) => ({ ...r, query: { ...r.query, [name]: v } }) });
+const query = (name: string): Place => ({
+  get: (r) => r.query[name] ?? '',
+  set: (r, v) => ({ ...r, query: { ...r.query, [name]: v } }),
+  remove: (r) => ({ ...r, query: without(r.query, name) }),
+});
 const bodyField = (name: string): Place => ({
   get: (r) => String(JSON.parse(r.body.toString('utf8'))[name]),
   set: (r, v) => ({ ...r, body: Buffer.from(JSON.stringify({ ...JSON.parse(r.body.toString('utf8')), [name]: v }), 'utf8') }),
+  remove: (r) => {
+    const { [name]: _gone, ...rest } = JSON.parse(r.body.toString('utf8')) as Record<string, unknown>;
+    return { ...r, body: Buffer.from(JSON.stringify(rest), 'utf8') };
+  },
 });
 
 /** channel, sample, the secret setting, where the credential travels. */
@@ -101,6 +112,37 @@ describe('secret comparison, per channel and credential', () => {
         expect(await outcome(channel, made, emptySecrets)).not.toBe('accepted');
         expect(await outcome(channel, place.set(req, ''), emptySecrets)).not.toBe('accepted');
       });
+    });
+  }
+});
+
+describe('what a refusal tells the operator', () => {
+  /** The refusal's status and evidence (`cause`: channel, stage, detail — never the credential). */
+  async function refusal(channel: string, req: RawRequest, secrets: Readonly<Record<string, string>> = TEST_SECRETS) {
+    try {
+      await channels[channel as keyof typeof channels]!.admit(req, secrets, NOW);
+    } catch (e) {
+      if (e instanceof ChannelRequestError) return { status: e.status, cause: e.cause as { channel: string; stage: string; detail?: string } };
+      throw e;
+    }
+    throw new Error(`${channel} accepted`);
+  }
+
+  for (const [channel, name, setting, place] of CASES) {
+    it(`${channel} ${setting} (${name}): a secret not configured, a credential missing and a wrong one are three different reasons, none quoting the credential`, async () => {
+      const req = toRawRequest(sampleOf(channel, name));
+      const right = place.get(req);
+      const unset = await refusal(channel, req, { ...TEST_SECRETS, [setting]: '' });
+      // Viber takes the signature from its header or its `sig` query (either suffices): missing means neither.
+      const missing = await refusal(channel, channel === 'viber' ? header('x-viber-content-signature').remove(query('sig').remove(req)) : place.remove(req));
+      const wrong = await refusal(channel, place.set(req, `${right.slice(0, -1)}${right.endsWith('0') ? '1' : '0'}`));
+      for (const r of [unset, missing, wrong]) {
+        expect(r.cause.channel).toBe(channel);
+        expect(['authenticity', 'handshake']).toContain(r.cause.stage);
+        expect(r.cause.detail).toMatch(/\S/);
+        expect(JSON.stringify(r.cause)).not.toContain(right);
+      }
+      expect(new Set([unset.cause.detail, missing.cause.detail, wrong.cause.detail]).size, JSON.stringify([unset, missing, wrong])).toBe(3);
     });
   }
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
-  attributeKey, claimsOf, decideLink, lookupOf, mergeIdentity, newlyVerified, normalisePhone, olderFirst, senderAuthenticated, verifiedAttributes,
+  attributeKey, claimsOf, decideLink, identityKey, linkReasonOf, lookupOf, mergeIdentity, newlyVerified, normalisePhone, olderFirst, senderAuthenticated, verifiedAttributes,
   type AttributeOwner, type CustomerFacts, type LinkInput, type VerifiedAttribute,
 } from '../../functions/domain/identity.js';
 import { chooseTickets, earliestSla, mergedLists, resolveRoot, showsIn, ticketMergeRefusal, unmergedLists } from '../../functions/domain/merge.js';
@@ -121,6 +121,94 @@ describe('linking decision', () => {
   it('orders customers by creation time, then id', () => {
     expect(olderFirst(facts('B', 1), facts('A', 1))[0].id).toBe('A');
     expect(olderFirst(facts('B', 1), facts('A', 2))[0].id).toBe('B');
+  });
+});
+
+describe('identity attributes, case by case (channels.md §0.7)', () => {
+  it('keys an identity by channel and the platform\'s id', () => {
+    expect(identityKey('telegram', '42')).toBe('telegram:42');
+  });
+
+  it('never erases a stored field with an absent one, and takes a verified value that replaces another verified one', () => {
+    expect(mergeIdentity({ external_id: 'x', display_name: 'Ann' }, { external_id: 'x', display_name: undefined })).toEqual({ external_id: 'x', display_name: 'Ann' });
+    expect(mergeIdentity(undefined, { external_id: 'x', phone: '+34600111222', phone_verified: true })).toEqual({ external_id: 'x', phone: '+34600111222', phone_verified: true });
+    // a platform re-verifying a new number (the customer changed it) moves the verified value
+    expect(mergeIdentity({ external_id: 'x', phone: '+34600111222', phone_verified: true }, { external_id: 'x', phone: '+34600999888', phone_verified: true }))
+      .toEqual({ external_id: 'x', phone: '+34600999888', phone_verified: true });
+    // an unverified value replaces an unverified one
+    expect(mergeIdentity({ external_id: 'x', email: 'a@example.com', email_verified: false }, { external_id: 'x', email: 'b@example.com', email_verified: false }))
+      .toEqual({ external_id: 'x', email: 'b@example.com', email_verified: false });
+    // a verified flag without a stored value restores nothing
+    expect(mergeIdentity({ external_id: 'x', email_verified: true }, { external_id: 'x', email: 'b@example.com', email_verified: false }))
+      .toEqual({ external_id: 'x', email: 'b@example.com', email_verified: false });
+  });
+
+  it('normalises a phone of 4 to 15 digits (E.164\'s limit) and nothing shorter or longer', () => {
+    expect(normalisePhone('123')).toBeUndefined();
+    expect(normalisePhone('1234')).toBe('+1234');
+    expect(normalisePhone('+48 600-100-200')).toBe('+48600100200');
+    expect(normalisePhone('+999 123 456 789 012')).toBe('+999123456789012');
+    expect(normalisePhone('+999 123 456 789 0123')).toBeUndefined();
+    expect(normalisePhone('no digits')).toBeUndefined();
+  });
+
+  it('counts a verified e-mail trimmed and lower-cased, and neither a blank one nor a phone that is no number', () => {
+    expect(verifiedAttributes({ external_id: 'x', email: '  Ann@Example.COM ', email_verified: true })).toEqual([{ kind: 'email', value: 'ann@example.com' }]);
+    expect(verifiedAttributes({ external_id: 'x', email: '   ', email_verified: true, phone: 'abc', phone_verified: true })).toEqual([]);
+    expect(verifiedAttributes(undefined)).toEqual([]);
+  });
+
+  it('indexes only the attributes that are new: a new verified e-mail next to an old verified phone', () => {
+    const stored = { external_id: 'x', phone: '+34600111222', phone_verified: true };
+    expect(newlyVerified(stored, { ...stored, email: 'ann@example.com', email_verified: true })).toEqual([E]);
+    expect(newlyVerified(stored, { ...stored, phone: '+34600999888' })).toEqual([{ kind: 'phone', value: '+34600999888' }]);
+  });
+
+  it('suggests another number than the verified one, e-mails lower-cased, each value once, and nothing for absent or unknown verification', () => {
+    const verified = { external_id: 'x', phone: '+34600111222', phone_verified: true };
+    expect(claimsOf({ channel: 'whatsapp', phone_in_text: { value: '+48 600 100 200' }, contact: undefined } as never, verified))
+      .toEqual([{ kind: 'phone', value: '+48600100200', source: 'whatsapp', reason: 'phone_in_text' }]);
+    expect(claimsOf({ channel: 'email', phone_in_text: undefined, contact: undefined } as never, { external_id: 'x', email: 'Ann@Example.com', email_verified: false }))
+      .toEqual([{ kind: 'email', value: 'ann@example.com', source: 'email', reason: 'unverified_email' }]);
+    // the same number as a foreign contact card and in the text: one suggestion, the first reason
+    expect(claimsOf({ channel: 'telegram', phone_in_text: { value: '+48600100200' }, contact: { owner_is_sender: false, phone: '+48 600 100 200' } } as never, { external_id: 'x' }))
+      .toEqual([{ kind: 'phone', value: '+48600100200', source: 'telegram', reason: 'contact_of_someone_else' }]);
+    // a contact card without a number, nothing in the text, attributes whose verification is not known
+    expect(claimsOf({ channel: 'telegram', phone_in_text: undefined, contact: { owner_is_sender: false } } as never, { external_id: 'x', phone: '+48600100200', email: 'a@example.com' })).toEqual([]);
+    expect(claimsOf({ channel: 'telegram', phone_in_text: undefined, contact: undefined } as never, { external_id: 'x', phone_verified: false, email_verified: false })).toEqual([]);
+  });
+
+  it('logs a link by the kind of attribute that made it', () => {
+    expect(linkReasonOf('phone')).toBe('verified_phone');
+    expect(linkReasonOf('email')).toBe('verified_email');
+  });
+
+  it('orders customers of the same age by id, whichever comes first', () => {
+    expect(olderFirst(facts('A', 1), facts('B', 1)).map((f) => f.id)).toEqual(['A', 'B']);
+    expect(olderFirst(facts('B', 1), facts('A', 1)).map((f) => f.id)).toEqual(['A', 'B']);
+    expect(olderFirst(facts('A', 2), facts('B', 1)).map((f) => f.id)).toEqual(['B', 'A']);
+    expect(olderFirst(facts('B', 1), facts('A', 2)).map((f) => f.id)).toEqual(['B', 'A']);
+  });
+
+  it('joins a new identity whose phone and e-mail belong to the same customer, without merging it with itself', () => {
+    const d = decideLink(input({ attributes: [P, E], owners: new Map([[attributeKey(P), owner(P, 'A')], [attributeKey(E), owner(E, 'A')]]), customers: new Map([['A', facts('A', 1)]]) }));
+    expect(d).toEqual({ kind: 'join', customerId: 'A', via: owner(P, 'A'), claim: [], suggestions: [] });
+  });
+
+  it('lets the customer with the smaller id win among owners of the same age, in either order of attributes', () => {
+    const customers = new Map([['A', facts('A', 1)], ['B', facts('B', 1)]]);
+    for (const [pOwner, eOwner] of [['A', 'B'], ['B', 'A']] as const) {
+      for (const attributes of [[P, E], [E, P]]) {
+        const d = decideLink(input({ attributes, owners: new Map([[attributeKey(P), owner(P, pOwner)], [attributeKey(E), owner(E, eOwner)]]), customers }));
+        expect(d, `${pOwner}/${eOwner}`).toMatchObject({ kind: 'merge', winner: 'A', loser: 'B' });
+      }
+    }
+  });
+
+  it('only suggests the match between two owners an agent separated, and joins the older', () => {
+    const customers = new Map([['A', facts('A', 1, ['B'])], ['B', facts('B', 2)]]);
+    const d = decideLink(input({ attributes: [P, E], owners: new Map([[attributeKey(P), owner(P, 'A')], [attributeKey(E), owner(E, 'B')]]), customers }));
+    expect(d).toEqual({ kind: 'join', customerId: 'A', via: owner(P, 'A'), claim: [], suggestions: [{ kind: 'email', value: E.value, source: 'twilio', reason: 'verified_match_after_unmerge' }] });
   });
 });
 

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { errorMessage, isLoggableKey, isSensitiveKey, redactData, redactDeep, redactString, REDACTED } from '../../functions/domain/redact.js';
+import { errorMessage, isLoggableKey, isSensitiveKey, redactData, redactDeep, redactString, redactValue, REDACTED } from '../../functions/domain/redact.js';
 import { eventRow } from '../../functions/domain/export-schema.js';
 import { createLogger, errorFacts } from '../../functions/runtime/logger.js';
 
@@ -138,5 +138,150 @@ describe('export event data', () => {
     for (const needle of ['Anna', 'Kowalska', '600 100 200', 'anna@example.com', 'hate', 'wrote']) expect(data).not.toContain(needle);
     expect(JSON.parse(data)).toMatchObject({ changed: ['priority', 'tags'], status: 'open', ticket_ids: ['01J00000000000000000000000'], nested: { reason: 'ok' } });
     expect(redactData({ message: 'x' })).toEqual({ message: REDACTED });
+  });
+});
+
+describe('which keys hold personal data, and which hold codes (DESIGN.md §2 Privacy)', () => {
+  // Field names under which the platforms and our records carry personal data or credentials
+  // (Telegram `from`/`contact`/`first_name`/`username`/`phone_number`, WhatsApp `profile.name`,
+  // Twilio `From`/`To`/`Body`, e-mail `subject`/`reply_to`, the webhook signature headers): the
+  // value is masked whatever it is — a number, an object, a list — not only a string.
+  const SENSITIVE = [
+    'text', 'body', 'body_b64', 'raw', 'caption', 'comment', 'reply_text', 'subject',
+    'name', 'display_name', 'first_name', 'last_name', 'username', 'profile', 'contact',
+    'phone', 'phone_number', 'email', 'from', 'to', 'reply_to', 'address',
+    'token', 'authorization', 'secret', 'signature', 'password', 'cookie', 'x-telegram-bot-api-secret-token',
+    'x-hub-signature-256', 'x-twilio-signature', 'x-viber-content-signature', 'url', 'headers',
+  ];
+  it.each(SENSITIVE)('masks anything under %s, in any letter case, at any depth', (k) => {
+    expect(isSensitiveKey(k.toUpperCase())).toBe(true);
+    expect(redactDeep({ [k]: 48600100200 })).toEqual({ [k]: REDACTED });
+    expect(redactDeep({ data: { [k]: { id: 'c_1', status: 'ok' } } })).toEqual({ data: { [k]: REDACTED } });
+    expect(redactData({ [k]: ['c_1'] })).toEqual({ [k]: REDACTED });
+    expect(redactValue(k, 7)).toBe(REDACTED);
+  });
+
+  // Codes and ids our own code writes, which operators read in logs and exports.
+  const CODES = [
+    'function_name', 'function_arn', 'function_request_id', 'function_memory_size', 'cold_start', 'channel', 'status', 'reason', 'action', 'outcomes',
+    'stage', 'code', 'error', 'error_message', 'cause_error', 'event_type', 'kind', 'url_scheme', 'detail', 'direction',
+    'changed', 'rules', 'reaction', 'keys', 'metric', 'id', 'ids', 'ticket_id', 'message_ids', '0', '12',
+  ];
+  it.each(CODES)('keeps a code under %s, nested too, masking only e-mails and phones inside it', (k) => {
+    expect(isLoggableKey(k)).toBe(true);
+    expect(redactData({ [k]: 'delivery_failed' })).toEqual({ [k]: 'delivery_failed' });
+    expect(redactDeep({ data: { [k]: 'sent to ann@example.com' } })).toEqual({ data: { [k]: `sent to ${REDACTED}` } });
+    expect(redactValue(k, 'delivery_failed')).toBe('delivery_failed');
+  });
+
+  // The log line's own fields (Powertools writes them): kept at the top, free text anywhere else.
+  const LINE = ['message', 'level', 'timestamp', 'service', 'sampling_rate', 'xray_trace_id'];
+  it.each(LINE)('keeps the log line\'s own %s at the top only', (k) => {
+    expect(redactDeep({ [k]: 'INFO' })).toEqual({ [k]: 'INFO' });
+    expect(redactDeep({ data: { [k]: 'INFO' } })).toEqual({ data: { [k]: REDACTED } });
+    expect(redactDeep({ [k]: ['INFO'] })).toEqual({ [k]: [REDACTED] });
+    expect(redactData({ [k]: 'INFO' })).toEqual({ [k]: REDACTED });
+  });
+
+  it('does not take a key that merely contains a code or an id for one', () => {
+    for (const k of ['identity', 'paid', 'valid', 'kids', 'idea', 'a1', '1a', 'statuses', 'note']) {
+      expect(isLoggableKey(k), k).toBe(false);
+      expect(redactData({ [k]: 'Anna' }), k).toEqual({ [k]: REDACTED });
+    }
+  });
+
+  it('judges one key/value pair the same way (a JSON.stringify replacer)', () => {
+    expect(redactValue('', 'call +48 600 100 200')).toBe(`call ${REDACTED}`);
+    expect(redactValue('note', 'Anna')).toBe(REDACTED);
+    expect(redactValue('count', 5)).toBe(5);
+    // absent values stay visibly absent
+    expect(redactValue('phone', null)).toBeNull();
+    expect(redactValue('phone', undefined)).toBeUndefined();
+    expect(JSON.parse(JSON.stringify({ phone: '+48 600 100 200', status: 'ok', note: { text: 'Anna' } }, redactValue)))
+      .toEqual({ phone: REDACTED, status: 'ok', note: { text: REDACTED } });
+  });
+});
+
+describe('what the patterns mask inside kept text', () => {
+  it.each([
+    ['a JWT', 'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sig_-NATURE01 end', `token ${REDACTED} end`],
+    ['an unsigned JWT', 'token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. end', `token ${REDACTED} end`],
+    ['a Telegram bot token', 'bot 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw-x end', `bot ${REDACTED} end`],
+    ['a bearer credential', 'got Bearer  abc.def-123 end', `got ${REDACTED} end`],
+    ['an e-mail with sub-domains', 'from anna.k+shop@mail.example.co.uk end', `from ${REDACTED} end`],
+  ])('masks %s whole', (_what, input, output) => {
+    expect(redactString(input)).toBe(output);
+    expect(redactDeep({ detail: input })).toEqual({ detail: output });
+  });
+
+  it('masks only the patterns in a bare string', () => {
+    expect(redactDeep('call +48 600 100 200 about C-000123')).toBe(`call ${REDACTED} about C-000123`);
+    expect(redactData('write to ann@example.com')).toBe(`write to ${REDACTED}`);
+  });
+});
+
+describe('errors in logs', () => {
+  class ThingError extends Error { override readonly name = 'ThingError'; }
+
+  it.each(['Error', 'SyntaxError', 'TypeError', 'RangeError', 'ReferenceError', 'URIError', 'EvalError', 'AggregateError', 'ZodError', '$ZodError'])(
+    'masks the message of an error that names itself %s (a library error quoting its input)', (n) => {
+      expect(errorMessage(Object.assign(new Error('Anna Kowalska'), { name: n }))).toBe(REDACTED);
+    },
+  );
+
+  it('keeps the message of Confluo\'s own errors only: an own name ending in Error, not an AWS SDK exception', () => {
+    expect(errorMessage(new ThingError('thing: stage apply failed'))).toBe('thing: stage apply failed');
+    // a name on the prototype, not set by the class as its own field
+    class Inherited extends Error {}
+    (Inherited.prototype as { name: string }).name = 'InheritedError';
+    expect(errorMessage(new Inherited('Anna'))).toBe(REDACTED);
+    expect(errorMessage(Object.assign(new Error('Anna'), { name: 'Anna' }))).toBe(REDACTED);
+    expect(errorMessage(Object.assign(new Error('Anna'), { name: 'ErrorOfAnna' }))).toBe(REDACTED);
+    expect(errorMessage(Object.assign(new Error('Anna'), { name: 42 }))).toBe(REDACTED);
+    expect(errorMessage(Object.assign(new Error('Anna'), { name: 'ThrottlingError', $metadata: {} }))).toBe(REDACTED);
+    expect(errorMessage(Object.assign(new Error('Anna'), { name: 'ServiceError', $fault: 'server' }))).toBe(REDACTED);
+  });
+
+  it('writes an error as its name, message and cause — a cause only when there is one', () => {
+    expect(redactDeep({ err: new ThingError('thing: failed') })).toStrictEqual({ err: { name: 'ThingError', message: 'thing: failed' } });
+    expect(redactDeep({ err: new ThingError('thing: failed', { cause: { stage: 'merge', values: ['Anna'] } }) }))
+      .toStrictEqual({ err: { name: 'ThingError', message: 'thing: failed', cause: { stage: 'merge', values: [REDACTED] } } });
+    expect(redactDeep({ err: new ThingError('thing: failed', { cause: 'Anna' }) })).toStrictEqual({ err: { name: 'ThingError', message: 'thing: failed', cause: REDACTED } });
+  });
+});
+
+describe('odd shapes', () => {
+  it('leaves absent values visibly absent, under any key, and writes the mask as [redacted]', () => {
+    expect(redactDeep({ phone: null, email: undefined, none: null, count: 5, flag: true })).toStrictEqual({ phone: null, email: undefined, none: null, count: 5, flag: true });
+    expect(redactData({ name: null })).toStrictEqual({ name: null });
+    expect(redactDeep({ note: 'Anna' })).toEqual({ note: '[redacted]' });
+  });
+
+  it('writes dates as ISO text and masks raw bytes (a Buffer or any typed array)', () => {
+    expect(redactDeep({ at: new Date(Date.UTC(2026, 11, 7)) })).toEqual({ at: '2026-12-07T00:00:00.000Z' });
+    expect(redactDeep({ data: Buffer.from('Anna') })).toEqual({ data: REDACTED });
+    expect(redactDeep({ data: new Uint8Array([65, 110, 110, 97]) })).toEqual({ data: REDACTED });
+  });
+
+  it('writes a cycle as [circular] but the same object met twice in full', () => {
+    const shared = { status: 'ok' };
+    expect(redactDeep({ a: shared, b: shared, list: [shared, shared] })).toEqual({ a: { status: 'ok' }, b: { status: 'ok' }, list: [{ status: 'ok' }, { status: 'ok' }] });
+    const loop: Record<string, unknown> = { status: 'ok' };
+    loop.self = loop;
+    expect(redactDeep(loop)).toEqual({ status: 'ok', self: '[circular]' });
+  });
+
+  it('cuts what lies deeper than 20 levels, in objects, arrays and causes alike', () => {
+    const nest = (n: number, leaf: unknown, wrap: (v: unknown) => unknown): unknown => (n === 0 ? leaf : wrap(nest(n - 1, leaf, wrap)));
+    // the root is level 0; an object at level 20 is still written, one at level 21 is cut
+    expect(redactDeep(nest(20, { status: 'ok' }, (v) => ({ a: v })))).toEqual(nest(20, { status: 'ok' }, (v) => ({ a: v })));
+    expect(redactDeep(nest(21, { status: 'ok' }, (v) => ({ a: v })))).toEqual(nest(21, '[truncated]', (v) => ({ a: v })));
+    expect(redactDeep(nest(21, { status: 'ok' }, (v) => [v]))).toEqual(nest(21, '[truncated]', (v) => [v]));
+    const causes = (n: number): unknown => (n === 0 ? { status: 'ok' } : new ThingErr('t', { cause: causes(n - 1) }));
+    class ThingErr extends Error { override readonly name = 'ThingErr'; }
+    const out = JSON.stringify(redactDeep(causes(25)));
+    expect(out).toContain('[truncated]');
+    // errors at levels 0–20 are written, each with its cause; the cause at level 21 is cut
+    expect(out.split('"cause"').length - 1).toBe(21);
   });
 });

@@ -4,6 +4,7 @@
  * malformed token are `forged`; a genuine token past its time is `expired` — checked after the
  * signature, so a forgery never learns anything from the expiry.
  */
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signSurveyToken, SurveyTokenError, verifySurveyToken, type SurveyLinkClaims } from '../../functions/domain/survey-token.js';
@@ -84,5 +85,48 @@ describe('survey link tokens', () => {
     expect(() => signSurveyToken(claims({ scale: 'nps', score: 11 }), SECRET)).toThrow(SurveyTokenError);
     expect(() => signSurveyToken(claims({ ticket_id: 'a/b' }), SECRET)).toThrow(SurveyTokenError);
     expect(() => signSurveyToken(claims({ round: 0 }), SECRET)).toThrow(SurveyTokenError);
+  });
+});
+
+describe('survey link tokens, by their documented format', () => {
+  // The module's header: the signed text is `confluo-survey-link:v1:` + everything before the
+  // last dot, HMAC-SHA256 under the secret, base64url. Signed here independently of the code.
+  const signAsDocumented = (payload: string, secret = SECRET) =>
+    `${payload}.${createHmac('sha256', secret).update(`confluo-survey-link:v1:${payload}`).digest('base64url')}`;
+  const EXP = Math.ceil((NOW + 72 * H) / 1000);
+
+  it('signs and verifies exactly the documented text: links already sent keep working', () => {
+    const token = signAsDocumented(`01JABCDEFGHJKMNPQRSTVWXYZ0.1.csat4.${EXP}`);
+    expect(signSurveyToken(claims(), SECRET)).toBe(token);
+    expect(verifySurveyToken(token, SECRET, NOW)).toEqual({ ok: true, claims: claims({ expires_at: EXP * 1000 }) });
+    // without the prefix, the same HMAC is not a signature of ours
+    const bare = `01JABCDEFGHJKMNPQRSTVWXYZ0.1.csat4.${EXP}.${createHmac('sha256', SECRET).update(`01JABCDEFGHJKMNPQRSTVWXYZ0.1.csat4.${EXP}`).digest('base64url')}`;
+    expect(verifySurveyToken(bare, SECRET, NOW)).toEqual({ ok: false, reason: 'forged' });
+  });
+
+  it('refuses a correctly signed text that is not a token of the format: junk before it, a score off the scale or with a leading zero', () => {
+    for (const payload of [`x/01JABCDEFGHJKMNPQRSTVWXYZ0.1.csat4.${EXP}`, `01JABCDEFGHJKMNPQRSTVWXYZ0.1.csat9.${EXP}`, `01JABCDEFGHJKMNPQRSTVWXYZ0.1.csat04.${EXP}`, `01JABCDEFGHJKMNPQRSTVWXYZ0.1.nps11.${EXP}`]) {
+      expect(verifySurveyToken(signAsDocumented(payload), SECRET, NOW), payload).toEqual({ ok: false, reason: 'forged' });
+    }
+  });
+
+  it('refuses a signature in a non-canonical base64url spelling of the right bytes', () => {
+    const token = signSurveyToken(claims(), SECRET);
+    const last = token.at(-1)!;
+    // 43 characters carry 258 bits for 256: the last character's two low bits are padding
+    const twin = BASE64URL[BASE64URL.indexOf(last) ^ 1]!;
+    const tampered = token.slice(0, -1) + twin;
+    expect(Buffer.from(tampered.slice(tampered.lastIndexOf('.') + 1), 'base64url')).toEqual(Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'));
+    expect(verifySurveyToken(tampered, SECRET, NOW)).toEqual({ ok: false, reason: 'forged' });
+  });
+
+  it('will not sign an id with anything around its 10–40 letters and digits, and says why without the id', () => {
+    for (const ticket_id of ['x/0123456789AB', '0123456789AB/x', '0123456789AB x']) {
+      expect(() => signSurveyToken(claims({ ticket_id }), SECRET), ticket_id).toThrow(SurveyTokenError);
+    }
+    const refusal = (c: SurveyLinkClaims) => { try { signSurveyToken(c, SECRET); } catch (e) { return e as Error; } return null; };
+    expect(refusal(claims({ score: 6 }))).toMatchObject({ name: 'SurveyTokenError', message: 'score outside the scale', cause: { scale: 'csat', score: 6 } });
+    expect(refusal(claims({ round: 0 }))).toMatchObject({ name: 'SurveyTokenError', message: 'ticket id or round cannot be put in a link', cause: { round: 0 } });
+    expect(JSON.stringify((refusal(claims({ ticket_id: 'a/b' })) as Error & { cause: unknown }).cause)).not.toContain('a/b');
   });
 });

@@ -90,6 +90,92 @@ describe('planning a ticket change', () => {
   });
 });
 
+describe('planning a ticket change, field by field (DESIGN.md §2–§3, the event table of functions/domain/triage.ts)', () => {
+  const change = (t: TriageTicket, patch: Parameters<typeof planTicketChange>[1], now = T0) => {
+    const plan = planTicketChange(t, patch, now);
+    if (plan.kind !== 'change') throw new Error(`expected a change, got ${JSON.stringify(plan)}`);
+    return plan;
+  };
+
+  it('refuses any change to a merged ticket as a conflict that points to the ticket it went into', () => {
+    expect(planTicketChange(ticket({ status: 'merged' }), { tags: ['x'] }, T0)).toEqual({ kind: 'refused', code: 'conflict', message: expect.stringContaining('merged into another') });
+  });
+
+  it('stores tags trimmed, without blanks or duplicates, sorted', () => {
+    expect(change(ticket(), { tags: [' vip ', '', '   ', 'late', 'vip'] }).set).toEqual({ tags: ['late', 'vip'] });
+  });
+
+  it('compares with the stored values: equal team, category or tags are no change', () => {
+    expect(planTicketChange(ticket({ team: 'billing', category: 'refund', tags: ['vip'] }), { team: 'billing', category: 'refund', tags: ['vip'] }, T0)).toEqual({ kind: 'unchanged' });
+  });
+
+  it('reads a stored ticket without tags, team or category (attributes left out) as empty', () => {
+    const stored = { ...ticket(), tags: undefined, team: undefined, category: undefined } as unknown as TriageTicket;
+    expect(planTicketChange(stored, { tags: [], team: null, category: null }, T0)).toEqual({ kind: 'unchanged' });
+    // the optimistic condition expects what is stored: no tags
+    expect(change(stored, { tags: ['vip'] }).expected).toEqual({ tags: [] });
+  });
+
+  it('expects the stored values, as stored, for its optimistic condition', () => {
+    const plan = change(ticket({ tags: ['b', 'a'], priority: 'normal', assignee: 'ann' }), { tags: ['c'], priority: 'high', assignee: 'bob' });
+    expect(plan.expected).toEqual({ priority: 'normal', assignee: 'ann', tags: ['b', 'a'] });
+    expect(plan.set).toEqual({ priority: 'high', assignee: 'bob', tags: ['c'] });
+    expect(plan.changed).toEqual(['priority', 'assignee', 'tags']);
+  });
+
+  it('takes category or tag corrections on a closed ticket, alone or together, and refuses anything else with them', () => {
+    expect(change(ticket({ status: 'closed' }), { tags: ['late'] }).changed).toEqual(['tags']);
+    expect(change(ticket({ status: 'closed' }), { category: 'refund', tags: ['late'] }).changed).toEqual(['category', 'tags']);
+    expect(planTicketChange(ticket({ status: 'closed' }), { category: 'refund', priority: 'high' }, T0))
+      .toEqual({ kind: 'refused', code: 'illegal_transition', message: 'a closed ticket only takes category and tag corrections' });
+  });
+
+  it('says which statuses a refused transition could have gone to, or that the status is final', () => {
+    expect(planTicketChange(ticket({ status: 'resolved' }), { status: 'pending_customer' }, T0))
+      .toEqual({ kind: 'refused', code: 'illegal_transition', message: 'status resolved cannot change to pending_customer (allowed: open, closed)' });
+    expect(planTicketChange(ticket({ status: 'new' }), { status: 'closed' }, T0))
+      .toMatchObject({ message: 'status new cannot change to closed (allowed: open, pending_customer, on_hold, resolved)' });
+    expect(planTicketChange(ticket({ status: 'closed' }), { status: 'open' }, T0))
+      .toEqual({ kind: 'refused', code: 'illegal_transition', message: 'status closed cannot change to open (closed is final)' });
+  });
+
+  it('stamps resolved_at on a resolution, closed_at on a close, and nothing on other status changes', () => {
+    expect(change(ticket(), { status: 'resolved' }, T0 + 5).stamps).toEqual({ resolved_at: T0 + 5 });
+    expect(change(ticket({ status: 'resolved' }), { status: 'closed' }, T0 + 5).stamps).toEqual({ closed_at: T0 + 5 });
+    const hold = change(ticket(), { status: 'on_hold' }, T0 + 5);
+    expect(hold.stamps).toEqual({});
+    expect(hold.events).toEqual([{ type: 'ticket.status_changed', data: { from: 'open', to: 'on_hold' } }]);
+    // only resolved → open is a reopen; on_hold → open is not
+    const back = change(ticket({ status: 'on_hold' }), { status: 'open' });
+    expect(back.stamps).toEqual({});
+    expect(back.events).toEqual([{ type: 'ticket.status_changed', data: { from: 'on_hold', to: 'open' } }]);
+  });
+
+  it('describes an agent\'s reopen as status_changed then reopened {reason: agent}', () => {
+    expect(change(ticket({ status: 'resolved' }), { status: 'open' }).events).toEqual([
+      { type: 'ticket.status_changed', data: { from: 'resolved', to: 'open' } },
+      { type: 'ticket.reopened', data: { reason: 'agent' } },
+    ]);
+  });
+
+  it('assigns to a team alone (no previous assignee named), to an agent within the stored team, and reassigns naming the previous agent', () => {
+    expect(change(ticket(), { team: 'billing' }).events).toEqual([{ type: 'ticket.assigned', data: { assignee: null, team: 'billing' } }]);
+    expect(change(ticket({ team: 'billing' }), { assignee: 'ann' }).events).toEqual([{ type: 'ticket.assigned', data: { assignee: 'ann', team: 'billing', previous_assignee: null } }]);
+    expect(change(ticket({ assignee: 'ann', team: 'billing' }), { assignee: 'bob' }).events).toEqual([{ type: 'ticket.assigned', data: { assignee: 'bob', team: 'billing', previous_assignee: 'ann' } }]);
+  });
+
+  it('treats removing the team, or the agent and the team, as an update naming what was cleared', () => {
+    expect(change(ticket({ team: 'billing' }), { team: null }).events).toEqual([{ type: 'ticket.updated', data: { changed: ['team'], team: null } }]);
+    expect(change(ticket({ assignee: 'ann', team: 'billing' }), { assignee: null, team: null }).events)
+      .toEqual([{ type: 'ticket.updated', data: { changed: ['assignee', 'team'], assignee: null, team: null } }]);
+    // an assignment with a cleared team is an assignment; the cleared team is in its data
+    expect(change(ticket({ team: 'billing' }), { assignee: 'ann', team: null }).events)
+      .toEqual([{ type: 'ticket.assigned', data: { assignee: 'ann', team: null, previous_assignee: null } }]);
+    // tags only: no category in the data
+    expect(change(ticket(), { tags: ['vip'] }).events).toEqual([{ type: 'ticket.updated', data: { changed: ['tags'] } }]);
+  });
+});
+
 const inbox = (over: Partial<InboxTicket> = {}): InboxTicket => ({
   status: 'open', priority: 'normal', channel: 'telegram', assignee: null, last_inbound_at: T0, last_outbound_at: null, first_response_at: null, sla: null, ...over,
 });

@@ -9,7 +9,7 @@ import { fixedClock } from '../../../functions/domain/clock.js';
 import type { Db } from '../../../functions/store/db.js';
 
 const noDb = { tableName: 'none', roundTrips: () => 0, doc: { send: async () => { throw new Error('the database must not be reached'); } } } as unknown as Db;
-const api = makeAgentApi({ db: noDb, clock: fixedClock(Date.UTC(2026, 11, 6)) });
+const api = (e: APIGatewayProxyEventV2) => makeAgentApi({ db: noDb, clock: fixedClock(Date.UTC(2026, 11, 6)) })(e);
 
 const put = (body: unknown) => api({
   version: '2.0', routeKey: '$default', rawPath: '/api/v1/rules', rawQueryString: '', headers: { 'content-type': 'application/json' },
