@@ -55,7 +55,7 @@ describe('Media access', () => {
     }
     const by = (prefix: string) => { const fn = functions.find((f) => f.startsWith(prefix)); expect(fn, prefix).toBeDefined(); return fn!; };
     expect(mediaActions(by('ProcessingProcessFunction'))).toEqual(['s3:PutObject']);
-    expect(mediaActions(by('AgentApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(mediaActions(by('AgentApiAgentApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(mediaActions(by('ProcessingDispatchFunction'))).toEqual(['s3:DeleteObject']);
     for (const none of ['Ingest', 'ExportExportFunction', 'SlaWorkflow', 'SurveyWorkflow', 'SurveyLink']) expect(mediaActions(by(none)), none).toEqual([]);
   });
