@@ -10,6 +10,7 @@ import { assertSecretsPath, ConfluoFunction } from './confluo-function.js';
 import { Export } from './export.js';
 import { Ingest, PUBLIC_ROUTE_THROTTLES } from './ingest.js';
 import { Media } from './media.js';
+import { InboundMedia } from './inbound-media.js';
 import { Observability } from './observability.js';
 import { Outbound } from './outbound.js';
 import { Processing } from './processing.js';
@@ -188,6 +189,8 @@ export class ConfluoStack extends Stack {
   public readonly export: Export;
   /** The attachment bucket (issue 14). */
   public readonly media: Media;
+  /** Inbound attachments fetched into the media bucket (media queue → media function). */
+  public readonly inboundMedia: InboundMedia;
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
   /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
@@ -291,6 +294,7 @@ export class ConfluoStack extends Stack {
     this.media.grantPut(this.processing.processFunction, INBOUND_MAIL_KEYS);
     this.media.grantRead(this.agentApi.function);
     this.media.grantDelete(this.processing.dispatchFunction);
+    this.inboundMedia = new InboundMedia(this, 'InboundMedia', { store: this.store, media: this.media, dispatch: this.processing.dispatchFunction, secretsPath: this.secretsPath });
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
     this.export = new Export(this, 'Export', {
