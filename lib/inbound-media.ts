@@ -31,6 +31,31 @@ export interface InboundMediaProps {
   readonly secretsPath: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Size limits (`CONFLUO_MEDIA_*_MB` of the media function). @default - 25 MB per attachment, 50 MB per message */
+  readonly limits?: MediaLimitsProps;
+}
+
+/** What inbound attachments may weigh (README "Attachments"). */
+export interface MediaLimitsProps {
+  /** Largest attachment kept, in MB, on every channel without its own limit. @default 25 */
+  readonly maxMb?: number;
+  /** Per-channel limits in MB, e.g. `{ telegram: 20, email: 10 }`. @default - maxMb everywhere */
+  readonly channelMaxMb?: Readonly<Record<string, number>>;
+  /** Most MB kept of one message's attachments together. @default 50 */
+  readonly messageMaxMb?: number;
+}
+
+/** The media function's environment for `limits` (validated when it starts, config.ts). */
+export function mediaLimitsEnvironment(limits: MediaLimitsProps | undefined): Record<string, string> {
+  if (!limits) return {};
+  for (const v of [limits.maxMb, limits.messageMaxMb, ...Object.values(limits.channelMaxMb ?? {})]) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`mediaLimits: sizes are whole numbers of MB ≥ 1, got ${v}`);
+  }
+  return {
+    ...(limits.maxMb !== undefined ? { CONFLUO_MEDIA_MAX_MB: String(limits.maxMb) } : {}),
+    ...(limits.messageMaxMb !== undefined ? { CONFLUO_MEDIA_MESSAGE_MAX_MB: String(limits.messageMaxMb) } : {}),
+    ...(limits.channelMaxMb && Object.keys(limits.channelMaxMb).length ? { CONFLUO_MEDIA_CHANNEL_MAX_MB: Object.entries(limits.channelMaxMb).map(([c, mb]) => `${c}=${mb}`).join(',') } : {}),
+  };
 }
 
 export class InboundMedia extends Construct {
@@ -62,6 +87,7 @@ export class InboundMedia extends Construct {
       timeout: MEDIA_FUNCTION_TIMEOUT,
       // Bytes are held in memory up to the per-message cap (CONFLUO_MEDIA_MESSAGE_MAX_MB).
       memorySize: 1024,
+      environment: mediaLimitsEnvironment(props.limits),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     })
       .bindTable(props.store)

@@ -62,7 +62,7 @@ describe('logging', () => {
         await ingest(event);
       }
     }
-    for (const q of queued) await process({ Records: [sqsRecord(q.body, q.groupId)] });
+    for (const q of queued) await process({ Records: [sqsRecord(q.body, q.groupId ?? '')] });
 
     expect(queued.length).toBeGreaterThan(5);
     expect(needles.size).toBeGreaterThan(10);
