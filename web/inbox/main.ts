@@ -430,7 +430,7 @@ function AttachmentItem({ a, n, api, ticketId, messageId }: { a: Attachment; n: 
     ${kind === 'image' && link && html`<a class="thumb" href=${link.url} target="_blank" rel="noopener noreferrer" title=${`${name} — open full size`}><img src=${link.url} alt=${name} loading="lazy" /></a>`}
     ${kind === 'audio' && link && html`<audio controls preload="none" src=${link.url} aria-label=${name}></audio>`}
     ${kind === 'video' && link && html`<video controls preload="metadata" src=${link.url} aria-label=${name}></video>`}
-    ${!inline && html`📎 <a class="download" href=${link?.url ?? '#'} download=${name} onClick=${download}>${name}</a>`}
+    ${!inline && html`📎 <a class="download" href=${link?.url ?? '#'} download=${name} onClick=${download}>${name}</a>${' '}`}
     <span class="muted">${inline ? `${name} · ` : ''}${m.content_type}${size ? ` · ${size}` : ''}</span>
     ${error && html`<span class="error" role="alert">${error}</span>`}</li>`;
 }
