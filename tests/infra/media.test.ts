@@ -87,6 +87,14 @@ describe('Inbound media jobs', () => {
     expect(lambdaEnvironments(template)[dispatch]).toMatchObject({ CONFLUO_MEDIA_QUEUE_URL: { Ref: queueId } });
   });
 
+  it('alarms when a job reaches the media DLQ', () => {
+    const dlqId = resourceId(template, 'AWS::SQS::Queue', 'InboundMediaMediaDlq');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
+  });
+
   it('reads only the download tokens from SSM', () => {
     const fn = functions.find((f) => f.startsWith('InboundMediaMediaFunction'))!;
     expect(String(lambdaEnvironments(template)[fn]!.CONFLUO_SECRET_NAMES).split(',').sort()).toEqual(['META_GRAPH_API_VERSION', 'TELEGRAM_BOT_TOKEN', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'WHATSAPP_ACCESS_TOKEN']);
