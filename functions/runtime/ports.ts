@@ -1,7 +1,7 @@
 /**
  * The ports through which handlers reach the world: a queue to send to, a platform request to
  * perform, a state machine to start, an object to read, the export's partition store, the
- * webhook metrics. Handlers depend on these shapes only; `platform.ts` says who implements them
+ * webhook metrics, the media bucket and attachment downloads (issue 14). Handlers depend on these shapes only; `platform.ts` says who implements them
  * (AWS SDK clients in Lambda, the local runtime's stand-ins under `npm start`).
  *
  * The types live here, below both their users, so neither `handlers/` nor `runtime/` imports
