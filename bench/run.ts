@@ -7,7 +7,10 @@
  *   ticket (counted by a middleware on the client, not estimated);
  * - ratio pipeline throughput ÷ raw PutItem throughput;
  * - hostile input: a backtracking-prone classification rule and hostile e-mail bodies
- *   (bench/hostile-input.ts).
+ *   (bench/hostile-input.ts);
+ * - every function's bundle size and import time beside a bare SQS client (bench/bundles.ts).
+ *
+ * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -179,9 +182,6 @@ async function ingestBench() {
   console.log('');
 }
 
-await main();
-await ingestBench();
-
 /**
  * Analytics export (issue 9): synthetic tickets with timelines written straight to DynamoDB Local,
  * then one full export to Parquet in a temp directory — rows/s (all datasets, DynamoDB reads
@@ -267,10 +267,17 @@ async function exportBench() {
   }
 }
 
-await exportBench();
+const only = process.argv[2];
+if (only !== undefined && only !== 'bundles') throw new Error(`bench: unknown part '${only}' (known: bundles)`);
+if (only === undefined) {
+  await main();
+  await ingestBench();
+  await exportBench();
+  const { slaBench, printSlaBench } = await import('./sla.js');
+  printSlaBench(await slaBench());
+  const { hostileInputBench } = await import('./hostile-input.js');
+  hostileInputBench();
+}
 
-const { slaBench, printSlaBench } = await import('./sla.js');
-printSlaBench(await slaBench());
-
-const { hostileInputBench } = await import('./hostile-input.js');
-hostileInputBench();
+const { bundlesBench, printBundlesBench } = await import('./bundles.js');
+printBundlesBench(await bundlesBench());

@@ -2,10 +2,19 @@
  * The channel adapter contract (channels.md is normative).
  *
  * Adding a channel takes two steps:
- *   1. one folder `functions/channels/<name>/` with `index.ts` exporting `defineChannel({...})`
- *      and `samples/` (NN-<what>.json accepted requests, refuse-<why>.json refusals, signed with
+ *   1. one folder `functions/channels/<name>/` with `ingress.ts` exporting `defineIngress({...})`
+ *      (what the webhook edge needs: name, inbound settings, body limit, `admit`), `index.ts`
+ *      exporting `defineChannel({ ...<name>Ingress, ... })` (the rest: parse, render, …), and
+ *      `samples/` (NN-<what>.json accepted requests, refuse-<why>.json refusals, signed with
  *      the test secrets of channels.md §10 — `npm run samples:sign` re-signs them);
- *   2. one line in `functions/channels/registry.ts`.
+ *   2. one registry line per side: `functions/channels/registry.ts` (the adapter) and
+ *      `functions/channels/ingress.ts` (its verify side, all the ingest function imports);
+ *      tests/channels/ingress.test.ts fails when the two disagree.
+ *
+ * Why two modules per channel: the ingest function answers webhooks, and a cold start pays for
+ * every byte it imports. `ingress.ts` and what it imports must stay free of parsers (MIME, HTML,
+ * phone metadata) and of full `zod` (`zod/mini` is enough for the shape checks);
+ * tests/channels/ingress-bundle.test.ts bundles the edge and refuses those packages in it.
  * Samples must cover every event kind the channel's section names, a duplicate, and the refusals
  * (wrong/missing credential → 401, malformed body and missing required field → 400).
  *
@@ -142,16 +151,20 @@ export type Admission =
       readonly reply: HttpReply;
     };
 
-export interface ChannelCapabilities {
+/** What the webhook edge reads of a channel's capabilities. */
+export interface IngressCapabilities {
   /** Largest accepted raw body in bytes (channels.md §0.2). */
   readonly maxBodyBytes: number;
+  /** Methods answered on /webhooks/{channel} besides POST (Meta GET handshake, webchat OPTIONS). */
+  readonly extraMethods?: ReadonlyArray<'GET' | 'OPTIONS'>;
+}
+
+export interface ChannelCapabilities extends IngressCapabilities {
   /**
    * Free-form reply window in seconds after the customer's last message; null = none. A channel
    * whose window depends on the conversation (`replyWindowFor`) gives its strictest one here.
    */
   readonly replyWindowSeconds: number | null;
-  /** Methods answered on /webhooks/{channel} besides POST (Meta GET handshake, webchat OPTIONS). */
-  readonly extraMethods?: ReadonlyArray<'GET' | 'OPTIONS'>;
   /** Native buttons available for surveys. */
   readonly buttons: boolean;
   /**
@@ -179,12 +192,26 @@ export interface RenderContext {
   readonly secrets: Secrets;
 }
 
-export interface ChannelAdapter {
+/**
+ * The verify side of a channel: all the ingest function imports (`<name>/ingress.ts`).
+ */
+export interface ChannelIngress {
   readonly name: Channel;
   /** Settings that must all be present for the channel to accept inbound requests (§0.13). */
   readonly inboundSecrets: readonly string[];
   /** Settings admission reads when they are present (an origin list, a trust root). */
   readonly inboundOptional?: readonly string[];
+  readonly capabilities: IngressCapabilities;
+  /**
+   * Ingest checks after the size limit: authenticity, validity, handshakes (§0.2 steps 3–5).
+   * Throws ChannelRequestError for a refusal. `now` is epoch ms (webchat token expiry).
+   * Async only because a few channels need a certificate (SNS); adapters still perform no I/O
+   * except through the `certificates` port handed in.
+   */
+  admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> | Admission;
+}
+
+export interface ChannelAdapter extends ChannelIngress {
   /** Settings `parse` reads (handed in as `ParsePorts.settings`; the process function reads them). */
   readonly parseSettings?: readonly string[];
   /**
@@ -196,13 +223,6 @@ export interface ChannelAdapter {
   /** Settings `mediaFetch` reads (tokens of downloads; a subset of the outbound ones): all the media function may read. */
   readonly mediaSecrets?: readonly string[];
   readonly capabilities: ChannelCapabilities;
-  /**
-   * Ingest checks after the size limit: authenticity, validity, handshakes (§0.2 steps 3–5).
-   * Throws ChannelRequestError for a refusal. `now` is epoch ms (webchat token expiry).
-   * Async only because a few channels need a certificate (SNS); adapters still perform no I/O
-   * except through the `certificates` port handed in.
-   */
-  admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> | Admission;
   /** Process-side parse of an accepted envelope into normalised events (§0.5). Trusts the queue. */
   parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> | NormalisedEvent[];
   /**
@@ -341,4 +361,8 @@ export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export function defineChannel<const A extends ChannelAdapter>(adapter: A): A {
   return adapter;
+}
+
+export function defineIngress<const I extends ChannelIngress>(ingress: I): I {
+  return ingress;
 }

@@ -17,7 +17,8 @@
 import type { Attachment, IgnoredEvent, InboundMessage, NormalisedEvent, StatusUpdate, WatermarkUpdate } from '../domain/inbound.js';
 import type { DeliveryState } from './channel.js';
 import { isRecord } from './common.js';
-import { compact, idString, intOf, metaWord, phoneInText, str, truncate, type MetaNotification } from './meta.js';
+import { compact, idString, intOf, messagingCustomerOf, metaWord, str, truncate, type MetaNotification } from './meta.js';
+import { phoneInText } from './phone.js';
 
 /**
  * Quick replies (Messenger and Instagram alike): at most 13, titles up to 20 characters, payload
@@ -72,31 +73,9 @@ export function messagingDeliveryFor(update: StatusUpdate): DeliveryState | null
   return null;
 }
 
-/**
- * The customer an item is about: the sender, except for our own echoes (the recipient). Chat
- * plugin guests are `user_ref:<value>` (Messenger only).
- */
-function customerOf(p: MessagingProfile, item: Record<string, unknown>): string | undefined {
-  const echo = isRecord(item.message) && item.message.is_echo === true;
-  const party = echo ? item.recipient : item.sender;
-  if (!isRecord(party)) return undefined;
-  const id = idString(party.id);
-  if (id !== undefined) return id;
-  const ref = p.userRef ? idString(party.user_ref) : undefined;
-  return ref !== undefined ? `user_ref:${ref}` : undefined;
-}
-
-/** FIFO conversation key: the customer of the first item (a mixed batch is ordered by its first). */
-export function messagingConversationKey(p: MessagingProfile, n: MetaNotification): string | null {
-  for (const entry of n.entry) {
-    if (!isRecord(entry) || !Array.isArray(entry.messaging)) continue;
-    for (const item of entry.messaging) {
-      if (!isRecord(item)) continue;
-      const key = customerOf(p, item);
-      if (key !== undefined) return key;
-    }
-  }
-  return null;
+/** The customer an item is about (functions/channels/meta.ts, shared with the verify side). */
+function customerOf(p: Pick<MessagingProfile, 'userRef'>, item: Record<string, unknown>): string | undefined {
+  return messagingCustomerOf(p.userRef, item);
 }
 
 /** Every event of one notification, in order: entries, then their items. */

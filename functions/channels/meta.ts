@@ -19,7 +19,6 @@ import {
   type RawRequest,
   type Secrets,
 } from './channel.js';
-import { findPhoneNumbersInText } from 'libphonenumber-js';
 import { hmacHex, isRecord, parseJsonBody, safeEqual } from './common.js';
 
 export type MetaChannel = 'whatsapp' | 'messenger' | 'instagram';
@@ -175,13 +174,30 @@ export function metaWord(v: unknown): string | undefined {
 }
 
 /**
- * First valid phone typed in the text: a suggestion only, never on the identity (§0.7). No default
- * region: none of the Meta channels tells us the customer's country.
+ * The customer a Messenger/Instagram item is about: the sender, except for our own echoes (the
+ * recipient). Chat plugin guests are `user_ref:<value>` (Messenger only: `userRef`).
  */
-export function phoneInText(text: string): { value: string; verified: false } | undefined {
-  if (text === '') return undefined;
-  const found = findPhoneNumbersInText(text).find((f) => f.number.isValid());
-  return found ? { value: found.number.number, verified: false } : undefined;
+export function messagingCustomerOf(userRef: boolean, item: Record<string, unknown>): string | undefined {
+  const echo = isRecord(item.message) && item.message.is_echo === true;
+  const party = echo ? item.recipient : item.sender;
+  if (!isRecord(party)) return undefined;
+  const id = idString(party.id);
+  if (id !== undefined) return id;
+  const ref = userRef ? idString(party.user_ref) : undefined;
+  return ref !== undefined ? `user_ref:${ref}` : undefined;
+}
+
+/** Messenger/Instagram FIFO conversation key: the customer of the first item (a mixed batch is ordered by its first). */
+export function messagingConversationKey(userRef: boolean, n: MetaNotification): string | null {
+  for (const entry of n.entry) {
+    if (!isRecord(entry) || !Array.isArray(entry.messaging)) continue;
+    for (const item of entry.messaging) {
+      if (!isRecord(item)) continue;
+      const key = messagingCustomerOf(userRef, item);
+      if (key !== undefined) return key;
+    }
+  }
+  return null;
 }
 
 /** Drop `undefined` members so strict schemas see only what the platform gave. */

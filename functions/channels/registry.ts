@@ -1,4 +1,7 @@
-/** Every channel Confluo speaks: one line per channel (see channel.ts for the recipe). */
+/**
+ * Every channel Confluo speaks: one line per channel (see channel.ts for the recipe). The ingest
+ * function imports ./ingress.ts instead, the verify side of the same channels.
+ */
 import type { ChannelAdapter } from './channel.js';
 import { email } from './email/index.js';
 import { instagram } from './instagram/index.js';

@@ -9,11 +9,11 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { ChannelRequestError, type AdmitPorts, type ChannelAdapter, type Secrets } from '../channels/channel.js';
+import { ChannelRequestError, type AdmitPorts, type ChannelIngress, type Secrets } from '../channels/channel.js';
 import { buildEnvelope, messageDeduplicationId, messageGroupId } from '../channels/envelope.js';
-import { channelByName } from '../channels/registry.js';
+import { ingressByName } from '../channels/ingress.js';
 import type { Clock } from '../domain/clock.js';
-import { lambdaHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws-edge.js';
 import type { Enqueue, IngestMetrics } from '../runtime/ports.js';
 import { requireSetting, type Config } from '../runtime/config.js';
 import { errorResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
@@ -27,7 +27,8 @@ export interface IngestDeps {
   readonly config: Config;
   readonly clock: Clock;
   readonly enqueue: Enqueue;
-  readonly channel?: (name: string) => ChannelAdapter | undefined;
+  /** The verify side of a channel by name (default: functions/channels/ingress.ts). */
+  readonly channel?: (name: string) => ChannelIngress | undefined;
   readonly ports?: AdmitPorts;
   readonly metrics?: IngestMetrics;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
@@ -39,13 +40,13 @@ export interface IngestDeps {
 const WEBHOOK_PATH = /^\/webhooks\/([^/]+)\/?$/;
 
 /** A channel is enabled only when all its inbound settings are present (channels.md §0.13). */
-export function isEnabled(adapter: ChannelAdapter, config: Secrets): boolean {
+export function isEnabled(adapter: Pick<ChannelIngress, 'inboundSecrets'>, config: Secrets): boolean {
   return adapter.inboundSecrets.every((k) => typeof config[k] === 'string' && config[k] !== '');
 }
 
 export function makeIngest(deps: IngestDeps) {
   const log = deps.logger ?? defaultLogger;
-  const lookup = deps.channel ?? channelByName;
+  const lookup = deps.channel ?? ingressByName;
   const secrets = deps.config as unknown as Secrets;
 
   return async function ingest(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {

@@ -30,7 +30,7 @@ import type { Clock } from '../domain/clock.js';
 import { raisePriority } from '../domain/sla/policy.js';
 import { classifyLinkAnswer, commentOpen, SCALE_RANGE, surveyOf, surveySettingsFrom, type SurveyScale, type SurveySettings } from '../domain/survey.js';
 import { verifySurveyToken, type SurveyLinkClaims } from '../domain/survey-token.js';
-import { lambdaHandler } from '../runtime/aws.js';
+import { lambdaHandler } from '../runtime/aws-edge.js';
 import { lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';

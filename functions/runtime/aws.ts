@@ -12,17 +12,20 @@
  *   so the region that sends a reply is the one its stored Message-ID names.
  *
  * The local runtime never imports this module's clients into its own wiring; it supplies its own
- * platform (local/platform.ts).
+ * platform (local/platform.ts). The public entry points (ingest, webchat-api, survey-link) run on
+ * ./aws-edge.ts instead: the same settings, table and queue with none of the other clients, so
+ * their bundles stay small (README "Entry points").
  */
-import { ChangeMessageVisibilityCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, retentionOf, type Db } from '../store/db.js';
-import { ConfigError, loadConfig, refuseTestSecrets, requireSetting, type Config } from './config.js';
+import { requireSetting, type Config } from './config.js';
+import { awsSettings } from './aws-settings.js';
+import { sqsEnqueue } from './aws-queue.js';
 import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
@@ -32,44 +35,7 @@ import { s3MediaStore } from './s3-media-store.js';
 import { fetchDownload } from './download.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
-/**
- * The environment merged with the SSM parameters `CONFLUO_SECRET_NAMES` names under
- * `CONFLUO_SECRETS_PATH` (parameter name = setting name, e.g. `/confluo/prod/TELEGRAM_SECRET_TOKEN`).
- *
- * Read by name, not by path: the function's role may read exactly these parameters
- * (lib/confluo-function.ts `bindSecrets`), so `GetParametersByPath` would be refused. Powertools'
- * `getParametersByName` asks `GetParameters` for up to 10 names per call
- * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html);
- * names SSM does not know come back as `InvalidParameters`, collected under `_errors` with
- * `throwOnError: false` — a channel whose parameters are not stored is simply not enabled.
- * Any other failure (throttling, access denied) rejects, and the next invocation retries.
- * This is the one place that knows it is not the local runtime, so the public test secrets are
- * refused here (config.ts `refuseTestSecrets`).
- */
-export async function awsSettings(env: Readonly<Record<string, string | undefined>> = process.env): Promise<Config> {
-  const path = env.CONFLUO_SECRETS_PATH;
-  const names = (env.CONFLUO_SECRET_NAMES ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
-  if (path && names.length === 0) throw new ConfigError('config: CONFLUO_SECRETS_PATH is set without CONFLUO_SECRET_NAMES (ConfluoFunction.bindSecrets sets both)', { cause: { keys: ['CONFLUO_SECRET_NAMES'] } });
-  const secrets: Record<string, string> = {};
-  if (path) {
-    // A provider of its own: each (re)build reads SSM afresh (a build happens once per execution
-    // environment). The shared default provider would serve values cached by an earlier build:
-    // getParametersByName caches for 5 s even with maxAge 0 (SSMProvider.js caches with
-    // `maxAge || DEFAULT_MAX_AGE_SECS`, @aws-lambda-powertools/parameters 2.35).
-    const read = await new SSMProvider().getParametersByName(Object.fromEntries(names.map((n) => [`${path}${n}`, {}])), { decrypt: true, maxAge: 0, throwOnError: false });
-    for (const n of names) {
-      const value = read[`${path}${n}`];
-      if (typeof value === 'string') secrets[n] = value;
-    }
-  }
-  return refuseTestSecrets(loadConfig({ ...env, ...secrets }));
-}
-
-/** A message attribute map for SQS from plain strings. */
-function messageAttributes(attributes: Readonly<Record<string, string>> | undefined) {
-  if (!attributes) return undefined;
-  return Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: /^\d+$/.test(v) ? 'Number' : 'String', StringValue: v }]));
-}
+export { awsSettings };
 
 export function awsPlatform(): Platform {
   let sqs: SQSClient | undefined;
@@ -97,15 +63,7 @@ export function awsPlatform(): Platform {
       if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME, {}, retentionOf(config))));
       return db;
     },
-    queue: (queueUrl): Enqueue => async (msg) => {
-      sqs ??= new SQSClient({});
-      await sqs.send(new SendMessageCommand({
-        QueueUrl: queueUrl, MessageBody: msg.body,
-        ...(msg.groupId !== undefined ? { MessageGroupId: msg.groupId } : {}),
-        ...(msg.deduplicationId !== undefined ? { MessageDeduplicationId: msg.deduplicationId } : {}),
-        ...(msg.attributes ? { MessageAttributes: messageAttributes(msg.attributes) } : {}),
-      }));
-    },
+    queue: (queueUrl): Enqueue => sqsEnqueue(() => (sqs ??= new SQSClient({})), queueUrl),
     queueVisibility: (queueUrl): ChangeVisibility => async (receiptHandle, seconds) => {
       sqs ??= new SQSClient({});
       await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))) }));

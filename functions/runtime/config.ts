@@ -1,5 +1,7 @@
 /**
- * Configuration from the environment, validated with zod once at start.
+ * Configuration from the environment, validated with zod once at start (`zod/mini`: every
+ * function validates its settings at a cold start, the public webhook edge too, and the full
+ * `zod` build would be half of that bundle — README "Entry points").
  *
  * Every setting is declared once in SETTINGS (name, meaning, default, whether it is a secret);
  * the README configuration table is generated from it (`npm run docs:config`). Any variable in
@@ -10,7 +12,7 @@
  * names are read from SSM Parameter Store under `CONFLUO_SECRETS_PATH` and merged over the
  * environment before validation (functions/runtime/aws.ts `awsSettings`).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseRate } from '../domain/rate-limit.js';
 
 export interface Setting {
@@ -129,18 +131,16 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
   VK_ACCESS_TOKEN: 'test-vk-access-token-000',
 };
 
-const positiveInt = z.coerce.number().int().positive();
 
 const shape = Object.fromEntries(
-  SETTINGS.map((s) => [s.name, 'default' in s ? z.string().min(1).default(s.default) : z.string().min(1).optional()]),
-) as unknown as Record<SettingName, z.ZodType<string | undefined>>;
+  SETTINGS.map((s) => [s.name, 'default' in s ? z._default(z.string().check(z.minLength(1)), s.default) : z.optional(z.string().check(z.minLength(1)))]),
+) as unknown as Record<SettingName, z.ZodMiniType<string | undefined>>;
 
 const ConfigSchema = z
   .strictObject(shape)
-  .transform((c) => c as Record<SettingName, string | undefined>)
-  .superRefine((c, ctx) => {
+  .check(z.superRefine((c: Record<SettingName, string | undefined>, ctx) => {
     for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
-      if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
+      if (!isPositiveInt(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
     for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
@@ -172,14 +172,21 @@ const ConfigSchema = z
       if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < min)) ctx.addIssue({ code: 'custom', path: [key], message: `must be a whole number of days ≥ ${min}, or unset` });
     }
     for (const key of ['CONFLUO_MEDIA_MAX_MB', 'CONFLUO_MEDIA_MESSAGE_MAX_MB', 'CONFLUO_MEDIA_URL_SECONDS'] as const) {
-      if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
+      if (!isPositiveInt(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
     if (Number(c.CONFLUO_MEDIA_URL_SECONDS) > 3600) ctx.addIssue({ code: 'custom', path: ['CONFLUO_MEDIA_URL_SECONDS'], message: 'must be at most 3600 (signed URLs are short-lived)' });
     if (c.CONFLUO_MEDIA_CHANNEL_MAX_MB !== undefined && !/^\s*[a-z]+\s*=\s*\d+\s*(,\s*[a-z]+\s*=\s*\d+\s*)*$/.test(c.CONFLUO_MEDIA_CHANNEL_MAX_MB)) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_MEDIA_CHANNEL_MAX_MB'], message: 'must be comma-separated channel=MB pairs, e.g. telegram=20,email=10' });
     }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
-  });
+  }));
+
+/** What `z.coerce.number().int().positive()` accepted: a number literal that is a positive integer. */
+function isPositiveInt(v: string | undefined): boolean {
+  if (v === undefined || v.trim() === '') return false;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n > 0;
+}
 
 function isPublicBase(v: string): boolean {
   try {

@@ -4,15 +4,17 @@
  * beside it when the bundle leaves the SDK external (support/lambda-task.ts), imported in a child
  * `node` with the template's NODE_OPTIONS (`--enable-source-maps`); `handler` must be a function.
  * The bundle's external imports must all be Node built-ins, the runtime's SDK, or packages the
- * asset ships. This machine runs Node 20; the functions deploy on the template's runtime
+ * asset ships. Every bundle stays within its byte budget (tests/helpers/function-bundles.ts). This machine runs Node 20; the functions deploy on the template's runtime
  * (nodejs22.x).
  */
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { synthesize, type FunctionResource } from './support/assembly.js';
 import { LambdaHost, type InitReport, type LambdaInvocationError } from './support/lambda-host.js';
 import { prepareLambdaTask, type LambdaTask } from './support/lambda-task.js';
+import { bundleFunction, overBudget } from '../helpers/function-bundles.js';
+import type { HandlerName } from '../../lib/confluo-function.js';
 
 /** Import only: the template's NODE_OPTIONS and nothing of this process's environment. */
 function importHost(fn: FunctionResource, task: LambdaTask, root = task.root): LambdaHost {
@@ -69,6 +71,26 @@ describe(`stage 3: assets imported as Lambda imports them (Node ${process.versio
     if (!trace.slice(1).some((l) => l.includes('functions/handlers/sla-evaluate.ts'))) problems.push(`sla-evaluate: a thrown error's stack points into the minified bundle: ${trace.slice(0, 3).join(' | ')}`);
     expect(problems).toEqual([]);
   });
+
+  it('keeps every synthesised bundle within its size budget, and the infra test\'s bundles are these', async () => {
+    // Budgets: tests/helpers/function-bundles.ts (README "Entry points"); bytes only, never time.
+    const workDir = inject('deployWorkDir');
+    const assembly = await synthesize(workDir);
+    const rows: string[] = [];
+    const problems: string[] = [];
+    for (const fn of assembly.functions()) {
+      const name = fn.handlerName as HandlerName;
+      const bytes = statSync(join(fn.assetDir, 'index.mjs')).size;
+      const over = overBudget(name, bytes);
+      if (over) problems.push(over);
+      // tests/infra/bundle-budgets.test.ts bundles outside CDK with the same options: the sizes it holds must be these.
+      const rebuilt = await bundleFunction(name, join(workDir, 'rebundled'));
+      if (Math.abs(rebuilt.bytes - bytes) > bytes * 0.01) problems.push(`${name}: esbuild outside CDK gives ${rebuilt.bytes} bytes, the synthesised asset has ${bytes} (tests/helpers/function-bundles.ts esbuildOptionsFor no longer matches lib/confluo-function.ts)`);
+      rows.push(`  ${name.padEnd(13)} ${String(bytes).padStart(9)} bytes  (outside CDK: ${rebuilt.bytes})`);
+    }
+    console.log(`bundle sizes (index.mjs):\n${rows.join('\n')}`);
+    expect(problems).toEqual([]);
+  }, 120_000);
 
   it('is a real check: a bundle that needs the runtime SDK does not import without it', async () => {
     const workDir = inject('deployWorkDir');

@@ -21,33 +21,27 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { findPhoneNumbersInText } from 'libphonenumber-js';
 import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
-  type MediaFetch,
-  invalid,
-  malformed,
   ChannelRenderError,
-  type Admission,
-  type AdmitPorts,
   type DeliveryResult,
   type Envelope,
   type OutboundMessage,
   type ParsePorts,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
 } from '../channel.js';
-import { isRecord, parseJsonBody } from '../common.js';
+import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { readMail } from './mime.js';
 import { renderRawEmail } from './reply.js';
-import { isSnsUrl, snsHostFor, snsRegionOf, verifySnsMessage, type SnsMessage } from './sns.js';
+import { isSnsUrl, snsHostFor, snsRegionOf, type SnsMessage } from './sns.js';
 import { sesMessageIdDomain, sesRegion } from './ses.js';
+import { emailIngress, SesAny, validateNotification, type SesReceived } from './ingress.js';
 
 export { sesMessageIdDomain, sesRegion };
 
@@ -55,78 +49,8 @@ export { CertificateUnavailableError } from './sns.js';
 
 const CHANNEL = 'email';
 
-// ---------------------------------------------------------------------------------------------
-// The SES notification inside `Message` (validated loosely: SES adds fields over time).
-// ---------------------------------------------------------------------------------------------
-
-const Verdict = z.looseObject({ status: z.string() });
-
-const SesMail = z.looseObject({
-  // SES ids are 40 lower-case alphanumerics; accept any printable token, bounded.
-  messageId: z.string().regex(/^[\x21-\x7e]{1,200}$/),
-  timestamp: z.string().optional(),
-  source: z.string().optional(),
-  commonHeaders: z.looseObject({ from: z.array(z.string()).optional() }).optional(),
-});
-
-const SesAction = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('SNS'), encoding: z.enum(['UTF8', 'BASE64']) }),
-  z.looseObject({ type: z.literal('S3'), bucketName: z.string().min(1), objectKey: z.string().min(1) }),
-]);
-
-const SesReceived = z.looseObject({
-  notificationType: z.literal('Received'),
-  mail: SesMail,
-  receipt: z.looseObject({
-    action: SesAction,
-    spamVerdict: Verdict.optional(),
-    virusVerdict: Verdict.optional(),
-    dmarcVerdict: Verdict.optional(),
-  }),
-  content: z.string().optional(),
-});
-type SesReceived = z.infer<typeof SesReceived>;
-
-const SesAny = z.looseObject({ notificationType: z.string() });
-
-const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
-
 class EmailParseError extends Error {
   override readonly name = 'EmailParseError';
-}
-
-/** Notification validation of §8 (→ 400). Returns the SES notification, or null when not `Received`. */
-function validateNotification(message: string | undefined): SesReceived | null {
-  if (message === undefined) throw invalid(CHANNEL, 'validate', 'Message missing');
-  let json: unknown;
-  try {
-    json = JSON.parse(message);
-  } catch {
-    throw malformed(CHANNEL, 'validate', 'Message is not JSON');
-  }
-  const any = SesAny.safeParse(json);
-  if (!any.success) throw invalid(CHANNEL, 'validate', 'notificationType missing');
-  if (any.data.notificationType !== 'Received') return null;
-  const parsed = SesReceived.safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
-    throw invalid(CHANNEL, 'validate', `unexpected shape at ${where}`);
-  }
-  const n = parsed.data;
-  if (n.receipt.action.type === 'SNS') {
-    if (typeof n.content !== 'string') throw invalid(CHANNEL, 'validate', 'content missing');
-    if (n.receipt.action.encoding === 'BASE64' && !BASE64.test(n.content)) throw invalid(CHANNEL, 'validate', 'content is not base64');
-  }
-  return n;
-}
-
-/** The address inside `Name <addr>` (or a bare address), lower-cased: the FIFO conversation key. */
-function addressOf(header: string | undefined): string | null {
-  if (header === undefined) return null;
-  const bracketed = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(header)?.[1];
-  const bare = /^\s*([^<>\s"]+@[^<>\s"]+)\s*$/.exec(header)?.[1];
-  const address = bracketed ?? bare;
-  return address ? address.toLowerCase() : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,33 +169,12 @@ function errorCodeOf(body: string): string | undefined {
 }
 
 export const email = defineChannel({
-  name: 'email',
-  inboundSecrets: ['EMAIL_SNS_TOPIC_ARN'],
-  inboundOptional: ['SNS_CERT_DIR', 'SNS_TRUST_ROOT_PEM'],
+  ...emailIngress,
   parseSettings: ['EMAIL_FORM_SENDERS'],
   // The topic's region is the SES region when EMAIL_SES_REGION is unset (ses.ts).
   outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN'],
-  // SNS notification limit 512 KiB (§0.2); mail over 150 KB comes through the S3 action.
   // No reply window and no buttons in e-mail.
-  capabilities: { maxBodyBytes: 524_288, replyWindowSeconds: null, buttons: false },
-
-  async admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> {
-    // parse → SNS authenticity → validate (§0.2): the credential is inside the body.
-    const json = parseJsonBody(CHANNEL, req.body);
-    if (!isRecord(json)) throw malformed(CHANNEL, 'parse', 'body is not a JSON object');
-    const sns = await verifySnsMessage(json, secrets, now, ports);
-
-    let conversationKey: string | null = null;
-    if (sns.Type === 'Notification') {
-      const n = validateNotification(sns.Message);
-      if (n) conversationKey = addressOf(n.mail.commonHeaders?.from?.[0]) ?? addressOf(n.mail.source);
-    } else if (sns.Type === 'SubscriptionConfirmation') {
-      if (sns.SubscribeURL === undefined || !isSnsUrl(sns.SubscribeURL, { pem: false, host: snsHostFor(snsRegionOf(sns.TopicArn)!) })) throw invalid(CHANNEL, 'validate', 'SubscribeURL is not an https URL on the topic region\'s SNS host');
-      if (sns.Token === undefined || sns.Token === '') throw invalid(CHANNEL, 'validate', 'Token missing');
-    }
-    // No header is carried: `x-amz-sns-message-id` duplicates the signed `MessageId` of the body.
-    return { kind: 'accepted', conversationKey, reply: { status: 200 } };
-  },
+  capabilities: { ...emailIngress.capabilities, replyWindowSeconds: null, buttons: false },
 
   async parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> {
     // The queue only holds requests admit() accepted (signed, validated): trusted here.
@@ -299,7 +202,6 @@ export const email = defineChannel({
     // functions/runtime/perform.ts sends this body through SES SendRawEmail.
     return { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: renderRawEmail(msg, from) };
   },
-
 
   /** Attachment `index` is MIME attachment `index` of the raw mail the process step kept (functions/channels/email/mime.ts `mimePart`). */
   mediaFetch(_attachment: Attachment, index: number): MediaFetch | null {

@@ -17,31 +17,27 @@
 import type { Attachment, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
-  plainDownload,
-  type MediaFetch,
-  type Admission,
   type DeliveryResult,
   type Envelope,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
+import { instagramIngress } from './ingress.js';
 import {
-  META_MAX_BODY_BYTES,
   META_REPLY_WINDOW_SECONDS,
-  admitMeta,
   graphBase,
   idString,
   parseMetaNotification,
   readGraphDelivery,
   withNumberedChoices,
 } from '../meta.js';
-import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
+import { MAX_QUICK_REPLIES, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
 
 const CHANNEL = 'instagram';
 
@@ -67,14 +63,9 @@ const profile: MessagingProfile = {
 };
 
 export const instagram = defineChannel({
-  name: 'instagram',
-  inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
+  ...instagramIngress,
   outboundSecrets: ['INSTAGRAM_ACCESS_TOKEN', 'META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: INSTAGRAM_TEXT_LIMIT },
-
-  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
-    return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
-  },
+  capabilities: { ...instagramIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, humanAgentTag: true, textLimit: INSTAGRAM_TEXT_LIMIT },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     return parseMessaging(profile, parseMetaNotification(CHANNEL, envelopeBody(envelope)), envelope.received_at);
@@ -102,7 +93,6 @@ export const instagram = defineChannel({
   },
 
   /** `{"recipient_id":"…","message_id":"…"}`: the mid a later `read.mid` names. */
-
   /** `payload.url` is a temporary public CDN URL (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages). */
   mediaFetch(attachment: Attachment): MediaFetch | null {
     return attachment.type === 'location' || attachment.type === 'other' ? null : plainDownload(attachment.url);

@@ -12,31 +12,27 @@
 import type { Attachment, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
-  plainDownload,
-  type MediaFetch,
-  type Admission,
   type DeliveryResult,
   type Envelope,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
+import { messengerIngress } from './ingress.js';
 import {
-  META_MAX_BODY_BYTES,
   META_REPLY_WINDOW_SECONDS,
-  admitMeta,
   graphBase,
   idString,
   parseMetaNotification,
   readGraphDelivery,
   withNumberedChoices,
 } from '../meta.js';
-import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
+import { MAX_QUICK_REPLIES, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
 
 const CHANNEL = 'messenger';
 
@@ -65,14 +61,9 @@ function recipientOf(conversationId: string): Record<string, string> {
 }
 
 export const messenger = defineChannel({
-  name: 'messenger',
-  inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
+  ...messengerIngress,
   outboundSecrets: ['META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: MESSENGER_TEXT_LIMIT },
-
-  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
-    return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
-  },
+  capabilities: { ...messengerIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, humanAgentTag: true, textLimit: MESSENGER_TEXT_LIMIT },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     return parseMessaging(profile, parseMetaNotification(CHANNEL, envelopeBody(envelope)), envelope.received_at);
@@ -105,7 +96,6 @@ export const messenger = defineChannel({
   },
 
   /** `{"recipient_id":"…","message_id":"m_…"}`: the mid that `delivery.mids` will name. */
-
   /** `payload.url` is a temporary public CDN URL (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages). */
   mediaFetch(attachment: Attachment): MediaFetch | null {
     return attachment.type === 'location' || attachment.type === 'other' ? null : plainDownload(attachment.url);

@@ -11,147 +11,30 @@
  * @module
  */
 import { z } from 'zod';
-import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
-  type MediaFetch,
-  invalid,
-  unauthorized,
-  type Admission,
   type DeliveryResult,
   type Envelope,
   type InteractionRef,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
 } from '../channel.js';
-import { isRecord, parseJsonBody, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { phoneInText, platformPhoneToE164 } from '../phone.js';
+import { CallbackQuery, ChatMemberUpdated, Int, Media, Message, otherBranch, TelegramUpdate, telegramIngress, User } from './ingress.js';
 import { splitText, type TextLimit, type TextPart } from '../text.js';
 
 const CHANNEL = 'telegram';
-const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 /** https://core.telegram.org/bots/api#sendmessage — "1-4096 characters after entities parsing". */
 export const TELEGRAM_MAX_TEXT = 4096;
 /** https://core.telegram.org/bots/api#inlinekeyboardbutton — `callback_data` is 1-64 bytes. */
 export const TELEGRAM_MAX_CALLBACK_DATA_BYTES = 64;
 /** Buttons per inline-keyboard row that Telegram clients show without squeezing (and its API limit). */
 export const TELEGRAM_MAX_BUTTONS_PER_ROW = 8;
-
-// ---------------------------------------------------------------------------------------------
-// Update shape (https://core.telegram.org/bots/api#update). Validated loosely: only the fields we
-// read are typed, unknown fields pass through, because Telegram adds fields in every Bot API
-// release and a 400 would make it drop real updates after its retries.
-// ---------------------------------------------------------------------------------------------
-
-// z.int() only accepts safe integers; Telegram ids fit in 52 bits
-// (https://core.telegram.org/bots/api#chat: "at most 52 significant bits").
-const Int = z.int();
-
-const User = z.looseObject({
-  id: Int,
-  is_bot: z.boolean().optional(),
-  first_name: z.string().optional(),
-  last_name: z.string().optional(),
-  username: z.string().optional(),
-  language_code: z.string().optional(),
-});
-
-const Chat = z.looseObject({ id: Int, type: z.string() });
-
-const FileBase = {
-  file_id: z.string(),
-  file_unique_id: z.string().optional(),
-  file_size: Int.nonnegative().optional(),
-};
-const PhotoSize = z.looseObject({ ...FileBase, width: Int, height: Int });
-const Media = z.looseObject({
-  ...FileBase,
-  file_name: z.string().optional(),
-  mime_type: z.string().optional(),
-  width: Int.optional(),
-  height: Int.optional(),
-});
-const Location = z.looseObject({ latitude: z.number(), longitude: z.number() });
-const Contact = z.looseObject({
-  phone_number: z.string(),
-  first_name: z.string().optional(),
-  last_name: z.string().optional(),
-  user_id: Int.optional(),
-});
-const InlineKeyboardMarkup = z.looseObject({
-  inline_keyboard: z.array(z.array(z.looseObject({ text: z.string(), callback_data: z.string().optional() }))),
-});
-
-const Message = z.looseObject({
-  message_id: Int,
-  date: Int.nonnegative(),
-  chat: Chat,
-  from: User.optional(),
-  edit_date: Int.nonnegative().optional(),
-  text: z.string().optional(),
-  caption: z.string().optional(),
-  reply_to_message: z.looseObject({ message_id: Int }).optional(),
-  photo: z.array(PhotoSize).optional(),
-  document: Media.optional(),
-  video: Media.optional(),
-  video_note: Media.optional(),
-  animation: Media.optional(),
-  voice: Media.optional(),
-  audio: Media.optional(),
-  sticker: Media.optional(),
-  location: Location.optional(),
-  venue: z.looseObject({ location: Location }).optional(),
-  contact: Contact.optional(),
-  // Only on messages the bot sent; read to find the label of a pressed button.
-  reply_markup: InlineKeyboardMarkup.optional(),
-});
-type Message = z.infer<typeof Message>;
-
-// callback_query.message is a MaybeInaccessibleMessage: `date: 0` and no content when the message
-// is older than 48 h (https://core.telegram.org/bots/api#inaccessiblemessage).
-const CallbackQuery = z.looseObject({
-  id: z.string(),
-  from: User,
-  message: Message.optional(),
-  data: z.string().optional(),
-});
-
-const ChatMemberUpdated = z.looseObject({
-  chat: Chat,
-  from: User,
-  date: Int.nonnegative(),
-  new_chat_member: z.looseObject({ status: z.string() }),
-});
-
-export const TelegramUpdate = z.looseObject({
-  update_id: Int.nonnegative(),
-  message: Message.optional(),
-  edited_message: Message.optional(),
-  callback_query: CallbackQuery.optional(),
-  my_chat_member: ChatMemberUpdated.optional(),
-});
-type TelegramUpdate = z.infer<typeof TelegramUpdate>;
-
-/** The first object-valued branch of an update (channel_post, message_reaction, …), by name. */
-function otherBranch(update: Record<string, unknown>): string | undefined {
-  return Object.keys(update).find((k) => k !== 'update_id' && isRecord(update[k]));
-}
-
-/** FIFO conversation key: the chat of any branch, else the user, else none. */
-function conversationKeyOf(update: Record<string, unknown>): string | null {
-  for (const [k, v] of Object.entries(update)) {
-    if (k === 'update_id' || !isRecord(v)) continue;
-    const chat = isRecord(v.chat) ? v.chat : isRecord(v.message) && isRecord(v.message.chat) ? v.message.chat : undefined;
-    if (chat && typeof chat.id === 'number') return String(chat.id);
-    if (isRecord(v.from) && typeof v.from.id === 'number') return String(v.from.id);
-  }
-  return null;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation helpers
@@ -170,26 +53,6 @@ function identityOf(user: z.infer<typeof User>): Identity {
     username: user.username,
     language: user.language_code,
   });
-}
-
-/**
- * E.164 for a phone the platform delivered. Telegram writes contact numbers without `+` as often
- * as with it (`15550142`, `+1 555…`), always in international form. Kept even when
- * libphonenumber-js says invalid (§0.7: its metadata lags new ranges); undefined if not a number.
- */
-export function platformPhoneToE164(raw: string): string | undefined {
-  const digits = raw.replace(/\D/g, '');
-  if (digits.length < 4 || digits.length > 15) return undefined;
-  const parsed = parsePhoneNumberFromString(`+${digits}`);
-  const e164 = parsed?.number ?? `+${digits}`;
-  return /^\+\d{4,15}$/.test(e164) ? e164 : undefined;
-}
-
-/** First valid phone typed in the text (a suggestion only, §0.7); no default region is known. */
-export function phoneInText(text: string): { value: string; verified: false } | undefined {
-  if (text === '') return undefined;
-  const found = findPhoneNumbersInText(text).find((f) => f.number.isValid());
-  return found ? { value: found.number.number, verified: false } : undefined;
 }
 
 function fileAttachment(type: Attachment['type'], m: z.infer<typeof Media>): Attachment {
@@ -348,6 +211,9 @@ function chatIdOf(conversationId: string): number | string {
 }
 
 export type { TextPart } from '../text.js';
+/** Phone helpers shared with other channels (functions/channels/phone.ts), re-exported where they began. */
+export { phoneInText, platformPhoneToE164 } from '../phone.js';
+export { TelegramUpdate } from './ingress.js';
 
 /** sendMessage's text limit (UTF-16 code units: see `splitTelegramText`). */
 export const TELEGRAM_TEXT_LIMIT: TextLimit = { max: TELEGRAM_MAX_TEXT, unit: 'utf16' };
@@ -394,34 +260,10 @@ function telegramFile(body: string): { file_path: string; file_size?: number } |
 }
 
 export const telegram = defineChannel({
-  name: 'telegram',
-  inboundSecrets: ['TELEGRAM_SECRET_TOKEN'],
+  ...telegramIngress,
   outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
   mediaSecrets: ['TELEGRAM_BOT_TOKEN'],
-  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT },
-
-  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
-    const expected = secrets.TELEGRAM_SECRET_TOKEN;
-    const given = req.headers[SECRET_HEADER];
-    if (expected === undefined || expected === '') throw unauthorized(CHANNEL, 'authenticity', 'inbound secret not configured');
-    if (given === undefined) throw unauthorized(CHANNEL, 'authenticity', 'secret token header missing');
-    if (!safeEqual(given, expected)) throw unauthorized(CHANNEL, 'authenticity', 'secret token mismatch');
-
-    const json = parseJsonBody(CHANNEL, req.body);
-    const parsed = TelegramUpdate.safeParse(json);
-    if (!parsed.success) {
-      // Paths only (e.g. "message.chat.id"), never values.
-      const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
-      throw invalid(CHANNEL, 'validate', `unexpected shape at ${where}`);
-    }
-    return {
-      kind: 'accepted',
-      conversationKey: conversationKeyOf(parsed.data),
-      // Empty body: a JSON body with `method` would be executed as a Bot API call
-      // (https://core.telegram.org/bots/api#making-requests-when-getting-updates).
-      reply: { status: 200 },
-    };
-  },
+  capabilities: { ...telegramIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted, so this cannot fail on a real envelope.
@@ -489,7 +331,6 @@ export const telegram = defineChannel({
       body: JSON.stringify({ callback_query_id: id }),
     };
   },
-
 
   /**
    * getFile (https://core.telegram.org/bots/api#getfile) answers `file_path`, valid for at least an

@@ -16,35 +16,29 @@
  *
  * @module
  */
-import { z } from 'zod';
 import type { Attachment, Identity, NormalisedEvent, StatusUpdate } from '../../domain/inbound.js';
 import {
   defineChannel,
-  plainDownload,
-  type MediaFetch,
-  invalid,
-  malformed,
-  unauthorized,
-  type Admission,
   type DeliveryResult,
   type DeliveryState,
   type Envelope,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
-import { hmacHex, isRecord, KiB, safeEqual } from '../common.js';
+import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
-import { phoneInText, platformPhoneToE164 } from '../telegram/index.js';
+import { phoneInText, platformPhoneToE164 } from '../phone.js';
 import { decimalId, parseLossless } from './json.js';
 import { textParts, type TextLimit } from '../text.js';
+import { check, parseBody, viberIngress, type Checked, type Message, type MessageCallback, type User } from './ingress.js';
+
+export { VIBER_SIGNATURE_HEADER, VIBER_SIGNATURE_QUERY } from './ingress.js';
 
 const CHANNEL = 'viber';
-export const VIBER_SIGNATURE_HEADER = 'x-viber-content-signature';
-export const VIBER_SIGNATURE_QUERY = 'sig';
 export const VIBER_SEND_URL = 'https://chatapi.viber.com/pa/send_message';
 /** send_message: `sender.name` "Max 28 characters"; `text` "Max length 7,000 characters". */
 export const VIBER_MAX_SENDER_NAME = 28;
@@ -55,135 +49,6 @@ export const VIBER_TEXT_LIMIT: TextLimit = { max: VIBER_MAX_TEXT, unit: 'codepoi
 export const VIBER_MAX_TRACKING_DATA = 4096;
 /** Keyboards need API version 3+; 7 is what channels.md §6 pins (current clients). */
 export const VIBER_MIN_API_VERSION = 7;
-
-// ---------------------------------------------------------------------------------------------
-// Callback shapes (https://developers.viber.com/docs/api/rest-bot-api/#callbacks). Core fields
-// are required; descriptive ones of the wrong type are dropped rather than refused.
-// ---------------------------------------------------------------------------------------------
-
-const Int = z.int();
-/** An optional descriptive field: the wrong type reads as absent. */
-const opt = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
-
-const Token = z.unknown().transform((v, ctx) => {
-  const id = decimalId(v);
-  if (id === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'not a 64-bit unsigned integer' });
-    return z.NEVER;
-  }
-  return id;
-});
-
-const User = z.looseObject({
-  id: z.string().min(1),
-  name: opt(z.string()),
-  avatar: opt(z.string()),
-  country: opt(z.string()),
-  language: opt(z.string()),
-});
-type User = z.infer<typeof User>;
-
-const Message = z.looseObject({
-  type: z.string().min(1),
-  text: z.string().optional(),
-  media: opt(z.string()),
-  thumbnail: opt(z.string()),
-  file_name: opt(z.string()),
-  size: opt(Int.nonnegative()),
-  sticker_id: opt(Int),
-  location: opt(z.looseObject({ lat: z.number(), lon: z.number() })),
-  contact: opt(z.looseObject({ name: opt(z.string()), phone_number: z.string() })),
-  tracking_data: opt(z.string()),
-});
-type Message = z.infer<typeof Message>;
-
-const MessageCallback = z.looseObject({
-  event: z.literal('message'),
-  timestamp: Int.nonnegative(),
-  message_token: Token,
-  sender: User,
-  message: Message,
-});
-const UserCallback = z.looseObject({ event: z.string(), timestamp: opt(Int.nonnegative()), user: User });
-const UnsubscribedCallback = z.looseObject({ event: z.string(), user_id: z.string().min(1) });
-const ReceiptCallback = z.looseObject({
-  event: z.string(),
-  timestamp: opt(Int.nonnegative()),
-  message_token: Token,
-  user_id: opt(z.string().min(1)),
-  desc: opt(z.string()),
-});
-const Top = z.looseObject({ event: z.string().min(1) });
-
-const RECEIPTS = ['delivered', 'seen', 'failed'] as const;
-
-type Checked =
-  | { kind: 'webhook' }
-  | { kind: 'message'; cb: z.infer<typeof MessageCallback> }
-  | { kind: 'user'; event: 'conversation_started' | 'subscribed'; user: User }
-  | { kind: 'unsubscribed'; userId: string }
-  | { kind: 'receipt'; cb: z.infer<typeof ReceiptCallback> & { event: (typeof RECEIPTS)[number] } }
-  | { kind: 'other'; event: string; json: Record<string, unknown> };
-
-function issuesAt(error: z.ZodError): string {
-  return error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
-}
-
-function parseBody(body: Buffer): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = parseLossless(body.toString('utf8'));
-  } catch {
-    // SyntaxError, or RangeError on absurd nesting: either way not JSON we can read.
-    throw malformed(CHANNEL, 'parse', 'body is not JSON');
-  }
-  if (!isRecord(json)) throw malformed(CHANNEL, 'parse', 'body is not a JSON object');
-  return json;
-}
-
-function check(json: Record<string, unknown>): Checked {
-  const top = Top.safeParse(json);
-  if (!top.success) throw invalid(CHANNEL, 'validate', `unexpected shape at ${issuesAt(top.error)}`);
-  const read = <T extends z.ZodType>(schema: T): z.infer<T> => {
-    const r = schema.safeParse(json);
-    if (!r.success) throw invalid(CHANNEL, 'validate', `unexpected shape at ${issuesAt(r.error)}`);
-    return r.data;
-  };
-  const event = top.data.event;
-  switch (event) {
-    case 'webhook': return { kind: 'webhook' };
-    case 'message': return { kind: 'message', cb: read(MessageCallback) };
-    case 'conversation_started':
-    case 'subscribed': return { kind: 'user', event, user: read(UserCallback).user };
-    case 'unsubscribed': return { kind: 'unsubscribed', userId: read(UnsubscribedCallback).user_id };
-    case 'delivered':
-    case 'seen':
-    case 'failed': return { kind: 'receipt', cb: { ...read(ReceiptCallback), event } };
-    default: return { kind: 'other', event, json };
-  }
-}
-
-/** §6: at least one signature present, each one present equal to the lowercase hex HMAC. */
-function checkSignature(req: RawRequest, secrets: Secrets): void {
-  const token = secrets.VIBER_AUTH_TOKEN;
-  if (!token) throw unauthorized(CHANNEL, 'authenticity', 'auth token not configured');
-  const header = req.headers[VIBER_SIGNATURE_HEADER];
-  const query = Object.hasOwn(req.query, VIBER_SIGNATURE_QUERY) ? req.query[VIBER_SIGNATURE_QUERY] : undefined;
-  if (header === undefined && query === undefined) throw unauthorized(CHANNEL, 'authenticity', 'signature missing');
-  const expected = hmacHex('sha256', token, req.body);
-  if (header !== undefined && !safeEqual(header, expected)) throw unauthorized(CHANNEL, 'authenticity', 'header signature mismatch');
-  if (query !== undefined && !safeEqual(query, expected)) throw unauthorized(CHANNEL, 'authenticity', 'query signature mismatch');
-}
-
-function conversationKeyOf(c: Checked): string | null {
-  switch (c.kind) {
-    case 'message': return c.cb.sender.id;
-    case 'user': return c.user.id;
-    case 'unsubscribed': return c.userId;
-    case 'receipt': return c.cb.user_id ?? null;
-    default: return null;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation
@@ -247,7 +112,7 @@ function pressedButton(m: Message): { payload: string; label: string } | undefin
   return typeof label === 'string' ? { payload: m.text, label } : undefined;
 }
 
-function messageEvent(cb: z.infer<typeof MessageCallback>): NormalisedEvent {
+function messageEvent(cb: MessageCallback): NormalisedEvent {
   const m = cb.message;
   const pressed = pressedButton(m);
   // A picture's or video's caption is in `text`; a `url` message's link is in `media`.
@@ -357,22 +222,11 @@ const VIBER_TOO_MANY_REQUESTS = 12;
 const DELIVERY_BY_EVENT: Readonly<Record<string, DeliveryState>> = { delivered: 'delivered', seen: 'read', failed: 'failed' };
 
 export const viber = defineChannel({
-  name: 'viber',
-  inboundSecrets: ['VIBER_AUTH_TOKEN'],
+  ...viberIngress,
   outboundSecrets: ['VIBER_AUTH_TOKEN', 'VIBER_SENDER_NAME'],
   // No reply window: only subscribed users receive bot messages, and Viber bills bot-initiated
   // messages (roughly: not answering a user message of the last 24 h) — a cost, not a refusal.
-  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true, textLimit: VIBER_TEXT_LIMIT },
-
-  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
-    // §0.2 for Viber: header credential → parse → validate.
-    checkSignature(req, secrets);
-    const checked = check(parseBody(req.body));
-    // Sent right after set_webhook, which fails without a quick 200; never enqueued.
-    if (checked.kind === 'webhook') return { kind: 'handshake', reply: { status: 200 } };
-    // conversation_started MAY be answered with a welcome message; we answer empty.
-    return { kind: 'accepted', conversationKey: conversationKeyOf(checked), reply: { status: 200 } };
-  },
+  capabilities: { ...viberIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VIBER_TEXT_LIMIT },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted: this cannot fail on a real envelope.
@@ -404,7 +258,6 @@ export const viber = defineChannel({
       };
     });
   },
-
 
   /** `message.media` is a temporary public URL (https://developers.viber.com/docs/api/rest-bot-api/#receive-message-from-user). */
   mediaFetch(attachment: Attachment): MediaFetch | null {

@@ -19,30 +19,25 @@ import { z } from 'zod';
 import type { Attachment, IgnoredEvent, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
-  plainDownload,
-  type MediaFetch,
-  invalid,
-  malformed,
-  unauthorized,
-  type Admission,
   type DeliveryResult,
   type Envelope,
   type InteractionRef,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
-import { isRecord, KiB, parseJsonBody, safeEqual } from '../common.js';
+import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
-import { phoneInText } from '../telegram/index.js';
+import { check, parseBody, vkIngress, type Checked, type Message } from './ingress.js';
+
+export { VK_RETRY_HEADER } from './ingress.js';
+import { phoneInText } from '../phone.js';
 
 const CHANNEL = 'vk';
-/** The header VK sets on re-sent events (carried in the envelope, §0.4). */
-export const VK_RETRY_HEADER = 'x-retry-counter';
 export const VK_DEFAULT_API_VERSION = '5.199';
 /** `peer_id` of multi-user chats is 2000000000 + chat id (https://dev.vk.com/en/reference/objects/message). */
 export const VK_CHAT_PEER_MIN = 2_000_000_000;
@@ -73,42 +68,6 @@ export const VK_LANGUAGES: Readonly<Record<number, string>> = { 0: 'ru', 1: 'uk'
 // z.int() only accepts safe integers; VK user, group and peer ids fit easily.
 const Int = z.int();
 
-/** The top level once authenticated (§5: `type`, `event_id` strings and `object` required). */
-const Callback = z.looseObject({
-  type: z.string().min(1),
-  event_id: z.string().min(1),
-  object: z.record(z.string(), z.unknown()),
-});
-
-const Message = z.looseObject({
-  id: Int.optional(),
-  date: Int.nonnegative(),
-  peer_id: Int,
-  from_id: Int,
-  out: Int.optional(),
-  text: z.string().optional(),
-  conversation_message_id: Int.nonnegative(),
-  /** A keyboard button's payload: a JSON text, kept verbatim (§5). */
-  payload: z.string().optional(),
-  attachments: z.array(z.unknown()).optional(),
-  geo: z.unknown().optional(),
-  reply_message: z.unknown().optional(),
-  fwd_messages: z.array(z.unknown()).optional(),
-  update_time: Int.nonnegative().optional(),
-});
-type Message = z.infer<typeof Message>;
-
-/** message_event: a press of a callback button (https://dev.vk.com/en/api/bots/development/keyboard#Callback buttons). */
-const MessageEvent = z.looseObject({
-  user_id: Int,
-  peer_id: Int,
-  event_id: z.string().min(1),
-  payload: z.unknown().optional(),
-  conversation_message_id: Int.nonnegative().optional(),
-});
-
-const UserEvent = z.looseObject({ user_id: Int });
-
 const Size = z.looseObject({ url: z.string(), width: Int.nonnegative().optional(), height: Int.nonnegative().optional() });
 const Owned = { id: Int, owner_id: Int, access_key: z.string().optional() };
 const Photo = z.looseObject({ ...Owned, sizes: z.array(Size).optional(), orig_photo: Size.optional() });
@@ -117,97 +76,6 @@ const AudioMessage = z.looseObject({ ...Owned, link_ogg: z.string().optional() }
 const Video = z.looseObject({ ...Owned, title: z.string().optional(), image: z.array(Size).optional() });
 const Sticker = z.looseObject({ sticker_id: Int, images: z.array(Size).optional() });
 const Coordinates = z.looseObject({ latitude: z.number(), longitude: z.number() });
-
-/** One event after the checks: which kind and its typed object. */
-type Checked =
-  | { kind: 'message'; type: 'message_new' | 'message_edit'; eventId: string; message: Message; langId?: number }
-  | { kind: 'callback'; eventId: string; event: z.infer<typeof MessageEvent> }
-  | { kind: 'reachability'; type: 'message_allow' | 'message_deny'; eventId: string; userId: number }
-  | { kind: 'other'; type: string; eventId: string; object: Record<string, unknown> };
-
-function issuesAt(error: z.ZodError): string {
-  // Paths only (e.g. "object.message.from_id"), never values.
-  return error.issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
-}
-
-function parseBody(body: Buffer): Record<string, unknown> {
-  const json = parseJsonBody(CHANNEL, body);
-  if (!isRecord(json)) throw malformed(CHANNEL, 'parse', 'body is not a JSON object');
-  return json;
-}
-
-/**
- * §5 after parsing: `secret` present and equal to VK_SECRET, `group_id` equal to VK_GROUP_ID
- * (compared as decimal strings), both in constant time.
- */
-function checkCredentials(json: Record<string, unknown>, secrets: Secrets, opts: { secretRequired: boolean }): void {
-  const secret = secrets.VK_SECRET;
-  const groupId = secrets.VK_GROUP_ID;
-  if (!secret || !groupId) throw unauthorized(CHANNEL, 'authenticity', 'inbound settings not configured');
-  const given = json.secret;
-  if (given === undefined) {
-    if (opts.secretRequired) throw unauthorized(CHANNEL, 'authenticity', 'secret missing');
-  } else if (typeof given !== 'string' || !safeEqual(given, secret)) {
-    throw unauthorized(CHANNEL, 'authenticity', 'secret mismatch');
-  }
-  const group = json.group_id;
-  const groupText = typeof group === 'number' && Number.isSafeInteger(group) ? String(group) : typeof group === 'string' ? group : undefined;
-  if (groupText === undefined || !safeEqual(groupText, groupId)) throw unauthorized(CHANNEL, 'authenticity', 'group_id mismatch');
-}
-
-/** Validate an authenticated event (400 `invalid` on a wrong shape). */
-function check(json: Record<string, unknown>): Checked {
-  const top = Callback.safeParse(json);
-  if (!top.success) throw invalid(CHANNEL, 'validate', `unexpected shape at ${issuesAt(top.error)}`);
-  const { type, event_id: eventId, object } = top.data;
-  const read = <T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> => {
-    const r = schema.safeParse(value);
-    if (!r.success) throw invalid(CHANNEL, 'validate', `unexpected shape at ${where}.${issuesAt(r.error)}`);
-    return r.data;
-  };
-  switch (type) {
-    case 'message_new': {
-      // API ≥ 5.103: {message, client_info}; older versions: the object is the message
-      // (https://dev.vk.com/en/api/bots/development/messages, "client_info").
-      if (isRecord(object.message)) {
-        const clientInfo = isRecord(object.client_info) ? object.client_info : undefined;
-        const langId = typeof clientInfo?.lang_id === 'number' && Number.isSafeInteger(clientInfo.lang_id) ? clientInfo.lang_id : undefined;
-        return { kind: 'message', type, eventId, message: read(Message, object.message, 'object.message'), ...(langId !== undefined ? { langId } : {}) };
-      }
-      return { kind: 'message', type, eventId, message: read(Message, object, 'object') };
-    }
-    case 'message_edit':
-    case 'message_reply':
-      // Both carry the message itself as `object` (no client_info). message_reply is ignored,
-      // but a malformed one is still a malformed request.
-      if (type === 'message_reply') return { kind: 'other', type, eventId, object };
-      return { kind: 'message', type, eventId, message: read(Message, object, 'object') };
-    case 'message_event':
-      return { kind: 'callback', eventId, event: read(MessageEvent, object, 'object') };
-    case 'message_allow':
-    case 'message_deny':
-      return { kind: 'reachability', type, eventId, userId: read(UserEvent, object, 'object').user_id };
-    default:
-      return { kind: 'other', type, eventId, object };
-  }
-}
-
-/** FIFO conversation key: the peer, else the user; messages of one customer stay in order. */
-function conversationKeyOf(c: Checked): string | null {
-  switch (c.kind) {
-    case 'message': return String(c.message.peer_id);
-    case 'callback': return String(c.event.peer_id);
-    case 'reachability': return String(c.userId);
-    default: {
-      const o = c.object;
-      for (const k of ['peer_id', 'from_id', 'user_id'] as const) {
-        const v = o[k];
-        if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
-      }
-      return null;
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation
@@ -452,33 +320,11 @@ function retryAfter(res: PlatformResponse): number | undefined {
 }
 
 export const vk = defineChannel({
-  name: 'vk',
-  inboundSecrets: ['VK_SECRET', 'VK_CONFIRMATION', 'VK_GROUP_ID'],
+  ...vkIngress,
   outboundSecrets: ['VK_ACCESS_TOKEN', 'VK_API_VERSION'],
   // No 24-hour window: the community may write to anyone who wrote to it or allowed its
   // messages and has not denied them since (error 901 otherwise).
-  capabilities: { maxBodyBytes: 256 * KiB, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true },
-
-  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
-    // Order of §0.2 for VK: parse → confirmation branch → secret and group_id → validate.
-    const json = parseBody(req.body);
-    if (json.type === 'confirmation') {
-      // VK sends the confirmation with the secret when one is set; group_id must be ours.
-      checkCredentials(json, secrets, { secretRequired: false });
-      // Exactly the string, as plain text: not `ok`, not JSON (https://dev.vk.com/en/api/callback/getting-started).
-      return { kind: 'handshake', reply: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: secrets.VK_CONFIRMATION ?? '' } };
-    }
-    checkCredentials(json, secrets, { secretRequired: true });
-    const checked = check(json);
-    const retry = req.headers[VK_RETRY_HEADER];
-    return {
-      kind: 'accepted',
-      conversationKey: conversationKeyOf(checked),
-      ...(retry !== undefined && /^\d{1,6}$/.test(retry) ? { headers: { [VK_RETRY_HEADER]: retry } } : {}),
-      // Anything but `ok` makes VK re-send the event (and, after repeated failures, pause the server).
-      reply: { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'ok' },
-    };
-  },
+  capabilities: { ...vkIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted: this cannot fail on a real envelope.
@@ -533,7 +379,6 @@ export const vk = defineChannel({
       body: form.toString(),
     };
   },
-
 
   /** Photo, document, voice and sticker URLs are public CDN links; community bots cannot download videos (url absent). */
   mediaFetch(attachment: Attachment): MediaFetch | null {

@@ -12,170 +12,36 @@
  *
  * @module
  */
-import { z } from 'zod';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
-  forbidden,
-  invalid,
-  unauthorized,
-  type Admission,
   type DeliveryResult,
   type Envelope,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
 } from '../channel.js';
-import { attachmentTypeForMime, parseJsonBody } from '../common.js';
+import { attachmentTypeForMime } from '../common.js';
 import { envelopeBody } from '../envelope.js';
-import { phoneInText } from '../telegram/index.js';
+import { phoneInText } from '../phone.js';
+import { WebchatBody, WebchatClaims, webchatIngress, type Page, type Profile } from './ingress.js';
+
+export {
+  REFRESH_GRACE_S, SESSION_TTL_S, WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WEBCHAT_ISSUERS, WebchatBody, WebchatClaims, ownsKey,
+} from './ingress.js';
 
 const CHANNEL = 'webchat';
-export const WEBCHAT_AUDIENCE = 'confluo:webchat';
-export const WEBCHAT_ISSUERS = ['confluo-webchat', 'site'] as const;
-/** Allowed clock skew for `exp` / `nbf`, in seconds. */
-export const WEBCHAT_CLOCK_TOLERANCE_S = 60;
-/** Widget tokens Confluo mints live hours, not days (§9; functions/handlers/webchat-api.ts). */
-export const SESSION_TTL_S = 12 * 3600;
-/**
- * A widget token expired less than this long ago can still be renewed (the visitor keeps their
- * chat across a short absence). Bounded to hours: a stolen token must not be renewable for weeks.
- */
-export const REFRESH_GRACE_S = 6 * 3600;
 /** A `sentAt` further ahead of our clock than this is not believed (§9). */
 const MAX_SENT_AT_AHEAD_MS = 5 * 60_000;
-
-// ---------------------------------------------------------------------------------------------
-// Token
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Claims carried in the envelope's `auth` (never the token). `sub` and `sid` identify the visitor
- * and the conversation; `sub` must not contain `/` because it scopes upload keys
- * (`webchat/<sub>/…`). Descriptive claims of the wrong type are dropped rather than refused.
- */
-export const WebchatClaims = z.object({
-  iss: z.enum(WEBCHAT_ISSUERS),
-  sub: z.string().min(1).max(128).regex(/^[^/\\\s\p{Cc}]+$/u),
-  sid: z.string().min(1).max(128).regex(/^[^\s\p{Cc}]+$/u),
-  exp: z.number(),
-  email: z.string().max(254).optional().catch(undefined),
-  email_verified: z.boolean().optional().catch(undefined),
-  name: z.string().max(200).optional().catch(undefined),
-  ext_uid: z.union([z.string().max(128), z.int()]).optional().catch(undefined),
-  locale: z.string().max(35).optional().catch(undefined),
-});
-export type WebchatClaims = z.infer<typeof WebchatClaims>;
-
-function bearerToken(req: RawRequest): string | undefined {
-  const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(req.headers.authorization ?? '');
-  return m?.[1];
-}
-
-async function verifyToken(token: string, secret: string, now: number): Promise<WebchatClaims> {
-  // Explicit header check before any cryptography: `alg` exactly HS256 (never `none`, never an
-  // asymmetric algorithm whose "public key" would be our secret), `typ` if present `JWT`.
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    throw unauthorized(CHANNEL, 'authenticity', 'token header unreadable');
-  }
-  if (header.alg !== 'HS256') throw unauthorized(CHANNEL, 'authenticity', 'token alg not HS256');
-  if (header.typ !== undefined && header.typ !== 'JWT') throw unauthorized(CHANNEL, 'authenticity', 'token typ not JWT');
-
-  let payload: unknown;
-  try {
-    ({ payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
-      algorithms: ['HS256'],
-      audience: WEBCHAT_AUDIENCE,
-      issuer: [...WEBCHAT_ISSUERS],
-      clockTolerance: WEBCHAT_CLOCK_TOLERANCE_S,
-      requiredClaims: ['sub', 'sid', 'exp'],
-      currentDate: new Date(now),
-    }));
-  } catch (e) {
-    // jose's codes (ERR_JWT_EXPIRED, ERR_JWS_SIGNATURE_VERIFICATION_FAILED, …) and claim names
-    // (`aud`, `nbf`) carry no claim values.
-    const code = e instanceof joseErrors.JOSEError ? e.code : 'verification failed';
-    const claim = e instanceof joseErrors.JWTClaimValidationFailed ? ` (${e.claim} ${e.reason})` : '';
-    throw unauthorized(CHANNEL, 'authenticity', `token refused: ${code}${claim}`);
-  }
-  const claims = WebchatClaims.safeParse(payload);
-  if (!claims.success) throw unauthorized(CHANNEL, 'authenticity', 'token claims unusable');
-  return claims.data;
-}
-
-/** The claims ingest hands to the process step; site-only claims only for `iss: "site"`. */
-function authOf(c: WebchatClaims): Record<string, unknown> {
-  const base = { iss: c.iss, sub: c.sub, sid: c.sid, exp: c.exp };
-  if (c.iss !== 'site') return base;
-  return compact({ ...base, email: c.email, email_verified: c.email_verified, name: c.name, ext_uid: c.ext_uid, locale: c.locale });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Origin (not authentication: any non-browser client can send any Origin)
-// ---------------------------------------------------------------------------------------------
-
-function normaliseOrigin(o: string): string {
-  return o.trim().replace(/\/+$/, '').toLowerCase();
-}
-
-/** The request's Origin if allowed (undefined when absent); throws 403 when not listed. */
-function checkOrigin(req: RawRequest, secrets: Secrets): string | undefined {
-  const origin = req.headers.origin;
-  if (origin === undefined || origin === '') return undefined;
-  const allowed = (secrets.WEBCHAT_ALLOWED_ORIGINS ?? '').split(',').map(normaliseOrigin).filter((o) => o !== '');
-  if (allowed.length > 0 && !allowed.includes(normaliseOrigin(origin))) {
-    throw forbidden(CHANNEL, 'origin', 'origin not in WEBCHAT_ALLOWED_ORIGINS');
-  }
-  return origin;
-}
-
-function corsHeaders(origin: string | undefined): Record<string, string> {
-  // https://developer.mozilla.org/docs/Web/HTTP/Guides/CORS — the actual response needs
-  // Access-Control-Allow-Origin too, or the widget cannot read our 202.
-  return origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'Origin' };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Body
-// ---------------------------------------------------------------------------------------------
-
-/** ULID: 26 characters of Crockford base32; the first is ≤ 7 (48-bit timestamp), https://github.com/ulid/spec. */
-const Ulid = z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-
-const UploadedFile = z.object({
-  key: z.string().min(1).max(1024),
-  name: z.string().min(1).max(255),
-  contentType: z.string().max(255).regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/),
-  size: z.int().nonnegative(),
-});
-
-const Profile = z.object({
-  name: z.string().max(200).optional(),
-  email: z.string().max(254).optional(),
-  phone: z.string().max(40).optional(),
-  language: z.string().max(35).optional(),
-});
-
-const Page = z.object({
-  url: z.string().max(2048).optional(),
-  title: z.string().max(500).optional(),
-  referrer: z.string().max(2048).optional(),
-});
 
 /**
  * A page URL as kept on the message: scheme, host and path. Queries and fragments carry sign-in
  * tokens, reset codes and e-mail addresses the visitor never meant to send; Confluo's widget sends
  * none (web/widget/widget.ts), another client's are cut here. Unparseable: dropped.
  */
-function pageWithoutQuery(page: z.infer<typeof Page>): z.infer<typeof Page> {
+function pageWithoutQuery(page: Page): Page {
   const strip = (u: string | undefined) => {
     if (u === undefined) return undefined;
     try {
@@ -188,38 +54,6 @@ function pageWithoutQuery(page: z.infer<typeof Page>): z.infer<typeof Page> {
   const url = strip(page.url);
   const referrer = strip(page.referrer);
   return { ...(url ? { url } : {}), ...(page.title !== undefined ? { title: page.title } : {}), ...(referrer ? { referrer } : {}) };
-}
-
-const MessageBody = z.object({
-  type: z.literal('message'),
-  messageId: Ulid,
-  sentAt: z.string().max(64).optional(),
-  text: z.string().max(4000).optional(),
-  attachments: z.array(UploadedFile).max(10).optional(),
-  profile: Profile.optional(),
-  page: Page.optional(),
-}).refine((b) => (b.text ?? '') !== '' || (b.attachments ?? []).length > 0, { message: 'text or attachments required' });
-
-const TypingBody = z.object({ type: z.literal('typing'), state: z.enum(['start', 'stop']).optional() });
-
-export const WebchatBody = z.discriminatedUnion('type', [MessageBody, TypingBody]);
-export type WebchatBody = z.infer<typeof WebchatBody>;
-
-/**
- * Upload keys must sit under the token owner's prefix `webchat/<sub>/` (issued by the upload
- * endpoint): no foreign keys, no URLs, no `.`/`..` or empty segments that could escape the prefix.
- */
-export function ownsKey(sub: string, key: string): boolean {
-  const prefix = `webchat/${sub}/`;
-  if (!key.startsWith(prefix)) return false;
-  const rest = key.slice(prefix.length).split('/');
-  return rest.every((seg) => seg !== '' && seg !== '.' && seg !== '..' && !/[\\\p{Cc}]/u.test(seg));
-}
-
-function validationError(issues: readonly z.core.$ZodIssue[]) {
-  // Paths only (e.g. "attachments.0.key"), never values.
-  const where = issues.map((i) => i.path.join('.') || '(root)').slice(0, 3).join(', ');
-  return invalid(CHANNEL, 'validate', `unexpected shape at ${where}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +79,7 @@ function profilePhone(s: string | undefined): string | undefined {
   return parsed?.isPossible() && /^\+\d{4,15}$/.test(parsed.number) ? parsed.number : undefined;
 }
 
-function identityOf(c: WebchatClaims, profile: z.infer<typeof Profile> | undefined): Identity {
+function identityOf(c: WebchatClaims, profile: Profile | undefined): Identity {
   const phone = profilePhone(profile?.phone);
   const phoneFields = phone === undefined ? {} : { phone, phone_verified: false };
   if (c.iss === 'site') {
@@ -278,54 +112,9 @@ function sentAtMs(sentAt: string | undefined, receivedAt: number): number {
 }
 
 export const webchat = defineChannel({
-  name: 'webchat',
-  inboundSecrets: ['WEBCHAT_SECRET'],
-  inboundOptional: ['WEBCHAT_ALLOWED_ORIGINS'],
+  ...webchatIngress,
   outboundSecrets: [],
-  capabilities: { maxBodyBytes: 65_536, replyWindowSeconds: null, buttons: false, extraMethods: ['OPTIONS'] },
-
-  async admit(req: RawRequest, secrets: Secrets, now: number): Promise<Admission> {
-    const origin = checkOrigin(req, secrets);
-    if (req.method.toUpperCase() === 'OPTIONS') {
-      // CORS preflight: browsers never send credentials with it, so nothing to verify.
-      return {
-        kind: 'handshake',
-        reply: {
-          status: 204,
-          headers: {
-            'access-control-allow-methods': 'POST',
-            'access-control-allow-headers': 'Authorization, Content-Type',
-            'access-control-max-age': '600',
-            ...corsHeaders(origin),
-          },
-        },
-      };
-    }
-
-    const secret = secrets.WEBCHAT_SECRET;
-    if (secret === undefined || secret === '') throw unauthorized(CHANNEL, 'authenticity', 'inbound secret not configured');
-    const token = bearerToken(req);
-    if (token === undefined) throw unauthorized(CHANNEL, 'authenticity', 'bearer token missing');
-    const claims = await verifyToken(token, secret, now);
-
-    const parsed = WebchatBody.safeParse(parseJsonBody(CHANNEL, req.body));
-    if (!parsed.success) throw validationError(parsed.error.issues);
-    const body = parsed.data;
-    if (body.type === 'message' && !(body.attachments ?? []).every((a) => ownsKey(claims.sub, a.key))) {
-      throw invalid(CHANNEL, 'validate', 'attachment key outside the visitor prefix');
-    }
-
-    return {
-      kind: 'accepted',
-      conversationKey: claims.sid,
-      auth: authOf(claims),
-      reply: {
-        status: 202,
-        headers: { 'content-type': 'application/json', ...corsHeaders(origin) },
-        body: JSON.stringify(body.type === 'message' ? { ok: true, messageId: body.messageId } : { ok: true }),
-      },
-    };
-  },
+  capabilities: { ...webchatIngress.capabilities, replyWindowSeconds: null, buttons: false },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // Trusts the queue: the claims were verified at ingest and the body validated there.

@@ -19,32 +19,28 @@
 import type { Attachment, IgnoredEvent, Identity, InboundMessage, NormalisedEvent, StatusUpdate } from '../../domain/inbound.js';
 import {
   defineChannel,
-  type MediaFetch,
-  type Admission,
   type DeliveryResult,
   type DeliveryState,
   type Envelope,
   type OutboundMessage,
   type PlatformRequest,
   type PlatformResponse,
-  type RawRequest,
   type RenderContext,
-  type Secrets,
+  type MediaFetch,
 } from '../channel.js';
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
+import { whatsappIngress } from './ingress.js';
+import { phoneInText } from '../phone.js';
 import {
-  META_MAX_BODY_BYTES,
   META_REPLY_WINDOW_SECONDS,
-  admitMeta,
   compact,
   graphBase,
   idString,
   intOf,
   metaWord,
   parseMetaNotification,
-  phoneInText,
   readGraphDelivery,
   str,
   truncate,
@@ -310,26 +306,6 @@ function parseNotification(n: MetaNotification): NormalisedEvent[] {
   return events;
 }
 
-/** FIFO conversation key: the first sender (or, for statuses only, the first recipient). */
-function conversationKeyOf(n: MetaNotification): string | null {
-  let fallback: string | null = null;
-  for (const entry of n.entry) {
-    if (!isRecord(entry) || !Array.isArray(entry.changes)) continue;
-    for (const change of entry.changes) {
-      if (!isRecord(change) || !isRecord(change.value)) continue;
-      const v = change.value;
-      for (const m of Array.isArray(v.messages) ? v.messages : []) {
-        const key = isRecord(m) ? (idString(m.from) ?? idString(m.from_user_id)) : undefined;
-        if (key !== undefined) return key;
-      }
-      for (const s of Array.isArray(v.statuses) ? v.statuses : []) {
-        fallback ??= isRecord(s) ? (idString(s.recipient_id) ?? idString(s.recipient_user_id) ?? null) : null;
-      }
-    }
-  }
-  return fallback;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reply
 // ---------------------------------------------------------------------------------------------
@@ -370,15 +346,10 @@ function deliveryFor(update: StatusUpdate): DeliveryState | null {
 }
 
 export const whatsapp = defineChannel({
-  name: 'whatsapp',
-  inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
+  ...whatsappIngress,
   outboundSecrets: ['WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID', 'META_GRAPH_API_VERSION'],
   mediaSecrets: ['WHATSAPP_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], textLimit: WHATSAPP_TEXT_LIMIT, templates: true },
-
-  admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
-    return admitMeta(CHANNEL, req, secrets, conversationKeyOf);
-  },
+  capabilities: { ...whatsappIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, textLimit: WHATSAPP_TEXT_LIMIT, templates: true },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     return parseNotification(parseMetaNotification(CHANNEL, envelopeBody(envelope)));
@@ -423,7 +394,6 @@ export const whatsapp = defineChannel({
   },
 
   /** `messages[0].id` is the wamid our statuses will carry. */
-
   /**
    * `GET /<media-id>` answers a `url` that lives 5 minutes (the id 30 days); downloading it needs
    * the same bearer token (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#download-media).

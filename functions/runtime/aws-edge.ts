@@ -1,0 +1,57 @@
+/**
+ * The AWS platform of the public entry points — ingest (`/webhooks/{channel}`), webchat-api and
+ * survey-link — which answer the internet and so pay for every byte they import at a cold start
+ * (README "Entry points"). They use settings (environment + SSM), the table, one queue, the clock,
+ * the SNS certificate fetch and the webhook counters; nothing else. This platform has exactly
+ * those, built like ./aws.ts builds them (./aws-settings.ts, ./aws-queue.ts, the same
+ * `createDb`), and none of the other clients (S3, SES, Step Functions, DuckDB's writer): a handler
+ * that asks it for one gets a PlatformError naming what it asked for, at once, instead of a
+ * bundle that carries every client for every function.
+ *
+ * The SNS certificate fetch is imported when first needed: e-mail is one channel of nine and the
+ * certificate is fetched about once per rotation per execution environment (sns-certificate.ts).
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { systemClock } from '../domain/clock.js';
+import { createDb, retentionOf, type Db } from '../store/db.js';
+import { awsSettings } from './aws-settings.js';
+import { sqsEnqueue } from './aws-queue.js';
+import { powertoolsIngestMetrics } from './metrics.js';
+import { PlatformError, setDefaultPlatform, type Platform } from './platform.js';
+import type { Enqueue } from './ports.js';
+
+function unavailable(what: string): never {
+  throw new PlatformError(`aws-edge: ${what} is not available to the public entry points (functions/runtime/aws.ts has it)`);
+}
+
+export function awsEdgePlatform(): Platform {
+  let sqs: SQSClient | undefined;
+  const dbs = new Map<string, Db>();
+  return {
+    name: 'aws',
+    clock: systemClock,
+    settings: () => awsSettings(),
+    db: (config) => {
+      let db = dbs.get(config.CONFLUO_TABLE_NAME);
+      if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME, {}, retentionOf(config))));
+      return db;
+    },
+    queue: (queueUrl): Enqueue => sqsEnqueue(() => (sqs ??= new SQSClient({})), queueUrl),
+    queueVisibility: () => unavailable('queueVisibility'),
+    perform: () => unavailable('perform'),
+    startExecution: async () => unavailable('startExecution'),
+    readObject: async () => unavailable('readObject'),
+    exportWriter: () => unavailable('exportWriter'),
+    media: () => unavailable('media'),
+    download: async () => unavailable('download'),
+    scratchDir: '/tmp',
+    fetchCertificate: async (url) => (await import('./sns-certificate.js')).fetchSnsCertificate(url),
+    ingestMetrics: powertoolsIngestMetrics(),
+  };
+}
+
+let platform: Platform | undefined;
+setDefaultPlatform(() => (platform ??= awsEdgePlatform()));
+
+/** The public entry points import `lambdaHandler` from here: AWS (edge) is their platform outside the local runtime. */
+export { lambdaHandler } from './platform.js';
