@@ -25,6 +25,7 @@ import { PlatformSimulator } from './platform-simulator.js';
 import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
+import { LocalMediaSigner } from './media-store.js';
 import { FeedHub } from './feed-hub.js';
 import { verifyAgentToken } from './agent-auth.js';
 import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api.js';
@@ -66,7 +67,11 @@ export interface Runtime {
   readonly db: Db;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
-  readonly queues: { readonly inbound: LocalQueue; readonly inboundDlq: LocalQueue; readonly outbound: LocalQueue; readonly outboundDlq: LocalQueue };
+  readonly queues: { readonly inbound: LocalQueue; readonly inboundDlq: LocalQueue; readonly outbound: LocalQueue; readonly outboundDlq: LocalQueue; readonly media: LocalQueue; readonly mediaDlq: LocalQueue };
+  /** The local S3 stand-in (export and media buckets' objects, SES S3-action mail). */
+  readonly s3: LocalS3;
+  /** The media bucket's local name. */
+  readonly mediaBucket: string;
   readonly ddbEndpoint: string;
   /** The local Step Functions (SLA executions on the virtual clock). */
   readonly workflows: LocalWorkflows;
@@ -139,10 +144,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const inbound = queue('inbound.fifo', roles.inboundQueue, inboundDlq);
     const outboundDlq = queue('outbound-dlq.fifo', roles.outboundDlq);
     const outbound = queue('outbound.fifo', roles.outboundQueue, outboundDlq);
-    cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq]) q.close(); });
-    cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound]) q.recheck(); }));
-    const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq]]);
+    // Attachment downloads (issue 14): a standard queue, as in the template.
+    const mediaDlq = queue('media-dlq', roles.mediaDlq);
+    const mediaQueue = queue('media', roles.mediaQueue, mediaDlq);
+    cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq, mediaQueue, mediaDlq]) q.close(); });
+    cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound, mediaQueue]) q.recheck(); }));
+    const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq], [roles.mediaQueue, mediaQueue], [roles.mediaDlq, mediaDlq]]);
     const exportBucket = roles.exportBucket.toLowerCase();
+    const mediaBucket = roles.mediaBucket.toLowerCase();
+    // Presigned media URLs name this runtime's URL, known once the server listens (below).
+    let baseUrl = '';
+    const mediaSigner = new LocalMediaSigner(clock, () => baseUrl);
     const exportDir = join(dataDir ?? resolve(config.CONFLUO_DATA_DIR ?? '.confluo'), 'export');
 
     const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
@@ -164,6 +176,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       queues: new Map([...queuesById.values()].map((q) => [q.url, q])),
       startExecution: async (arn, name, input) => { await workflows.startExecutionByArn(arn, name, input); },
       exportDirs: new Map([[exportBucket, exportDir]]),
+      mediaSigner, mediaBucket,
       simulator,
     };
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
@@ -187,6 +200,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outboundMapping = consumerOf(roles.outboundQueue);
     const inboundPoller = new QueuePoller(inbound, invokeFunction(inboundMapping.functionLogicalId) as never, { batchSize: inboundMapping.batchSize, concurrency: 2, onError });
     const outboundPoller = new QueuePoller(outbound, invokeFunction(outboundMapping.functionLogicalId) as never, { batchSize: outboundMapping.batchSize, concurrency: 1, onError });
+    const mediaMapping = consumerOf(roles.mediaQueue);
+    const mediaPoller = new QueuePoller(mediaQueue, invokeFunction(mediaMapping.functionLogicalId) as never, { batchSize: mediaMapping.batchSize, concurrency: 1, onError });
     const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => streams.destroy());
     const dispatch = invokeFunction(streamMapping.functionLogicalId) as (e: import('aws-lambda').DynamoDBStreamEvent) => Promise<import('aws-lambda').DynamoDBBatchResponse>;
@@ -194,18 +209,18 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       client: streams, streamArn, handler: feedHub.tap(dispatch), filterPatterns: streamMapping.filterPatterns, awsRegion: LOCAL_REGION,
       ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError,
     });
-    cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
+    cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), mediaPoller.stop(), streamPoller.stop()]); });
 
     /** Throws NotSettledError (local/settle.ts; `POST /dev/settle` answers it 503) when not quiet by the deadline. */
     async function settle(timeoutMs = 30_000): Promise<SettleResult> {
       const deadline = Date.now() + timeoutMs;
-      const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth, steps: workflows.steps };
+      const before = { processed: inboundPoller.processed + outboundPoller.processed + mediaPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth + mediaDlq.stats().depth, steps: workflows.steps };
       let waitingFor: SettleWait = 'a quiet pass';
       let dispatchedTotal = 0;
       const notSettled = () => {
         const w = workflows.stats();
         return new NotSettledError(`settle: the system did not become quiet within ${timeoutMs / 1000} s (waiting for: ${waitingFor})`, {
-          waitingFor, queues: [inbound.stats(), outbound.stats()], stream: { dispatched: dispatchedTotal },
+          waitingFor, queues: [inbound.stats(), outbound.stats(), mediaQueue.stats()], stream: { dispatched: dispatchedTotal },
           workflows: { due: workflows.dueCount(), running: w.running, parked: w.waiting, steps: workflows.steps - before.steps },
         });
       };
@@ -222,15 +237,16 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         const dispatched = await wait('table stream', streamPoller.drain());
         dispatchedTotal += dispatched;
         await wait('outbound queue', outboundPoller.whenIdle());
+        await wait('media queue', mediaPoller.whenIdle());
         const steps = workflows.steps;
         await wait('workflows', workflows.whenIdle());
         const again = await wait('table stream', streamPoller.drain());
         dispatchedTotal += again;
-        if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && workflows.idle()) break;
+        if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && mediaPoller.idle() && workflows.idle()) break;
       }
       return {
-        processed: inboundPoller.processed + outboundPoller.processed - before.processed,
-        dlq: inboundDlq.stats().depth + outboundDlq.stats().depth - before.dlq,
+        processed: inboundPoller.processed + outboundPoller.processed + mediaPoller.processed - before.processed,
+        dlq: inboundDlq.stats().depth + outboundDlq.stats().depth + mediaDlq.stats().depth - before.dlq,
         workflows: workflows.steps - before.steps,
       };
     }
@@ -241,17 +257,18 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       gateway: { route: (request) => (gateway ? gateway.route(request) : Promise.reject(new RuntimeError('runtime: not started yet'))) },
       invoke: (id, event) => (lambdas ? lambdas.invoke(id, event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
       config, clock, outbox, settle, feedHub, simulator,
-      queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
-      s3,
+      queues: () => ([[inbound, inboundDlq], [outbound, outboundDlq], [mediaQueue, mediaDlq]] as const).map(([q, dlq]) => ({ ...q.stats(), dlqEntries: dlq.dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
+      s3, mediaSigner,
     });
     const port = opts.port ?? Number(config.PORT);
     await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(port, '127.0.0.1', () => res()); });
     const actualPort = (server.address() as AddressInfo).port;
     cleanups.push(() => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }));
     const url = `http://127.0.0.1:${actualPort}`;
+    baseUrl = url;
     lambdas = new LocalLambdas({
       template, env, services,
-      values: localValues({ tableName, streamArn, queues: queuesById, exportBucket, apiUrl: `${url}/` }),
+      values: localValues({ tableName, streamArn, queues: queuesById, buckets: [exportBucket, mediaBucket], apiUrl: `${url}/` }),
       defaults: LOCAL_DEFAULTS,
     } satisfies LocalLambdasOptions);
     await lambdas.warm();
@@ -263,6 +280,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
     inboundPoller.start();
     outboundPoller.start();
+    mediaPoller.start();
     streamPoller.start();
     const runtimeFile = announceDir ? join(announceDir, 'runtime.json') : null;
     if (runtimeFile) {
@@ -274,9 +292,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows,
+      url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows, s3, mediaBucket,
       lambdaTimes: () => lambdas!.times,
-      queues: { inbound, inboundDlq, outbound, outboundDlq },
+      queues: { inbound, inboundDlq, outbound, outboundDlq, media: mediaQueue, mediaDlq },
       settle,
       stop: () => (stopping ??= runCleanups(cleanups)),
     };
@@ -319,10 +337,10 @@ const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
 
 /**
  * How the template's references read in the local runtime: the table it serves, its queues'
- * URLs and ARNs, local state machine ARNs, the export bucket, and — for any HTTP API — this
+ * URLs and ARNs, local state machine ARNs, the export and media buckets, and — for any HTTP API — this
  * runtime's own URL (every route of every API is served by the one local server).
  */
-function localValues(local: { tableName: string; streamArn: string; queues: ReadonlyMap<string, LocalQueue>; exportBucket: string; apiUrl: string }): ResourceValues {
+function localValues(local: { tableName: string; streamArn: string; queues: ReadonlyMap<string, LocalQueue>; buckets: readonly string[]; apiUrl: string }): ResourceValues {
   const unknown = (what: string, id: string) => new TemplateError(`local runtime: no local stand-in for ${what} of ${id}`, { cause: { resource: id } });
   const API = '\u0000api\u0000';
   return {
@@ -331,7 +349,7 @@ function localValues(local: { tableName: string; streamArn: string; queues: Read
         case 'AWS::DynamoDB::Table': return local.tableName;
         case 'AWS::SQS::Queue': { const q = local.queues.get(id); if (!q) throw unknown('the queue', id); return q.url; }
         case 'AWS::StepFunctions::StateMachine': return localStateMachineArn(id);
-        case 'AWS::S3::Bucket': if (id.toLowerCase() !== local.exportBucket) throw unknown('the bucket', id); return local.exportBucket;
+        case 'AWS::S3::Bucket': if (!local.buckets.includes(id.toLowerCase())) throw unknown('the bucket', id); return id.toLowerCase();
         case 'AWS::Lambda::Function': return id;
         case 'AWS::ApiGatewayV2::Api': return API;
         default: throw unknown(r.Type, id);

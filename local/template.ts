@@ -41,6 +41,9 @@ export interface StackRoles {
   readonly slaStateMachine: string;
   readonly surveyStateMachine: string;
   readonly exportBucket: string;
+  readonly mediaBucket: string;
+  readonly mediaQueue: string;
+  readonly mediaDlq: string;
 }
 
 export interface SynthesizedStack {
@@ -88,6 +91,8 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
         outboundQueue: id(stack.outbound.queue), outboundDlq: id(stack.outbound.dlq),
         slaStateMachine: id(stack.slaWorkflow.stateMachine), surveyStateMachine: id(stack.surveyWorkflow.stateMachine),
         exportBucket: id(stack.export.bucket),
+        mediaBucket: id(stack.media.bucket),
+        mediaQueue: id(stack.inboundMedia.queue), mediaDlq: id(stack.inboundMedia.dlq),
       },
     };
     try {

@@ -42,6 +42,8 @@ export function awsEdgePlatform(): Platform {
     startExecution: async () => unavailable('startExecution'),
     readObject: async () => unavailable('readObject'),
     exportWriter: () => unavailable('exportWriter'),
+    media: () => unavailable('media'),
+    download: async () => unavailable('download'),
     scratchDir: '/tmp',
     fetchCertificate: async (url) => (await import('./sns-certificate.js')).fetchSnsCertificate(url),
     ingestMetrics: powertoolsIngestMetrics(),

@@ -12,7 +12,10 @@ function messageAttributes(attributes: Readonly<Record<string, string>> | undefi
 export function sqsEnqueue(client: () => SQSClient, queueUrl: string): Enqueue {
   return async (msg) => {
     await client().send(new SendMessageCommand({
-      QueueUrl: queueUrl, MessageBody: msg.body, MessageGroupId: msg.groupId, MessageDeduplicationId: msg.deduplicationId,
+      QueueUrl: queueUrl, MessageBody: msg.body,
+      // A standard queue (the media jobs) takes neither (SQS refuses them there).
+      ...(msg.groupId !== undefined ? { MessageGroupId: msg.groupId } : {}),
+      ...(msg.deduplicationId !== undefined ? { MessageDeduplicationId: msg.deduplicationId } : {}),
       ...(msg.attributes ? { MessageAttributes: messageAttributes(msg.attributes) } : {}),
     }));
   };

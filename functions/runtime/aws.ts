@@ -23,14 +23,16 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, retentionOf, type Db } from '../store/db.js';
-import type { Config } from './config.js';
+import { requireSetting, type Config } from './config.js';
 import { awsSettings } from './aws-settings.js';
 import { sqsEnqueue } from './aws-queue.js';
 import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
-import type { ChangeVisibility, Enqueue, Perform } from './ports.js';
+import type { ChangeVisibility, Enqueue, MediaStore, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
+import { s3MediaStore } from './s3-media-store.js';
+import { fetchDownload } from './download.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
 export { awsSettings };
@@ -51,6 +53,7 @@ export function awsPlatform(): Platform {
     },
   };
   const performers = new WeakMap<Config, Perform>();
+  const media = new Map<string, MediaStore>();
   return {
     name: 'aws',
     clock: systemClock,
@@ -81,6 +84,13 @@ export function awsPlatform(): Platform {
     },
     exportWriter: (bucket) => s3ExportWriter(bucket, (s3 ??= new S3Client({}))),
     scratchDir: '/tmp',
+    download: fetchDownload,
+    media: (config) => {
+      const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
+      let store = media.get(bucket);
+      if (!store) media.set(bucket, (store = s3MediaStore(bucket, (s3 ??= new S3Client({})))));
+      return store;
+    },
     fetchCertificate: fetchSnsCertificate,
     ingestMetrics: powertoolsIngestMetrics(),
     processMetrics: powertoolsProcessMetrics(),

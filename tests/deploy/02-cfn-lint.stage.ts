@@ -18,7 +18,7 @@ const ALLOWED_WARNINGS: Readonly<Record<string, { readonly why: string; readonly
   },
   W3045: {
     why: "S3 server access logs are delivered through the bucket ACL: CDK sets AccessControl: LogDeliveryWrite on the access-log buckets that serverAccessLogsBucket targets (the legacy property is what log delivery needs there).",
-    where: /^Resources\/(WebInboxAccessLogs|ExportAccessLogs)[A-F0-9]{8}\/Properties\/AccessControl$/,
+    where: /^Resources\/(WebInboxAccessLogs|ExportAccessLogs|MediaAccessLogs)[A-F0-9]{8}\/Properties\/AccessControl$/,
   },
 };
 

@@ -26,7 +26,7 @@
  * - export: the schedule rule fires the bundled export; its Parquet files in the export bucket
  *   have exactly the columns (names and types) of the Glue tables of the template.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -385,6 +385,32 @@ describe('stage 6: end to end through the bundled handlers', () => {
       con.closeSync();
       duck.closeSync();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('attachments: a Telegram document is fetched by the bundled media function (getFile, then the file) and kept in the media bucket, sha256 on the message', async () => {
+    // The fake platform answers the media function as Telegram would (the sample PDF is ASCII, so it survives the fake's text bodies).
+    const pdf = readFileSync(join(process.cwd(), 'local', 'sample-media', 'invoice.pdf'));
+    const script = d.platforms.script(({ fn, channel, request }): { status: number; headers: Record<string, string>; body: string } | undefined => {
+      if (fn !== 'media' || channel !== 'telegram') return undefined;
+      if (/\/getFile\?file_id=/.test(request.url)) return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, result: { file_path: 'documents/file_1.pdf', file_size: pdf.length } }) };
+      if (/\/file\/bot[^/]+\/documents\/file_1\.pdf$/.test(request.url)) return { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdf.toString('utf8') };
+      return undefined;
+    });
+    try {
+      const doc = deploymentSigned(sample('functions/channels/telegram/samples/03-document.json').request);
+      expect((await d.http.request({ method: 'POST', path: '/webhooks/telegram', headers: doc.headers, body: doc.body })).status).toBe(200);
+      await d.settle();
+      const ticket = tickets.telegram!;
+      const entry = (await listTimeline(db, ticket.id)).find((e): e is MessageEntry => e.type === 'message' && e.attachments.some((a) => a.type === 'document'));
+      const media = entry?.attachments.find((a) => a.type === 'document')?.media;
+      expect(media, d.logs()).toMatchObject({ status: 'stored', content_type: 'application/pdf', size: pdf.length, sha256: createHash('sha256').update(pdf).digest('hex') });
+      const [bucketId] = d.assembly.resourcesOf('AWS::S3::Bucket').map(([id]) => id).filter((id) => id.startsWith('MediaBucket'));
+      const object = await d.aws.s3.send(new GetObjectCommand({ Bucket: d.phys.ref(bucketId!), Key: media!.key! }));
+      expect(Buffer.from(await object.Body!.transformToByteArray()).equals(pdf)).toBe(true);
+      expect(d.platforms.to('telegram').filter((c) => c.fn === 'media').map((c) => new URL(c.request.url).pathname.replace(/bot[^/]+/, 'bot<token>'))).toEqual(['/bot<token>/getFile', '/file/bot<token>/documents/file_1.pdf']);
+    } finally {
+      script.remove();
     }
   });
 

@@ -143,9 +143,10 @@ describe('e-mail channel end to end (SES → SNS → /webhooks/email)', () => {
     // Her mail failed DMARC (sample 03): the Agent API marks it, Anna's (DMARC pass) is not.
     expect(withFiles!.unauthenticated).toBe(true);
     expect(annaMessages.map((m) => m.unauthenticated)).toEqual([false, false]);
+    // The parts' bytes are kept too (issue 14), typed by what they are.
     expect(withFiles!.attachments).toEqual([
-      { type: 'image', file_name: 'colis.png', mime_type: 'image/png', size: 71 },
-      { type: 'document', file_name: 'facture-n°42.pdf', mime_type: 'application/pdf', size: 45 },
+      { type: 'image', file_name: 'colis.png', mime_type: 'image/png', size: 71, media: expect.objectContaining({ status: 'stored', content_type: 'image/png', size: 71 }) },
+      { type: 'document', file_name: 'facture-n°42.pdf', mime_type: 'application/pdf', size: 45, media: expect.objectContaining({ status: 'stored', content_type: 'application/pdf', size: 45 }) },
     ]);
 
     const omar = (await card('omar.haddad@desert.example'))!;

@@ -13,7 +13,7 @@ import type { Runtime } from '../../local/runtime.js';
 import { testRuntime, type ApiClient } from '../helpers/runtime.js';
 
 const ULID = '01J00000000000000000000000';
-const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : ULID).replace('{sid}', 'c_roles000000000000000000').replace('{message_id}', ULID);
+const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : ULID).replace('{sid}', 'c_roles000000000000000000').replace('{message_id}', ULID).replace('{n}', '0');
 
 describe('Agent API roles over HTTP, against a literal table', () => {
   let rt: Runtime & { api: ApiClient };

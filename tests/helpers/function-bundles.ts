@@ -40,6 +40,8 @@ export const BUNDLE_BUDGETS = {
   'sla-evaluate': 1_260_000,
   'survey-step': 2_750_000,
   export: 1_270_000,
+  // Attachments (issue 14): the channels' media side, file-type, mailparser (e-mail parts), S3.
+  media: 3_400_000,
 } as const satisfies Record<HandlerName, number>;
 
 export const HANDLERS = Object.keys(BUNDLE_BUDGETS) as HandlerName[];

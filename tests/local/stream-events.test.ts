@@ -112,16 +112,19 @@ describe('the dispatch stream mapping of the synthesised template', () => {
     expect(m.filterPatterns).toEqual([{ eventName: ['INSERT'], dynamodb: { NewImage: { pk: { S: [{ prefix: 'FEED#' }] } } } }]);
   });
 
-  it('reads the SQS mappings: process from the inbound queue, send from the outbound queue', () => {
+  it('reads the SQS mappings: process from the inbound queue, send from the outbound queue, media from the media queue', () => {
     const byHandler = Object.fromEntries(mappings.queues.map((q) => [q.handler, q]));
-    expect(Object.keys(byHandler).sort()).toEqual(['process', 'send']);
+    expect(Object.keys(byHandler).sort()).toEqual(['media', 'process', 'send']);
+    // The process mapping is capped (lib/processing.ts PROCESS_MAX_CONCURRENCY: flood control); the
+    // media downloads run 5 at a time in batches of 5 (lib/inbound-media.ts).
+    const expected = { process: { batchSize: 10, maximumConcurrency: 10 }, send: { batchSize: 10, maximumConcurrency: null }, media: { batchSize: 5, maximumConcurrency: 5 } };
     for (const q of mappings.queues) {
-      // The process mapping is capped (lib/processing.ts PROCESS_MAX_CONCURRENCY: flood control).
-      expect(q).toMatchObject({ source: 'sqs', enabled: true, batchSize: 10, reportBatchItemFailures: true, maximumConcurrency: q.handler === 'process' ? 10 : null, filterPatterns: [] });
+      expect(q).toMatchObject({ source: 'sqs', enabled: true, reportBatchItemFailures: true, filterPatterns: [], ...expected[q.handler as keyof typeof expected] });
       expect(template.Resources[q.queueLogicalId]!.Type).toBe('AWS::SQS::Queue');
     }
     expect(byHandler.process!.queueLogicalId).toMatch(/^IngestInboundQueue/);
     expect(byHandler.send!.queueLogicalId).toMatch(/^OutboundOutboundQueue/);
+    expect(byHandler.media!.queueLogicalId).toMatch(/^InboundMedia/);
   });
 
   describe('on DynamoDB Local', () => {

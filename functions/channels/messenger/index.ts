@@ -18,6 +18,8 @@ import {
   type PlatformRequest,
   type PlatformResponse,
   type RenderContext,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
@@ -94,6 +96,11 @@ export const messenger = defineChannel({
   },
 
   /** `{"recipient_id":"…","message_id":"m_…"}`: the mid that `delivery.mids` will name. */
+  /** `payload.url` is a temporary public CDN URL (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' || attachment.type === 'other' ? null : plainDownload(attachment.url);
+  },
+
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
     return readGraphDelivery(res, (b) => idString(b.message_id));
   },

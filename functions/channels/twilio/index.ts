@@ -23,6 +23,7 @@ import {
   type PlatformResponse,
   type RenderContext,
   type ReplyWindowTarget,
+  type MediaFetch,
 } from '../channel.js';
 import { attachmentTypeForMime } from '../common.js';
 import { envelopeBody } from '../envelope.js';
@@ -235,6 +236,7 @@ export const twilio = defineChannel({
   ...twilioIngress,
   // The auth token is also the Basic-auth password of the REST API; the webhook URL the StatusCallback.
   outboundSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_MESSAGING_SERVICE_SID', 'TWILIO_WEBHOOK_URL'],
+  mediaSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'],
   // The strictest window of the sub-channels; `replyWindowFor` gives the one of a conversation.
   capabilities: { ...twilioIngress.capabilities, replyWindowSeconds: WHATSAPP_WINDOW_SECONDS, buttons: false, textLimit: TWILIO_TEXT_LIMIT },
 
@@ -288,6 +290,20 @@ export const twilio = defineChannel({
         body: form.toString(),
       };
     });
+  },
+
+  /**
+   * `MediaUrlN` needs HTTP Basic auth with the account SID and auth token unless the account
+   * turned that off (https://www.twilio.com/docs/usage/security#http-authentication); it
+   * redirects to the file (fetch drops the Authorization header on the cross-origin redirect).
+   */
+  mediaFetch(attachment: Attachment, _index: number, ctx: RenderContext): MediaFetch | null {
+    const url = attachment.url;
+    if (!url || !/^https:\/\/api\.twilio\.com\//.test(url)) return null;
+    const sid = ctx.secrets.TWILIO_ACCOUNT_SID;
+    const token = ctx.secrets.TWILIO_AUTH_TOKEN;
+    if (!sid || !token) return { kind: 'download', request: { method: 'GET', url, headers: { authorization: 'Basic <TWILIO_ACCOUNT_SID>' }, body: null } };
+    return { kind: 'download', request: { method: 'GET', url, headers: { authorization: `Basic ${Buffer.from(`${sid}:${token}`, 'utf8').toString('base64')}` }, body: null } };
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

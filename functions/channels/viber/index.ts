@@ -26,6 +26,8 @@ import {
   type PlatformRequest,
   type PlatformResponse,
   type RenderContext,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
@@ -255,6 +257,11 @@ export const viber = defineChannel({
         body: JSON.stringify(body),
       };
     });
+  },
+
+  /** `message.media` is a temporary public URL (https://developers.viber.com/docs/api/rest-bot-api/#receive-message-from-user). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' ? null : plainDownload(attachment.url, attachment.size);
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

@@ -26,6 +26,8 @@ import {
   type PlatformRequest,
   type PlatformResponse,
   type RenderContext,
+  type MediaFetch,
+  plainDownload,
 } from '../channel.js';
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
@@ -376,6 +378,11 @@ export const vk = defineChannel({
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
     };
+  },
+
+  /** Photo, document, voice and sticker URLs are public CDN links; community bots cannot download videos (url absent). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' || attachment.type === 'video' ? null : plainDownload(attachment.url, attachment.size);
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

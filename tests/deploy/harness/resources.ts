@@ -132,6 +132,7 @@ const IGNORED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
     BucketEncryption: 'encryption at rest', PublicAccessBlockConfiguration: 'access policy, not behaviour under test',
     LifecycleConfiguration: 'expirations happen over days', LoggingConfiguration: 'server access logs', OwnershipControls: 'ACL ownership',
     AccessControl: 'log-delivery ACL', Tags: 'no behaviour',
+    CorsConfiguration: 'browser CORS of presigned uploads: no browser here',
   },
   'AWS::StepFunctions::StateMachine': { LoggingConfiguration: 'execution logs', TracingConfiguration: 'X-Ray', Tags: 'no behaviour' },
 };
