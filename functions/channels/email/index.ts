@@ -44,7 +44,7 @@ import {
 import { isRecord, parseJsonBody } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { readMail } from './mime.js';
-import { renderRawEmail } from './reply.js';
+import { EMAIL_MEDIA, renderRawEmail } from './reply.js';
 import { isSnsUrl, snsHostFor, snsRegionOf, verifySnsMessage, type SnsMessage } from './sns.js';
 import { sesMessageIdDomain, sesRegion } from './ses.js';
 
@@ -249,7 +249,7 @@ export const email = defineChannel({
   outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN'],
   // SNS notification limit 512 KiB (§0.2); mail over 150 KB comes through the S3 action.
   // No reply window and no buttons in e-mail.
-  capabilities: { maxBodyBytes: 524_288, replyWindowSeconds: null, buttons: false },
+  capabilities: { maxBodyBytes: 524_288, replyWindowSeconds: null, buttons: false, media: EMAIL_MEDIA },
 
   async admit(req: RawRequest, secrets: Secrets, now: number, ports?: AdmitPorts): Promise<Admission> {
     // parse → SNS authenticity → validate (§0.2): the credential is inside the body.

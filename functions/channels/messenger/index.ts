@@ -34,7 +34,7 @@ import {
   readGraphDelivery,
   withNumberedChoices,
 } from '../meta.js';
-import { MAX_QUICK_REPLIES, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
+import { attachmentMessages, MAX_QUICK_REPLIES, MESSENGER_MEDIA, messagingConversationKey, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
 
 const CHANNEL = 'messenger';
 
@@ -66,7 +66,7 @@ export const messenger = defineChannel({
   name: 'messenger',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: MESSENGER_TEXT_LIMIT },
+  capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], humanAgentTag: true, textLimit: MESSENGER_TEXT_LIMIT, media: MESSENGER_MEDIA },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     return admitMeta(CHANNEL, req, secrets, (n) => messagingConversationKey(profile, n));
@@ -88,10 +88,16 @@ export const messenger = defineChannel({
     const native = buttons.length > 0 && buttons.length <= MAX_QUICK_REPLIES;
     const text = buttons.length > MAX_QUICK_REPLIES ? withNumberedChoices(msg.text, buttons) : msg.text;
     // A long text goes out as several messages, in order; quick replies ride on the last one.
-    const parts = textParts(text, MESSENGER_TEXT_LIMIT);
-    return parts.map((part, i) => {
+    const files = msg.attachments ?? [];
+    const parts = text === '' && files.length > 0 ? [] : textParts(text, MESSENGER_TEXT_LIMIT);
+    const messages: Array<Record<string, unknown>> = parts.map((part, i) => {
       const message: Record<string, unknown> = { text: part };
       if (native && i === parts.length - 1) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
+      return message;
+    });
+    // Each file after the text, as its own attachment message.
+    messages.push(...attachmentMessages(files));
+    return messages.map((message) => {
       return {
         method: 'POST' as const,
         url: `${graphBase(ctx.secrets)}/me/messages`,

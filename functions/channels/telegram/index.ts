@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
+  ChannelRenderError,
   defineChannel,
   invalid,
   unauthorized,
@@ -30,12 +31,30 @@ import {
 } from '../channel.js';
 import { isRecord, parseJsonBody, safeEqual } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { MB, safeFileName, type MediaCapability } from '../media.js';
 import { splitText, type TextLimit, type TextPart } from '../text.js';
 
 const CHANNEL = 'telegram';
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 /** https://core.telegram.org/bots/api#sendmessage — "1-4096 characters after entities parsing". */
 export const TELEGRAM_MAX_TEXT = 4096;
+
+/**
+ * Files (https://core.telegram.org/bots/api#sending-files): a photo by URL up to 5 MB ("5 MB max
+ * size for photos and 20 MB max for other types of content" fetched by URL) in the types sendPhoto
+ * shows as a photo; anything else — and a larger image — as a document uploaded with
+ * multipart/form-data, up to 50 MB, because "sending by URL will currently only work for GIF, PDF
+ * and ZIP files" in sendDocument. Telegram fetches a URL at once, so an hour is plenty.
+ */
+export const TELEGRAM_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png', 'image/webp'], maxBytes: 5 * MB, via: 'url' },
+    { as: 'document', contentTypes: 'any', maxBytes: 50 * MB, via: 'bytes' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://core.telegram.org/bots/api#sending-files',
+};
 /** https://core.telegram.org/bots/api#inlinekeyboardbutton — `callback_data` is 1-64 bytes. */
 export const TELEGRAM_MAX_CALLBACK_DATA_BYTES = 64;
 /** Buttons per inline-keyboard row that Telegram clients show without squeezing (and its API limit). */
@@ -338,6 +357,12 @@ function chatMemberEvent(update: TelegramUpdate, u: z.infer<typeof ChatMemberUpd
 // ---------------------------------------------------------------------------------------------
 
 /** `chat_id` as Telegram documents it: an integer, or a `@channelusername` string. */
+/** A file that must be uploaded came without its bytes: the send handler resolves them (`via: bytes`). */
+function requireBytes(data: string | undefined): string {
+  if (data === undefined) throw new ChannelRenderError('telegram: a document is uploaded, but its bytes were not read', { cause: { channel: CHANNEL, stage: 'render' } });
+  return data;
+}
+
 function chatIdOf(conversationId: string): number | string {
   if (/^-?\d+$/.test(conversationId)) {
     const n = Number(conversationId);
@@ -384,7 +409,7 @@ export const telegram = defineChannel({
   name: 'telegram',
   inboundSecrets: ['TELEGRAM_SECRET_TOKEN'],
   outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
-  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT },
+  capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT, media: TELEGRAM_MEDIA },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {
     const expected = secrets.TELEGRAM_SECRET_TOKEN;
@@ -445,9 +470,11 @@ export const telegram = defineChannel({
       for (let i = 0; i < cells.length; i += perRow) rows.push(cells.slice(i, i + perRow));
       keyboard = { inline_keyboard: rows };
     }
-    const parts = splitTelegramText(msg.text);
-    return parts.map((part, i) => {
-      const body: Record<string, unknown> = { chat_id: chatIdOf(msg.conversation_id), text: part.text };
+    const files = msg.attachments ?? [];
+    const parts = msg.text === '' && files.length > 0 ? [] : splitTelegramText(msg.text);
+    const chatId = chatIdOf(msg.conversation_id);
+    const texts: PlatformRequest[] = parts.map((part, i) => {
+      const body: Record<string, unknown> = { chat_id: chatId, text: part.text };
       if (keyboard && i === parts.length - 1) body.reply_markup = keyboard;
       return {
         method: 'POST',
@@ -456,6 +483,15 @@ export const telegram = defineChannel({
         body: JSON.stringify(body),
       };
     });
+    // Each file after the text, as its own message: a photo by URL (sendPhoto), anything else
+    // uploaded (sendDocument, multipart) with its name.
+    const media = files.map((f): PlatformRequest => f.as === 'image'
+      ? { method: 'POST', url: `https://api.telegram.org/bot${token}/sendPhoto`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: chatId, photo: f.url }) }
+      : {
+          method: 'POST', url: `https://api.telegram.org/bot${token}/sendDocument`, headers: {}, body: null,
+          form: [{ name: 'chat_id', value: String(chatId) }, { name: 'document', file_name: safeFileName(f.file_name), content_type: f.content_type, data_b64: requireBytes(f.data_b64) }],
+        });
+    return [...texts, ...media];
   },
 
   /**
