@@ -14,6 +14,8 @@
  * | removalPolicy     | `retain` (default) or `destroy` for table, user pool, key    |
  * | enabledChannels   | comma-separated channel names (informational)                |
  * | webSource         | directory of the built web inbox to upload (`dist/web`)      |
+ * | mediaRetentionDays| days attachment bytes are kept in the media bucket (365)     |
+ * | mediaUploadOrigins| comma-separated extra origins that may upload (widget sites) |
  *
  * AwsSolutions (cdk-nag v3) checks run on every synth; an unacknowledged finding fails it.
  */
@@ -54,6 +56,8 @@ new ConfluoStack(app, 'Confluo', {
   ...(secretsPath ? { secretsPath } : {}),
   ...(removal ? { removalPolicy: removal } : {}),
   ...(enabledChannels ? { enabledChannels } : {}),
+  ...(context('mediaRetentionDays') ? { mediaRetentionDays: Number(context('mediaRetentionDays')) } : {}),
+  ...(context('mediaUploadOrigins') ? { mediaUploadOrigins: context('mediaUploadOrigins')!.split(',').map((o) => o.trim()).filter(Boolean) } : {}),
   ...(context('webSource') ? { webInbox: { source: context('webSource')! } } : {}),
   // Hosted-UI sign-in of the inbox: `-c signInDomainPrefix=acme-support`, `-c signInLocalhost=true`.
   ...(context('signInDomainPrefix') || context('signInLocalhost') === 'true'

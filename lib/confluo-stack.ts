@@ -9,12 +9,14 @@ import { AgentApi, type AgentSignInProps } from './agent-api.js';
 import { assertSecretsPath, ConfluoFunction } from './confluo-function.js';
 import { Export } from './export.js';
 import { Ingest, PUBLIC_ROUTE_THROTTLES } from './ingest.js';
+import { Media } from './media.js';
 import { Observability } from './observability.js';
 import { Outbound } from './outbound.js';
 import { Processing } from './processing.js';
 import { SlaWorkflow } from './sla-workflow.js';
 import { SurveyWorkflow, type SurveySettingsProps } from './survey-workflow.js';
 import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
+import { INBOUND_MAIL_PREFIX } from '../functions/domain/media.js';
 import { Store } from './store.js';
 import { SurveyLink } from './survey-link.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
@@ -144,6 +146,22 @@ export interface ConfluoStackProps extends StackProps {
   readonly webInbox?: WebInboxProps | false;
 
   /**
+   * Days attachment bytes (customers' files, agents' and visitors' uploads) are kept in the media
+   * bucket before S3 lifecycle deletes them; the message keeps the attachment's metadata.
+   *
+   * @default 365
+   */
+  readonly mediaRetentionDays?: number;
+
+  /**
+   * Origins besides the hosted inbox allowed to upload to the media bucket with a presigned POST
+   * (sites that embed the web-chat widget).
+   *
+   * @default - the hosted inbox only (and http://localhost:3000 with `signIn.localhostCallback`)
+   */
+  readonly mediaUploadOrigins?: readonly string[];
+
+  /**
    * How agents sign in to the hosted inbox: the Cognito hosted UI (authorization code + PKCE)
    * returns them to the inbox URL. Only with `webInbox` (without it the app client keeps SRP only).
    *
@@ -154,6 +172,8 @@ export interface ConfluoStackProps extends StackProps {
     readonly localhostCallback?: boolean;
   };
 }
+
+const INBOUND_MAIL_KEYS = `${INBOUND_MAIL_PREFIX}*`;
 
 /** The whole Confluo backend in one stack. */
 export class ConfluoStack extends Stack {
@@ -166,6 +186,8 @@ export class ConfluoStack extends Stack {
   public readonly agentApi: AgentApi;
   public readonly observability: Observability;
   public readonly export: Export;
+  /** The attachment bucket (issue 14). */
+  public readonly media: Media;
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
   /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
@@ -254,6 +276,21 @@ export class ConfluoStack extends Stack {
         auth: { kind: 'cognito', domain: this.agentApi.signIn.host, clientId: this.agentApi.userPoolClient.userPoolClientId, redirectUri: this.webInbox.url },
       });
     }
+    // Attachments: each function gets only the verb it uses (lib/media.ts).
+    this.media = new Media(this, 'Media', {
+      removalPolicy,
+      ...(props.mediaRetentionDays !== undefined ? { retentionDays: props.mediaRetentionDays } : {}),
+      corsOrigins: [
+        ...(this.webInbox ? [`https://${this.webInbox.distribution.distributionDomainName}`] : []),
+        ...(local ? [local] : []),
+        ...(props.mediaUploadOrigins ?? []),
+      ],
+    });
+    // The process function keeps an e-mail's raw MIME for the media function (its queue message is
+    // the only other copy); the Agent API signs download URLs; dispatch runs GDPR erasure chunks.
+    this.media.grantPut(this.processing.processFunction, INBOUND_MAIL_KEYS);
+    this.media.grantRead(this.agentApi.function);
+    this.media.grantDelete(this.processing.dispatchFunction);
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
     this.export = new Export(this, 'Export', {

@@ -8,7 +8,7 @@
 import { tmpdir } from 'node:os';
 import type { PlatformRequest, PlatformResponse } from '../functions/channels/channel.js';
 import { sesRegion } from '../functions/channels/email/ses.js';
-import type { Config } from '../functions/runtime/config.js';
+import { requireSetting, type Config } from '../functions/runtime/config.js';
 import { makePerform, type Transport } from '../functions/runtime/perform.js';
 import { PlatformError, type Platform } from '../functions/runtime/platform.js';
 import type { Perform, PerformMeta, StartExecution } from '../functions/runtime/ports.js';
@@ -20,6 +20,7 @@ import type { Outbox } from './outbox.js';
 import { simulateResponse, simulatedTimeout, type PlatformSimulator } from './platform-simulator.js';
 import type { LocalQueue } from './queues.js';
 import type { LocalS3 } from './s3.js';
+import { localMediaStore, type LocalMediaSigner } from './media-store.js';
 
 /** The runtime's shared stand-ins; every function's platform uses the same ones. */
 export interface LocalServices {
@@ -32,6 +33,10 @@ export interface LocalServices {
   readonly startExecution: StartExecution;
   /** Export bucket name (as the template's Ref resolves locally) → directory of its partitions. */
   readonly exportDirs: ReadonlyMap<string, string>;
+  /** Signs the media store's presigned URLs, served by the local server (local/media-store.ts). */
+  readonly mediaSigner: LocalMediaSigner;
+  /** The media bucket's name (as the template's Ref resolves locally). */
+  readonly mediaBucket: string;
   /** Answers armed with `POST /dev/simulator` (rate limits, refusals, timeouts); absent: every request succeeds. */
   readonly simulator?: PlatformSimulator;
 }
@@ -110,6 +115,11 @@ export function localPlatform(services: LocalServices, settings: () => Config): 
       return localExportWriter(dir);
     },
     scratchDir: tmpdir(),
+    media: (config) => {
+      const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
+      if (bucket !== services.mediaBucket) throw new PlatformError('local platform: the function names another media bucket than the runtime serves', { cause: { bucket } });
+      return localMediaStore(bucket, services.s3, services.mediaSigner);
+    },
     fetchCertificate: fetchSnsCertificate,
   };
 }

@@ -25,6 +25,7 @@ import { PlatformSimulator } from './platform-simulator.js';
 import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
+import { LocalMediaSigner } from './media-store.js';
 import { FeedHub } from './feed-hub.js';
 import { verifyAgentToken } from './agent-auth.js';
 import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api.js';
@@ -141,6 +142,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound]) q.recheck(); }));
     const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq]]);
     const exportBucket = roles.exportBucket.toLowerCase();
+    const mediaBucket = roles.mediaBucket.toLowerCase();
+    // Presigned media URLs name this runtime's URL, known once the server listens (below).
+    let baseUrl = '';
+    const mediaSigner = new LocalMediaSigner(clock, () => baseUrl);
     const exportDir = join(dataDir ?? resolve(config.CONFLUO_DATA_DIR ?? '.confluo'), 'export');
 
     const onError = (e: unknown) => log(`[confluo] background error: ${(e as Error)?.name ?? 'Error'}`);
@@ -162,6 +167,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       queues: new Map([...queuesById.values()].map((q) => [q.url, q])),
       startExecution: async (arn, name, input) => { await workflows.startExecutionByArn(arn, name, input); },
       exportDirs: new Map([[exportBucket, exportDir]]),
+      mediaSigner, mediaBucket,
       simulator,
     };
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
@@ -240,16 +246,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       invoke: (id, event) => (lambdas ? lambdas.invoke(id, event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
       config, clock, outbox, settle, feedHub, simulator,
       queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
-      s3,
+      s3, mediaSigner,
     });
     const port = opts.port ?? Number(config.PORT);
     await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(port, '127.0.0.1', () => res()); });
     const actualPort = (server.address() as AddressInfo).port;
     cleanups.push(() => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }));
     const url = `http://127.0.0.1:${actualPort}`;
+    baseUrl = url;
     lambdas = new LocalLambdas({
       template, env, services,
-      values: localValues({ tableName, streamArn, queues: queuesById, exportBucket, apiUrl: `${url}/` }),
+      values: localValues({ tableName, streamArn, queues: queuesById, buckets: [exportBucket, mediaBucket], apiUrl: `${url}/` }),
       defaults: LOCAL_DEFAULTS,
     } satisfies LocalLambdasOptions);
     await lambdas.warm();
@@ -316,10 +323,10 @@ const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
 
 /**
  * How the template's references read in the local runtime: the table it serves, its queues'
- * URLs and ARNs, local state machine ARNs, the export bucket, and — for any HTTP API — this
+ * URLs and ARNs, local state machine ARNs, the export and media buckets, and — for any HTTP API — this
  * runtime's own URL (every route of every API is served by the one local server).
  */
-function localValues(local: { tableName: string; streamArn: string; queues: ReadonlyMap<string, LocalQueue>; exportBucket: string; apiUrl: string }): ResourceValues {
+function localValues(local: { tableName: string; streamArn: string; queues: ReadonlyMap<string, LocalQueue>; buckets: readonly string[]; apiUrl: string }): ResourceValues {
   const unknown = (what: string, id: string) => new TemplateError(`local runtime: no local stand-in for ${what} of ${id}`, { cause: { resource: id } });
   const API = '\u0000api\u0000';
   return {
@@ -328,7 +335,7 @@ function localValues(local: { tableName: string; streamArn: string; queues: Read
         case 'AWS::DynamoDB::Table': return local.tableName;
         case 'AWS::SQS::Queue': { const q = local.queues.get(id); if (!q) throw unknown('the queue', id); return q.url; }
         case 'AWS::StepFunctions::StateMachine': return localStateMachineArn(id);
-        case 'AWS::S3::Bucket': if (id.toLowerCase() !== local.exportBucket) throw unknown('the bucket', id); return local.exportBucket;
+        case 'AWS::S3::Bucket': if (!local.buckets.includes(id.toLowerCase())) throw unknown('the bucket', id); return id.toLowerCase();
         case 'AWS::Lambda::Function': return id;
         case 'AWS::ApiGatewayV2::Api': return API;
         default: throw unknown(r.Type, id);

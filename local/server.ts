@@ -23,6 +23,7 @@ import type { VirtualClock } from './clock.js';
 import type { HttpApiGateway, HttpApiRequest, HttpApiResponse } from './http-api.js';
 import type { Outbox } from './outbox.js';
 import type { LocalS3 } from './s3.js';
+import { LOCAL_MEDIA_PATH, type LocalMediaSigner } from './media-store.js';
 import type { FeedHub } from './feed-hub.js';
 import { encodeFeedCursor } from '../functions/store/triage.js';
 import { feedEventView } from '../functions/handlers/agent-api/triage-routes.js';
@@ -43,6 +44,8 @@ export interface LocalServerDeps {
   readonly settle: (timeoutMs?: number) => Promise<unknown>;
   readonly queues: () => unknown;
   readonly s3: LocalS3;
+  /** Checks the media store's presigned URLs (`/dev/media/…`, the local stand-in for S3's). */
+  readonly mediaSigner?: LocalMediaSigner;
   /** Feed fan-out for `GET /api/v1/events/stream` (absent: the stream answers 404). */
   readonly feedHub?: FeedHub;
   /** Platform answers armed with `POST /dev/simulator` (absent: the endpoint answers 404). */
@@ -77,12 +80,49 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     }
   });
 
+  /**
+   * The presigned media URLs (local/media-store.ts): `GET /dev/media/{bucket}/{key}?…&sig=` answers
+   * the bytes with the signed headers; `POST /dev/media/{bucket}` takes an upload form. Errors
+   * are S3's codes, as XML is not needed here: `{error: {code}}`.
+   */
+  async function media(req: IncomingMessage, res: ServerResponse, method: string, rest: string, query: URLSearchParams, signer: LocalMediaSigner): Promise<void> {
+    const slash = rest.indexOf('/');
+    const bucket = slash === -1 ? rest : rest.slice(0, slash);
+    const refuse = (status: number, code: string) => send(res, status, { error: { code, message: 'refused as S3 would refuse it' } });
+    if (method === 'GET' && slash !== -1) {
+      let key: string;
+      try { key = rest.slice(slash + 1).split('/').map(decodeURIComponent).join('/'); } catch { return refuse(400, 'InvalidURI'); }
+      const ok = signer.checkGet(bucket, key, query);
+      if (!ok.ok) return refuse(ok.status, ok.code);
+      let bytes: Buffer;
+      try { bytes = await deps.s3.get(bucket, key); } catch { return refuse(404, 'NoSuchKey'); }
+      res.writeHead(200, { 'content-type': ok.value.contentType, 'content-disposition': ok.value.disposition, 'content-length': bytes.length, 'x-content-type-options': 'nosniff', 'cache-control': 'private, max-age=60' });
+      res.end(bytes);
+      return;
+    }
+    if (method === 'POST' && slash === -1) {
+      const body = await readBody(req, 120 * 1024 * 1024);
+      if (body === null) return refuse(400, 'EntityTooLarge');
+      let form: FormData;
+      try { form = await new Response(body, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData(); } catch { return refuse(400, 'MalformedPOSTRequest'); }
+      let ok;
+      try { ok = await signer.checkPost(bucket, form); } catch { return refuse(403, 'AccessDenied: Invalid Policy'); }
+      if (!ok.ok) return refuse(ok.status, ok.code);
+      try { deps.s3.put(bucket, ok.value.key, ok.value.bytes, ok.value.contentType); } catch { return refuse(400, 'InvalidArgument'); }
+      // S3's default success_action_status.
+      return send(res, 204, null);
+    }
+    return refuse(405, 'MethodNotAllowed');
+  }
+
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const method = (req.method ?? 'GET').toUpperCase();
 
     if (path === '/api/v1/events/stream' && method === 'GET' && deps.feedHub) return eventStream(req, res, url);
+    if (path.startsWith(LOCAL_MEDIA_PATH) && deps.mediaSigner) return media(req, res, method, path.slice(LOCAL_MEDIA_PATH.length), url.searchParams, deps.mediaSigner);
     if (path.startsWith('/dev/')) return dev(req, res, method, path);
     if (await web(req, res, url)) return;
     const declared = Number(req.headers['content-length']);

@@ -41,6 +41,7 @@ export interface StackRoles {
   readonly slaStateMachine: string;
   readonly surveyStateMachine: string;
   readonly exportBucket: string;
+  readonly mediaBucket: string;
 }
 
 export interface SynthesizedStack {
@@ -88,6 +89,7 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
         outboundQueue: id(stack.outbound.queue), outboundDlq: id(stack.outbound.dlq),
         slaStateMachine: id(stack.slaWorkflow.stateMachine), surveyStateMachine: id(stack.surveyWorkflow.stateMachine),
         exportBucket: id(stack.export.bucket),
+        mediaBucket: id(stack.media.bucket),
       },
     };
     try {

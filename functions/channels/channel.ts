@@ -17,7 +17,7 @@
  * acknowledgement in `answerInteraction`; the pipeline (process → feed event
  * `interaction.received` → dispatch → send) performs it once. Nothing else is needed.
  */
-import type { Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
+import type { Attachment, Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
 import type { SmsSegments } from '../domain/sms.js';
 import type { MediaCapability, OutboundMedia } from './media.js';
 import { splitText, type TextLimit } from './text.js';
@@ -269,6 +269,14 @@ export interface ChannelAdapter {
    * A step whose previous answer lacks what it needs throws (the send fails `upload_failed`).
    */
   uploadMedia?(file: OutboundMedia, msg: OutboundMessage, ctx: RenderContext): UploadFlow | null;
+  /**
+   * How the bytes of an inbound attachment are fetched (issue 14), described with the channel's
+   * own method (Telegram `getFile` then the file URL; WhatsApp the media id's URL then the
+   * download, both with the bearer token; Twilio `MediaUrlN` with Basic auth; a CDN URL as is);
+   * the media function performs it after the message is committed. Null = nothing to fetch
+   * (a location, an `other`, a VK video). Channels without it keep metadata only.
+   */
+  mediaFetch?(attachment: Attachment, index: number, ctx: RenderContext): MediaFetch | null;
 }
 
 /** The requests of a platform upload, each described from the answer before it (null for the first). */
@@ -281,6 +289,23 @@ export interface UploadFlow {
 /** The attachment limits that apply to `target` on `adapter`'s channel (null = no files). */
 export function mediaOf(adapter: ChannelAdapter, target: ReplyWindowTarget): MediaCapability | null {
   return adapter.mediaFor ? adapter.mediaFor(target) : adapter.capabilities.media ?? null;
+}
+
+/**
+ * One step of fetching an attachment: a `download` whose answer is the bytes; a `lookup` whose
+ * (2xx, JSON) answer says where the bytes are (`next` reads it — pure); a part of the raw MIME
+ * the process function kept (e-mail); or why it cannot be had.
+ */
+export type MediaFetch =
+  | { readonly kind: 'download'; readonly request: PlatformRequest; readonly declaredSize?: number; readonly fileName?: string }
+  | { readonly kind: 'lookup'; readonly request: PlatformRequest; readonly next: (res: PlatformResponse) => MediaFetch }
+  | { readonly kind: 'mime-part'; readonly index: number }
+  | { readonly kind: 'unavailable'; readonly status: 'gone' | 'failed' | 'too_large'; readonly reason: string };
+
+/** The steps `fetch` takes for a plain URL that needs no credentials (a temporary CDN link). */
+export function plainDownload(url: string | undefined, declaredSize?: number): MediaFetch | null {
+  if (!url || !/^https?:\/\//.test(url)) return null;
+  return { kind: 'download', request: { method: 'GET', url, headers: {}, body: null }, ...(declaredSize !== undefined ? { declaredSize } : {}) };
 }
 
 /**
@@ -343,6 +368,12 @@ export interface ParsePorts {
   readonly readObject?: (bucket: string, key: string) => Promise<Buffer>;
   /** The validated settings a parse may depend on (e-mail: EMAIL_FORM_SENDERS). */
   readonly settings?: Secrets;
+  /**
+   * Hands the process step the raw bytes an attachment lives in when nothing else will keep them
+   * (e-mail MIME: gone with the queue message); the process function stores them for the media
+   * function (`MediaFetch` `mime-part`). Not I/O in the adapter: a hand-over.
+   */
+  readonly keepRaw?: (raw: Buffer) => void;
 }
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';

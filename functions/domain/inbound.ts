@@ -11,6 +11,27 @@ export const CHANNELS = [
 export const Channel = z.enum(CHANNELS);
 export type Channel = z.infer<typeof Channel>;
 
+/**
+ * What became of an attachment's bytes (issue 14; functions/domain/media.ts): set by the process
+ * function (`pending`) and the media function, never by an adapter. `size`, `content_type` and
+ * `sha256` are measured on the stored bytes — the content type detected from their magic bytes,
+ * never the sender's claim (the attachment's own `mime_type`/`size` are the platform's claims).
+ */
+export const MEDIA_STATUSES = ['pending', 'stored', 'too_large', 'gone', 'failed'] as const;
+export const StoredMedia = z.strictObject({
+  status: z.enum(MEDIA_STATUSES),
+  /** Object key in the media bucket (stored only). */
+  key: z.string().optional(),
+  size: z.number().int().nonnegative().optional(),
+  content_type: z.string().optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Why it is not stored, in words (too_large, gone, failed). */
+  reason: z.string().optional(),
+  /** Epoch ms of the last change. */
+  at: z.number().int().optional(),
+});
+export type StoredMedia = z.infer<typeof StoredMedia>;
+
 export const Attachment = z.strictObject({
   type: z.enum(['image', 'video', 'audio', 'document', 'sticker', 'location', 'other']),
   platform_ref: z.string().optional(),
@@ -25,6 +46,7 @@ export const Attachment = z.strictObject({
   thumbnail_url: z.string().optional(),
   latitude: z.number().optional(),
   longitude: z.number().optional(),
+  media: StoredMedia.optional(),
 });
 export type Attachment = z.infer<typeof Attachment>;
 

@@ -15,7 +15,7 @@ import { channelByName } from '../channels/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { lambdaHandler } from '../runtime/aws.js';
 import type { Enqueue, ProcessMetrics } from '../runtime/ports.js';
-import type { IgnoredEvent, InboundMessage, StatusUpdate, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
+import type { Attachment, IgnoredEvent, InboundMessage, StatusUpdate, VerificationEvent, WatermarkUpdate } from '../domain/inbound.js';
 import { CHANNELS, ignoredReasonCode, isMalformedReason } from '../domain/inbound.js';
 import { displayNameOf, senderAuthenticated } from '../domain/identity.js';
 import { makeIdentify } from './identify.js';
@@ -34,6 +34,7 @@ import { deliveryFailureReason } from '../domain/delivery.js';
 import { getCustomer, getIdentity, getMessageRef, getTicket, getTimelineEntry, listTimeline } from '../store/reads.js';
 import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from '../store/records.js';
 import { keys } from '../store/table.js';
+import { mediaKeys } from '../domain/media.js';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 export interface ProcessDeps {
@@ -45,6 +46,12 @@ export interface ProcessDeps {
   readonly confirmSubscription?: (channel: string, url: string) => Promise<void>;
   /** Reads raw objects for adapters (SES S3 action). */
   readonly readObject?: (bucket: string, key: string) => Promise<Buffer>;
+  /**
+   * Keeps the raw MIME of an e-mail with attachments in the media bucket under
+   * `mediaKeys.inboundMail(dedup_key)` before the queue message (its only copy) is deleted; the
+   * media function cuts the attachments out of it. Without it e-mail attachments stay metadata.
+   */
+  readonly keepMail?: (dedupKey: string, raw: Buffer) => Promise<void>;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error' | 'debug'>;
   /**
    * Moves a record that failed on its last allowed receive to the dead-letter queue, with its
@@ -198,7 +205,16 @@ export function makeProcess(deps: ProcessDeps) {
     } else if (thread.action === 'survey') {
       surveyEvents(thread, surveyReply!, msg, ticketId, customerId, entryId, now, events, timelineEvents);
     }
-    const entry = { ...messageEntry(msg, ticketId, entryId, now), ...(authenticated ? {} : { unauthenticated: true }) };
+    const fetchable = pendingMedia(msg);
+    const entry = {
+      ...messageEntry(msg, ticketId, entryId, now), ...(authenticated ? {} : { unauthenticated: true }),
+      ...(fetchable ? { attachments: fetchable } : {}),
+    };
+    // Attachments to keep: a job of their own (dispatch → media queue → media λ), so fetching them
+    // never delays this message or its conversation.
+    if (fetchable) {
+      events.push({ id: ulid(now), type: 'media.pending', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, entry_sk: keys.timelineEntry(ticketId, entry.at, entryId).sk, count: fetchable.filter((a) => a.media).length } });
+    }
     // A press the platform wants answered (Telegram answerCallbackQuery, VK sendMessageEventAnswer):
     // committed with the message, so it is answered once — and never for a duplicate, which
     // commits nothing (dispatch.ts → send.ts). The ref itself stays in the entry's extras.
@@ -402,6 +418,23 @@ export function makeProcess(deps: ProcessDeps) {
     }
   }
 
+  /**
+   * The message's attachments with `media: {status: 'pending'}` on each one its channel can fetch
+   * (`ChannelAdapter.mediaFetch`; e-mail only when its MIME is kept); undefined when none can.
+   */
+  function pendingMedia(msg: InboundMessage): Attachment[] | undefined {
+    const adapter = lookup(msg.channel);
+    if (!adapter?.mediaFetch || msg.attachments.length === 0) return undefined;
+    if (msg.channel === 'email' && !deps.keepMail) return undefined;
+    let any = false;
+    const marked = msg.attachments.map((a, i) => {
+      if (adapter.mediaFetch!(a, i, { secrets: {} }) === null) return a;
+      any = true;
+      return { ...a, media: { status: 'pending' as const } };
+    });
+    return any ? marked : undefined;
+  }
+
   async function handleVerification(ev: VerificationEvent): Promise<Outcome> {
     const key = keys.dedupe(ev.channel, ev.dedup_key);
     const seen = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: key, ConsistentRead: true }));
@@ -417,7 +450,7 @@ export function makeProcess(deps: ProcessDeps) {
    * The adapter's reading of a record. Parsing is deterministic: whatever it throws fails again
    * on every retry, so it is unprocessable — except a failed object read that may succeed later.
    */
-  async function parseRecord(adapter: ChannelAdapter, envelope: Envelope): Promise<Awaited<ReturnType<ChannelAdapter['parse']>>> {
+  async function parseRecord(adapter: ChannelAdapter, envelope: Envelope, keepRaw?: (raw: Buffer) => void): Promise<Awaited<ReturnType<ChannelAdapter['parse']>>> {
     const read = deps.readObject;
     const readObject = read && (async (bucket: string, key: string) => {
       try {
@@ -429,7 +462,7 @@ export function makeProcess(deps: ProcessDeps) {
       }
     });
     try {
-      return await adapter.parse(envelope, { ...(readObject ? { readObject } : {}), settings: deps.config as unknown as Secrets });
+      return await adapter.parse(envelope, { ...(readObject ? { readObject } : {}), ...(keepRaw ? { keepRaw } : {}), settings: deps.config as unknown as Secrets });
     } catch (e) {
       if (e instanceof TransientReadError || e instanceof UnprocessableRecordError) throw e;
       throw new UnprocessableRecordError('the channel adapter cannot parse the record', { cause: { channel: envelope.channel, stage: 'parse', error: (e as Error)?.name ?? 'Error' } });
@@ -448,9 +481,12 @@ export function makeProcess(deps: ProcessDeps) {
     const envelope = parsed.data as Envelope;
     const adapter = lookup(envelope.channel);
     if (!adapter) throw new UnprocessableRecordError('unknown channel in envelope', { cause: { channel: envelope.channel, stage: 'route' } });
-    const events = await parseRecord(adapter, envelope);
+    let raw: Buffer | undefined;
+    const events = await parseRecord(adapter, envelope, deps.keepMail ? (r) => { raw = r; } : undefined);
     const outcomes: Outcome[] = [];
     for (const ev of events) {
+      // Kept before the commit, so the media job finds it; a replay puts the same bytes again.
+      if (ev.kind === 'message' && raw && deps.keepMail && !ev.edit && ev.attachments.length > 0) await deps.keepMail(ev.dedup_key, raw);
       if (ev.kind === 'message') outcomes.push(await handleMessage(ev));
       else if (ev.kind === 'ignored') {
         const outcome = await handleIgnored(ev);
@@ -526,9 +562,11 @@ export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
   const perform = platform.perform(config);
   const dlqUrl = config.CONFLUO_INBOUND_DLQ_URL;
+  const media = config.CONFLUO_MEDIA_BUCKET ? platform.media(config) : undefined;
   return makeProcess({
     db: platform.db(config), clock: platform.clock, config,
     readObject: (bucket, key) => platform.readObject(bucket, key),
+    ...(media ? { keepMail: (dedupKey: string, raw: Buffer) => media.put(mediaKeys.inboundMail(dedupKey), raw, { contentType: 'message/rfc822' }) } : {}),
     // SNS subscription confirmation: a GET of the (already validated) SubscribeURL.
     confirmSubscription: async (channel, url) => {
       const res = await perform({ method: 'GET', url, headers: {}, body: null }, { channel, kind: 'sns-confirmation', ticket_id: null });

@@ -22,12 +22,13 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
 import { createDb, retentionOf, type Db } from '../store/db.js';
-import { ConfigError, loadConfig, refuseTestSecrets, type Config } from './config.js';
+import { ConfigError, loadConfig, refuseTestSecrets, requireSetting, type Config } from './config.js';
 import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
-import type { ChangeVisibility, Enqueue, Perform } from './ports.js';
+import type { ChangeVisibility, Enqueue, MediaStore, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
+import { s3MediaStore } from './s3-media-store.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
 /**
@@ -85,6 +86,7 @@ export function awsPlatform(): Platform {
     },
   };
   const performers = new WeakMap<Config, Perform>();
+  const media = new Map<string, MediaStore>();
   return {
     name: 'aws',
     clock: systemClock,
@@ -121,6 +123,12 @@ export function awsPlatform(): Platform {
     },
     exportWriter: (bucket) => s3ExportWriter(bucket, (s3 ??= new S3Client({}))),
     scratchDir: '/tmp',
+    media: (config) => {
+      const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
+      let store = media.get(bucket);
+      if (!store) media.set(bucket, (store = s3MediaStore(bucket, (s3 ??= new S3Client({})))));
+      return store;
+    },
     fetchCertificate: fetchSnsCertificate,
     ingestMetrics: powertoolsIngestMetrics(),
     processMetrics: powertoolsProcessMetrics(),

@@ -59,6 +59,13 @@ export const SETTINGS = [
   { name: 'CONFLUO_EXPORT_BUCKET', meaning: 'AWS only: S3 bucket the export λ writes Parquet to (`<dataset>/dt=YYYY-MM-DD/part-0.parquet`); locally `$CONFLUO_DATA_DIR/export/`' },
   { name: 'CONFLUO_EXPORT_MESSAGE_TEXT', meaning: 'Export message text and survey comments (`on`/`off`); off keeps the export free of personal data', default: 'off' },
   { name: 'CONFLUO_EXPORT_CUSTOMER_PROFILE', meaning: 'Export customer name, language and country (`on`/`off`); never for erased customers', default: 'off' },
+  // attachments (issue 14): README "Attachments"
+  { name: 'CONFLUO_MEDIA_BUCKET', meaning: 'S3 bucket of attachment bytes (set by the stack on the functions that use it); locally the runtime\'s own store' },
+  { name: 'CONFLUO_MEDIA_QUEUE_URL', meaning: 'SQS queue of attachment downloads (set by the stack; locally the runtime\'s own queue)' },
+  { name: 'CONFLUO_MEDIA_MAX_MB', meaning: 'Largest inbound attachment kept, in MB (1 MB = 1,048,576 bytes), on every channel unless CONFLUO_MEDIA_CHANNEL_MAX_MB says otherwise; a larger one is marked `too_large` on the timeline', default: '25' },
+  { name: 'CONFLUO_MEDIA_CHANNEL_MAX_MB', meaning: 'Per-channel limits overriding CONFLUO_MEDIA_MAX_MB, comma-separated `channel=MB` (e.g. `telegram=20,email=10`); Telegram bots cannot download files over 20 MB whatever is set' },
+  { name: 'CONFLUO_MEDIA_MESSAGE_MAX_MB', meaning: 'Most bytes kept of one message\'s attachments together, in MB; attachments past it are marked `too_large`', default: '50' },
+  { name: 'CONFLUO_MEDIA_URL_SECONDS', meaning: 'Lifetime of the signed attachment download URLs the Agent API answers, in seconds (1–3600)', default: '300' },
   // channels (channels.md §0.13)
   { name: 'TELEGRAM_SECRET_TOKEN', meaning: 'inbound: the `secret_token` given to `setWebhook`', secret: true, channel: 'telegram' },
   { name: 'TELEGRAM_BOT_TOKEN', meaning: 'outbound: bot token for sendMessage and file downloads', secret: true, channel: 'telegram' },
@@ -163,6 +170,13 @@ const ConfigSchema = z
     for (const [key, min] of [['CONFLUO_MESSAGE_TTL_DAYS', 7], ['CONFLUO_FEED_TTL_DAYS', 2]] as const) {
       const v = c[key];
       if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < min)) ctx.addIssue({ code: 'custom', path: [key], message: `must be a whole number of days ≥ ${min}, or unset` });
+    }
+    for (const key of ['CONFLUO_MEDIA_MAX_MB', 'CONFLUO_MEDIA_MESSAGE_MAX_MB', 'CONFLUO_MEDIA_URL_SECONDS'] as const) {
+      if (!positiveInt.safeParse(c[key]).success) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
+    }
+    if (Number(c.CONFLUO_MEDIA_URL_SECONDS) > 3600) ctx.addIssue({ code: 'custom', path: ['CONFLUO_MEDIA_URL_SECONDS'], message: 'must be at most 3600 (signed URLs are short-lived)' });
+    if (c.CONFLUO_MEDIA_CHANNEL_MAX_MB !== undefined && !/^\s*[a-z]+\s*=\s*\d+\s*(,\s*[a-z]+\s*=\s*\d+\s*)*$/.test(c.CONFLUO_MEDIA_CHANNEL_MAX_MB)) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_MEDIA_CHANNEL_MAX_MB'], message: 'must be comma-separated channel=MB pairs, e.g. telegram=20,email=10' });
     }
     if (Number(c.CONFLUO_DEDUP_TTL_DAYS) < 8) ctx.addIssue({ code: 'custom', path: ['CONFLUO_DEDUP_TTL_DAYS'], message: 'must be ≥ 8: WhatsApp retries for 7 days' });
   });

@@ -75,3 +75,70 @@ export interface IngestMetrics {
 export interface ProcessMetrics {
   ignored(channel: string, reason: string, malformed: boolean): void;
 }
+
+/**
+ * Attachment bytes in the media bucket (lib/media.ts; key layout: functions/domain/media.ts).
+ * In AWS: S3 with presigned URLs (functions/runtime/s3-media-store.ts). Locally: the runtime's
+ * object store, and URLs on the local server signed with a per-run HMAC key
+ * (local/media-store.ts) that check expiry, signature and — for uploads — the policy's size and
+ * content-type conditions as S3 would.
+ */
+export interface MediaStore {
+  /** The bucket (as the function's `CONFLUO_MEDIA_BUCKET` names it). */
+  readonly bucket: string;
+  put(key: string, bytes: Uint8Array, opts: { readonly contentType: string }): Promise<void>;
+  /** The object's bytes; rejects with an error named `NoSuchKey` when there is none. */
+  get(key: string): Promise<Buffer>;
+  /** Deletes the objects (a missing one is no error, as in S3). */
+  delete(keys: readonly string[]): Promise<void>;
+  /**
+   * A GET URL valid for `expiresSeconds` whose response carries `Content-Type: contentType` and
+   * `Content-Disposition: attachment; filename*=UTF-8''<fileName>` (S3's `response-content-*`
+   * overrides), so the browser never sniffs or renders what the sender claimed.
+   */
+  presignGet(key: string, opts: PresignGetOptions): Promise<string>;
+  /**
+   * A browser upload form for exactly `key` (S3 presigned POST): the policy limits the size to
+   * `maxBytes` and the `Content-Type` field to `contentTypes` — one entry, exact (`image/png`) or
+   * a prefix ending in `/` (`image/`); S3 policies cannot express a list of alternatives, so
+   * more than one entry is refused. The uploaded bytes are still checked by magic bytes after.
+   */
+  presignPost(key: string, opts: PresignPostOptions): Promise<PresignedPost>;
+}
+
+export interface PresignGetOptions {
+  readonly fileName: string;
+  readonly contentType: string;
+  readonly expiresSeconds: number;
+  /** `inline` lets an image or a player show it; default `attachment` (download). */
+  readonly disposition?: 'inline' | 'attachment';
+}
+
+export interface PresignPostOptions {
+  readonly maxBytes: number;
+  readonly contentTypes: readonly string[];
+  readonly expiresSeconds: number;
+}
+
+/** POST `fields` (then the `Content-Type` field, then `file` last) as multipart/form-data to `url`. */
+export interface PresignedPost {
+  readonly url: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+export class MediaStoreError extends Error {
+  override readonly name = 'MediaStoreError';
+}
+
+/** The single `Content-Type` condition of a POST policy: exact, or a `…/` prefix. */
+export function postContentTypeCondition(contentTypes: readonly string[]): { readonly exact: string } | { readonly prefix: string } {
+  if (contentTypes.length !== 1 || !contentTypes[0]) throw new MediaStoreError('media: presignPost takes exactly one content type or prefix (S3 POST policies have no list condition)', { cause: { count: contentTypes.length } });
+  const t = contentTypes[0];
+  return t.endsWith('/') ? { prefix: t } : { exact: t };
+}
+
+/** `Content-Disposition` with an RFC 6266/5987 file name (ASCII fallback plus UTF-8). */
+export function contentDisposition(fileName: string, disposition: 'inline' | 'attachment' = 'attachment'): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `${disposition}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}

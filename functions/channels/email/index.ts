@@ -23,9 +23,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { findPhoneNumbersInText } from 'libphonenumber-js';
-import type { Identity, NormalisedEvent } from '../../domain/inbound.js';
+import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
+  type MediaFetch,
   invalid,
   malformed,
   ChannelRenderError,
@@ -165,6 +166,9 @@ async function receivedEvents(sns: SnsMessage, n: SesReceived, receivedAtMs: num
 
   const { raw, source, encoding } = await rawMime(n, ports);
   const mail = await readMail(raw);
+  // The attachments' bytes live only in this MIME (the SNS content dies with the queue message):
+  // the process step keeps it for the media function, which cuts the parts out (`mediaFetch`).
+  if (mail.attachments.length > 0) ports?.keepRaw?.(raw);
   if (mail.autoSubmitted) return [ignored('auto-submitted', id)];
   if (!mail.from) return [ignored('no sender address', id)];
 
@@ -294,6 +298,12 @@ export const email = defineChannel({
     if (!from) throw new ChannelRenderError('email: EMAIL_FROM is not configured (a verified SES identity)', { cause: { channel: CHANNEL, stage: 'render', setting: 'EMAIL_FROM' } });
     // functions/runtime/perform.ts sends this body through SES SendRawEmail.
     return { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: renderRawEmail(msg, from) };
+  },
+
+
+  /** Attachment `index` is MIME attachment `index` of the raw mail the process step kept (functions/channels/email/mime.ts `mimePart`). */
+  mediaFetch(_attachment: Attachment, index: number): MediaFetch | null {
+    return { kind: 'mime-part', index };
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage, ctx?: RenderContext): DeliveryResult {

@@ -223,3 +223,13 @@ export async function readMail(raw: Buffer): Promise<MailFacts> {
     autoSubmitted: isAutoSubmitted(mail, from?.address),
   }) as MailFacts;
 }
+
+/**
+ * MIME attachment `index` of a raw mail (in the order `readMail` lists them), decoded; undefined
+ * when the mail has fewer. The same parser as `readMail`, so the indexes agree.
+ */
+export async function mimePart(raw: Buffer, index: number): Promise<{ readonly bytes: Buffer; readonly fileName?: string; readonly contentType: string } | undefined> {
+  const mail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  const a = mail.attachments[index];
+  return a ? compact({ bytes: a.content, fileName: a.filename, contentType: a.contentType }) as { bytes: Buffer; fileName?: string; contentType: string } : undefined;
+}

@@ -17,6 +17,8 @@
 import type { Attachment, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
+  plainDownload,
+  type MediaFetch,
   type Admission,
   type DeliveryResult,
   type Envelope,
@@ -106,6 +108,12 @@ export const instagram = defineChannel({
   },
 
   /** `{"recipient_id":"…","message_id":"…"}`: the mid a later `read.mid` names. */
+
+  /** `payload.url` is a temporary public CDN URL (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' || attachment.type === 'other' ? null : plainDownload(attachment.url);
+  },
+
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
     return readGraphDelivery(res, (b) => idString(b.message_id));
   },

@@ -12,6 +12,8 @@
 import type { Attachment, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
+  plainDownload,
+  type MediaFetch,
   type Admission,
   type DeliveryResult,
   type Envelope,
@@ -109,6 +111,12 @@ export const messenger = defineChannel({
   },
 
   /** `{"recipient_id":"…","message_id":"m_…"}`: the mid that `delivery.mids` will name. */
+
+  /** `payload.url` is a temporary public CDN URL (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' || attachment.type === 'other' ? null : plainDownload(attachment.url);
+  },
+
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
     return readGraphDelivery(res, (b) => idString(b.message_id));
   },

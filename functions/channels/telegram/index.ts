@@ -16,6 +16,7 @@ import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound
 import {
   ChannelRenderError,
   defineChannel,
+  type MediaFetch,
   invalid,
   unauthorized,
   type Admission,
@@ -405,6 +406,18 @@ function deliveryBody(body: string): z.infer<typeof DeliveryBody> | undefined {
   }
 }
 
+const GetFileAnswer = z.object({ ok: z.literal(true), result: z.object({ file_path: z.string().min(1).max(1024), file_size: z.number().int().nonnegative().optional() }) });
+
+/** The `result` of a getFile answer, when it names a file path. */
+function telegramFile(body: string): { file_path: string; file_size?: number } | undefined {
+  try {
+    const r = GetFileAnswer.safeParse(JSON.parse(body));
+    return r.success && !r.data.result.file_path.split('/').includes('..') ? r.data.result : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const telegram = defineChannel({
   name: 'telegram',
   inboundSecrets: ['TELEGRAM_SECRET_TOKEN'],
@@ -509,6 +522,31 @@ export const telegram = defineChannel({
       url: `https://api.telegram.org/bot${token}/answerCallbackQuery`,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ callback_query_id: id }),
+    };
+  },
+
+
+  /**
+   * getFile (https://core.telegram.org/bots/api#getfile) answers `file_path`, valid for at least an
+   * hour; the bytes are at `https://api.telegram.org/file/bot<token>/<file_path>`. Bots can
+   * download files up to 20 MB (functions/domain/media.ts PLATFORM_MAX_BYTES).
+   */
+  mediaFetch(attachment: Attachment, _index: number, ctx: RenderContext): MediaFetch | null {
+    const fileId = attachment.platform_ref;
+    if (!fileId || attachment.type === 'location' || attachment.type === 'other') return null;
+    const token = ctx.secrets.TELEGRAM_BOT_TOKEN || '<TELEGRAM_BOT_TOKEN>';
+    return {
+      kind: 'lookup',
+      request: { method: 'GET', url: `https://api.telegram.org/bot${token}/getFile?file_id=${encodeURIComponent(fileId)}`, headers: {}, body: null },
+      next(res) {
+        const file = telegramFile(res.body);
+        if (!file) return { kind: 'unavailable', status: 'failed', reason: 'getFile answered no file_path' };
+        return {
+          kind: 'download',
+          request: { method: 'GET', url: `https://api.telegram.org/file/bot${token}/${file.file_path.split('/').map(encodeURIComponent).join('/')}`, headers: {}, body: null },
+          ...(file.file_size !== undefined ? { declaredSize: file.file_size } : {}),
+        };
+      },
     };
   },
 

@@ -15,6 +15,7 @@ import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } 
 import type { Attachment, Identity, NormalisedEvent, StatusUpdate } from '../../domain/inbound.js';
 import {
   defineChannel,
+  type MediaFetch,
   invalid,
   malformed,
   unauthorized,
@@ -473,6 +474,21 @@ export const twilio = defineChannel({
         body: form.toString(),
       };
     });
+  },
+
+
+  /**
+   * `MediaUrlN` needs HTTP Basic auth with the account SID and auth token unless the account
+   * turned that off (https://www.twilio.com/docs/usage/security#http-authentication); it
+   * redirects to the file (fetch drops the Authorization header on the cross-origin redirect).
+   */
+  mediaFetch(attachment: Attachment, _index: number, ctx: RenderContext): MediaFetch | null {
+    const url = attachment.url;
+    if (!url || !/^https:\/\/api\.twilio\.com\//.test(url)) return null;
+    const sid = ctx.secrets.TWILIO_ACCOUNT_SID;
+    const token = ctx.secrets.TWILIO_AUTH_TOKEN;
+    if (!sid || !token) return { kind: 'download', request: { method: 'GET', url, headers: { authorization: 'Basic <TWILIO_ACCOUNT_SID>' }, body: null } };
+    return { kind: 'download', request: { method: 'GET', url, headers: { authorization: `Basic ${Buffer.from(`${sid}:${token}`, 'utf8').toString('base64')}` }, body: null } };
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

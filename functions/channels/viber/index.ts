@@ -20,6 +20,8 @@ import { z } from 'zod';
 import type { Attachment, Identity, NormalisedEvent, StatusUpdate } from '../../domain/inbound.js';
 import {
   defineChannel,
+  plainDownload,
+  type MediaFetch,
   invalid,
   malformed,
   unauthorized,
@@ -431,6 +433,12 @@ export const viber = defineChannel({
       headers: { 'content-type': 'application/json', 'x-viber-auth-token': ctx.secrets.VIBER_AUTH_TOKEN || '<VIBER_AUTH_TOKEN>' },
       body: JSON.stringify(body),
     }));
+  },
+
+
+  /** `message.media` is a temporary public URL (https://developers.viber.com/docs/api/rest-bot-api/#receive-message-from-user). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' ? null : plainDownload(attachment.url, attachment.size);
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

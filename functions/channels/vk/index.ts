@@ -19,6 +19,8 @@ import { z } from 'zod';
 import type { Attachment, IgnoredEvent, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
   defineChannel,
+  plainDownload,
+  type MediaFetch,
   invalid,
   malformed,
   unauthorized,
@@ -612,6 +614,12 @@ export const vk = defineChannel({
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
     };
+  },
+
+
+  /** Photo, document, voice and sticker URLs are public CDN links; community bots cannot download videos (url absent). */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    return attachment.type === 'location' || attachment.type === 'video' ? null : plainDownload(attachment.url, attachment.size);
   },
 
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {

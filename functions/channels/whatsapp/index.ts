@@ -19,6 +19,7 @@
 import type { Attachment, IgnoredEvent, Identity, InboundMessage, NormalisedEvent, StatusUpdate } from '../../domain/inbound.js';
 import {
   defineChannel,
+  type MediaFetch,
   type Admission,
   type DeliveryResult,
   type DeliveryState,
@@ -455,6 +456,29 @@ export const whatsapp = defineChannel({
   },
 
   /** `messages[0].id` is the wamid our statuses will carry. */
+
+  /**
+   * `GET /<media-id>` answers a `url` that lives 5 minutes (the id 30 days); downloading it needs
+   * the same bearer token (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#download-media).
+   */
+  mediaFetch(attachment: Attachment, _index: number, ctx: RenderContext): MediaFetch | null {
+    const id = attachment.platform_ref;
+    if (!id || !/^\d{1,30}$/.test(id)) return null;
+    const headers = { authorization: `Bearer ${ctx.secrets.WHATSAPP_ACCESS_TOKEN || '<WHATSAPP_ACCESS_TOKEN>'}` };
+    return {
+      kind: 'lookup',
+      request: { method: 'GET', url: `${graphBase(ctx.secrets)}/${id}`, headers, body: null },
+      next(res) {
+        let answer: unknown;
+        try { answer = JSON.parse(res.body); } catch { answer = undefined; }
+        const url = isRecord(answer) ? str(answer.url) : undefined;
+        if (!url || !/^https:\/\//.test(url)) return { kind: 'unavailable', status: 'failed', reason: 'the media lookup answered no URL' };
+        const size = isRecord(answer) && typeof answer.file_size === 'number' ? answer.file_size : undefined;
+        return { kind: 'download', request: { method: 'GET', url, headers, body: null }, ...(size !== undefined ? { declaredSize: size } : {}) };
+      },
+    };
+  },
+
   readDelivery(res: PlatformResponse, _msg: OutboundMessage): DeliveryResult {
     return readGraphDelivery(res, (b) => (Array.isArray(b.messages) && isRecord(b.messages[0]) ? idString(b.messages[0].id) : undefined));
   },

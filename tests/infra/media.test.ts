@@ -1,0 +1,77 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { confluoAppWithNag, lambdaEnvironments, policyStatements, resourceId, synthConfluo, awsSolutionsReport } from './helpers.js';
+
+// GIVEN the whole stack with a retention of its own for attachments
+const { template } = synthConfluo({ mediaRetentionDays: 90, mediaUploadOrigins: ['https://shop.example'] });
+const bucketId = resourceId(template, 'AWS::S3::Bucket', 'MediaBucket');
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id]) => id);
+/** The S3 actions a function may take on the media bucket's objects. */
+const mediaActions = (fn: string) => policyStatements(template, fn)
+  .filter((s) => JSON.stringify(s.Resource ?? '').includes(bucketId))
+  .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[]);
+
+describe('Media bucket', () => {
+  it('is private, encrypted, TLS-only, logged, and expires objects after mediaRetentionDays', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LoggingConfiguration: { DestinationBucketName: { Ref: resourceId(template, 'AWS::S3::Bucket', 'MediaAccessLogs') }, LogFilePrefix: 'media/' },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-media', ExpirationInDays: 90, Status: 'Enabled' })]) },
+    });
+    expect(resources[bucketId]!.Properties.LifecycleConfiguration).toMatchObject({ Rules: expect.arrayContaining([expect.objectContaining({ Id: 'expire-inbound-mail', Prefix: 'inbound-mail/', ExpirationInDays: 7 })]) });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    expect((template.toJSON().Resources[bucketId] as { DeletionPolicy: string }).DeletionPolicy).toBe('Retain');
+  });
+
+  it('lets browsers POST uploads only from the inbox and the configured origins', () => {
+    const cors = (resources[bucketId]!.Properties.CorsConfiguration as { CorsRules: Array<{ AllowedMethods: string[]; AllowedOrigins: unknown[] }> }).CorsRules;
+    expect(cors).toHaveLength(1);
+    expect(cors[0]!.AllowedMethods).toEqual(expect.arrayContaining(['POST', 'GET']));
+    expect(cors[0]!.AllowedMethods).not.toContain('PUT');
+    expect(cors[0]!.AllowedOrigins).toContain('https://shop.example');
+    expect(cors[0]!.AllowedOrigins).not.toContain('*');
+  });
+
+  it('refuses a retention that is not a whole number of days', () => {
+    expect(() => synthConfluo({ mediaRetentionDays: 0 })).toThrow(/retentionDays/);
+  });
+});
+
+describe('Media access', () => {
+  it('is granted per function and per verb: only the functions that use the bucket name it or reach it', () => {
+    const withBucket = functions.filter((fn) => 'CONFLUO_MEDIA_BUCKET' in (lambdaEnvironments(template)[fn] ?? {}));
+    const withAccess = functions.filter((fn) => mediaActions(fn).length > 0);
+    expect(withAccess.sort()).toEqual(withBucket.sort());
+    for (const fn of functions) {
+      const actions = mediaActions(fn);
+      // Never wildcards, never bucket-level changes.
+      expect(actions.every((a) => ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'].includes(a)), `${fn}: ${actions.join(',')}`).toBe(true);
+    }
+    const by = (prefix: string) => { const fn = functions.find((f) => f.startsWith(prefix)); expect(fn, prefix).toBeDefined(); return fn!; };
+    expect(mediaActions(by('ProcessingProcessFunction'))).toEqual(['s3:PutObject']);
+    expect(mediaActions(by('AgentApiAgentApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(mediaActions(by('ProcessingDispatchFunction'))).toEqual(['s3:DeleteObject']);
+    for (const none of ['Ingest', 'ExportExportFunction', 'SlaWorkflow', 'SurveyWorkflow', 'SurveyLink']) expect(mediaActions(by(none)), none).toEqual([]);
+  });
+
+  it('lets the process function write only under inbound-mail/', () => {
+    const put = policyStatements(template, functions.find((fn) => fn.startsWith('ProcessingProcessFunction'))!)
+      .find((s) => s.Action === 's3:PutObject' && JSON.stringify(s.Resource).includes(bucketId))!;
+    expect(JSON.stringify(put.Resource)).toContain('/inbound-mail/*');
+  });
+});
+
+describe('Media cdk-nag', () => {
+  it('passes AwsSolutions with every acknowledgement explained', () => {
+    const { app } = confluoAppWithNag();
+    const nag = awsSolutionsReport(app);
+    expect(nag.violations).toEqual([]);
+    expect(nag.conclusion).toBe('success');
+  });
+});
