@@ -174,6 +174,7 @@ export interface ConfluoStackProps extends StackProps {
 }
 
 const INBOUND_MAIL_KEYS = `${INBOUND_MAIL_PREFIX}*`;
+const AGENT_UPLOAD_KEYS = 'uploads/agents/*';
 
 /** The whole Confluo backend in one stack. */
 export class ConfluoStack extends Stack {
@@ -290,6 +291,10 @@ export class ConfluoStack extends Stack {
     // the only other copy); the Agent API signs download URLs; dispatch runs GDPR erasure chunks.
     this.media.grantPut(this.processing.processFunction, INBOUND_MAIL_KEYS);
     this.media.grantRead(this.agentApi.function);
+    // Agents' uploads: the Agent API signs their POST forms (only under the agents' prefix) and
+    // reads them back to check; the send function reads every file it sends (URL or bytes).
+    this.media.grantPut(this.agentApi.function, AGENT_UPLOAD_KEYS);
+    this.media.grantRead(this.outbound.function);
     this.media.grantDelete(this.processing.dispatchFunction);
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);

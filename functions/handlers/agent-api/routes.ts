@@ -13,6 +13,8 @@ import { kpiRoutes } from './kpi-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
+import { attachmentRoutes } from './attachment-routes.js';
+import type { MediaStore } from '../../runtime/ports.js';
 import { surveyRoutes } from './survey-routes.js';
 import { listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
@@ -32,6 +34,8 @@ export interface AgentApiDeps {
   readonly ticketPrefix?: string;
   /** META_HUMAN_AGENT_TAG=on: Messenger/Instagram replies beyond 24 h go out tagged HUMAN_AGENT (7 days). */
   readonly humanAgentTag?: boolean;
+  /** The media bucket (attachments: agents' uploads, downloads). */
+  readonly media?: MediaStore;
 }
 
 export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
@@ -85,6 +89,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       },
     }),
     ...replyRoutes(deps),
+    ...attachmentRoutes(deps),
     route({
       method: 'GET', path: '/customers', summary: 'Look customers up by identity `<channel>:<external_id>`, or by `q`: a phone (E.164 after normalising), an e-mail or an identity — verified attributes and identities', role: 'agent',
       query: CustomerQuery, responses: { 200: CustomerList },
