@@ -213,6 +213,7 @@ export class ConfluoStack extends Stack {
     // The anonymous routes get their own throttles on the webhook API, apart from the platforms' webhooks.
     this.ingest.throttleRoutes(this.webchatApi.sessionRoutes, PUBLIC_ROUTE_THROTTLES.webchatSession);
     this.ingest.throttleRoutes(this.webchatApi.messagesRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
+    this.ingest.throttleRoutes(this.webchatApi.uploadRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,
@@ -295,6 +296,10 @@ export class ConfluoStack extends Stack {
     // reads them back to check; the send function reads every file it sends (URL or bytes).
     this.media.grantPut(this.agentApi.function, AGENT_UPLOAD_KEYS);
     this.media.grantRead(this.outbound.function);
+    // Web-chat visitors' uploads: the widget API signs POST forms under the visitors' prefix and
+    // signs GET links for the files of the conversation (the visitor's own and the agents').
+    this.media.grantPut(this.webchatApi.function, 'uploads/webchat/*');
+    this.media.grantRead(this.webchatApi.function);
     this.media.grantDelete(this.processing.dispatchFunction);
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
