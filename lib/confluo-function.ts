@@ -21,10 +21,10 @@ import type { Construct } from 'constructs';
 import { SSM_SETTINGS } from './ssm-settings.js';
 
 /** The Lambda entry points under `functions/handlers/`; each exports `handler`. */
-export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link';
+export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link' | 'media';
 
 /** The settings of `functions/runtime/config.ts` that hold a queue URL. */
-export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL';
+export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL' | 'CONFLUO_MEDIA_QUEUE_URL';
 
 /**
  * CloudFormation metadata key naming the handler file of each function resource

@@ -10,6 +10,7 @@ import { assertSecretsPath, ConfluoFunction } from './confluo-function.js';
 import { Export } from './export.js';
 import { Ingest, PUBLIC_ROUTE_THROTTLES } from './ingest.js';
 import { Media } from './media.js';
+import { InboundMedia, type MediaLimitsProps } from './inbound-media.js';
 import { Observability } from './observability.js';
 import { Outbound } from './outbound.js';
 import { Processing } from './processing.js';
@@ -162,6 +163,21 @@ export interface ConfluoStackProps extends StackProps {
   readonly mediaUploadOrigins?: readonly string[];
 
   /**
+   * Size limits of inbound attachments: per attachment (all channels, or per channel) and per
+   * message; an attachment over them is marked `too_large` on the timeline, never downloaded whole.
+   *
+   * @default - 25 MB per attachment (Telegram: 20 MB, its bots' limit), 50 MB per message
+   */
+  readonly mediaLimits?: MediaLimitsProps;
+
+  /**
+   * Lifetime of the signed attachment URLs the Agent API answers, in seconds (1–3600).
+   *
+   * @default 300
+   */
+  readonly mediaUrlSeconds?: number;
+
+  /**
    * How agents sign in to the hosted inbox: the Cognito hosted UI (authorization code + PKCE)
    * returns them to the inbox URL. Only with `webInbox` (without it the app client keeps SRP only).
    *
@@ -189,6 +205,8 @@ export class ConfluoStack extends Stack {
   public readonly export: Export;
   /** The attachment bucket (issue 14). */
   public readonly media: Media;
+  /** Inbound attachments fetched into the media bucket (media queue → media function). */
+  public readonly inboundMedia: InboundMedia;
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
   /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
@@ -301,6 +319,11 @@ export class ConfluoStack extends Stack {
     this.media.grantPut(this.webchatApi.function, 'uploads/webchat/*');
     this.media.grantRead(this.webchatApi.function);
     this.media.grantDelete(this.processing.dispatchFunction);
+    this.inboundMedia = new InboundMedia(this, 'InboundMedia', {
+      store: this.store, media: this.media, dispatch: this.processing.dispatchFunction, secretsPath: this.secretsPath,
+      ...(props.mediaLimits ? { limits: props.mediaLimits } : {}),
+    });
+    if (props.mediaUrlSeconds !== undefined) this.agentApi.function.addEnvironment('CONFLUO_MEDIA_URL_SECONDS', String(props.mediaUrlSeconds));
     // GET /api/v1/sla/* shows the deployment's defaults until supervisors store their own.
     if (this.slaWorkflow.defaultsJson) this.agentApi.function.addEnvironment('CONFLUO_SLA_DEFAULTS', this.slaWorkflow.defaultsJson);
     this.export = new Export(this, 'Export', {

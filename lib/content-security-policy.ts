@@ -16,6 +16,11 @@ export interface CspOptions {
   readonly connect?: readonly string[];
   /** Allow `style` attributes and `<style>` elements (the demo page and the widget). @default false */
   readonly inlineStyles?: boolean;
+  /**
+   * Origins besides the page's own that images, audio and video may load from: where signed
+   * attachment URLs point (the media bucket, e.g. `https://*.s3.eu-west-1.amazonaws.com`).
+   */
+  readonly media?: readonly string[];
 }
 
 export function contentSecurityPolicy(opts: CspOptions = {}): string {
@@ -23,7 +28,8 @@ export function contentSecurityPolicy(opts: CspOptions = {}): string {
     "default-src 'none'",
     "script-src 'self'",
     `style-src 'self'${opts.inlineStyles ? " 'unsafe-inline'" : ''}`,
-    "img-src 'self' data: blob:",
+    ['img-src', "'self'", 'data:', 'blob:', ...(opts.media ?? [])].join(' '),
+    ['media-src', "'self'", 'blob:', ...(opts.media ?? [])].join(' '),
     ['connect-src', "'self'", ...(opts.connect ?? [])].join(' '),
     "font-src 'self'",
     "manifest-src 'self'",

@@ -12,6 +12,8 @@
  *   region (escalation e-mails);
  * - process: what the channels' `parse` reads (`parseSettings`: e-mail's `EMAIL_FORM_SENDERS`);
  * - agent-api: `META_HUMAN_AGENT_TAG` (whether Messenger/Instagram replies may be tagged);
+ * - media: the download tokens of the channels whose attachments need one (`mediaSecrets`:
+ *   Telegram's bot token, WhatsApp's access token, Twilio's account SID and auth token);
  * - the widget's rate limits (`CONFLUO_WEBCHAT_*_RATE`) where they are counted (ingest, webchat-api).
  *
  * `ConfluoFunction.bindSecrets` puts the list in the function's `CONFLUO_SECRET_NAMES` and grants
@@ -45,4 +47,5 @@ export const SSM_SETTINGS = {
   'sla-evaluate': names(SES_REGION),
   process: names(adapters.flatMap((a) => a.parseSettings ?? [])),
   'agent-api': names(['META_HUMAN_AGENT_TAG']),
+  media: names(adapters.flatMap((a) => a.mediaSecrets ?? [])),
 } as const satisfies Partial<Record<HandlerName, readonly SettingName[]>>;

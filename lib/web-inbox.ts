@@ -78,7 +78,8 @@ export class WebInbox extends Construct {
         origin,
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         // The inbox: HSTS, nosniff, frame denial, referrer policy and its Content-Security-Policy.
-        responseHeadersPolicy: this.headersPolicy('InboxHeaders', { connect }),
+        // Attachments: signed URLs of the media bucket (virtual-hosted S3 URLs of this region).
+        responseHeadersPolicy: this.headersPolicy('InboxHeaders', { connect, media: [`https://*.s3.${stack.region}.${stack.urlSuffix}`] }),
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
       },
       additionalBehaviors: {

@@ -7,6 +7,8 @@
  * below): rate limits with a retry-after, permanent refusals, "blocked" codes, timeouts — so every
  * failure path of the sender runs end to end locally.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { PlatformRequest, PlatformResponse } from '../functions/channels/channel.js';
 import { CHANNELS } from '../functions/domain/inbound.js';
@@ -116,4 +118,89 @@ export class PlatformSimulator {
 /** The error `fetch` rejects with when `AbortSignal.timeout` fires (a DOMException named TimeoutError). */
 export function simulatedTimeout(): Error {
   return Object.assign(new Error('The operation was aborted due to timeout (simulated)'), { name: 'TimeoutError' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachment downloads (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+const SAMPLE_DIR = new URL('./sample-media/', import.meta.url);
+/** The sample files the simulated platforms serve, by name. */
+export const SAMPLE_MEDIA = {
+  jpeg: { file: 'photo.jpg', type: 'image/jpeg', ext: 'jpg' },
+  png: { file: 'image.png', type: 'image/png', ext: 'png' },
+  pdf: { file: 'invoice.pdf', type: 'application/pdf', ext: 'pdf' },
+} as const;
+export type SampleMedia = keyof typeof SAMPLE_MEDIA;
+
+export function sampleMediaBytes(name: SampleMedia): Buffer {
+  return readFileSync(new URL(SAMPLE_MEDIA[name].file, SAMPLE_DIR));
+}
+
+/** Size of the body served for a URL that asks for an oversized file (`…oversize…`): past a 1 MB limit. */
+export const OVERSIZE_BYTES = 2 * 1024 * 1024 + 1;
+
+/**
+ * Which sample a URL or id asks for, by a word in it: `pdf`/`doc`, `png`; anything else a JPEG
+ * (the usual photo). `gone`/`expired` → 404, `oversize` → OVERSIZE_BYTES of JPEG-headed bytes.
+ */
+function sampleFor(hint: string): SampleMedia | 'gone' | 'oversize' {
+  const h = hint.toLowerCase();
+  if (/gone|expired/.test(h)) return 'gone';
+  if (/oversize/.test(h)) return 'oversize';
+  if (/pdf|doc/.test(h)) return 'pdf';
+  if (/png/.test(h)) return 'png';
+  return 'jpeg';
+}
+
+const bytesAnswer = (status: number, type: string, bytes: Buffer) => ({ status, headers: { 'content-type': type, 'content-length': String(bytes.length) }, bytes });
+
+/**
+ * What the platforms answer to attachment downloads (never recorded in the outbox: reads, not
+ * messages): Telegram getFile and the file URL; the Graph API media lookup and its lookaside URL
+ * (bearer token required); Twilio media URLs (Basic auth required); CDN URLs of the other
+ * channels. Bytes come from local/sample-media/.
+ */
+export function simulateDownload(req: PlatformRequest): { status: number; headers: Record<string, string>; bytes: Buffer } {
+  const url = new URL(req.url);
+  const auth = req.headers.authorization ?? '';
+  const unauthorized = bytesAnswer(401, 'application/json', Buffer.from('{"error":"unauthorized"}'));
+  const notFound = bytesAnswer(404, 'application/json', Buffer.from('{"error":"not found"}'));
+  const serve = (hint: string) => {
+    const s = sampleFor(hint);
+    if (s === 'gone') return notFound;
+    if (s === 'oversize') { const b = Buffer.alloc(OVERSIZE_BYTES); sampleMediaBytes('jpeg').copy(b); return bytesAnswer(200, 'image/jpeg', b); }
+    return bytesAnswer(200, SAMPLE_MEDIA[s].type, sampleMediaBytes(s));
+  };
+  if (url.hostname === 'api.telegram.org') {
+    const getFile = /^\/bot[^/]+\/getFile$/.exec(url.pathname);
+    if (getFile) {
+      const fileId = url.searchParams.get('file_id') ?? '';
+      const s = sampleFor(fileId);
+      if (s === 'gone') return bytesAnswer(400, 'application/json', Buffer.from('{"ok":false,"error_code":400,"description":"Bad Request: invalid file_id"}'));
+      const path = s === 'oversize' ? 'videos/file_oversize.mp4' : `${s === 'pdf' ? 'documents' : 'photos'}/file_${(++seq).toString(36)}.${SAMPLE_MEDIA[s].ext}`;
+      const body = { ok: true, result: { file_id: fileId, file_unique_id: `u${seq}`, file_path: path, ...(s === 'oversize' ? {} : { file_size: sampleMediaBytes(s).length }) } };
+      return bytesAnswer(200, 'application/json', Buffer.from(JSON.stringify(body)));
+    }
+    if (url.pathname.startsWith('/file/bot')) return serve(url.pathname);
+    return notFound;
+  }
+  if (url.hostname === 'graph.facebook.com' && /^\/v[\d.]+\/\d+$/.test(url.pathname)) {
+    if (!auth.startsWith('Bearer ') || auth.includes('<')) return unauthorized;
+    const id = url.pathname.split('/').pop()!;
+    // Media ids are digits: every one is a photo here.
+    const kind: SampleMedia = 'jpeg';
+    const bytes = sampleMediaBytes(kind);
+    const body = { messaging_product: 'whatsapp', id, url: `https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=${id}&ext=${SAMPLE_MEDIA[kind].ext}`, mime_type: SAMPLE_MEDIA[kind].type, sha256: createHash('sha256').update(bytes).digest('hex'), file_size: bytes.length };
+    return bytesAnswer(200, 'application/json', Buffer.from(JSON.stringify(body)));
+  }
+  if (url.hostname === 'lookaside.fbsbx.com') {
+    if (!auth.startsWith('Bearer ') || auth.includes('<')) return unauthorized;
+    return serve(url.searchParams.get('ext') ?? '');
+  }
+  if (url.hostname === 'api.twilio.com') {
+    if (!auth.startsWith('Basic ') || auth.includes('<')) return unauthorized;
+    return serve(url.pathname);
+  }
+  return serve(`${url.pathname}${url.search}`);
 }

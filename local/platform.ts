@@ -17,7 +17,7 @@ import type { Db } from '../functions/store/db.js';
 import type { VirtualClock } from './clock.js';
 import { localExportWriter } from './export-writer.js';
 import type { Outbox } from './outbox.js';
-import { simulateResponse, simulatedTimeout, type PlatformSimulator } from './platform-simulator.js';
+import { simulateDownload, simulateResponse, simulatedTimeout, type PlatformSimulator } from './platform-simulator.js';
 import type { LocalQueue } from './queues.js';
 import type { LocalS3 } from './s3.js';
 import { localMediaStore, type LocalMediaSigner } from './media-store.js';
@@ -94,7 +94,7 @@ export function localPlatform(services: LocalServices, settings: () => Config): 
       const queue = services.queues.get(queueUrl);
       if (!queue) throw new PlatformError('local platform: no local queue has this URL (a queue binding the template lacks?)', { cause: { queue_url: queueUrl } });
       return async (msg) => {
-        queue.send({ body: msg.body, groupId: msg.groupId, deduplicationId: msg.deduplicationId, ...(msg.attributes ? { attributes: msg.attributes } : {}) });
+        queue.send({ body: msg.body, ...(msg.groupId !== undefined ? { groupId: msg.groupId } : {}), ...(msg.deduplicationId !== undefined ? { deduplicationId: msg.deduplicationId } : {}), ...(msg.attributes ? { attributes: msg.attributes } : {}) });
       };
     },
     queueVisibility: (queueUrl) => {
@@ -115,6 +115,12 @@ export function localPlatform(services: LocalServices, settings: () => Config): 
       return localExportWriter(dir);
     },
     scratchDir: tmpdir(),
+    // Attachment downloads are answered by the simulated platforms (sample bytes), not recorded.
+    download: async (request, { maxBytes }) => {
+      const res = simulateDownload(request);
+      if (res.bytes.length > maxBytes) return { kind: 'too_large', status: res.status, size: res.bytes.length };
+      return { kind: 'bytes', status: res.status, headers: res.headers, bytes: res.bytes };
+    },
     media: (config) => {
       const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
       if (bucket !== services.mediaBucket) throw new PlatformError('local platform: the function names another media bucket than the runtime serves', { cause: { bucket } });

@@ -67,7 +67,11 @@ export interface Runtime {
   readonly db: Db;
   readonly clock: VirtualClock;
   readonly outbox: Outbox;
-  readonly queues: { readonly inbound: LocalQueue; readonly inboundDlq: LocalQueue; readonly outbound: LocalQueue; readonly outboundDlq: LocalQueue };
+  readonly queues: { readonly inbound: LocalQueue; readonly inboundDlq: LocalQueue; readonly outbound: LocalQueue; readonly outboundDlq: LocalQueue; readonly media: LocalQueue; readonly mediaDlq: LocalQueue };
+  /** The local S3 stand-in (export and media buckets' objects, SES S3-action mail). */
+  readonly s3: LocalS3;
+  /** The media bucket's local name. */
+  readonly mediaBucket: string;
   readonly ddbEndpoint: string;
   /** The local Step Functions (SLA executions on the virtual clock). */
   readonly workflows: LocalWorkflows;
@@ -138,9 +142,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const inbound = queue('inbound.fifo', roles.inboundQueue, inboundDlq);
     const outboundDlq = queue('outbound-dlq.fifo', roles.outboundDlq);
     const outbound = queue('outbound.fifo', roles.outboundQueue, outboundDlq);
-    cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq]) q.close(); });
-    cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound]) q.recheck(); }));
-    const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq]]);
+    // Attachment downloads (issue 14): a standard queue, as in the template.
+    const mediaDlq = queue('media-dlq', roles.mediaDlq);
+    const mediaQueue = queue('media', roles.mediaQueue, mediaDlq);
+    cleanups.push(() => { for (const q of [inbound, inboundDlq, outbound, outboundDlq, mediaQueue, mediaDlq]) q.close(); });
+    cleanups.push(clock.onAdvance(() => { for (const q of [inbound, outbound, mediaQueue]) q.recheck(); }));
+    const queuesById = new Map<string, LocalQueue>([[roles.inboundQueue, inbound], [roles.inboundDlq, inboundDlq], [roles.outboundQueue, outbound], [roles.outboundDlq, outboundDlq], [roles.mediaQueue, mediaQueue], [roles.mediaDlq, mediaDlq]]);
     const exportBucket = roles.exportBucket.toLowerCase();
     const mediaBucket = roles.mediaBucket.toLowerCase();
     // Presigned media URLs name this runtime's URL, known once the server listens (below).
@@ -191,6 +198,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outboundMapping = consumerOf(roles.outboundQueue);
     const inboundPoller = new QueuePoller(inbound, invokeFunction(inboundMapping.functionLogicalId) as never, { batchSize: inboundMapping.batchSize, concurrency: 2, onError });
     const outboundPoller = new QueuePoller(outbound, invokeFunction(outboundMapping.functionLogicalId) as never, { batchSize: outboundMapping.batchSize, concurrency: 1, onError });
+    const mediaMapping = consumerOf(roles.mediaQueue);
+    const mediaPoller = new QueuePoller(mediaQueue, invokeFunction(mediaMapping.functionLogicalId) as never, { batchSize: mediaMapping.batchSize, concurrency: 1, onError });
     const streams = new DynamoDBStreamsClient({ endpoint: ddbEndpoint, ...LOCAL_AWS });
     cleanups.push(() => streams.destroy());
     const dispatch = invokeFunction(streamMapping.functionLogicalId) as (e: import('aws-lambda').DynamoDBStreamEvent) => Promise<import('aws-lambda').DynamoDBBatchResponse>;
@@ -198,18 +207,18 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       client: streams, streamArn, handler: feedHub.tap(dispatch), filterPatterns: streamMapping.filterPatterns, awsRegion: LOCAL_REGION,
       ...(file('stream.json') ? { checkpointFile: file('stream.json')! } : {}), onError,
     });
-    cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), streamPoller.stop()]); });
+    cleanups.push(async () => { await Promise.all([inboundPoller.stop(), outboundPoller.stop(), mediaPoller.stop(), streamPoller.stop()]); });
 
     /** Throws NotSettledError (local/settle.ts; `POST /dev/settle` answers it 503) when not quiet by the deadline. */
     async function settle(timeoutMs = 30_000): Promise<SettleResult> {
       const deadline = Date.now() + timeoutMs;
-      const before = { processed: inboundPoller.processed + outboundPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth, steps: workflows.steps };
+      const before = { processed: inboundPoller.processed + outboundPoller.processed + mediaPoller.processed, dlq: inboundDlq.stats().depth + outboundDlq.stats().depth + mediaDlq.stats().depth, steps: workflows.steps };
       let waitingFor: SettleWait = 'a quiet pass';
       let dispatchedTotal = 0;
       const notSettled = () => {
         const w = workflows.stats();
         return new NotSettledError(`settle: the system did not become quiet within ${timeoutMs / 1000} s (waiting for: ${waitingFor})`, {
-          waitingFor, queues: [inbound.stats(), outbound.stats()], stream: { dispatched: dispatchedTotal },
+          waitingFor, queues: [inbound.stats(), outbound.stats(), mediaQueue.stats()], stream: { dispatched: dispatchedTotal },
           workflows: { due: workflows.dueCount(), running: w.running, parked: w.waiting, steps: workflows.steps - before.steps },
         });
       };
@@ -226,15 +235,16 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         const dispatched = await wait('table stream', streamPoller.drain());
         dispatchedTotal += dispatched;
         await wait('outbound queue', outboundPoller.whenIdle());
+        await wait('media queue', mediaPoller.whenIdle());
         const steps = workflows.steps;
         await wait('workflows', workflows.whenIdle());
         const again = await wait('table stream', streamPoller.drain());
         dispatchedTotal += again;
-        if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && workflows.idle()) break;
+        if (dispatched === 0 && again === 0 && workflows.steps === steps && inboundPoller.idle() && outboundPoller.idle() && mediaPoller.idle() && workflows.idle()) break;
       }
       return {
-        processed: inboundPoller.processed + outboundPoller.processed - before.processed,
-        dlq: inboundDlq.stats().depth + outboundDlq.stats().depth - before.dlq,
+        processed: inboundPoller.processed + outboundPoller.processed + mediaPoller.processed - before.processed,
+        dlq: inboundDlq.stats().depth + outboundDlq.stats().depth + mediaDlq.stats().depth - before.dlq,
         workflows: workflows.steps - before.steps,
       };
     }
@@ -245,7 +255,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       gateway: { route: (request) => (gateway ? gateway.route(request) : Promise.reject(new RuntimeError('runtime: not started yet'))) },
       invoke: (id, event) => (lambdas ? lambdas.invoke(id, event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
       config, clock, outbox, settle, feedHub, simulator,
-      queues: () => [inbound, outbound].map((q) => ({ ...q.stats(), dlqEntries: (q === inbound ? inboundDlq : outboundDlq).dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
+      queues: () => ([[inbound, inboundDlq], [outbound, outboundDlq], [mediaQueue, mediaDlq]] as const).map(([q, dlq]) => ({ ...q.stats(), dlqEntries: dlq.dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3, mediaSigner,
     });
     const port = opts.port ?? Number(config.PORT);
@@ -268,6 +278,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
     inboundPoller.start();
     outboundPoller.start();
+    mediaPoller.start();
     streamPoller.start();
     const runtimeFile = announceDir ? join(announceDir, 'runtime.json') : null;
     if (runtimeFile) {
@@ -279,8 +290,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows,
-      queues: { inbound, inboundDlq, outbound, outboundDlq },
+      url, port: actualPort, config, dataDir, runtimeFile, db, clock, outbox, ddbEndpoint, workflows, s3, mediaBucket,
+      queues: { inbound, inboundDlq, outbound, outboundDlq, media: mediaQueue, mediaDlq },
       settle,
       stop: () => (stopping ??= runCleanups(cleanups)),
     };

@@ -6,7 +6,7 @@
 import type { QueueStats } from './queues.js';
 
 /** The wait that was running when time ran out; `a quiet pass` = every wait ended, but work kept coming. */
-export type SettleWait = 'inbound queue' | 'table stream' | 'outbound queue' | 'workflows' | 'a quiet pass';
+export type SettleWait = 'inbound queue' | 'table stream' | 'outbound queue' | 'media queue' | 'workflows' | 'a quiet pass';
 
 export interface PendingWork {
   readonly waitingFor: SettleWait;

@@ -42,6 +42,8 @@ export interface StackRoles {
   readonly surveyStateMachine: string;
   readonly exportBucket: string;
   readonly mediaBucket: string;
+  readonly mediaQueue: string;
+  readonly mediaDlq: string;
 }
 
 export interface SynthesizedStack {
@@ -90,6 +92,7 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
         slaStateMachine: id(stack.slaWorkflow.stateMachine), surveyStateMachine: id(stack.surveyWorkflow.stateMachine),
         exportBucket: id(stack.export.bucket),
         mediaBucket: id(stack.media.bucket),
+        mediaQueue: id(stack.inboundMedia.queue), mediaDlq: id(stack.inboundMedia.dlq),
       },
     };
     try {

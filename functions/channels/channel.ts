@@ -216,6 +216,8 @@ export interface ChannelAdapter {
    * side of the channels declares (lib/ssm-settings.ts; tests/channels/settings-reads.test.ts).
    */
   readonly outboundSecrets: readonly string[];
+  /** Settings `mediaFetch` reads (tokens of downloads; a subset of the outbound ones): all the media function may read. */
+  readonly mediaSecrets?: readonly string[];
   readonly capabilities: ChannelCapabilities;
   /**
    * Ingest checks after the size limit: authenticity, validity, handshakes (§0.2 steps 3–5).

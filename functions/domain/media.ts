@@ -23,6 +23,13 @@ import type { Channel } from './inbound.js';
 
 export const MB = 1024 * 1024;
 
+/**
+ * Receives of a media job before its queue dead-letters it (lib/inbound-media.ts); on the last
+ * one the media function records what still fails as `failed` instead, so only a defect of ours
+ * ever reaches the DLQ — never a platform's trouble or an oversized file.
+ */
+export const MEDIA_MAX_RECEIVES = 5;
+
 /** Days the raw MIME of an inbound e-mail is kept for the media function. */
 export const INBOUND_MAIL_DAYS = 7;
 export const INBOUND_MAIL_PREFIX = 'inbound-mail/';

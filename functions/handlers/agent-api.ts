@@ -28,6 +28,6 @@ export const handler = lambdaHandler(async (platform) => {
   return makeAgentApi({
     db: platform.db(config), clock: platform.clock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX,
     humanAgentTag: config.META_HUMAN_AGENT_TAG === 'on',
-    ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}),
+    ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config), mediaUrlSeconds: Number(config.CONFLUO_MEDIA_URL_SECONDS) } : {}),
   });
 });

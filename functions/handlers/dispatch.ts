@@ -27,6 +27,7 @@ import { surveySettingsFrom } from '../domain/survey.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
 import { classificationReaction } from './reactions/classification.js';
 import { erasureReactions } from './reactions/erasure.js';
+import { mediaReactions } from './reactions/media.js';
 import { combineReactions, type Reaction } from './reactions/reaction.js';
 import { slaReactions } from './sla-reactions.js';
 import { slaDefaultsFrom } from './sla-evaluate.js';
@@ -118,7 +119,8 @@ export function deploymentReactions(platform: Platform, config: Config, db: Db):
   const surveyArn = config.CONFLUO_SURVEY_STATE_MACHINE_ARN;
   return combineReactions(
     { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
-    erasureReactions({ db, clock }),
+    erasureReactions({ db, clock, ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}) }),
+    config.CONFLUO_MEDIA_QUEUE_URL ? mediaReactions(platform.queue(config.CONFLUO_MEDIA_QUEUE_URL)) : {},
     slaArn ? slaReactions({ db, clock, defaults: slaDefaultsFrom(config), startExecution: (name, input) => platform.startExecution(slaArn, name, input) }) : {},
     surveyArn ? surveyReactions({ db, clock, settings: surveySettingsFrom(config), startExecution: (name, input) => platform.startExecution(surveyArn, name, input) }) : {},
   );

@@ -29,6 +29,7 @@ import { setDefaultPlatform, type Platform } from './platform.js';
 import type { ChangeVisibility, Enqueue, MediaStore, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
 import { s3MediaStore } from './s3-media-store.js';
+import { fetchDownload } from './download.js';
 import { fetchSnsCertificate } from './sns-certificate.js';
 
 /**
@@ -99,7 +100,9 @@ export function awsPlatform(): Platform {
     queue: (queueUrl): Enqueue => async (msg) => {
       sqs ??= new SQSClient({});
       await sqs.send(new SendMessageCommand({
-        QueueUrl: queueUrl, MessageBody: msg.body, MessageGroupId: msg.groupId, MessageDeduplicationId: msg.deduplicationId,
+        QueueUrl: queueUrl, MessageBody: msg.body,
+        ...(msg.groupId !== undefined ? { MessageGroupId: msg.groupId } : {}),
+        ...(msg.deduplicationId !== undefined ? { MessageDeduplicationId: msg.deduplicationId } : {}),
         ...(msg.attributes ? { MessageAttributes: messageAttributes(msg.attributes) } : {}),
       }));
     },
@@ -123,6 +126,7 @@ export function awsPlatform(): Platform {
     },
     exportWriter: (bucket) => s3ExportWriter(bucket, (s3 ??= new S3Client({}))),
     scratchDir: '/tmp',
+    download: fetchDownload,
     media: (config) => {
       const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
       let store = media.get(bucket);

@@ -17,7 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { Config } from './config.js';
-import type { ChangeVisibility, Enqueue, ExportWriter, IngestMetrics, MediaStore, Perform, ProcessMetrics, StartExecution } from './ports.js';
+import type { ChangeVisibility, DownloadBytes, Enqueue, ExportWriter, IngestMetrics, MediaStore, Perform, ProcessMetrics, StartExecution } from './ports.js';
 
 export interface Platform {
   /** `aws` or `local` (logs and errors only; handlers never branch on it). */
@@ -42,6 +42,8 @@ export interface Platform {
   readonly scratchDir: string;
   /** The media bucket `CONFLUO_MEDIA_BUCKET` names (attachments; ports.ts `MediaStore`). */
   media(config: Config): MediaStore;
+  /** Downloads attachment bytes from a platform (a described GET; ports.ts `DownloadBytes`). */
+  readonly download: DownloadBytes;
   /** GET an SNS signing certificate (channels.md §8). */
   fetchCertificate(url: string): Promise<string>;
   /** Webhook counters, where the platform has a metrics sink. */

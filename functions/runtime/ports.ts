@@ -13,10 +13,10 @@ import type { Dataset } from '../domain/export-schema.js';
 /** One message for a FIFO queue (SQS SendMessage). */
 export interface QueueMessage {
   readonly body: string;
-  /** FIFO `MessageGroupId`: order is kept within a group. */
-  readonly groupId: string;
-  /** FIFO `MessageDeduplicationId`: a repeat within 5 minutes is dropped by the queue. */
-  readonly deduplicationId: string;
+  /** FIFO `MessageGroupId`: order is kept within a group. Absent for a standard queue (SQS refuses it there). */
+  readonly groupId?: string;
+  /** FIFO `MessageDeduplicationId`: a repeat within 5 minutes is dropped by the queue. Absent for a standard queue. */
+  readonly deduplicationId?: string;
   /** String message attributes (e.g. a dead letter's reason). */
   readonly attributes?: Readonly<Record<string, string>>;
 }
@@ -142,3 +142,15 @@ export function contentDisposition(fileName: string, disposition: 'inline' | 'at
   const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `${disposition}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
+
+/** What a byte download answered: the bytes (any status), or that they exceed the limit. */
+export type Downloaded =
+  | { readonly kind: 'bytes'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly bytes: Buffer }
+  | { readonly kind: 'too_large'; readonly status: number; readonly size?: number };
+
+/**
+ * GETs a described platform request and reads its body as bytes, giving up (`too_large`) as soon
+ * as the declared `Content-Length` or the bytes read pass `maxBytes` — an attachment is never
+ * held in memory beyond its limit. Network failures and timeouts reject.
+ */
+export type DownloadBytes = (request: PlatformRequest, opts: { readonly maxBytes: number; readonly timeoutMs: number }, meta: PerformMeta) => Promise<Downloaded>;

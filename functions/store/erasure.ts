@@ -20,7 +20,8 @@
  * 1. at once (request): each customer `erase_state: erasing`, `erased_at`, name removed — from
  *    then on no message joins or merges them (a message from one of their identities starts a
  *    fresh customer, DESIGN §2 Privacy);
- * 2. timeline of every ticket, chunk by chunk: messages (in and out) lose text, attachments,
+ * 2. timeline of every ticket, chunk by chunk: messages (in and out) lose text, attachments
+ *    (their bytes in the media bucket are deleted before the chunk commits, issue 14),
  *    edit history, channel extras, conversation and platform ids; their message references are
  *    deleted and dedupe markers stripped to key and TTL (the key stays so a platform retry of an
  *    erased message is still recognised as a duplicate); notes keep the agents' words but lose
@@ -47,6 +48,7 @@ import { feedItem } from './inbound.js';
 import { batchGet, customerLogItem, loadCustomers, stripKeys } from './identity.js';
 import type { IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
 import { keys } from './table.js';
+import { mediaKeys } from '../domain/media.js';
 import { transact, updateIfStill, type TxItem } from './tickets.js';
 
 export type ErasurePhase = 'timeline' | 'identities' | 'finish' | 'done';
@@ -155,7 +157,7 @@ export type StepResult = 'continued' | 'erased' | 'stale';
  * Run chunk `chunk` of the job of `customerId` (the number its feed event carries). `stale`: the
  * chunk is done already (a redelivered event) or the job is finished — nothing written.
  */
-export async function eraseStep(db: Db, a: { customerId: string; chunk: number; now: number; newId: () => string }): Promise<StepResult> {
+export async function eraseStep(db: Db, a: { customerId: string; chunk: number; now: number; newId: () => string; media?: MediaObjects }): Promise<StepResult> {
   // Items found gone when the transaction ran (deleted by their TTL between read and write):
   // nothing left to erase there, so the chunk is planned again without them.
   const vanished = new Set<string>();
@@ -166,6 +168,10 @@ export async function eraseStep(db: Db, a: { customerId: string; chunk: number; 
       : job.phase === 'identities' ? await identitiesChunk(db, job)
         : await finishChunk(db, job, a);
     const next = plan.job;
+    // The bytes go first: once the chunk commits, the messages no longer name their objects. A
+    // delete repeated by a retried chunk is harmless (a missing object is no error).
+    // Without a media store (tools, tests of the table alone) only the table is erased.
+    if (plan.objects?.length && a.media) await a.media.delete(plan.objects);
     const writes = plan.items.filter((i) => !vanished.has(itemKey(i)));
     const items: TxItem[] = [
       ...writes,
@@ -182,12 +188,12 @@ export async function eraseStep(db: Db, a: { customerId: string; chunk: number; 
 }
 
 /** Run the whole job of `id` here and now (tests, tools): request, then every chunk in order. */
-export async function runErasure(db: Db, a: { id: string; actor: string; now: number; newId: () => string }): Promise<ErasureRequest> {
+export async function runErasure(db: Db, a: { id: string; actor: string; now: number; newId: () => string; media?: MediaObjects }): Promise<ErasureRequest> {
   const started = await requestErasure(db, a);
   if (started.status === 'refused') return started;
   let job = started.job;
   for (let guard = 0; job.state === 'running' && guard < 100_000; guard++) {
-    await eraseStep(db, { customerId: job.customer_id, chunk: job.chunk, now: a.now, newId: a.newId });
+    await eraseStep(db, { customerId: job.customer_id, chunk: job.chunk, now: a.now, newId: a.newId, ...(a.media ? { media: a.media } : {}) });
     job = (await getErasureJob(db, job.customer_id))!;
   }
   return { status: 'erased', job };
@@ -196,7 +202,10 @@ export async function runErasure(db: Db, a: { id: string; actor: string; now: nu
 // ---------------------------------------------------------------------------------------------
 // Chunks
 
-interface Plan { readonly items: TxItem[]; readonly job: ErasureJob }
+/** Media objects (functions/runtime/ports.ts `MediaStore`) a chunk deletes before it commits. */
+export interface MediaObjects { delete(keys: readonly string[]): Promise<void> }
+
+interface Plan { readonly items: TxItem[]; readonly job: ErasureJob; readonly objects?: readonly string[] }
 
 async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   const ticketId = job.tickets[job.cursor.ticket];
@@ -216,12 +225,21 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   });
   const markers = markerKeys.length ? await batchGet(db, markerKeys) : new Map<string, unknown>();
   const items: TxItem[] = [];
+  const objects: string[] = [];
   let messages = 0;
   let notes = 0;
   for (const e of entries) {
     if (e.type === 'message') {
       const m = e as typeof e & { anonymised?: boolean; dedup_key?: string };
       if (m.anonymised) continue; // done by an earlier chunk (with its ref and marker, atomically)
+      // Attachment bytes (issue 14): where the message says they are, where the media function
+      // puts them (a job may be storing one right now; it deletes it again when it finds the
+      // message erased), and the raw MIME an e-mail was kept as.
+      for (const [n, att] of m.attachments.entries()) {
+        if (att.media?.key) objects.push(att.media.key);
+        objects.push(mediaKeys.inbound(ticketId, m.id, n));
+      }
+      if (m.direction === 'in' && m.channel === 'email' && m.dedup_key && m.attachments.length > 0) objects.push(mediaKeys.inboundMail(m.dedup_key));
       items.push({ Update: {
         TableName: db.tableName, Key: { pk: keys.ticket(ticketId).pk, sk: m.sk },
         UpdateExpression: 'SET #text = :empty, attachments = :none, anonymised = :true, conversation_id = :erased, external_message_id = :null REMOVE history, extras, in_reply_to, edited_at, dedup_key',
@@ -251,7 +269,7 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   }
   const counts = { ...job.counts, messages: job.counts.messages + messages, notes: job.counts.notes + notes };
   if (res.LastEvaluatedKey && entries.length > 0) {
-    return { items, job: { ...job, counts, cursor: { ticket: job.cursor.ticket, after: entries.at(-1)!.sk } } };
+    return { items, objects: [...new Set(objects)], job: { ...job, counts, cursor: { ticket: job.cursor.ticket, after: entries.at(-1)!.sk } } };
   }
   // The ticket's last entries: the ticket itself loses its subject, conversation id and survey comment.
   const ticket = (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.ticket(ticketId), ConsistentRead: true }))).Item as TicketRecord | undefined;
@@ -266,7 +284,7 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
       ...(commented ? { ExpressionAttributeNames: { '#comment': 'comment' } } : {}),
     } });
   }
-  return { items, job: { ...job, counts: { ...counts, surveys: counts.surveys + surveys }, cursor: { ticket: job.cursor.ticket + 1, after: null } } };
+  return { items, objects: [...new Set(objects)], job: { ...job, counts: { ...counts, surveys: counts.surveys + surveys }, cursor: { ticket: job.cursor.ticket + 1, after: null } } };
 }
 
 async function identitiesChunk(db: Db, job: ErasureJob): Promise<Plan> {

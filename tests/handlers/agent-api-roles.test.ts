@@ -38,6 +38,7 @@ const EXPECTED_ROLES: Readonly<Record<string, Role | null>> = {
   'POST /customers/{id}/unmerge': 'supervisor',
   'DELETE /customers/{id}': 'admin',
   'GET /customers/{id}/erasure': 'admin',
+  'GET /tickets/{id}/messages/{message_id}/attachments/{n}': 'agent',
   'POST /tickets/{id}/merge': 'agent',
   'POST /tickets/{id}/split': 'agent',
   'GET /sla/calendars': 'agent',

@@ -44,7 +44,7 @@ describe('logging', () => {
     const logger = createLogger('confluo-test', 'DEBUG');
     const config = testConfig();
     const clock = fixedClock(Date.UTC(2026, 9, 5, 10));
-    const queued: Array<{ body: string; groupId: string }> = [];
+    const queued: Array<{ body: string; groupId?: string }> = [];
     const ingest = makeIngest({ config, clock, logger, enqueue: async (m) => { queued.push(m); } });
     const process = makeProcess({ db, clock, config, logger, confirmSubscription: async () => {} });
     const needles = new Set<string>();
@@ -62,7 +62,7 @@ describe('logging', () => {
         await ingest(event);
       }
     }
-    for (const q of queued) await process({ Records: [sqsRecord(q.body, q.groupId)] });
+    for (const q of queued) await process({ Records: [sqsRecord(q.body, q.groupId ?? '')] });
 
     expect(queued.length).toBeGreaterThan(5);
     expect(needles.size).toBeGreaterThan(10);

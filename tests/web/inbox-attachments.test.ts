@@ -1,127 +1,85 @@
 /**
- * Sending files from the web inbox (issue 14), in a real browser: the agent attaches a PDF in the
- * reply box (uploaded straight to the media bucket through a presigned POST, shown as a chip),
- * sends the reply, and the platform request in the outbox carries the file natively — a WhatsApp
- * `document` message whose link serves the very same bytes, an e-mail with a MIME attachment of
- * the same bytes (sha256 equal). A file the channel does not take is refused before upload with
- * the platform's limit.
+ * Attachments in the web inbox, in a real browser (issue 14): a customer's Telegram photo shows
+ * as an image (loaded through its signed URL, opening full size), a PDF as a download link with
+ * its name and size that fetches the very bytes, and a file too large to keep says why.
  */
 import { createHash } from 'node:crypto';
-import { simpleParser } from 'mailparser';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { buildSnsBody, SNS_TEST_CERT_URL } from '../../scripts/sign-email.js';
-import { customerWrites } from '../helpers/customer-writes.js';
-import { testRuntime, type DevOutboxItem } from '../helpers/runtime.js';
-import { TEST_SECRETS } from '../helpers/samples.js';
+import { sampleMediaBytes } from '../../local/platform-simulator.js';
+import { testRuntime } from '../helpers/runtime.js';
+import { loadSamples, REPO_ROOT } from '../helpers/samples.js';
 import { launchBrowser, screenshotPath } from './browser.js';
 
 type Rt = Awaited<ReturnType<typeof testRuntime>>;
+const TELEGRAM_HEADERS = { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': 'test-telegram-secret-000' };
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** A small real PDF (what the agent attaches). */
-const PDF = Buffer.from([
-  '%PDF-1.4', '1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj', '2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj',
-  `% invoice ${'0123456789'.repeat(300)}`, 'trailer << /Root 1 0 R >>', '%%EOF', '',
-].join('\n'));
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-const TOPIC = TEST_SECRETS.EMAIL_SNS_TOPIC_ARN!;
-const SNS_HEADERS = { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' };
-
-/** A signed SES → SNS notification of a plain-text mail from `from`. */
-function mail(from: string, subject: string, text: string): string {
-  const raw = Buffer.from([
-    `From: Jonas Berg <${from}>`, 'To: support@acme.example', `Subject: ${subject}`, 'Date: Mon, 12 Oct 2026 10:00:00 +0000',
-    'Message-ID: <attach-1@customer.example>', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=UTF-8', '', text, '',
-  ].join('\r\n'), 'utf8');
-  return buildSnsBody({
-    envelope: {
-      Type: 'Notification', MessageId: '00000000-0000-4000-a000-00000000a771', TopicArn: TOPIC, Subject: 'Amazon SES Email Receipt Notification',
-      Timestamp: new Date().toISOString(), SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
-      UnsubscribeURL: `https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:attach`,
-    },
-    notification: {
-      notificationType: 'Received',
-      mail: { timestamp: '2026-10-12T10:00:00.500Z', source: from, messageId: `att0001${'z'.repeat(33)}`, destination: ['support@acme.example'], commonHeaders: { from: [`Jonas Berg <${from}>`] } },
-      receipt: { spamVerdict: { status: 'PASS' }, virusVerdict: { status: 'PASS' }, dmarcVerdict: { status: 'PASS' }, action: { type: 'SNS', topicArn: TOPIC, encoding: 'UTF8' } },
-    },
-  }, raw);
-}
-
-describe('web inbox: sending files', () => {
+describe('web inbox attachments', () => {
   let rt: Rt;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_AUTO_ACK: 'off' }), launchBrowser()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(10_000);
+    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_MEDIA_MAX_MB: '1' }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   });
   afterAll(async () => {
     await browser?.close();
     await rt?.stop();
   });
 
-  const replies = async (channel: string) => ((await rt.api.get('/dev/outbox')).body.items as DevOutboxItem[]).filter((o) => o.channel === channel && o.kind === 'reply');
-
-  const row = (channel: string) => page.locator(`.ticket-row:has([data-channel="${channel}"])`).first();
-
-  /** Open the ticket of `channel`, attach the PDF, send. */
-  async function sendPdf(channel: string, text: string) {
-    await row(channel).click();
-    await page.getByLabel('Attach files').setInputFiles({ name: 'invoice-2026-118.pdf', mimeType: 'application/pdf', buffer: PDF });
-    const chip = page.getByRole('list', { name: 'Files to send' }).locator('.chip', { hasText: 'invoice-2026-118.pdf' });
-    await expect.poll(() => chip.getAttribute('data-status')).toBe('ready');
-    await page.getByLabel('Reply text').fill(text);
-    await page.getByRole('button', { name: 'Send reply' }).click();
-    await expect.poll(() => page.getByRole('list', { name: 'Files to send' }).count()).toBe(0);
-    await rt.settle();
-  }
-
-  it('a PDF attached to a WhatsApp reply goes out as a document message whose link serves the same bytes', async () => {
-    expect((await rt.api.webhook('whatsapp', customerWrites('whatsapp', '4915112340001', 'Can you send me the invoice?', rt.clock.now(), 'Marta Nowak'))).status).toBe(200);
-    expect((await rt.api.webhook('email', { headers: SNS_HEADERS, body: mail('jonas@customer.example', 'Invoice please', 'Please send the invoice by mail.') })).status).toBe(200);
-    await rt.settle();
+  it('shows the Telegram photo as an image, the PDF as a download link, and why a file was not kept', async () => {
+    // The photo sample, then a PDF and a too-large video from the same customer (one ticket).
+    const photo = loadSamples('telegram').find((s) => s.name === '02-photo-caption')!;
+    expect((await rt.api.webhook('telegram', { headers: photo.request.headers, body: photo.request.body })).status).toBe(200);
+    const from = JSON.parse(photo.request.body).message.from;
+    const update = (id: number, message: Record<string, unknown>) => JSON.stringify({ update_id: 731200900 + id, message: { message_id: 950 + id, from, chat: { id: from.id, type: 'private' }, date: 1790000200 + id, ...message } });
+    expect((await rt.api.webhook('telegram', { headers: TELEGRAM_HEADERS, body: update(1, { caption: 'And the invoice', document: { file_id: 'BQACAgIAAxkBAAIDiGcDocument0042', file_unique_id: 'AgADinv', file_name: 'invoice-42.pdf', mime_type: 'application/pdf' } }) })).status).toBe(200);
+    expect((await rt.api.webhook('telegram', { headers: TELEGRAM_HEADERS, body: update(2, { caption: 'Unboxing video', document: { file_id: 'BQACoversize0042', file_unique_id: 'AgADbig', file_name: 'unboxing.mp4', mime_type: 'video/mp4' } }) })).status).toBe(200);
+    expect((await rt.settle()).dlq).toBe(0);
 
     await page.goto(rt.url);
     await page.getByLabel('Agent id').fill('ann');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('.ticket-row').count()).toBe(2);
+    const rows = page.locator('.ticket-row');
+    await expect.poll(() => rows.count()).toBe(1);
+    await rows.first().click();
+    const timeline = page.getByRole('list', { name: 'Timeline' });
 
-    // A file WhatsApp does not take is refused before it is uploaded, with the platform's limit.
-    await row('whatsapp').click();
-    await page.getByLabel('Attach files').setInputFiles({ name: 'scan.png', mimeType: 'image/png', buffer: Buffer.alloc(5_000_001, 1) });
-    const refused = page.locator('.chip', { hasText: 'scan.png' });
-    await expect.poll(() => refused.getAttribute('data-status')).toBe('error');
-    expect(await refused.getByRole('alert').textContent()).toMatch(/larger than the 5 MB whatsapp takes for it \(attachment_too_large\)/);
-    await refused.getByRole('button', { name: 'Remove scan.png' }).click();
+    // The photo: an <img> that actually loaded the stored JPEG, inside a link that opens it full size.
+    const img = timeline.locator('.attachment.kind-image img');
+    await expect.poll(() => img.count()).toBe(1);
+    await expect.poll(() => img.evaluate((i) => { const im = i as unknown as { complete: boolean; naturalWidth: number }; return im.complete && im.naturalWidth; }), { timeout: 10_000 }).toBe(16);
+    const full = await timeline.locator('.attachment.kind-image a.thumb').getAttribute('href');
+    const fullRes = await fetch(full!);
+    expect(fullRes.headers.get('content-type')).toBe('image/jpeg');
+    expect(fullRes.headers.get('content-disposition')).toMatch(/^inline; /);
+    expect(sha256(Buffer.from(await fullRes.arrayBuffer()))).toBe(sha256(sampleMediaBytes('jpeg')));
 
-    await sendPdf('whatsapp', 'Here is your invoice.');
-    await page.screenshot({ path: screenshotPath('inbox-attachment-sent.png') });
-    const wa = await replies('whatsapp');
-    const bodies = wa.map((o) => JSON.parse(o.request.body ?? '{}') as { type: string; text?: { body: string }; document?: { link: string; filename: string } });
-    expect(bodies.map((b) => b.type)).toEqual(['text', 'document']);
-    expect(bodies[0]!.text!.body).toBe('Here is your invoice.');
-    const doc = bodies[1]!.document!;
-    expect(doc.filename).toBe('invoice-2026-118.pdf');
-    // What WhatsApp would fetch: the presigned link serves the uploaded bytes, as PDF.
-    const fetched = await fetch(doc.link);
-    expect(fetched.status).toBe(200);
-    expect(fetched.headers.get('content-type')).toBe('application/pdf');
-    expect(sha(Buffer.from(await fetched.arrayBuffer()))).toBe(sha(PDF));
-    const entry = page.getByRole('list', { name: 'Timeline' }).locator('[data-direction="out"]', { hasText: 'Here is your invoice.' });
-    await expect.poll(() => entry.getAttribute('data-delivery')).toBe('sent');
-    expect(await entry.getByRole('list', { name: 'Attachments' }).textContent()).toContain('invoice-2026-118.pdf');
-  });
+    // The PDF: a download link with its name and size, not an image.
+    const pdf = timeline.locator('.attachment.kind-application');
+    await expect.poll(() => pdf.locator('a.download').textContent()).toBe('invoice-42.pdf');
+    expect(await pdf.textContent()).toContain(`application/pdf · ${sampleMediaBytes('pdf').length} B`);
+    expect(await pdf.locator('img').count()).toBe(0);
+    const download = page.waitForEvent('download');
+    await pdf.locator('a.download').click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('invoice-42.pdf');
+    expect(sha256(Buffer.from(await (await fetch(file.url())).arrayBuffer()))).toBe(sha256(sampleMediaBytes('pdf')));
 
-  it('a PDF attached to an e-mail reply is a MIME attachment with the same bytes', async () => {
-    await sendPdf('email', 'The invoice is attached.');
-    const [sent] = await replies('email');
-    expect(sent!.request.url).toBe('ses:SendRawEmail');
-    const parsed = await simpleParser(sent!.request.body!);
-    expect(parsed.text?.trim()).toBe('The invoice is attached.');
-    expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['invoice-2026-118.pdf', 'application/pdf']]);
-    expect(sha(parsed.attachments[0]!.content)).toBe(sha(PDF));
+    // The video over the 1 MB limit: named, with the reason.
+    const big = timeline.locator('.attachment[data-status="too_large"]');
+    await expect.poll(() => big.textContent()).toContain('not kept: larger than the 1.0 MB limit');
+    expect(await big.textContent()).toContain('unboxing.mp4');
+
+    await page.locator('.attachment.kind-image').scrollIntoViewIfNeeded();
+    const shot = screenshotPath('inbox-attachments.png');
+    await page.screenshot({ path: shot });
+    // The README shows it (docs/inbox-attachments.png): refreshed when asked for.
+    if (process.env.CONFLUO_UPDATE_DOCS === '1') copyFileSync(shot, join(REPO_ROOT, 'docs', 'inbox-attachments.png'));
+    await page.close();
   });
 });

@@ -38,7 +38,13 @@ export interface Ticket {
   /** Replies of this ticket that could not be delivered. */
   undelivered?: number;
 }
-export interface Attachment { type: string; url?: string | null; file_name?: string | null; mime_type?: string | null; size?: number | null }
+export interface Attachment {
+  type: string; url?: string | null; file_name?: string | null; mime_type?: string | null; size?: number | null;
+  /** What became of the bytes (issue 14): stored (size and type measured), or why not. */
+  media?: { status: 'pending' | 'stored' | 'too_large' | 'gone' | 'failed'; size?: number; content_type?: string; sha256?: string; reason?: string };
+}
+/** `GET /tickets/{id}/messages/{message_id}/attachments/{n}`: a short-lived signed URL. */
+export interface AttachmentLink { url: string; expires_at: string; content_type: string; file_name: string; size: number; disposition: 'inline' | 'attachment' }
 export interface TimelineEntry {
   id: string; type: 'message' | 'note' | 'event'; at: string;
   channel?: string; direction?: 'in' | 'out'; text?: string; attachments?: Attachment[]; edited?: boolean; delivery?: string;

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
-import { Api, errorText, isApiError, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
+import { Api, errorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
 import { splitText } from '../../functions/channels/text.js';
 import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
 
@@ -380,13 +380,7 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
       ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">⚠ Sender not verified: this e-mail failed the sender check (DMARC) and may be forged.</p>`}
       ${e.text && html`<p class="text">${e.text}</p>`}
       ${e.interaction && html`<p class="muted">pressed: ${e.interaction.payload}</p>`}
-      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a) => {
-        // Platform-supplied URLs: only https:, blob: and this origin become links (safe-url.ts).
-        const href = safeLinkUrl(a.url, location.href);
-        return html`<li>
-        📎 ${href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${a.file_name ?? a.type}</a>` : (a.file_name ?? a.type)}
-        <span class="muted">${a.mime_type ?? a.type}${a.size ? ` · ${Math.ceil(a.size / 1024)} KiB` : ''}</span></li>`;
-      })}</ul>`}
+      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a, n) => html`<${AttachmentItem} a=${a} n=${n} api=${api} ticketId=${ticketId} messageId=${e.id} />`)}</ul>`}
       <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">edited</em>` : ''}
         ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${`delivery: ${e.delivery}`} title=${e.delivery}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
       ${failed && html`<${Failure} e=${e} api=${api} ticketId=${ticketId} card=${card} onChanged=${onChanged} />`}
@@ -397,6 +391,54 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
 interface PendingFile { local: string; name: string; size: number; status: 'uploading' | 'ready' | 'error'; upload_id?: string; error?: string }
 
 const kib = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
+
+/** "1.5 MB", "820 KB". */
+const sizeText = (bytes: number | null | undefined) => (!bytes ? '' : bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} B`);
+
+/**
+ * One attachment (issue 14). Stored: images as thumbnails that open full size, audio and video
+ * as players, anything else a download link with its name and size — all through short-lived
+ * signed URLs the Agent API answers (asked for when shown; a download asks again when clicked, so
+ * an old page never offers an expired link). Not stored: why (too large, gone, failed), or that it
+ * is still being fetched. Without stored bytes a platform link is shown as before (safe-url.ts).
+ */
+function AttachmentItem({ a, n, api, ticketId, messageId }: { a: Attachment; n: number; api: Api; ticketId: string; messageId: string }) {
+  const m = a.media;
+  const kind = m?.status === 'stored' ? (m.content_type ?? '').split('/')[0] : '';
+  const inline = kind === 'image' || kind === 'audio' || kind === 'video';
+  const [link, setLink] = useState<AttachmentLink | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const path = `/tickets/${encodeURIComponent(ticketId)}/messages/${encodeURIComponent(messageId)}/attachments/${n}`;
+  useEffect(() => {
+    if (m?.status !== 'stored') return;
+    let live = true;
+    api.get<AttachmentLink>(`${path}${inline ? '?disposition=inline' : ''}`).then((l) => { if (live) setLink(l); }, (err) => { if (live) setError(errorText(err)); });
+    return () => { live = false; };
+  }, [path, m?.status, inline]);
+  const name = a.file_name ?? link?.file_name ?? a.type;
+  const size = sizeText(m?.size ?? a.size);
+  if (!m || m.status !== 'stored') {
+    const href = safeLinkUrl(a.url, location.href);
+    const note = !m ? null : m.status === 'pending' ? 'being fetched…' : `not kept: ${m.reason ?? label(m.status)}`;
+    return html`<li class=${`attachment ${m ? `media-${m.status}` : ''}`} data-status=${m?.status ?? 'metadata'}>
+      ${m && m.status !== 'pending' ? '⚠' : '📎'} ${href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${name}</a>` : name}
+      <span class="muted">${a.mime_type ?? a.type}${size ? ` · ${size}` : ''}</span>
+      ${note && html` <span class=${m?.status === 'pending' ? 'muted' : 'attachment-problem'} role=${m?.status === 'pending' ? undefined : 'note'}>${note}</span>`}</li>`;
+  }
+  const download = async (ev: Event) => {
+    // A link shown a while ago may have expired: ask for a fresh one.
+    if (link && Date.parse(link.expires_at) - Date.now() > 30_000) return;
+    ev.preventDefault();
+    try { const l = await api.get<AttachmentLink>(path); setLink(l); location.assign(l.url); } catch (err) { setError(errorText(err)); }
+  };
+  return html`<li class=${`attachment media-stored kind-${kind || 'file'}`} data-status="stored" data-content-type=${m.content_type}>
+    ${kind === 'image' && link && html`<a class="thumb" href=${link.url} target="_blank" rel="noopener noreferrer" title=${`${name} — open full size`}><img src=${link.url} alt=${name} loading="lazy" /></a>`}
+    ${kind === 'audio' && link && html`<audio controls preload="none" src=${link.url} aria-label=${name}></audio>`}
+    ${kind === 'video' && link && html`<video controls preload="metadata" src=${link.url} aria-label=${name}></video>`}
+    ${!inline && html`📎 <a class="download" href=${link?.url ?? '#'} download=${name} onClick=${download}>${name}</a>${' '}`}
+    <span class="muted">${inline ? `${name} · ` : ''}${m.content_type}${size ? ` · ${size}` : ''}</span>
+    ${error && html`<span class="error" role="alert">${error}</span>`}</li>`;
+}
 
 /** A reply that did not arrive: why (the platform's code in words), and what the agent can do — send it again, or on another channel. */
 function Failure({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: Api; ticketId: string; card: CustomerCard | null; onChanged: () => void }) {

@@ -422,6 +422,7 @@ export const telegram = defineChannel({
   name: 'telegram',
   inboundSecrets: ['TELEGRAM_SECRET_TOKEN'],
   outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
+  mediaSecrets: ['TELEGRAM_BOT_TOKEN'],
   capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT, media: TELEGRAM_MEDIA },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {

@@ -370,6 +370,7 @@ export const twilio = defineChannel({
   inboundSecrets: ['TWILIO_AUTH_TOKEN', 'TWILIO_WEBHOOK_URL'],
   // The auth token is also the Basic-auth password of the REST API; the webhook URL the StatusCallback.
   outboundSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_MESSAGING_SERVICE_SID', 'TWILIO_WEBHOOK_URL'],
+  mediaSecrets: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'],
   // The strictest window of the sub-channels; `replyWindowFor` gives the one of a conversation.
   capabilities: { maxBodyBytes: 262_144, replyWindowSeconds: WHATSAPP_WINDOW_SECONDS, buttons: false, textLimit: TWILIO_TEXT_LIMIT },
 

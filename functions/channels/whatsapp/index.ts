@@ -401,6 +401,7 @@ export const whatsapp = defineChannel({
   name: 'whatsapp',
   inboundSecrets: ['META_APP_SECRET', 'META_VERIFY_TOKEN'],
   outboundSecrets: ['WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID', 'META_GRAPH_API_VERSION'],
+  mediaSecrets: ['WHATSAPP_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
   capabilities: { maxBodyBytes: META_MAX_BODY_BYTES, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, extraMethods: ['GET'], textLimit: WHATSAPP_TEXT_LIMIT, templates: true, media: WHATSAPP_MEDIA },
 
   admit(req: RawRequest, secrets: Secrets, _now: number): Admission {

@@ -1,5 +1,7 @@
 /** Agent API routes (DESIGN.md §3). Each route: load → decide → commit; errors as HttpError. */
 import { webchatRoutes } from './webchat-routes.js';
+import { mediaRoutes } from './media-routes.js';
+import type { MediaStore } from '../../runtime/ports.js';
 import type { Clock } from '../../domain/clock.js';
 import { HttpError } from '../../runtime/http.js';
 import type { Db } from '../../store/db.js';
@@ -14,7 +16,6 @@ import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
-import type { MediaStore } from '../../runtime/ports.js';
 import { surveyRoutes } from './survey-routes.js';
 import { listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
@@ -34,8 +35,10 @@ export interface AgentApiDeps {
   readonly ticketPrefix?: string;
   /** META_HUMAN_AGENT_TAG=on: Messenger/Instagram replies beyond 24 h go out tagged HUMAN_AGENT (7 days). */
   readonly humanAgentTag?: boolean;
-  /** The media bucket (attachments: agents' uploads, downloads). */
+  /** The media bucket (attachments: downloads, agents' uploads; issue 14). */
   readonly media?: MediaStore;
+  /** Lifetime of signed attachment URLs in seconds (CONFLUO_MEDIA_URL_SECONDS). */
+  readonly mediaUrlSeconds?: number;
 }
 
 export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
@@ -90,6 +93,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     }),
     ...replyRoutes(deps),
     ...attachmentRoutes(deps),
+    ...mediaRoutes(deps),
     route({
       method: 'GET', path: '/customers', summary: 'Look customers up by identity `<channel>:<external_id>`, or by `q`: a phone (E.164 after normalising), an e-mail or an identity — verified attributes and identities', role: 'agent',
       query: CustomerQuery, responses: { 200: CustomerList },

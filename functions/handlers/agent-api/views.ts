@@ -104,6 +104,8 @@ export function timelineView(stored: TimelineEntry) {
     const { delivery_rank: _r, ...rest } = m as typeof m & { delivery_rank?: number };
     return {
       ...rest,
+      // What became of each attachment's bytes, without the object key (the download route signs it).
+      attachments: e.attachments.map(({ media, ...a }) => (media ? { ...a, media: { status: media.status, ...(media.size !== undefined ? { size: media.size } : {}), ...(media.content_type ? { content_type: media.content_type } : {}), ...(media.sha256 ? { sha256: media.sha256 } : {}), ...(media.reason ? { reason: media.reason } : {}) } } : a)),
       at: iso(e.at)!, sent_at: iso(e.sent_at), edited_at: iso(e.edited_at), ...(e.failed_at !== undefined ? { failed_at: iso(e.failed_at) } : {}),
       ...(e.direction === 'out' ? { delivery: e.delivery ?? 'queued' } : { unauthenticated: e.unauthenticated === true }),
     };
