@@ -339,6 +339,7 @@ export class ConfluoStack extends Stack {
       slaWorkflow: this.slaWorkflow,
       surveyWorkflow: this.surveyWorkflow,
       export: this.export,
+      inboundMedia: this.inboundMedia,
       removalPolicy,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });

@@ -7,7 +7,7 @@
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
-  Alarm, ComparisonOperator, Dashboard, GraphWidget, type IMetric, SingleValueWidget, TextWidget, TreatMissingData,
+  Alarm, ComparisonOperator, Dashboard, GraphWidget, type IMetric, type MetricOptions, SingleValueWidget, TextWidget, TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -32,6 +32,8 @@ export interface ObservabilityProps {
   readonly slaWorkflow: SlaWorkflow;
   readonly surveyWorkflow: SurveyWorkflow;
   readonly export: Export;
+  /** Inbound attachment jobs (its DLQ holds only a defect's jobs: platform failures are recorded on the message). */
+  readonly inboundMedia?: { metricDlqDepth(props?: MetricOptions): IMetric };
 
   /**
    * An e-mail address subscribed to the alarm topic (AWS sends a confirmation link first).
@@ -126,6 +128,10 @@ export class Observability extends Construct {
       'A webhook request failed processing 5 times and is in the inbound DLQ; its reason is in the process function logs. Redrive it after fixing the cause.');
     alarm('OutboundDlqAlarm', outbound.metricDlqDepth({ period: Duration.minutes(1) }),
       'An outbound message (reply, acknowledgement, survey, escalation) could not be delivered 5 times and is in the outbound DLQ.');
+    if (props.inboundMedia) {
+      alarm('MediaDlqAlarm', props.inboundMedia.metricDlqDepth({ period: Duration.minutes(5) }),
+        'An attachment job failed 5 times for a reason of ours (platform failures and oversize files are recorded on the message, never dead-lettered); its error is in the media function logs.');
+    }
     alarm('DispatchFailuresAlarm', processing.metricDispatchFailures({ period: Duration.minutes(1) }),
       'The dispatch function gave up on change-feed stream records; their metadata is in the dispatch failure queue.');
     alarm('InboundAgeAlarm', ingest.metricOldestMessageAge({ period: Duration.minutes(5) }),

@@ -304,9 +304,13 @@ export type MediaFetch =
   | { readonly kind: 'mime-part'; readonly index: number }
   | { readonly kind: 'unavailable'; readonly status: 'gone' | 'failed' | 'too_large'; readonly reason: string };
 
-/** The steps `fetch` takes for a plain URL that needs no credentials (a temporary CDN link). */
+/**
+ * The step for a plain URL that needs no credentials (a temporary CDN link in a signed webhook).
+ * HTTPS only: the URL comes from a payload, and the media function should never be pointed at a
+ * plain-HTTP (or any other scheme's) address by one.
+ */
 export function plainDownload(url: string | undefined, declaredSize?: number): MediaFetch | null {
-  if (!url || !/^https?:\/\//.test(url)) return null;
+  if (!url || !/^https:\/\//.test(url)) return null;
   return { kind: 'download', request: { method: 'GET', url, headers: {}, body: null }, ...(declaredSize !== undefined ? { declaredSize } : {}) };
 }
 

@@ -57,7 +57,7 @@ const noDb = { tableName: 'none', roundTrips: () => 0, doc: { send: async () => 
 const api = makeAgentApi({ db: noDb, clock: fixedClock(Date.UTC(2026, 10, 1)) });
 
 const ULID = '01J00000000000000000000000';
-const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : ULID).replace('{sid}', 'c_roles000000000000000000').replace('{message_id}', ULID);
+const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : ULID).replace('{sid}', 'c_roles000000000000000000').replace('{message_id}', ULID).replace('{n}', '0');
 
 function event(method: string, path: string, opts: { role?: Role; body?: unknown; query?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
   return {

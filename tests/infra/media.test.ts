@@ -61,6 +61,7 @@ describe('Media access', () => {
     expect(mediaActions(by('OutboundSendFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(mediaActions(by('WebchatApiWebchatApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(mediaActions(by('ProcessingDispatchFunction'))).toEqual(['s3:DeleteObject']);
+    expect(mediaActions(by('InboundMediaMediaFunction')).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     for (const none of ['Ingest', 'ExportExportFunction', 'SlaWorkflow', 'SurveyWorkflow', 'SurveyLink']) expect(mediaActions(by(none)), none).toEqual([]);
   });
 
@@ -76,6 +77,45 @@ describe('Media access', () => {
     const put = policyStatements(template, functions.find((fn) => fn.startsWith('ProcessingProcessFunction'))!)
       .find((s) => s.Action === 's3:PutObject' && JSON.stringify(s.Resource).includes(bucketId))!;
     expect(JSON.stringify(put.Resource)).toContain('/inbound-mail/*');
+  });
+});
+
+describe('Inbound media jobs', () => {
+  it('the media function writes and deletes only under tickets/ and reads only the kept e-mails', () => {
+    const fn = functions.find((f) => f.startsWith('InboundMediaMediaFunction'))!;
+    const objects = policyStatements(template, fn).filter((s) => JSON.stringify(s.Resource ?? '').includes(bucketId) && s.Action !== 's3:ListBucket');
+    const where = Object.fromEntries(objects.map((s) => [s.Action as string, JSON.stringify(s.Resource)]));
+    expect(where['s3:PutObject']).toContain('/tickets/*');
+    expect(where['s3:DeleteObject']).toContain('/tickets/*');
+    expect(where['s3:GetObject']).toContain('/inbound-mail/*');
+  });
+
+  it('consumes its own standard queue with partial batch failures; the DLQ takes a job only after 5 receives', () => {
+    const queueId = resourceId(template, 'AWS::SQS::Queue', 'InboundMediaMediaQueue');
+    expect(resources[queueId]!.Properties).toMatchObject({ RedrivePolicy: { maxReceiveCount: 5 }, VisibilityTimeout: 720, SqsManagedSseEnabled: true });
+    expect(resources[queueId]!.Properties.FifoQueue).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    const dispatch = functions.find((f) => f.startsWith('ProcessingDispatchFunction'))!;
+    expect(lambdaEnvironments(template)[dispatch]).toMatchObject({ CONFLUO_MEDIA_QUEUE_URL: { Ref: queueId } });
+  });
+
+  it('alarms when a job reaches the media DLQ', () => {
+    const dlqId = resourceId(template, 'AWS::SQS::Queue', 'InboundMediaMediaDlq');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
+  });
+
+  it('reads only the download tokens from SSM', () => {
+    const fn = functions.find((f) => f.startsWith('InboundMediaMediaFunction'))!;
+    expect(String(lambdaEnvironments(template)[fn]!.CONFLUO_SECRET_NAMES).split(',').sort()).toEqual(['META_GRAPH_API_VERSION', 'TELEGRAM_BOT_TOKEN', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'WHATSAPP_ACCESS_TOKEN']);
+  });
+
+  it('passes the size limits to the media function', () => {
+    const { template: t } = synthConfluo({ mediaLimits: { maxMb: 10, channelMaxMb: { email: 5 }, messageMaxMb: 30 } });
+    const env = Object.values(lambdaEnvironments(t)).find((e) => 'CONFLUO_MEDIA_MAX_MB' in e);
+    expect(env).toMatchObject({ CONFLUO_MEDIA_MAX_MB: '10', CONFLUO_MEDIA_CHANNEL_MAX_MB: 'email=5', CONFLUO_MEDIA_MESSAGE_MAX_MB: '30' });
   });
 });
 

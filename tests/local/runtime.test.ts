@@ -44,6 +44,7 @@ describe('POST /dev/settle', () => {
       queues: [
         { name: 'inbound.fifo', depth: 0, inFlight: 1, delayed: 0, dlqDepth: 0 },
         { name: 'outbound.fifo', depth: 0, inFlight: 0, delayed: 0, dlqDepth: 0 },
+        { name: 'media', depth: 0, inFlight: 0, delayed: 0, dlqDepth: 0 },
       ],
       stream: { dispatched: 0 },
       workflows: { due: 0, running: 0, parked: 0, steps: 0 },
