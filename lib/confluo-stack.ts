@@ -190,6 +190,7 @@ export interface ConfluoStackProps extends StackProps {
 }
 
 const INBOUND_MAIL_KEYS = `${INBOUND_MAIL_PREFIX}*`;
+const AGENT_UPLOAD_KEYS = 'uploads/agents/*';
 
 /** The whole Confluo backend in one stack. */
 export class ConfluoStack extends Stack {
@@ -230,6 +231,7 @@ export class ConfluoStack extends Stack {
     // The anonymous routes get their own throttles on the webhook API, apart from the platforms' webhooks.
     this.ingest.throttleRoutes(this.webchatApi.sessionRoutes, PUBLIC_ROUTE_THROTTLES.webchatSession);
     this.ingest.throttleRoutes(this.webchatApi.messagesRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
+    this.ingest.throttleRoutes(this.webchatApi.uploadRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,
@@ -308,6 +310,14 @@ export class ConfluoStack extends Stack {
     // the only other copy); the Agent API signs download URLs; dispatch runs GDPR erasure chunks.
     this.media.grantPut(this.processing.processFunction, INBOUND_MAIL_KEYS);
     this.media.grantRead(this.agentApi.function);
+    // Agents' uploads: the Agent API signs their POST forms (only under the agents' prefix) and
+    // reads them back to check; the send function reads every file it sends (URL or bytes).
+    this.media.grantPut(this.agentApi.function, AGENT_UPLOAD_KEYS);
+    this.media.grantRead(this.outbound.function);
+    // Web-chat visitors' uploads: the widget API signs POST forms under the visitors' prefix and
+    // signs GET links for the files of the conversation (the visitor's own and the agents').
+    this.media.grantPut(this.webchatApi.function, 'uploads/webchat/*');
+    this.media.grantRead(this.webchatApi.function);
     this.media.grantDelete(this.processing.dispatchFunction);
     this.inboundMedia = new InboundMedia(this, 'InboundMedia', {
       store: this.store, media: this.media, dispatch: this.processing.dispatchFunction, secretsPath: this.secretsPath,

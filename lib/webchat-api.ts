@@ -42,6 +42,8 @@ export class WebchatApi extends Construct {
   public readonly sessionRoutes: HttpRoute[];
   /** `GET|OPTIONS /webchat/messages` (the widget's polling). */
   public readonly messagesRoutes: HttpRoute[];
+  /** `POST|OPTIONS /webchat/uploads` (a visitor's file: a presigned POST form under the session's prefix). */
+  public readonly uploadRoutes: HttpRoute[];
 
   constructor(scope: Construct, id: string, props: WebchatApiProps) {
     super(scope, id);
@@ -61,11 +63,12 @@ export class WebchatApi extends Construct {
     const integration = new HttpLambdaIntegration('WebchatApiIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
     this.sessionRoutes = props.api.addRoutes({ path: '/webchat/session', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration });
     this.messagesRoutes = props.api.addRoutes({ path: '/webchat/messages', methods: [HttpMethod.GET, HttpMethod.OPTIONS], integration });
-    const routes = [...this.sessionRoutes, ...this.messagesRoutes];
+    this.uploadRoutes = props.api.addRoutes({ path: '/webchat/uploads', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration });
+    const routes = [...this.sessionRoutes, ...this.messagesRoutes, ...this.uploadRoutes];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
-        reason: 'Public by design: a shop visitor has no account. The session route only mints an anonymous widget token; the messages route verifies that HS256 token (WEBCHAT_SECRET) in the function.',
+        reason: 'Public by design: a shop visitor has no account. The session route only mints an anonymous widget token; the messages and uploads routes verify that HS256 token (WEBCHAT_SECRET) in the function.',
       });
     }
   }

@@ -15,7 +15,28 @@ import { CHANNELS } from '../functions/domain/inbound.js';
 
 let seq = 1000;
 const json = (body: unknown): PlatformResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const bodyOf = (r: PlatformRequest): Record<string, unknown> => { try { return JSON.parse(r.body ?? '{}'); } catch { return {}; } };
+const bodyOf = (r: PlatformRequest): Record<string, unknown> => {
+  if (r.form) return Object.fromEntries(r.form.filter((f) => 'value' in f).map((f) => [f.name, (f as { value: string }).value]));
+  try { return JSON.parse(r.body ?? '{}'); } catch { return {}; }
+};
+
+/**
+ * VK's upload flow (https://dev.vk.com/en/api/upload/photo-in-message): the upload server's URL,
+ * the upload's receipt, the saved photo or document — then messages.send.
+ */
+function vkAnswer(req: PlatformRequest): PlatformResponse {
+  const method = req.url.startsWith('https://api.vk.com/method/') ? req.url.slice('https://api.vk.com/method/'.length) : undefined;
+  if (method === 'photos.getMessagesUploadServer' || method === 'docs.getMessagesUploadServer') return json({ response: { upload_url: `https://pu.vk.com/c${++seq}/upload.php?act=do_add`, album_id: -3, group_id: 1 } });
+  if (method === undefined) {
+    const field = req.form?.find((f) => !('value' in f))?.name;
+    return field === 'photo' ? json({ server: ++seq, photo: `[{"photo":"sim${seq}","sizes":[]}]`, hash: `h${seq}` }) : json({ file: `sim-file-${++seq}` });
+  }
+  if (method === 'photos.saveMessagesPhoto') return json({ response: [{ id: ++seq, owner_id: -1, access_key: `k${seq}` }] });
+  if (method === 'docs.save') return json({ response: { type: 'doc', doc: { id: ++seq, owner_id: -1 } } });
+  // messages.send with peer_id answers the new message's id (https://dev.vk.com/en/method/messages.send).
+  // messages.sendMessageEventAnswer answers 1 (https://dev.vk.com/en/method/messages.sendMessageEventAnswer).
+  return json({ response: method === 'messages.sendMessageEventAnswer' ? 1 : ++seq });
+}
 
 /** Graph API (WhatsApp, Messenger, Instagram) message ids as the platforms spell them. */
 const graphIds = {
@@ -32,9 +53,7 @@ export const SIMULATED_RESPONSES: Record<string, (req: PlatformRequest) => Platf
   twilio: (req) => { const f = new URLSearchParams(req.body ?? ''); return { status: 201, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sid: `SM${(++seq).toString(16).padStart(32, '0')}`, status: 'queued', to: f.get('To'), from: f.get('From'), messaging_service_sid: f.get('MessagingServiceSid'), body: f.get('Body'), num_segments: '1', error_code: null, error_message: null, api_version: '2010-04-01' }) }; },
   // SES SendRawEmail answers its MessageId (SES makes the Message-ID `<MessageId@<region>.amazonses.com>` of it).
   email: () => json({ MessageId: `0107${Date.now().toString(16).padStart(12, '0')}-${globalThis.crypto.randomUUID()}-000000` }),
-  // messages.send with peer_id answers the new message's id (https://dev.vk.com/en/method/messages.send).
-  // messages.sendMessageEventAnswer answers 1 (https://dev.vk.com/en/method/messages.sendMessageEventAnswer).
-  vk: (req) => json({ response: req.url.endsWith('/messages.sendMessageEventAnswer') ? 1 : ++seq }),
+  vk: vkAnswer,
   // send_message answers status 0 and a message_token above 2^53 as a bare integer (receipts carry it back).
   viber: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: `{"status":0,"status_message":"ok","message_token":${5741311803571721087n + BigInt(++seq)},"chat_hostname":"SN-CHAT-05_","billing_status":1}` }),
   // WhatsApp /<phone_number_id>/messages answers the wamid its statuses carry; the Send API (Messenger, Instagram) the mid receipts name.

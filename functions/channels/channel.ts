@@ -28,6 +28,7 @@
  */
 import type { Attachment, Channel, NormalisedEvent, StatusUpdate } from '../domain/inbound.js';
 import type { SmsSegments } from '../domain/sms.js';
+import type { MediaCapability, OutboundMedia } from './media.js';
 import { splitText, type TextLimit } from './text.js';
 
 /** A webhook request exactly as received (headers lower-cased, body as raw bytes). */
@@ -63,7 +64,18 @@ export interface PlatformRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string | null;
+  /**
+   * A multipart/form-data body instead of `body` (a file upload: Telegram sendDocument, VK's
+   * upload server). Files are base64 here so the request stays a plain value (the local outbox
+   * records it as JSON); the transport sends the bytes.
+   */
+  readonly form?: readonly FormField[];
 }
+
+/** One field of a multipart/form-data request. */
+export type FormField =
+  | { readonly name: string; readonly value: string }
+  | { readonly name: string; readonly file_name: string; readonly content_type: string; readonly data_b64: string };
 
 /** What the platform answered to a PlatformRequest. */
 export interface PlatformResponse {
@@ -95,6 +107,12 @@ export interface OutboundMessage {
   readonly template?: { readonly name: string; readonly language: string; readonly parameters: readonly string[] };
   /** Messenger/Instagram beyond the 24-hour window: a human agent's reply tagged `HUMAN_AGENT` (up to 7 days). */
   readonly tag?: 'HUMAN_AGENT';
+  /**
+   * Files the agent attached (checked against the channel's `media` limits by the Agent API),
+   * resolved by the send handler: presigned URL, the bytes where the platform needs them, a
+   * platform upload's reference (`uploadMedia`). Rendered natively, after the text.
+   */
+  readonly attachments?: readonly OutboundMedia[];
 }
 
 /** Channel secrets and settings from the validated configuration. */
@@ -186,6 +204,11 @@ export interface ChannelCapabilities extends IngressCapabilities {
    * with `timeout` instead: retrying could deliver it twice.
    */
   readonly idempotentSend?: boolean;
+  /**
+   * The files a reply may carry and how each reaches the platform (functions/channels/media.ts);
+   * absent = none. A channel whose limits depend on the conversation gives `mediaFor` instead.
+   */
+  readonly media?: MediaCapability;
 }
 
 export interface RenderContext {
@@ -258,6 +281,16 @@ export interface ChannelAdapter extends ChannelIngress {
    * with `readDelivery`. Channels whose presses need no answer leave this out.
    */
   answerInteraction?(ref: InteractionRef, ctx: RenderContext): PlatformRequest | null;
+  /** The attachment limits of one conversation (Twilio: MMS or WhatsApp); without it `capabilities.media` (use `mediaOf`). */
+  mediaFor?(target: ReplyWindowTarget): MediaCapability | null;
+  /**
+   * A platform that takes files only as its own uploads (VK's upload server) describes the steps
+   * that turn one file into the reference `render` attaches (`OutboundMedia.platform_ref`). The
+   * send handler performs the steps in order; each step is described from the previous step's
+   * answer (the upload URL VK hands out, the upload's receipt), and `ref` reads the last answer.
+   * A step whose previous answer lacks what it needs throws (the send fails `upload_failed`).
+   */
+  uploadMedia?(file: OutboundMedia, msg: OutboundMessage, ctx: RenderContext): UploadFlow | null;
   /**
    * How the bytes of an inbound attachment are fetched (issue 14), described with the channel's
    * own method (Telegram `getFile` then the file URL; WhatsApp the media id's URL then the
@@ -266,6 +299,18 @@ export interface ChannelAdapter extends ChannelIngress {
    * (a location, an `other`, a VK video). Channels without it keep metadata only.
    */
   mediaFetch?(attachment: Attachment, index: number, ctx: RenderContext): MediaFetch | null;
+}
+
+/** The requests of a platform upload, each described from the answer before it (null for the first). */
+export interface UploadFlow {
+  readonly steps: ReadonlyArray<(previous: PlatformResponse | null) => PlatformRequest>;
+  /** The platform's reference of the uploaded file, read from the last step's answer. */
+  ref(last: PlatformResponse): string;
+}
+
+/** The attachment limits that apply to `target` on `adapter`'s channel (null = no files). */
+export function mediaOf(adapter: ChannelAdapter, target: ReplyWindowTarget): MediaCapability | null {
+  return adapter.mediaFor ? adapter.mediaFor(target) : adapter.capabilities.media ?? null;
 }
 
 /**

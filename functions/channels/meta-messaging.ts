@@ -17,6 +17,7 @@
 import type { Attachment, IgnoredEvent, InboundMessage, NormalisedEvent, StatusUpdate, WatermarkUpdate } from '../domain/inbound.js';
 import type { DeliveryState } from './channel.js';
 import { isRecord } from './common.js';
+import { MB, type MediaCapability, type OutboundMedia } from './media.js';
 import { compact, idString, intOf, messagingCustomerOf, metaWord, str, truncate, type MetaNotification } from './meta.js';
 import { phoneInText } from './phone.js';
 
@@ -27,6 +28,49 @@ import { phoneInText } from './phone.js';
 export const MAX_QUICK_REPLIES = 13;
 export const QUICK_REPLY_TITLE_MAX = 20;
 export const QUICK_REPLY_PAYLOAD_MAX = 1000;
+
+/**
+ * Messenger attachments (https://developers.facebook.com/docs/messenger-platform/send-messages/saving-assets#supported-asset-types):
+ * "up to 25 MB in size", an image "8 MB max for URL uploads"; audio needs an `audio/*`
+ * Content-Type, which the presigned URL answers with the stored type. Meta fetches the URL while
+ * it takes the request (a video within 75 seconds): an hour is ample.
+ */
+export const MESSENGER_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png', 'image/gif'], maxBytes: 8 * MB, via: 'url' },
+    { as: 'video', contentTypes: ['video/mp4', 'video/quicktime', 'video/webm'], maxBytes: 25 * MB, via: 'url' },
+    { as: 'audio', contentTypes: ['audio/mpeg', 'audio/mp4', 'audio/x-m4a', 'audio/aac', 'audio/wav', 'audio/ogg'], maxBytes: 25 * MB, via: 'url' },
+    { as: 'document', contentTypes: 'any', maxBytes: 25 * MB, via: 'url' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://developers.facebook.com/docs/messenger-platform/send-messages/saving-assets#supported-asset-types',
+};
+
+/**
+ * Instagram attachments (https://developers.facebook.com/docs/messenger-platform/instagram/features/attachment-upload):
+ * audio AAC/M4A/WAV/MP4 25 MB, image PNG/JPEG/GIF 8 MB, video MP4/OGG/AVI/MOV/WEBM 25 MB, file PDF 25 MB.
+ */
+export const INSTAGRAM_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/png', 'image/jpeg', 'image/gif'], maxBytes: 8 * MB, via: 'url' },
+    { as: 'video', contentTypes: ['video/mp4', 'video/ogg', 'video/x-msvideo', 'video/quicktime', 'video/webm'], maxBytes: 25 * MB, via: 'url' },
+    { as: 'audio', contentTypes: ['audio/aac', 'audio/x-m4a', 'audio/wav', 'audio/mp4'], maxBytes: 25 * MB, via: 'url' },
+    { as: 'document', contentTypes: ['application/pdf'], maxBytes: 25 * MB, via: 'url' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://developers.facebook.com/docs/messenger-platform/instagram/features/attachment-upload',
+};
+
+/**
+ * Send API attachment messages, one per file (a message carries text or one attachment, never
+ * both): `{ attachment: { type, payload: { url } } }`, Meta fetching the URL
+ * (https://developers.facebook.com/docs/messenger-platform/send-messages#sending_attachments).
+ */
+export function attachmentMessages(files: readonly OutboundMedia[]): Array<Record<string, unknown>> {
+  return files.map((f) => ({ attachment: { type: f.as === 'document' ? 'file' : f.as, payload: { url: f.url, is_reusable: false } } }));
+}
 
 /**
  * Send API `quick_replies` for a survey's buttons. Titles are cut to 20 characters (the label the

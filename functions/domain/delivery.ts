@@ -37,6 +37,12 @@ export const OWN_FAILURE_CODES = {
   retries_exhausted: 'The platform kept failing or asking to wait; Confluo gave up after its last attempt.',
   /** The platform did not answer in time and does not de-duplicate: a retry could deliver it twice. */
   timeout: 'The platform did not answer in time. The message may or may not have arrived: check with the customer before retrying.',
+  /** A file of the reply is no longer in the media bucket (its retention ran out) or the bucket is not configured. */
+  attachment_missing: 'A file of this reply is no longer stored (or attachments are not configured): attach it again.',
+  /** A file the channel does not take (the reply moved to another channel, or the limits changed). */
+  attachment_not_allowed: 'A file of this reply is not a type or size this channel takes.',
+  /** The platform's upload of a file (VK's upload server) answered something unusable. */
+  upload_failed: 'The platform did not take the upload of a file of this reply.',
 } as const;
 
 /**

@@ -31,14 +31,15 @@ import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
-import { renderRequests, type ChannelAdapter, type InteractionRef, type OutboundMessage, type PlatformRequest, type PlatformResponse, type Secrets } from '../channels/channel.js';
+import { mediaOf, renderRequests, type ChannelAdapter, type InteractionRef, type OutboundMessage, type PlatformRequest, type PlatformResponse, type Secrets } from '../channels/channel.js';
+import { ruleFor, type OutboundMedia } from '../channels/media.js';
 import { channelByName } from '../channels/registry.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { deliveryFailureReason, retryDelaySeconds } from '../domain/delivery.js';
 import type { Config } from '../runtime/config.js';
 import { lambdaHandler } from '../runtime/aws.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
-import type { ChangeVisibility } from '../runtime/ports.js';
+import type { ChangeVisibility, MediaStore } from '../runtime/ports.js';
 import type { Db } from '../store/db.js';
 import { claimInteractionAnswer, settleInteractionAnswer } from '../store/interactions.js';
 import { advanceDelivery, failDelivery, recordPartsSent } from '../store/outbound.js';
@@ -70,6 +71,8 @@ export interface SendDeps {
   readonly clock?: Clock;
   /** Jitter of the backoff (tests fix it). */
   readonly random?: () => number;
+  /** The media bucket: the bytes and URLs of the files a reply carries. Without it a reply with files fails `attachment_missing`. */
+  readonly media?: MediaStore;
 }
 
 export class SendError extends Error {
@@ -114,6 +117,16 @@ function templateOf(value: unknown): OutboundMessage['template'] {
   return { name: t.name, language: t.language, parameters: t.parameters as string[] };
 }
 
+/** A file of an outbound message as the Agent API stored it (checked, in the media bucket). */
+interface StoredFile { readonly key: string; readonly file_name: string; readonly content_type: string; readonly size: number }
+
+/** The stored files of an outbound entry, in order. */
+function storedFilesOf(entry: MessageEntry): StoredFile[] {
+  return (entry.attachments ?? []).flatMap((a) => a.media?.status === 'stored' && a.media.key && a.media.content_type && a.media.size !== undefined
+    ? [{ key: a.media.key, file_name: a.file_name ?? 'file', content_type: a.media.content_type, size: a.media.size }]
+    : []);
+}
+
 /** The stored `interaction_ref` (string values only), or undefined. */
 function interactionRefOf(value: unknown): InteractionRef | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
@@ -138,7 +151,7 @@ export function makeSend(deps: SendDeps) {
     if (!adapter) throw new SendError('no adapter for channel', { cause: { channel: entry.channel, stage: 'render' } });
     const ticket = await getTicket(deps.db, job.ticket_id);
     const context = await replyContext(entry, ticket);
-    const msg: OutboundMessage = {
+    let msg: OutboundMessage = {
       id: entry.id, channel: entry.channel, conversation_id: entry.conversation_id, text: entry.text,
       kind: entry.outbound_kind ?? 'reply', ...(context ? { context } : {}),
       ...(Array.isArray(entry.extras?.buttons) ? { buttons: entry.extras.buttons as OutboundMessage['buttons'] } : {}),
@@ -179,6 +192,16 @@ export function makeSend(deps: SendDeps) {
       throw new SendRetryLater(delay, 'platform asked to retry', { cause: { ...facts, stage: 'perform', code, retry_after_s: platformWaitSeconds, delay_s: delay, ...(part.parts > 1 ? part : {}) } });
     };
 
+    // Files: a presigned URL for every one (the platform fetches it, or the widget shows it), the
+    // bytes where the platform takes them in the request, and a platform upload where it takes
+    // only its own (VK). Resolved on every attempt: a retry gets fresh URLs.
+    const stored = storedFilesOf(entry);
+    if (stored.length > 0) {
+      const resolved = await resolveFiles(adapter, msg, job.ticket_id, stored, ctx, (code) => fail(code), retry);
+      if (resolved === 'failed') return 'failed';
+      msg = { ...msg, attachments: resolved };
+    }
+
     let requests: readonly PlatformRequest[];
     try {
       requests = renderRequests(adapter, msg, ctx);
@@ -217,6 +240,74 @@ export function makeSend(deps: SendDeps) {
     await advanceDelivery(deps.db, ref, 'sent', { status: 'sent', ...(externalId ? { externalId, channel: entry.channel } : {}) });
     log.info('outbound sent', { ...facts, ...(requests.length > 1 ? { parts: requests.length } : {}) });
     return 'sent';
+  }
+
+  /**
+   * The files of an outbound message as the channel takes them (see above). `fail`/`retry` end
+   * the attempt: a file gone from the bucket (lifecycle expiry) or one the channel no longer takes
+   * fails the message; a platform upload step follows the platform's answer like a send.
+   */
+  async function resolveFiles(
+    adapter: ChannelAdapter, msg: OutboundMessage, ticketId: string, files: readonly StoredFile[], ctx: { secrets: Secrets },
+    fail: (code: string) => Promise<'failed'>,
+    retry: (code: string, wait: number | undefined, part: { part: number; parts: number }) => Promise<'failed'>,
+  ): Promise<OutboundMedia[] | 'failed'> {
+    const media = deps.media;
+    if (!media) return fail('attachment_missing');
+    const cap = mediaOf(adapter, { conversation_id: msg.conversation_id, ...(msg.context ? { context: msg.context } : {}) });
+    const out: OutboundMedia[] = [];
+    for (const f of files) {
+      const rule = ruleFor(cap, f);
+      if (!cap || !rule) return fail('attachment_not_allowed');
+      let data: Buffer | undefined;
+      try {
+        if (rule.via === 'bytes') data = await media.get(f.key);
+      } catch (e) {
+        if ((e as { name?: unknown })?.name === 'NoSuchKey') return fail('attachment_missing');
+        throw e;
+      }
+      const url = await media.presignGet(f.key, { fileName: f.file_name, contentType: f.content_type, expiresSeconds: cap.urlTtlSeconds, disposition: 'inline' });
+      out.push({ as: rule.as, file_name: f.file_name, content_type: f.content_type, size: f.size, url, ...(data ? { data_b64: data.toString('base64') } : {}) });
+    }
+    if (!adapter.uploadMedia) return out;
+    const uploaded: OutboundMedia[] = [];
+    for (const file of out) {
+      let flow;
+      try {
+        flow = adapter.uploadMedia(file, msg, ctx);
+      } catch (e) {
+        log.warn('upload not describable', { channel: msg.channel, message_id: msg.id, ...errorFacts(e) });
+        return fail('upload_failed');
+      }
+      if (!flow) { uploaded.push(file); continue; }
+      let previous: PlatformResponse | null = null;
+      for (const step of flow.steps) {
+        let request: PlatformRequest;
+        try {
+          request = step(previous);
+        } catch (e) {
+          log.warn('upload step not describable', { channel: msg.channel, message_id: msg.id, ...errorFacts(e) });
+          return fail('upload_failed');
+        }
+        try {
+          previous = await deps.perform(request, { channel: msg.channel, kind: 'media-upload', ticket_id: ticketId, message_id: msg.id });
+        } catch (e) {
+          const why = performFailure(e);
+          if (why === 'not_configured') return fail('not_configured');
+          // An upload is not the message: repeating it sends nothing twice.
+          return retry(why === 'unknown' ? 'timeout' : 'network', undefined, { part: 1, parts: 1 });
+        }
+        const result = adapter.readDelivery(previous, msg, ctx);
+        if (!result.ok) return result.retryable ? retry(result.error_code, result.retry_after_s, { part: 1, parts: 1 }) : fail(result.error_code);
+      }
+      try {
+        uploaded.push({ ...file, platform_ref: flow.ref(previous!) });
+      } catch (e) {
+        log.warn('upload answer unreadable', { channel: msg.channel, message_id: msg.id, ...errorFacts(e) });
+        return fail('upload_failed');
+      }
+    }
+    return uploaded;
   }
 
   /**
@@ -353,6 +444,7 @@ export const handler = lambdaHandler(async (platform) => {
   const queueUrl = config.CONFLUO_OUTBOUND_QUEUE_URL;
   return makeSend({
     db: platform.db(config), config, perform: platform.perform(config), clock: platform.clock,
+    ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}),
     maxReceiveCount: Number(config.CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT),
     ...(queueUrl ? { changeVisibility: platform.queueVisibility(queueUrl) } : {}),
   });

@@ -12,6 +12,15 @@
  *   the conversation, oldest first — the visitor's own messages once processed and the agents'
  *   replies once sent; replies served here become `delivered`.
  *
+ * - `POST /webchat/uploads` (same bearer token) `{file_name, content_type, size}` → a presigned POST
+ *   form for one object under the session's own prefix (`uploads/webchat/<sid>/<ulid>.<ext>`,
+ *   functions/domain/media.ts) — images and PDF up to {@link VISITOR_UPLOAD_MAX_BYTES} — whose
+ *   `key` the widget then names in its message's `attachments` (ingest refuses any key outside
+ *   the session's prefix). The bytes go from the browser to S3, never through Lambda.
+ *
+ * Files in the conversation come with a short-lived signed `url` (the visitor's own uploads and
+ * the files agents send), so the widget shows images inline and the rest as links.
+ *
  * Revocation: `DELETE /api/v1/webchat/sessions/{sid}` (supervisor) writes a revocation item
  * (functions/store/webchat.ts); both endpoints here check it — a revoked session is neither
  * renewed (a fresh anonymous session is minted instead: new visitor, new conversation) nor read
@@ -31,12 +40,17 @@ import * as z from 'zod/mini';
 import { REFRESH_GRACE_S, SESSION_TTL_S, WEBCHAT_AUDIENCE, WEBCHAT_CLOCK_TOLERANCE_S, WebchatClaims } from '../channels/webchat/ingress.js';
 import type { Clock } from '../domain/clock.js';
 import type { Config } from '../runtime/config.js';
-import { lambdaHandler } from '../runtime/aws-edge.js';
+import { lambdaHandler } from '../runtime/aws-edge-media.js';
 import { jsonResponse, lowerCaseHeaders } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
 import { markServed, WEBCHAT_CURSOR, webchatConversation, webchatSessionRevoked } from '../store/webchat.js';
 import { parseRate } from '../domain/rate-limit.js';
+import { monotonicFactory } from 'ulid';
+import { uploadIdFor } from '../domain/agent-uploads.js';
+import { mediaKeys } from '../domain/media.js';
+import type { MediaStore } from '../runtime/ports.js';
+import type { MessageEntry } from '../store/records.js';
 import { makeRateLimiter, WEBCHAT_SESSION_SCOPE, type RateDecision, type RateLimiter } from '../store/rate-limit.js';
 
 export { REFRESH_GRACE_S, SESSION_TTL_S };
@@ -49,9 +63,24 @@ export interface WebchatApiDeps {
   readonly logger?: Pick<typeof defaultLogger, 'warn' | 'error'>;
   /** Counts session requests per client network (scope `webchat-session`). */
   readonly rateLimit?: RateLimiter;
+  /** The media bucket: visitors' uploads and the files in the conversation. Without it uploads answer 404. */
+  readonly media?: MediaStore;
 }
 
 // zod/mini: this is a public entry point, and the full zod build would double its bundle (README "Entry points").
+/** What a visitor may upload: pictures and PDFs, up to 10 MB (the widget previews images). */
+export const VISITOR_UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf'] as const;
+export const VISITOR_UPLOAD_MAX_BYTES = 10_000_000;
+/** How long an upload form and a file link in the widget stay valid. */
+const VISITOR_FORM_SECONDS = 600;
+const VISITOR_LINK_SECONDS = 900;
+
+const UploadRequest = z.strictObject({
+  file_name: z.string().check(z.minLength(1), z.maxLength(255)),
+  content_type: z.enum(VISITOR_UPLOAD_TYPES),
+  size: z.int().check(z.positive(), z.lte(VISITOR_UPLOAD_MAX_BYTES)),
+});
+
 const MessagesQuery = z.strictObject({
   after: z.optional(z.string().check(z.regex(WEBCHAT_CURSOR))),
   limit: z._default(z.pipe(z.coerce.number(), z.int().check(z.gte(1), z.lte(200))), 100),
@@ -64,6 +93,19 @@ export function makeWebchatApi(deps: WebchatApiDeps) {
   const secret = deps.config.WEBCHAT_SECRET;
   const key = secret ? new TextEncoder().encode(secret) : undefined;
   const allowed = (deps.config.WEBCHAT_ALLOWED_ORIGINS ?? '').split(',').map(normaliseOrigin).filter((o) => o !== '');
+  const ulid = monotonicFactory();
+
+  /** The files of an entry as the widget shows them: a signed link for each stored one in this session. */
+  async function filesOf(e: MessageEntry, sid: string) {
+    return Promise.all((e.attachments ?? []).map(async (a) => {
+      const key = a.media?.status === 'stored' ? a.media.key : a.platform_ref !== undefined && a.platform_ref.startsWith(mediaKeys.webchatUploadPrefix(sid)) ? a.platform_ref : undefined;
+      const type = a.media?.content_type ?? a.mime_type ?? 'application/octet-stream';
+      const url = key && deps.media
+        ? await deps.media.presignGet(key, { fileName: a.file_name ?? 'file', contentType: type, expiresSeconds: VISITOR_LINK_SECONDS, disposition: type.startsWith('image/') ? 'inline' : 'attachment' })
+        : null;
+      return { type: a.type, name: a.file_name ?? null, mime_type: a.mime_type ?? a.media?.content_type ?? null, ...(a.size !== undefined ? { size: a.size } : {}), url };
+    }));
+  }
 
   async function verify(token: string, graceS: number, issuers: readonly string[]): Promise<WebchatClaims | undefined> {
     try {
@@ -94,7 +136,7 @@ export function makeWebchatApi(deps: WebchatApiDeps) {
     const path = event.rawPath.replace(/\/+$/, '');
     const method = event.requestContext.http.method.toUpperCase();
     const headers = lowerCaseHeaders(event.headers);
-    if (!key || (path !== '/webchat/session' && path !== '/webchat/messages')) return jsonResponse(404, { error: { code: 'not_found', message: 'no such route' } });
+    if (!key || (path !== '/webchat/session' && path !== '/webchat/messages' && path !== '/webchat/uploads')) return jsonResponse(404, { error: { code: 'not_found', message: 'no such route' } });
     // Origins are not authentication (any client can send any Origin), but a listed set keeps
     // other sites' pages from using the widget's endpoints through visitors' browsers.
     const origin = headers.origin;
@@ -123,6 +165,21 @@ export function makeWebchatApi(deps: WebchatApiDeps) {
         const previous = verified && !(await webchatSessionRevoked(deps.db, verified.sid)) ? verified : undefined;
         return out(200, await mint(previous?.sub ?? urlSafeId('v_'), previous?.sid ?? urlSafeId('c_')));
       }
+      if (path === '/webchat/uploads' && method === 'POST') {
+        const claims = bearer ? await verify(bearer, WEBCHAT_CLOCK_TOLERANCE_S, [ISSUER, 'site']) : undefined;
+        if (!claims || await webchatSessionRevoked(deps.db, claims.sid)) return out(401, { error: { code: 'unauthorized', message: 'a valid widget token is required' } });
+        if (!deps.media) return out(404, { error: { code: 'not_found', message: 'uploads are not configured' } });
+        let body: unknown;
+        try { body = JSON.parse(event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? ''); } catch { body = undefined; }
+        const req = UploadRequest.safeParse(body);
+        if (!req.success) {
+          return out(422, { error: { code: 'invalid', message: `a file is one of ${VISITOR_UPLOAD_TYPES.join(', ')} of at most ${VISITOR_UPLOAD_MAX_BYTES / 1_000_000} MB` } });
+        }
+        const now = deps.clock.now();
+        const objectKey = mediaKeys.webchatUploadPrefix(claims.sid) + uploadIdFor(ulid(now), req.data.content_type);
+        const form = await deps.media.presignPost(objectKey, { maxBytes: req.data.size, contentTypes: [req.data.content_type], expiresSeconds: VISITOR_FORM_SECONDS });
+        return out(201, { key: objectKey, url: form.url, fields: form.fields, max_bytes: req.data.size, expires_at: new Date(now + VISITOR_FORM_SECONDS * 1000).toISOString() });
+      }
       if (path === '/webchat/messages' && method === 'GET') {
         const claims = bearer ? await verify(bearer, WEBCHAT_CLOCK_TOLERANCE_S, [ISSUER, 'site']) : undefined;
         if (!claims || await webchatSessionRevoked(deps.db, claims.sid)) return out(401, { error: { code: 'unauthorized', message: 'a valid widget token is required' } });
@@ -131,15 +188,15 @@ export function makeWebchatApi(deps: WebchatApiDeps) {
         const items = await webchatConversation(deps.db, claims.sub, claims.sid, q.data.after, q.data.limit);
         await markServed(deps.db, items);
         return out(200, {
-          items: items.map(({ entry: e }) => ({
+          items: await Promise.all(items.map(async ({ entry: e }) => ({
             // The visitor's own messages carry the id the widget gave them.
             id: e.direction === 'in' ? (e.external_message_id ?? e.id) : e.id,
             direction: e.direction,
             text: e.text,
-            attachments: (e.attachments ?? []).map((a) => ({ type: a.type, name: a.file_name ?? null, mime_type: a.mime_type ?? null })),
+            attachments: await filesOf(e, claims.sid),
             at: new Date(e.at).toISOString(),
             ...(e.direction === 'out' ? { kind: e.outbound_kind ?? 'reply' } : {}),
-          })),
+          }))),
           next_cursor: items.at(-1)?.cursor ?? q.data.after ?? null,
         });
       }
@@ -161,6 +218,7 @@ export const handler = lambdaHandler(async (platform) => {
   const sessionRate = parseRate(config.CONFLUO_WEBCHAT_SESSION_RATE ?? 'off');
   return makeWebchatApi({
     db, clock: platform.clock, config,
+    ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}),
     ...(config.WEBCHAT_SECRET && sessionRate ? { rateLimit: makeRateLimiter(db, { key: config.WEBCHAT_SECRET, rates: { [WEBCHAT_SESSION_SCOPE]: sessionRate } }) } : {}),
   });
 });

@@ -18,15 +18,25 @@ import { awsSettings } from './aws-settings.js';
 import { sqsEnqueue } from './aws-queue.js';
 import { powertoolsIngestMetrics } from './metrics.js';
 import { PlatformError, setDefaultPlatform, type Platform } from './platform.js';
-import type { Enqueue } from './ports.js';
+import type { Enqueue, MediaStore } from './ports.js';
+import { requireSetting } from './config.js';
+
+export interface EdgeOptions {
+  /**
+   * The media bucket's store, for the one public entry point that signs upload forms and file
+   * links (webchat-api, through ./aws-edge-media.ts); ingest and survey-link carry no S3 client.
+   */
+  readonly media?: (bucket: string) => MediaStore;
+}
 
 function unavailable(what: string): never {
   throw new PlatformError(`aws-edge: ${what} is not available to the public entry points (functions/runtime/aws.ts has it)`);
 }
 
-export function awsEdgePlatform(): Platform {
+export function awsEdgePlatform(options: EdgeOptions = {}): Platform {
   let sqs: SQSClient | undefined;
   const dbs = new Map<string, Db>();
+  const media = new Map<string, MediaStore>();
   return {
     name: 'aws',
     clock: systemClock,
@@ -42,7 +52,13 @@ export function awsEdgePlatform(): Platform {
     startExecution: async () => unavailable('startExecution'),
     readObject: async () => unavailable('readObject'),
     exportWriter: () => unavailable('exportWriter'),
-    media: () => unavailable('media'),
+    media: (config) => {
+      if (!options.media) return unavailable('media');
+      const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
+      let store = media.get(bucket);
+      if (!store) media.set(bucket, (store = options.media(bucket)));
+      return store;
+    },
     download: async () => unavailable('download'),
     scratchDir: '/tmp',
     fetchCertificate: async (url) => (await import('./sns-certificate.js')).fetchSnsCertificate(url),

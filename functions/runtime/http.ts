@@ -4,7 +4,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 export type ErrorCode =
   | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unauthorized' | 'forbidden'
   | 'malformed' | 'invalid' | 'conflict' | 'messaging_window_closed' | 'unavailable' | 'internal'
-  | 'illegal_transition' | 'template_value_missing' | 'text_too_long' | 'rate_limited';
+  | 'illegal_transition' | 'template_value_missing' | 'text_too_long' | 'rate_limited'
+  // attachments (functions/channels/media.ts, functions/domain/agent-uploads.ts)
+  | 'attachments_not_supported' | 'too_many_attachments' | 'attachment_too_large' | 'attachment_type_not_allowed' | 'attachments_too_large'
+  | 'upload_missing' | 'attachments_unavailable';
 
 /** An error that knows its HTTP answer. `cause` carries non-personal evidence. */
 export class HttpError extends Error {

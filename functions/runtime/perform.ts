@@ -17,7 +17,7 @@
  * <WHATSAPP_ACCESS_TOKEN>`) means the channel's outbound secret is not configured: refused here
  * instead of leaking a broken request to the platform.
  */
-import type { PlatformRequest, PlatformResponse } from '../channels/channel.js';
+import type { FormField, PlatformRequest, PlatformResponse } from '../channels/channel.js';
 import type { Perform, PerformMeta } from './ports.js';
 
 /** The last step of performing: what differs between Lambda and the local runtime. */
@@ -78,12 +78,22 @@ async function sendRawEmail(transport: Transport, request: PlatformRequest, regi
   }
 }
 
+/** A described multipart body as fetch sends it (fetch sets the content type with its boundary). */
+export function formDataOf(fields: readonly FormField[]): FormData {
+  const form = new FormData();
+  for (const f of fields) {
+    if ('value' in f) form.append(f.name, f.value);
+    else form.append(f.name, new Blob([Buffer.from(f.data_b64, 'base64')], { type: f.content_type }), f.file_name);
+  }
+  return form;
+}
+
 /** The Lambda transport's HTTP step: fetch with a timeout, the response read whole. */
 export async function fetchTransport(request: PlatformRequest, _meta: PerformMeta, options: { readonly timeoutMs: number }): Promise<PlatformResponse> {
   const res = await fetch(request.url, {
     method: request.method,
     headers: request.headers as Record<string, string>,
-    ...(request.body !== null ? { body: request.body } : {}),
+    ...(request.form ? { body: formDataOf(request.form) } : request.body !== null ? { body: request.body } : {}),
     signal: AbortSignal.timeout(options.timeoutMs),
   });
   const headers: Record<string, string> = {};

@@ -183,7 +183,7 @@ describe('webchat token checks', () => {
 
 describe('webchat body', () => {
   it('refuses an upload key that climbs out of the visitor prefix with 400', async () => {
-    const attachments = [{ key: `webchat/${SUB}/../v_Other0000000000000000/id.png`, name: 'id.png', contentType: 'image/png', size: 10 }];
+    const attachments = [{ key: `uploads/webchat/${SID}/../c_Other0000000000000000/id.png`, name: 'id.png', contentType: 'image/png', size: 10 }];
     expect(await statusOf(request(await mint(), message({ attachments })))).toBe(400);
   });
 
@@ -196,7 +196,7 @@ describe('webchat body', () => {
     const token = await mint();
     expect(await statusOf(request(token, message({ text: '' })))).toBe(400);
     expect(await statusOf(request(token, message({ text: 'a'.repeat(4001) })))).toBe(400);
-    const file = (i: number) => ({ key: `webchat/${SUB}/f${i}/a.png`, name: 'a.png', contentType: 'image/png', size: 1 });
+    const file = (i: number) => ({ key: `uploads/webchat/${SID}/f${i}.png`, name: 'a.png', contentType: 'image/png', size: 1 });
     expect(await statusOf(request(token, message({ attachments: Array.from({ length: 11 }, (_, i) => file(i)) })))).toBe(400);
     expect(await statusOf(request(token, message({ text: 'a'.repeat(4000) })))).toBe(202);
   });

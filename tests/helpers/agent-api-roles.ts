@@ -11,6 +11,7 @@ export const EXPECTED_ROLES: Readonly<Record<string, Role | null>> = {
   'GET /tickets/{id}': 'agent',
   'GET /tickets/{id}/timeline': 'agent',
   'POST /tickets/{id}/replies': 'agent',
+  'POST /tickets/{id}/attachments': 'agent',
   'GET /customers': 'agent',
   'GET /customers/{id}': 'agent',
   'PATCH /tickets/{id}': 'agent',

@@ -26,6 +26,7 @@ describe('webhook API throttles', () => {
       'POST /webhooks/webchat': PUBLIC_ROUTE_THROTTLES.webchatWebhook, 'OPTIONS /webhooks/webchat': PUBLIC_ROUTE_THROTTLES.webchatWebhook,
       'POST /webchat/session': PUBLIC_ROUTE_THROTTLES.webchatSession, 'OPTIONS /webchat/session': PUBLIC_ROUTE_THROTTLES.webchatSession,
       'GET /webchat/messages': PUBLIC_ROUTE_THROTTLES.webchatMessages, 'OPTIONS /webchat/messages': PUBLIC_ROUTE_THROTTLES.webchatMessages,
+      'POST /webchat/uploads': PUBLIC_ROUTE_THROTTLES.webchatMessages, 'OPTIONS /webchat/uploads': PUBLIC_ROUTE_THROTTLES.webchatMessages,
       'GET /survey/{token}': PUBLIC_ROUTE_THROTTLES.surveyLinks, 'POST /survey/{token}': PUBLIC_ROUTE_THROTTLES.surveyLinks,
     };
     expect(Object.keys(settings).sort()).toEqual(Object.keys(expected).sort());

@@ -55,10 +55,22 @@ describe('Media access', () => {
     }
     const by = (prefix: string) => { const fn = functions.find((f) => f.startsWith(prefix)); expect(fn, prefix).toBeDefined(); return fn!; };
     expect(mediaActions(by('ProcessingProcessFunction'))).toEqual(['s3:PutObject']);
-    expect(mediaActions(by('AgentApiAgentApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    // The Agent API signs download links and reads agents' uploads back; it writes only under uploads/agents/ (below).
+    expect(mediaActions(by('AgentApiAgentApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    // The send function reads what it sends; the widget API signs visitors' forms and links.
+    expect(mediaActions(by('OutboundSendFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(mediaActions(by('WebchatApiWebchatApiFunction')).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(mediaActions(by('ProcessingDispatchFunction'))).toEqual(['s3:DeleteObject']);
     expect(mediaActions(by('InboundMediaMediaFunction')).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     for (const none of ['Ingest', 'ExportExportFunction', 'SlaWorkflow', 'SurveyWorkflow', 'SurveyLink']) expect(mediaActions(by(none)), none).toEqual([]);
+  });
+
+  it('lets the Agent API write only under uploads/agents/ and the widget API only under uploads/webchat/', () => {
+    for (const [prefix, keys] of [['AgentApiAgentApiFunction', '/uploads/agents/*'], ['WebchatApiWebchatApiFunction', '/uploads/webchat/*']] as const) {
+      const puts = policyStatements(template, functions.find((fn) => fn.startsWith(prefix))!)
+        .filter((s) => s.Action === 's3:PutObject' && JSON.stringify(s.Resource).includes(bucketId));
+      expect(puts.map((s) => JSON.stringify(s.Resource)), prefix).toEqual([expect.stringContaining(keys)]);
+    }
   });
 
   it('lets the process function write only under inbound-mail/', () => {

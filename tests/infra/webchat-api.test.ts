@@ -7,7 +7,7 @@ const fnId = functionId(template, 'WebchatApiWebchatApiFunction');
 describe('WebchatApi', () => {
   it('routes the widget endpoints (and their preflights) on the webhook API to its function', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string).filter((k) => k.split(' ')[1]?.startsWith('/webchat/'));
-    expect(routes.sort()).toEqual(['GET /webchat/messages', 'OPTIONS /webchat/messages', 'OPTIONS /webchat/session', 'POST /webchat/session']);
+    expect(routes.sort()).toEqual(['GET /webchat/messages', 'OPTIONS /webchat/messages', 'OPTIONS /webchat/session', 'OPTIONS /webchat/uploads', 'POST /webchat/session', 'POST /webchat/uploads']);
   });
 
   it('reads the table, updates delivery state and reads its web-chat settings from SSM, nothing else', () => {

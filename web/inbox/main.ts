@@ -387,6 +387,11 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
     </div></li>`;
 }
 
+/** A file in the reply box: uploading, uploaded (its `upload_id`), or refused (why). */
+interface PendingFile { local: string; name: string; size: number; status: 'uploading' | 'ready' | 'error'; upload_id?: string; error?: string }
+
+const kib = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
+
 /** "1.5 MB", "820 KB". */
 const sizeText = (bytes: number | null | undefined) => (!bytes ? '' : bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} B`);
 
@@ -470,6 +475,8 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
   const [waTemplate, setWaTemplate] = useState('');
   const [error, setError] = useState<{ code: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [files, setFiles] = useState<PendingFile[]>([]);
+  const [dragging, setDragging] = useState(false);
   const [, setNow] = useState(Date.now());
   useEffect(() => { api.get<{ items: Template[] }>('/templates').then((r) => setTemplates(r.items)).catch(() => {}); }, [api]);
   useEffect(() => { api.get<{ items: WhatsAppTemplate[] }>('/whatsapp/templates').then((r) => setWaTemplates(r.items)).catch(() => {}); }, [api]);
@@ -486,16 +493,44 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
     ? smsSegmentsOfParts(splitText(text, TWILIO_TEXT_LIMIT).map((p) => p.text)) : null;
   const chosen = templates.find((t) => t.id === template);
   const chosenWa = channel === 'whatsapp' ? waTemplates.find((t) => `${t.name}:${t.language}` === waTemplate) : undefined;
+  /**
+   * Files: each uploaded at once, straight to the media bucket (the Agent API answers a presigned
+   * POST form; 422 when the channel does not take it), shown as a chip until the reply is sent.
+   */
+  const addFiles = (list: FileList | null) => {
+    for (const file of Array.from(list ?? [])) {
+      const local = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      setFiles((fs) => [...fs, { local, name: file.name, size: file.size, status: 'uploading' }]);
+      const update = (p: Partial<PendingFile>) => setFiles((fs) => fs.map((f) => (f.local === local ? { ...f, ...p } : f)));
+      void (async () => {
+        try {
+          const form = await api.post<{ upload_id: string; url: string; fields: Record<string, string> }>(`/tickets/${ticket.id}/attachments`, {
+            file_name: file.name, content_type: file.type || 'application/octet-stream', size: file.size, ...(channel !== ticket.channel ? { channel } : {}),
+          });
+          const body = new FormData();
+          for (const [k, v] of Object.entries(form.fields)) body.append(k, v);
+          body.append('file', file);
+          const res = await fetch(form.url, { method: 'POST', body });
+          if (!res.ok) throw { status: res.status, code: 'upload_failed', message: `the upload was refused (HTTP ${res.status})` };
+          update({ status: 'ready', upload_id: form.upload_id });
+        } catch (err) {
+          update({ status: 'error', error: errorText(err) });
+        }
+      })();
+    }
+  };
+  const ready = files.filter((f) => f.status === 'ready');
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null); setBusy(true);
     try {
       if (mode === 'note') await api.post(`/tickets/${ticket.id}/notes`, { text });
       else await api.post(`/tickets/${ticket.id}/replies`, {
-        ...(chosenWa ? { whatsapp_template: { name: chosenWa.name, language: chosenWa.language } } : chosen ? { template: chosen.id } : { text }),
+        ...(chosenWa ? { whatsapp_template: { name: chosenWa.name, language: chosenWa.language } } : chosen ? { template: chosen.id } : text.trim() !== '' ? { text } : {}),
+        ...(ready.length > 0 && !chosenWa ? { attachments: ready.map((f) => ({ upload_id: f.upload_id!, file_name: f.name })) } : {}),
         ...(channel !== ticket.channel ? { channel } : {}),
       });
-      setText(''); setTemplate(''); setWaTemplate('');
+      setText(''); setTemplate(''); setWaTemplate(''); if (mode === 'reply') setFiles([]);
       onSent();
     } catch (err) {
       setError({ code: isApiError(err) ? err.code : 'error', text: isApiError(err) && err.code === 'messaging_window_closed'
@@ -503,8 +538,12 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
         : errorText(err) });
     } finally { setBusy(false); }
   };
-  const canSend = !busy && (mode === 'note' ? text.trim() !== '' : chosenWa !== undefined || chosen !== undefined || text.trim() !== '');
-  return html`<form class=${`composer ${mode}`} onSubmit=${submit} aria-label=${mode === 'note' ? 'Internal note' : 'Reply'}>
+  const uploading = files.some((f) => f.status === 'uploading');
+  const canSend = !busy && !uploading && (mode === 'note' ? text.trim() !== '' : chosenWa !== undefined || chosen !== undefined || text.trim() !== '' || ready.length > 0);
+  return html`<form class=${`composer ${mode} ${dragging ? 'dragging' : ''}`} onSubmit=${submit} aria-label=${mode === 'note' ? 'Internal note' : 'Reply'}
+    onDragOver=${(e: DragEvent) => { if (mode === 'reply') { e.preventDefault(); setDragging(true); } }}
+    onDragLeave=${() => setDragging(false)}
+    onDrop=${(e: DragEvent) => { if (mode !== 'reply') return; e.preventDefault(); setDragging(false); addFiles(e.dataTransfer?.files ?? null); }}>
     <div class="tabs" role="group" aria-label="Write">
       <button type="button" aria-pressed=${mode === 'reply'} onClick=${() => setMode('reply')}>Reply</button>
       <button type="button" aria-pressed=${mode === 'note'} onClick=${() => setMode('note')}>Internal note</button>
@@ -530,6 +569,13 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
       : html`<textarea id="composer-text" name="text" rows="3" value=${text} placeholder=${mode === 'note' ? 'Only agents see notes' : 'Write a reply'}
           onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
           onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e); }}></textarea>`}
+    ${mode === 'reply' && html`<div class="files">
+      <label class="attach">📎 Attach files<input type="file" multiple aria-label="Attach files" onChange=${(e: Event) => { const input = e.target as HTMLInputElement; addFiles(input.files); input.value = ''; }} /></label>
+      ${files.length > 0 && html`<ul class="chips" aria-label="Files to send">${files.map((f) => html`<li class=${`chip ${f.status}`} data-status=${f.status}>
+        <span class="name">${f.name}</span> <span class="muted">${kib(f.size)}${f.status === 'uploading' ? ' · uploading…' : ''}</span>
+        ${f.status === 'error' && html`<span class="error" role="alert">${f.error}</span>`}
+        <button type="button" class="link" aria-label=${`Remove ${f.name}`} onClick=${() => setFiles((fs) => fs.filter((x) => x.local !== f.local))}>×</button></li>`)}</ul>`}
+    </div>`}
     ${mode === 'reply' && sms && html`<p class="muted segments" role="status">${sms.segments} SMS segment${sms.segments === 1 ? '' : 's'} (${sms.encoding})</p>`}
     ${error && html`<p class=${`error ${error.code === 'messaging_window_closed' ? 'window-closed' : ''}`} role="alert">${error.text}</p>`}
     <button type="submit" class="primary" disabled=${!canSend}>${mode === 'note' ? 'Add note' : 'Send reply'}</button>

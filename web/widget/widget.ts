@@ -5,12 +5,17 @@
  *
  * Options (data-* on the script tag): `data-api` (default: the script's origin), `data-title`,
  * `data-color`, `data-poll-ms` (default 2000), `data-open` ("true": start opened).
+ * The visitor may attach a picture or a PDF (📎): it is uploaded straight to the media bucket with
+ * the form `POST /webchat/uploads` signs for the session, then sent as a message naming its key;
+ * images show inline (a preview while uploading), other files as links.
  * Session (token, visitor, conversation) and the shown messages live in localStorage, so a page
  * reload keeps the conversation. Everything renders in a shadow root: the shop's CSS cannot
  * break it and it cannot break the shop.
  */
 
-interface ChatMessage { id: string; direction: 'in' | 'out'; text: string; at: string; pending?: boolean; failed?: boolean }
+/** A file in the conversation: a signed link from the server (or, while the visitor's upload is on its way, a local preview). */
+interface ChatFile { name: string; mime_type: string | null; url: string | null; key?: string; size?: number }
+interface ChatMessage { id: string; direction: 'in' | 'out'; text: string; at: string; pending?: boolean; failed?: boolean; files?: ChatFile[] }
 interface Session { token: string; visitor_id: string; conversation_id: string; expires_at: string }
 interface Stored { session?: Session; after?: string | null; messages: ChatMessage[] }
 
@@ -45,7 +50,17 @@ async function session(): Promise<Session> {
   if (state.session && Date.parse(state.session.expires_at) - Date.now() > 60_000) return state.session;
   return renewSession();
 }
-async function renewSession(): Promise<Session> {
+/**
+ * One renewal at a time: two calls racing without a session (the first message and an upload, a
+ * poll) would otherwise mint two sessions, and the second one's new conversation would drop what
+ * the first one started (an upload keyed under the first session's prefix is then refused).
+ */
+let renewing: Promise<Session> | null = null;
+function renewSession(): Promise<Session> {
+  renewing ??= mintSession().finally(() => { renewing = null; });
+  return renewing;
+}
+async function mintSession(): Promise<Session> {
   const res = await fetch(`${api}/webchat/session`, {
     method: 'POST', headers: state.session ? { authorization: `Bearer ${state.session.token}` } : {},
   });
@@ -97,6 +112,10 @@ root.innerHTML = `
   form button { border: 0; border-radius: 8px; background: ${color}; color: #fff; padding: 0 14px; font-weight: 600; cursor: pointer; }
   .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   .error { color: #a4000f; font-size: 13px; padding: 0 12px 6px; }
+  .msg img.thumb { display: block; max-width: 100%; max-height: 180px; border-radius: 8px; margin-top: 4px; background: #fff; }
+  .msg a.file { display: block; color: inherit; margin-top: 4px; }
+  .attach { display: flex; align-items: center; cursor: pointer; font-size: 18px; padding: 0 4px; }
+  .attach input { position: absolute; width: 1px; height: 1px; opacity: 0; }
 </style>
 <button class="launcher" type="button" aria-expanded="false" aria-controls="confluo-panel">
   <span class="label"></span><span class="badge" hidden></span></button>
@@ -105,6 +124,7 @@ root.innerHTML = `
   <div class="log" role="log" aria-live="polite" aria-label="Conversation"></div>
   <div class="error" role="alert" hidden></div>
   <form>
+    <label class="attach" title="Attach a picture or PDF">📎<input type="file" name="file" accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" aria-label="Attach a file" /></label>
     <label class="sr" for="confluo-input">Your message</label>
     <textarea id="confluo-input" name="text" rows="1" maxlength="4000" placeholder="Write a message…"></textarea>
     <button type="submit">Send</button>
@@ -137,6 +157,7 @@ function render(): void {
     div.dataset.id = m.id;
     div.dataset.direction = m.direction === 'in' ? 'visitor' : 'agent';
     div.textContent = m.text;
+    for (const f of m.files ?? []) div.append(fileView(f));
     const meta = document.createElement('span');
     meta.className = 'meta';
     const time = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -147,6 +168,28 @@ function render(): void {
   log.scrollTop = log.scrollHeight;
   badge.hidden = unread === 0;
   badge.textContent = String(unread);
+}
+
+/** Only links the server signed (https:, or http: locally) and the widget's own previews (blob:). */
+function safeUrl(u: string | null): string | null {
+  if (!u) return null;
+  try { const p = new URL(u, location.href).protocol; return p === 'https:' || p === 'http:' || p === 'blob:' ? u : null; } catch { return null; }
+}
+
+function fileView(f: ChatFile): HTMLElement {
+  const url = safeUrl(f.url);
+  if (url && (f.mime_type ?? '').startsWith('image/')) {
+    const img = document.createElement('img');
+    img.className = 'thumb';
+    img.src = url;
+    img.alt = f.name;
+    return img;
+  }
+  const a = document.createElement(url ? 'a' : 'span');
+  a.className = 'file';
+  a.textContent = `📄 ${f.name}`;
+  if (url && a instanceof HTMLAnchorElement) { a.href = url; a.target = '_blank'; a.rel = 'noopener noreferrer'; }
+  return a;
 }
 
 function setOpen(open: boolean): void {
@@ -181,7 +224,11 @@ async function post(m: ChatMessage): Promise<void> {
   try {
     const res = await authed('/webhooks/webchat', {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'message', messageId: m.id, sentAt: m.at, text: m.text, page: { url: pageUrl().slice(0, 2048), title: document.title.slice(0, 500) } }),
+      body: JSON.stringify({
+        type: 'message', messageId: m.id, sentAt: m.at, ...(m.text ? { text: m.text } : {}),
+        ...(m.files?.length ? { attachments: m.files.filter((f) => f.key).map((f) => ({ key: f.key, name: f.name, contentType: f.mime_type ?? 'application/octet-stream', size: f.size ?? 0 })) } : {}),
+        page: { url: pageUrl().slice(0, 2048), title: document.title.slice(0, 500) },
+      }),
     });
     if (!res.ok) throw new Error(String(res.status));
     m.pending = false;
@@ -210,6 +257,47 @@ $<HTMLFormElement>('form').addEventListener('submit', (e) => {
   void post(m);
 });
 
+/** Files a visitor may send (the server checks again): pictures and PDFs up to 10 MB. */
+const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf'];
+const UPLOAD_MAX_BYTES = 10_000_000;
+
+/** Upload the chosen file (a form signed for this session, posted straight to the bucket), then send it as a message. */
+async function sendFile(file: File): Promise<void> {
+  if (!UPLOAD_TYPES.includes(file.type) || file.size > UPLOAD_MAX_BYTES || file.size === 0) {
+    showError('You can send pictures (JPEG, PNG, GIF, WebP) and PDFs of up to 10 MB.');
+    return;
+  }
+  const now = Date.now();
+  const preview = file.type.startsWith('image/') ? URL.createObjectURL(file) : null;
+  const m: ChatMessage = { id: ulid(now), direction: 'in', text: '', at: new Date(now).toISOString(), pending: true, files: [{ name: file.name, mime_type: file.type, url: preview, size: file.size }] };
+  state.messages.push(m);
+  render();
+  try {
+    const res = await authed('/webchat/uploads', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ file_name: file.name, content_type: file.type, size: file.size }) });
+    if (!res.ok) throw new Error(String(res.status));
+    const form = (await res.json()) as { key: string; url: string; fields: Record<string, string> };
+    const body = new FormData();
+    for (const [k, v] of Object.entries(form.fields)) body.append(k, v);
+    body.append('file', file);
+    const up = await fetch(form.url, { method: 'POST', body });
+    if (!up.ok) throw new Error(String(up.status));
+    m.files = [{ name: file.name, mime_type: file.type, url: preview, key: form.key, size: file.size }];
+  } catch {
+    state.messages = state.messages.filter((x) => x !== m);
+    showError('The file could not be uploaded. Try again.');
+    render();
+    return;
+  }
+  await post(m);
+}
+
+$<HTMLInputElement>('input[type=file]').addEventListener('change', (e) => {
+  const picker = e.target as HTMLInputElement;
+  const file = picker.files?.[0];
+  picker.value = '';
+  if (file) void sendFile(file);
+});
+
 /** Merge the server's view: the visitor's own messages (same ids) and the agents' replies. */
 async function poll(): Promise<void> {
   if (!state.session) return; // nothing to fetch before the visitor's first message
@@ -217,12 +305,18 @@ async function poll(): Promise<void> {
   const res = await authed(`/webchat/messages${q}`);
   if (res.status === 400 && state.after) { state.after = null; save(); return; } // a cursor the server no longer takes: fetch everything again (merged by id)
   if (!res.ok) return;
-  const body = (await res.json()) as { items: Array<{ id: string; direction: 'in' | 'out'; text: string; at: string }>; next_cursor: string | null };
+  const body = (await res.json()) as { items: Array<{ id: string; direction: 'in' | 'out'; text: string; at: string; attachments?: Array<{ name: string | null; mime_type: string | null; url: string | null }> }>; next_cursor: string | null };
   let changed = false;
   for (const item of body.items) {
+    const files = (item.attachments ?? []).map((a) => ({ name: a.name ?? 'file', mime_type: a.mime_type, url: a.url }));
     const known = state.messages.find((m) => m.id === item.id);
-    if (known) { if (known.pending || known.failed) { known.pending = false; known.failed = false; changed = true; } continue; }
-    state.messages.push({ id: item.id, direction: item.direction, text: item.text, at: item.at });
+    if (known) {
+      if (known.pending || known.failed) { known.pending = false; known.failed = false; changed = true; }
+      // The server's signed links replace a local preview.
+      if (files.some((f) => f.url)) { known.files = files; changed = true; }
+      continue;
+    }
+    state.messages.push({ id: item.id, direction: item.direction, text: item.text, at: item.at, ...(files.length > 0 ? { files } : {}) });
     if (item.direction === 'out' && panel.hidden) unread++;
     changed = true;
   }

@@ -38,7 +38,7 @@ import {
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { readMail } from './mime.js';
-import { renderRawEmail } from './reply.js';
+import { EMAIL_MEDIA, renderRawEmail } from './reply.js';
 import { isSnsUrl, snsHostFor, snsRegionOf, type SnsMessage } from './sns.js';
 import { sesMessageIdDomain, sesRegion } from './ses.js';
 import { emailIngress, SesAny, validateNotification, type SesReceived } from './ingress.js';
@@ -174,7 +174,7 @@ export const email = defineChannel({
   // The topic's region is the SES region when EMAIL_SES_REGION is unset (ses.ts).
   outboundSecrets: ['EMAIL_FROM', 'EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN'],
   // No reply window and no buttons in e-mail.
-  capabilities: { ...emailIngress.capabilities, replyWindowSeconds: null, buttons: false },
+  capabilities: { ...emailIngress.capabilities, replyWindowSeconds: null, buttons: false, media: EMAIL_MEDIA },
 
   async parse(envelope: Envelope, ports?: ParsePorts): Promise<NormalisedEvent[]> {
     // The queue only holds requests admit() accepted (signed, validated): trusted here.

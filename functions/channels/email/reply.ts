@@ -10,6 +10,7 @@
  */
 import { decodeTime } from 'ulid';
 import type { OutboundMessage } from '../channel.js';
+import { MB, safeFileName, type MediaCapability, type OutboundMedia } from '../media.js';
 import { messageIds } from './mime.js';
 
 const CRLF = '\r\n';
@@ -17,6 +18,20 @@ const CRLF = '\r\n';
 const MAX_REFERENCES = 20;
 /** A plain address, as conversation_id holds it (lower-cased From of the customer). */
 const ADDRESS = /^[^\s<>()[\]\\,;:"@]+@[^\s<>()[\]\\,;:"@]+$/;
+
+/**
+ * Attachments are MIME parts of the raw message, base64 (RFC 2045 §6.8): SES SendRawEmail takes
+ * "The maximum message size, including attachments, is 10 MB"
+ * (https://docs.aws.amazon.com/ses/latest/APIReference/API_SendRawEmail.html), and base64 in
+ * 76-character lines makes 7 MB of files about 9.7 MB — so 7 MB of files together, of any type.
+ */
+export const EMAIL_MEDIA: MediaCapability = {
+  rules: [{ as: 'document', contentTypes: 'any', maxBytes: 7 * MB, via: 'bytes' }],
+  maxCount: 20,
+  maxTotalBytes: 7 * MB,
+  urlTtlSeconds: 3600,
+  source: 'https://docs.aws.amazon.com/ses/latest/APIReference/API_SendRawEmail.html',
+};
 
 export class EmailRenderError extends Error {
   override readonly name = 'EmailRenderError';
@@ -102,6 +117,7 @@ export function renderRawEmail(msg: OutboundMessage, from: string): string {
     text = `${text}\n\n${msg.buttons.map((b, i) => `${i + 1}. ${b.label}`).join('\n')}`;
   }
   const { encoding, content } = body(text);
+  const files = msg.attachments ?? [];
   const date = dateOf(msg.id);
   const headers = [
     `From: ${from}`,
@@ -113,8 +129,39 @@ export function renderRawEmail(msg: OutboundMessage, from: string): string {
     // RFC 3834: automatic answers say so, and well-behaved auto-responders stay silent.
     ...(msg.kind === 'acknowledgement' ? ['Auto-Submitted: auto-replied'] : msg.kind === 'survey' || msg.kind === 'reminder' ? ['Auto-Submitted: auto-generated'] : []),
     'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=UTF-8',
-    `Content-Transfer-Encoding: ${encoding}`,
   ];
-  return `${headers.join(CRLF)}${CRLF}${CRLF}${content}${CRLF}`;
+  const textPart = ['Content-Type: text/plain; charset=UTF-8', `Content-Transfer-Encoding: ${encoding}`];
+  if (files.length === 0) return `${[...headers, ...textPart].join(CRLF)}${CRLF}${CRLF}${content}${CRLF}`;
+  // multipart/mixed (RFC 2046 §5.1.3): the text, then each file. The boundary comes from the
+  // outbound id (deterministic, so a retry renders the same message) and cannot occur in base64
+  // or in the text part (which is 7bit lines or base64 too, and holds no "--=_" line).
+  const boundary = `=_confluo_${msg.id}`;
+  const parts = [
+    `${textPart.join(CRLF)}${CRLF}${CRLF}${content}`,
+    ...files.map(filePart),
+  ];
+  return `${[...headers, `Content-Type: multipart/mixed; boundary="${boundary}"`].join(CRLF)}${CRLF}${CRLF}`
+    + parts.map((p) => `--${boundary}${CRLF}${p}${CRLF}`).join('')
+    + `--${boundary}--${CRLF}`;
+}
+
+/** `filename="…"` for ASCII names, RFC 2231 `filename*=UTF-8''…` otherwise. */
+function fileNameParam(param: 'name' | 'filename', name: string): string {
+  if (isAscii(name) && !/[\\]/.test(name)) return `${param}="${name}"`;
+  return `${param}*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/** One attachment part: its type, its name, its bytes in base64 lines of 76 (RFC 2045 §6.8). */
+function filePart(f: OutboundMedia): string {
+  if (f.data_b64 === undefined) throw new EmailRenderError('an attachment came without its bytes');
+  const name = safeFileName(f.file_name);
+  const type = /^[\w.+-]+\/[\w.+-]+$/.test(f.content_type) ? f.content_type : 'application/octet-stream';
+  const lines = f.data_b64.match(/.{1,76}/g) ?? [];
+  return [
+    `Content-Type: ${type}; ${fileNameParam('name', name)}`,
+    `Content-Disposition: attachment; ${fileNameParam('filename', name)}`,
+    'Content-Transfer-Encoding: base64',
+    '',
+    lines.join(CRLF),
+  ].join(CRLF);
 }

@@ -37,7 +37,7 @@ import {
   readGraphDelivery,
   withNumberedChoices,
 } from '../meta.js';
-import { MAX_QUICK_REPLIES, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
+import { attachmentMessages, MAX_QUICK_REPLIES, INSTAGRAM_MEDIA, messagingDeliveryFor, parseMessaging, quickRepliesOf, type MessagingProfile } from '../meta-messaging.js';
 
 const CHANNEL = 'instagram';
 
@@ -65,7 +65,7 @@ const profile: MessagingProfile = {
 export const instagram = defineChannel({
   ...instagramIngress,
   outboundSecrets: ['INSTAGRAM_ACCESS_TOKEN', 'META_PAGE_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { ...instagramIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, humanAgentTag: true, textLimit: INSTAGRAM_TEXT_LIMIT },
+  capabilities: { ...instagramIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, humanAgentTag: true, textLimit: INSTAGRAM_TEXT_LIMIT, media: INSTAGRAM_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     return parseMessaging(profile, parseMetaNotification(CHANNEL, envelopeBody(envelope)), envelope.received_at);
@@ -78,10 +78,16 @@ export const instagram = defineChannel({
     const native = buttons.length > 0 && buttons.length <= MAX_QUICK_REPLIES;
     const text = buttons.length > MAX_QUICK_REPLIES ? withNumberedChoices(msg.text, buttons) : msg.text;
     // A long text goes out as several messages, in order; quick replies ride on the last one.
-    const parts = textParts(text, INSTAGRAM_TEXT_LIMIT);
-    return parts.map((part, i) => {
+    const files = msg.attachments ?? [];
+    const parts = text === '' && files.length > 0 ? [] : textParts(text, INSTAGRAM_TEXT_LIMIT);
+    const messages: Array<Record<string, unknown>> = parts.map((part, i) => {
       const message: Record<string, unknown> = { text: part };
       if (native && i === parts.length - 1) message.quick_replies = quickRepliesOf(CHANNEL, buttons);
+      return message;
+    });
+    // Each file after the text, as its own attachment message.
+    messages.push(...attachmentMessages(files));
+    return messages.map((message) => {
       return {
         method: 'POST' as const,
         url: `${graphBase(ctx.secrets)}/me/messages`,

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound.js';
 import {
+  ChannelRenderError,
   defineChannel,
   type DeliveryResult,
   type Envelope,
@@ -26,11 +27,29 @@ import {
 import { envelopeBody } from '../envelope.js';
 import { phoneInText, platformPhoneToE164 } from '../phone.js';
 import { CallbackQuery, ChatMemberUpdated, Int, Media, Message, otherBranch, TelegramUpdate, telegramIngress, User } from './ingress.js';
+import { MB, safeFileName, type MediaCapability } from '../media.js';
 import { splitText, type TextLimit, type TextPart } from '../text.js';
 
 const CHANNEL = 'telegram';
 /** https://core.telegram.org/bots/api#sendmessage — "1-4096 characters after entities parsing". */
 export const TELEGRAM_MAX_TEXT = 4096;
+
+/**
+ * Files (https://core.telegram.org/bots/api#sending-files): a photo by URL up to 5 MB ("5 MB max
+ * size for photos and 20 MB max for other types of content" fetched by URL) in the types sendPhoto
+ * shows as a photo; anything else — and a larger image — as a document uploaded with
+ * multipart/form-data, up to 50 MB, because "sending by URL will currently only work for GIF, PDF
+ * and ZIP files" in sendDocument. Telegram fetches a URL at once, so an hour is plenty.
+ */
+export const TELEGRAM_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png', 'image/webp'], maxBytes: 5 * MB, via: 'url' },
+    { as: 'document', contentTypes: 'any', maxBytes: 50 * MB, via: 'bytes' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://core.telegram.org/bots/api#sending-files',
+};
 /** https://core.telegram.org/bots/api#inlinekeyboardbutton — `callback_data` is 1-64 bytes. */
 export const TELEGRAM_MAX_CALLBACK_DATA_BYTES = 64;
 /** Buttons per inline-keyboard row that Telegram clients show without squeezing (and its API limit). */
@@ -202,6 +221,12 @@ function chatMemberEvent(update: TelegramUpdate, u: z.infer<typeof ChatMemberUpd
 // ---------------------------------------------------------------------------------------------
 
 /** `chat_id` as Telegram documents it: an integer, or a `@channelusername` string. */
+/** A file that must be uploaded came without its bytes: the send handler resolves them (`via: bytes`). */
+function requireBytes(data: string | undefined): string {
+  if (data === undefined) throw new ChannelRenderError('telegram: a document is uploaded, but its bytes were not read', { cause: { channel: CHANNEL, stage: 'render' } });
+  return data;
+}
+
 function chatIdOf(conversationId: string): number | string {
   if (/^-?\d+$/.test(conversationId)) {
     const n = Number(conversationId);
@@ -263,7 +288,7 @@ export const telegram = defineChannel({
   ...telegramIngress,
   outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
   mediaSecrets: ['TELEGRAM_BOT_TOKEN'],
-  capabilities: { ...telegramIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT },
+  capabilities: { ...telegramIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT, media: TELEGRAM_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted, so this cannot fail on a real envelope.
@@ -301,9 +326,11 @@ export const telegram = defineChannel({
       for (let i = 0; i < cells.length; i += perRow) rows.push(cells.slice(i, i + perRow));
       keyboard = { inline_keyboard: rows };
     }
-    const parts = splitTelegramText(msg.text);
-    return parts.map((part, i) => {
-      const body: Record<string, unknown> = { chat_id: chatIdOf(msg.conversation_id), text: part.text };
+    const files = msg.attachments ?? [];
+    const parts = msg.text === '' && files.length > 0 ? [] : splitTelegramText(msg.text);
+    const chatId = chatIdOf(msg.conversation_id);
+    const texts: PlatformRequest[] = parts.map((part, i) => {
+      const body: Record<string, unknown> = { chat_id: chatId, text: part.text };
       if (keyboard && i === parts.length - 1) body.reply_markup = keyboard;
       return {
         method: 'POST',
@@ -312,6 +339,15 @@ export const telegram = defineChannel({
         body: JSON.stringify(body),
       };
     });
+    // Each file after the text, as its own message: a photo by URL (sendPhoto), anything else
+    // uploaded (sendDocument, multipart) with its name.
+    const media = files.map((f): PlatformRequest => f.as === 'image'
+      ? { method: 'POST', url: `https://api.telegram.org/bot${token}/sendPhoto`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: chatId, photo: f.url }) }
+      : {
+          method: 'POST', url: `https://api.telegram.org/bot${token}/sendDocument`, headers: {}, body: null,
+          form: [{ name: 'chat_id', value: String(chatId) }, { name: 'document', file_name: safeFileName(f.file_name), content_type: f.content_type, data_b64: requireBytes(f.data_b64) }],
+        });
+    return [...texts, ...media];
   },
 
   /**

@@ -28,6 +28,7 @@ import {
 import { attachmentTypeForMime } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
+import { MB, type MediaCapability } from '../media.js';
 import { smsSegmentsOfParts, type SmsSegments } from '../../domain/sms.js';
 import { decodeForm } from './form.js';
 import { SID, get, paramsOf, readParams, twilioIngress, type Media, type Params, type Parsed } from './ingress.js';
@@ -191,6 +192,42 @@ function statusEvent(s: Extract<Parsed, { kind: 'status' }>): NormalisedEvent {
 // Reply
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * MMS (https://www.twilio.com/docs/messaging/guides/accepted-mime-types): up to 10 `MediaUrl`s
+ * and 5 MB for the message and its media together; JPEG, GIF and PNG are "fully supported"
+ * (formatted for the handset), PDF accepted. MMS reaches US and Canadian numbers only: elsewhere
+ * Twilio sends the media as a link (its MMS Converter, where enabled) or refuses it.
+ * Twilio fetches every `MediaUrl` (GET and HEAD, checking the Content-Type) while it takes the
+ * request, so an hour is ample.
+ */
+export const TWILIO_MMS_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/gif', 'image/png'], maxBytes: 5 * MB, via: 'url' },
+    { as: 'document', contentTypes: ['application/pdf'], maxBytes: 5 * MB, via: 'url' },
+  ],
+  maxCount: 10,
+  maxTotalBytes: 5 * MB,
+  urlTtlSeconds: 3600,
+  source: 'https://www.twilio.com/docs/messaging/guides/accepted-mime-types',
+};
+
+/**
+ * WhatsApp via Twilio (https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages):
+ * 16 MB per message, images (JPG, JPEG, PNG) only 5 MB; images, audio, PDF and video. One media
+ * per WhatsApp message, so each file is its own message; Twilio sets no file name on documents.
+ */
+export const TWILIO_WHATSAPP_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png'], maxBytes: 5 * MB, via: 'url' },
+    { as: 'audio', contentTypes: ['audio/ogg', 'audio/amr', 'audio/3gpp', 'audio/aac', 'audio/mpeg'], maxBytes: 16 * MB, via: 'url' },
+    { as: 'document', contentTypes: ['application/pdf'], maxBytes: 16 * MB, via: 'url' },
+    { as: 'video', contentTypes: ['video/mp4'], maxBytes: 16 * MB, via: 'url' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages',
+};
+
 /** Is this conversation WhatsApp via Twilio (else SMS/MMS)? */
 function isWhatsApp(target: ReplyWindowTarget): boolean {
   return target.conversation_id.startsWith(WHATSAPP_PREFIX) || target.context?.sub_channel === 'whatsapp';
@@ -253,6 +290,11 @@ export const twilio = defineChannel({
     return isWhatsApp(target) ? WHATSAPP_WINDOW_SECONDS : null;
   },
 
+  /** MMS or WhatsApp: decided by the address, like the window. */
+  mediaFor(target: ReplyWindowTarget): MediaCapability {
+    return isWhatsApp(target) ? TWILIO_WHATSAPP_MEDIA : TWILIO_MMS_MEDIA;
+  },
+
   /** SMS only: the segments the reply is billed as (every part of it). */
   segmentsOf(text: string, target: ReplyWindowTarget): SmsSegments | null {
     return isWhatsApp(target) ? null : smsSegmentsOfParts(bodiesOf(text, undefined));
@@ -272,12 +314,22 @@ export const twilio = defineChannel({
     if (business === undefined && service === undefined) {
       throw new Error('twilio: no sender — neither the inbound To nor TWILIO_MESSAGING_SERVICE_SID is known');
     }
-    return bodiesOf(msg.text, msg.buttons).map((part) => {
+    // MMS: every MediaUrl on the last text (or on a message of its own without text);
+    // WhatsApp: one media per message, each after the text.
+    const files = msg.attachments ?? [];
+    const whatsapp = isWhatsApp(msg);
+    const texts = msg.text === '' && files.length > 0 ? [] : bodiesOf(msg.text, msg.buttons);
+    const messages: Array<{ body?: string; media: string[] }> = texts.map((body) => ({ body, media: [] }));
+    if (files.length > 0 && whatsapp) messages.push(...files.map((f) => ({ media: [f.url] })));
+    else if (files.length > 0 && messages.length > 0) messages[messages.length - 1]!.media.push(...files.map((f) => f.url));
+    else if (files.length > 0) messages.push({ media: files.map((f) => f.url) });
+    return messages.map((m) => {
       const form = new URLSearchParams();
       form.set('To', msg.conversation_id);
       if (business !== undefined) form.set('From', business);
       else form.set('MessagingServiceSid', service!);
-      form.set('Body', part);
+      if (m.body !== undefined) form.set('Body', m.body);
+      for (const url of m.media) form.append('MediaUrl', url);
       // Receipts come back to the inbound URL as status callbacks (§7, `sid` ↔ MessageSid).
       if (ctx.secrets.TWILIO_WEBHOOK_URL) form.set('StatusCallback', ctx.secrets.TWILIO_WEBHOOK_URL);
       return {

@@ -34,6 +34,7 @@ import { envelopeBody } from '../envelope.js';
 import { phoneInText, platformPhoneToE164 } from '../phone.js';
 import { decimalId, parseLossless } from './json.js';
 import { textParts, type TextLimit } from '../text.js';
+import { MB, safeFileName, type MediaCapability } from '../media.js';
 import { check, parseBody, viberIngress, type Checked, type Message, type MessageCallback, type User } from './ingress.js';
 
 export { VIBER_SIGNATURE_HEADER, VIBER_SIGNATURE_QUERY } from './ingress.js';
@@ -49,6 +50,29 @@ export const VIBER_TEXT_LIMIT: TextLimit = { max: VIBER_MAX_TEXT, unit: 'codepoi
 export const VIBER_MAX_TRACKING_DATA = 4096;
 /** Keyboards need API version 3+; 7 is what channels.md §6 pins (current clients). */
 export const VIBER_MIN_API_VERSION = 7;
+
+/**
+ * Files (https://developers.viber.com/docs/api/rest-bot-api/#picture-message,
+ * https://developers.viber.com/docs/api/rest-bot-api/#file-message): a `picture` is a JPEG, PNG or
+ * non-animated GIF — "Max image size: 1MB on iOS, 3MB on Android", so 1 MB reaches every client —
+ * whose URL's last path segment ends in .jpeg, .png or .gif (agent upload keys end in the file's
+ * extension: functions/domain/media-keys.ts); any other file is a `file` message up to 50 MB,
+ * with its size and name, and Viber refuses the executable formats it lists.
+ */
+export const VIBER_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png', 'image/gif'], maxBytes: 1 * MB, via: 'url' },
+    {
+      as: 'document', contentTypes: 'any', maxBytes: 50 * MB, via: 'url',
+      forbiddenExtensions: ['ade', 'adp', 'app', 'asp', 'bas', 'bat', 'cer', 'chm', 'cmd', 'com', 'cpl', 'crt', 'csh', 'der', 'exe', 'fxp', 'gadget', 'hlp', 'hta', 'inf', 'ins', 'isp', 'its', 'js', 'jse', 'ksh', 'lnk', 'mad', 'maf', 'mag', 'mam', 'maq', 'mar', 'mas', 'mat', 'mau', 'mav', 'maw', 'mda', 'mdb', 'mde', 'mdt', 'mdw', 'mdz', 'msc', 'msh', 'msh1', 'msh2', 'mshxml', 'msh1xml', 'msh2xml', 'msi', 'msp', 'mst', 'ops', 'pcd', 'pif', 'plg', 'prf', 'prg', 'pst', 'reg', 'scf', 'scr', 'sct', 'shb', 'shs', 'ps1', 'ps1xml', 'ps2', 'ps2xml', 'psc1', 'psc2', 'tmp', 'url', 'vb', 'vbe', 'vbs', 'vsmacros', 'vsw', 'ws', 'wsc', 'wsf', 'wsh', 'xnk'],
+    },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://developers.viber.com/docs/api/rest-bot-api/#file-message',
+};
+/** Viber's longest `file_name` (characters, with the extension). */
+export const VIBER_MAX_FILE_NAME = 256;
 
 // ---------------------------------------------------------------------------------------------
 // Normalisation
@@ -226,7 +250,7 @@ export const viber = defineChannel({
   outboundSecrets: ['VIBER_AUTH_TOKEN', 'VIBER_SENDER_NAME'],
   // No reply window: only subscribed users receive bot messages, and Viber bills bot-initiated
   // messages (roughly: not answering a user message of the last 24 h) — a cost, not a refusal.
-  capabilities: { ...viberIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VIBER_TEXT_LIMIT },
+  capabilities: { ...viberIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VIBER_TEXT_LIMIT, media: VIBER_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted: this cannot fail on a real envelope.
@@ -236,27 +260,33 @@ export const viber = defineChannel({
   /** send_message, one per part of a text over 7,000 characters; the keyboard (and its tracking data) on the last. */
   render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
     const ticket = typeof msg.context?.ticket_number === 'string' ? msg.context.ticket_number : undefined;
-    const parts = textParts(msg.text, VIBER_TEXT_LIMIT);
-    return parts.map((part, i) => {
+    const files = msg.attachments ?? [];
+    const parts = msg.text === '' && files.length > 0 ? [] : textParts(msg.text, VIBER_TEXT_LIMIT);
+    const common = () => ({
+      receiver: msg.conversation_id,
+      min_api_version: VIBER_MIN_API_VERSION,
+      sender: { name: viberSenderName(ctx.secrets.VIBER_SENDER_NAME) },
+    });
+    const bodies: Array<Record<string, unknown>> = parts.map((part, i) => {
       const last = i === parts.length - 1;
       const tracking = viberTrackingData(ticket, last ? msg.buttons : undefined);
-      const body: Record<string, unknown> = {
-        receiver: msg.conversation_id,
-        min_api_version: VIBER_MIN_API_VERSION,
-        sender: { name: viberSenderName(ctx.secrets.VIBER_SENDER_NAME) },
-        ...(tracking !== undefined ? { tracking_data: tracking } : {}),
-        type: 'text',
-        text: part,
-      };
+      const body: Record<string, unknown> = { ...common(), ...(tracking !== undefined ? { tracking_data: tracking } : {}), type: 'text', text: part };
       if (last && msg.buttons && msg.buttons.length > 0) body.keyboard = viberKeyboard(msg.buttons);
-      return {
-        method: 'POST' as const,
-        url: VIBER_SEND_URL,
-        // Without a token the header keeps a visible placeholder: the local outbox shows it.
-        headers: { 'content-type': 'application/json', 'x-viber-auth-token': ctx.secrets.VIBER_AUTH_TOKEN || '<VIBER_AUTH_TOKEN>' },
-        body: JSON.stringify(body),
-      };
+      return body;
     });
+    // Each file after the text: a picture (its `text` is required, empty for none) or a file with its size and name.
+    for (const f of files) {
+      bodies.push(f.as === 'image'
+        ? { ...common(), type: 'picture', text: '', media: f.url }
+        : { ...common(), type: 'file', media: f.url, size: f.size, file_name: safeFileName(f.file_name).slice(-VIBER_MAX_FILE_NAME) });
+    }
+    return bodies.map((body) => ({
+      method: 'POST' as const,
+      url: VIBER_SEND_URL,
+      // Without a token the header keeps a visible placeholder: the local outbox shows it.
+      headers: { 'content-type': 'application/json', 'x-viber-auth-token': ctx.secrets.VIBER_AUTH_TOKEN || '<VIBER_AUTH_TOKEN>' },
+      body: JSON.stringify(body),
+    }));
   },
 
   /** `message.media` is a temporary public URL (https://developers.viber.com/docs/api/rest-bot-api/#receive-message-from-user). */

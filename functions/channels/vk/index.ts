@@ -28,10 +28,12 @@ import {
   type RenderContext,
   type MediaFetch,
   plainDownload,
+  type UploadFlow,
 } from '../channel.js';
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
 import { textParts, type TextLimit } from '../text.js';
+import { MB, safeFileName, type MediaCapability, type OutboundMedia } from '../media.js';
 import { check, parseBody, vkIngress, type Checked, type Message } from './ingress.js';
 
 export { VK_RETRY_HEADER } from './ingress.js';
@@ -39,6 +41,26 @@ import { phoneInText } from '../phone.js';
 
 const CHANNEL = 'vk';
 export const VK_DEFAULT_API_VERSION = '5.199';
+
+/**
+ * Files go through VK's upload server, never by URL: a photo (https://dev.vk.com/en/api/upload/photo-in-message)
+ * "JPG, PNG, GIF … up to 50 MB", a document (https://dev.vk.com/en/api/upload/document-in-message)
+ * up to 200 MB. `uploadMedia` describes the three steps, `render` attaches what they return.
+ */
+export const VK_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png', 'image/gif'], maxBytes: 50 * MB, via: 'bytes' },
+    { as: 'document', contentTypes: 'any', maxBytes: 200 * MB, via: 'bytes' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://dev.vk.com/en/api/upload/photo-in-message',
+};
+
+/** An upload step found no usable answer from the step before (VK's upload server or its save method). */
+export class VkUploadError extends Error {
+  override readonly name = 'VkUploadError';
+}
 /** `peer_id` of multi-user chats is 2000000000 + chat id (https://dev.vk.com/en/reference/objects/message). */
 export const VK_CHAT_PEER_MIN = 2_000_000_000;
 /** messages.send: "message — text of the message … up to 4096 characters" (error 914 beyond). */
@@ -324,7 +346,7 @@ export const vk = defineChannel({
   outboundSecrets: ['VK_ACCESS_TOKEN', 'VK_API_VERSION'],
   // No 24-hour window: the community may write to anyone who wrote to it or allowed its
   // messages and has not denied them since (error 901 otherwise).
-  capabilities: { ...vkIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true },
+  capabilities: { ...vkIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true, media: VK_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted: this cannot fail on a real envelope.
@@ -337,13 +359,20 @@ export const vk = defineChannel({
    * part is de-duplicated by VK while the parts are not taken for repeats of each other.
    */
   render(msg: OutboundMessage, ctx: RenderContext): PlatformRequest[] {
-    const parts = textParts(msg.text, VK_TEXT_LIMIT);
+    const files = msg.attachments ?? [];
+    const refs = files.map((f) => {
+      if (!f.platform_ref) throw new VkUploadError('vk: a file was not uploaded before render', { cause: { channel: 'vk', stage: 'render' } });
+      return f.platform_ref;
+    });
+    // The files ride on the last part (a message takes up to 10 attachments), or alone without text.
+    const parts = msg.text === '' && files.length > 0 ? [''] : textParts(msg.text, VK_TEXT_LIMIT);
     return parts.map((part, i) => {
       // Without a token the body keeps a visible placeholder: the local outbox shows it.
       const form = new URLSearchParams();
       form.set('peer_id', msg.conversation_id);
       form.set('random_id', String(vkRandomId(i === 0 ? msg.id : `${msg.id}#${i + 1}`)));
-      form.set('message', part);
+      if (part !== '') form.set('message', part);
+      if (refs.length > 0 && i === parts.length - 1) form.set('attachment', refs.join(','));
       if (msg.buttons && msg.buttons.length > 0 && i === parts.length - 1) form.set('keyboard', JSON.stringify(vkKeyboard(msg.buttons)));
       form.set('access_token', ctx.secrets.VK_ACCESS_TOKEN || '<VK_ACCESS_TOKEN>');
       form.set('v', ctx.secrets.VK_API_VERSION || VK_DEFAULT_API_VERSION);
@@ -354,6 +383,59 @@ export const vk = defineChannel({
         body: form.toString(),
       };
     });
+  },
+
+  /**
+   * The upload-server flow of one file: get the server (photos.getMessagesUploadServer /
+   * docs.getMessagesUploadServer with the conversation's peer_id), POST the bytes there as
+   * multipart (`photo` / `file`), save what it answers (photos.saveMessagesPhoto / docs.save), and
+   * attach `photo<owner>_<id>_<access_key>` / `doc<owner>_<id>`
+   * (https://dev.vk.com/en/api/upload/photo-in-message, https://dev.vk.com/en/api/upload/document-in-message).
+   * A retried send uploads again (the upload is not the message; `random_id` still de-duplicates the send).
+   */
+  uploadMedia(file: OutboundMedia, msg: OutboundMessage, ctx: RenderContext): UploadFlow {
+    const photo = file.as === 'image';
+    const api = (method: string, params: Record<string, string>): PlatformRequest => {
+      const form = new URLSearchParams(params);
+      form.set('access_token', ctx.secrets.VK_ACCESS_TOKEN || '<VK_ACCESS_TOKEN>');
+      form.set('v', ctx.secrets.VK_API_VERSION || VK_DEFAULT_API_VERSION);
+      return { method: 'POST', url: `https://api.vk.com/method/${method}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() };
+    };
+    const answer = (res: PlatformResponse | null, step: string): Record<string, unknown> => {
+      let json: unknown;
+      try { json = res ? JSON.parse(res.body) : undefined; } catch { json = undefined; }
+      if (!isRecord(json)) throw new VkUploadError(`vk: ${step} answered no JSON object`, { cause: { channel: 'vk', stage: step } });
+      return json;
+    };
+    const data = file.data_b64;
+    if (data === undefined) throw new VkUploadError('vk: a file is uploaded, but its bytes were not read', { cause: { channel: 'vk', stage: 'upload' } });
+    return {
+      steps: [
+        () => api(photo ? 'photos.getMessagesUploadServer' : 'docs.getMessagesUploadServer', { peer_id: msg.conversation_id, ...(photo ? {} : { type: 'doc' }) }),
+        (prev) => {
+          const r = answer(prev, 'upload server').response;
+          const url = isRecord(r) && typeof r.upload_url === 'string' ? r.upload_url : undefined;
+          if (!url || !url.startsWith('https://')) throw new VkUploadError('vk: no upload_url in the upload server answer', { cause: { channel: 'vk', stage: 'upload server' } });
+          return { method: 'POST', url, headers: {}, body: null, form: [{ name: photo ? 'photo' : 'file', file_name: safeFileName(file.file_name), content_type: file.content_type, data_b64: data }] };
+        },
+        (prev) => {
+          const up = answer(prev, 'upload');
+          if (photo) {
+            if (typeof up.photo !== 'string' || up.server === undefined || typeof up.hash !== 'string') throw new VkUploadError('vk: the photo upload answered no photo/server/hash', { cause: { channel: 'vk', stage: 'upload' } });
+            return api('photos.saveMessagesPhoto', { photo: up.photo, server: String(up.server), hash: up.hash });
+          }
+          if (typeof up.file !== 'string') throw new VkUploadError('vk: the document upload answered no file', { cause: { channel: 'vk', stage: 'upload' } });
+          return api('docs.save', { file: up.file, title: safeFileName(file.file_name) });
+        },
+      ],
+      ref(last) {
+        const r = answer(last, 'save').response;
+        const saved = photo ? (Array.isArray(r) ? r[0] : undefined) : (isRecord(r) ? r.doc : undefined);
+        if (!isRecord(saved) || typeof saved.id !== 'number' || typeof saved.owner_id !== 'number') throw new VkUploadError('vk: the save answered no owner_id/id', { cause: { channel: 'vk', stage: 'save' } });
+        const key = typeof saved.access_key === 'string' && /^\w{1,64}$/.test(saved.access_key) ? `_${saved.access_key}` : '';
+        return photo ? `photo${saved.owner_id}_${saved.id}${key}` : `doc${saved.owner_id}_${saved.id}${key}`;
+      },
+    };
   },
 
   /**

@@ -24,6 +24,7 @@ import {
   type RenderContext,
 } from '../channel.js';
 import { attachmentTypeForMime } from '../common.js';
+import { MB, type MediaCapability } from '../media.js';
 import { envelopeBody } from '../envelope.js';
 import { phoneInText } from '../phone.js';
 import { WebchatBody, WebchatClaims, webchatIngress, type Page, type Profile } from './ingress.js';
@@ -111,10 +112,24 @@ function sentAtMs(sentAt: string | undefined, receivedAt: number): number {
   return Number.isFinite(ms) && ms >= 0 && ms <= receivedAt + MAX_SENT_AT_AHEAD_MS ? ms : receivedAt;
 }
 
+/**
+ * Files in the widget are links it shows (images inline): no platform in between, so the limit is
+ * Confluo's own — 25 MB, what a visitor on a phone can still reasonably open.
+ */
+export const WEBCHAT_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'], maxBytes: 25 * MB, via: 'url' },
+    { as: 'document', contentTypes: 'any', maxBytes: 25 * MB, via: 'url' },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'functions/channels/webchat/index.ts (no platform: Confluo\'s own limit)',
+};
+
 export const webchat = defineChannel({
   ...webchatIngress,
   outboundSecrets: [],
-  capabilities: { ...webchatIngress.capabilities, replyWindowSeconds: null, buttons: false },
+  capabilities: { ...webchatIngress.capabilities, replyWindowSeconds: null, buttons: false, media: WEBCHAT_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // Trusts the queue: the claims were verified at ingest and the body validated there.
@@ -158,7 +173,8 @@ export const webchat = defineChannel({
       method: 'POST',
       url: `store://webchat/${encodeURIComponent(msg.conversation_id)}/messages`,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: msg.id, text: msg.text, buttons: msg.buttons }),
+      // Files are links the widget shows: GET /webchat/messages presigns each when it is read.
+      body: JSON.stringify({ id: msg.id, text: msg.text, buttons: msg.buttons, ...(msg.attachments?.length ? { attachments: msg.attachments.map((f) => ({ file_name: f.file_name, content_type: f.content_type, size: f.size })) } : {}) }),
     };
   },
 

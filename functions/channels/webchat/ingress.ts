@@ -10,6 +10,7 @@ import * as z from 'zod/mini';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { defineIngress, forbidden, invalid, unauthorized, type Admission, type RawRequest, type Secrets } from '../channel.js';
 import { parseJsonBody } from '../common.js';
+import { mediaKeys } from '../../domain/media.js';
 
 const CHANNEL = 'webchat';
 export const WEBCHAT_AUDIENCE = 'confluo:webchat';
@@ -30,8 +31,9 @@ export const REFRESH_GRACE_S = 6 * 3600;
 
 /**
  * Claims carried in the envelope's `auth` (never the token). `sub` and `sid` identify the visitor
- * and the conversation; `sub` must not contain `/` because it scopes upload keys
- * (`webchat/<sub>/…`). Descriptive claims of the wrong type are dropped rather than refused.
+ * and the conversation; `sub` must not contain `/` (it names the visitor everywhere; upload keys
+ * are scoped by `sid`: `uploads/webchat/<sid>/…`). Descriptive claims of the wrong type are dropped
+ * rather than refused.
  */
 export const WebchatClaims = z.object({
   iss: z.enum(WEBCHAT_ISSUERS),
@@ -163,11 +165,12 @@ export const WebchatBody = z.discriminatedUnion('type', [MessageBody, TypingBody
 export type WebchatBody = z.infer<typeof WebchatBody>;
 
 /**
- * Upload keys must sit under the token owner's prefix `webchat/<sub>/` (issued by the upload
- * endpoint): no foreign keys, no URLs, no `.`/`..` or empty segments that could escape the prefix.
+ * Upload keys must sit under the session's own prefix `uploads/webchat/<sid>/` (functions/domain/media.ts;
+ * the widget's upload form, `POST /webchat/uploads`, signs only keys there): no foreign keys, no
+ * URLs, no `.`/`..` or empty segments that could escape the prefix.
  */
-export function ownsKey(sub: string, key: string): boolean {
-  const prefix = `webchat/${sub}/`;
+export function ownsKey(sid: string, key: string): boolean {
+  const prefix = mediaKeys.webchatUploadPrefix(sid);
   if (!key.startsWith(prefix)) return false;
   const rest = key.slice(prefix.length).split('/');
   return rest.every((seg) => seg !== '' && seg !== '.' && seg !== '..' && !/[\\\p{Cc}]/u.test(seg));
@@ -216,7 +219,7 @@ export const webchatIngress = defineIngress({
     const parsed = WebchatBody.safeParse(parseJsonBody(CHANNEL, req.body));
     if (!parsed.success) throw validationError(parsed.error.issues);
     const body = parsed.data;
-    if (body.type === 'message' && !(body.attachments ?? []).every((a) => ownsKey(claims.sub, a.key))) {
+    if (body.type === 'message' && !(body.attachments ?? []).every((a) => ownsKey(claims.sid, a.key))) {
       throw invalid(CHANNEL, 'validate', 'attachment key outside the visitor prefix');
     }
 

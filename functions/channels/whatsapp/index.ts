@@ -30,6 +30,7 @@ import {
 } from '../channel.js';
 import { isRecord } from '../common.js';
 import { envelopeBody } from '../envelope.js';
+import { MB, safeFileName, type MediaCapability } from '../media.js';
 import { textParts, type TextLimit } from '../text.js';
 import { whatsappIngress } from './ingress.js';
 import { phoneInText } from '../phone.js';
@@ -49,6 +50,33 @@ import {
 } from '../meta.js';
 
 const CHANNEL = 'whatsapp';
+
+/**
+ * Media messages by link (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types):
+ * images JPEG/PNG up to 5 MB; video MP4/3GPP and audio AAC/AMR/MP3/M4A/OGG up to 16 MB;
+ * documents (text, PDF, Word, Excel, PowerPoint) up to 100 MB. WhatsApp downloads the link when
+ * it sends the message (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#media-object:
+ * `link` must be HTTPS), so an hour is ample.
+ */
+export const WHATSAPP_MEDIA: MediaCapability = {
+  rules: [
+    { as: 'image', contentTypes: ['image/jpeg', 'image/png'], maxBytes: 5 * MB, via: 'url' },
+    { as: 'video', contentTypes: ['video/mp4', 'video/3gpp'], maxBytes: 16 * MB, via: 'url' },
+    { as: 'audio', contentTypes: ['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg'], maxBytes: 16 * MB, via: 'url' },
+    {
+      as: 'document',
+      contentTypes: [
+        'text/plain', 'application/pdf', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        'application/vnd.ms-powerpoint', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+      ],
+      maxBytes: 100 * MB, via: 'url',
+    },
+  ],
+  maxCount: 10,
+  urlTtlSeconds: 3600,
+  source: 'https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types',
+};
 const OBJECT = 'whatsapp_business_account';
 
 /** https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#text-object — body up to 4096 characters. */
@@ -349,7 +377,7 @@ export const whatsapp = defineChannel({
   ...whatsappIngress,
   outboundSecrets: ['WHATSAPP_ACCESS_TOKEN', 'WHATSAPP_PHONE_NUMBER_ID', 'META_GRAPH_API_VERSION'],
   mediaSecrets: ['WHATSAPP_ACCESS_TOKEN', 'META_GRAPH_API_VERSION'],
-  capabilities: { ...whatsappIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, textLimit: WHATSAPP_TEXT_LIMIT, templates: true },
+  capabilities: { ...whatsappIngress.capabilities, replyWindowSeconds: META_REPLY_WINDOW_SECONDS, buttons: true, textLimit: WHATSAPP_TEXT_LIMIT, templates: true, media: WHATSAPP_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     return parseNotification(parseMetaNotification(CHANNEL, envelopeBody(envelope)));
@@ -387,10 +415,16 @@ export const whatsapp = defineChannel({
     const text = buttons.length > 0 && !native ? withNumberedChoices(msg.text, buttons) : msg.text;
     // Long texts go out as several text messages; survey buttons ride on the last part, whose
     // body the interactive object caps at 1024 characters.
-    const parts = textParts(text, WHATSAPP_TEXT_LIMIT, native ? { lastMax: INTERACTIVE_BODY_MAX } : {});
-    return parts.map((part, i) => (native && i === parts.length - 1
+    const files = msg.attachments ?? [];
+    const parts = text === '' && files.length > 0 ? [] : textParts(text, WHATSAPP_TEXT_LIMIT, native ? { lastMax: INTERACTIVE_BODY_MAX } : {});
+    const texts = parts.map((part, i) => (native && i === parts.length - 1
       ? request({ type: 'interactive', interactive: interactiveOf(part, buttons) })
       : request({ type: 'text', text: { body: part } })));
+    // Each file after the text, as a media message WhatsApp fetches by link; a document keeps its name.
+    const media = files.map((f) => request(f.as === 'document'
+      ? { type: 'document', document: { link: f.url, filename: safeFileName(f.file_name) } }
+      : { type: f.as, [f.as]: { link: f.url } }));
+    return [...texts, ...media];
   },
 
   /** `messages[0].id` is the wamid our statuses will carry. */

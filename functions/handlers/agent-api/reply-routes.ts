@@ -14,12 +14,22 @@
  * - 422 `text_too_long`: the text needs more than MAX_MESSAGE_PARTS platform messages (each
  *   platform's own limit per message: functions/channels/text.ts, docs/channels.md) — a long text
  *   is otherwise split into several messages, never cut;
- * - 422 `template_value_missing`: a canned answer names a value this ticket does not have.
+ * - 422 `template_value_missing`: a canned answer names a value this ticket does not have;
+ * - 422 for files (`attachments`, uploaded with `POST /tickets/{id}/attachments`): `upload_missing`
+ *   (no such upload of this agent for this ticket), `attachment_too_large`, `attachments_too_large`,
+ *   `attachment_type_not_allowed`, `too_many_attachments`, `attachments_not_supported` — the
+ *   channel's own limits (functions/channels/media.ts, each cited from the platform's docs),
+ *   checked on the stored bytes: their real size and their type from magic bytes.
  * The 202 answer says how many platform messages the reply goes out as (`parts`) and, on SMS,
  * how many segments it is billed as.
  */
 import { monotonicFactory } from 'ulid';
-import { replyWindowOf, textPlanOf, type ChannelCapabilities } from '../../channels/channel.js';
+import { createHash } from 'node:crypto';
+import { mediaOf, replyWindowOf, textPlanOf, type ChannelCapabilities } from '../../channels/channel.js';
+import { checkMedia, type MediaFile } from '../../channels/media.js';
+import { AGENT_UPLOAD_MAX_BYTES, agentUploadKey, detectContentType } from '../../domain/agent-uploads.js';
+import type { Attachment } from '../../domain/inbound.js';
+import type { MediaStore } from '../../runtime/ports.js';
 import { channelByName } from '../../channels/registry.js';
 import { describeLimit, MAX_MESSAGE_PARTS, splitText } from '../../channels/text.js';
 import type { Clock } from '../../domain/clock.js';
@@ -45,6 +55,14 @@ export interface ReplyRouteDeps {
   readonly clock: Clock;
   /** META_HUMAN_AGENT_TAG=on: the Meta app may send HUMAN_AGENT-tagged replies on Messenger/Instagram (7 days). */
   readonly humanAgentTag?: boolean;
+  /** The media bucket (files agents attach). Without it a reply with files is refused (503). */
+  readonly media?: MediaStore;
+}
+
+/** A file of a reply as found in the media bucket. */
+export interface ReplyFile extends MediaFile {
+  readonly key: string;
+  readonly sha256: string;
 }
 
 /** Where a reply on a channel goes, and what the window check and templates need to know. */
@@ -104,7 +122,8 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
    * conditional transaction against the status read (store/outbound.ts `queueReply`). A lost race
    * plans again from a fresh read, so a close or merge that won is answered 409, never sent.
    */
-  async function reply(ticketId: string, content: Content, requested: Channel | undefined, caller: { sub: string; name?: string }) {
+  async function reply(ticketId: string, content: Content, requested: Channel | undefined, caller: { sub: string; name?: string }, givenFiles: readonly ReplyFile[] = []) {
+    const files = content.kind === 'retry' ? filesOf(content.failed) : givenFiles;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ticket = await mustTicket(ticketId);
       if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
@@ -139,13 +158,20 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
       if (!waTemplate && plan.parts > MAX_MESSAGE_PARTS) {
         throw new HttpError(422, 'text_too_long', `${channel} takes ${describeLimit(plan.limit!)} per message; this text needs ${plan.parts} messages and a reply may be at most ${MAX_MESSAGE_PARTS}: shorten it, or send it by e-mail`);
       }
+      // The channel's own limits on the files, before anything is stored.
+      const media = checkMedia(channel, mediaOf(adapter, conversation), files);
+      if (!media.ok) throw new HttpError(422, media.code, media.message);
+      const attachments: Attachment[] = files.map((f, i) => ({
+        type: media.plans[i]!.as, file_name: f.file_name, mime_type: f.content_type, size: f.size, sha256: f.sha256,
+        media: { status: 'stored', key: f.key, size: f.size, content_type: f.content_type, sha256: f.sha256, at: now },
+      }));
       // Strictly after the ticket's last change: replies and triage changes keep commit order on the timeline.
       const at = Math.max(now, ticket.updated_at + 1);
       const id = ulid(at);
       const retryOf = content.kind === 'retry' ? content.failed : undefined;
       const entry: MessageEntry = {
         type: 'message', id, ticket_id: ticket.id, at, channel, direction: 'out', external_message_id: null,
-        conversation_id: target.conversationId, text, attachments: [], interaction: null, edited: false,
+        conversation_id: target.conversationId, text, attachments, interaction: null, edited: false,
         sent_at: at, delivery: 'queued', outbound_kind: retryOf?.outbound_kind ?? 'reply', author: caller.sub,
         ...(retryOf ? { retry_of: retryOf.id } : {}),
         extras: {
@@ -170,7 +196,8 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
       return {
         status: 202,
         body: {
-          id, ticket_id: ticket.id, channel, delivery: 'queued' as const, at: new Date(at).toISOString(), parts: waTemplate ? 1 : plan.parts,
+          id, ticket_id: ticket.id, channel, delivery: 'queued' as const, at: new Date(at).toISOString(), parts: waTemplate ? 1 : (text === '' && files.length > 0 ? 0 : plan.parts) + files.length,
+          ...(files.length > 0 ? { attachments: files.map((f, i) => ({ file_name: f.file_name, content_type: f.content_type, size: f.size, as: media.plans[i]!.as })) } : {}),
           ...(waTemplate ? { whatsapp_template: { name: waTemplate.name, language: waTemplate.language } } : {}),
           ...(tag ? { tag } : {}),
           ...(plan.segments ? { sms: { segments: plan.segments.segments, encoding: plan.segments.encoding } } : {}),
@@ -191,11 +218,16 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
     route({
       method: 'POST', path: '/tickets/{id}/replies', summary: 'Reply to the customer (default: the channel of their last inbound message); long texts go out as several messages (`parts`), SMS says its segments', role: 'agent',
       params: IdParam, body: ReplyBody, responses: { 202: ReplyAccepted, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
-      handle: async ({ params, body, caller }) => reply(params.id, body.text !== undefined
-        ? { kind: 'text', text: body.text }
-        : body.whatsapp_template !== undefined
-          ? { kind: 'whatsapp_template', name: body.whatsapp_template.name, language: body.whatsapp_template.language }
-          : { kind: 'template', id: (body.template ?? body.template_id)!, language: body.language }, body.channel, caller),
+      handle: async ({ params, body, caller }) => {
+        const files = body.attachments ? await uploadedFiles(caller.sub, params.id, body.attachments) : [];
+        return reply(params.id, body.text !== undefined
+          ? { kind: 'text', text: body.text }
+          : body.whatsapp_template !== undefined
+            ? { kind: 'whatsapp_template', name: body.whatsapp_template.name, language: body.whatsapp_template.language }
+            : body.template !== undefined || body.template_id !== undefined
+              ? { kind: 'template', id: (body.template ?? body.template_id)!, language: body.language }
+              : { kind: 'text', text: '' }, body.channel, caller, files);
+      },
     }),
     route({
       method: 'GET', path: '/whatsapp/templates', summary: 'The WhatsApp template registry: what the business registered (and Meta approved), the Confluo value of each {{n}}, and which ones surveys and reminders use outside the 24-hour window', role: 'agent',
@@ -231,6 +263,38 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
       },
     }),
   ];
+
+  /**
+   * The files an agent uploaded for this ticket, as their bytes are: the key is built from the
+   * caller and the ticket (never taken from the request), the size measured, the type read from
+   * the magic bytes, the sha256 computed — what the reply stores and the channel check uses.
+   */
+  async function uploadedFiles(agent: string, ticketId: string, items: ReadonlyArray<{ upload_id: string; file_name: string }>): Promise<ReplyFile[]> {
+    const media = deps.media;
+    if (!media) throw new HttpError(503, 'attachments_unavailable', 'attachments are not configured in this deployment (no media bucket)');
+    await mustTicket(ticketId);
+    const out: ReplyFile[] = [];
+    for (const [i, item] of items.entries()) {
+      const key = agentUploadKey(agent, ticketId, item.upload_id);
+      let bytes: Buffer;
+      try {
+        bytes = await media.get(key);
+      } catch (e) {
+        if ((e as { name?: unknown })?.name === 'NoSuchKey') throw new HttpError(422, 'upload_missing', `file ${i + 1}: no upload ${item.upload_id} of yours for this ticket (upload it with POST /tickets/${ticketId}/attachments first)`);
+        throw e;
+      }
+      if (bytes.length > AGENT_UPLOAD_MAX_BYTES) throw new HttpError(422, 'attachment_too_large', `file ${i + 1} is larger than the ${AGENT_UPLOAD_MAX_BYTES / 1_000_000} MB an agent may upload`);
+      out.push({ key, file_name: item.file_name, size: bytes.length, content_type: await detectContentType(bytes), sha256: createHash('sha256').update(bytes).digest('hex') });
+    }
+    return out;
+  }
+
+  /** The stored files of a message (a failed one sent again carries its files again). */
+  function filesOf(entry: MessageEntry): ReplyFile[] {
+    return (entry.attachments ?? []).flatMap((a) => a.media?.status === 'stored' && a.media.key && a.media.content_type && a.media.size !== undefined && a.media.sha256
+      ? [{ key: a.media.key, file_name: a.file_name ?? 'file', content_type: a.media.content_type, size: a.media.size, sha256: a.media.sha256 }]
+      : []);
+  }
 
   /**
    * The text a failed message still owes the customer: on its own channel, what follows the parts

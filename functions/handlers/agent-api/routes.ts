@@ -15,6 +15,7 @@ import { kpiRoutes } from './kpi-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
+import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
 import { listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
@@ -34,7 +35,7 @@ export interface AgentApiDeps {
   readonly ticketPrefix?: string;
   /** META_HUMAN_AGENT_TAG=on: Messenger/Instagram replies beyond 24 h go out tagged HUMAN_AGENT (7 days). */
   readonly humanAgentTag?: boolean;
-  /** The media bucket (attachment downloads; issue 14). */
+  /** The media bucket (attachments: downloads, agents' uploads; issue 14). */
   readonly media?: MediaStore;
   /** Lifetime of signed attachment URLs in seconds (CONFLUO_MEDIA_URL_SECONDS). */
   readonly mediaUrlSeconds?: number;
@@ -91,6 +92,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       },
     }),
     ...replyRoutes(deps),
+    ...attachmentRoutes(deps),
     ...mediaRoutes(deps),
     route({
       method: 'GET', path: '/customers', summary: 'Look customers up by identity `<channel>:<external_id>`, or by `q`: a phone (E.164 after normalising), an e-mail or an identity — verified attributes and identities', role: 'agent',

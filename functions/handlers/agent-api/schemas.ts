@@ -147,7 +147,14 @@ export const ReplyBody = z.strictObject({
   channel: z.enum(CHANNELS).optional(),
   /** WhatsApp outside (or inside) the 24-hour window: a registered template (`GET /whatsapp/templates`), its {{n}} filled from the ticket. */
   whatsapp_template: z.strictObject({ name: z.string().min(1).max(512), language: z.string().min(2).max(16) }).optional(),
-}).refine((b) => [b.text, b.template, b.template_id, b.whatsapp_template].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of text, template or whatsapp_template' })
+  /** Files uploaded for this ticket (`POST /tickets/{id}/attachments`), sent natively after the text; checked against the channel's limits (422). */
+  attachments: z.array(z.strictObject({
+    upload_id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}\.[a-z0-9]{1,8}$/),
+    /** The name the customer sees. */
+    file_name: z.string().min(1).max(255),
+  })).min(1).max(20).optional(),
+}).refine((b) => [b.text, b.template, b.template_id, b.whatsapp_template].filter((x) => x !== undefined).length === (b.attachments && b.text === undefined && b.template === undefined && b.template_id === undefined && b.whatsapp_template === undefined ? 0 : 1), { message: 'give exactly one of text, template or whatsapp_template (or only attachments)' })
+  .refine((b) => b.attachments === undefined || b.whatsapp_template === undefined, { message: 'a WhatsApp template carries no attachments' })
   .refine((b) => b.language === undefined || b.text === undefined, { message: 'language applies to templates only' })
   .meta({ id: 'ReplyRequest' });
 
@@ -162,6 +169,24 @@ export const MessageParam = z.strictObject({
 /** Sending a failed message again: on its own channel unless another of the customer's channels is named. */
 export const RetryBody = z.strictObject({ channel: z.enum(CHANNELS).optional() }).default({}).meta({ id: 'RetryRequest' });
 
+export const UploadRequest = z.strictObject({
+  file_name: z.string().min(1).max(255),
+  /** As the browser says; the policy fixes it, and the bytes are checked by their magic bytes when the reply names the upload. */
+  content_type: z.string().regex(/^[\w.+-]{1,100}\/[\w.+-]{1,100}$/),
+  size: z.number().int().positive(),
+  /** The channel the reply will go out on (default: the ticket's); its limits are checked now, and again at reply. */
+  channel: z.enum(CHANNELS).optional(),
+}).meta({ id: 'AttachmentUploadRequest' });
+
+export const UploadForm = z.object({
+  upload_id: z.string(),
+  /** POST the file here as multipart/form-data: every `fields` entry, then `file` last. */
+  url: z.string(),
+  fields: z.record(z.string(), z.string()),
+  max_bytes: z.number().int(),
+  expires_at: isoTime,
+}).meta({ id: 'AttachmentUploadForm' });
+
 export const ReplyAccepted = z.object({
   id: z.string(), ticket_id: z.string(), channel: z.enum(CHANNELS), delivery: z.literal('queued'), at: isoTime,
   /** Platform messages the reply goes out as (a long text is split, never cut). */
@@ -174,6 +199,8 @@ export const ReplyAccepted = z.object({
   whatsapp_template: z.object({ name: z.string(), language: z.string() }).optional(),
   /** Messenger/Instagram beyond 24 h: sent tagged HUMAN_AGENT. */
   tag: z.literal('HUMAN_AGENT').optional(),
+  /** The files sent, as their bytes were found (type from magic bytes). */
+  attachments: z.array(z.object({ file_name: z.string(), content_type: z.string(), size: z.number().int(), as: z.enum(['image', 'document', 'audio', 'video']) })).optional(),
 }).meta({ id: 'ReplyAccepted' });
 
 export const WhatsAppTemplateOut = WhatsAppTemplateSchema.meta({ id: 'WhatsAppTemplate' });
