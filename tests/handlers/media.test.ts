@@ -18,6 +18,7 @@ import { LocalMediaSigner, localMediaStore } from '../../local/media-store.js';
 import { sampleMediaBytes } from '../../local/platform-simulator.js';
 import { LocalS3 } from '../../local/s3.js';
 import { freshTable } from '../helpers/ddb.js';
+import { keys } from '../../functions/store/table.js';
 import { recordOf, sample, sqsRecord, testConfig } from '../helpers/pipeline.js';
 
 const T0 = Date.UTC(2026, 9, 5, 10, 0, 0);
@@ -29,7 +30,8 @@ const getFileOk: Downloaded = { kind: 'bytes', status: 200, headers: {}, bytes: 
 async function photoMessage(db: Db): Promise<{ job: { ticket_id: string; entry_sk: string; message_id: string; channel: string }; ticketId: string }> {
   const process = makeProcess({ db, clock, config: testConfig() });
   expect((await process({ Records: [await recordOf(sample('telegram', '02-photo-caption'), T0)] })).batchItemFailures).toEqual([]);
-  const feed = (await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': `FEED#${new Date(T0).toISOString().slice(0, 10)}` } }))).Items ?? [];
+  // The day's feed is sharded (functions/store/table.ts keys.feedDay): read every shard.
+  const feed = (await Promise.all(keys.feedDay(T0).map(async (pk) => (await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk } }))).Items ?? []))).flat();
   const pending = feed.find((e) => e.type === 'media.pending')!;
   expect(pending).toBeDefined();
   return { job: { ticket_id: pending.ticket_id, entry_sk: pending.data.entry_sk, message_id: pending.data.message_id, channel: 'telegram' }, ticketId: pending.ticket_id };
