@@ -103,7 +103,7 @@ export class InboundMedia extends Construct {
     }));
     // Writes attachments, reads the e-mails the process function kept, deletes what it stored
     // for a message erased meanwhile.
-    props.media.grantPut(this.function, 'tickets/*').grantRead(this.function, `${INBOUND_MAIL_PREFIX}*`).grantDelete(this.function, 'tickets/*');
+    props.media.grantPut(this.function, 'tickets/*').grantRead(this.function, `${INBOUND_MAIL_PREFIX}*`).grantRead(this.function, 'uploads/webchat/*').grantDelete(this.function, 'tickets/*');
     props.dispatch.bindQueue('CONFLUO_MEDIA_QUEUE_URL', this.queue);
     Validations.of(this.dlq).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',

@@ -316,12 +316,15 @@ export function mediaOf(adapter: ChannelAdapter, target: ReplyWindowTarget): Med
 /**
  * One step of fetching an attachment: a `download` whose answer is the bytes; a `lookup` whose
  * (2xx, JSON) answer says where the bytes are (`next` reads it — pure); a part of the raw MIME
- * the process function kept (e-mail); or why it cannot be had.
+ * the process function kept (e-mail); an upload already in the media bucket (web chat); or why it
+ * cannot be had.
  */
 export type MediaFetch =
   | { readonly kind: 'download'; readonly request: PlatformRequest; readonly declaredSize?: number; readonly fileName?: string }
   | { readonly kind: 'lookup'; readonly request: PlatformRequest; readonly next: (res: PlatformResponse) => MediaFetch }
   | { readonly kind: 'mime-part'; readonly index: number }
+  /** An object already in the media bucket (a web-chat visitor's upload): read, checked and kept like a download. */
+  | { readonly kind: 'object'; readonly key: string; readonly declaredSize?: number }
   | { readonly kind: 'unavailable'; readonly status: 'gone' | 'failed' | 'too_large'; readonly reason: string };
 
 /**

@@ -124,6 +124,19 @@ export function makeMedia(deps: MediaDeps) {
           if (part.bytes.length > limit) return { status: 'too_large', reason: `larger than the ${humanSize(limit)} limit (${humanSize(part.bytes.length)})` };
           return { status: 'stored', bytes: part.bytes };
         }
+        case 'object': {
+          // The visitor's own upload (webchat/ingress.ts admitted only keys of the session's prefix).
+          if (step.declaredSize !== undefined && step.declaredSize > limit) return { status: 'too_large', reason: `larger than the ${humanSize(limit)} limit (${humanSize(step.declaredSize)})` };
+          let bytes: Buffer;
+          try {
+            bytes = await deps.media.get(step.key);
+          } catch (e) {
+            if ((e as Error)?.name === 'NoSuchKey') return { status: 'gone', reason: 'the upload is not in the media bucket (never finished, or expired)' };
+            throw new RetryLater('the upload could not be read');
+          }
+          if (bytes.length > limit) return { status: 'too_large', reason: `larger than the ${humanSize(limit)} limit (${humanSize(bytes.length)})` };
+          return { status: 'stored', bytes };
+        }
         case 'lookup': {
           const got = await get(step.request, LOOKUP_MAX_BYTES, entry.channel, entry.ticket_id);
           if (!Buffer.isBuffer(got)) return got;

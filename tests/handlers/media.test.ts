@@ -4,6 +4,7 @@
  * `failed` with their reason on the last receive — never thrown into the DLQ; a 404 is `gone`;
  * a stored attachment is never fetched again; bytes of a message erased meanwhile are deleted.
  */
+import { createHash } from 'node:crypto';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -76,6 +77,27 @@ describe('media handler', () => {
     // Redelivered: nothing pending, nothing fetched.
     expect((await handler()({ Records: [record(job, 2)] })).batchItemFailures).toEqual([]);
     expect(calls).toHaveLength(2);
+  });
+
+  it('keeps a web-chat visitor\'s upload from the bucket under the ticket, typed by its bytes, and marks an upload that never finished gone', async () => {
+    // 03-attachments names two uploads under the session's prefix: a PNG (here in the bucket) and a PDF (never uploaded).
+    const process = makeProcess({ db, clock, config: testConfig() });
+    expect((await process({ Records: [await recordOf(sample('webchat', '03-attachments'), T0)] })).batchItemFailures).toEqual([]);
+    const feed = (await Promise.all(keys.feedDay(T0).map(async (pk) => (await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk } }))).Items ?? []))).flat();
+    const pending = feed.find((e) => e.type === 'media.pending')!;
+    expect(pending.data.count).toBe(2);
+    const job = { ticket_id: pending.ticket_id, entry_sk: pending.data.entry_sk, message_id: pending.data.message_id, channel: 'webchat' };
+    const uploaded = (await message(job.ticket_id)).attachments.map((a) => a.platform_ref!);
+    expect(uploaded.every((k) => k.startsWith('uploads/webchat/c_Q4n7Rk2Wm9Xp3Ts8Vb6Yd1/'))).toBe(true);
+    const PNG = sampleMediaBytes('png');
+    await media.put(uploaded[0]!, PNG, { contentType: 'application/octet-stream' }); // the claimed type is not trusted
+
+    expect((await handler()({ Records: [record(job, 1)] })).batchItemFailures).toEqual([]);
+    expect(calls).toEqual([]); // read from the bucket, never downloaded
+    const [png, pdf] = (await message(job.ticket_id)).attachments;
+    expect(png!.media).toMatchObject({ status: 'stored', content_type: 'image/png', size: PNG.length, sha256: createHash('sha256').update(PNG).digest('hex') });
+    expect(await media.get(`tickets/${job.ticket_id}/messages/${job.message_id}/0`)).toEqual(PNG);
+    expect(pdf!.media).toMatchObject({ status: 'gone', reason: 'the upload is not in the media bucket (never finished, or expired)' });
   });
 
   it('retries a platform 503 with exponential backoff, then records failed with the reason on the last receive instead of dead-lettering', async () => {

@@ -3,10 +3,8 @@
  * uploaded under the session's own prefix (presigned POST) and arrives as an attachment of an
  * inbound message, whose object holds the very bytes the visitor chose; an agent sends a PDF and a
  * picture → the widget shows the picture inline and the PDF as a link, both serving the same bytes.
- *
- * The agent-side inline display of a visitor's picture needs the inbound media step (media-in's
- * half of issue 14: marking the upload stored); until that is merged this test asserts the
- * attachment through the Agent API timeline and the stored object instead.
+ * The media step keeps the visitor's upload under the ticket (bytes checked, sha256 recorded), so
+ * the agent's inbox shows the picture inline.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,9 +48,23 @@ describe('web-chat widget: files', () => {
     await rt.settle();
     const ticket = (await rt.api.get('/api/v1/tickets?channel=webchat', token)).body.items[0];
     expect(ticket).toBeDefined();
-    const timeline = (await rt.api.get(`/api/v1/tickets/${ticket.id}/timeline`, token)).body.items as Array<{ direction?: string; attachments?: Array<{ type: string; file_name?: string; mime_type?: string; platform_ref?: string }> }>;
+    const timeline = (await rt.api.get(`/api/v1/tickets/${ticket.id}/timeline`, token)).body.items as Array<{ direction?: string; attachments?: Array<{ type: string; file_name?: string; mime_type?: string; platform_ref?: string; media?: { status: string; sha256?: string; content_type?: string } }> }>;
     const withFile = timeline.find((e) => e.direction === 'in' && (e.attachments ?? []).length > 0)!;
     expect(withFile.attachments![0]).toMatchObject({ type: 'image', file_name: 'broken-kettle.png', mime_type: 'image/png' });
+    // Kept under the ticket by the media step: the visitor's very bytes, typed by their content.
+    expect(withFile.attachments![0]!.media).toMatchObject({ status: 'stored', sha256: sha(PNG), content_type: 'image/png' });
+
+    // The agent sees the picture inline in the inbox.
+    const inbox = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await inbox.goto(rt.url);
+    await inbox.getByLabel('Agent id').fill('ann');
+    await inbox.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => inbox.locator('.ticket-row').count()).toBe(1);
+    await inbox.locator('.ticket-row').first().click();
+    const agentImg = inbox.getByRole('list', { name: 'Timeline' }).locator('.attachment.kind-image img');
+    await expect.poll(() => agentImg.count()).toBe(1);
+    await expect.poll(() => agentImg.evaluate((i) => { const im = i as unknown as { complete: boolean; naturalWidth: number }; return im.complete && im.naturalWidth; }), { timeout: 10_000 }).toBe(1);
+    await inbox.close();
     // The visitor's bytes are in the media bucket under the session's own prefix, served back to the widget.
     await expect.poll(async () => page.locator('.msg[data-direction="visitor"] img.thumb').first().getAttribute('src'), { timeout: 15_000 }).toMatch(/^https?:/);
     const served = await fetch((await page.locator('.msg[data-direction="visitor"] img.thumb').first().getAttribute('src'))!);

@@ -17,6 +17,7 @@ import type { Attachment, Identity, NormalisedEvent } from '../../domain/inbound
 import {
   defineChannel,
   type DeliveryResult,
+  type MediaFetch,
   type Envelope,
   type OutboundMessage,
   type PlatformRequest,
@@ -180,5 +181,16 @@ export const webchat = defineChannel({
 
   readDelivery(_res: PlatformResponse, msg: OutboundMessage): DeliveryResult {
     return { ok: true, external_message_id: msg.id };
+  },
+
+  /**
+   * A visitor's file is already in the media bucket, under the session's upload prefix (checked at
+   * ingest: `ownsKey`); the media function reads it from there, checks its bytes and keeps it
+   * under the ticket like any other channel's attachment.
+   */
+  mediaFetch(attachment: Attachment): MediaFetch | null {
+    const key = attachment.platform_ref;
+    if (key === undefined || !key.startsWith('uploads/webchat/')) return null;
+    return { kind: 'object', key, ...(attachment.size !== undefined ? { declaredSize: attachment.size } : {}) };
   },
 });
