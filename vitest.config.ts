@@ -10,6 +10,9 @@ export default defineConfig({
     setupFiles: ['tests/helpers/setup-env.ts'],
     testTimeout: 60_000,
     hookTimeout: 90_000,
+    // expect.poll waits 1 s by default: too short for a browser test whose page reads the sharded
+    // inbox (64 partition queries against DynamoDB Local) while the suite loads both cores.
+    expect: { poll: { timeout: 10_000 } },
     pool: 'forks',
     // One worker (vitest's default on 2 cores) that keeps its module cache between files: the
     // suite is bound by DynamoDB Local's CPU, and re-importing the SDK, CDK and the runtime for
