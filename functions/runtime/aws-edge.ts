@@ -13,13 +13,12 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { systemClock } from '../domain/clock.js';
-import { createDb, retentionOf, type Db } from '../store/db.js';
+import { dbPerTable, mediaPerBucket } from './aws-cache.js';
 import { awsSettings } from './aws-settings.js';
 import { sqsEnqueue } from './aws-queue.js';
 import { powertoolsIngestMetrics } from './metrics.js';
 import { PlatformError, setDefaultPlatform, type Platform } from './platform.js';
 import type { Enqueue, MediaStore } from './ports.js';
-import { requireSetting } from './config.js';
 
 export interface EdgeOptions {
   /**
@@ -35,30 +34,18 @@ function unavailable(what: string): never {
 
 export function awsEdgePlatform(options: EdgeOptions = {}): Platform {
   let sqs: SQSClient | undefined;
-  const dbs = new Map<string, Db>();
-  const media = new Map<string, MediaStore>();
   return {
     name: 'aws',
     clock: systemClock,
     settings: () => awsSettings(),
-    db: (config) => {
-      let db = dbs.get(config.CONFLUO_TABLE_NAME);
-      if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME, {}, retentionOf(config))));
-      return db;
-    },
+    db: dbPerTable(),
     queue: (queueUrl): Enqueue => sqsEnqueue(() => (sqs ??= new SQSClient({})), queueUrl),
     queueVisibility: () => unavailable('queueVisibility'),
     perform: () => unavailable('perform'),
     startExecution: async () => unavailable('startExecution'),
     readObject: async () => unavailable('readObject'),
     exportWriter: () => unavailable('exportWriter'),
-    media: (config) => {
-      if (!options.media) return unavailable('media');
-      const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
-      let store = media.get(bucket);
-      if (!store) media.set(bucket, (store = options.media(bucket)));
-      return store;
-    },
+    media: options.media ? mediaPerBucket(options.media) : () => unavailable('media'),
     download: async () => unavailable('download'),
     scratchDir: '/tmp',
     fetchCertificate: async (url) => (await import('./sns-certificate.js')).fetchSnsCertificate(url),

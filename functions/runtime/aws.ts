@@ -22,14 +22,14 @@ import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { sesRegion } from '../channels/email/ses.js';
 import { systemClock } from '../domain/clock.js';
-import { createDb, retentionOf, type Db } from '../store/db.js';
-import { requireSetting, type Config } from './config.js';
+import type { Config } from './config.js';
+import { dbPerTable, mediaPerBucket } from './aws-cache.js';
 import { awsSettings } from './aws-settings.js';
 import { sqsEnqueue } from './aws-queue.js';
 import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
-import type { ChangeVisibility, Enqueue, MediaStore, Perform } from './ports.js';
+import type { ChangeVisibility, Enqueue, Perform } from './ports.js';
 import { s3ExportWriter } from './s3-export-writer.js';
 import { s3MediaStore } from './s3-media-store.js';
 import { fetchDownload } from './download.js';
@@ -42,7 +42,6 @@ export function awsPlatform(): Platform {
   let s3: S3Client | undefined;
   let sfn: SFNClient | undefined;
   const ses = new Map<string, SESClient>();
-  const dbs = new Map<string, Db>();
   const transport: Transport = {
     http: fetchTransport,
     async sendRawEmail(raw, region) {
@@ -53,16 +52,11 @@ export function awsPlatform(): Platform {
     },
   };
   const performers = new WeakMap<Config, Perform>();
-  const media = new Map<string, MediaStore>();
   return {
     name: 'aws',
     clock: systemClock,
     settings: () => awsSettings(),
-    db: (config) => {
-      let db = dbs.get(config.CONFLUO_TABLE_NAME);
-      if (!db) dbs.set(config.CONFLUO_TABLE_NAME, (db = createDb(config.CONFLUO_TABLE_NAME, {}, retentionOf(config))));
-      return db;
-    },
+    db: dbPerTable(),
     queue: (queueUrl): Enqueue => sqsEnqueue(() => (sqs ??= new SQSClient({})), queueUrl),
     queueVisibility: (queueUrl): ChangeVisibility => async (receiptHandle, seconds) => {
       sqs ??= new SQSClient({});
@@ -85,12 +79,7 @@ export function awsPlatform(): Platform {
     exportWriter: (bucket) => s3ExportWriter(bucket, (s3 ??= new S3Client({}))),
     scratchDir: '/tmp',
     download: fetchDownload,
-    media: (config) => {
-      const bucket = requireSetting(config, 'CONFLUO_MEDIA_BUCKET', 'media');
-      let store = media.get(bucket);
-      if (!store) media.set(bucket, (store = s3MediaStore(bucket, (s3 ??= new S3Client({})))));
-      return store;
-    },
+    media: mediaPerBucket((bucket) => s3MediaStore(bucket, (s3 ??= new S3Client({})))),
     fetchCertificate: fetchSnsCertificate,
     ingestMetrics: powertoolsIngestMetrics(),
     processMetrics: powertoolsProcessMetrics(),
