@@ -46,6 +46,8 @@ export const SLA_EVENT_TYPES = [
   'ticket.opened', 'ticket.reopened', 'message.received', 'outbound.queued',
   'ticket.status_changed', 'ticket.priority_changed', 'ticket.updated', 'ticket.assigned', 'ticket.handoff',
   'note.added', 'ticket.merged', 'ticket.resolved', 'ticket.closed',
+  // Phone (issue 16): an answered call or a call-back the customer picked up answers them.
+  'call.answered',
 ] as const;
 
 export interface SlaReactionDeps {
