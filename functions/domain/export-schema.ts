@@ -70,6 +70,10 @@ export const SCHEMAS: Readonly<Record<Dataset, { readonly key: string; readonly 
       c('backlog', 'boolean', 'KPI fact: still active at export time'),
       c('survey_scale', 'varchar', 'csat or nps (null: no answered survey)'),
       c('survey_score', 'integer', 'survey score'),
+      c('calls_answered', 'integer', 'KPI fact: inbound phone calls an agent answered'),
+      c('calls_abandoned', 'integer', 'KPI fact: inbound phone calls nobody answered that want a call-back'),
+      c('call_wait_ms', 'bigint', 'KPI fact: summed queue wait of the inbound calls that queued, ms'),
+      c('calls_waited', 'integer', 'KPI fact: inbound calls that queued'),
     ],
   },
   messages: {
@@ -111,7 +115,7 @@ export const SCHEMAS: Readonly<Record<Dataset, { readonly key: string; readonly 
   },
   events: {
     key: 'event_id', partitionedBy: 'day of the event (at, UTC)',
-    doc: 'The change feed: ticket opened/reopened, message received, outbound queued, SLA escalated/breached, survey …',
+    doc: 'The change feed: ticket opened/reopened, message received, outbound queued, SLA escalated/breached, survey …; phone calls as `call.completed` (direction, outcome, queue_id, agent_id, wait_seconds, talk_seconds, disconnect_reason — no number, audio or transcript), `call.answered`, `callback.requested`, `callback.completed`',
     columns: [
       c('event_id', 'varchar', 'event id (ULID)'),
       c('type', 'varchar', 'e.g. ticket.opened, sla.breached'),
@@ -184,6 +188,7 @@ export function ticketRow(t: ExportTicket, f: TicketFacts): Row {
     agent_replies: f.agent_replies, customer_messages: f.customer_messages, reopens: f.reopens,
     reopened_within_7d: f.reopened_within_7d, ever_resolved: f.ever_resolved, fcr: f.fcr, sla_met: f.sla_met, backlog: f.backlog,
     survey_scale: f.survey_scale, survey_score: f.survey_score,
+    calls_answered: f.calls_answered, calls_abandoned: f.calls_abandoned, call_wait_ms: f.call_wait_ms, calls_waited: f.calls_waited,
   };
 }
 

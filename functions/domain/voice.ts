@@ -227,6 +227,19 @@ export function callFacts(d: ContactEventDetail, opts: { recordings: boolean; in
   };
 }
 
+/**
+ * A call's facts as change-feed event data (`call.completed`; the export's `events` dataset):
+ * codes, ids and durations only — no number, no audio, no transcript. Queue and agent are Connect
+ * ids (`queue_id`, `agent_id`), kept by the redaction of the export like every `*_id`.
+ */
+export function callEventData(c: CallFacts): Record<string, string | number | null> {
+  return {
+    channel: 'voice', contact_id: c.contact_id, direction: c.direction, initiation: c.initiation, outcome: c.outcome,
+    queue_id: c.queue, agent_id: c.agent, wait_seconds: c.wait_seconds, talk_seconds: c.talk_seconds, disconnect_reason: c.disconnect_reason,
+    started_at: c.started_at, ended_at: c.ended_at,
+  };
+}
+
 /** Whether a call asks for a call-back (an inbound call nobody answered and the caller wanted someone). */
 export const wantsCallback = (c: Pick<CallFacts, 'direction' | 'outcome'>) => c.direction === 'in' && (c.outcome === 'abandoned' || c.outcome === 'missed');
 

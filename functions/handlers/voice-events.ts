@@ -30,7 +30,7 @@ import { platformPhoneToE164 } from '../channels/phone.js';
 import type { Clock } from '../domain/clock.js';
 import type { InboundMessage } from '../domain/inbound.js';
 import {
-  answersCustomer, callbackPriority, callFacts, callSummary, ContactEvent, instanceIdOf, isInbound, wantsCallback, type CallFacts,
+  answersCustomer, callbackPriority, callEventData, callFacts, callSummary, ContactEvent, instanceIdOf, isInbound, wantsCallback, type CallFacts,
 } from '../domain/voice.js';
 import { lambdaHandler } from '../runtime/aws.js';
 import type { Config } from '../runtime/config.js';
@@ -116,18 +116,20 @@ export function makeVoiceEvents(deps: VoiceEventsDeps) {
     return { outcome: result === 'duplicate' ? 'duplicate' : 'filed', ticket_id: ticketId, call };
   }
 
-  /** What an inbound call changes on its ticket: the first response, or a call-back task (its own marker). */
+  /**
+   * What an inbound call changes on its ticket (its own marker): the call's facts in the change feed
+   * (`call.completed`), and the first response or a call-back task.
+   */
   async function consequences(call: CallFacts, ticketId: string): Promise<string> {
     const answered = answersCustomer(call);
     const callback = wantsCallback(call);
-    if (!answered && !callback) return 'none';
     for (let attempt = 1; attempt <= 6; attempt++) {
       const ticket = await getTicket(db, ticketId);
       if (!ticket) throw new VoiceEventsError('ticket of a call vanished', { cause: { ticket_id: ticketId, stage: 'consequences' } });
       const now = deps.clock.now();
       const timeline: EventEntry[] = [];
-      const events: FeedEvent[] = [];
       const base = { ticket_id: ticketId, customer_id: ticket.customer_id };
+      const events: FeedEvent[] = [{ id: ulid(now), type: 'call.completed', at: now, ...base, data: callEventData(call) }];
       const pending = callbackOf(ticket)?.state === 'pending';
       let raised: TicketRecord['priority'] | null = null;
       if (answered) {
@@ -136,7 +138,7 @@ export function makeVoiceEvents(deps: VoiceEventsDeps) {
           timeline.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'callback.completed', data: { contact_id: call.contact_id, by: 'inbound_call' } });
           events.push({ id: ulid(now), type: 'callback.completed', at: now, ...base, data: { contact_id: call.contact_id } });
         }
-      } else if (!pending) {
+      } else if (callback && !pending) {
         const customer = await getCustomer(db, ticket.customer_id) as CustomerWithTier | undefined;
         const priority = callbackPriority(ticket.priority, customer?.tier);
         raised = priority !== ticket.priority ? priority : null;
@@ -144,12 +146,11 @@ export function makeVoiceEvents(deps: VoiceEventsDeps) {
         events.push({ id: ulid(now), type: 'callback.requested', at: now, ...base, data: { channel: 'voice', contact_id: call.contact_id, outcome: call.outcome, priority } });
         if (raised) events.push({ id: ulid(now), type: 'ticket.priority_changed', at: now, ...base, data: { from: ticket.priority, to: raised, reason: 'callback_tier' } });
       }
-      if (timeline.length === 0 && events.length === 0) return 'none';
       const r = await commitCallOutcome(db, {
         marker: `${call.contact_id}:${FILED_EVENT}:outcome`, ticketId, customerId: ticket.customer_id, nowMs: now, dedupTtlSeconds,
         ...(answered ? { answered: { at: Math.max(ticket.created_at, Math.min(now, ticketTimeOfAnswer(call))), contactId: call.contact_id } } : {}),
         ...(answered && pending ? { settleCallback: call.contact_id } : {}),
-        ...(!answered && !pending ? { callback: { task: { state: 'pending', contact_id: call.contact_id, requested_at: now }, priority: raised } } : {}),
+        ...(callback && !pending ? { callback: { task: { state: 'pending', contact_id: call.contact_id, requested_at: now }, priority: raised } } : {}),
         timeline, events,
       });
       if (r !== 'conflict') return r;
@@ -177,7 +178,7 @@ export function makeVoiceEvents(deps: VoiceEventsDeps) {
       };
       const timeline: EventEntry[] = settles ? [{ type: 'event', id: ulid(now), ticket_id: ticket.id, at: now, event: 'callback.completed', data: { contact_id: call.contact_id, by: 'call_back' } }] : [];
       const events: FeedEvent[] = [
-        { id: ulid(now), type: 'call.completed', at: now, ...base, data: { channel: 'voice', contact_id: call.contact_id, direction: 'out', outcome: call.outcome, message_id: entry.id } },
+        { id: ulid(now), type: 'call.completed', at: now, ...base, data: { ...callEventData(call), message_id: entry.id } },
         ...(answered ? [{ id: ulid(now), type: 'call.answered', at: now, ...base, data: { channel: 'voice', contact_id: call.contact_id, direction: 'out' } }] : []),
         ...(settles ? [{ id: ulid(now), type: 'callback.completed', at: now, ...base, data: { contact_id: call.contact_id } }] : []),
       ];
