@@ -12,6 +12,7 @@ import { slaRoutes } from './sla-routes.js';
 import { customerCardOf, customerRoutes, findCustomerCards } from './customer-routes.js';
 import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
@@ -117,6 +118,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...customerRoutes(deps),
     ...slaRoutes(deps),
     ...kpiRoutes(deps),
+    ...dashboardRoutes(deps),
     ...webchatRoutes(deps),
   ];
 
