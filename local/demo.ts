@@ -157,8 +157,8 @@ export function demoPlan(opts: { days: number; ticketsPerDay: number; seed: numb
       if (answered < end && rnd() < 0.6) steps.push({ kind: 'survey', at: answered, ticket: n, score: weighted([[5, 45], [4, 30], [3, 12], [2, 8], [1, 5]]) });
     }
   }
-  steps.sort((a, b) => a.at - b.at || a.ticket - b.ticket);
-  return { tickets, steps };
+  // A customer's later message may fall after the month: the month ends where it ends.
+  return { tickets, steps: steps.filter((st) => st.at < end).sort((a, b) => a.at - b.at || a.ticket - b.ticket) };
 }
 
 /** Run the demo against a running local runtime at `url` (its clock and /dev controls). */
