@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DASHBOARD_MESSAGES } from '../../web/dashboard/messages.js';
 import { makeTranslator, pickLocale } from '../../web/i18n/translate.js';
-import { toCsv } from '../../web/dashboard/dashboard.js';
+import { toCsv } from '../../web/dashboard/csv.js';
 
 describe('dashboard messages', () => {
   it('has every key in every language, none empty, the same placeholders', () => {

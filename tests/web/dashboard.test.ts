@@ -113,7 +113,7 @@ describe('supervisors\' dashboard', () => {
   }, 120_000);
 
   it('is not shown to an agent', async () => {
-    await page.evaluate(() => localStorage.clear());
+    await page.evaluate('localStorage.clear()');
     await signIn('ann', 'agent');
     await expect.poll(() => page.locator('.ticket-row, .list').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     expect(await page.locator('.dashboard').count()).toBe(0);

@@ -13,6 +13,7 @@ import htm from 'htm';
 import uPlot from 'uplot';
 import { makeTranslator, pickLocale } from '../i18n/translate.js';
 import { DASHBOARD_MESSAGES, type DashboardMessageKey } from './messages.js';
+import { toCsv } from './csv.js';
 import type { Api } from '../inbox/api.js';
 
 const html = htm.bind(h);
@@ -65,12 +66,6 @@ export function rangeQuery(f: Filters): URLSearchParams {
   if (f.team.trim()) q.set('team', f.team.trim());
   if (f.tier.trim()) q.set('tier', f.tier.trim());
   return q;
-}
-
-/** A table as CSV (RFC 4180 quoting). */
-export function toCsv(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const cell = (v: string | number | null) => { const s = v === null ? '' : String(v); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
-  return [head, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 }
 
 function download(name: string, csv: string) {
