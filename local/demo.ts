@@ -140,12 +140,12 @@ export function demoPlan(opts: { days: number; ticketsPerDay: number; seed: numb
       steps.push({ kind: 'inbound', at: opened, ticket: n, channel, text: pick(TEXTS[topic][lang]).replace('{n}', String(40_000 + n)) });
       const agent = pick(AGENTS);
       // First response: minutes to a day, slower at weekends; a few tickets of the last days wait.
-      const unanswered = end - opened < 3 * DAY && rnd() < 0.35;
+      const unanswered = end - opened < 3 * DAY && rnd() < 0.5;
       const firstReply = opened + logUniform(weekend ? 20 : 3, weekend ? 1800 : 600) * MIN;
       if (!unanswered && rnd() < 0.3) steps.push({ kind: 'inbound', at: opened + Math.min(firstReply - opened - MIN, logUniform(5, 120) * MIN), ticket: n, channel, text: pick(FOLLOW_UPS[lang]) });
       if (unanswered) {
         // Nobody answered: some customers try another channel (WhatsApp → SMS from the same phone).
-        if (channel === 'whatsapp' && rnd() < 0.6) steps.push({ kind: 'inbound', at: opened + logUniform(60, 600) * MIN, ticket: n, channel: 'twilio', text: pick(FOLLOW_UPS[lang]) });
+        if (channel === 'whatsapp' && rnd() < 0.8) steps.push({ kind: 'inbound', at: opened + logUniform(60, 600) * MIN, ticket: n, channel: 'twilio', text: pick(FOLLOW_UPS[lang]) });
         continue;
       }
       steps.push({ kind: 'reply', at: firstReply, ticket: n, agent, text: pick(REPLIES[lang]) });
