@@ -70,7 +70,9 @@ describe('GET /api/v1/kpis/daily', () => {
     expect(days[4]).toMatchObject({ tickets_by_channel: { email: 2 }, first_response_p50_ms: 35 * 60_000, sla_attainment: 0.5 });
     // T2's two messages of Friday count; its replies of the next week are after `to`.
     expect(days[5]!.messages_by_channel).toEqual({ telegram: 2 });
-    expect(daily.body.channels).toEqual(['email', 'telegram', 'whatsapp']);
+    // T3's customer also phoned (voice messages on the WhatsApp ticket).
+    expect(daily.body.channels).toEqual(['email', 'telegram', 'voice', 'whatsapp']);
+    expect(days[2]!.messages_by_channel).toEqual({ whatsapp: 1, voice: 2 });
   });
 
   it('puts the backlog in age buckets at the time of the report and counts load per agent', async () => {
@@ -125,11 +127,15 @@ describe('GET /api/v1/kpis/channel-hoppers', () => {
   it('lists the still-open tickets written about on two or more channels, oldest first, page by page', async () => {
     const first = await get('/kpis/channel-hoppers', 'from=2026-02-20&to=2026-03-08&limit=1');
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ total: 2, next_cursor: '1' });
+    // 92 and 91, and T3 of the scenario (WhatsApp, then two phone calls; still open).
+    expect(first.body).toMatchObject({ total: 3, next_cursor: '1' });
     expect(first.body.items).toEqual([expect.objectContaining({ ticket_id: '01KPFX00000000000000000T92', channels: ['whatsapp', 'twilio'], customer_messages: 2, created_at: '2026-02-24T08:00:00.000Z' })]);
     const second = await get('/kpis/channel-hoppers', 'from=2026-02-20&to=2026-03-08&limit=1&cursor=1');
     expect(second.body.items.map((h: { ticket_id: string; channels: string[] }) => [h.ticket_id, h.channels])).toEqual([['01KPFX00000000000000000T91', ['telegram', 'email']]]);
-    expect(second.body.next_cursor).toBeNull();
+    expect(second.body.next_cursor).toBe('2');
+    const third = await get('/kpis/channel-hoppers', 'from=2026-02-20&to=2026-03-08&limit=1&cursor=2');
+    expect(third.body.items.map((h: { ticket_id: string; channels: string[] }) => [h.ticket_id, h.channels])).toEqual([['01KPFX00000000000000000T03', ['whatsapp', 'voice']]]);
+    expect(third.body.next_cursor).toBeNull();
     // The resolved hopper (94) and the single-channel one (93) are not listed; a filter narrows.
     expect((await get('/kpis/channel-hoppers', 'from=2026-02-20&to=2026-03-08&channel=telegram')).body.total).toBe(1);
   });
