@@ -33,7 +33,9 @@ export async function buildWebAssets(opts: { minify?: boolean } = {}): Promise<M
   for (const f of result.outputFiles) assets.set(f.path.replace(/^\/out\//, ''), { body: Buffer.from(f.contents), type: 'text/javascript; charset=utf-8' });
   const file = async (name: string) => readFile(join(WEB_DIR, name));
   assets.set('index.html', { body: await file('inbox/index.html'), type: 'text/html; charset=utf-8' });
-  assets.set('inbox.css', { body: await file('inbox/inbox.css'), type: 'text/css; charset=utf-8' });
+  // One stylesheet: the inbox's, the dashboard's and uPlot's (the CSP allows styles from 'self' only).
+  const uplotCss = await readFile(fileURLToPath(import.meta.resolve('uplot/dist/uPlot.min.css')));
+  assets.set('inbox.css', { body: Buffer.concat([await file('inbox/inbox.css'), await file('dashboard/dashboard.css'), uplotCss]), type: 'text/css; charset=utf-8' });
   assets.set('webchat/demo', { body: await file('widget/demo.html'), type: 'text/html; charset=utf-8' });
   return assets;
 }

@@ -11,6 +11,7 @@ import { safeLinkUrl } from './safe-url.js';
 import { Api, errorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
 import { splitText } from '../../functions/channels/text.js';
 import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
+import { Dashboard } from '../dashboard/dashboard.js';
 
 const html = htm.bind(h);
 
@@ -69,6 +70,19 @@ function ChannelBadge({ channel }: { channel: string }) {
   return html`<span class=${`badge ch ch-${channel}`} data-channel=${channel}>${CHANNEL_NAMES[channel] ?? channel}</span>`;
 }
 
+const isSupervisor = (role: string) => role === 'supervisor' || role === 'admin';
+
+/** location.hash, following navigation (the dashboard's links back to tickets change it). */
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
 // ------------------------------------------------------------------------------------------------
 function App({ notice }: { notice: string | null }) {
   const [auth, setAuth] = useState<Auth | null>(loadAuth);
@@ -91,7 +105,10 @@ function App({ notice }: { notice: string | null }) {
     } else setMessage('The API refused the token: sign in again.');
   }, []);
   const api = useMemo(() => new Api(API_BASE, auth?.token ?? null, onUnauthorized), [auth, onUnauthorized]);
+  const dashboard = useHash() === '#dashboard';
   if (!auth) return html`<${SignIn} notice=${message} onSignedIn=${(a: Auth) => { localStorage.setItem(AUTH_KEY, JSON.stringify(a)); setMessage(null); setAuth(a); }} />`;
+  // The supervisors' dashboard (web/dashboard) is a page of the inbox at #dashboard.
+  if (dashboard && isSupervisor(auth.role)) return html`<${Dashboard} api=${api} signOut=${signOut} who=${`${auth.name ?? auth.agent} · ${auth.role}`} />`;
   return html`<${Inbox} api=${api} auth=${auth} signOut=${signOut} />`;
 }
 
@@ -221,6 +238,7 @@ function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => vo
       <span class="sr" aria-live="polite">${announce}</span>
       <span class="spacer"></span>
       ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>Enable notifications</button>`}
+      ${isSupervisor(auth.role) && html`<a class="nav" href="#dashboard">Dashboard</a>`}
       <span class="me">${auth.name ?? auth.agent} · ${auth.role}</span>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>

@@ -13,6 +13,7 @@ import { tierRoutes } from './tier-routes.js';
 import { customerCardOf, customerRoutes, findCustomerCards } from './customer-routes.js';
 import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
@@ -119,6 +120,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...slaRoutes(deps),
     ...tierRoutes(deps),
     ...kpiRoutes(deps),
+    ...dashboardRoutes(deps),
     ...webchatRoutes(deps),
   ];
 
