@@ -380,7 +380,7 @@ function TicketRow({ ticket: tk, now, selected, onSelect }: { ticket: Ticket; no
       <span class="preview">${tk.last_message_preview || html`<em>${t('row.noPreview')}</em>`}</span>
     </span>
     <span class="row3">
-      <span class="number">${tk.number}</span> <span class=${`status st-${tk.status}`}>${statusName(tk.status)}</span>
+      <span class="number">${tk.number}</span> <${ChannelBadge} channel=${tk.channel} /> <span class=${`status st-${tk.status}`}>${statusName(tk.status)}</span>
       ${tk.priority !== 'normal' && html`<span class=${`prio p-${tk.priority}`}>${priorityName(tk.priority)}</span>`}
       ${breached ? html`<span class="sla breached" data-sla="breached">${t('row.slaBreached')}</span>`
         : left !== null && html`<span class=${`sla countdown ${left <= 0 ? 'overdue' : left < 15 * 60_000 ? 'soon' : ''}`} data-sla="due" title=${t('row.slaDueTitle', { time: when(due) })}>${left > 0 ? t('row.slaDue', { time: span(left) }) : t('row.slaOverdue', { time: span(left) })}</span>`}
