@@ -52,6 +52,10 @@ describe('inbox list rows, keyboard, phone width and language (issue 15)', () =>
     expect((await rt.api.post(`/api/v1/tickets/${breachedId}/replies`, { text: 'Проверяем ваш заказ, ответим сегодня.' }, agent)).status).toBe(202);
     const patched = await fetch(`${rt.url}/api/v1/tickets/${breachedId}`, { method: 'PATCH', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' }, body: JSON.stringify({ assignee: 'me' }) });
     expect(patched.status).toBe(200);
+    // A supervisor makes her a VIP: her open ticket follows (the tiers helper's PUT /customers/{id}/tier).
+    const olgaId = (await rt.api.get(`/api/v1/tickets/${breachedId}`, agent)).body.customer_id as string;
+    const tiered = await fetch(`${rt.url}/api/v1/customers/${olgaId}/tier`, { method: 'PUT', headers: { authorization: `Bearer ${await rt.api.token('lead', 'supervisor')}`, 'content-type': 'application/json' }, body: JSON.stringify({ tier: 'vip' }) });
+    expect(tiered.status).toBe(200);
     // Zofia writes now: her ticket waits, its SLA counts down.
     const long = `Dzień dobry, ${'bardzo '.repeat(30)}długa wiadomość`;
     expect((await rt.api.webhook('telegram', { headers: TG, body: telegram(9_100_002, 9_100_002, 'Zofia', `${long}\nDruga linia`, Math.floor((await at()) / 1000)) })).status).toBe(200);
@@ -95,6 +99,8 @@ describe('inbox list rows, keyboard, phone width and language (issue 15)', () =>
     expect(await olga.locator('.dir').getAttribute('data-direction')).toBe('out');
     expect(await olga.locator('[data-sla="breached"]').textContent()).toBe('SLA breached');
     expect(await olga.locator('.avatar').textContent()).toBe('AB');
+    expect(await olga.locator('.tier').textContent()).toBe('VIP');
+    expect(await zofia.locator('.tier').count()).toBe(0);
     expect(await olga.locator('.waiting').count()).toBe(0);
 
     // The README's picture of the list (docs/inbox-list.png): the list pane down to its last row.
