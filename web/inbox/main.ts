@@ -51,13 +51,27 @@ let COGNITO: CognitoAuthConfig | null = null;
 
 const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
-const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat'] as const;
+const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat', 'voice'] as const;
 /** A channel's name as agents know it (the catalogue's `channel.<code>`). */
 const channelName = (c: string) => known(`channel.${c}`, c);
 const statusName = (s: string) => known(`status.${s}`, label(s));
 const priorityName = (p: string) => known(`priority.${p}`, p);
 /** "ticket opened", "SLA breached": a feed or timeline event in words. */
 const eventName = (type: string) => known(`event.${type}`, label(type.replace(/^ticket\./, 'ticket ').replace('.', ' ')));
+/** "4 min 5 s", "40 s": a call's duration (seconds). */
+const callTime = (s: number) => (s >= 60 ? (s % 60 ? t('call.minSec', { m: Math.floor(s / 60), s: s % 60 }) : t('call.min', { m: s / 60 })) : t('call.sec', { s }));
+
+/** A phone call's facts (issue 16): outcome, queue wait and talk time, who took it, the recording's reference. */
+function CallFacts({ call }: { call: NonNullable<TimelineEntry['call']> }) {
+  const parts = [
+    known(`call.outcome.${call.outcome}`, label(call.outcome)),
+    call.wait_seconds !== null ? t('call.waited', { time: callTime(call.wait_seconds) }) : null,
+    call.talk_seconds > 0 ? t('call.talked', { time: callTime(call.talk_seconds) }) : null,
+    call.agent ? t('call.agent', { name: call.agent }) : null,
+    call.disconnect_reason ? label(call.disconnect_reason.toLowerCase()) : null,
+  ].filter((x): x is string => x !== null);
+  return html`<p class="call" data-outcome=${call.outcome} data-wait=${call.wait_seconds ?? ''} data-talk=${call.talk_seconds}>📞 ${parts.join(' · ')}${call.recording ? html` · <span class="muted" title=${t('call.recordingTitle')}>${t('call.recording', { ref: call.recording })}</span>` : ''}</p>`;
+}
 /** Twilio's limit per SMS body: a longer reply goes out as several (functions/channels/twilio). */
 const TWILIO_TEXT_LIMIT = { max: 1600, unit: 'utf16' } as const;
 const label = (s: string) => s.replace(/_/g, ' ');
@@ -495,6 +509,7 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
       <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : t('entry.customer')}</span>
       ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">${t('entry.unverified')}</p>`}
       ${e.text && html`<p class="text">${e.text}</p>`}
+      ${e.call && html`<${CallFacts} call=${e.call} />`}
       ${e.interaction && html`<p class="muted">${t('entry.pressed', { payload: e.interaction.payload })}</p>`}
       ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label=${t('entry.attachments')}>${(e.attachments ?? []).map((a, n) => html`<${AttachmentItem} a=${a} n=${n} api=${api} ticketId=${ticketId} messageId=${e.id} />`)}</ul>`}
       <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">${t('entry.edited')}</em>` : ''}
