@@ -144,8 +144,9 @@ function Chart({ spec, t }: { spec: ChartSpec; t: T }) {
   </figure>`;
 }
 
-export function Dashboard({ api, signOut, who }: { api: Api; signOut: () => void; who: string }) {
-  const locale = useMemo(() => pickLocale(typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]), []);
+/** `lang`: the agent's choice in the inbox; without it the browser's languages decide. */
+export function Dashboard({ api, signOut, who, lang }: { api: Api; signOut: () => void; who: string; lang?: string }) {
+  const locale = useMemo(() => lang ? pickLocale([lang]) : pickLocale(typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]), [lang]);
   const t = useMemo(() => makeTranslator(DASHBOARD_MESSAGES, locale), [locale]);
   const num = useMemo(() => new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }), [locale]);
   const pct = useMemo(() => new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }), [locale]);

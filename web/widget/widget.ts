@@ -19,6 +19,13 @@ interface ChatMessage { id: string; direction: 'in' | 'out'; text: string; at: s
 interface Session { token: string; visitor_id: string; conversation_id: string; expires_at: string }
 interface Stored { session?: Session; after?: string | null; messages: ChatMessage[] }
 
+import { makeTranslator, pickLocale } from '../i18n/translate.js';
+import { en, pl, ru } from './messages.js';
+
+/** The visitor's language (their browser's), for the widget's own words, times and plurals. */
+const locale = pickLocale(navigator.languages ?? [navigator.language]);
+const t = makeTranslator({ en, ru, pl }, locale);
+
 const script = document.currentScript as HTMLScriptElement | null;
 const opt = (name: string) => script?.dataset[name];
 const api = (opt('api') ?? (script?.src ? new URL(script.src).origin : location.origin)).replace(/\/+$/, '');
@@ -119,15 +126,15 @@ root.innerHTML = `
 </style>
 <button class="launcher" type="button" aria-expanded="false" aria-controls="confluo-panel">
   <span class="label"></span><span class="badge" hidden></span></button>
-<section class="panel" id="confluo-panel" role="dialog" aria-label="Chat" hidden>
-  <header><h2 class="title"></h2><button type="button" class="close" aria-label="Close chat">×</button></header>
-  <div class="log" role="log" aria-live="polite" aria-label="Conversation"></div>
+<section class="panel" id="confluo-panel" role="dialog" aria-label="${t('dialog.label')}" lang="${locale}" hidden>
+  <header><h2 class="title"></h2><button type="button" class="close" aria-label="${t('close.label')}">×</button></header>
+  <div class="log" role="log" aria-live="polite" aria-label="${t('log.label')}"></div>
   <div class="error" role="alert" hidden></div>
   <form>
-    <label class="attach" title="Attach a picture or PDF">📎<input type="file" name="file" accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" aria-label="Attach a file" /></label>
-    <label class="sr" for="confluo-input">Your message</label>
-    <textarea id="confluo-input" name="text" rows="1" maxlength="4000" placeholder="Write a message…"></textarea>
-    <button type="submit">Send</button>
+    <label class="attach" title="${t('attach.title')}">📎<input type="file" name="file" accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" aria-label="${t('attach.label')}" /></label>
+    <label class="sr" for="confluo-input">${t('input.label')}</label>
+    <textarea id="confluo-input" name="text" rows="1" maxlength="4000" placeholder="${t('input.placeholder')}"></textarea>
+    <button type="submit">${t('send')}</button>
   </form>
 </section>`;
 
@@ -138,7 +145,7 @@ const log = $<HTMLDivElement>('.log');
 const input = $<HTMLTextAreaElement>('textarea');
 const errorBox = $<HTMLDivElement>('.error');
 const badge = $<HTMLSpanElement>('.badge');
-const title = opt('title') ?? 'Chat with us';
+const title = opt('title') ?? t('title.default');
 $<HTMLElement>('.title').textContent = title;
 $<HTMLElement>('.label').textContent = title;
 let unread = 0;
@@ -148,7 +155,7 @@ function render(): void {
   if (state.messages.length === 0) {
     const p = document.createElement('p');
     p.className = 'empty';
-    p.textContent = 'Ask us anything — we usually answer within minutes.';
+    p.textContent = t('empty');
     log.append(p);
   }
   for (const m of state.messages) {
@@ -160,14 +167,15 @@ function render(): void {
     for (const f of m.files ?? []) div.append(fileView(f));
     const meta = document.createElement('span');
     meta.className = 'meta';
-    const time = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    meta.textContent = m.direction === 'out' ? `Support · ${time}` : m.failed ? 'Not sent — tap Send to retry' : m.pending ? 'Sending…' : time;
+    const time = new Date(m.at).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+    meta.textContent = m.direction === 'out' ? t('meta.agent', { time }) : m.failed ? t('meta.failed') : m.pending ? t('meta.sending') : time;
     div.append(meta);
     log.append(div);
   }
   log.scrollTop = log.scrollHeight;
   badge.hidden = unread === 0;
-  badge.textContent = String(unread);
+  badge.textContent = new Intl.NumberFormat(locale).format(unread);
+  badge.setAttribute('aria-label', t('unread', { count: unread }));
 }
 
 /** Only links the server signed (https:, or http: locally) and the widget's own previews (blob:). */
@@ -235,7 +243,7 @@ async function post(m: ChatMessage): Promise<void> {
     showError(null);
   } catch {
     m.failed = true;
-    showError('Your message could not be sent. Check your connection and try again.');
+    showError(t('error.send'));
   }
   save();
   render();
@@ -264,7 +272,7 @@ const UPLOAD_MAX_BYTES = 10_000_000;
 /** Upload the chosen file (a form signed for this session, posted straight to the bucket), then send it as a message. */
 async function sendFile(file: File): Promise<void> {
   if (!UPLOAD_TYPES.includes(file.type) || file.size > UPLOAD_MAX_BYTES || file.size === 0) {
-    showError('You can send pictures (JPEG, PNG, GIF, WebP) and PDFs of up to 10 MB.');
+    showError(t('error.fileType', { size: UPLOAD_MAX_BYTES / 1_000_000 }));
     return;
   }
   const now = Date.now();
@@ -284,7 +292,7 @@ async function sendFile(file: File): Promise<void> {
     m.files = [{ name: file.name, mime_type: file.type, url: preview, key: form.key, size: file.size }];
   } catch {
     state.messages = state.messages.filter((x) => x !== m);
-    showError('The file could not be uploaded. Try again.');
+    showError(t('error.upload'));
     render();
     return;
   }
@@ -308,7 +316,7 @@ async function poll(): Promise<void> {
   const body = (await res.json()) as { items: Array<{ id: string; direction: 'in' | 'out'; text: string; at: string; attachments?: Array<{ name: string | null; mime_type: string | null; url: string | null }> }>; next_cursor: string | null };
   let changed = false;
   for (const item of body.items) {
-    const files = (item.attachments ?? []).map((a) => ({ name: a.name ?? 'file', mime_type: a.mime_type, url: a.url }));
+    const files = (item.attachments ?? []).map((a) => ({ name: a.name ?? t('file.default'), mime_type: a.mime_type, url: a.url }));
     const known = state.messages.find((m) => m.id === item.id);
     if (known) {
       if (known.pending || known.failed) { known.pending = false; known.failed = false; changed = true; }

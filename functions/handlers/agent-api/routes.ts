@@ -19,7 +19,7 @@ import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
-import { listInbox } from '../../store/triage.js';
+import { customerDisplayNames, listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
 import type { SlaSettings } from '../../domain/sla/policy.js';
 import {
@@ -72,7 +72,9 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
           ...(query.delivery ? { delivery: query.delivery } : {}),
         };
         const page = await listInbox(db, filter, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
-        return { status: 200, body: { items: page.items.map(ticketView), next_cursor: page.next_cursor } };
+        // The customers' names, joined at read (one BatchGet per page; tickets never hold a copy).
+        const names = await customerDisplayNames(db, page.items.map((t) => t.customer_id));
+        return { status: 200, body: { items: page.items.map((t) => ticketView(t, names.get(t.customer_id) ?? null)), next_cursor: page.next_cursor } };
       },
     }),
     route({
@@ -81,7 +83,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       handle: async ({ params }) => {
         const t = await mustTicket(params.id);
         const c = await getCustomer(db, t.customer_id);
-        return { status: 200, body: { ...ticketView(t), customer: { id: t.customer_id, display_name: c?.display_name ?? null } } };
+        return { status: 200, body: { ...ticketView(t, c?.display_name ?? null), customer: { id: t.customer_id, display_name: c?.display_name ?? null } } };
       },
     }),
     route({

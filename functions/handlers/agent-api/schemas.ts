@@ -46,6 +46,12 @@ export const Ticket = z.object({
   first_response_at: nullableIso,
   resolved_at: nullableIso,
   closed_at: nullableIso,
+  /** The customer's display name, read with the list (never copied onto tickets: a rename shows at once); null where not read (or none). */
+  customer_name: z.string().nullable().meta({ description: "The customer's display name (joined at read: a rename needs no ticket rewritten); null when the customer has none or the route does not read it" }),
+  /** The latest message's first line, plain text, at most 120 characters (grapheme clusters); customer content, erased with the messages. */
+  last_message_preview: z.string().nullable().meta({ description: "The latest message's first line: plain text, at most 120 characters (grapheme clusters); a file's name after 📎 when it had no text. Removed by the GDPR erasure" }),
+  last_message_channel: z.enum(CHANNELS).nullable(),
+  last_message_direction: z.enum(['in', 'out']).nullable().meta({ description: '`in`: from the customer; `out`: a reply' }),
   /** Phone tickets (issue 16): the call-back a missed call asked for; `done` once a call reached the customer. */
   callback: z.object({
     state: z.enum(['pending', 'done']), contact_id: z.string(), requested_at: nullableIso, done_at: nullableIso, done_by: z.string().nullable(),

@@ -8,7 +8,12 @@ import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
 
-export function ticketView(t: TicketRecord) {
+/**
+ * `customerName`: the customer's display name where the route read it (the inbox list joins it at
+ * read, store/triage.ts `customerDisplayNames`: a renamed or merged customer shows under the current
+ * name without any ticket rewritten).
+ */
+export function ticketView(t: TicketRecord, customerName: string | null = null) {
   return {
     id: t.id, number: t.number, status: t.status, priority: t.priority, category: t.category ?? null, tags: t.tags ?? [],
     customer_id: t.customer_id, channel: t.channel, assignee: t.assignee ?? null, team: t.team ?? null,
@@ -22,6 +27,8 @@ export function ticketView(t: TicketRecord) {
     undelivered: undeliveredCount(t),
     created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!, last_inbound_at: iso(t.last_inbound_at),
     last_outbound_at: iso(t.last_outbound_at), first_response_at: iso(t.first_response_at), resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
+    customer_name: customerName,
+    last_message_preview: t.last_message_preview ?? null, last_message_channel: t.last_message_channel ?? null, last_message_direction: t.last_message_direction ?? null,
     ...callbackView(t),
   };
 }
