@@ -70,6 +70,9 @@ export const SCHEMAS: Readonly<Record<Dataset, { readonly key: string; readonly 
       c('backlog', 'boolean', 'KPI fact: still active at export time'),
       c('survey_scale', 'varchar', 'csat or nps (null: no answered survey)'),
       c('survey_score', 'integer', 'survey score'),
+      // Added later: new columns go at the end (Glue table and older Parquet files read by name; a missing column reads null).
+      c('tier', 'varchar', 'customer tier copied onto the ticket, e.g. vip (null: none)'),
+      c('contract', 'varchar', 'contract copied with the tier (null: none)'),
     ],
   },
   messages: {
@@ -168,6 +171,7 @@ export interface ExportTicket {
   readonly closed_at: number | null; readonly last_inbound_at: number | null; readonly last_outbound_at: number | null; readonly message_count?: number;
   readonly sla: { readonly policy?: string; readonly breached?: readonly string[]; readonly escalation_level?: number } | null;
   readonly survey: Readonly<Record<string, unknown>> | null;
+  readonly tier?: string | null; readonly contract?: string | null;
 }
 
 export function ticketRow(t: ExportTicket, f: TicketFacts): Row {
@@ -184,6 +188,7 @@ export function ticketRow(t: ExportTicket, f: TicketFacts): Row {
     agent_replies: f.agent_replies, customer_messages: f.customer_messages, reopens: f.reopens,
     reopened_within_7d: f.reopened_within_7d, ever_resolved: f.ever_resolved, fcr: f.fcr, sla_met: f.sla_met, backlog: f.backlog,
     survey_scale: f.survey_scale, survey_score: f.survey_score,
+    tier: t.tier ?? null, contract: t.contract ?? null,
   };
 }
 

@@ -8,6 +8,7 @@
  * t-digest, close but not equal to the API's linear interpolation).
  */
 import { GROUP_BY, KPI_FIELDS, type GroupBy, type KpiSet } from './kpi.js';
+import { TierCode } from './tier.js';
 
 export type SqlDialect = 'duckdb' | 'athena';
 
@@ -75,7 +76,7 @@ export class KpiSqlError extends Error {
   override readonly name = 'KpiSqlError';
 }
 
-const GROUP_COLUMN: Readonly<Record<GroupBy, string>> = { channel: 'channel', category: 'category', agent: 'assignee' };
+const GROUP_COLUMN: Readonly<Record<GroupBy, string>> = { channel: 'channel', category: 'category', agent: 'assignee', tier: 'tier' };
 
 /** `2026-01-02 03:04:05.678` — a timestamp literal both dialects read as UTC wall time. */
 const tsLiteral = (ms: number) => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
@@ -86,6 +87,8 @@ export interface KpiQueryOptions {
   readonly from?: number;
   readonly to?: number;
   readonly groupBy?: GroupBy | null;
+  /** Only tickets of this customer tier (a lowercase code, functions/domain/tier.ts). */
+  readonly tier?: string | null;
   readonly dialect?: SqlDialect;
   /** Table or view to read (default `tickets`). */
   readonly table?: string;
@@ -101,6 +104,11 @@ export function kpiSql(name: string, opts: KpiQueryOptions = {}): string {
   const dialect = opts.dialect ?? 'duckdb';
   if (opts.groupBy && !GROUP_BY.includes(opts.groupBy)) throw new KpiSqlError(`groupBy must be one of ${GROUP_BY.join(', ')}`);
   const where = ["status <> 'merged'"];
+  if (opts.tier !== undefined && opts.tier !== null) {
+    // Only codes reach the SQL text: the tier grammar has no quote or space.
+    if (!TierCode.safeParse(opts.tier).success) throw new KpiSqlError('tier must be a lowercase code such as vip');
+    where.push(`tier = '${opts.tier}'`);
+  }
   // dt = the UTC day a ticket was opened: the day bounds prune partitions (Athena partition projection).
   if (opts.from !== undefined) where.push(`created_at >= ${tsLiteral(opts.from)}`, `dt >= '${day(opts.from)}'`);
   if (opts.to !== undefined) where.push(`created_at < ${tsLiteral(opts.to)}`, `dt <= '${day(opts.to)}'`);

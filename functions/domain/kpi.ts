@@ -31,6 +31,8 @@
  * - **NPS**: `survey.score` on the NPS scale (0–10): % promoters (9–10) − % detractors (0–6).
  * - **SLA attainment**: tickets with an SLA block whose `breached` list is empty / tickets with an
  *   SLA block.
+ * - **Tier**: a report may be limited to the tickets of one customer tier (the tier copied onto the
+ *   ticket, functions/domain/tier.ts) or grouped by tier (null key: no tier).
  * - **Volume**: tickets in the cohort. **Backlog**: those of them still active (new, open,
  *   pending_customer, on_hold) at the time of the report.
  * - Percentiles interpolate linearly between closest ranks (DuckDB `quantile_cont`, numpy
@@ -60,6 +62,9 @@ export interface KpiTicket {
   readonly resolved_at: number | null;
   readonly sla: { readonly policy?: string; readonly breached?: readonly string[]; readonly calendar?: string } | null;
   readonly survey: Readonly<Record<string, unknown>> | null;
+  /** Customer tier and contract copied onto the ticket (functions/domain/tier.ts); absent = none. */
+  readonly tier?: string | null;
+  readonly contract?: string | null;
 }
 
 /** The timeline fields KPIs read (stored MessageEntry / NoteEntry / EventEntry satisfy it). */
@@ -81,6 +86,8 @@ export interface TicketFacts {
   readonly channel: string;
   readonly category: string | null;
   readonly assignee: string | null;
+  /** The ticket's customer tier (null: none). */
+  readonly tier: string | null;
   readonly created_at: number;
   readonly resolved_at: number | null;
   readonly first_response_ms: number | null;
@@ -137,7 +144,7 @@ export function calendarResolver(settings: SlaSettings | undefined): (t: KpiTick
     const named = t.sla?.calendar ? byId.get(t.sla.calendar) : undefined;
     if (named) return named;
     const policy = settings.policies.find((p) => p.id === t.sla?.policy)
-      ?? matchPolicy(settings.policies, { priority: t.priority as Priority, channel: t.channel, category: t.category });
+      ?? matchPolicy(settings.policies, { priority: t.priority as Priority, channel: t.channel, category: t.category, tier: t.tier ?? null, contract: t.contract ?? null });
     return byId.get(policy.calendar) ?? CALENDAR_24X7;
   };
 }
@@ -185,6 +192,7 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     channel: ticket.channel,
     category: ticket.category ?? null,
     assignee: ticket.assignee ?? null,
+    tier: ticket.tier ?? null,
     created_at: created,
     resolved_at: ticket.resolved_at ?? null,
     first_response_ms: firstResponseMs,
@@ -328,16 +336,18 @@ export function aggregate(all: readonly TicketFacts[]): KpiSet {
   };
 }
 
-export const GROUP_BY = ['channel', 'category', 'agent'] as const;
+export const GROUP_BY = ['channel', 'category', 'agent', 'tier'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** The ticket attribute a report groups by (agent = the assignee). */
-export const groupKey = (f: TicketFacts, by: GroupBy): string | null => (by === 'agent' ? f.assignee : by === 'channel' ? f.channel : f.category);
+export const groupKey = (f: TicketFacts, by: GroupBy): string | null => (by === 'agent' ? f.assignee : by === 'channel' ? f.channel : by === 'tier' ? f.tier : f.category);
 
 export interface KpiReport {
   readonly from: number;
   readonly to: number;
   readonly group_by: GroupBy | null;
+  /** Only tickets of this customer tier (null: every ticket). */
+  readonly tier?: string | null;
   readonly overall: KpiSet;
   /** Ordered by key, the null key (no category / unassigned) last. */
   readonly groups: ReadonlyArray<{ readonly key: string | null } & KpiSet>;
@@ -346,9 +356,10 @@ export interface KpiReport {
 /** Is a ticket in the cohort of `[from, to)`? */
 export const inCohort = (createdAt: number, from: number, to: number) => createdAt >= from && createdAt < to;
 
-/** The report over the facts of tickets opened in `[from, to)`. */
-export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; to: number; groupBy?: GroupBy | null }): KpiReport {
-  const cohort = facts.filter((f) => f.status !== 'merged' && inCohort(f.created_at, opts.from, opts.to));
+/** The report over the facts of tickets opened in `[from, to)` (of one customer tier, when `tier` is given). */
+export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; to: number; groupBy?: GroupBy | null; tier?: string | null }): KpiReport {
+  const tier = opts.tier ?? null;
+  const cohort = facts.filter((f) => f.status !== 'merged' && inCohort(f.created_at, opts.from, opts.to) && (tier === null || f.tier === tier));
   const by = opts.groupBy ?? null;
   const groups: Array<{ key: string | null } & KpiSet> = [];
   if (by) {
@@ -360,5 +371,5 @@ export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; t
     const keys = [...buckets.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0));
     for (const k of keys) groups.push({ key: k, ...aggregate(buckets.get(k)!) });
   }
-  return { from: opts.from, to: opts.to, group_by: by, overall: aggregate(cohort), groups };
+  return { from: opts.from, to: opts.to, group_by: by, ...(tier !== null ? { tier } : {}), overall: aggregate(cohort), groups };
 }

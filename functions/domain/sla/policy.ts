@@ -24,6 +24,7 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../inbound.js';
 import { PRIORITIES, type Priority, type TicketStatus } from '../ticket.js';
+import { ContractCode, TierCode } from '../tier.js';
 import { addBusinessTime, businessTimeBetween, CALENDAR_24X7, CalendarSchema, type Calendar } from './calendar.js';
 
 const MIN = 60_000;
@@ -68,6 +69,10 @@ export const PolicySchema = z.strictObject({
     priority: z.array(z.enum(PRIORITIES)).min(1).optional(),
     channel: z.array(z.enum(CHANNELS)).min(1).optional(),
     category: z.array(z.string().min(1)).min(1).optional(),
+    /** Customer tiers (functions/domain/tier.ts); a ticket without a tier matches no tier list. */
+    tier: z.array(TierCode).min(1).optional(),
+    /** Contracts: a contract is the policy (with its calendar and targets) that matches its code. */
+    contract: z.array(ContractCode).min(1).optional(),
   }).default({}),
   calendar: z.string().default('24x7'),
   /** Targets in business minutes of the calendar; null = no target for that clock. */
@@ -141,15 +146,29 @@ export function parseSlaSettingsJson(json: string | undefined): SlaSettings {
   return parseSlaSettings(value);
 }
 
-export interface PolicySubject { readonly priority: Priority; readonly channel: Channel | string; readonly category: string | null }
+export interface PolicySubject {
+  readonly priority: Priority;
+  readonly channel: Channel | string;
+  readonly category: string | null;
+  /** The ticket's tier and contract (copied from its customer or organisation); absent = none. */
+  readonly tier?: string | null | undefined;
+  readonly contract?: string | null | undefined;
+}
 
 /** The first policy whose `match` accepts the ticket; the built-in default for its priority otherwise. */
 export function matchPolicy(policies: readonly Policy[], t: PolicySubject): Policy {
   const ok = (p: Policy) =>
     (!p.match.priority || p.match.priority.includes(t.priority))
     && (!p.match.channel || (p.match.channel as readonly string[]).includes(t.channel))
-    && (!p.match.category || (t.category !== null && p.match.category.includes(t.category)));
+    && (!p.match.category || (t.category !== null && p.match.category.includes(t.category)))
+    && (!p.match.tier || (typeof t.tier === 'string' && p.match.tier.includes(t.tier)))
+    && (!p.match.contract || (typeof t.contract === 'string' && p.match.contract.includes(t.contract)));
   return policies.find(ok) ?? DEFAULT_POLICIES.find(ok)!;
+}
+
+/** What `matchPolicy` reads of a ticket, with the priority the policy follows. */
+export function policySubject(t: Pick<SlaTicket, 'priority' | 'channel' | 'category' | 'tier' | 'contract'>, priority: Priority = t.priority): PolicySubject {
+  return { priority, channel: t.channel, category: t.category, tier: t.tier ?? null, contract: t.contract ?? null };
 }
 
 export function calendarFor(settings: SlaSettings, policyId: Policy): Calendar {
@@ -212,6 +231,8 @@ export interface SlaTicket {
   readonly channel: Channel | string;
   readonly category: string | null;
   readonly team: string | null;
+  readonly tier?: string | null;
+  readonly contract?: string | null;
   readonly created_at: number;
   readonly first_response_at: number | null;
   readonly last_inbound_at: number | null;

@@ -29,6 +29,9 @@ export const Ticket = z.object({
   channel: z.enum(CHANNELS),
   assignee: z.string().nullable(),
   team: z.string().nullable(),
+  /** The customer's tier (or its organisation's) when the ticket opened or the tier last changed. */
+  tier: z.string().nullable().meta({ description: "Customer tier (e.g. vip) copied from the customer or its organisation; null: none" }),
+  contract: z.string().nullable().meta({ description: 'Contract copied with the tier (SLA policies match it); null: none' }),
   sla: Sla.nullable(),
   survey: z.record(z.string(), z.unknown()).nullable(),
   merged_into: z.string().nullable(),
@@ -94,6 +97,10 @@ export const CustomerCard = z.object({
   history: z.array(z.object({ channel: z.enum(CHANNELS), external_id: z.string(), at: isoTime, ticket_id: z.string(), message_id: z.string(), text: z.string() })),
   created_at: isoTime,
   erased_at: nullableIso,
+  tier: z.string().nullable().meta({ description: "Effective tier: the customer's own, else its organisation's" }),
+  contract: z.string().nullable().meta({ description: "Effective contract: the customer's own, else its organisation's" }),
+  tier_source: z.enum(['customer', 'organisation']).nullable(),
+  organisation_id: z.string().nullable().meta({ description: "The organisation claiming a domain of one of the customer's verified e-mails" }),
 }).meta({ id: 'CustomerCard' });
 
 export const TimelineItem = z.object({

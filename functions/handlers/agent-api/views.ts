@@ -3,6 +3,7 @@ import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
 import { windowAnchor } from '../../domain/reply-window.js';
 import { surveyView } from '../../domain/survey.js';
+import type { EffectiveTier } from '../../domain/tier.js';
 import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
@@ -11,6 +12,7 @@ export function ticketView(t: TicketRecord) {
   return {
     id: t.id, number: t.number, status: t.status, priority: t.priority, category: t.category ?? null, tags: t.tags ?? [],
     customer_id: t.customer_id, channel: t.channel, assignee: t.assignee ?? null, team: t.team ?? null,
+    tier: t.tier ?? null, contract: t.contract ?? null,
     sla: t.sla ? {
       policy: t.sla.policy, first_response_due: iso(t.sla.first_response_due), next_response_due: iso(t.sla.next_response_due),
       resolution_due: iso(t.sla.resolution_due), breached: t.sla.breached ?? [], escalation_level: t.sla.escalation_level ?? 0,
@@ -61,7 +63,7 @@ export interface CardInput {
  * customer holding the value verified, when there is one), the merge log, tickets, and the
  * cross-channel history (last inbound message per channel).
  */
-export function customerCardView(card: CardInput, matches: ReadonlyMap<string, string> = new Map()) {
+export function customerCardView(card: CardInput, matches: ReadonlyMap<string, string> = new Map(), tier?: { readonly effective: EffectiveTier; readonly organisation_id: string | null }) {
   const c = card.root;
   const latest = new Map<string, IdentityRecord>();
   for (const i of card.identities) {
@@ -93,6 +95,10 @@ export function customerCardView(card: CardInput, matches: ReadonlyMap<string, s
     })),
     created_at: iso(c.created_at)!,
     erased_at: iso(c.erased_at),
+    tier: tier?.effective.tier ?? c.tier ?? null,
+    contract: tier?.effective.contract ?? c.contract ?? null,
+    tier_source: tier?.effective.tier_source ?? (c.tier ? 'customer' as const : null),
+    organisation_id: tier ? tier.organisation_id : c.organisation_id ?? null,
   };
 }
 
