@@ -15,10 +15,7 @@
  */
 import { z } from 'zod';
 
-/** Tiers whose tickets sort first in the default inbox. */
-export const PRIORITY_TIERS: readonly string[] = ['vip'];
-
-export const isPriorityTier = (tier: string | null | undefined): boolean => typeof tier === 'string' && PRIORITY_TIERS.includes(tier);
+export { isPriorityTier, PRIORITY_TIERS } from './priority-tier.js';
 
 export const TierCode = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'tier must be a lowercase code of 1-32 letters, digits, _ or - (e.g. vip, standard)');
 export const ContractCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'contract must be 1-64 letters, digits, _ . -');

@@ -46,7 +46,7 @@
  *   partitions per status, the shard following the ticket id (stable for the ticket's life, so a
  *   touch rewrites the index entry within its partition). Lists run a k-way merge over the shards
  *   (functions/store/inbox-merge.ts); counts sum them.
- * - tickets of a priority tier (`vip`, functions/domain/tier.ts) live in their own inbox partitions
+ * - tickets of a priority tier (`vip`, functions/domain/priority-tier.ts) live in their own inbox partitions
  *   `TICKETS#P#<ss>` (`PRIORITY_INBOX_SHARDS` of them, same sort key): the default inbox merges
  *   those shards first, then the `TICKETS#<ss>` shards, so VIP tickets sort first without a rank
  *   in the sort key (every touch keeps writing only `gsi1sk`) and without one hot VIP partition.
@@ -59,7 +59,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel } from '../domain/inbound.js';
-import { isPriorityTier } from '../domain/tier.js';
+import { isPriorityTier } from '../domain/priority-tier.js';
 
 export const TABLE = {
   partitionKey: 'pk',
