@@ -56,6 +56,9 @@ export const KPI_SQL: Readonly<Record<keyof KpiSet, (d: SqlDialect) => string>> 
   sla_eligible: () => 'count(sla_met)',
   sla_met: count('sla_met'),
   sla_attainment: () => `CAST(${countWhere('sla_met')} AS DOUBLE) / nullif(count(sla_met), 0)`,
+  calls_answered: () => 'coalesce(sum(calls_answered), 0)',
+  calls_abandoned: () => 'coalesce(sum(calls_abandoned), 0)',
+  call_wait_avg_ms: () => `CAST(sum(call_wait_ms) AS DOUBLE) / nullif(sum(calls_waited), 0)`,
 };
 
 /** Named KPI queries (`--kpi <name>`): which KpiSet columns each one shows. */
@@ -70,6 +73,7 @@ export const NAMED_KPIS: Readonly<Record<string, { readonly title: string; reado
   csat: { title: 'CSAT (average score, share satisfied)', columns: ['csat_responses', 'csat_avg', 'csat_satisfied_rate'] },
   nps: { title: 'Net promoter score', columns: ['nps_responses', 'nps_promoters', 'nps_detractors', 'nps_score'] },
   sla_attainment: { title: 'SLA attainment', columns: ['sla_eligible', 'sla_met', 'sla_attainment'] },
+  calls: { title: 'Phone calls answered and abandoned, average queue wait (ms)', columns: ['calls_answered', 'calls_abandoned', 'call_wait_avg_ms'] },
 };
 
 export class KpiSqlError extends Error {

@@ -33,6 +33,10 @@
  *   SLA block.
  * - **Tier**: a report may be limited to the tickets of one customer tier (the tier copied onto the
  *   ticket, functions/domain/tier.ts) or grouped by tier (null key: no tier).
+ * - **Calls** (phone, issue 16; calls on the cohort's tickets): answered = inbound calls an agent
+ *   took; abandoned = inbound calls nobody answered that want a call-back (hung up in the queue,
+ *   or after hours); average wait = mean queue wait of the inbound calls that queued (answered or
+ *   abandoned), ms.
  * - **Volume**: tickets in the cohort. **Backlog**: those of them still active (new, open,
  *   pending_customer, on_hold) at the time of the report.
  * - Percentiles interpolate linearly between closest ranks (DuckDB `quantile_cont`, numpy
@@ -75,6 +79,9 @@ export interface KpiTimelineEntry {
   readonly outbound_kind?: string;
   readonly event?: string;
   readonly data?: Readonly<Record<string, unknown>>;
+  /** Phone calls carry their facts here (functions/domain/voice.ts `CallFacts`). */
+  readonly channel?: string;
+  readonly extras?: Readonly<Record<string, unknown>>;
 }
 
 export type SurveyScale = 'csat' | 'nps';
@@ -108,6 +115,21 @@ export interface TicketFacts {
   readonly backlog: boolean;
   readonly survey_scale: SurveyScale | null;
   readonly survey_score: number | null;
+  /** Inbound phone calls an agent answered. */
+  readonly calls_answered: number;
+  /** Inbound phone calls nobody answered that want a call-back. */
+  readonly calls_abandoned: number;
+  /** Summed queue wait of the inbound calls that queued, ms, and how many they were. */
+  readonly call_wait_ms: number;
+  readonly calls_waited: number;
+}
+
+/** An inbound phone call's facts (direction, outcome, wait), when the entry is one. */
+function inboundCall(e: KpiTimelineEntry): { outcome: string; wait_seconds: number | null } | null {
+  if (e.type !== 'message' || e.channel !== 'voice' || e.direction !== 'in') return null;
+  const c = e.extras?.call as { outcome?: unknown; wait_seconds?: unknown } | undefined;
+  if (!c || typeof c.outcome !== 'string') return null;
+  return { outcome: c.outcome, wait_seconds: typeof c.wait_seconds === 'number' ? c.wait_seconds : null };
 }
 
 /** An agent reply: an outbound message that is not automatic (acknowledgement, survey, reminder). */
@@ -163,7 +185,17 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
   let reopens = 0;
   let reopenedWithin7d = false;
   let lastResolution: number | null = null;
+  let callsAnswered = 0;
+  let callsAbandoned = 0;
+  let callWaitMs = 0;
+  let callsWaited = 0;
   for (const e of entries) {
+    const call = inboundCall(e);
+    if (call) {
+      if (call.outcome === 'answered') callsAnswered += 1;
+      else if (call.outcome === 'abandoned' || call.outcome === 'missed') callsAbandoned += 1;
+      if (call.wait_seconds !== null) { callWaitMs += call.wait_seconds * 1000; callsWaited += 1; }
+    }
     if (isCustomerMessage(e)) {
       customerMessages += 1;
       waitingSince ??= e.at;
@@ -210,6 +242,10 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     backlog: ACTIVE.has(ticket.status),
     survey_scale: survey?.scale ?? null,
     survey_score: survey?.score ?? null,
+    calls_answered: callsAnswered,
+    calls_abandoned: callsAbandoned,
+    call_wait_ms: callWaitMs,
+    calls_waited: callsWaited,
   };
 }
 
@@ -252,6 +288,9 @@ export interface KpiSet {
   sla_eligible: number;
   sla_met: number;
   sla_attainment: number | null;
+  calls_answered: number;
+  calls_abandoned: number;
+  call_wait_avg_ms: number | null;
 }
 
 export const KPI_FIELDS = [
@@ -266,6 +305,7 @@ export const KPI_FIELDS = [
   'csat_responses', 'csat_avg', 'csat_satisfied_rate',
   'nps_responses', 'nps_promoters', 'nps_detractors', 'nps_score',
   'sla_eligible', 'sla_met', 'sla_attainment',
+  'calls_answered', 'calls_abandoned', 'call_wait_avg_ms',
 ] as const satisfies ReadonlyArray<keyof KpiSet>;
 
 /** Linear-interpolation percentile (DuckDB `quantile_cont`); null for an empty sample. */
@@ -280,6 +320,7 @@ export function percentile(values: readonly number[], q: number): number | null 
 
 const mean = (v: readonly number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
 const rate = (n: number, d: number) => (d > 0 ? n / d : null);
+const sum = (v: readonly number[]) => v.reduce((a, b) => a + b, 0);
 const present = <T>(v: T | null): v is T => v !== null;
 
 /** The KPI set over a cohort of ticket facts (merged tickets are skipped). */
@@ -333,6 +374,9 @@ export function aggregate(all: readonly TicketFacts[]): KpiSet {
     sla_eligible: sla.length,
     sla_met: slaMet,
     sla_attainment: rate(slaMet, sla.length),
+    calls_answered: sum(facts.map((f) => f.calls_answered ?? 0)),
+    calls_abandoned: sum(facts.map((f) => f.calls_abandoned ?? 0)),
+    call_wait_avg_ms: rate(sum(facts.map((f) => f.call_wait_ms ?? 0)), sum(facts.map((f) => f.calls_waited ?? 0))),
   };
 }
 

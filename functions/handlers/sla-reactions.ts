@@ -48,6 +48,8 @@ export const SLA_EVENT_TYPES = [
   'note.added', 'ticket.merged', 'ticket.resolved', 'ticket.closed',
   // The customer's tier or contract changed (functions/store/organisations.ts): the policy is matched again.
   'ticket.tier_changed',
+  // Phone (issue 16): an answered call or a call-back the customer picked up answers them.
+  'call.answered',
 ] as const;
 
 export interface SlaReactionDeps {

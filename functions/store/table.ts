@@ -20,6 +20,7 @@
  * | erasure job       | CUST#<root id>                  | ERASURE                    |                          |                         |                           |
  * | rate counter      | RATE#<scope>#<client>#<window>  | RATE   (ttl)               |                          |                         |                           |
  * | web-chat revoked  | WEBCHAT#<sid>                   | REVOKED  (ttl)             |                          |                         |                           |
+ * | call context      | CALL#<connect contact id>       | CALL  (ttl)                |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
  * owns it (written in the same transaction as the identity that brought it; conditional, so two
@@ -110,6 +111,8 @@ export const keys = {
   erasureJob: (customerId: string) => ({ pk: `CUST#${customerId}`, sk: 'ERASURE' }),
   rateCounter: (scope: string, client: string, windowStartMs: number) => ({ pk: `RATE#${scope}#${client}#${sortableMs(windowStartMs)}`, sk: 'RATE' }),
   webchatRevoked: (sid: string) => ({ pk: `WEBCHAT#${sid}`, sk: 'REVOKED' }),
+  /** What the phone lookup learnt about an Amazon Connect contact (functions/store/voice.ts). */
+  callContext: (contactId: string) => ({ pk: `CALL#${contactId}`, sk: 'CALL' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;

@@ -45,6 +45,10 @@ export const BUNDLE_BUDGETS = {
   export: 1_140_000,
   // Attachments (issue 14): the channels' media side, file-type, mailparser (e-mail parts), S3.
   media: 3_270_000,
+  // The phone (issue 16): the lookup on aws-edge (DynamoDB + SSM, libphonenumber-js metadata);
+  // the events function commits like the process function.
+  'voice-lookup': 1_040_000, // 970 KB without the credential chain
+  'voice-events': 2_700_000, // 2,581 KB without the credential chain
 } as const satisfies Record<HandlerName, number>;
 
 export const HANDLERS = Object.keys(BUNDLE_BUDGETS) as HandlerName[];

@@ -97,8 +97,16 @@ const policy = (id: string, priority: Priority | null, fr: number, nr: number, r
   escalations: DEFAULT_ESCALATIONS.map((s) => ({ ...s })), ola: { '*': 240 },
 });
 
-/** Defaults of a fresh install (DESIGN.md §2): normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h. */
+/**
+ * Defaults of a fresh install (DESIGN.md §2): normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h.
+ * Phone tickets (channel `voice`, issue 16) come first: the customer who could not get through is
+ * called back within 30 minutes (15 for high and urgent priority — a VIP's call-back, see
+ * functions/domain/voice.ts `TIER_CALLBACK_PRIORITY`); the first response of a voice ticket is
+ * the answered call or the call-back.
+ */
 export const DEFAULT_POLICIES: readonly Policy[] = [
+  { ...policy('default-voice-priority', null, 15, 60, 480), match: { channel: ['voice'], priority: ['urgent', 'high'] } },
+  { ...policy('default-voice', null, 30, 120, 1440), match: { channel: ['voice'] } },
   policy('default-urgent', 'urgent', 15, 60, 240),
   policy('default-high', 'high', 30, 120, 480),
   policy('default-low', 'low', 240, 480, 2880),
@@ -319,6 +327,10 @@ export function applyEvent(t: SlaTicket, cal: Calendar, ev: SlaEvent): FullSla {
     case 'ticket.reopened':
       // A new resolution cycle: its clock starts at the reopen; the customer is waiting again.
       return { ...s, awaiting_since: s.awaiting_since ?? ev.at, cycle: s.cycle + 1, resolution_since: ev.at, paused_ms: 0, paused_since: null };
+    case 'call.answered':
+      // A phone call an agent answered, or a call-back the customer picked up (issue 16): it
+      // answers the customer like a reply does.
+      return { ...s, awaiting_since: null, ...(s.ola_started_at !== null && ev.at >= s.ola_started_at ? { ola_started_at: null, ola_team: null } : {}) };
     case 'outbound.queued':
       if (data.kind !== 'reply') return s;
       // An agent reply answers everything the customer wrote so far and counts as the team acting.

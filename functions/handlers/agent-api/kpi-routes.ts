@@ -43,7 +43,7 @@ export const KpiQuery = z.strictObject({
 });
 
 const nullableNumber = z.number().nullable();
-const KpiSetSchema = z.object(Object.fromEntries(KPI_FIELDS.map((f) => [f, f.endsWith('_count') || ['volume', 'backlog', 'fcr_eligible', 'reopen_eligible', 'csat_responses', 'nps_responses', 'nps_promoters', 'nps_detractors', 'sla_eligible', 'sla_met'].includes(f) ? z.number().int() : nullableNumber])) as unknown as Record<(typeof KPI_FIELDS)[number], z.ZodType<number | null>>);
+const KpiSetSchema = z.object(Object.fromEntries(KPI_FIELDS.map((f) => [f, f.endsWith('_count') || ['volume', 'backlog', 'fcr_eligible', 'reopen_eligible', 'csat_responses', 'nps_responses', 'nps_promoters', 'nps_detractors', 'sla_eligible', 'sla_met', 'calls_answered', 'calls_abandoned'].includes(f) ? z.number().int() : nullableNumber])) as unknown as Record<(typeof KPI_FIELDS)[number], z.ZodType<number | null>>);
 
 export const KpiSet = KpiSetSchema.meta({ id: 'KpiSet', description: 'Durations in ms, rates in [0, 1], NPS in [-100, 100]; null when the sample is empty. Definitions: functions/domain/kpi.ts' });
 export const KpiReport = z.object({
