@@ -22,6 +22,7 @@ import { Store } from './store.js';
 import { SurveyLink } from './survey-link.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
 import { WebchatApi } from './webchat-api.js';
+import { HelpApi } from './help-api.js';
 
 export interface ConfluoStackProps extends StackProps {
   /**
@@ -209,6 +210,7 @@ export class ConfluoStack extends Stack {
   public readonly inboundMedia: InboundMedia;
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
+  public readonly helpApi: HelpApi;
   /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
   public readonly surveyLink: SurveyLink;
   /** Static hosting of the web inbox and widget (absent with `webInbox: false`). */
@@ -232,6 +234,9 @@ export class ConfluoStack extends Stack {
     this.ingest.throttleRoutes(this.webchatApi.sessionRoutes, PUBLIC_ROUTE_THROTTLES.webchatSession);
     this.ingest.throttleRoutes(this.webchatApi.messagesRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
     this.ingest.throttleRoutes(this.webchatApi.uploadRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
+    this.helpApi = new HelpApi(this, 'HelpApi', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
+    this.ingest.throttleRoutes(this.helpApi.readRoutes, PUBLIC_ROUTE_THROTTLES.helpRead);
+    this.ingest.throttleRoutes(this.helpApi.feedbackRoutes, PUBLIC_ROUTE_THROTTLES.helpFeedback);
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,

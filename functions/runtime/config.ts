@@ -68,6 +68,10 @@ export const SETTINGS = [
   { name: 'CONFLUO_MEDIA_CHANNEL_MAX_MB', meaning: 'Per-channel limits overriding CONFLUO_MEDIA_MAX_MB, comma-separated `channel=MB` (e.g. `telegram=20,email=10`); Telegram bots cannot download files over 20 MB whatever is set' },
   { name: 'CONFLUO_MEDIA_MESSAGE_MAX_MB', meaning: 'Most bytes kept of one message\'s attachments together, in MB; attachments past it are marked `too_large`', default: '50' },
   { name: 'CONFLUO_MEDIA_URL_SECONDS', meaning: 'Lifetime of the signed attachment download URLs the Agent API answers, in seconds (1–3600)', default: '300' },
+  // knowledge base and orders (issue 19): README "Knowledge base", "Orders"
+  { name: 'CONFLUO_KB_CONFIDENCE', meaning: 'Least confidence (0–1: the share of the question\'s meaningful words an article holds) at which an article is offered before a ticket opens, and below which a search counts as "no good article"', default: '0.5' },
+  { name: 'CONFLUO_KB_DEFLECTION', meaning: 'Channels whose customers are offered a matching article before a ticket opens, comma-separated (e.g. `webchat,telegram`), or `off`', default: 'webchat' },
+  { name: 'CONFLUO_ORDERS_WEBHOOK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) the shop signs `POST /webhooks/orders` with (`X-Confluo-Signature: sha256=<hex>` of the raw body); without it the route answers 404', secret: true },
   // channels (channels.md §0.13)
   { name: 'TELEGRAM_SECRET_TOKEN', meaning: 'inbound: the `secret_token` given to `setWebhook`', secret: true, channel: 'telegram' },
   { name: 'TELEGRAM_BOT_TOKEN', meaning: 'outbound: bot token for sendMessage and file downloads', secret: true, channel: 'telegram' },
@@ -160,6 +164,14 @@ const ConfigSchema = z
     }
     if (c.CONFLUO_SURVEY_LINK_SECRET !== undefined && c.CONFLUO_SURVEY_LINK_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LINK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
+    }
+    const kbConfidence = Number(c.CONFLUO_KB_CONFIDENCE);
+    if (!(c.CONFLUO_KB_CONFIDENCE ?? '').trim() || !(kbConfidence > 0 && kbConfidence <= 1)) ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_CONFIDENCE'], message: 'must be a number in (0, 1]' });
+    if (c.CONFLUO_KB_DEFLECTION !== undefined && !/^\s*(off|[a-z]+(\s*,\s*[a-z]+)*)\s*$/.test(c.CONFLUO_KB_DEFLECTION)) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_DEFLECTION'], message: 'must be comma-separated channel names (e.g. webchat,telegram) or off' });
+    }
+    if (c.CONFLUO_ORDERS_WEBHOOK_SECRET !== undefined && c.CONFLUO_ORDERS_WEBHOOK_SECRET.length < 32) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_ORDERS_WEBHOOK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
     }
     if (c.CONFLUO_PUBLIC_URL !== undefined && !isPublicBase(c.CONFLUO_PUBLIC_URL)) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_PUBLIC_URL'], message: 'must be an http(s) URL without query or fragment, e.g. https://abc123.execute-api.eu-central-1.amazonaws.com/' });

@@ -34,6 +34,8 @@ export const BUNDLE_BUDGETS = {
   // + the S3 client and presigners for visitors' uploads and file links (functions/runtime/aws-edge-media.ts).
   'webchat-api': 790_000,
   'survey-link': 1_060_000,
+  // Knowledge base (issue 19): MiniSearch, markdown-it and three stemmers on the edge platform.
+  'help-api': 1_200_000,
   process: 2_780_000,
   dispatch: 1_590_000,
   send: 2_730_000,

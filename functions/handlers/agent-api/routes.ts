@@ -14,6 +14,7 @@ import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
+import { kbRoutes } from './kb-routes.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
@@ -113,6 +114,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     }),
     ...triageRoutes(deps),
     ...templateRoutes(deps),
+    ...kbRoutes(deps),
     ...surveyRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),
