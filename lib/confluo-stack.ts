@@ -298,6 +298,8 @@ export class ConfluoStack extends Stack {
     if (this.webInbox && this.agentApi.signIn) {
       this.webInbox.addConfig({
         apiBase: `${this.agentApi.url}api/v1`,
+        // The help centre page (help.html) searches through the public help API on the webhook API.
+        helpApiBase: this.ingest.url,
         auth: { kind: 'cognito', domain: this.agentApi.signIn.host, clientId: this.agentApi.userPoolClient.userPoolClientId, redirectUri: this.webInbox.url },
       });
     }
