@@ -23,6 +23,7 @@ import { SurveyLink } from './survey-link.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
 import { WebchatApi } from './webchat-api.js';
 import { HelpApi } from './help-api.js';
+import { OrdersWebhook } from './orders-webhook.js';
 
 export interface ConfluoStackProps extends StackProps {
   /**
@@ -211,6 +212,7 @@ export class ConfluoStack extends Stack {
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
   public readonly helpApi: HelpApi;
+  public readonly ordersWebhook: OrdersWebhook;
   /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
   public readonly surveyLink: SurveyLink;
   /** Static hosting of the web inbox and widget (absent with `webInbox: false`). */
@@ -237,6 +239,7 @@ export class ConfluoStack extends Stack {
     this.helpApi = new HelpApi(this, 'HelpApi', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
     this.ingest.throttleRoutes(this.helpApi.readRoutes, PUBLIC_ROUTE_THROTTLES.helpRead);
     this.ingest.throttleRoutes(this.helpApi.feedbackRoutes, PUBLIC_ROUTE_THROTTLES.helpFeedback);
+    this.ordersWebhook = new OrdersWebhook(this, 'OrdersWebhook', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,

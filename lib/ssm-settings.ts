@@ -49,4 +49,5 @@ export const SSM_SETTINGS = {
   'agent-api': names(['META_HUMAN_AGENT_TAG']),
   media: names(adapters.flatMap((a) => a.mediaSecrets ?? [])),
   'help-api': names(['CONFLUO_KB_CONFIDENCE', 'CONFLUO_KB_DEFLECTION']),
+  'orders-webhook': names(['CONFLUO_ORDERS_WEBHOOK_SECRET']),
 } as const satisfies Partial<Record<HandlerName, readonly SettingName[]>>;

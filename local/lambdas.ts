@@ -32,6 +32,7 @@ const MODULES: Readonly<Record<HandlerName, () => Promise<{ handler: Entry }>>> 
   'survey-link': () => import('../functions/handlers/survey-link.js') as Promise<{ handler: Entry }>,
   media: () => import('../functions/handlers/media.js') as Promise<{ handler: Entry }>,
   'help-api': () => import('../functions/handlers/help-api.js') as Promise<{ handler: Entry }>,
+  'orders-webhook': () => import('../functions/handlers/orders-webhook.js') as Promise<{ handler: Entry }>,
 };
 
 export interface LocalFunction {

@@ -128,6 +128,7 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
   TWILIO_AUTH_TOKEN: 'test-twilio-auth-token-000',
   WEBCHAT_SECRET: 'test-webchat-secret-0000000000000000',
   CONFLUO_SURVEY_LINK_SECRET: 'test-survey-link-secret-000000000000',
+  CONFLUO_ORDERS_WEBHOOK_SECRET: 'test-orders-webhook-secret-0000000000',
   // Outbound tokens: the local runtime performs nothing with them (the outbox records the requests).
   TELEGRAM_BOT_TOKEN: '1000000001:test-telegram-bot-token-000',
   WHATSAPP_ACCESS_TOKEN: 'test-whatsapp-access-token-000',

@@ -36,6 +36,8 @@ export const BUNDLE_BUDGETS = {
   'survey-link': 1_060_000,
   // Knowledge base (issue 19): MiniSearch, markdown-it and three stemmers on the edge platform.
   'help-api': 1_200_000,
+  // Orders (issue 19): the signed order webhook on the edge platform.
+  'orders-webhook': 1_100_000,
   process: 2_780_000,
   dispatch: 1_590_000,
   send: 2_730_000,

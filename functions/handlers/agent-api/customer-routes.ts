@@ -19,12 +19,13 @@ import { batchGet, loadCustomers } from '../../store/identity.js';
 import { nextTicketNumber } from '../../store/ticket-numbers.js';
 import { keys } from '../../store/table.js';
 import { mergeTickets, splitTicket } from '../../store/tickets.js';
+import { customerOrders } from '../../store/orders.js';
 import type { Clock } from '../../domain/clock.js';
 import { route, type RouteDef } from './router.js';
 import {
   CustomerCard, CustomerList, CustomerMergeBody, CustomerUnmergeBody, ErasureStatus, ErrorBody, IdParam, Ticket, TicketMergeBody, TicketSplitBody,
 } from './schemas.js';
-import { customerCardView, ticketView } from './views.js';
+import { customerCardView, orderView, ticketView } from './views.js';
 
 export interface CustomerRouteDeps {
   readonly db: Db;
@@ -50,7 +51,9 @@ export async function customerCardOf(db: Db, id: string) {
       if (root !== fam.root.id) matches.set(String(o.pk).slice('VATTR#'.length), root);
     }
   }
-  return customerCardView(fam, matches);
+  // The shop's orders of every member (a merged customer's orders show on the survivor's card).
+  const orders = await customerOrders(db, [...new Set([fam.root.id, ...fam.members.map((m) => m.id)])]);
+  return { ...customerCardView(fam, matches), orders: orders.map(orderView) };
 }
 
 /** `GET /customers?q=` and `?identity=`: cards of every customer found (roots, no duplicates). */
