@@ -11,7 +11,8 @@
  *   (bench/hostile-input.ts);
  * - every function's bundle size and import time beside a bare SQS client (bench/bundles.ts).
  *
- * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`).
+ * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`);
+ * `npm run bench -- kb` only the knowledge base's search (bench/kb.ts).
  *
  * Knobs: BENCH_SCALE_MESSAGES / BENCH_SCALE_CUSTOMERS (10,000 / 5,000), BENCH_STEADY_MESSAGES
  * (300), BENCH_LATENCY_MESSAGES / BENCH_LATENCY_RATE (500 / 50 per s), BENCH_INGEST_ROUNDS,
@@ -170,7 +171,9 @@ async function exportBench() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && only !== 'bundles') throw new Error(`bench: unknown part '${only}' (known: bundles)`);
+if (only !== undefined && only !== 'bundles' && only !== 'kb') throw new Error(`bench: unknown part '${only}' (known: bundles, kb)`);
+// The knowledge base's in-memory search (bench/kb.ts): `npm run bench -- kb`.
+if (only === 'kb') { await import('./kb.js'); process.exit(0); }
 if (only === undefined) {
   const { partitionBench } = await import('./partitions.js');
   const partitions = await partitionBench();
