@@ -72,6 +72,9 @@ export const SETTINGS = [
   { name: 'CONFLUO_KB_CONFIDENCE', meaning: 'Least confidence (0–1: the share of the question\'s meaningful words an article holds) at which an article is offered before a ticket opens, and below which a search counts as "no good article"', default: '0.5' },
   { name: 'CONFLUO_KB_DEFLECTION', meaning: 'Channels whose customers are offered a matching article before a ticket opens, comma-separated (e.g. `webchat,telegram`), or `off`', default: 'webchat' },
   { name: 'CONFLUO_ORDERS_WEBHOOK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) the shop signs `POST /webhooks/orders` with (`X-Confluo-Signature: sha256=<hex>` of the raw body); without it the route answers 404', secret: true },
+  // phone through Amazon Connect (issue 16): README "Phone (Amazon Connect)"
+  { name: 'CONFLUO_CONNECT_INSTANCE_ARN', meaning: 'AWS only: the Amazon Connect instance whose flows call the lookup and whose contact events become calls (set by the stack with `-c connectInstanceArn=…`)' },
+  { name: 'CONFLUO_VOICE_RECORDINGS', meaning: 'The Connect instance records calls (`on`/`off`): an answered call\'s timeline entry then names its recording (the contact id in the instance\'s contact search); no audio or transcript is ever copied', default: 'off' },
   // channels (channels.md §0.13)
   { name: 'TELEGRAM_SECRET_TOKEN', meaning: 'inbound: the `secret_token` given to `setWebhook`', secret: true, channel: 'telegram' },
   { name: 'TELEGRAM_BOT_TOKEN', meaning: 'outbound: bot token for sendMessage and file downloads', secret: true, channel: 'telegram' },
@@ -147,7 +150,7 @@ const ConfigSchema = z
     for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
       if (!isPositiveInt(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
-    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG'] as const) {
+    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG', 'CONFLUO_VOICE_RECORDINGS'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
     }
     if (!['csat', 'nps', 'off'].includes(c.CONFLUO_SURVEY ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY'], message: 'must be csat, nps or off' });

@@ -48,6 +48,10 @@ export const BUNDLE_BUDGETS = {
   export: 1_270_000,
   // Attachments (issue 14): the channels' media side, file-type, mailparser (e-mail parts), S3.
   media: 3_400_000,
+  // The phone (issue 16): the lookup on aws-edge (DynamoDB + SSM, libphonenumber-js metadata);
+  // the events function commits like the process function.
+  'voice-lookup': 1_170_000,
+  'voice-events': 2_830_000,
 } as const satisfies Record<HandlerName, number>;
 
 export const HANDLERS = Object.keys(BUNDLE_BUDGETS) as HandlerName[];

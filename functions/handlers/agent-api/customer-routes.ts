@@ -18,6 +18,8 @@ import { erasureJobOf, requestErasure, type ErasureJob } from '../../store/erasu
 import { batchGet, loadCustomers } from '../../store/identity.js';
 import { nextTicketNumber } from '../../store/ticket-numbers.js';
 import { keys } from '../../store/table.js';
+import { organisationForEmails } from '../../store/organisations.js';
+import { effectiveTier } from '../../domain/tier.js';
 import { mergeTickets, splitTicket } from '../../store/tickets.js';
 import { customerOrders } from '../../store/orders.js';
 import type { Clock } from '../../domain/clock.js';
@@ -51,9 +53,11 @@ export async function customerCardOf(db: Db, id: string) {
       if (root !== fam.root.id) matches.set(String(o.pk).slice('VATTR#'.length), root);
     }
   }
+  // Tier: the customer's own, else the organisation of a verified e-mail domain (resolved now: functions/store/organisations.ts).
+  const org = fam.root.erased_at !== undefined ? undefined : await organisationForEmails(db, fam.attributes.filter((x) => x.kind === 'email').map((x) => x.value));
   // The shop's orders of every member (a merged customer's orders show on the survivor's card).
   const orders = await customerOrders(db, [...new Set([fam.root.id, ...fam.members.map((m) => m.id)])]);
-  return { ...customerCardView(fam, matches), orders: orders.map(orderView) };
+  return { ...customerCardView(fam, matches, { effective: effectiveTier(fam.root, org), organisation_id: org?.id ?? null }), orders: orders.map(orderView) };
 }
 
 /** `GET /customers?q=` and `?identity=`: cards of every customer found (roots, no duplicates). */
