@@ -13,6 +13,7 @@
  *
  * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`);
  * `npm run bench -- latency` only the latency per message (bench/pipeline.ts `latencyUnderLoad`).
+ * `npm run bench -- kb` only the knowledge base's search (bench/kb.ts).
  *
  * Knobs: BENCH_SCALE_MESSAGES / BENCH_SCALE_CUSTOMERS (10,000 / 5,000), BENCH_STEADY_MESSAGES
  * (300), BENCH_LATENCY_MESSAGES / BENCH_LATENCY_RATE (300 / half the measured ceiling), BENCH_INGEST_ROUNDS,
@@ -171,11 +172,13 @@ async function exportBench() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && only !== 'bundles' && only !== 'latency') throw new Error(`bench: unknown part '${only}' (known: bundles, latency)`);
+if (only !== undefined && only !== 'bundles' && only !== 'latency' && only !== 'kb') throw new Error(`bench: unknown part '${only}' (known: bundles, latency, kb)`);
 if (only === 'latency') {
   const { latencyUnderLoad } = await import('./pipeline.js');
   await latencyUnderLoad();
 }
+// The knowledge base's in-memory search (bench/kb.ts): `npm run bench -- kb`.
+if (only === 'kb') { await import('./kb.js'); process.exit(0); }
 if (only === undefined) {
   const { partitionBench } = await import('./partitions.js');
   const partitions = await partitionBench();

@@ -40,6 +40,7 @@ import { simpleParser } from 'mailparser';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signSurveyToken } from '../../functions/domain/survey-token.js';
+import { signOrderBody } from '../../functions/domain/orders.js';
 import type { Db } from '../../functions/store/db.js';
 import { getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry, TicketRecord } from '../../functions/store/records.js';
@@ -412,6 +413,23 @@ describe('stage 6: end to end through the bundled handlers', () => {
     } finally {
       script.remove();
     }
+  });
+
+  it('knowledge base and orders (issue 19): a supervisor publishes a Russian article, the public help API finds it in another inflection; a forged order push is 401, a signed one is stored', async () => {
+    const supervisor = await d.agentToken(randomUUID(), ['supervisor']);
+    const put = await api('PUT', '/kb/articles/ru-delivery', supervisor, { title: 'Сроки доставки заказа', body: 'Доставка занимает 3–5 дней.', language: 'ru', status: 'published' });
+    expect(put, d.logs()).toMatchObject({ status: 200 });
+    const found = await d.http.request({ method: 'GET', path: `/help/search?q=${encodeURIComponent('где моя доставка')}&channel=webchat` });
+    expect(found, d.logs()).toMatchObject({ status: 200, routeKey: 'GET /help/search' });
+    expect(json(found)).toMatchObject({ language: 'ru', items: [{ id: 'ru-delivery' }], offer: ['ru-delivery'] });
+    const secretsPath = d.assembly.fn('orders-webhook').environment.CONFLUO_SECRETS_PATH as string;
+    const secret = (await d.aws.ssm.send(new GetParameterCommand({ Name: `${secretsPath}CONFLUO_ORDERS_WEBHOOK_SECRET`, WithDecryption: true }))).Parameter!.Value!;
+    const body = JSON.stringify({ id: 'o-1', number: '51050', status: 'paid', items: [{ name: 'Kettle', quantity: 1 }], totals: { currency: 'EUR', total: 10 }, placed_at: '2026-12-01T10:00:00Z', customer: { email: 'nobody@else.example' } });
+    const forged = await d.http.request({ method: 'POST', path: '/webhooks/orders', headers: { 'content-type': 'application/json', 'x-confluo-signature': signOrderBody(body, 'not-the-secret-but-32-characters-long') }, body });
+    expect(forged, d.logs()).toMatchObject({ status: 401, routeKey: 'POST /webhooks/orders' });
+    const signed = await d.http.request({ method: 'POST', path: '/webhooks/orders', headers: { 'content-type': 'application/json', 'x-confluo-signature': signOrderBody(body, secret) }, body });
+    expect(signed, d.logs()).toMatchObject({ status: 200 });
+    expect(json(signed)).toEqual({ id: 'o-1', result: 'stored', linked: false });
   });
 
   it('left nothing dead-lettered, kept every FIFO group in order, and ran each function in one execution environment', async () => {

@@ -36,10 +36,15 @@ export const BUNDLE_BUDGETS = {
   // + the S3 client and presigners for visitors' uploads and file links (functions/runtime/aws-edge-media.ts).
   'webchat-api': 665_000,
   'survey-link': 910_000,
+  // Knowledge base (issue 19): MiniSearch, markdown-it and three stemmers on the edge platform.
+  'help-api': 1_070_000,
+  // Orders (issue 19): the signed order webhook on the edge platform.
+  'orders-webhook': 1_050_000,
   process: 2_650_000,
   dispatch: 1_460_000,
   send: 2_600_000,
-  'agent-api': 2_950_000,
+  // + the knowledge base's search and Markdown rendering (issue 19: MiniSearch, markdown-it, three stemmers).
+  'agent-api': 3_160_000,
   'sla-evaluate': 1_130_000,
   'survey-step': 2_620_000,
   export: 1_140_000,

@@ -16,6 +16,10 @@ import { kpiRoutes } from './kpi-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
+import { kbRoutes } from './kb-routes.js';
+import { orderNumbersIn } from '../../domain/orders.js';
+import { ordersByNumber } from '../../store/orders.js';
+import { loadFamily } from '../../store/customers.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
@@ -55,6 +59,30 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
   /** The card of the customer `id` resolves to (merge pointers followed). */
   const customerCard = (id: string) => customerCardOf(db, id);
 
+  /**
+   * Order numbers the messages mention ("order 51050") linked to the order — only orders of this
+   * ticket's customer (or a customer merged into it): a number typed by someone else never shows
+   * them another person's order (README "Orders").
+   */
+  const linkOrders = async <T extends { type: string }>(ticket: TicketRecord, items: T[]): Promise<T[]> => {
+    const mentions = new Map<T, string[]>();
+    for (const e of items) {
+      const text = (e as { text?: unknown }).text;
+      if (e.type === 'message' && typeof text === 'string') {
+        const numbers = orderNumbersIn(text);
+        if (numbers.length) mentions.set(e, numbers);
+      }
+    }
+    if (mentions.size === 0) return items;
+    const fam = await loadFamily(db, ticket.customer_id);
+    const owners = new Set([ticket.customer_id, ...(fam ? [fam.root.id, ...fam.members.map((m) => m.id)] : [])]);
+    const found = await ordersByNumber(db, [...mentions.values()].flat(), owners);
+    return items.map((e) => {
+      const linked = (mentions.get(e) ?? []).map((n) => found.get(n)).filter((o) => o !== undefined);
+      return linked.length ? { ...e, orders: linked.map((o) => ({ id: o.id, number: o.number, status: o.status, tracking_url: o.tracking_url })) } : e;
+    });
+  };
+
   return [
     route({
       method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given), filtered by assignee, status, channel, priority, awaiting, SLA, undelivered replies and text', role: 'agent',
@@ -92,7 +120,8 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       handle: async ({ params }) => {
         // Tickets merged into this one show in its timeline; split-off messages show in theirs.
         const ticket = await mustTicket(params.id);
-        return { status: 200, body: { items: (await ticketTimeline(db, ticket)).map(timelineView) } };
+        const items = (await ticketTimeline(db, ticket)).map(timelineView);
+        return { status: 200, body: { items: await linkOrders(ticket, items) } };
       },
     }),
     ...replyRoutes(deps),
@@ -117,6 +146,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     }),
     ...triageRoutes(deps),
     ...templateRoutes(deps),
+    ...kbRoutes(deps),
     ...surveyRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),

@@ -1,4 +1,5 @@
 /** Stored records → API shapes (ISO times, snake_case, no internal keys). */
+import type { OrderRecord } from '../../store/orders.js';
 import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
 import { windowAnchor } from '../../domain/reply-window.js';
@@ -140,4 +141,13 @@ export function timelineView(stored: TimelineEntry) {
   }
   const { ticket_id: _t, ...rest } = e;
   return { ...rest, at: iso(e.at)! };
+}
+
+/** An order as the card shows it (README "Orders"). */
+export function orderView(o: OrderRecord) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: o.id, number: o.number, status: o.status, items: o.items.map((i) => ({ ...i })), totals: { ...o.totals },
+    placed_at: iso(o.placed_at), shipped_at: o.shipped_at === null ? null : iso(o.shipped_at), tracking_url: o.tracking_url, updated_at: iso(o.updated_at),
+  };
 }
