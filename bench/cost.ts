@@ -13,6 +13,8 @@
  *   units; reading the stream from Lambda is free — https://aws.amazon.com/dynamodb/pricing/on-demand/
  * - Step Functions standard: $0.025 per 1,000 state transitions — https://aws.amazon.com/step-functions/pricing/
  * - SES: $0.10 per 1,000 e-mails — https://aws.amazon.com/ses/pricing/
+ * - EventBridge Scheduler (the alternative SLA timer, not built): $1.00 per million scheduled
+ *   invocations after 14 million free a month — https://aws.amazon.com/eventbridge/pricing/
  * Amazon Connect chat, for comparison: $0.010 per message — https://aws.amazon.com/connect/pricing/
  */
 import { row } from './support.js';
@@ -26,6 +28,7 @@ export const PRICES = {
   dynamoPerRru: 0.125 / 1e6,
   stepFunctionsPerTransition: 0.025 / 1000,
   sesPerEmail: 0.1 / 1000,
+  schedulerPerInvocation: 1.0 / 1e6,
 } as const;
 
 /** Memory of each function (lib/: processing 512 MB, agent-api 512 MB, the rest the 256 MB default). */
@@ -40,6 +43,8 @@ export interface CostInputs {
   /** Step Functions transitions per ticket, and tickets per inbound message. */
   readonly transitionsPerTicket: number;
   readonly ticketsPerMessage: number;
+  /** Wake-ups (sla-evaluate invocations) per ticket, which one-shot schedules would replace one for one. */
+  readonly evaluationsPerTicket?: number;
 }
 
 export function printCost(x: CostInputs): void {
@@ -62,13 +67,26 @@ export function printCost(x: CostInputs): void {
   row('total', `$${total.toFixed(2)} per 1M messages (Amazon Connect chat: $10,000)`);
   row('largest item', `${top}: $${topCost.toFixed(2)} (${(100 * topCost / total).toFixed(0)} %)`);
   row('what would halve it', HALVING[top] ?? '');
+  // The SLA timer, analysed: the standard workflow already waits until the next threshold (a Wait
+  // costs nothing while it waits); what is paid is 3 transitions per wake-up (Wait, Evaluate,
+  // Decide) and 1 per execution's end. Express workflows cannot wait longer than 5 minutes.
+  const sfn = items.find(([n]) => n.startsWith('Step Functions'))![1];
+  if (x.evaluationsPerTicket !== undefined) {
+    const scheduler = M * x.ticketsPerMessage * x.evaluationsPerTicket * PRICES.schedulerPerInvocation;
+    row('SLA timer on EventBridge Scheduler instead', `$${scheduler.toFixed(2)} instead of $${sfn.toFixed(2)} (one one-shot at() schedule per wake-up, ${x.evaluationsPerTicket.toFixed(2)} per ticket, $1.00 per million; not built)`);
+    row('total with that timer', `$${(total - sfn + scheduler).toFixed(2)}`);
+  }
+  // The $5 target against what this design pays whatever it is tuned to: two API requests and the
+  // FIFO traffic, and a transactional commit (2 write units per item up to 1 KB).
+  const fixed = 2 * M * PRICES.apiGatewayPerRequest + M * (2 + 2 * sqsInvocations) * PRICES.sqsFifoPerRequest;
+  row('floor before storage and compute', `$${fixed.toFixed(2)} (API Gateway + SQS); each item a message's transaction writes adds $${(2 * M * PRICES.dynamoPerWru).toFixed(2)}, so ≤ $5 leaves room for one item and no Lambda time`);
   console.log('');
 }
 
 const HALVING: Readonly<Record<string, string>> = {
   'DynamoDB on-demand': 'fewer items per message (fold the dedupe marker into the message reference, skip the identity write when nothing changed: README "Scale") or provisioned capacity with auto scaling at a steady load',
   'Lambda arm64 (measured durations)': 'shorter invocations: DynamoDB Local under load is far slower than DynamoDB (~5 ms a call), so AWS durations are lower; then larger batches for process and send',
-  'Step Functions (SLA workflow)': 'Express workflows for the SLA timer ($1 per million requests plus duration) or fewer evaluation steps per ticket',
+  'Step Functions (SLA workflow)': 'a timer priced per wake-up instead of per transition: EventBridge Scheduler one-shot schedules (below); Express workflows cannot wait past 5 minutes, and the standard workflow already waits until the next threshold instead of polling',
   'API Gateway (HTTP API)': 'nothing cheaper fronts a webhook; it is already the HTTP API price',
   'SQS FIFO': 'larger batches (receive/delete per 10 messages)',
 };

@@ -11,10 +11,12 @@
  *   (bench/hostile-input.ts);
  * - every function's bundle size and import time beside a bare SQS client (bench/bundles.ts).
  *
- * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`).
+ * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`);
+ * `npm run bench -- latency` only the latency per message (bench/pipeline.ts `latencyUnderLoad`).
+ * `npm run bench -- kb` only the knowledge base's search (bench/kb.ts).
  *
  * Knobs: BENCH_SCALE_MESSAGES / BENCH_SCALE_CUSTOMERS (10,000 / 5,000), BENCH_STEADY_MESSAGES
- * (300), BENCH_LATENCY_MESSAGES / BENCH_LATENCY_RATE (500 / 50 per s), BENCH_INGEST_ROUNDS,
+ * (300), BENCH_LATENCY_MESSAGES / BENCH_LATENCY_RATE (300 / half the measured ceiling), BENCH_INGEST_ROUNDS,
  * BENCH_EXPORT_MESSAGES, BENCH_SLA_TICKETS — small values give a quick run.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -170,7 +172,13 @@ async function exportBench() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && only !== 'bundles') throw new Error(`bench: unknown part '${only}' (known: bundles)`);
+if (only !== undefined && only !== 'bundles' && only !== 'latency' && only !== 'kb') throw new Error(`bench: unknown part '${only}' (known: bundles, latency, kb)`);
+if (only === 'latency') {
+  const { latencyUnderLoad } = await import('./pipeline.js');
+  await latencyUnderLoad();
+}
+// The knowledge base's in-memory search (bench/kb.ts): `npm run bench -- kb`.
+if (only === 'kb') { await import('./kb.js'); process.exit(0); }
 if (only === undefined) {
   const { partitionBench } = await import('./partitions.js');
   const partitions = await partitionBench();
@@ -186,12 +194,14 @@ if (only === undefined) {
   const { printCost } = await import('./cost.js');
   printCost({
     inbound: { wcu: steady.inboundWcu, rcu: steady.inboundRcu }, reply: { wcu: steady.replyWcu, rcu: steady.replyRcu }, lambda: steady.lambda,
-    transitionsPerTicket: sla.transitionsPerTicket, ticketsPerMessage: Number(process.env.BENCH_SCALE_CUSTOMERS ?? 5_000) / partitions.messages,
+    transitionsPerTicket: sla.transitionsPerTicket, evaluationsPerTicket: sla.evaluationsPerTicket, ticketsPerMessage: Number(process.env.BENCH_SCALE_CUSTOMERS ?? 5_000) / partitions.messages,
   });
 
   const { hostileInputBench } = await import('./hostile-input.js');
   hostileInputBench();
 }
 
-const { bundlesBench, printBundlesBench } = await import('./bundles.js');
-printBundlesBench(await bundlesBench());
+if (only !== 'latency') {
+  const { bundlesBench, printBundlesBench } = await import('./bundles.js');
+  printBundlesBench(await bundlesBench());
+}

@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole system on this machine (DynamoDB Local, queues, stream, outbox, clock).
  * Flags: --in-memory (start from nothing, keep nothing); --sample-secrets (every channel enabled
- * with the public test secrets its samples are signed with; the environment still wins).
+ * with the public test secrets its samples are signed with; the environment still wins); --demo
+ * (in memory, sample secrets, then a seeded month of tickets on the virtual clock for the
+ * supervisors' dashboard: local/demo.ts).
  * Settings: see the README table.
  */
 import { channels } from '../functions/channels/registry.js';
@@ -9,12 +11,15 @@ import { isEnabled } from '../functions/handlers/ingest.js';
 import { testSecretsIn } from '../functions/runtime/config.js';
 import { startRuntime } from '../local/runtime.js';
 import { SAMPLE_SETTINGS } from '../local/sample-settings.js';
+import { runDemo } from '../local/demo.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const FLAGS = ['--in-memory', '--sample-secrets'];
-const inMemory = process.argv.includes('--in-memory');
-const sampleSecrets = process.argv.includes('--sample-secrets');
+const FLAGS = ['--in-memory', '--sample-secrets', '--demo'];
+const demo = process.argv.includes('--demo');
+// The demo month goes into a store of its own that is gone when the runtime stops.
+const inMemory = demo || process.argv.includes('--in-memory');
+const sampleSecrets = demo || process.argv.includes('--sample-secrets');
 const unknown = process.argv.slice(2).filter((a) => !FLAGS.includes(a));
 if (unknown.length) {
   console.error(`confluo: unknown argument(s) ${unknown.join(' ')} (known: ${FLAGS.join(', ')})`);
@@ -42,6 +47,16 @@ console.log([
   `  cli        npx confluo export | query   (finds this runtime through ${runtime.runtimeFile})`,
   ...(testSecretsIn(runtime.config).length ? [`  warning    public test secrets in use (${testSecretsIn(runtime.config).join(', ')}): fine locally, never in a deployment`] : []),
 ].join('\n'));
+
+if (demo) {
+  console.log('  demo       filling a month of tickets on the virtual clock (seeded; a few minutes)…');
+  try {
+    const r = await runDemo(runtime.url, { settings: env, log: (l) => console.log(`  ${l}`) });
+    console.log(`  demo       ${r.tickets} tickets, ${r.messages} customer messages, ${r.replies} replies, ${r.resolved} resolved, ${r.surveys} survey answers in ${(r.ms / 1000).toFixed(0)} s — dashboard: ${runtime.url}/#/dashboard (sign in as a supervisor)`);
+  } catch (e) {
+    console.error(`confluo: the demo stopped: ${(e as Error).message}`);
+  }
+}
 
 let stopping = false;
 const stop = async (code: number) => {

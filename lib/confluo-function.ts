@@ -21,7 +21,7 @@ import type { Construct } from 'constructs';
 import { SSM_SETTINGS } from './ssm-settings.js';
 
 /** The Lambda entry points under `functions/handlers/`; each exports `handler`. */
-export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link' | 'media' | 'voice-lookup' | 'voice-events';
+export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link' | 'media' | 'voice-lookup' | 'voice-events' | 'help-api' | 'orders-webhook';
 
 /** The settings of `functions/runtime/config.ts` that hold a queue URL. */
 export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL' | 'CONFLUO_MEDIA_QUEUE_URL';
@@ -112,6 +112,9 @@ export interface ConfluoFunctionProps {
  */
 export const LAMBDA_NPM_PLATFORM: Readonly<Record<string, string>> = { npm_config_os: 'linux', npm_config_cpu: 'arm64', npm_config_libc: 'glibc' };
 
+/** The bundle-time replacement of the SDK's default credential chain (`confluoBundling`). */
+export const CREDENTIALS_ALIAS = { from: '@aws-sdk/credential-provider-node', to: './functions/runtime/lambda-credentials.ts' } as const;
+
 /**
  * The esbuild/NodejsFunction bundling options of every Confluo function.
  *
@@ -141,6 +144,11 @@ export function confluoBundling(extra: ConfluoFunctionProps['bundling'] = {}): B
     // modules) stay outside the bundle; NodejsFunction makes them external itself.
     externalModules: [],
     bundleAwsSDK: true,
+    // Every SDK client's default credential chain is the environment alone in Lambda: the other
+    // links (SSO, ini files, STS, instance metadata...) are ~140 KB per bundle that never run
+    // (functions/runtime/lambda-credentials.ts). esbuild resolves an alias's path from its working
+    // directory, the project root (local bundling; esbuild is a devDependency).
+    esbuildArgs: { '--alias': `${CREDENTIALS_ALIAS.from}=${CREDENTIALS_ALIAS.to}` },
     environment: { ...LAMBDA_NPM_PLATFORM },
     ...extra,
   };

@@ -23,6 +23,8 @@ import { SurveyLink } from './survey-link.js';
 import { Voice } from './voice.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
 import { WebchatApi } from './webchat-api.js';
+import { HelpApi } from './help-api.js';
+import { OrdersWebhook } from './orders-webhook.js';
 
 export interface ConfluoStackProps extends StackProps {
   /**
@@ -227,6 +229,8 @@ export class ConfluoStack extends Stack {
   public readonly inboundMedia: InboundMedia;
   /** The web-chat widget's session and messages routes on the webhook API. */
   public readonly webchatApi: WebchatApi;
+  public readonly helpApi: HelpApi;
+  public readonly ordersWebhook: OrdersWebhook;
   /** The survey e-mail score links (`GET|POST /survey/{token}`) on the webhook API. */
   public readonly surveyLink: SurveyLink;
   /** Static hosting of the web inbox and widget (absent with `webInbox: false`). */
@@ -252,6 +256,10 @@ export class ConfluoStack extends Stack {
     this.ingest.throttleRoutes(this.webchatApi.sessionRoutes, PUBLIC_ROUTE_THROTTLES.webchatSession);
     this.ingest.throttleRoutes(this.webchatApi.messagesRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
     this.ingest.throttleRoutes(this.webchatApi.uploadRoutes, PUBLIC_ROUTE_THROTTLES.webchatMessages);
+    this.helpApi = new HelpApi(this, 'HelpApi', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
+    this.ingest.throttleRoutes(this.helpApi.readRoutes, PUBLIC_ROUTE_THROTTLES.helpRead);
+    this.ingest.throttleRoutes(this.helpApi.feedbackRoutes, PUBLIC_ROUTE_THROTTLES.helpFeedback);
+    this.ordersWebhook = new OrdersWebhook(this, 'OrdersWebhook', { store: this.store, api: this.ingest.api, secretsPath: this.secretsPath });
     this.outbound = new Outbound(this, 'Outbound', {
       store: this.store,
       secretsPath: this.secretsPath,
@@ -313,6 +321,8 @@ export class ConfluoStack extends Stack {
     if (this.webInbox && this.agentApi.signIn) {
       this.webInbox.addConfig({
         apiBase: `${this.agentApi.url}api/v1`,
+        // The help centre page (help.html) searches through the public help API on the webhook API.
+        helpApiBase: this.ingest.url,
         auth: { kind: 'cognito', domain: this.agentApi.signIn.host, clientId: this.agentApi.userPoolClient.userPoolClientId, redirectUri: this.webInbox.url },
       });
     }

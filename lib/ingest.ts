@@ -51,6 +51,9 @@ export const PUBLIC_ROUTE_THROTTLES = {
   webchatSession: { rateLimit: 5, burstLimit: 10 },
   webchatMessages: { rateLimit: 50, burstLimit: 100 },
   surveyLinks: { rateLimit: 10, burstLimit: 20 },
+  // Knowledge base (lib/help-api.ts): the help centre and the widget search as the visitor types.
+  helpRead: { rateLimit: 50, burstLimit: 100 },
+  helpFeedback: { rateLimit: 10, burstLimit: 20 },
 } as const satisfies Record<string, ThrottleSettings>;
 
 export interface IngestProps {

@@ -48,4 +48,6 @@ export const SSM_SETTINGS = {
   process: names(adapters.flatMap((a) => a.parseSettings ?? [])),
   'agent-api': names(['META_HUMAN_AGENT_TAG']),
   media: names(adapters.flatMap((a) => a.mediaSecrets ?? [])),
+  'help-api': names(['CONFLUO_KB_CONFIDENCE', 'CONFLUO_KB_DEFLECTION']),
+  'orders-webhook': names(['CONFLUO_ORDERS_WEBHOOK_SECRET']),
 } as const satisfies Partial<Record<HandlerName, readonly SettingName[]>>;

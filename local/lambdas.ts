@@ -31,6 +31,8 @@ const MODULES: Readonly<Record<HandlerName, () => Promise<{ handler: Entry }>>> 
   'webchat-api': () => import('../functions/handlers/webchat-api.js') as Promise<{ handler: Entry }>,
   'survey-link': () => import('../functions/handlers/survey-link.js') as Promise<{ handler: Entry }>,
   media: () => import('../functions/handlers/media.js') as Promise<{ handler: Entry }>,
+  'help-api': () => import('../functions/handlers/help-api.js') as Promise<{ handler: Entry }>,
+  'orders-webhook': () => import('../functions/handlers/orders-webhook.js') as Promise<{ handler: Entry }>,
   'voice-lookup': () => import('../functions/handlers/voice-lookup.js') as Promise<{ handler: Entry }>,
   'voice-events': () => import('../functions/handlers/voice-events.js') as Promise<{ handler: Entry }>,
 };

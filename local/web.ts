@@ -1,5 +1,6 @@
 /**
- * The web pages of the local runtime: the agents' web inbox at `/`, the web-chat widget
+ * The web pages of the local runtime: the agents' web inbox at `/`, the help centre at `/help`
+ * (README "Knowledge base"), the web-chat widget
  * (`/webchat/widget.js`, demo shop page `/webchat/demo`) and the inbox's `/config.json`
  * (development sign-in; the AWS deployment writes a Cognito one) — what CloudFront serves in
  * AWS. The widget's API (`/webchat/session`, `/webchat/messages`) is a route of the webhook API
@@ -17,7 +18,7 @@ import { contentSecurityPolicy, type CspOptions } from '../lib/content-security-
 export interface WebAsset { readonly body: Buffer; readonly type: string }
 
 /** The HTML pages and their Content-Security-Policy options (the demo shop styles itself inline). */
-const PAGES: Readonly<Record<string, CspOptions>> = { 'index.html': {}, 'webchat/demo': { inlineStyles: true } };
+const PAGES: Readonly<Record<string, CspOptions>> = { 'index.html': {}, 'help.html': {}, 'webchat/demo': { inlineStyles: true } };
 
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 
@@ -25,7 +26,7 @@ const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 export async function buildWebAssets(opts: { minify?: boolean } = {}): Promise<Map<string, WebAsset>> {
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: { 'inbox': join(WEB_DIR, 'inbox/main.ts'), 'webchat/widget': join(WEB_DIR, 'widget/widget.ts') },
+    entryPoints: { 'inbox': join(WEB_DIR, 'inbox/main.ts'), 'help': join(WEB_DIR, 'help/help.ts'), 'webchat/widget': join(WEB_DIR, 'widget/widget.ts') },
     bundle: true, write: false, format: 'iife', target: ['es2020'], platform: 'browser',
     minify: opts.minify ?? true, legalComments: 'none', outdir: '/out', logLevel: 'silent',
   });
@@ -33,7 +34,11 @@ export async function buildWebAssets(opts: { minify?: boolean } = {}): Promise<M
   for (const f of result.outputFiles) assets.set(f.path.replace(/^\/out\//, ''), { body: Buffer.from(f.contents), type: 'text/javascript; charset=utf-8' });
   const file = async (name: string) => readFile(join(WEB_DIR, name));
   assets.set('index.html', { body: await file('inbox/index.html'), type: 'text/html; charset=utf-8' });
-  assets.set('inbox.css', { body: await file('inbox/inbox.css'), type: 'text/css; charset=utf-8' });
+  // One stylesheet: the inbox's, the dashboard's and uPlot's (the CSP allows styles from 'self' only).
+  const uplotCss = await readFile(fileURLToPath(import.meta.resolve('uplot/dist/uPlot.min.css')));
+  assets.set('inbox.css', { body: Buffer.concat([await file('inbox/inbox.css'), await file('dashboard/dashboard.css'), uplotCss]), type: 'text/css; charset=utf-8' });
+  assets.set('help.html', { body: await file('help/index.html'), type: 'text/html; charset=utf-8' });
+  assets.set('help.css', { body: await file('help/help.css'), type: 'text/css; charset=utf-8' });
   assets.set('webchat/demo', { body: await file('widget/demo.html'), type: 'text/html; charset=utf-8' });
   return assets;
 }
@@ -57,8 +62,9 @@ export function createWebRoutes(): WebRoutes {
       res.end(method === 'HEAD' ? undefined : body);
       return true;
     }
-    const name = path === '/' ? 'index.html' : path.slice(1);
-    if (!['index.html', 'inbox.js', 'inbox.css', 'webchat/widget.js', 'webchat/demo'].includes(name)) return false;
+    // The help centre: `/help` locally, the file `help.html` on CloudFront.
+    const name = path === '/' ? 'index.html' : path === '/help' ? 'help.html' : path.slice(1);
+    if (!['index.html', 'inbox.js', 'inbox.css', 'help.html', 'help.js', 'help.css', 'webchat/widget.js', 'webchat/demo'].includes(name)) return false;
     // Built once, on first use; a failed build is retried on the next request.
     const built = await (assets ??= buildWebAssets().catch((e) => { assets = undefined; throw e; }));
     const asset = built.get(name)!;

@@ -1,9 +1,8 @@
 /**
- * Which customer tiers sort first in the default inbox (functions/domain/tier.ts has the rest of
- * tiers). A module of its own, without zod: functions/store/table.ts needs it for every ticket's
- * index keys, and the public entry points (ingest, webchat-api, survey-link) that import the table
- * keys must not carry zod's classic API (~450 KB bundled; their budgets in
- * tests/helpers/function-bundles.ts hold only zod/mini).
+ * Which customer tiers sort first in the default inbox (issue 15; the index layout is in
+ * functions/store/table.ts). Kept apart from functions/domain/tier.ts, which validates tiers with
+ * zod: the table's key builders are imported by the public functions (ingest, webchat-api), whose
+ * bundles carry zod/mini only (tests/infra/bundle-budgets.test.ts).
  */
 
 /** Tiers whose tickets sort first in the default inbox. */

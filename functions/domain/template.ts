@@ -1,13 +1,15 @@
 /**
  * Canned answers (DESIGN.md §2 "Canned answers"), pure: templates per language with variables
- * `{{customer.first_name}}`, `{{customer.name}}`, `{{ticket.number}}`, `{{agent.name}}`, and an
+ * `{{customer.first_name}}`, `{{customer.name}}`, `{{ticket.number}}`, `{{agent.name}}`,
+ * `{{order.number}}`, `{{order.status}}` (the order the ticket's messages last mention, else the
+ * customer's newest; README "Orders"), and an
  * optional fallback for a value that may be missing: `{{customer.first_name | there}}`.
  *
  * An unknown variable or a broken `{{ … }}` is refused when the template is saved (400), never
  * rendered as a blank; a known variable without a value and without a fallback refuses the reply
  * (422) instead of sending "Hello ,".
  */
-export const TEMPLATE_VARIABLES = ['customer.first_name', 'customer.name', 'ticket.number', 'agent.name'] as const;
+export const TEMPLATE_VARIABLES = ['customer.first_name', 'customer.name', 'ticket.number', 'agent.name', 'order.number', 'order.status'] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 type Part = { readonly text: string } | { readonly variable: TemplateVariable; readonly fallback: string | null };

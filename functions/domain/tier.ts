@@ -2,7 +2,7 @@
  * Customer tiers, contracts and organisations (issue 15, seed 002), pure.
  *
  * - A tier is a lowercase code (`vip`, `standard`, …) on a customer or an organisation; absent =
- *   no tier. Tiers in `PRIORITY_TIERS` sort first in the default inbox (functions/store/table.ts).
+ *   no tier. Tiers in `PRIORITY_TIERS` (functions/domain/priority-tier.ts) sort first in the default inbox (functions/store/table.ts).
  * - A contract is a code naming an agreement; it has no record of its own: SLA policies match it
  *   (`match.contract`, like `match.tier`, priority and channel — first match wins), and the
  *   matched policy brings its own business calendar and targets (functions/domain/sla/policy.ts).
@@ -15,7 +15,6 @@
  */
 import { z } from 'zod';
 
-// Kept apart (zod-free) for the table keys of the slim entry points: functions/domain/priority-tier.ts.
 export { isPriorityTier, PRIORITY_TIERS } from './priority-tier.js';
 
 export const TierCode = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'tier must be a lowercase code of 1-32 letters, digits, _ or - (e.g. vip, standard)');

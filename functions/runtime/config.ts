@@ -68,6 +68,10 @@ export const SETTINGS = [
   { name: 'CONFLUO_MEDIA_CHANNEL_MAX_MB', meaning: 'Per-channel limits overriding CONFLUO_MEDIA_MAX_MB, comma-separated `channel=MB` (e.g. `telegram=20,email=10`); Telegram bots cannot download files over 20 MB whatever is set' },
   { name: 'CONFLUO_MEDIA_MESSAGE_MAX_MB', meaning: 'Most bytes kept of one message\'s attachments together, in MB; attachments past it are marked `too_large`', default: '50' },
   { name: 'CONFLUO_MEDIA_URL_SECONDS', meaning: 'Lifetime of the signed attachment download URLs the Agent API answers, in seconds (1–3600)', default: '300' },
+  // knowledge base and orders (issue 19): README "Knowledge base", "Orders"
+  { name: 'CONFLUO_KB_CONFIDENCE', meaning: 'Least confidence (0–1: the share of the question\'s meaningful words an article holds) at which an article is offered before a ticket opens, and below which a search counts as "no good article"', default: '0.5' },
+  { name: 'CONFLUO_KB_DEFLECTION', meaning: 'Channels whose customers are offered a matching article before a ticket opens, comma-separated (e.g. `webchat,telegram`), or `off`', default: 'webchat' },
+  { name: 'CONFLUO_ORDERS_WEBHOOK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) the shop signs `POST /webhooks/orders` with (`X-Confluo-Signature: sha256=<hex>` of the raw body); without it the route answers 404', secret: true },
   // phone through Amazon Connect (issue 16): README "Phone (Amazon Connect)"
   { name: 'CONFLUO_CONNECT_INSTANCE_ARN', meaning: 'AWS only: the Amazon Connect instance whose flows call the lookup and whose contact events become calls (set by the stack with `-c connectInstanceArn=…`)' },
   { name: 'CONFLUO_VOICE_RECORDINGS', meaning: 'The Connect instance records calls (`on`/`off`): an answered call\'s timeline entry then names its recording (the contact id in the instance\'s contact search); no audio or transcript is ever copied', default: 'off' },
@@ -127,6 +131,7 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
   TWILIO_AUTH_TOKEN: 'test-twilio-auth-token-000',
   WEBCHAT_SECRET: 'test-webchat-secret-0000000000000000',
   CONFLUO_SURVEY_LINK_SECRET: 'test-survey-link-secret-000000000000',
+  CONFLUO_ORDERS_WEBHOOK_SECRET: 'test-orders-webhook-secret-0000000000',
   // Outbound tokens: the local runtime performs nothing with them (the outbox records the requests).
   TELEGRAM_BOT_TOKEN: '1000000001:test-telegram-bot-token-000',
   WHATSAPP_ACCESS_TOKEN: 'test-whatsapp-access-token-000',
@@ -163,6 +168,14 @@ const ConfigSchema = z
     }
     if (c.CONFLUO_SURVEY_LINK_SECRET !== undefined && c.CONFLUO_SURVEY_LINK_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY_LINK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
+    }
+    const kbConfidence = Number(c.CONFLUO_KB_CONFIDENCE);
+    if (!(c.CONFLUO_KB_CONFIDENCE ?? '').trim() || !(kbConfidence > 0 && kbConfidence <= 1)) ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_CONFIDENCE'], message: 'must be a number in (0, 1]' });
+    if (c.CONFLUO_KB_DEFLECTION !== undefined && !/^\s*(off|[a-z]+(\s*,\s*[a-z]+)*)\s*$/.test(c.CONFLUO_KB_DEFLECTION)) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_DEFLECTION'], message: 'must be comma-separated channel names (e.g. webchat,telegram) or off' });
+    }
+    if (c.CONFLUO_ORDERS_WEBHOOK_SECRET !== undefined && c.CONFLUO_ORDERS_WEBHOOK_SECRET.length < 32) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_ORDERS_WEBHOOK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
     }
     if (c.CONFLUO_PUBLIC_URL !== undefined && !isPublicBase(c.CONFLUO_PUBLIC_URL)) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_PUBLIC_URL'], message: 'must be an http(s) URL without query or fragment, e.g. https://abc123.execute-api.eu-central-1.amazonaws.com/' });

@@ -27,8 +27,8 @@
  *    erased message is still recognised as a duplicate); notes keep the agents' words but lose
  *    the customer's identifiers (names, username, e-mail, phone, platform ids, and any e-mail or
  *    phone number pattern): agents' notes are the company's record of its work, while the person
- *    they quote must go; after a ticket's last entry its subject, conversation id and survey
- *    comment are removed;
+ *    they quote must go; after a ticket's last entry its subject, conversation id, survey
+ *    comment and last-message preview (the inbox list row) are removed;
  * 3. identities, verified-attribute index items and suggestions (conditional deletes: an identity
  *    a fresh customer has taken over since is left alone);
  * 4. done: `erase_state: erased`, a merge-log entry, a `customer.erased` feed event (the export
@@ -271,7 +271,8 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   if (res.LastEvaluatedKey && entries.length > 0) {
     return { items, objects: [...new Set(objects)], job: { ...job, counts, cursor: { ticket: job.cursor.ticket, after: entries.at(-1)!.sk } } };
   }
-  // The ticket's last entries: the ticket itself loses its subject, conversation id and survey comment.
+  // The ticket's last entries: the ticket itself loses its subject, conversation id, survey comment
+  // and the list row's preview of the last message (the customer's words).
   const ticket = (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.ticket(ticketId), ConsistentRead: true }))).Item as TicketRecord | undefined;
   let surveys = 0;
   if (ticket) {
@@ -279,7 +280,7 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
     if (commented) surveys = 1;
     items.push({ Update: {
       TableName: db.tableName, Key: keys.ticket(ticketId), ConditionExpression: 'attribute_exists(pk)',
-      UpdateExpression: `SET conversation_id = :erased${commented ? ', survey.#comment = :null' : ''} REMOVE subject`,
+      UpdateExpression: `SET conversation_id = :erased${commented ? ', survey.#comment = :null' : ''} REMOVE subject, last_message_preview`,
       ExpressionAttributeValues: { ':erased': ERASED, ...(commented ? { ':null': null } : {}) },
       ...(commented ? { ExpressionAttributeNames: { '#comment': 'comment' } } : {}),
     } });

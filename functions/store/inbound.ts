@@ -10,6 +10,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { InboundMessage, Identity } from '../domain/inbound.js';
 import { cancellationCodes, ttlAfter, type Db } from './db.js';
 import { indexKeys, keys } from './table.js';
+import { messagePreview } from '../domain/message-preview.js';
 import type { EventEntry, FeedEvent, MessageEntry, TicketRecord } from './records.js';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -81,6 +82,14 @@ export function timelineItem(db: Db, entry: { ticket_id: string; at: number; id:
   return { Put: { TableName: db.tableName, Item: { ...keys.timelineEntry(entry.ticket_id, entry.at, entry.id), ...entry, ...ttl }, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
+/**
+ * The ticket attributes of the inbox list row's "last message" (functions/domain/message-preview.ts):
+ * written with the message itself — inbound here, replies in store/outbound.ts.
+ */
+export function lastMessageOf(entry: { readonly text?: string | null; readonly attachments?: ReadonlyArray<{ readonly file_name?: string | null; readonly type?: string }>; readonly channel: string; readonly direction: 'in' | 'out' }) {
+  return { last_message_preview: messagePreview(entry.text, entry.attachments ?? []), last_message_channel: entry.channel, last_message_direction: entry.direction };
+}
+
 /** A ticket as stored. Null fields are left out so `if_not_exists` works on them later. */
 export function ticketItem(t: TicketRecord): Record<string, unknown> {
   const present = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== null));
@@ -147,14 +156,16 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
     items.push({ ConditionCheck: { TableName: T, Key: keys.customer(plan.customer.id), ConditionExpression: 'current_ticket_id = :t AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)', ExpressionAttributeValues: { ':t': ticketId } } });
   }
 
-  // ticket
+  // ticket — with the list row's last-message preview, in this same write (no extra round trip)
+  const last = lastMessageOf(entry);
   const touch = {
     ':now': nowMs, ':ch': msg.channel, ':conv': msg.conversation_id, ':c': plan.customer.id, ':one': 1,
-    ':g1': indexKeys.inbox(nowMs, ticketId).gsi1sk,
+    ':g1': indexKeys.inbox(nowMs, ticketId).gsi1sk, ':lmp': last.last_message_preview, ':lmd': last.last_message_direction,
   };
-  const touchSet = 'updated_at = :now, last_inbound_at = :now, channel = :ch, conversation_id = :conv, gsi1sk = :g1, gsi2sk = :g1, message_count = message_count + :one';
+  const touchSet = 'updated_at = :now, last_inbound_at = :now, channel = :ch, conversation_id = :conv, gsi1sk = :g1, gsi2sk = :g1, message_count = message_count + :one, '
+    + 'last_message_preview = :lmp, last_message_channel = :ch, last_message_direction = :lmd';
   if (plan.thread.action === 'open') {
-    items.push({ Put: { TableName: T, Item: ticketItem(plan.thread.ticket), ConditionExpression: 'attribute_not_exists(pk)' } });
+    items.push({ Put: { TableName: T, Item: { ...ticketItem(plan.thread.ticket), ...last }, ConditionExpression: 'attribute_not_exists(pk)' } });
     items.push({ Put: { TableName: T, Item: { ...keys.ticketNumber(plan.thread.ticket.number), ticket_id: ticketId }, ConditionExpression: 'attribute_not_exists(pk)' } });
   } else if (plan.thread.action === 'append' && plan.thread.fromStatus === 'any-active') {
     items.push({ Update: {

@@ -3,12 +3,19 @@ import { TransactWriteCommand, UpdateCommand, PutCommand } from '@aws-sdk/lib-dy
 import type { DeliveryState } from '../channels/channel.js';
 import { cancellationCodes, isConditionalCheckFailed, type Db } from './db.js';
 import type { TxItem } from './tickets.js';
-import { feedItem, timelineItem } from './inbound.js';
+import { feedItem, lastMessageOf, timelineItem } from './inbound.js';
 import { indexKeys, keys } from './table.js';
 import type { FeedEvent, MessageEntry } from './records.js';
 
 /** queued < sent < delivered < read; failed is terminal (channels.md §0.11). */
 export const DELIVERY_RANK: Readonly<Record<DeliveryState, number>> = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 9 };
+
+/** The list row's last message (store/inbound.ts `lastMessageOf`), set with the ticket touch. */
+const LAST_MESSAGE_SET = 'last_message_preview = :lmp, last_message_channel = :lmc, last_message_direction = :lmd';
+function lastMessageValues(entry: MessageEntry) {
+  const l = lastMessageOf(entry);
+  return { ':lmp': l.last_message_preview, ':lmc': l.last_message_channel, ':lmd': l.last_message_direction };
+}
 
 /** Queue an outbound message: timeline entry, ticket touch, feed event (which the dispatcher sends). */
 export async function queueOutbound(db: Db, args: { entry: MessageEntry; feed: FeedEvent; firstResponse: boolean; touchTicket?: boolean }): Promise<void> {
@@ -20,9 +27,9 @@ export async function queueOutbound(db: Db, args: { entry: MessageEntry; feed: F
     timelineItem(db, { ...(entry as unknown as Record<string, unknown> & MessageEntry), delivery_rank: DELIVERY_RANK.queued }),
     touch ? { Update: {
       TableName: db.tableName, Key: keys.ticket(entry.ticket_id),
-      UpdateExpression: `SET updated_at = :now, last_outbound_at = :now, gsi1sk = :g, gsi2sk = :g${args.firstResponse ? ', first_response_at = if_not_exists(first_response_at, :now)' : ''}`,
+      UpdateExpression: `SET updated_at = :now, last_outbound_at = :now, gsi1sk = :g, gsi2sk = :g, ${LAST_MESSAGE_SET}${args.firstResponse ? ', first_response_at = if_not_exists(first_response_at, :now)' : ''}`,
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':now': entry.at, ':g': g },
+      ExpressionAttributeValues: { ':now': entry.at, ':g': g, ...lastMessageValues(entry) },
     } } : { ConditionCheck: { TableName: db.tableName, Key: keys.ticket(entry.ticket_id), ConditionExpression: 'attribute_exists(pk)' } },
     feedItem(db, args.feed),
   ] }));
@@ -53,10 +60,10 @@ export async function queueReply(db: Db, args: {
     timelineItem(db, { ...(entry as unknown as Record<string, unknown> & MessageEntry), delivery_rank: DELIVERY_RANK.queued }),
     { Update: {
       TableName: db.tableName, Key: keys.ticket(entry.ticket_id),
-      UpdateExpression: `SET updated_at = :now, last_outbound_at = :now, gsi1sk = :g, gsi2sk = :g, first_response_at = if_not_exists(first_response_at, :now)${retry && sameTicket ? ' DELETE undelivered :old' : ''}`,
+      UpdateExpression: `SET updated_at = :now, last_outbound_at = :now, gsi1sk = :g, gsi2sk = :g, ${LAST_MESSAGE_SET}, first_response_at = if_not_exists(first_response_at, :now)${retry && sameTicket ? ' DELETE undelivered :old' : ''}`,
       ConditionExpression: '#s = :status AND updated_at < :now',
       ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':now': entry.at, ':g': g, ':status': args.expect.status, ...(retry && sameTicket ? { ':old': new Set([retry.messageId]) } : {}) },
+      ExpressionAttributeValues: { ':now': entry.at, ':g': g, ':status': args.expect.status, ...lastMessageValues(entry), ...(retry && sameTicket ? { ':old': new Set([retry.messageId]) } : {}) },
     } },
     feedItem(db, args.feed),
   ];

@@ -92,6 +92,10 @@ export interface TicketRecord {
   readonly origin_customer_id?: string;
   /** Messages on this ticket that could not be delivered (ids; `GET /tickets?delivery=failed`). A DynamoDB string set. */
   readonly undelivered?: ReadonlySet<string> | readonly string[];
+  /** The list row's last message (functions/domain/message-preview.ts): customer content, erased with the messages. */
+  readonly last_message_preview?: string;
+  readonly last_message_channel?: Channel;
+  readonly last_message_direction?: 'in' | 'out';
   /** The customer's effective tier and contract, copied when the ticket opens and when the customer's tier changes. */
   readonly tier?: string;
   readonly contract?: string;

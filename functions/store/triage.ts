@@ -235,7 +235,15 @@ export async function listInbox(db: Db, filter: InboxFilter, opts: { limit: numb
 
 const encodeKey = (k: Record<string, unknown>) => Buffer.from(JSON.stringify(k)).toString('base64url');
 
-/** Display names of customers (merge pointers followed), lower-cased for search. */
+/**
+ * Display names of customers (merge pointers followed: a merged-away customer shows under the
+ * surviving one's name); customers without a name (or erased) are absent. `[]` reads nothing.
+ */
+export async function customerDisplayNames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  return ids.length === 0 ? new Map() : customerNames(db, [...new Set(ids)]);
+}
+
+/** Display names of customers (merge pointers followed), for search. */
 async function customerNames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
   const graph = await loadCustomers(db, ids);
   const out = new Map<string, string>();

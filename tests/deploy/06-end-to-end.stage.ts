@@ -24,7 +24,11 @@
  *   e-mail with signed score links; `GET /survey/{token}` answers the confirmation page and
  *   records nothing, `POST` records the score;
  * - export: the schedule rule fires the bundled export; its Parquet files in the export bucket
- *   have exactly the columns (names and types) of the Glue tables of the template.
+ *   have exactly the columns (names and types) of the Glue tables of the template;
+ * - phone (synthesised with a placeholder Connect instance): the flow's lookup through the
+ *   template's integration association, then the call's DISCONNECTED contact event matched by the
+ *   template's EventBridge rule and delivered to its target as an asynchronous invocation; the call
+ *   on its ticket in the table, once.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +44,7 @@ import { simpleParser } from 'mailparser';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signSurveyToken } from '../../functions/domain/survey-token.js';
+import { signOrderBody } from '../../functions/domain/orders.js';
 import type { Db } from '../../functions/store/db.js';
 import { getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry, TicketRecord } from '../../functions/store/records.js';
@@ -469,6 +474,23 @@ describe('stage 6: end to end through the bundled handlers', () => {
     // The same number calls again: the flow learns who it is and their open ticket.
     const known = await d.connectFlowInvoke(connectEvent('lookup-inbound', { contactId: randomUUID(), phone }));
     expect(known, d.logs()).toMatchObject({ customer_id: ticket.customer_id, open_ticket_number: ticket.number, last_channel: 'voice', verified: 'false', sla_breached: 'false' });
+  });
+
+  it('knowledge base and orders (issue 19): a supervisor publishes a Russian article, the public help API finds it in another inflection; a forged order push is 401, a signed one is stored', async () => {
+    const supervisor = await d.agentToken(randomUUID(), ['supervisor']);
+    const put = await api('PUT', '/kb/articles/ru-delivery', supervisor, { title: 'Сроки доставки заказа', body: 'Доставка занимает 3–5 дней.', language: 'ru', status: 'published' });
+    expect(put, d.logs()).toMatchObject({ status: 200 });
+    const found = await d.http.request({ method: 'GET', path: `/help/search?q=${encodeURIComponent('где моя доставка')}&channel=webchat` });
+    expect(found, d.logs()).toMatchObject({ status: 200, routeKey: 'GET /help/search' });
+    expect(json(found)).toMatchObject({ language: 'ru', items: [{ id: 'ru-delivery' }], offer: ['ru-delivery'] });
+    const secretsPath = d.assembly.fn('orders-webhook').environment.CONFLUO_SECRETS_PATH as string;
+    const secret = (await d.aws.ssm.send(new GetParameterCommand({ Name: `${secretsPath}CONFLUO_ORDERS_WEBHOOK_SECRET`, WithDecryption: true }))).Parameter!.Value!;
+    const body = JSON.stringify({ id: 'o-1', number: '51050', status: 'paid', items: [{ name: 'Kettle', quantity: 1 }], totals: { currency: 'EUR', total: 10 }, placed_at: '2026-12-01T10:00:00Z', customer: { email: 'nobody@else.example' } });
+    const forged = await d.http.request({ method: 'POST', path: '/webhooks/orders', headers: { 'content-type': 'application/json', 'x-confluo-signature': signOrderBody(body, 'not-the-secret-but-32-characters-long') }, body });
+    expect(forged, d.logs()).toMatchObject({ status: 401, routeKey: 'POST /webhooks/orders' });
+    const signed = await d.http.request({ method: 'POST', path: '/webhooks/orders', headers: { 'content-type': 'application/json', 'x-confluo-signature': signOrderBody(body, secret) }, body });
+    expect(signed, d.logs()).toMatchObject({ status: 200 });
+    expect(json(signed)).toEqual({ id: 'o-1', result: 'stored', linked: false });
   });
 
   it('left nothing dead-lettered, kept every FIFO group in order, and ran each function in one execution environment', async () => {

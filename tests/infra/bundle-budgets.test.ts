@@ -36,4 +36,10 @@ describe('function bundles', () => {
       expect({ name: b.name, classic: inputs.filter((f) => f.includes('node_modules/zod/v4/classic/')) }).toEqual({ name: b.name, classic: [] });
     }
   }, 120_000);
+
+  it('carries the environment credentials only, not the SDK\'s default chain (SSO, ini files, STS, instance metadata)', async () => {
+    const chain = /^@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|login|http)|nested-clients|token-providers)$|^@smithy\/credential-provider-imds$/;
+    const carried = (await bundles()).map((b) => ({ name: b.name, chain: packagesIn(b.metafile).map((p) => p.name).filter((n) => chain.test(n)) }));
+    expect(carried).toEqual(HANDLERS.map((name) => ({ name, chain: [] })));
+  }, 120_000);
 });

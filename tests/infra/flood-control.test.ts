@@ -28,6 +28,8 @@ describe('webhook API throttles', () => {
       'GET /webchat/messages': PUBLIC_ROUTE_THROTTLES.webchatMessages, 'OPTIONS /webchat/messages': PUBLIC_ROUTE_THROTTLES.webchatMessages,
       'POST /webchat/uploads': PUBLIC_ROUTE_THROTTLES.webchatMessages, 'OPTIONS /webchat/uploads': PUBLIC_ROUTE_THROTTLES.webchatMessages,
       'GET /survey/{token}': PUBLIC_ROUTE_THROTTLES.surveyLinks, 'POST /survey/{token}': PUBLIC_ROUTE_THROTTLES.surveyLinks,
+      'GET /help/search': PUBLIC_ROUTE_THROTTLES.helpRead, 'OPTIONS /help/search': PUBLIC_ROUTE_THROTTLES.helpRead, 'GET /help/articles/{id}': PUBLIC_ROUTE_THROTTLES.helpRead,
+      'POST /help/feedback': PUBLIC_ROUTE_THROTTLES.helpFeedback, 'OPTIONS /help/feedback': PUBLIC_ROUTE_THROTTLES.helpFeedback,
     };
     expect(Object.keys(settings).sort()).toEqual(Object.keys(expected).sort());
     for (const [key, t] of Object.entries(expected)) {

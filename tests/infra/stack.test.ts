@@ -39,8 +39,8 @@ describe('ConfluoStack composition', () => {
     expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual(['StoreTable0CCFA19B']);
   });
 
-  it('defines the eleven functions', () => {
-    const prefixes = ['InboundMediaMediaFunction', 'IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction', 'WebchatApiWebchatApiFunction', 'SurveyLinkSurveyLinkFunction'];
+  it('defines the thirteen functions', () => {
+    const prefixes = ['HelpApiHelpApiFunction', 'OrdersWebhookOrdersWebhookFunction', 'InboundMediaMediaFunction', 'IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction', 'WebchatApiWebchatApiFunction', 'SurveyLinkSurveyLinkFunction'];
     for (const prefix of prefixes) {
       expect(functionId(template, prefix)).toBeTruthy();
     }
@@ -125,9 +125,9 @@ describe('ConfluoStack functions', () => {
     }
   });
 
-  it('let only the functions that read channel settings read the secrets path: ingest, send, the widget API, the survey step and links, SLA evaluate (the e-mail channel\'s SES region), process (EMAIL_FORM_SENDERS at parse) the Agent API (META_HUMAN_AGENT_TAG) and the media function (download tokens)', () => {
+  it('let only the functions that read channel settings read the secrets path: ingest, send, the widget API, the survey step and links, SLA evaluate (the e-mail channel\'s SES region), process (EMAIL_FORM_SENDERS at parse) the Agent API (META_HUMAN_AGENT_TAG), the media function (download tokens), the help API (CONFLUO_KB_*) and the orders webhook (its secret)', () => {
     const readers = Object.entries(lambdaEnvironments(template)).filter(([, env]) => 'CONFLUO_SECRETS_PATH' in env).map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
-    expect(readers.sort()).toEqual(['AgentApiAgentApiFunction', 'InboundMediaMediaFunction', 'IngestIngestFunction', 'OutboundSendFunction', 'ProcessingProcessFunction', 'SlaWorkflowEvaluateFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
+    expect(readers.sort()).toEqual(['AgentApiAgentApiFunction', 'HelpApiHelpApiFunction', 'InboundMediaMediaFunction', 'IngestIngestFunction', 'OrdersWebhookOrdersWebhookFunction', 'OutboundSendFunction', 'ProcessingProcessFunction', 'SlaWorkflowEvaluateFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
     // Each by name, exactly what it reads (tests/infra/least-privilege.test.ts).
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ssm:GetParameters', 'ssm:GetParameter'] })]) },

@@ -128,11 +128,13 @@ describe('WebInbox', () => {
       const v = value as { Ref?: string; 'Fn::GetAtt'?: string[] };
       text = text.split(marker).join(v.Ref ? `«${v.Ref}»` : `«${v['Fn::GetAtt']!.join('.')}»`);
     }
-    const config = JSON.parse(text) as { apiBase: string; auth: Record<string, string> };
+    const config = JSON.parse(text) as { apiBase: string; helpApiBase: string; auth: Record<string, string> };
     const ref = (type: string, prefix: string) => `«${resourceId(t, type, prefix)}»`;
     const distribution = `«${resourceId(t, 'AWS::CloudFront::Distribution', 'WebInboxDistribution')}.DomainName»`;
     expect(config).toEqual({
       apiBase: `https://${ref('AWS::ApiGatewayV2::Api', 'AgentApi')}.execute-api.«AWS::Region».«AWS::URLSuffix»/api/v1`,
+      // The help centre page searches through the public help API on the webhook API.
+      helpApiBase: `https://${ref('AWS::ApiGatewayV2::Api', 'Ingest')}.execute-api.«AWS::Region».«AWS::URLSuffix»/`,
       auth: {
         kind: 'cognito',
         domain: `${ref('AWS::Cognito::UserPoolDomain', 'AgentApiUserPoolDomain')}.auth.«AWS::Region».amazoncognito.com`,

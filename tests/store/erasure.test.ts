@@ -20,7 +20,7 @@ import { makeProcess } from '../../functions/handlers/process.js';
 import { erasureReactions } from '../../functions/handlers/reactions/erasure.js';
 import { createDb, type Db } from '../../functions/store/db.js';
 import { getErasureJob, redactNote, redactTerms, requestErasure, TIMELINE_CHUNK_ENTRIES } from '../../functions/store/erasure.js';
-import { getCustomer, getIdentity } from '../../functions/store/reads.js';
+import { getCustomer, getIdentity, getTicket } from '../../functions/store/reads.js';
 import type { FeedEvent } from '../../functions/store/records.js';
 import { indexKeys, keys } from '../../functions/store/table.js';
 import { queryShards } from '../../functions/store/sharded-query.js';
@@ -98,6 +98,8 @@ describe('GDPR erasure job (DynamoDB Local)', () => {
       await proc.handleMessage(whatsapp(PHONE, { text: textOf(1 + k), name: NAME, dedup: `wamid.${1 + k}` }));
       tickets.push((await getCustomer(db, customerId))!.current_ticket_id!);
     }
+    // Each ticket's list row shows her latest message there (the erasure must remove it).
+    expect(await getTicket(db, tickets[2]!)).toMatchObject({ last_message_preview: textOf(2), last_message_direction: 'in' });
     // The rest of the 500 messages, spread over the three tickets, with refs and (some) dedupe markers, as process writes them.
     const rows: Array<Record<string, unknown>> = [];
     for (let n = 3; n < MESSAGES; n++) {
@@ -194,6 +196,10 @@ describe('GDPR erasure job (DynamoDB Local)', () => {
       'Called [erased] back on [erased]; she wants the refund to [erased]. Annabel from billing agrees.',
       'Checked the warehouse: the parcel left on Monday.',
     ]));
+    // The inbox list rows' previews of her last messages (written by process with the message): gone; the other customer's stays.
+    const ticketItems = items.filter((i) => i.sk === 'TICKET');
+    for (const id of tickets) expect(ticketItems.find((i) => i.id === id)).not.toHaveProperty('last_message_preview');
+    expect(ticketItems.find((i) => i.customer_id === control.customerId)).toMatchObject({ last_message_preview: control.text, last_message_direction: 'in', last_message_channel: 'whatsapp' });
     // Exactly one customer.erased event; the other customer is untouched.
     expect(items.filter((i) => i.type === 'customer.erased' && i.customer_id === customerId)).toHaveLength(1);
     expect(all).toContain(control.text);

@@ -37,6 +37,9 @@ export interface Ticket {
   last_outbound_at: string | null; message_count: number; customer?: { id: string; display_name: string | null };
   /** Replies of this ticket that could not be delivered. */
   undelivered?: number;
+  /** The list row (issue 15): the customer's name, the last message's first line, its channel and direction; the tier (absent: none). */
+  customer_name?: string | null; last_message_preview?: string | null; last_message_channel?: string | null; last_message_direction?: 'in' | 'out' | null;
+  tier?: string | null;
 }
 export interface Attachment {
   type: string; url?: string | null; file_name?: string | null; mime_type?: string | null; size?: number | null;

@@ -8,13 +8,36 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
-import { Api, errorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
+import { Api, errorText as apiErrorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
 import { splitText } from '../../functions/channels/text.js';
 import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
+import { Dashboard } from '../dashboard/dashboard.js';
+import { LOCALES, makeTranslator, pickLocale, type Locale } from '../i18n/translate.js';
+import { en, pl, ru, type InboxKey } from './messages.js';
 
 const html = htm.bind(h);
 
 const AUTH_KEY = 'confluo.inbox.auth';
+/** The agent's choice of language, kept in this browser (absent: the browser's languages). */
+const LOCALE_KEY = 'confluo.inbox.locale';
+
+function storedLocale(): Locale | null {
+  try { const v = localStorage.getItem(LOCALE_KEY); return v && (LOCALES as readonly string[]).includes(v) ? (v as Locale) : null; } catch { return null; }
+}
+let locale: Locale = storedLocale() ?? pickLocale(navigator.languages ?? [navigator.language]);
+/** The inbox's words (web/inbox/messages.ts) in the current language; every component calls it while rendering. */
+let t = makeTranslator({ en, ru, pl }, locale);
+function switchLocale(next: Locale): void {
+  locale = next;
+  t = makeTranslator({ en, ru, pl }, next);
+  document.documentElement.lang = next;
+  try { localStorage.setItem(LOCALE_KEY, next); } catch { /* storage blocked: this page only */ }
+}
+document.documentElement.lang = locale;
+/** The API's own message and code, or — no answer at all — a word about the connection. */
+const errorText = (e: unknown) => (isApiError(e) ? apiErrorText(e) : t('error.request'));
+/** Catalogue key of a value (status, priority, channel…) when there is one; the value itself otherwise. */
+const known = (key: string, fallback: string) => (key in en ? t(key as InboxKey) : fallback);
 
 /**
  * Run-time settings: `config.json` next to index.html (AWS: written by the WebInbox deployment;
@@ -30,31 +53,34 @@ let COGNITO: CognitoAuthConfig | null = null;
 const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat', 'voice'] as const;
-const CHANNEL_NAMES: Record<string, string> = {
-  telegram: 'Telegram', whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', vk: 'VK', viber: 'Viber', twilio: 'SMS', email: 'E-mail', webchat: 'Web chat', voice: 'Phone',
-};
+/** A channel's name as agents know it (the catalogue's `channel.<code>`). */
+const channelName = (c: string) => known(`channel.${c}`, c);
+const statusName = (s: string) => known(`status.${s}`, label(s));
+const priorityName = (p: string) => known(`priority.${p}`, p);
+/** "ticket opened", "SLA breached": a feed or timeline event in words. */
+const eventName = (type: string) => known(`event.${type}`, label(type.replace(/^ticket\./, 'ticket ').replace('.', ' ')));
 /** "4 min 5 s", "40 s": a call's duration (seconds). */
-const callTime = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}` : `${s} s`);
+const callTime = (s: number) => (s >= 60 ? (s % 60 ? t('call.minSec', { m: Math.floor(s / 60), s: s % 60 }) : t('call.min', { m: s / 60 })) : t('call.sec', { s }));
 
 /** A phone call's facts (issue 16): outcome, queue wait and talk time, who took it, the recording's reference. */
 function CallFacts({ call }: { call: NonNullable<TimelineEntry['call']> }) {
   const parts = [
-    label(call.outcome),
-    call.wait_seconds !== null ? `waited ${callTime(call.wait_seconds)}` : null,
-    call.talk_seconds > 0 ? `talked ${callTime(call.talk_seconds)}` : null,
-    call.agent ? `agent ${call.agent}` : null,
+    known(`call.outcome.${call.outcome}`, label(call.outcome)),
+    call.wait_seconds !== null ? t('call.waited', { time: callTime(call.wait_seconds) }) : null,
+    call.talk_seconds > 0 ? t('call.talked', { time: callTime(call.talk_seconds) }) : null,
+    call.agent ? t('call.agent', { name: call.agent }) : null,
     call.disconnect_reason ? label(call.disconnect_reason.toLowerCase()) : null,
   ].filter((x): x is string => x !== null);
-  return html`<p class="call" data-outcome=${call.outcome} data-wait=${call.wait_seconds ?? ''} data-talk=${call.talk_seconds}>📞 ${parts.join(' · ')}${call.recording ? html` · <span class="muted" title="Find it in Amazon Connect's contact search">recording ${call.recording}</span>` : ''}</p>`;
+  return html`<p class="call" data-outcome=${call.outcome} data-wait=${call.wait_seconds ?? ''} data-talk=${call.talk_seconds}>📞 ${parts.join(' · ')}${call.recording ? html` · <span class="muted" title=${t('call.recordingTitle')}>${t('call.recording', { ref: call.recording })}</span>` : ''}</p>`;
 }
 /** Twilio's limit per SMS body: a longer reply goes out as several (functions/channels/twilio). */
 const TWILIO_TEXT_LIMIT = { max: 1600, unit: 'utf16' } as const;
 const label = (s: string) => s.replace(/_/g, ' ');
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' }) : '—');
-/** "3 h 20 min", "45 min": a span as people read it. */
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(locale, { dateStyle: 'short', timeStyle: 'short' }) : '—');
+/** "3 h 20 min", "45 min", "3 days": a span as people read it, in the agent's language. */
 const span = (ms: number) => {
   const m = Math.max(1, Math.round(Math.abs(ms) / 60_000));
-  return m < 60 ? `${m} min` : m < 48 * 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.round(m / 1440)} days`;
+  return m < 60 ? t('span.min', { m }) : m < 48 * 60 ? t('span.hm', { h: Math.floor(m / 60), m: m % 60 }) : t('span.days', { count: Math.round(m / 1440) });
 };
 
 type Auth = SignedIn;
@@ -66,13 +92,28 @@ function loadAuth(): Auth | null {
 }
 
 function ChannelBadge({ channel }: { channel: string }) {
-  return html`<span class=${`badge ch ch-${channel}`} data-channel=${channel}>${CHANNEL_NAMES[channel] ?? channel}</span>`;
+  return html`<span class=${`badge ch ch-${channel}`} data-channel=${channel}>${channelName(channel)}</span>`;
+}
+
+const isSupervisor = (role: string) => role === 'supervisor' || role === 'admin';
+
+/** location.hash, following navigation (the dashboard's links back to tickets change it). */
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
 }
 
 // ------------------------------------------------------------------------------------------------
 function App({ notice }: { notice: string | null }) {
   const [auth, setAuth] = useState<Auth | null>(loadAuth);
   const [message, setMessage] = useState<string | null>(notice);
+  const [lang, setLang] = useState<Locale>(locale);
+  const choose = useCallback((l: Locale) => { switchLocale(l); setLang(l); }, []);
   const signOut = useCallback(() => {
     const was = loadAuth();
     localStorage.removeItem(AUTH_KEY);
@@ -88,27 +129,37 @@ function App({ notice }: { notice: string | null }) {
     // does not accept) shows the sign-in page instead of bouncing between the two for ever.
     if (COGNITO && was?.via === 'cognito' && (was.expiresAt ?? 0) <= Date.now() + 30_000) {
       void beginSignIn(COGNITO, sessionStorage).then((u) => location.assign(u));
-    } else setMessage('The API refused the token: sign in again.');
+    } else setMessage(t('signin.tokenRefused'));
   }, []);
   const api = useMemo(() => new Api(API_BASE, auth?.token ?? null, onUnauthorized), [auth, onUnauthorized]);
-  if (!auth) return html`<${SignIn} notice=${message} onSignedIn=${(a: Auth) => { localStorage.setItem(AUTH_KEY, JSON.stringify(a)); setMessage(null); setAuth(a); }} />`;
-  return html`<${Inbox} api=${api} auth=${auth} signOut=${signOut} />`;
+  const dashboard = useHash() === '#dashboard';
+  if (!auth) return html`<${SignIn} notice=${message} lang=${lang} onLang=${choose} onSignedIn=${(a: Auth) => { localStorage.setItem(AUTH_KEY, JSON.stringify(a)); setMessage(null); setAuth(a); }} />`;
+  // The supervisors' dashboard (web/dashboard) is a page of the inbox at #dashboard.
+  if (dashboard && isSupervisor(auth.role)) return html`<${Dashboard} api=${api} signOut=${signOut} who=${`${auth.name ?? auth.agent} · ${auth.role}`} lang=${lang} />`;
+  return html`<${Inbox} api=${api} auth=${auth} signOut=${signOut} lang=${lang} onLang=${choose} />`;
+}
+
+/** The agent's language: kept in this browser; the browser's languages decide until one is chosen. */
+function LanguagePicker({ lang, onLang }: { lang: Locale; onLang: (l: Locale) => void }) {
+  const names: Record<Locale, string> = { en: 'English', ru: 'Русский', pl: 'Polski' };
+  return html`<select class="lang" name="locale" aria-label=${t('lang.label')} title=${t('lang.label')} value=${lang} onChange=${(e: Event) => onLang((e.target as HTMLSelectElement).value as Locale)}>
+    ${LOCALES.map((l) => html`<option value=${l} lang=${l}>${names[l]}</option>`)}</select>`;
 }
 
 /** Paste a bearer token (any deployment): its claims name the agent and the role. */
 function TokenSignIn({ onSignedIn, setError }: { onSignedIn: (a: Auth) => void; setError: (e: string | null) => void }) {
   const [token, setToken] = useState('');
   const use = () => {
-    try { onSignedIn({ ...fromIdToken(token.trim()), via: 'token' }); } catch { setError('That is not a JWT.'); }
+    try { onSignedIn({ ...fromIdToken(token.trim()), via: 'token' }); } catch { setError(t('token.invalid')); }
   };
-  return html`<details><summary>Use a token instead</summary>
-    <label for="token">Bearer token</label>
+  return html`<details><summary>${t('token.summary')}</summary>
+    <label for="token">${t('token.label')}</label>
     <textarea id="token" rows="3" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}></textarea>
-    <button type="button" disabled=${!token.trim()} onClick=${use}>Use token</button>
+    <button type="button" disabled=${!token.trim()} onClick=${use}>${t('token.use')}</button>
   </details>`;
 }
 
-function SignIn({ onSignedIn, notice }: { onSignedIn: (a: Auth) => void; notice: string | null }) {
+function SignIn({ onSignedIn, notice, lang, onLang }: { onSignedIn: (a: Auth) => void; notice: string | null; lang: Locale; onLang: (l: Locale) => void }) {
   const [agent, setAgent] = useState('');
   const [role, setRole] = useState('agent');
   const [error, setError] = useState<string | null>(notice);
@@ -116,14 +167,14 @@ function SignIn({ onSignedIn, notice }: { onSignedIn: (a: Auth) => void; notice:
     const cognito = COGNITO;
     const go = async (e: Event) => {
       e.preventDefault();
-      try { location.assign(await beginSignIn(cognito, sessionStorage)); } catch { setError('This browser cannot sign in here (no WebCrypto: use HTTPS).'); }
+      try { location.assign(await beginSignIn(cognito, sessionStorage)); } catch { setError(t('signin.noCrypto')); }
     };
     return html`<main class="signin">
       <form onSubmit=${go} aria-labelledby="signin-title">
-        <h1 id="signin-title">Sign in to Confluo</h1>
-        <p>You sign in on your organisation's Confluo sign-in page, then come back here.</p>
+        <h1 id="signin-title">${t('signin.title')}</h1> <${LanguagePicker} lang=${lang} onLang=${onLang} />
+        <p>${t('signin.hosted')}</p>
         ${error && html`<p class="error" role="alert">${error}</p>`}
-        <button type="submit" class="primary">Sign in</button>
+        <button type="submit" class="primary">${t('signin.submit')}</button>
         <${TokenSignIn} onSignedIn=${onSignedIn} setError=${setError} />
       </form>
     </main>`;
@@ -133,23 +184,23 @@ function SignIn({ onSignedIn, notice }: { onSignedIn: (a: Auth) => void; notice:
     setError(null);
     try {
       const res = await fetch(`${DEV_BASE}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: agent.trim(), role }) });
-      if (!res.ok) throw new Error(res.status === 404 ? 'This deployment has no development sign-in: paste a token.' : 'Sign-in refused: check the agent id.');
+      if (!res.ok) throw new Error(res.status === 404 ? t('signin.noDev') : t('signin.refused'));
       onSignedIn({ token: ((await res.json()) as { token: string }).token, agent: agent.trim(), role, via: 'dev' });
     } catch (err) { setError((err as Error).message); }
   };
   return html`<main class="signin">
     <form onSubmit=${submit} aria-labelledby="signin-title">
-      <h1 id="signin-title">Sign in to Confluo</h1>
-      <label for="agent">Agent id</label>
+      <h1 id="signin-title">${t('signin.title')}</h1> <${LanguagePicker} lang=${lang} onLang=${onLang} />
+      <label for="agent">${t('signin.agent')}</label>
       <input id="agent" name="agent" autocomplete="username" value=${agent} onInput=${(e: Event) => setAgent((e.target as HTMLInputElement).value)} />
-      <label for="role">Role</label>
+      <label for="role">${t('signin.role')}</label>
       <select id="role" value=${role} onChange=${(e: Event) => setRole((e.target as HTMLSelectElement).value)}>
-        <option value="agent">Agent</option><option value="supervisor">Supervisor</option><option value="admin">Admin</option>
+        <option value="agent">${t('role.agent')}</option><option value="supervisor">${t('role.supervisor')}</option><option value="admin">${t('role.admin')}</option>
       </select>
       <${TokenSignIn} onSignedIn=${onSignedIn} setError=${setError} />
       ${error && html`<p class="error" role="alert">${error}</p>`}
-      <button type="submit" class="primary" disabled=${!agent.trim()}>Sign in</button>
-      <p class="hint">Local runtime: any agent id works (tokens from <code>POST /dev/token</code>).</p>
+      <button type="submit" class="primary" disabled=${!agent.trim()}>${t('signin.submit')}</button>
+      <p class="hint">${t('signin.hint')}</p>
     </form>
   </main>`;
 }
@@ -194,7 +245,43 @@ function useFeed(api: Api, onEvent: (e: FeedEvent) => void): 'live' | 'polling' 
   return mode;
 }
 
-function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => void }) {
+/**
+ * Keys for the list and the open ticket — not while the agent types in a field (or with a
+ * modifier, which belongs to the browser): `j`/`k` next/previous ticket, `r` the reply box, `e`
+ * resolve, `/` the search field.
+ */
+function useShortcuts(): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      const target = e.target as HTMLElement | null;
+      if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
+      const click = (sel: string) => { const el = document.querySelector<HTMLElement>(sel); if (el) { e.preventDefault(); el.click(); } return el; };
+      if (e.key === 'j' || e.key === 'k') {
+        const rows = [...document.querySelectorAll<HTMLButtonElement>('.ticket-row')];
+        if (rows.length === 0) return;
+        const at = rows.findIndex((row) => row.getAttribute('aria-current') === 'true');
+        const next = rows[at === -1 ? 0 : Math.min(rows.length - 1, Math.max(0, at + (e.key === 'j' ? 1 : -1)))]!;
+        e.preventDefault();
+        next.click();
+        next.focus();
+      } else if (e.key === 'r') {
+        click('.composer [data-mode="reply"]');
+        setTimeout(() => document.querySelector<HTMLElement>('#composer-text')?.focus(), 0);
+      } else if (e.key === 'e') {
+        click('.triage [data-action="resolve"]');
+      } else if (e.key === '/') {
+        const q = document.querySelector<HTMLInputElement>('#filter-q');
+        if (q) { e.preventDefault(); q.focus(); q.select(); }
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+}
+
+function Inbox({ api, auth, signOut, lang, onLang }: { api: Api; auth: Auth; signOut: () => void; lang: Locale; onLang: (l: Locale) => void }) {
+  useShortcuts();
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [selected, setSelected] = useState<string | null>(() => new URLSearchParams(location.hash.slice(1)).get('ticket'));
   const [tick, setTick] = useState(0);
@@ -206,9 +293,9 @@ function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => vo
     bump.current = setTimeout(() => setTick((t) => t + 1), 250);
     // A reply that could not be delivered is news for whoever handles the ticket.
     const important = e.type === 'ticket.opened' || e.type === 'sla.breached' || e.type === 'sla.escalated' || e.type === 'message.failed' || (e.type === 'ticket.assigned' && e.data.assignee === auth.agent);
-    if (e.type === 'message.received' || important) setAnnounce(`${label(e.type.replace('.', ' '))}`);
+    if (e.type === 'message.received' || important) setAnnounce(eventName(e.type));
     if (important && typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) {
-      const n = new Notification('Confluo', { body: label(e.type.replace('.', ': ')), tag: e.ticket_id ?? e.id });
+      const n = new Notification('Confluo', { body: eventName(e.type), tag: e.ticket_id ?? e.id });
       n.onclick = () => { window.focus(); if (e.ticket_id) setSelected(e.ticket_id); };
     }
   });
@@ -217,17 +304,19 @@ function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => vo
   return html`<div class=${`layout ${selected ? 'has-ticket' : ''}`}>
     <header class="topbar">
       <h1>Confluo</h1>
-      <span class=${`live ${mode}`} role="status" title="Live updates">${mode === 'live' ? '● live' : mode === 'polling' ? '● polling' : '○ offline'}</span>
+      <span class=${`live ${mode}`} role="status" title=${t('live.title')}>${mode === 'live' ? t('live.live') : mode === 'polling' ? t('live.polling') : t('live.offline')}</span>
       <span class="sr" aria-live="polite">${announce}</span>
       <span class="spacer"></span>
-      ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>Enable notifications</button>`}
-      <span class="me">${auth.name ?? auth.agent} · ${auth.role}</span>
-      <button type="button" onClick=${signOut}>Sign out</button>
+      ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>${t('notify.enable')}</button>`}
+      ${isSupervisor(auth.role) && html`<a class="nav" href="#dashboard">${t('nav.dashboard')}</a>`}
+      <span class="me">${auth.name ?? auth.agent} · ${known(`role.${auth.role}`, auth.role)}</span>
+      <${LanguagePicker} lang=${lang} onLang=${onLang} />
+      <button type="button" onClick=${signOut}>${t('signout')}</button>
     </header>
     <${TicketList} api=${api} filters=${filters} setFilters=${setFilters} selected=${selected} onSelect=${setSelected} tick=${tick} />
     ${selected
       ? html`<${TicketView} key=${selected} api=${api} id=${selected} auth=${auth} tick=${tick} onClose=${() => setSelected(null)} onSelect=${setSelected} />`
-      : html`<section class="ticket empty" aria-label="Ticket"><p>Select a ticket.</p></section>`}
+      : html`<section class="ticket empty" aria-label=${t('ticket.region')}><div><p>${t('ticket.select')}</p><p class="muted keys">${t('keys.hint')}</p></div></section>`}
   </div>`;
 }
 
@@ -237,6 +326,9 @@ function TicketList({ api, filters, setFilters, selected, onSelect, tick }: { ap
   const [next, setNext] = useState<string | null>(null);
   const [counts, setCounts] = useState<{ mine: number; unassigned: number; awaiting_reply: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Waiting times and SLA countdowns move on by themselves.
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => { const id = setInterval(() => setNow(Date.now()), 30_000); return () => clearInterval(id); }, []);
   const query = (cursor?: string) => {
     const p = new URLSearchParams();
     for (const [k, v] of Object.entries(filters)) if (v.trim()) p.set(k, v.trim());
@@ -259,41 +351,81 @@ function TicketList({ api, filters, setFilters, selected, onSelect, tick }: { ap
     const r = await api.get<{ items: Ticket[]; next_cursor: string | null }>(query(next));
     setTickets([...(tickets ?? []), ...r.items]); setNext(r.next_cursor);
   };
-  return html`<nav class="list" aria-label="Tickets">
-    <div class="views" role="group" aria-label="Saved views">
-      <button type="button" aria-pressed=${filters.assignee === 'me' && !filters.awaiting} onClick=${() => view({ assignee: 'me' })}>Mine ${counts ? html`<b>${counts.mine}</b>` : ''}</button>
-      <button type="button" aria-pressed=${filters.assignee === 'none'} onClick=${() => view({ assignee: 'none' })}>Unassigned ${counts ? html`<b>${counts.unassigned}</b>` : ''}</button>
-      <button type="button" aria-pressed=${filters.awaiting === 'agent'} onClick=${() => view({ awaiting: 'agent' })}>Awaiting reply ${counts ? html`<b>${counts.awaiting_reply}</b>` : ''}</button>
-      <button type="button" aria-pressed=${filters.delivery === 'failed'} onClick=${() => view({ delivery: 'failed' })}>Undelivered</button>
-      <button type="button" onClick=${() => view({})}>All</button>
+  return html`<nav class="list" aria-label=${t('list.label')}>
+    <div class="views" role="group" aria-label=${t('views.label')}>
+      <button type="button" aria-pressed=${filters.assignee === 'me' && !filters.awaiting} onClick=${() => view({ assignee: 'me' })}>${t('views.mine')} ${counts ? html`<b>${counts.mine}</b>` : ''}</button>
+      <button type="button" aria-pressed=${filters.assignee === 'none'} onClick=${() => view({ assignee: 'none' })}>${t('views.unassigned')} ${counts ? html`<b>${counts.unassigned}</b>` : ''}</button>
+      <button type="button" aria-pressed=${filters.awaiting === 'agent'} onClick=${() => view({ awaiting: 'agent' })}>${t('views.awaiting')} ${counts ? html`<b>${counts.awaiting_reply}</b>` : ''}</button>
+      <button type="button" aria-pressed=${filters.delivery === 'failed'} onClick=${() => view({ delivery: 'failed' })}>${t('views.undelivered')}</button>
+      <button type="button" onClick=${() => view({})}>${t('views.all')}</button>
     </div>
     <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
-      <div class="field"><label for="filter-status">Status</label> <select id="filter-status" name="status" value=${filters.status} onChange=${set('status')}>
-        <option value="">any (not merged)</option>${STATUSES.map((s) => html`<option value=${s}>${label(s)}</option>`)}</select></div>
-      <div class="field"><label for="filter-assignee">Assignee</label> <select id="filter-assignee" name="assignee" value=${filters.assignee} onChange=${set('assignee')}>
-        <option value="">anyone</option><option value="me">me</option><option value="none">nobody</option></select></div>
-      <div class="field"><label for="filter-channel">Channel</label> <select id="filter-channel" name="channel" value=${filters.channel} onChange=${set('channel')}>
-        <option value="">any</option>${CHANNELS.map((c) => html`<option value=${c}>${CHANNEL_NAMES[c]}</option>`)}</select></div>
-      <div class="field"><label for="filter-sla">SLA</label> <select id="filter-sla" name="sla" value=${filters.sla} onChange=${set('sla')}>
-        <option value="">any</option><option value="at_risk">at risk</option><option value="breached">breached</option></select></div>
-      <div class="field"><label for="filter-awaiting">Awaiting</label> <select id="filter-awaiting" name="awaiting" value=${filters.awaiting} onChange=${set('awaiting')}>
-        <option value="">either</option><option value="agent">our reply</option><option value="customer">the customer</option></select></div>
-      <div class="field search"><label for="filter-q">Search</label> <input id="filter-q" type="search" name="q" value=${filters.q} placeholder="subject or name" onChange=${set('q')} /></div>
+      <div class="field"><label for="filter-status">${t('filter.status')}</label> <select id="filter-status" name="status" value=${filters.status} onChange=${set('status')}>
+        <option value="">${t('filter.status.any')}</option>${STATUSES.map((s) => html`<option value=${s}>${statusName(s)}</option>`)}</select></div>
+      <div class="field"><label for="filter-assignee">${t('filter.assignee')}</label> <select id="filter-assignee" name="assignee" value=${filters.assignee} onChange=${set('assignee')}>
+        <option value="">${t('filter.assignee.anyone')}</option><option value="me">${t('filter.assignee.me')}</option><option value="none">${t('filter.assignee.nobody')}</option></select></div>
+      <div class="field"><label for="filter-channel">${t('filter.channel')}</label> <select id="filter-channel" name="channel" value=${filters.channel} onChange=${set('channel')}>
+        <option value="">${t('filter.any')}</option>${CHANNELS.map((c) => html`<option value=${c}>${channelName(c)}</option>`)}</select></div>
+      <div class="field"><label for="filter-sla">${t('filter.sla')}</label> <select id="filter-sla" name="sla" value=${filters.sla} onChange=${set('sla')}>
+        <option value="">${t('filter.any')}</option><option value="at_risk">${t('filter.sla.atRisk')}</option><option value="breached">${t('filter.sla.breached')}</option></select></div>
+      <div class="field"><label for="filter-awaiting">${t('filter.awaiting')}</label> <select id="filter-awaiting" name="awaiting" value=${filters.awaiting} onChange=${set('awaiting')}>
+        <option value="">${t('filter.awaiting.either')}</option><option value="agent">${t('filter.awaiting.agent')}</option><option value="customer">${t('filter.awaiting.customer')}</option></select></div>
+      <div class="field search"><label for="filter-q">${t('filter.search')}</label> <input id="filter-q" type="search" name="q" value=${filters.q} placeholder=${t('filter.search.placeholder')} aria-keyshortcuts="/" onChange=${set('q')} /></div>
     </form>
     ${error && html`<p class="error" role="alert">${error}</p>`}
-    ${tickets === null ? html`<p class="muted">Loading…</p>` : tickets.length === 0 ? html`<p class="muted">No tickets match.</p>` : html`
+    ${tickets === null ? html`<p class="muted">${t('list.loading')}</p>` : tickets.length === 0 ? html`<p class="muted">${t('list.empty')}</p>` : html`
     <ul class="tickets">
-      ${tickets.map((t) => html`<li key=${t.id}>
-        <button type="button" class=${`ticket-row ${t.id === selected ? 'selected' : ''}`} aria-current=${t.id === selected ? 'true' : undefined} data-ticket=${t.id} onClick=${() => onSelect(t.id)}>
-          <span class="row1"><strong>${t.number}</strong> <${ChannelBadge} channel=${t.channel} /> <span class=${`status st-${t.status}`}>${label(t.status)}</span>
-            ${t.priority !== 'normal' && html`<span class=${`prio p-${t.priority}`}>${t.priority}</span>`}
-            ${(t.sla?.breached.length ?? 0) > 0 && html`<span class="sla breached">SLA breached</span>`}
-            ${(t.undelivered ?? 0) > 0 && html`<span class="undelivered" title="a reply could not be delivered">⚠ undelivered</span>`}</span>
-          <span class="row2">${t.assignee ? `→ ${t.assignee}` : 'unassigned'} · ${when(t.updated_at)} · ${t.message_count} msg</span>
-        </button></li>`)}
+      ${tickets.map((ticket) => html`<li key=${ticket.id}><${TicketRow} ticket=${ticket} now=${now} selected=${ticket.id === selected} onSelect=${onSelect} /></li>`)}
     </ul>`}
-    ${next && html`<button type="button" class="more" onClick=${more}>Load more</button>`}
+    ${next && html`<button type="button" class="more" onClick=${more}>${t('list.more')}</button>`}
   </nav>`;
+}
+
+/** "AB" for `anna.bell`, "A1" for `agent-1`: an assignee at a glance. */
+const initials = (id: string) => (id.split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 2).map((p) => [...p][0]!.toUpperCase()).join('') || '?');
+
+/**
+ * One ticket as a list row that tells its story: who (customer name, tier), what (the last
+ * message's first line, its channel and direction), how long the customer has waited, the SLA
+ * countdown or breach, and who has it (initials).
+ */
+function TicketRow({ ticket: tk, now, selected, onSelect }: { ticket: Ticket; now: number; selected: boolean; onSelect: (id: string) => void }) {
+  const breached = (tk.sla?.breached.length ?? 0) > 0;
+  const due = tk.sla ? tk.sla.first_response_due ?? tk.sla.next_response_due ?? tk.sla.resolution_due : null;
+  const left = due ? Date.parse(due) - now : null;
+  const awaitingUs = tk.last_inbound_at !== null && (tk.last_outbound_at === null || tk.last_outbound_at < tk.last_inbound_at) && tk.status !== 'resolved' && tk.status !== 'closed';
+  const waited = awaitingUs ? now - Date.parse(tk.last_inbound_at!) : null;
+  const dir = tk.last_message_direction;
+  return html`<button type="button" class=${`ticket-row ${selected ? 'selected' : ''}`} aria-current=${selected ? 'true' : undefined} data-ticket=${tk.id} onClick=${() => onSelect(tk.id)}>
+    <span class="row1">
+      ${tk.assignee
+        ? html`<span class="avatar" title=${t('row.assignee', { name: tk.assignee })} aria-label=${t('row.assignee', { name: tk.assignee })}>${initials(tk.assignee)}</span>`
+        : html`<span class="avatar none" title=${t('row.unassigned')} aria-label=${t('row.unassigned')}></span>`}
+      <strong class="name">${tk.customer_name ?? t('row.customer')}</strong>
+      ${tk.tier && html`<span class=${`badge tier tier-${tk.tier}`} data-tier=${tk.tier} title=${t('row.tier', { tier: tk.tier })}>${tk.tier.toUpperCase()}</span>`}
+      <span class="spacer"></span>
+      ${waited !== null && html`<span class="waiting" title=${t('row.waitingTitle', { time: span(waited) })}>${t('row.waiting', { time: span(waited) })}</span>`}
+    </span>
+    <span class="row2 last">
+      ${dir && html`<span class=${`dir dir-${dir}`} data-direction=${dir} role="img" aria-label=${dir === 'in' ? t('row.in') : t('row.out')} title=${dir === 'in' ? t('row.in') : t('row.out')}>${dir === 'in' ? '↘' : '↗'}</span>`}
+      <${ChannelIcon} channel=${tk.last_message_channel ?? tk.channel} />
+      <span class="preview">${tk.last_message_preview || html`<em>${t('row.noPreview')}</em>`}</span>
+    </span>
+    <span class="row3">
+      <span class="number">${tk.number}</span> <${ChannelBadge} channel=${tk.channel} /> <span class=${`status st-${tk.status}`}>${statusName(tk.status)}</span>
+      ${tk.priority !== 'normal' && html`<span class=${`prio p-${tk.priority}`}>${priorityName(tk.priority)}</span>`}
+      ${breached ? html`<span class="sla breached" data-sla="breached">${t('row.slaBreached')}</span>`
+        : left !== null && html`<span class=${`sla countdown ${left <= 0 ? 'overdue' : left < 15 * 60_000 ? 'soon' : ''}`} data-sla="due" title=${t('row.slaDueTitle', { time: when(due) })}>${left > 0 ? t('row.slaDue', { time: span(left) }) : t('row.slaOverdue', { time: span(left) })}</span>`}
+      ${(tk.undelivered ?? 0) > 0 && html`<span class="undelivered" title=${t('row.undeliveredTitle')}>${t('row.undelivered')}</span>`}
+      <span class="count muted">${t('row.messages', { count: tk.message_count })}</span>
+    </span>
+  </button>`;
+}
+
+/** A channel as a small round icon (its initial on the channel's colour), named for screen readers. */
+function ChannelIcon({ channel }: { channel: string }) {
+  const name = channelName(channel);
+  return html`<span class=${`ch-icon ch-${channel}`} data-channel=${channel} role="img" aria-label=${name} title=${name}>${[...name][0]}</span>`;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -327,17 +459,17 @@ function TicketView({ api, id, auth, tick, onClose, onSelect }: { api: Api; id: 
     return () => clearTimeout(t);
   }, [timeline]);
   if (error && !ticket) return html`<section class="ticket"><p class="error" role="alert">${error}</p></section>`;
-  if (!ticket) return html`<section class="ticket"><p class="muted">Loading…</p></section>`;
+  if (!ticket) return html`<section class="ticket"><p class="muted">${t('view.loading')}</p></section>`;
   return html`<section class="ticket" aria-labelledby="ticket-title">
     <div class="ticket-head">
-      <button type="button" class="back" onClick=${onClose}>← Tickets</button>
-      <h2 id="ticket-title" tabindex="-1" ref=${heading}>${ticket.number} · ${ticket.customer?.display_name ?? 'Customer'}</h2>
+      <button type="button" class="back" onClick=${onClose}>${t('view.back')}</button>
+      <h2 id="ticket-title" tabindex="-1" ref=${heading}>${ticket.number} · ${ticket.customer?.display_name ?? t('view.customer')}</h2>
       <${ChannelBadge} channel=${ticket.channel} />
-      <span class=${`status st-${ticket.status}`} data-status=${ticket.status}>${label(ticket.status)}</span>
+      <span class=${`status st-${ticket.status}`} data-status=${ticket.status}>${statusName(ticket.status)}</span>
     </div>
     <${Triage} api=${api} ticket=${ticket} auth=${auth} onChanged=${(t: Ticket) => { setTicket({ ...ticket, ...t }); refresh(); }} />
     <${SlaLine} ticket=${ticket} />
-    <ol class="timeline" aria-label="Timeline">${timeline.map((e) => html`<${Entry} key=${e.id} e=${e} api=${api} ticketId=${ticket.id} card=${card} onChanged=${refresh} />`)}</ol>
+    <ol class="timeline" aria-label=${t('view.timeline')}>${timeline.map((e) => html`<${Entry} key=${e.id} e=${e} api=${api} ticketId=${ticket.id} card=${card} onChanged=${refresh} />`)}</ol>
     <${Composer} api=${api} ticket=${ticket} card=${card} onSent=${refresh} />
   </section>
   <${CustomerPanel} api=${api} card=${card} current=${ticket.id} onSelect=${onSelect} onChanged=${refresh} />`;
@@ -347,7 +479,8 @@ function SlaLine({ ticket }: { ticket: Ticket }) {
   const s = ticket.sla;
   if (!s) return null;
   const due = s.first_response_due ?? s.next_response_due ?? s.resolution_due;
-  return html`<p class=${`sla-line ${s.breached.length ? 'breached' : ''}`}>SLA: ${s.breached.length ? `breached (${s.breached.map(label).join(', ')})` : due ? `next due ${when(due)}` : 'met'}${s.escalation_level ? ` · escalation level ${s.escalation_level}` : ''}</p>`;
+  const state = s.breached.length ? t('sla.breached', { which: s.breached.map((b) => known(`sla.${b}`, label(b))).join(', ') }) : due ? t('sla.nextDue', { time: when(due) }) : t('sla.met');
+  return html`<p class=${`sla-line ${s.breached.length ? 'breached' : ''}`}>${t('sla.label', { state })}${s.escalation_level ? t('sla.escalation', { level: s.escalation_level }) : ''}</p>`;
 }
 
 function Triage({ api, ticket, auth, onChanged }: { api: Api; ticket: Ticket; auth: Auth; onChanged: (t: Ticket) => void }) {
@@ -357,15 +490,15 @@ function Triage({ api, ticket, auth, onChanged }: { api: Api; ticket: Ticket; au
     try { onChanged((await api.patch<{ ticket: Ticket }>(`/tickets/${ticket.id}`, body)).ticket); } catch (e) { setError(errorText(e)); }
   };
   const statuses = STATUSES.includes(ticket.status as never) ? STATUSES : [...STATUSES, ticket.status];
-  return html`<form class="triage" aria-label="Triage" onSubmit=${(e: Event) => e.preventDefault()}>
-    <div class="field"><label for="triage-status">Status</label> <select id="triage-status" name="status" value=${ticket.status} onChange=${(e: Event) => patch({ status: (e.target as HTMLSelectElement).value })}>
-      ${statuses.map((s) => html`<option value=${s}>${label(s)}</option>`)}</select></div>
-    <div class="field"><label for="triage-priority">Priority</label> <select id="triage-priority" name="priority" value=${ticket.priority} onChange=${(e: Event) => patch({ priority: (e.target as HTMLSelectElement).value })}>
-      ${PRIORITIES.map((p) => html`<option value=${p}>${p}</option>`)}</select></div>
-    <span class="assignee">Assignee: <strong>${ticket.assignee ?? 'nobody'}</strong></span>
-    ${ticket.assignee !== auth.agent && html`<button type="button" onClick=${() => patch({ assignee: 'me' })}>Assign to me</button>`}
-    ${ticket.assignee && html`<button type="button" onClick=${() => patch({ assignee: null })}>Unassign</button>`}
-    ${ticket.status !== 'resolved' && ticket.status !== 'closed' && html`<button type="button" class="primary" onClick=${() => patch({ status: 'resolved' })}>Resolve</button>`}
+  return html`<form class="triage" aria-label=${t('triage.label')} onSubmit=${(e: Event) => e.preventDefault()}>
+    <div class="field"><label for="triage-status">${t('triage.status')}</label> <select id="triage-status" name="status" value=${ticket.status} onChange=${(e: Event) => patch({ status: (e.target as HTMLSelectElement).value })}>
+      ${statuses.map((s) => html`<option value=${s}>${statusName(s)}</option>`)}</select></div>
+    <div class="field"><label for="triage-priority">${t('triage.priority')}</label> <select id="triage-priority" name="priority" value=${ticket.priority} onChange=${(e: Event) => patch({ priority: (e.target as HTMLSelectElement).value })}>
+      ${PRIORITIES.map((p) => html`<option value=${p}>${priorityName(p)}</option>`)}</select></div>
+    <span class="assignee">${t('triage.assignee')} <strong>${ticket.assignee ?? t('triage.nobody')}</strong></span>
+    ${ticket.assignee !== auth.agent && html`<button type="button" onClick=${() => patch({ assignee: 'me' })}>${t('triage.assignMe')}</button>`}
+    ${ticket.assignee && html`<button type="button" onClick=${() => patch({ assignee: null })}>${t('triage.unassign')}</button>`}
+    ${ticket.status !== 'resolved' && ticket.status !== 'closed' && html`<button type="button" class="primary" data-action="resolve" aria-keyshortcuts="e" onClick=${() => patch({ status: 'resolved' })}>${t('triage.resolve')}</button>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </form>`;
 }
@@ -379,25 +512,26 @@ function otherReachable(card: CustomerCard | null, channel: string): string[] {
 
 function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: Api; ticketId: string; card: CustomerCard | null; onChanged: () => void }) {
   if (e.type === 'note') {
-    return html`<li class="entry note" data-type="note"><span class="who">Note · ${e.author}</span><p>${e.text}</p><time>${when(e.at)}</time></li>`;
+    return html`<li class="entry note" data-type="note"><span class="who">${t('entry.note', { author: e.author ?? '' })}</span><p>${e.text}</p><time>${when(e.at)}</time></li>`;
   }
   if (e.type === 'event') {
     const d = e.data ?? {};
-    const detail = ['from', 'to', 'assignee', 'priority', 'status'].filter((k) => d[k] !== undefined).map((k) => `${k} ${String(d[k] ?? '—')}`).join(', ');
-    return html`<li class="entry event" data-type="event"><span>${label(String(e.event ?? 'event').replace(/^ticket\./, 'ticket ').replace('.', ' '))}${detail ? ` — ${detail}` : ''}</span> <time>${when(e.at)}</time></li>`;
+    const value = (k: string, v: unknown) => (v === null || v === undefined ? '—' : k === 'status' || k === 'from' || k === 'to' ? known(`status.${String(v)}`, known(`priority.${String(v)}`, String(v))) : k === 'priority' ? priorityName(String(v)) : String(v));
+    const detail = (['from', 'to', 'assignee', 'priority', 'status'] as const).filter((k) => d[k] !== undefined).map((k) => t(`event.detail.${k}`, { value: value(k, d[k]) })).join(', ');
+    return html`<li class="entry event" data-type="event" data-event=${e.event}><span>${eventName(String(e.event ?? 'event'))}${detail ? ` — ${detail}` : ''}</span> <time>${when(e.at)}</time></li>`;
   }
   const out = e.direction === 'out';
   const failed = out && e.delivery === 'failed';
   return html`<li class=${`entry msg ${out ? 'out' : 'in'} ${failed ? 'failed' : ''}`} data-type="message" data-direction=${e.direction} data-id=${e.id} data-delivery=${out ? e.delivery : undefined}>
     <div class="bubble">
-      <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : 'Customer'}</span>
-      ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">⚠ Sender not verified: this e-mail failed the sender check (DMARC) and may be forged.</p>`}
+      <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : t('entry.customer')}</span>
+      ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">${t('entry.unverified')}</p>`}
       ${e.text && html`<p class="text">${e.text}</p>`}
       ${e.call && html`<${CallFacts} call=${e.call} />`}
-      ${e.interaction && html`<p class="muted">pressed: ${e.interaction.payload}</p>`}
-      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a, n) => html`<${AttachmentItem} a=${a} n=${n} api=${api} ticketId=${ticketId} messageId=${e.id} />`)}</ul>`}
-      <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">edited</em>` : ''}
-        ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${`delivery: ${e.delivery}`} title=${e.delivery}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
+      ${e.interaction && html`<p class="muted">${t('entry.pressed', { payload: e.interaction.payload })}</p>`}
+      ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label=${t('entry.attachments')}>${(e.attachments ?? []).map((a, n) => html`<${AttachmentItem} a=${a} n=${n} api=${api} ticketId=${ticketId} messageId=${e.id} />`)}</ul>`}
+      <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">${t('entry.edited')}</em>` : ''}
+        ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${t('entry.delivery', { state: known(`delivery.${e.delivery}`, e.delivery ?? '') })} title=${known(`delivery.${e.delivery}`, e.delivery ?? '')}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
       ${failed && html`<${Failure} e=${e} api=${api} ticketId=${ticketId} card=${card} onChanged=${onChanged} />`}
     </div></li>`;
 }
@@ -434,7 +568,7 @@ function AttachmentItem({ a, n, api, ticketId, messageId }: { a: Attachment; n: 
   const size = sizeText(m?.size ?? a.size);
   if (!m || m.status !== 'stored') {
     const href = safeLinkUrl(a.url, location.href);
-    const note = !m ? null : m.status === 'pending' ? 'being fetched…' : `not kept: ${m.reason ?? label(m.status)}`;
+    const note = !m ? null : m.status === 'pending' ? t('att.fetching') : t('att.notKept', { reason: m.reason ?? label(m.status) });
     return html`<li class=${`attachment ${m ? `media-${m.status}` : ''}`} data-status=${m?.status ?? 'metadata'}>
       ${m && m.status !== 'pending' ? '⚠' : '📎'} ${href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${name}</a>` : name}
       <span class="muted">${a.mime_type ?? a.type}${size ? ` · ${size}` : ''}</span>
@@ -447,7 +581,7 @@ function AttachmentItem({ a, n, api, ticketId, messageId }: { a: Attachment; n: 
     try { const l = await api.get<AttachmentLink>(path); setLink(l); location.assign(l.url); } catch (err) { setError(errorText(err)); }
   };
   return html`<li class=${`attachment media-stored kind-${kind || 'file'}`} data-status="stored" data-content-type=${m.content_type}>
-    ${kind === 'image' && link && html`<a class="thumb" href=${link.url} target="_blank" rel="noopener noreferrer" title=${`${name} — open full size`}><img src=${link.url} alt=${name} loading="lazy" /></a>`}
+    ${kind === 'image' && link && html`<a class="thumb" href=${link.url} target="_blank" rel="noopener noreferrer" title=${t('att.openFull', { name })}><img src=${link.url} alt=${name} loading="lazy" /></a>`}
     ${kind === 'audio' && link && html`<audio controls preload="none" src=${link.url} aria-label=${name}></audio>`}
     ${kind === 'video' && link && html`<video controls preload="metadata" src=${link.url} aria-label=${name}></video>`}
     ${!inline && html`📎 <a class="download" href=${link?.url ?? '#'} download=${name} onClick=${download}>${name}</a>${' '}`}
@@ -465,10 +599,10 @@ function Failure({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api:
   };
   const others = otherReachable(card, e.channel ?? '');
   return html`<div class="failure" data-code=${String(e.delivery_error ?? '')}>
-    <p><strong>Not delivered.</strong> ${e.delivery_reason ?? 'The platform refused the message.'} <span class="muted">(${String(e.delivery_error ?? 'error')})</span></p>
-    ${e.retried_by ? html`<p class="muted">Sent again.</p>` : html`<div class="actions">
-      <button type="button" disabled=${busy} onClick=${() => retry()}>Retry</button>
-      ${others.map((c) => html`<button type="button" disabled=${busy} onClick=${() => retry(c)}>Send on ${CHANNEL_NAMES[c] ?? c}</button>`)}
+    <p><strong>${t('failure.title')}</strong> ${e.delivery_reason ?? t('failure.refused')} <span class="muted">(${String(e.delivery_error ?? 'error')})</span></p>
+    ${e.retried_by ? html`<p class="muted">${t('failure.sentAgain')}</p>` : html`<div class="actions">
+      <button type="button" disabled=${busy} onClick=${() => retry()}>${t('failure.retry')}</button>
+      ${others.map((c) => html`<button type="button" disabled=${busy} onClick=${() => retry(c)}>${t('failure.sendOn', { channel: channelName(c) })}</button>`)}
     </div>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </div>`;
@@ -526,7 +660,7 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
           for (const [k, v] of Object.entries(form.fields)) body.append(k, v);
           body.append('file', file);
           const res = await fetch(form.url, { method: 'POST', body });
-          if (!res.ok) throw { status: res.status, code: 'upload_failed', message: `the upload was refused (HTTP ${res.status})` };
+          if (!res.ok) throw { status: res.status, code: 'upload_failed', message: t('composer.uploadRefused', { status: res.status }) };
           update({ status: 'ready', upload_id: form.upload_id });
         } catch (err) {
           update({ status: 'error', error: errorText(err) });
@@ -549,81 +683,81 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
       onSent();
     } catch (err) {
       setError({ code: isApiError(err) ? err.code : 'error', text: isApiError(err) && err.code === 'messaging_window_closed'
-        ? `Not sent: the ${CHANNEL_NAMES[channel] ?? channel} window is closed — ${err.message}.`
+        ? t('composer.windowClosedError', { channel: channelName(channel), message: err.message })
         : errorText(err) });
     } finally { setBusy(false); }
   };
   const uploading = files.some((f) => f.status === 'uploading');
   const canSend = !busy && !uploading && (mode === 'note' ? text.trim() !== '' : chosenWa !== undefined || chosen !== undefined || text.trim() !== '' || ready.length > 0);
-  return html`<form class=${`composer ${mode} ${dragging ? 'dragging' : ''}`} onSubmit=${submit} aria-label=${mode === 'note' ? 'Internal note' : 'Reply'}
+  return html`<form class=${`composer ${mode} ${dragging ? 'dragging' : ''}`} onSubmit=${submit} aria-label=${mode === 'note' ? t('composer.note') : t('composer.reply')}
     onDragOver=${(e: DragEvent) => { if (mode === 'reply') { e.preventDefault(); setDragging(true); } }}
     onDragLeave=${() => setDragging(false)}
     onDrop=${(e: DragEvent) => { if (mode !== 'reply') return; e.preventDefault(); setDragging(false); addFiles(e.dataTransfer?.files ?? null); }}>
-    <div class="tabs" role="group" aria-label="Write">
-      <button type="button" aria-pressed=${mode === 'reply'} onClick=${() => setMode('reply')}>Reply</button>
-      <button type="button" aria-pressed=${mode === 'note'} onClick=${() => setMode('note')}>Internal note</button>
+    <div class="tabs" role="group" aria-label=${t('composer.write')}>
+      <button type="button" data-mode="reply" aria-keyshortcuts="r" aria-pressed=${mode === 'reply'} onClick=${() => setMode('reply')}>${t('composer.reply')}</button>
+      <button type="button" data-mode="note" aria-pressed=${mode === 'note'} onClick=${() => setMode('note')}>${t('composer.note')}</button>
     </div>
     ${mode === 'reply' && html`<div class="reply-opts">
-      <div class="field"><label for="reply-channel">Channel</label> <select id="reply-channel" name="channel" value=${channel} onChange=${(e: Event) => setChannel((e.target as HTMLSelectElement).value)}>
-        ${channels.map((c) => html`<option value=${c}>${CHANNEL_NAMES[c] ?? c}</option>`)}</select></div>
-      <div class="field"><label for="reply-template">Canned answer</label> <select id="reply-template" name="template" value=${template} onChange=${(e: Event) => setTemplate((e.target as HTMLSelectElement).value)}>
-        <option value="">— none —</option>${templates.map((t) => html`<option value=${t.id}>${t.name}</option>`)}</select></div>
-      ${windowLeft !== undefined && !windowClosed && html`<span class="window" role="status">Window open for ${span(windowLeft)}</span>`}
+      <div class="field"><label for="reply-channel">${t('composer.channel')}</label> <select id="reply-channel" name="channel" value=${channel} onChange=${(e: Event) => setChannel((e.target as HTMLSelectElement).value)}>
+        ${channels.map((c) => html`<option value=${c}>${channelName(c)}</option>`)}</select></div>
+      <div class="field"><label for="reply-template">${t('composer.canned')}</label> <select id="reply-template" name="template" value=${template} onChange=${(e: Event) => setTemplate((e.target as HTMLSelectElement).value)}>
+        <option value="">${t('composer.none')}</option>${templates.map((tpl) => html`<option value=${tpl.id}>${tpl.name}</option>`)}</select></div>
+      ${windowLeft !== undefined && !windowClosed && html`<span class="window" role="status">${t('composer.windowOpen', { time: span(windowLeft) })}</span>`}
     </div>`}
-    ${mode === 'reply' && unreachable && html`<p class="warning unreachable" role="note">The customer cannot be reached on ${CHANNEL_NAMES[channel] ?? channel}${identity?.reachability_reason ? ` (${identity.reachability_reason})` : ''}${identity?.reachability_at ? ` since ${when(identity.reachability_at)}` : ''}.
-      ${alternatives.length > 0 && html` Try: ${alternatives.map((c) => html`<button type="button" class="link" onClick=${() => setChannel(c)}>${CHANNEL_NAMES[c] ?? c}</button> `)}`}</p>`}
-    ${mode === 'reply' && windowClosed && html`<p class="warning" role="note">The ${CHANNEL_NAMES[channel] ?? channel} window is closed (${closesAt ? `since ${span(-windowLeft!)} ago` : 'no message from the customer here'}): ${channel === 'whatsapp' ? 'only a registered template can be sent.' : 'a free-text reply will be refused (or tagged HUMAN_AGENT, where this deployment allows it).'}
-      ${alternatives.length > 0 && html` Or reply on: ${alternatives.map((c) => html`<button type="button" class="link" onClick=${() => setChannel(c)}>${CHANNEL_NAMES[c] ?? c}</button> `)}`}</p>`}
-    ${mode === 'reply' && channel === 'whatsapp' && waTemplates.length > 0 && html`<div class="field"><label for="reply-wa-template">WhatsApp template</label> <select id="reply-wa-template" name="whatsapp_template" value=${waTemplate} onChange=${(e: Event) => setWaTemplate((e.target as HTMLSelectElement).value)}>
-      <option value="">— none —</option>${waTemplates.map((t) => html`<option value=${`${t.name}:${t.language}`}>${t.name} (${t.language})</option>`)}</select></div>`}
-    <label for="composer-text" class="sr">${mode === 'note' ? 'Note text' : 'Reply text'}</label>
+    ${mode === 'reply' && unreachable && html`<p class="warning unreachable" role="note">${t('composer.unreachable', { channel: channelName(channel), reason: identity?.reachability_reason ? ` (${identity.reachability_reason})` : '', since: identity?.reachability_at ? t('composer.since', { time: when(identity.reachability_at) }) : '' })}
+      ${alternatives.length > 0 && html`${t('composer.try')} ${alternatives.map((c) => html`<button type="button" class="link" onClick=${() => setChannel(c)}>${channelName(c)}</button> `)}`}</p>`}
+    ${mode === 'reply' && windowClosed && html`<p class="warning" role="note">${t('composer.windowClosed', { channel: channelName(channel), why: closesAt ? t('composer.closedSince', { time: span(-windowLeft!) }) : t('composer.noMessage'), what: channel === 'whatsapp' ? t('composer.onlyTemplate') : t('composer.refused') })}
+      ${alternatives.length > 0 && html`${t('composer.orReplyOn')} ${alternatives.map((c) => html`<button type="button" class="link" onClick=${() => setChannel(c)}>${channelName(c)}</button> `)}`}</p>`}
+    ${mode === 'reply' && channel === 'whatsapp' && waTemplates.length > 0 && html`<div class="field"><label for="reply-wa-template">${t('composer.waTemplate')}</label> <select id="reply-wa-template" name="whatsapp_template" value=${waTemplate} onChange=${(e: Event) => setWaTemplate((e.target as HTMLSelectElement).value)}>
+      <option value="">${t('composer.none')}</option>${waTemplates.map((w) => html`<option value=${`${w.name}:${w.language}`}>${w.name} (${w.language})</option>`)}</select></div>`}
+    <label for="composer-text" class="sr">${mode === 'note' ? t('composer.noteText') : t('composer.replyText')}</label>
     ${chosenWa && mode === 'reply'
-      ? html`<div class="template-preview" aria-live="polite"><span class="muted">WhatsApp template (parameters filled in on send):</span><p>${chosenWa.body}</p></div>`
+      ? html`<div class="template-preview" aria-live="polite"><span class="muted">${t('composer.waPreview')}</span><p>${chosenWa.body}</p></div>`
       : chosen && mode === 'reply'
-      ? html`<div class="template-preview" aria-live="polite"><span class="muted">Canned answer (variables filled in on send):</span><p>${Object.values(chosen.bodies)[0]}</p></div>`
-      : html`<textarea id="composer-text" name="text" rows="3" value=${text} placeholder=${mode === 'note' ? 'Only agents see notes' : 'Write a reply'}
+      ? html`<div class="template-preview" aria-live="polite"><span class="muted">${t('composer.cannedPreview')}</span><p>${Object.values(chosen.bodies)[0]}</p></div>`
+      : html`<textarea id="composer-text" name="text" rows="3" value=${text} placeholder=${mode === 'note' ? t('composer.notePlaceholder') : t('composer.replyPlaceholder')}
           onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
           onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e); }}></textarea>`}
     ${mode === 'reply' && html`<div class="files">
-      <label class="attach">📎 Attach files<input type="file" multiple aria-label="Attach files" onChange=${(e: Event) => { const input = e.target as HTMLInputElement; addFiles(input.files); input.value = ''; }} /></label>
-      ${files.length > 0 && html`<ul class="chips" aria-label="Files to send">${files.map((f) => html`<li class=${`chip ${f.status}`} data-status=${f.status}>
-        <span class="name">${f.name}</span> <span class="muted">${kib(f.size)}${f.status === 'uploading' ? ' · uploading…' : ''}</span>
+      <label class="attach">📎 ${t('composer.attach')}<input type="file" multiple aria-label=${t('composer.attach')} onChange=${(e: Event) => { const input = e.target as HTMLInputElement; addFiles(input.files); input.value = ''; }} /></label>
+      ${files.length > 0 && html`<ul class="chips" aria-label=${t('composer.files')}>${files.map((f) => html`<li class=${`chip ${f.status}`} data-status=${f.status}>
+        <span class="name">${f.name}</span> <span class="muted">${kib(f.size)}${f.status === 'uploading' ? t('composer.uploading') : ''}</span>
         ${f.status === 'error' && html`<span class="error" role="alert">${f.error}</span>`}
-        <button type="button" class="link" aria-label=${`Remove ${f.name}`} onClick=${() => setFiles((fs) => fs.filter((x) => x.local !== f.local))}>×</button></li>`)}</ul>`}
+        <button type="button" class="link" aria-label=${t('composer.remove', { name: f.name })} onClick=${() => setFiles((fs) => fs.filter((x) => x.local !== f.local))}>×</button></li>`)}</ul>`}
     </div>`}
-    ${mode === 'reply' && sms && html`<p class="muted segments" role="status">${sms.segments} SMS segment${sms.segments === 1 ? '' : 's'} (${sms.encoding})</p>`}
+    ${mode === 'reply' && sms && html`<p class="muted segments" role="status">${t('composer.segments', { count: sms.segments, encoding: sms.encoding })}</p>`}
     ${error && html`<p class=${`error ${error.code === 'messaging_window_closed' ? 'window-closed' : ''}`} role="alert">${error.text}</p>`}
-    <button type="submit" class="primary" disabled=${!canSend}>${mode === 'note' ? 'Add note' : 'Send reply'}</button>
+    <button type="submit" class="primary" disabled=${!canSend}>${mode === 'note' ? t('composer.addNote') : t('composer.send')}</button>
   </form>`;
 }
 
 function CustomerPanel({ api, card, current, onSelect, onChanged }: { api: Api; card: CustomerCard | null; current: string; onSelect: (id: string) => void; onChanged: () => void }) {
   const [error, setError] = useState<string | null>(null);
-  if (!card) return html`<aside class="customer" aria-label="Customer"><p class="muted">Loading customer…</p></aside>`;
+  if (!card) return html`<aside class="customer" aria-label=${t('customer.label')}><p class="muted">${t('customer.loading')}</p></aside>`;
   const merge = async (from: string) => {
     setError(null);
     try { await api.post(`/customers/${card.id}/merge`, { from }); onChanged(); } catch (e) { setError(errorText(e)); }
   };
-  const mark = (verified: boolean | undefined) => (verified ? html`<span class="verified" title="verified by the platform" aria-label="verified">✔</span>` : html`<span class="unverified" title="claimed, not verified">(unverified)</span>`);
+  const mark = (verified: boolean | undefined) => (verified ? html`<span class="verified" title=${t('customer.verifiedTitle')} aria-label=${t('customer.verified')}>✔</span>` : html`<span class="unverified" title=${t('customer.unverifiedTitle')}>${t('customer.unverified')}</span>`);
   return html`<aside class="customer" aria-labelledby="customer-title">
-    <h2 id="customer-title">${card.display_name ?? 'Customer'}</h2>
-    <h3>Identities</h3>
+    <h2 id="customer-title">${card.display_name ?? t('customer.label')}</h2>
+    <h3>${t('customer.identities')}</h3>
     <ul class="identities">${card.identities.map((i) => html`<li>
       <${ChannelBadge} channel=${i.channel} /> ${i.display_name ?? i.username ?? i.external_id}${' '}
       ${i.username && html`<span class="muted">@${i.username}</span>`}
       ${i.phone && html`<div>☎ ${i.phone} ${mark(i.phone_verified)}</div>`}
       ${i.email && html`<div>✉ ${i.email} ${mark(i.email_verified)}</div>`}
-      ${i.reachability === 'unreachable' && html`<div class="warning unreachable">unreachable${i.reachability_reason ? ` (${i.reachability_reason})` : ''}${i.reachability_at ? ` since ${when(i.reachability_at)}` : ''}</div>`}
+      ${i.reachability === 'unreachable' && html`<div class="warning unreachable">${t('customer.unreachable', { reason: i.reachability_reason ? ` (${i.reachability_reason})` : '', since: i.reachability_at ? t('composer.since', { time: when(i.reachability_at) }) : '' })}</div>`}
     </li>`)}</ul>
-    ${card.suggestions.length > 0 && html`<h3>Suggestions</h3><ul class="suggestions">${card.suggestions.map((s) => html`<li>
-      ${s.kind} ${s.value} <span class="muted">from ${CHANNEL_NAMES[s.source] ?? s.source}: ${label(s.reason)}</span>
-      ${s.customer_id && s.customer_id !== card.id && html`<button type="button" onClick=${() => merge(s.customer_id!)}>Merge with the customer who has it verified</button>`}
+    ${card.suggestions.length > 0 && html`<h3>${t('customer.suggestions')}</h3><ul class="suggestions">${card.suggestions.map((s) => html`<li>
+      ${s.kind} ${s.value} <span class="muted">${t('customer.from', { source: channelName(s.source), reason: label(s.reason) })}</span>
+      ${s.customer_id && s.customer_id !== card.id && html`<button type="button" onClick=${() => merge(s.customer_id!)}>${t('customer.merge')}</button>`}
     </li>`)}</ul>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
-    <h3>Tickets</h3>
-    <ul class="past">${card.tickets.map((t) => html`<li>
-      ${t.id === current ? html`<strong>${t.number}</strong>` : html`<button type="button" class="link" onClick=${() => onSelect(t.id)}>${t.number}</button>`}
-      <${ChannelBadge} channel=${t.channel} /> <span class=${`status st-${t.status}`}>${label(t.status)}</span> <span class="muted">${when(t.created_at)}</span></li>`)}</ul>
+    <h3>${t('customer.tickets')}</h3>
+    <ul class="past">${card.tickets.map((tk) => html`<li>
+      ${tk.id === current ? html`<strong>${tk.number}</strong>` : html`<button type="button" class="link" onClick=${() => onSelect(tk.id)}>${tk.number}</button>`}
+      <${ChannelBadge} channel=${tk.channel} /> <span class=${`status st-${tk.status}`}>${statusName(tk.status)}</span> <span class="muted">${when(tk.created_at)}</span></li>`)}</ul>
   </aside>`;
 }
 
@@ -648,7 +782,7 @@ async function boot(): Promise<string | null> {
   if (!COGNITO || !callback) return null;
   // The code is single-use and must not stay in the address bar or the history.
   history.replaceState(history.state, '', withoutCallbackParams(location.href));
-  if ('error' in callback) return `Sign-in failed: ${callback.error}`;
+  if ('error' in callback) return t('signin.failed', { error: callback.error });
   try {
     localStorage.setItem(AUTH_KEY, JSON.stringify(await completeSignIn(COGNITO, callback, sessionStorage)));
     return null;
@@ -656,6 +790,8 @@ async function boot(): Promise<string | null> {
 }
 
 const mount = document.getElementById('app')!;
+const booting = mount.querySelector('.boot');
+if (booting) booting.textContent = t('boot.loading');
 void boot().then((notice) => {
   mount.replaceChildren(); // the boot message
   render(html`<${App} notice=${notice} />`, mount);

@@ -4,7 +4,13 @@
  *   <script src="https://support.example.com/webchat/widget.js" data-title="Questions?" async></script>
  *
  * Options (data-* on the script tag): `data-api` (default: the script's origin), `data-title`,
- * `data-color`, `data-poll-ms` (default 2000), `data-open` ("true": start opened).
+ * `data-color`, `data-poll-ms` (default 2000), `data-open` ("true": start opened),
+ * `data-deflect` ("off": never offer articles; default on when the server offers them).
+ * Answer before a ticket (README "Knowledge base"): the first message of a conversation is first
+ * matched against the published articles (`GET /help/search?channel=webchat`); when the server
+ * offers some, the widget asks "Did this answer your question?" before sending. "That solved it"
+ * sends nothing (a deflection is counted, `POST /help/feedback`); "I still need help" sends the
+ * message as typed, and the ticket opens as without articles. A failed search sends at once.
  * The visitor may attach a picture or a PDF (📎): it is uploaded straight to the media bucket with
  * the form `POST /webchat/uploads` signs for the session, then sent as a message naming its key;
  * images show inline (a preview while uploading), other files as links.
@@ -18,6 +24,13 @@ interface ChatFile { name: string; mime_type: string | null; url: string | null;
 interface ChatMessage { id: string; direction: 'in' | 'out'; text: string; at: string; pending?: boolean; failed?: boolean; files?: ChatFile[] }
 interface Session { token: string; visitor_id: string; conversation_id: string; expires_at: string }
 interface Stored { session?: Session; after?: string | null; messages: ChatMessage[] }
+
+import { makeTranslator, pickLocale } from '../i18n/translate.js';
+import { en, pl, ru } from './messages.js';
+
+/** The visitor's language (their browser's), for the widget's own words, times and plurals. */
+const locale = pickLocale(navigator.languages ?? [navigator.language]);
+const t = makeTranslator({ en, ru, pl }, locale);
 
 const script = document.currentScript as HTMLScriptElement | null;
 const opt = (name: string) => script?.dataset[name];
@@ -116,18 +129,28 @@ root.innerHTML = `
   .msg a.file { display: block; color: inherit; margin-top: 4px; }
   .attach { display: flex; align-items: center; cursor: pointer; font-size: 18px; padding: 0 4px; }
   .attach input { position: absolute; width: 1px; height: 1px; opacity: 0; }
+  .deflect { align-self: stretch; background: #fff; border: 1px solid #dde1e6; border-radius: 12px; padding: 10px 12px; }
+  .deflect h3 { margin: 0 0 6px; font-size: 15px; font-weight: 600; }
+  .deflect ul { margin: 0 0 8px; padding-left: 18px; }
+  .deflect li button { background: none; border: 0; padding: 2px 0; color: ${color}; text-decoration: underline; cursor: pointer; text-align: left; }
+  .deflect .article { border-left: 3px solid ${color}; padding: 2px 8px; margin: 4px 0 8px; max-height: 200px; overflow-y: auto; }
+  .deflect .article * { font-size: 14px; }
+  .deflect .actions { display: flex; gap: 8px; flex-wrap: wrap; }
+  .deflect .actions button { border: 1px solid ${color}; border-radius: 8px; padding: 6px 10px; cursor: pointer; background: #fff; color: ${color}; font-weight: 600; }
+  .deflect .actions button.primary { background: ${color}; color: #fff; }
+  .note { align-self: center; color: #3b6b2b; font-size: 13px; }
 </style>
 <button class="launcher" type="button" aria-expanded="false" aria-controls="confluo-panel">
   <span class="label"></span><span class="badge" hidden></span></button>
-<section class="panel" id="confluo-panel" role="dialog" aria-label="Chat" hidden>
-  <header><h2 class="title"></h2><button type="button" class="close" aria-label="Close chat">×</button></header>
-  <div class="log" role="log" aria-live="polite" aria-label="Conversation"></div>
+<section class="panel" id="confluo-panel" role="dialog" aria-label="${t('dialog.label')}" lang="${locale}" hidden>
+  <header><h2 class="title"></h2><button type="button" class="close" aria-label="${t('close.label')}">×</button></header>
+  <div class="log" role="log" aria-live="polite" aria-label="${t('log.label')}"></div>
   <div class="error" role="alert" hidden></div>
   <form>
-    <label class="attach" title="Attach a picture or PDF">📎<input type="file" name="file" accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" aria-label="Attach a file" /></label>
-    <label class="sr" for="confluo-input">Your message</label>
-    <textarea id="confluo-input" name="text" rows="1" maxlength="4000" placeholder="Write a message…"></textarea>
-    <button type="submit">Send</button>
+    <label class="attach" title="${t('attach.title')}">📎<input type="file" name="file" accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" aria-label="${t('attach.label')}" /></label>
+    <label class="sr" for="confluo-input">${t('input.label')}</label>
+    <textarea id="confluo-input" name="text" rows="1" maxlength="4000" placeholder="${t('input.placeholder')}"></textarea>
+    <button type="submit">${t('send')}</button>
   </form>
 </section>`;
 
@@ -138,17 +161,19 @@ const log = $<HTMLDivElement>('.log');
 const input = $<HTMLTextAreaElement>('textarea');
 const errorBox = $<HTMLDivElement>('.error');
 const badge = $<HTMLSpanElement>('.badge');
-const title = opt('title') ?? 'Chat with us';
+const title = opt('title') ?? t('title.default');
 $<HTMLElement>('.title').textContent = title;
 $<HTMLElement>('.label').textContent = title;
 let unread = 0;
+/** The articles offered for the first message, until the visitor answers (kept across re-renders). */
+let offerCard: HTMLElement | null = null;
 
 function render(): void {
   log.replaceChildren();
-  if (state.messages.length === 0) {
+  if (state.messages.length === 0 && !offerCard) {
     const p = document.createElement('p');
     p.className = 'empty';
-    p.textContent = 'Ask us anything — we usually answer within minutes.';
+    p.textContent = t('empty');
     log.append(p);
   }
   for (const m of state.messages) {
@@ -160,14 +185,16 @@ function render(): void {
     for (const f of m.files ?? []) div.append(fileView(f));
     const meta = document.createElement('span');
     meta.className = 'meta';
-    const time = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    meta.textContent = m.direction === 'out' ? `Support · ${time}` : m.failed ? 'Not sent — tap Send to retry' : m.pending ? 'Sending…' : time;
+    const time = new Date(m.at).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+    meta.textContent = m.direction === 'out' ? t('meta.agent', { time }) : m.failed ? t('meta.failed') : m.pending ? t('meta.sending') : time;
     div.append(meta);
     log.append(div);
   }
+  if (offerCard) log.append(offerCard);
   log.scrollTop = log.scrollHeight;
   badge.hidden = unread === 0;
-  badge.textContent = String(unread);
+  badge.textContent = new Intl.NumberFormat(locale).format(unread);
+  badge.setAttribute('aria-label', t('unread', { count: unread }));
 }
 
 /** Only links the server signed (https:, or http: locally) and the widget's own previews (blob:). */
@@ -235,7 +262,7 @@ async function post(m: ChatMessage): Promise<void> {
     showError(null);
   } catch {
     m.failed = true;
-    showError('Your message could not be sent. Check your connection and try again.');
+    showError(t('error.send'));
   }
   save();
   render();
@@ -249,13 +276,104 @@ $<HTMLFormElement>('form').addEventListener('submit', (e) => {
     return;
   }
   input.value = '';
+  const isFirst = !state.messages.some((x) => x.direction === 'in');
+  if (isFirst && opt('deflect') !== 'off') void offerArticles(text);
+  else send(text);
+});
+
+function send(text: string): void {
+  offerCard = null;
   const now = Date.now();
   const m: ChatMessage = { id: ulid(now), direction: 'in', text, at: new Date(now).toISOString(), pending: true };
   state.messages.push(m);
   save();
   render();
   void post(m);
-});
+}
+
+// --------------------------------------------------------------------------------------------
+// Answer before a ticket: articles offered for the first message
+// --------------------------------------------------------------------------------------------
+interface Offer { id: string; title: string; snippet: string }
+
+function feedback(articleId: string, outcome: 'offered' | 'solved' | 'not_solved'): void {
+  // Counters only: a lost one must never hold up the visitor.
+  void fetch(`${api}/help/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ article_id: articleId, outcome }) }).catch(() => undefined);
+}
+
+async function offerArticles(text: string): Promise<void> {
+  let offers: Offer[] = [];
+  try {
+    const lang = (document.documentElement.lang || navigator.language || '').slice(0, 2).toLowerCase();
+    const q = new URLSearchParams({ q: text.slice(0, 300), channel: 'webchat', limit: '3', ...(['en', 'ru', 'pl'].includes(lang) && !/\p{Script=Cyrillic}/u.test(text) ? { language: lang } : {}) });
+    const res = await fetch(`${api}/help/search?${q}`);
+    if (res.ok) {
+      const body = (await res.json()) as { items: Offer[]; offer: string[] };
+      offers = body.items.filter((i) => body.offer.includes(i.id));
+    }
+  } catch { /* no articles: the message goes out as typed */ }
+  if (offers.length === 0) { send(text); return; }
+  for (const o of offers) feedback(o.id, 'offered');
+  showOffers(text, offers);
+}
+
+function showOffers(text: string, offers: Offer[]): void {
+  const card = document.createElement('div');
+  card.className = 'deflect';
+  card.setAttribute('role', 'group');
+  card.setAttribute('aria-label', 'Suggested articles');
+  const h = document.createElement('h3');
+  h.textContent = 'Did this answer your question?';
+  const list = document.createElement('ul');
+  const reader = document.createElement('div');
+  reader.className = 'article';
+  reader.hidden = true;
+  for (const o of offers) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = o.title;
+    b.title = o.snippet;
+    b.addEventListener('click', async () => {
+      reader.hidden = false;
+      reader.textContent = o.snippet;
+      try {
+        const res = await fetch(`${api}/help/articles/${encodeURIComponent(o.id)}`);
+        // The server renders the Markdown with raw HTML escaped and links limited to safe schemes.
+        if (res.ok) reader.innerHTML = ((await res.json()) as { html: string }).html;
+      } catch { /* the snippet stays */ }
+    });
+    li.append(b);
+    list.append(li);
+  }
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  const solved = document.createElement('button');
+  solved.type = 'button';
+  solved.className = 'primary';
+  solved.textContent = 'That solved it';
+  const more = document.createElement('button');
+  more.type = 'button';
+  more.textContent = 'I still need help';
+  actions.append(solved, more);
+  card.append(h, list, reader, actions);
+  solved.addEventListener('click', () => {
+    feedback(offers[0]!.id, 'solved');
+    const note = document.createElement('p');
+    note.className = 'note';
+    note.textContent = 'Glad we could help! Write again any time.';
+    offerCard = note;
+    render();
+  });
+  more.addEventListener('click', () => {
+    feedback(offers[0]!.id, 'not_solved');
+    offerCard = null;
+    send(text);
+  });
+  offerCard = card;
+  render();
+  solved.focus();
+}
 
 /** Files a visitor may send (the server checks again): pictures and PDFs up to 10 MB. */
 const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf'];
@@ -264,7 +382,7 @@ const UPLOAD_MAX_BYTES = 10_000_000;
 /** Upload the chosen file (a form signed for this session, posted straight to the bucket), then send it as a message. */
 async function sendFile(file: File): Promise<void> {
   if (!UPLOAD_TYPES.includes(file.type) || file.size > UPLOAD_MAX_BYTES || file.size === 0) {
-    showError('You can send pictures (JPEG, PNG, GIF, WebP) and PDFs of up to 10 MB.');
+    showError(t('error.fileType', { size: UPLOAD_MAX_BYTES / 1_000_000 }));
     return;
   }
   const now = Date.now();
@@ -284,7 +402,7 @@ async function sendFile(file: File): Promise<void> {
     m.files = [{ name: file.name, mime_type: file.type, url: preview, key: form.key, size: file.size }];
   } catch {
     state.messages = state.messages.filter((x) => x !== m);
-    showError('The file could not be uploaded. Try again.');
+    showError(t('error.upload'));
     render();
     return;
   }
@@ -308,7 +426,7 @@ async function poll(): Promise<void> {
   const body = (await res.json()) as { items: Array<{ id: string; direction: 'in' | 'out'; text: string; at: string; attachments?: Array<{ name: string | null; mime_type: string | null; url: string | null }> }>; next_cursor: string | null };
   let changed = false;
   for (const item of body.items) {
-    const files = (item.attachments ?? []).map((a) => ({ name: a.name ?? 'file', mime_type: a.mime_type, url: a.url }));
+    const files = (item.attachments ?? []).map((a) => ({ name: a.name ?? t('file.default'), mime_type: a.mime_type, url: a.url }));
     const known = state.messages.find((m) => m.id === item.id);
     if (known) {
       if (known.pending || known.failed) { known.pending = false; known.failed = false; changed = true; }

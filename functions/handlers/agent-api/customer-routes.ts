@@ -21,12 +21,13 @@ import { keys } from '../../store/table.js';
 import { organisationForEmails } from '../../store/organisations.js';
 import { effectiveTier } from '../../domain/tier.js';
 import { mergeTickets, splitTicket } from '../../store/tickets.js';
+import { customerOrders } from '../../store/orders.js';
 import type { Clock } from '../../domain/clock.js';
 import { route, type RouteDef } from './router.js';
 import {
   CustomerCard, CustomerList, CustomerMergeBody, CustomerUnmergeBody, ErasureStatus, ErrorBody, IdParam, Ticket, TicketMergeBody, TicketSplitBody,
 } from './schemas.js';
-import { customerCardView, ticketView } from './views.js';
+import { customerCardView, orderView, ticketView } from './views.js';
 
 export interface CustomerRouteDeps {
   readonly db: Db;
@@ -54,7 +55,9 @@ export async function customerCardOf(db: Db, id: string) {
   }
   // Tier: the customer's own, else the organisation of a verified e-mail domain (resolved now: functions/store/organisations.ts).
   const org = fam.root.erased_at !== undefined ? undefined : await organisationForEmails(db, fam.attributes.filter((x) => x.kind === 'email').map((x) => x.value));
-  return customerCardView(fam, matches, { effective: effectiveTier(fam.root, org), organisation_id: org?.id ?? null });
+  // The shop's orders of every member (a merged customer's orders show on the survivor's card).
+  const orders = await customerOrders(db, [...new Set([fam.root.id, ...fam.members.map((m) => m.id)])]);
+  return { ...customerCardView(fam, matches, { effective: effectiveTier(fam.root, org), organisation_id: org?.id ?? null }), orders: orders.map(orderView) };
 }
 
 /** `GET /customers?q=` and `?identity=`: cards of every customer found (roots, no duplicates). */

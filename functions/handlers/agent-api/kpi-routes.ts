@@ -17,6 +17,7 @@ import { DEFAULT_SLA_SETTINGS } from '../../domain/sla/policy.js';
 import type { Clock } from '../../domain/clock.js';
 import { HttpError } from '../../runtime/http.js';
 import type { Db } from '../../store/db.js';
+import type { TicketRecord, TimelineEntry } from '../../store/records.js';
 import { ticketsOpenedBetween } from '../../store/analytics.js';
 import { listTimeline } from '../../store/reads.js';
 import { loadSlaSettings } from '../../store/sla.js';
@@ -55,7 +56,7 @@ export const KpiReport = z.object({
   groups: z.array(KpiSetSchema.extend({ key: z.string().nullable() })),
 }).meta({ id: 'KpiReport' });
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -64,14 +65,25 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   return out;
 }
 
-/** Facts of the tickets opened in [from, to) — the API's read path (exported for the e2e/bench parity checks). */
-export async function factsOpenedBetween(db: Db, from: number, to: number, settings: SlaSettings): Promise<TicketFacts[]> {
-  const tickets = await ticketsOpenedBetween(db, from, to);
+/**
+ * The tickets opened in [from, to) that `keep` selects, each with its timeline and facts — the one
+ * read path of `GET /kpis` and the dashboard endpoints (dashboard-routes.ts).
+ */
+export async function cohortOpenedBetween(db: Db, from: number, to: number, settings: SlaSettings, keep: (t: TicketRecord) => boolean = () => true): Promise<Array<{ ticket: TicketRecord; timeline: TimelineEntry[]; facts: TicketFacts }>> {
+  const tickets = (await ticketsOpenedBetween(db, from, to)).filter(keep);
   if (tickets.length > MAX_TICKETS) {
     throw new HttpError(422, 'invalid', `${tickets.length} tickets were opened in this range (the API reports on at most ${MAX_TICKETS}); narrow it or query the analytics export`);
   }
   const calendarOf = calendarResolver(settings);
-  return mapLimit(tickets, 8, async (t) => ticketFacts(t, await listTimeline(db, t.id), calendarOf(t)));
+  return mapLimit(tickets, 8, async (ticket) => {
+    const timeline = await listTimeline(db, ticket.id);
+    return { ticket, timeline, facts: ticketFacts(ticket, timeline, calendarOf(ticket)) };
+  });
+}
+
+/** Facts of the tickets opened in [from, to) — the API's read path (exported for the e2e/bench parity checks). */
+export async function factsOpenedBetween(db: Db, from: number, to: number, settings: SlaSettings): Promise<TicketFacts[]> {
+  return (await cohortOpenedBetween(db, from, to, settings)).map((r) => r.facts);
 }
 
 export function kpiRoutes(deps: KpiRoutesDeps): RouteDef[] {

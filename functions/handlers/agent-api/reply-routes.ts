@@ -36,7 +36,10 @@ import { channelByName } from '../../channels/registry.js';
 import { describeLimit, MAX_MESSAGE_PARTS, splitText } from '../../channels/text.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Channel } from '../../domain/inbound.js';
-import { firstNameOf, pickLanguage, renderTemplate } from '../../domain/template.js';
+import { firstNameOf, pickLanguage, renderTemplate, templateVariables } from '../../domain/template.js';
+import { orderNumbersIn } from '../../domain/orders.js';
+import { customerOrders, ordersByNumber } from '../../store/orders.js';
+import { listTimeline } from '../../store/reads.js';
 import { HUMAN_AGENT_WINDOW_SECONDS, replyPermission, windowAnchor } from '../../domain/reply-window.js';
 import { fillWhatsAppTemplate, type FilledTemplate } from '../../domain/whatsapp-template.js';
 import { getWhatsAppTemplates, putWhatsAppTemplates } from '../../store/whatsapp-templates.js';
@@ -326,12 +329,25 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
     return { 'customer.first_name': firstNameOf(target.customerName), 'customer.name': target.customerName, 'ticket.number': ticket.number, 'agent.name': caller.name ?? caller.sub };
   }
 
+  /** The order a canned answer speaks of: the one the ticket's messages mention last (the customer's own), else the customer's newest. */
+  async function orderOfTicket(ticket: TicketRecord) {
+    const fam = await loadFamily(db, ticket.customer_id);
+    const owners = new Set([ticket.customer_id, ...(fam ? [fam.root.id, ...fam.members.map((m) => m.id)] : [])]);
+    const mentioned = (await listTimeline(db, ticket.id))
+      .flatMap((e) => (e.type === 'message' && typeof e.text === 'string' ? orderNumbersIn(e.text) : []));
+    const found = await ordersByNumber(db, mentioned, owners);
+    for (const n of mentioned.reverse()) if (found.has(n)) return found.get(n)!;
+    return (await customerOrders(db, [...owners], 1))[0];
+  }
+
   /** A canned answer rendered for this ticket, customer and agent (400 unknown template, 422 a value missing). */
   async function templateText(templateId: string, language: string | undefined, target: ReplyTarget, ticket: TicketRecord, caller: { sub: string; name?: string }): Promise<string> {
     const template = await getTemplate(db, templateId);
     if (!template) throw new HttpError(400, 'invalid', `template: no template ${templateId}`);
     const lang = pickLanguage(Object.keys(template.bodies), language ?? target.language);
-    const r = renderTemplate(template.bodies[lang!]!, templateValues(target, ticket, caller));
+    const text = template.bodies[lang!]!;
+    const order = templateVariables(text).some((v) => v.startsWith('order.')) ? await orderOfTicket(ticket) : undefined;
+    const r = renderTemplate(text, { ...templateValues(target, ticket, caller), ...(order ? { 'order.number': order.number, 'order.status': order.status } : {}) });
     if (!r.ok) throw new HttpError(422, 'template_value_missing', `template ${templateId} (${lang}) needs ${r.missing.map((v) => `{{${v}}}`).join(', ')}, which this ticket has no value for; add a fallback like {{${r.missing[0]} | there}} or write the reply`);
     return r.text;
   }

@@ -13,12 +13,17 @@ import { tierRoutes } from './tier-routes.js';
 import { customerCardOf, customerRoutes, findCustomerCards } from './customer-routes.js';
 import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
+import { kbRoutes } from './kb-routes.js';
+import { orderNumbersIn } from '../../domain/orders.js';
+import { ordersByNumber } from '../../store/orders.js';
+import { loadFamily } from '../../store/customers.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
-import { listInbox } from '../../store/triage.js';
+import { customerDisplayNames, listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
 import type { SlaSettings } from '../../domain/sla/policy.js';
 import {
@@ -54,6 +59,30 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
   /** The card of the customer `id` resolves to (merge pointers followed). */
   const customerCard = (id: string) => customerCardOf(db, id);
 
+  /**
+   * Order numbers the messages mention ("order 51050") linked to the order — only orders of this
+   * ticket's customer (or a customer merged into it): a number typed by someone else never shows
+   * them another person's order (README "Orders").
+   */
+  const linkOrders = async <T extends { type: string }>(ticket: TicketRecord, items: T[]): Promise<T[]> => {
+    const mentions = new Map<T, string[]>();
+    for (const e of items) {
+      const text = (e as { text?: unknown }).text;
+      if (e.type === 'message' && typeof text === 'string') {
+        const numbers = orderNumbersIn(text);
+        if (numbers.length) mentions.set(e, numbers);
+      }
+    }
+    if (mentions.size === 0) return items;
+    const fam = await loadFamily(db, ticket.customer_id);
+    const owners = new Set([ticket.customer_id, ...(fam ? [fam.root.id, ...fam.members.map((m) => m.id)] : [])]);
+    const found = await ordersByNumber(db, [...mentions.values()].flat(), owners);
+    return items.map((e) => {
+      const linked = (mentions.get(e) ?? []).map((n) => found.get(n)).filter((o) => o !== undefined);
+      return linked.length ? { ...e, orders: linked.map((o) => ({ id: o.id, number: o.number, status: o.status, tracking_url: o.tracking_url })) } : e;
+    });
+  };
+
   return [
     route({
       method: 'GET', path: '/tickets', summary: 'Inbox: tickets by newest activity (every status but merged unless `status` is given), filtered by assignee, status, channel, priority, awaiting, SLA, undelivered replies and text', role: 'agent',
@@ -71,7 +100,9 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
           ...(query.delivery ? { delivery: query.delivery } : {}),
         };
         const page = await listInbox(db, filter, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
-        return { status: 200, body: { items: page.items.map(ticketView), next_cursor: page.next_cursor } };
+        // The customers' names, joined at read (one BatchGet per page; tickets never hold a copy).
+        const names = await customerDisplayNames(db, page.items.map((t) => t.customer_id));
+        return { status: 200, body: { items: page.items.map((t) => ticketView(t, names.get(t.customer_id) ?? null)), next_cursor: page.next_cursor } };
       },
     }),
     route({
@@ -80,7 +111,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       handle: async ({ params }) => {
         const t = await mustTicket(params.id);
         const c = await getCustomer(db, t.customer_id);
-        return { status: 200, body: { ...ticketView(t), customer: { id: t.customer_id, display_name: c?.display_name ?? null } } };
+        return { status: 200, body: { ...ticketView(t, c?.display_name ?? null), customer: { id: t.customer_id, display_name: c?.display_name ?? null } } };
       },
     }),
     route({
@@ -89,7 +120,8 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
       handle: async ({ params }) => {
         // Tickets merged into this one show in its timeline; split-off messages show in theirs.
         const ticket = await mustTicket(params.id);
-        return { status: 200, body: { items: (await ticketTimeline(db, ticket)).map(timelineView) } };
+        const items = (await ticketTimeline(db, ticket)).map(timelineView);
+        return { status: 200, body: { items: await linkOrders(ticket, items) } };
       },
     }),
     ...replyRoutes(deps),
@@ -114,11 +146,13 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     }),
     ...triageRoutes(deps),
     ...templateRoutes(deps),
+    ...kbRoutes(deps),
     ...surveyRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),
     ...tierRoutes(deps),
     ...kpiRoutes(deps),
+    ...dashboardRoutes(deps),
     ...webchatRoutes(deps),
   ];
 

@@ -46,6 +46,12 @@ export const Ticket = z.object({
   first_response_at: nullableIso,
   resolved_at: nullableIso,
   closed_at: nullableIso,
+  /** The customer's display name, read with the list (never copied onto tickets: a rename shows at once); null where not read (or none). */
+  customer_name: z.string().nullable().meta({ description: "The customer's display name (joined at read: a rename needs no ticket rewritten); null when the customer has none or the route does not read it" }),
+  /** The latest message's first line, plain text, at most 120 characters (grapheme clusters); customer content, erased with the messages. */
+  last_message_preview: z.string().nullable().meta({ description: "The latest message's first line: plain text, at most 120 characters (grapheme clusters); a file's name after 📎 when it had no text. Removed by the GDPR erasure" }),
+  last_message_channel: z.enum(CHANNELS).nullable(),
+  last_message_direction: z.enum(['in', 'out']).nullable().meta({ description: '`in`: from the customer; `out`: a reply' }),
   /** Phone tickets (issue 16): the call-back a missed call asked for; `done` once a call reached the customer. */
   callback: z.object({
     state: z.enum(['pending', 'done']), contact_id: z.string(), requested_at: nullableIso, done_at: nullableIso, done_by: z.string().nullable(),
@@ -105,6 +111,14 @@ export const MergeLogEntry = z.object({
   actor: z.string(),
 }).meta({ id: 'MergeLogEntry' });
 
+/** An order of the shop (README "Orders"), as the card and the timeline show it. */
+export const OrderOut = z.object({
+  id: z.string(), number: z.string(), status: z.string(),
+  items: z.array(z.object({ sku: z.string().optional(), name: z.string(), quantity: z.number().int(), price: z.number().optional() })),
+  totals: z.object({ currency: z.string(), total: z.number(), subtotal: z.number().optional(), shipping: z.number().optional(), tax: z.number().optional() }),
+  placed_at: isoTime, shipped_at: nullableIso, tracking_url: z.string().nullable(), updated_at: isoTime,
+}).meta({ id: 'Order' });
+
 export const CustomerCard = z.object({
   id: z.string(),
   display_name: z.string().nullable(),
@@ -115,6 +129,8 @@ export const CustomerCard = z.object({
   tickets: z.array(Ticket.pick({ id: true, number: true, status: true, priority: true, channel: true, customer_id: true, merged_into: true, created_at: true, updated_at: true })),
   /** Cross-channel history: the last inbound message per channel. */
   history: z.array(z.object({ channel: z.enum(CHANNELS), external_id: z.string(), at: isoTime, ticket_id: z.string(), message_id: z.string(), text: z.string() })),
+  /** The shop's recent orders linked to this customer (and customers merged into it), newest first, at most 10. */
+  orders: z.array(OrderOut),
   created_at: isoTime,
   erased_at: nullableIso,
   tier: z.string().nullable().meta({ description: "Effective tier: the customer's own, else its organisation's" }),
@@ -127,6 +143,7 @@ export const TimelineItem = z.object({
   id: z.string(),
   type: z.enum(['message', 'note', 'event']),
   at: isoTime,
+  orders: z.array(z.object({ id: z.string(), number: z.string(), status: z.string(), tracking_url: z.string().nullable() })).optional().meta({ description: 'Messages: the customer\'s own orders the text mentions ("order 51050")' }),
   call: CallOut.optional().meta({ description: 'Messages on channel voice: the phone call (durations in seconds)' }),
   unauthenticated: z.boolean().optional().meta({ description: 'Inbound messages: true when the platform does not vouch for the sender (an e-mail that failed DMARC) — it may be forged; it answered no survey and reopened no ticket' }),
 }).catchall(z.unknown()).meta({ id: 'TimelineEntry' });

@@ -1,4 +1,5 @@
 /** Stored records → API shapes (ISO times, snake_case, no internal keys). */
+import type { OrderRecord } from '../../store/orders.js';
 import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
 import { windowAnchor } from '../../domain/reply-window.js';
@@ -8,7 +9,12 @@ import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
 
-export function ticketView(t: TicketRecord) {
+/**
+ * `customerName`: the customer's display name where the route read it (the inbox list joins it at
+ * read, store/triage.ts `customerDisplayNames`: a renamed or merged customer shows under the current
+ * name without any ticket rewritten).
+ */
+export function ticketView(t: TicketRecord, customerName: string | null = null) {
   return {
     id: t.id, number: t.number, status: t.status, priority: t.priority, category: t.category ?? null, tags: t.tags ?? [],
     customer_id: t.customer_id, channel: t.channel, assignee: t.assignee ?? null, team: t.team ?? null,
@@ -22,6 +28,8 @@ export function ticketView(t: TicketRecord) {
     undelivered: undeliveredCount(t),
     created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!, last_inbound_at: iso(t.last_inbound_at),
     last_outbound_at: iso(t.last_outbound_at), first_response_at: iso(t.first_response_at), resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
+    customer_name: customerName,
+    last_message_preview: t.last_message_preview ?? null, last_message_channel: t.last_message_channel ?? null, last_message_direction: t.last_message_direction ?? null,
     ...callbackView(t),
   };
 }
@@ -133,4 +141,13 @@ export function timelineView(stored: TimelineEntry) {
   }
   const { ticket_id: _t, ...rest } = e;
   return { ...rest, at: iso(e.at)! };
+}
+
+/** An order as the card shows it (README "Orders"). */
+export function orderView(o: OrderRecord) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: o.id, number: o.number, status: o.status, items: o.items.map((i) => ({ ...i })), totals: { ...o.totals },
+    placed_at: iso(o.placed_at), shipped_at: o.shipped_at === null ? null : iso(o.shipped_at), tracking_url: o.tracking_url, updated_at: iso(o.updated_at),
+  };
 }

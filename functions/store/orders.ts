@@ -1,0 +1,89 @@
+/**
+ * The shop's orders (README "Orders").
+ *
+ * | item         | pk                 | sk      | gsi3 (by customer)                         | attributes |
+ * |--------------|--------------------|---------|--------------------------------------------|------------|
+ * | order        | ORDER#<shop id>    | ORDER   | CUST#<customer> / ORDER#<placed ms>#<id>   | id, number, status, items, totals, placed_at, shipped_at, tracking_url, updated_at, customer_id |
+ * | order number | ORDERNO#<number>   | ORDERNO |                                            | order_id, customer_id |
+ *
+ * An order is linked to the customer holding its e-mail or phone VERIFIED (the VATTR items
+ * identities use: functions/store/customers.ts `lookupCustomers`); an unverified or ambiguous
+ * match links nothing (`customer_id` null), so an order never lands on the card of someone who
+ * merely typed that address. The customer's e-mail and phone are not stored with the order —
+ * the link is what the card needs. A later push of the same order links it again (e.g. once the
+ * customer has verified the address).
+ *
+ * Order and number item are written together, conditional on the stored `updated_at` not being
+ * newer: webhooks arrive late and twice, and an older push never overwrites a newer state.
+ */
+import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { OrderStatus } from '../domain/orders.js';
+import { commitOrConflict, type Db } from './db.js';
+import { indexKeys } from './table.js';
+
+export const orderKeys = {
+  order: (id: string) => ({ pk: `ORDER#${id}`, sk: 'ORDER' }),
+  number: (n: string) => ({ pk: `ORDERNO#${n}`, sk: 'ORDERNO' }),
+  customerOrder: (customerId: string, placedMs: number, id: string) => ({ gsi3pk: indexKeys.customerItems(customerId), gsi3sk: `ORDER#${String(placedMs).padStart(15, '0')}#${id}` }),
+} as const;
+
+export interface OrderRecord {
+  readonly id: string;
+  readonly number: string;
+  readonly status: OrderStatus;
+  readonly items: ReadonlyArray<{ sku?: string; name: string; quantity: number; price?: number }>;
+  readonly totals: { currency: string; total: number; subtotal?: number; shipping?: number; tax?: number };
+  readonly placed_at: number;
+  readonly shipped_at: number | null;
+  readonly tracking_url: string | null;
+  readonly updated_at: number;
+  readonly received_at: number;
+  readonly customer_id: string | null;
+}
+
+const strip = (i: Record<string, unknown>): OrderRecord => {
+  const { pk: _p, sk: _s, gsi3pk: _g, gsi3sk: _gs, ...rest } = i;
+  return rest as unknown as OrderRecord;
+};
+
+/** Store an order (newer or equal `updated_at` wins). `stale`: a newer state is already stored. */
+export async function putOrder(db: Db, o: OrderRecord): Promise<'stored' | 'stale'> {
+  const res = await commitOrConflict(db, [
+    {
+      Put: {
+        TableName: db.tableName,
+        Item: { ...orderKeys.order(o.id), ...o, ...(o.customer_id ? orderKeys.customerOrder(o.customer_id, o.placed_at, o.id) : {}) },
+        ConditionExpression: 'attribute_not_exists(pk) OR updated_at <= :u',
+        ExpressionAttributeValues: { ':u': o.updated_at },
+      },
+    },
+    { Put: { TableName: db.tableName, Item: { ...orderKeys.number(o.number), order_id: o.id, customer_id: o.customer_id } } },
+  ]);
+  return res === 'committed' ? 'stored' : 'stale';
+}
+
+/** Orders of customers (newest first, at most `limit` per customer). */
+export async function customerOrders(db: Db, customerIds: readonly string[], limit = 10): Promise<OrderRecord[]> {
+  const pages = await Promise.all(customerIds.map((c) => db.doc.send(new QueryCommand({
+    TableName: db.tableName, IndexName: 'gsi3', KeyConditionExpression: 'gsi3pk = :p AND begins_with(gsi3sk, :s)',
+    ExpressionAttributeValues: { ':p': indexKeys.customerItems(c), ':s': 'ORDER#' }, ScanIndexForward: false, Limit: limit,
+  }))));
+  return pages.flatMap((p) => (p.Items ?? []).map(strip)).sort((a, b) => b.placed_at - a.placed_at).slice(0, limit);
+}
+
+/** Orders by the numbers customers see, as far as they belong to one of `customerIds` (1–2 round trips). */
+export async function ordersByNumber(db: Db, numbers: readonly string[], customerIds: ReadonlySet<string>): Promise<Map<string, OrderRecord>> {
+  const out = new Map<string, OrderRecord>();
+  if (numbers.length === 0) return out;
+  const get = async (keyList: Array<{ pk: string; sk: string }>) => {
+    const res = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.tableName]: { Keys: keyList.slice(0, 100) } } }));
+    return res.Responses?.[db.tableName] ?? [];
+  };
+  const pointers = (await get([...new Set(numbers)].map((n) => orderKeys.number(n))))
+    .filter((p) => typeof p.customer_id === 'string' && customerIds.has(p.customer_id));
+  if (pointers.length === 0) return out;
+  for (const o of (await get(pointers.map((p) => orderKeys.order(String(p.order_id))))).map(strip)) {
+    if (o.customer_id && customerIds.has(o.customer_id)) out.set(o.number, o);
+  }
+  return out;
+}
