@@ -17,6 +17,7 @@ import { templateRoutes } from './template-routes.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
+import { assignmentRoutes } from './assignment-routes.js';
 import { listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
 import type { SlaSettings } from '../../domain/sla/policy.js';
@@ -39,6 +40,8 @@ export interface AgentApiDeps {
   readonly media?: MediaStore;
   /** Lifetime of signed attachment URLs in seconds (CONFLUO_MEDIA_URL_SECONDS). */
   readonly mediaUrlSeconds?: number;
+  /** CONFLUO_AGENT_DEFAULT_CAPACITY: capacity of agents no supervisor configured. */
+  readonly defaultCapacity?: number;
 }
 
 export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
@@ -118,6 +121,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...slaRoutes(deps),
     ...kpiRoutes(deps),
     ...webchatRoutes(deps),
+    ...assignmentRoutes(deps),
   ];
 
 }
