@@ -25,13 +25,13 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { chooseAgent, DEFAULT_CAPACITY, offlineReturnPlan, type AgentState, type Presence, type TeamSettings, type TicketNeeds } from '../domain/assignment.js';
 import { ACTIVE_STATUSES, isActive } from '../domain/ticket.js';
-import { StoreError, type Db } from './db.js';
+import { isConditionalCheckFailed, StoreError, type Db } from './db.js';
 import { batchGet, loadTickets, stripKeys } from './identity.js';
 import { feedItem, timelineItem } from './inbound.js';
 import { listCustomerItems } from './reads.js';
 import { queryShards } from './sharded-query.js';
 import { indexKeys, keys } from './table.js';
-import { transact, type TxItem } from './tickets.js';
+import { transact, updateIfStill, type TxItem } from './tickets.js';
 import type { FeedEvent, TicketRecord } from './records.js';
 
 export interface AgentRecord extends AgentState {
@@ -121,11 +121,14 @@ export async function heldTickets(db: Db, agentId: string): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------
 // Agent and team settings
 
+const AGENT_NAMES = { '#id': 'id', '#load': 'load', '#cap': 'capacity', '#pres': 'presence', '#pat': 'presence_at', '#upd': 'updated_at' } as const;
+
 /** Fields every agent write keeps present: the listing keys, and defaults the conditions read. */
 function agentBase(id: string, defaultCapacity: number) {
   return {
-    set: ['id = :id', 'gsi3pk = :g3pk', 'gsi3sk = :g3sk', '#load = if_not_exists(#load, :zero)', 'capacity = if_not_exists(capacity, :defcap)'],
-    names: { '#load': 'load' },
+    set: ['#id = :id', 'gsi3pk = :g3pk', 'gsi3sk = :g3sk', '#load = if_not_exists(#load, :zero)', '#cap = if_not_exists(#cap, :defcap)'],
+    // Every attribute by alias: `capacity`, `name`, `load`… are DynamoDB reserved words.
+    names: AGENT_NAMES,
     values: { ':id': id, ':g3pk': indexKeys.agentListing(id).gsi3pk, ':g3sk': indexKeys.agentListing(id).gsi3sk, ':zero': 0, ':defcap': defaultCapacity },
   };
 }
@@ -140,11 +143,11 @@ export async function setPresence(db: Db, args: { agentId: string; presence: Pre
     const before = await getAgent(db, args.agentId);
     const from = before?.presence ?? 'offline';
     const base = agentBase(args.agentId, args.defaultCapacity);
-    const sets = [...base.set, 'presence = :p', 'updated_at = :now', ...(args.name ? ['#name = :name'] : []), ...(from !== args.presence || !before ? ['presence_at = :now'] : [])];
+    const sets = [...base.set, '#pres = :p', '#upd = :now', ...(args.name ? ['#name = :name'] : []), ...(from !== args.presence || !before ? ['#pat = :now'] : [])];
     const names: Record<string, string> = { ...base.names, ...(args.name ? { '#name': 'name' } : {}) };
     const values: Record<string, unknown> = { ...base.values, ':p': args.presence, ':now': args.now, ...(args.name ? { ':name': args.name } : {}) };
     let cond = 'attribute_not_exists(pk)';
-    if (before) { cond = 'presence = :from AND updated_at = :u0'; values[':from'] = from; values[':u0'] = before.updated_at; }
+    if (before) { cond = '#pres = :from AND #upd = :u0'; values[':from'] = from; values[':u0'] = before.updated_at; }
     const items: TxItem[] = [{ Update: { TableName: db.tableName, Key: keys.agent(args.agentId), UpdateExpression: `SET ${sets.join(', ')}`, ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values } }];
     if (from !== args.presence) {
       const id = args.newId(args.now);
@@ -162,12 +165,13 @@ export async function setPresence(db: Db, args: { agentId: string; presence: Pre
  */
 export async function configureAgent(db: Db, args: { agentId: string; capacity?: number; languages?: readonly string[]; channels?: readonly string[]; defaultCapacity: number; now: number }): Promise<AgentRecord> {
   const base = agentBase(args.agentId, args.defaultCapacity);
-  const sets = [...base.set.filter((s) => !(args.capacity !== undefined && s.startsWith('capacity'))), 'updated_at = :now', 'presence = if_not_exists(presence, :off)', 'presence_at = if_not_exists(presence_at, :now)'];
+  const sets = [...base.set.filter((s) => !(args.capacity !== undefined && s.startsWith('#cap'))), '#upd = :now', '#pres = if_not_exists(#pres, :off)', '#pat = if_not_exists(#pat, :now)'];
   const values: Record<string, unknown> = { ...base.values, ':now': args.now, ':off': 'offline' };
-  if (args.capacity !== undefined) { sets.push('capacity = :cap'); values[':cap'] = args.capacity; delete values[':defcap']; }
-  if (args.languages !== undefined) { sets.push('languages = :langs'); values[':langs'] = args.languages.map((l) => l.toLowerCase()); }
-  if (args.channels !== undefined) { sets.push('channels = :chans'); values[':chans'] = [...args.channels]; }
-  await db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.agent(args.agentId), UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: base.names, ExpressionAttributeValues: values }));
+  if (args.capacity !== undefined) { sets.push('#cap = :cap'); values[':cap'] = args.capacity; delete values[':defcap']; }
+  const names: Record<string, string> = { ...base.names };
+  if (args.languages !== undefined) { sets.push('#langs = :langs'); names['#langs'] = 'languages'; values[':langs'] = args.languages.map((l) => l.toLowerCase()); }
+  if (args.channels !== undefined) { sets.push('#chans = :chans'); names['#chans'] = 'channels'; values[':chans'] = [...args.channels]; }
+  await db.doc.send(new UpdateCommand({ TableName: db.tableName, Key: keys.agent(args.agentId), UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values }));
   return (await getAgent(db, args.agentId))!;
 }
 
@@ -198,16 +202,16 @@ const agentLoadItem = (db: Db, agentId: string, delta: 1 | -1, defaultCapacity: 
   // A manual assignment to someone without an item yet creates it (offline, default capacity).
   return { Update: {
     TableName: db.tableName, Key: keys.agent(agentId),
-    UpdateExpression: `SET id = :id, gsi3pk = :g3pk, gsi3sk = :g3sk, capacity = if_not_exists(capacity, :defcap), presence = if_not_exists(presence, :off), presence_at = if_not_exists(presence_at, :zero), updated_at = if_not_exists(updated_at, :zero), #load = if_not_exists(#load, :zero) + :d`,
+    UpdateExpression: `SET #id = :id, gsi3pk = :g3pk, gsi3sk = :g3sk, #cap = if_not_exists(#cap, :defcap), #pres = if_not_exists(#pres, :off), #pat = if_not_exists(#pat, :zero), #upd = if_not_exists(#upd, :zero), #load = if_not_exists(#load, :zero) + :d`,
     ExpressionAttributeNames: base.names, ExpressionAttributeValues: { ...base.values, ':off': 'offline', ':d': delta },
   } };
 };
 
-const holdItem = (ticketId: string, agentId: string) => ({ ...keys.ticketHold(ticketId), ...indexKeys.agentHold(agentId, ticketId), ticket_id: ticketId, agent: agentId });
+const holdItem = (ticketId: string, agentId: string) => ({ ...keys.ticketHold(ticketId), ...indexKeys.agentHold(agentId, ticketId), ticket_id: ticketId, held_by: agentId });
 
 async function getHold(db: Db, ticketId: string): Promise<string | null> {
   const r = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.ticketHold(ticketId), ConsistentRead: true }));
-  return r.Item ? String(r.Item.agent) : null;
+  return r.Item ? String(r.Item.held_by) : null;
 }
 
 /** The agent an active assigned ticket must count against (null: none). */
@@ -226,10 +230,10 @@ export async function reconcileHold(db: Db, ticketId: string, defaultCapacity: n
     const T = db.tableName;
     const items: TxItem[] = [];
     if (desired) {
-      items.push({ Put: { TableName: T, Item: holdItem(ticketId, desired), ConditionExpression: current ? 'agent = :cur' : 'attribute_not_exists(pk)', ...(current ? { ExpressionAttributeValues: { ':cur': current } } : {}) } });
+      items.push({ Put: { TableName: T, Item: holdItem(ticketId, desired), ConditionExpression: current ? 'held_by = :cur' : 'attribute_not_exists(pk)', ...(current ? { ExpressionAttributeValues: { ':cur': current } } : {}) } });
       items.push(agentLoadItem(db, desired, 1, defaultCapacity));
     } else {
-      items.push({ Delete: { TableName: T, Key: keys.ticketHold(ticketId), ConditionExpression: 'agent = :cur', ExpressionAttributeValues: { ':cur': current } } });
+      items.push({ Delete: { TableName: T, Key: keys.ticketHold(ticketId), ConditionExpression: 'held_by = :cur', ExpressionAttributeValues: { ':cur': current } } });
     }
     if (current) items.push(agentLoadItem(db, current, -1, defaultCapacity));
     if (ticket) items.push({ ConditionCheck: { TableName: T, Key: keys.ticket(ticketId), ConditionExpression: 'updated_at = :u', ExpressionAttributeValues: { ':u': ticket.updated_at } } });
@@ -273,14 +277,14 @@ export async function assignTicket(db: Db, args: { ticket: TicketRecord; agent: 
     { Update: {
       TableName: T, Key: keys.ticket(t.id),
       UpdateExpression: 'SET assignee = :a, updated_at = :u1, gsi1sk = :g, gsi2sk = :g',
-      ConditionExpression: `attribute_not_exists(assignee) AND team = :team AND updated_at = :u0 AND #s IN (${Object.keys(statuses).join(', ')})`,
-      ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':a': a.id, ':u1': at, ':g': g, ':team': args.team.code, ':u0': t.updated_at, ...statuses },
+      ConditionExpression: `attribute_not_exists(assignee) AND #team = :team AND updated_at = :u0 AND #s IN (${Object.keys(statuses).join(', ')})`,
+      ExpressionAttributeNames: { '#s': 'status', '#team': 'team' }, ExpressionAttributeValues: { ':a': a.id, ':u1': at, ':g': g, ':team': args.team.code, ':u0': t.updated_at, ...statuses },
     } },
     { Update: {
       TableName: T, Key: keys.agent(a.id),
-      UpdateExpression: 'SET #load = #load + :one, last_assigned_at = :at',
-      ConditionExpression: 'presence = :avail AND #load = :l AND #load < capacity',
-      ExpressionAttributeNames: { '#load': 'load' }, ExpressionAttributeValues: { ':one': 1, ':at': at, ':avail': 'available', ':l': a.load },
+      UpdateExpression: 'SET #load = #load + :one, #last = :at',
+      ConditionExpression: '#pres = :avail AND #load = :l AND #load < #cap',
+      ExpressionAttributeNames: { '#load': 'load', '#pres': 'presence', '#cap': 'capacity', '#last': 'last_assigned_at' }, ExpressionAttributeValues: { ':one': 1, ':at': at, ':avail': 'available', ':l': a.load },
     } },
     { Put: { TableName: T, Item: holdItem(t.id, a.id), ConditionExpression: 'attribute_not_exists(pk)' } },
     timelineItem(db, { type: 'event', id: args.newId(at), ticket_id: t.id, at, event: 'ticket.assigned', data }),
@@ -303,12 +307,50 @@ async function needsOf(db: Db, t: TicketRecord, agents: readonly AgentState[]): 
 /** Passes over a queue at most per drain; every lost race is another assigner's progress. */
 const MAX_PASSES = 60;
 
+/** How long a drainer holds a team's queue before another may take over (real time: it guards a running process, not business time). */
+const LEASE_MS = 30_000;
+
 /**
  * Assign the tickets waiting in `teamCode`'s queue, oldest first, while its members can take them.
- * Safe to run anywhere any number of times at once (every write is conditional); answers how many
- * tickets this call assigned.
+ * Answers how many tickets this call assigned.
+ *
+ * One drainer per team at a time, through a lease (`DRAIN#<team>`): sixty tickets arriving at once
+ * would otherwise start sixty drains racing for the same queue head and the same five agents, each
+ * lost race costing a re-read — quadratic work. A call that finds the lease taken flags it
+ * (`again`) and returns; the holder drains once more before it lets go (its release is conditional
+ * on no flag). Correctness never rests on the lease — every assignment stays conditional — so a
+ * holder that died only delays its team's queue until the lease expires and the next trigger.
  */
 export async function drainQueue(db: Db, teamCode: string, w: Writer & { defaultCapacity: number }): Promise<number> {
+  const T = db.tableName;
+  const key = keys.teamDrainLease(teamCode);
+  const owner = w.newId(w.now);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      await db.doc.send(new PutCommand({ TableName: T, Item: { ...key, owner, expires: Date.now() + LEASE_MS, again: false }, ConditionExpression: 'attribute_not_exists(pk) OR expires < :now', ExpressionAttributeValues: { ':now': Date.now() } }));
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+      // Taken: ask the holder for one more pass; if it let go meanwhile, try to take it again.
+      if (await updateIfStill(db, { Key: key, UpdateExpression: 'SET again = :t', ConditionExpression: 'attribute_exists(pk) AND expires >= :now', ExpressionAttributeValues: { ':t': true, ':now': Date.now() } })) return 0;
+      continue;
+    }
+    let assigned = 0;
+    for (;;) {
+      await db.doc.send(new UpdateCommand({ TableName: T, Key: key, UpdateExpression: 'SET again = :f, expires = :exp', ConditionExpression: '#o = :o', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':f': false, ':o': owner, ':exp': Date.now() + LEASE_MS } }));
+      assigned += await drainPasses(db, teamCode, w);
+      try {
+        await db.doc.send(new DeleteCommand({ TableName: T, Key: key, ConditionExpression: '#o = :o AND again = :f', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':o': owner, ':f': false } }));
+        return assigned;
+      } catch (e) {
+        if (!isConditionalCheckFailed(e)) throw e;
+        // Flagged while draining: once more.
+      }
+    }
+  }
+  throw new StoreError('drain could neither take nor flag the team\'s lease', { cause: { stage: 'drain', team: teamCode } });
+}
+
+async function drainPasses(db: Db, teamCode: string, w: Writer & { defaultCapacity: number }): Promise<number> {
   let assigned = 0;
   for (let pass = 1; pass <= MAX_PASSES; pass++) {
     const team = await getTeam(db, teamCode);
@@ -382,7 +424,7 @@ export async function returnOfflineTickets(db: Db, args: { agentId: string; sinc
         ConditionExpression: 'assignee = :a AND #s = :new AND updated_at = :u0 AND (attribute_not_exists(first_response_at) OR first_response_at = :null)',
         ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':a': args.agentId, ':new': 'new', ':u0': t.updated_at, ':null': null, ':u1': at, ':g': indexKeys.inbox(at, t.id).gsi1sk },
       } },
-      { Delete: { TableName: T, Key: keys.ticketHold(t.id), ConditionExpression: 'agent = :a', ExpressionAttributeValues: { ':a': args.agentId } } },
+      { Delete: { TableName: T, Key: keys.ticketHold(t.id), ConditionExpression: 'held_by = :a', ExpressionAttributeValues: { ':a': args.agentId } } },
       agentLoadItem(db, args.agentId, -1, args.defaultCapacity),
       { Put: { TableName: T, Item: { ...keys.teamQueueEntry(t.team, t.created_at, t.id), ticket_id: t.id, queued_at: t.created_at } } },
       timelineItem(db, { type: 'event', id: args.newId(at), ticket_id: t.id, at, event: 'ticket.updated', data }),

@@ -24,6 +24,7 @@
  * | team              | TEAMS                           | TEAM#<code>                |                          |                         |                           |
  * | team queue entry  | QUEUE#<team>                    | <created ms>#<ticket id>   |                          |                         |                           |
  * | ticket hold       | TICKET#<id>                     | HOLD                       |                          |                         | HOLDS#<agent id> / TICKET#<id>
+ * | team drain lease  | DRAIN#<team>                    | DRAIN                      |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
  * owns it (written in the same transaction as the identity that brought it; conditional, so two
@@ -38,7 +39,7 @@
  * Agent, team, team queue entry and ticket hold: automatic assignment (functions/store/agents.ts):
  * an agent's presence, capacity, skills and load (the number of its holds); a team's members and
  * settings (one partition for all teams: written by supervisors, read per assignment); a ticket
- * waiting for a free agent of its team (oldest first); which agent a ticket counts against (one
+ * waiting for a free agent of its team (oldest first); who is draining a team's queue now; which agent a ticket counts against (one
  * item per ticket, so a load is moved exactly once however often a change is redelivered).
  * One query of `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
  *
@@ -120,6 +121,7 @@ export const keys = {
   teamQueueEntry: (team: string, createdMs: number, ticketId: string) => ({ pk: `QUEUE#${team}`, sk: `${sortableMs(createdMs)}#${ticketId}` }),
   teamQueue: (team: string) => `QUEUE#${team}`,
   ticketHold: (ticketId: string) => ({ pk: `TICKET#${ticketId}`, sk: 'HOLD' }),
+  teamDrainLease: (team: string) => ({ pk: `DRAIN#${team}`, sk: 'DRAIN' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;
