@@ -31,6 +31,7 @@ const MODULES: Readonly<Record<HandlerName, () => Promise<{ handler: Entry }>>> 
   'webchat-api': () => import('../functions/handlers/webchat-api.js') as Promise<{ handler: Entry }>,
   'survey-link': () => import('../functions/handlers/survey-link.js') as Promise<{ handler: Entry }>,
   media: () => import('../functions/handlers/media.js') as Promise<{ handler: Entry }>,
+  'assignment-offline': () => import('../functions/handlers/assignment-offline.js') as Promise<{ handler: Entry }>,
 };
 
 export interface LocalFunction {

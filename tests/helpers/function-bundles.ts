@@ -43,6 +43,8 @@ export const BUNDLE_BUDGETS = {
   export: 1_270_000,
   // Attachments (issue 14): the channels' media side, file-type, mailparser (e-mail parts), S3.
   media: 3_400_000,
+  // Automatic assignment's offline return (issue 15): DynamoDB only, like sla-evaluate without SES.
+  'assignment-offline': 1_260_000,
 } as const satisfies Record<HandlerName, number>;
 
 export const HANDLERS = Object.keys(BUNDLE_BUDGETS) as HandlerName[];
