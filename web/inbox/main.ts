@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
+import { PresenceSelect } from './presence.js';
 import { Api, errorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
 import { splitText } from '../../functions/channels/text.js';
 import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
@@ -207,6 +208,7 @@ function Inbox({ api, auth, signOut }: { api: Api; auth: Auth; signOut: () => vo
       <span class="sr" aria-live="polite">${announce}</span>
       <span class="spacer"></span>
       ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>Enable notifications</button>`}
+      <${PresenceSelect} api=${api} agent=${auth.agent} />
       <span class="me">${auth.name ?? auth.agent} · ${auth.role}</span>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>
