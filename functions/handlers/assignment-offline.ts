@@ -13,6 +13,7 @@ import { lambdaHandler } from '../runtime/aws.js';
 import { logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
 import { returnOfflineTickets } from '../store/agents.js';
+import { waitTimestamp } from './sla-evaluate.js';
 
 export const OfflineStepInput = z.object({
   agent_id: z.string().min(1),
@@ -43,8 +44,8 @@ export function makeAssignmentOffline(deps: { readonly db: Db; readonly clock: C
     const r = await returnOfflineTickets(deps.db, { agentId: agent_id, since, now, newId: (at) => ulid(at), defaultCapacity: deps.defaultCapacity });
     if (r.returned > 0) log.info('offline agent\'s tickets returned to the queue', { agent_id, returned: r.returned, teams: r.teams });
     return r.next === null
-      ? { agent_id, since, kind: 'done', wait_until: new Date(now).toISOString(), returned: r.returned }
-      : { agent_id, since, kind: 'wait-until', wait_until: new Date(r.next).toISOString(), returned: r.returned };
+      ? { agent_id, since, kind: 'done', wait_until: waitTimestamp(now), returned: r.returned }
+      : { agent_id, since, kind: 'wait-until', wait_until: waitTimestamp(r.next), returned: r.returned };
   };
 }
 

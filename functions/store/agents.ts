@@ -36,6 +36,8 @@ import type { FeedEvent, TicketRecord } from './records.js';
 
 export interface AgentRecord extends AgentState {
   readonly name?: string;
+  /** The agent has set a presence themselves (until then `offline` is only the default). */
+  readonly presence_set?: boolean;
   readonly presence_at: number;
   readonly updated_at: number;
 }
@@ -142,14 +144,17 @@ export async function setPresence(db: Db, args: { agentId: string; presence: Pre
   for (let attempt = 1; attempt <= 8; attempt++) {
     const before = await getAgent(db, args.agentId);
     const from = before?.presence ?? 'offline';
+    // An agent first known through a hand assignment or a supervisor's settings is `offline` by
+    // default, not by their own word: their first presence is a change (it starts the offline timer).
+    const changed = from !== args.presence || !before?.presence_set;
     const base = agentBase(args.agentId, args.defaultCapacity);
-    const sets = [...base.set, '#pres = :p', '#upd = :now', ...(args.name ? ['#name = :name'] : []), ...(from !== args.presence || !before ? ['#pat = :now'] : [])];
+    const sets = [...base.set, '#pres = :p', '#upd = :now', ...(args.name ? ['#name = :name'] : []), ...(changed ? ['#pat = :now'] : []), 'presence_set = :t'];
     const names: Record<string, string> = { ...base.names, ...(args.name ? { '#name': 'name' } : {}) };
-    const values: Record<string, unknown> = { ...base.values, ':p': args.presence, ':now': args.now, ...(args.name ? { ':name': args.name } : {}) };
+    const values: Record<string, unknown> = { ...base.values, ':p': args.presence, ':now': args.now, ':t': true, ...(args.name ? { ':name': args.name } : {}) };
     let cond = 'attribute_not_exists(pk)';
     if (before) { cond = '#pres = :from AND #upd = :u0'; values[':from'] = from; values[':u0'] = before.updated_at; }
     const items: TxItem[] = [{ Update: { TableName: db.tableName, Key: keys.agent(args.agentId), UpdateExpression: `SET ${sets.join(', ')}`, ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values } }];
-    if (from !== args.presence) {
+    if (changed) {
       const id = args.newId(args.now);
       items.push(feedItem(db, { id, type: 'agent.presence_changed', at: args.now, data: { agent_id: args.agentId, from, to: args.presence } }));
     }

@@ -15,6 +15,7 @@ import { drainQueue, drainTeamsOf, enqueueTicket, getAgent, reconcileHold, teams
 import { offlineReturnPlan } from '../../domain/assignment.js';
 import type { FeedEvent } from '../../store/records.js';
 import type { Reaction } from './reaction.js';
+import { waitTimestamp } from '../sla-evaluate.js';
 
 export interface AssignmentDeps {
   readonly db: Db;
@@ -57,7 +58,7 @@ export function assignmentReactions(deps: AssignmentDeps): Record<string, Reacti
       const plan = offlineReturnPlan(await teamsOf(deps.db, agentId), agentId, agent.presence_at, agent.presence_at);
       const first = plan.due.length > 0 ? agent.presence_at : plan.next;
       if (first === null) return;
-      await deps.startExecution(offlineExecutionName(agentId, agent.presence_at), { agent_id: agentId, since: agent.presence_at, wait_until: new Date(first).toISOString() });
+      await deps.startExecution(offlineExecutionName(agentId, agent.presence_at), { agent_id: agentId, since: agent.presence_at, wait_until: waitTimestamp(first) });
     }
   };
 
