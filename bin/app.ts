@@ -16,6 +16,8 @@
  * | webSource         | directory of the built web inbox to upload (`dist/web`)      |
  * | mediaRetentionDays| days attachment bytes are kept in the media bucket (365)     |
  * | mediaUploadOrigins| comma-separated extra origins that may upload (widget sites) |
+ * | connectInstanceArn| Amazon Connect instance: the phone channel (lib/voice.ts)    |
+ * | connectRecordings | `true`: the instance records calls (entries name them)       |
  *
  * AwsSolutions (cdk-nag v3) checks run on every synth; an unacknowledged finding fails it.
  */
@@ -59,6 +61,8 @@ new ConfluoStack(app, 'Confluo', {
   ...(context('mediaRetentionDays') ? { mediaRetentionDays: Number(context('mediaRetentionDays')) } : {}),
   ...(context('mediaUploadOrigins') ? { mediaUploadOrigins: context('mediaUploadOrigins')!.split(',').map((o) => o.trim()).filter(Boolean) } : {}),
   ...(context('webSource') ? { webInbox: { source: context('webSource')! } } : {}),
+  // The phone channel (README "Phone (Amazon Connect)"): `-c connectInstanceArn=arn:aws:connect:…:instance/…`.
+  ...(context('connectInstanceArn') ? { connectInstanceArn: context('connectInstanceArn')!, ...(context('connectRecordings') === 'true' ? { connectRecordings: true } : {}) } : {}),
   // Hosted-UI sign-in of the inbox: `-c signInDomainPrefix=acme-support`, `-c signInLocalhost=true`.
   ...(context('signInDomainPrefix') || context('signInLocalhost') === 'true'
     ? { signIn: { ...(context('signInDomainPrefix') ? { domainPrefix: context('signInDomainPrefix')! } : {}), ...(context('signInLocalhost') === 'true' ? { localhostCallback: true } : {}) } }

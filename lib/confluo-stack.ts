@@ -21,6 +21,7 @@ import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
 import { INBOUND_MAIL_PREFIX } from '../functions/domain/media.js';
 import { Store } from './store.js';
 import { SurveyLink } from './survey-link.js';
+import { Voice } from './voice.js';
 import { WebInbox, type WebInboxProps } from './web-inbox.js';
 import { WebchatApi } from './webchat-api.js';
 
@@ -179,6 +180,23 @@ export interface ConfluoStackProps extends StackProps {
   readonly mediaUrlSeconds?: number;
 
   /**
+   * An existing Amazon Connect instance (`arn:aws:connect:<region>:<account>:instance/<id>`): the
+   * phone channel (lib/voice.ts) — the caller lookup its flows invoke and its contact events on
+   * tickets. README "Phone (Amazon Connect)".
+   *
+   * @default - no phone channel: nothing of it is created
+   */
+  readonly connectInstanceArn?: string;
+
+  /**
+   * The Connect instance records calls: call entries name their recording (`CONFLUO_VOICE_RECORDINGS`).
+   * Only with `connectInstanceArn`.
+   *
+   * @default false
+   */
+  readonly connectRecordings?: boolean;
+
+  /**
    * How agents sign in to the hosted inbox: the Cognito hosted UI (authorization code + PKCE)
    * returns them to the inbox URL. Only with `webInbox` (without it the app client keeps SRP only).
    *
@@ -218,6 +236,8 @@ export class ConfluoStack extends Stack {
   public readonly webInbox?: WebInbox;
   /** The SSM path the functions read channel secrets from. */
   public readonly secretsPath: string;
+  /** The phone channel (absent without `connectInstanceArn`). */
+  public readonly voice?: Voice;
 
   constructor(scope: Construct, id: string, props: ConfluoStackProps = {}) {
     super(scope, id, props);
@@ -337,7 +357,12 @@ export class ConfluoStack extends Stack {
       ...(props.exportMessageText ? { messageText: true } : {}),
       ...(this.slaWorkflow.defaultsJson ? { slaDefaultsJson: this.slaWorkflow.defaultsJson } : {}),
     });
+    // Before Observability, which alarms on every function of the stack.
+    if (props.connectInstanceArn) {
+      this.voice = new Voice(this, 'Voice', { connectInstanceArn: props.connectInstanceArn, store: this.store, ...(props.connectRecordings ? { recordings: true } : {}) });
+    }
     this.observability = new Observability(this, 'Observability', {
+      ...(this.voice ? { voice: this.voice } : {}),
       ingest: this.ingest,
       processing: this.processing,
       outbound: this.outbound,

@@ -32,6 +32,8 @@ export interface ObservabilityProps {
   readonly slaWorkflow: SlaWorkflow;
   readonly surveyWorkflow: SurveyWorkflow;
   readonly export: Export;
+  /** The phone channel (lib/voice.ts), when the stack has a Connect instance. */
+  readonly voice?: { metricDlqDepth(props?: MetricOptions): IMetric; metricLookupFailures(props?: Pick<MetricOptions, 'period' | 'label'>): IMetric };
   /** Inbound attachment jobs (its DLQ holds only a defect's jobs: platform failures are recorded on the message). */
   readonly inboundMedia?: { metricDlqDepth(props?: MetricOptions): IMetric };
 
@@ -131,6 +133,12 @@ export class Observability extends Construct {
     if (props.inboundMedia) {
       alarm('MediaDlqAlarm', props.inboundMedia.metricDlqDepth({ period: Duration.minutes(5) }),
         'An attachment job failed 5 times for a reason of ours (platform failures and oversize files are recorded on the message, never dead-lettered); its error is in the media function logs.');
+    }
+    if (props.voice) {
+      alarm('VoiceEventsDlqAlarm', props.voice.metricDlqDepth({ period: Duration.minutes(5) }),
+        'An Amazon Connect contact event could not be filed after its retries and is in the voice events DLQ: that call is missing from its ticket. The voice-events function logs say why; redrive it after fixing the cause (filing is idempotent).');
+      alarm('VoiceLookupFailedAlarm', props.voice.metricLookupFailures({ period: Duration.minutes(5) }),
+        'The phone lookup could not read the table and answered "unknown caller" to the contact flow (callers were not recognised or routed by tier). The voice-lookup function logs say why (throttling, permissions).');
     }
     alarm('DispatchFailuresAlarm', processing.metricDispatchFailures({ period: Duration.minutes(1) }),
       'The dispatch function gave up on change-feed stream records; their metadata is in the dispatch failure queue.');

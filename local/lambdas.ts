@@ -32,6 +32,8 @@ const MODULES: Readonly<Record<HandlerName, () => Promise<{ handler: Entry }>>> 
   'survey-link': () => import('../functions/handlers/survey-link.js') as Promise<{ handler: Entry }>,
   media: () => import('../functions/handlers/media.js') as Promise<{ handler: Entry }>,
   'assignment-offline': () => import('../functions/handlers/assignment-offline.js') as Promise<{ handler: Entry }>,
+  'voice-lookup': () => import('../functions/handlers/voice-lookup.js') as Promise<{ handler: Entry }>,
+  'voice-events': () => import('../functions/handlers/voice-events.js') as Promise<{ handler: Entry }>,
 };
 
 export interface LocalFunction {

@@ -31,7 +31,7 @@ import { verifyAgentToken } from './agent-auth.js';
 import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api.js';
 import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
 import { eventSourceMappingsOf } from './stream-events.js';
-import { LOCAL_REGION, synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
+import { functionsOf, LOCAL_REGION, synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
 import { ASSIGNMENT_MACHINE, LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
 
 export interface RuntimeOptions {
@@ -260,6 +260,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       config, clock, outbox, settle, feedHub, simulator,
       queues: () => ([[inbound, inboundDlq], [outbound, outboundDlq], [mediaQueue, mediaDlq]] as const).map(([q, dlq]) => ({ ...q.stats(), dlqEntries: dlq.dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3, mediaSigner,
+      // The phone channel's functions, when the template has them (local/template.ts synthesises a placeholder Connect instance).
+      ...(hasHandler(template, 'voice-lookup') ? {
+        connect: {
+          lookup: (event: unknown) => (lambdas ? lambdas.invoke(lambdas.idOf('voice-lookup'), event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
+          events: (event: unknown) => (lambdas ? lambdas.invoke(lambdas.idOf('voice-events'), event) : Promise.reject(new RuntimeError('runtime: not started yet'))),
+        },
+      } : {}),
     });
     const port = opts.port ?? Number(config.PORT);
     await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(port, '127.0.0.1', () => res()); });
@@ -385,3 +392,8 @@ function maxReceiveCountOf(template: Template, queueId: string): number {
   return policy.maxReceiveCount;
 }
 
+
+/** Whether a function of the template runs `handler`. */
+function hasHandler(template: Template, handler: string): boolean {
+  return [...functionsOf(template).values()].includes(handler);
+}

@@ -31,6 +31,7 @@ import { roleOfGroups } from '../functions/handlers/agent-api/router.js';
 import { createWebRoutes } from './web.js';
 import { NotSettledError } from './settle.js';
 import { SimulatorRule, type PlatformSimulator } from './platform-simulator.js';
+import { connectSample, SampleRequest } from './connect-samples.js';
 
 export interface LocalServerDeps {
   /** The template's HTTP APIs. */
@@ -50,6 +51,8 @@ export interface LocalServerDeps {
   readonly feedHub?: FeedHub;
   /** Platform answers armed with `POST /dev/simulator` (absent: the endpoint answers 404). */
   readonly simulator?: PlatformSimulator;
+  /** The phone channel's functions (absent without a Connect instance in the template: the endpoints answer 404). */
+  readonly connect?: { readonly lookup: (event: unknown) => Promise<unknown>; readonly events: (event: unknown) => Promise<unknown> };
 }
 
 /** Comment line sent to idle event streams (keeps proxies from closing them). */
@@ -243,6 +246,22 @@ export function createLocalServer(deps: LocalServerDeps): Server {
         deps.simulator.arm(r.data);
         return send(res, 200, { rules: deps.simulator.list() });
       }
+    }
+    // Amazon Connect (issue 16): a flow's lookup and contact events, through the same handler exports.
+    if ((path === '/dev/connect/lookup' || path === '/dev/connect/events') && method === 'POST' && deps.connect) {
+      const body = await json();
+      if (body === undefined || typeof body !== 'object' || body === null) return bad('expected a Connect event (or a list of contact events), or {"sample": "<name>", "contactId", "phone", "at"}');
+      const sample = SampleRequest.safeParse(body);
+      let event: unknown = body;
+      if ('sample' in body) {
+        if (!sample.success) return bad('expected {"sample": "<name>", "contactId"?: "…", "phone"?: "+…", "at"?: "<ISO time>", "parameters"?: {…}}');
+        try { event = connectSample(sample.data, deps.clock.now()); } catch (e) { return bad((e as Error).message); }
+      }
+      if (path === '/dev/connect/lookup') return send(res, 200, await deps.connect.lookup(event));
+      const events = Array.isArray(event) ? event : [event];
+      const results: unknown[] = [];
+      for (const e of events) results.push(await deps.connect.events(e));
+      return send(res, 200, { results });
     }
     const s3 = /^\/dev\/s3\/([a-z0-9.-]{3,63})\/(.+)$/.exec(path);
     if (s3 && method === 'PUT') {

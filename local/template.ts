@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 export const LOCAL_ACCOUNT = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
+/** The Amazon Connect instance the local stack is synthesised with (a placeholder: nothing calls it). */
+export const LOCAL_CONNECT_INSTANCE_ARN = `arn:aws:connect:${LOCAL_REGION}:${LOCAL_ACCOUNT}:instance/00000000-0000-4000-8000-00000000c0de`;
 
 export interface TemplateResource {
   readonly Type: string;
@@ -70,7 +72,7 @@ function synthesisKey(): string {
 
 let synthesized: Promise<SynthesizedStack> | undefined;
 
-/** The ConfluoStack's template (default props, as `npx cdk deploy` without context builds it) and its roles. */
+/** The ConfluoStack's template (default props, as `npx cdk deploy` without context builds it, plus a placeholder Connect instance) and its roles. */
 export function synthesizedStack(): Promise<SynthesizedStack> {
   synthesized ??= (async () => {
     const cacheFile = join(REPO_ROOT, 'node_modules', '.cache', 'confluo', `stack-${synthesisKey()}.json`);
@@ -81,7 +83,9 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
       import('aws-cdk-lib'), import('aws-cdk-lib/assertions'), import('../lib/confluo-stack.js'),
     ]);
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new ConfluoStack(app, 'Confluo');
+    // With a placeholder Connect instance, so the phone channel's functions exist locally
+    // (`POST /dev/connect/lookup`, `/dev/connect/events`); nothing here talks to Connect.
+    const stack = new ConfluoStack(app, 'Confluo', { connectInstanceArn: LOCAL_CONNECT_INSTANCE_ARN });
     const template = Assertions.fromStack(stack).toJSON() as Template;
     const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
     const out: SynthesizedStack = {

@@ -70,6 +70,13 @@ export const SCHEMAS: Readonly<Record<Dataset, { readonly key: string; readonly 
       c('backlog', 'boolean', 'KPI fact: still active at export time'),
       c('survey_scale', 'varchar', 'csat or nps (null: no answered survey)'),
       c('survey_score', 'integer', 'survey score'),
+      // Added later: new columns go at the end (Glue table and older Parquet files read by name; a missing column reads null).
+      c('tier', 'varchar', 'customer tier copied onto the ticket, e.g. vip (null: none)'),
+      c('contract', 'varchar', 'contract copied with the tier (null: none)'),
+      c('calls_answered', 'integer', 'KPI fact: inbound phone calls an agent answered'),
+      c('calls_abandoned', 'integer', 'KPI fact: inbound phone calls nobody answered that want a call-back'),
+      c('call_wait_ms', 'bigint', 'KPI fact: summed queue wait of the inbound calls that queued, ms'),
+      c('calls_waited', 'integer', 'KPI fact: inbound calls that queued'),
     ],
   },
   messages: {
@@ -111,7 +118,7 @@ export const SCHEMAS: Readonly<Record<Dataset, { readonly key: string; readonly 
   },
   events: {
     key: 'event_id', partitionedBy: 'day of the event (at, UTC)',
-    doc: 'The change feed: ticket opened/reopened, message received, outbound queued, SLA escalated/breached, survey …',
+    doc: 'The change feed: ticket opened/reopened, message received, outbound queued, SLA escalated/breached, survey …; phone calls as `call.completed` (direction, outcome, queue_id, agent_id, wait_seconds, talk_seconds, disconnect_reason — no number, audio or transcript), `call.answered`, `callback.requested`, `callback.completed`',
     columns: [
       c('event_id', 'varchar', 'event id (ULID)'),
       c('type', 'varchar', 'e.g. ticket.opened, sla.breached'),
@@ -168,6 +175,7 @@ export interface ExportTicket {
   readonly closed_at: number | null; readonly last_inbound_at: number | null; readonly last_outbound_at: number | null; readonly message_count?: number;
   readonly sla: { readonly policy?: string; readonly breached?: readonly string[]; readonly escalation_level?: number } | null;
   readonly survey: Readonly<Record<string, unknown>> | null;
+  readonly tier?: string | null; readonly contract?: string | null;
 }
 
 export function ticketRow(t: ExportTicket, f: TicketFacts): Row {
@@ -184,6 +192,8 @@ export function ticketRow(t: ExportTicket, f: TicketFacts): Row {
     agent_replies: f.agent_replies, customer_messages: f.customer_messages, reopens: f.reopens,
     reopened_within_7d: f.reopened_within_7d, ever_resolved: f.ever_resolved, fcr: f.fcr, sla_met: f.sla_met, backlog: f.backlog,
     survey_scale: f.survey_scale, survey_score: f.survey_score,
+    tier: t.tier ?? null, contract: t.contract ?? null,
+    calls_answered: f.calls_answered, calls_abandoned: f.calls_abandoned, call_wait_ms: f.call_wait_ms, calls_waited: f.calls_waited,
   };
 }
 

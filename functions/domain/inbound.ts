@@ -7,6 +7,10 @@ import { z } from 'zod';
 
 export const CHANNELS = [
   'telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat',
+  // Phone calls through Amazon Connect (issue 16): not a webhook channel — no adapter in the
+  // channel registry, no `/webhooks/voice`; calls come from the Connect lookup and contact events
+  // (functions/domain/voice.ts), and replies are calls the agent makes.
+  'voice',
 ] as const;
 export const Channel = z.enum(CHANNELS);
 export type Channel = z.infer<typeof Channel>;

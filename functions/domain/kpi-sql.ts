@@ -8,6 +8,7 @@
  * t-digest, close but not equal to the API's linear interpolation).
  */
 import { GROUP_BY, KPI_FIELDS, type GroupBy, type KpiSet } from './kpi.js';
+import { TierCode } from './tier.js';
 
 export type SqlDialect = 'duckdb' | 'athena';
 
@@ -55,6 +56,9 @@ export const KPI_SQL: Readonly<Record<keyof KpiSet, (d: SqlDialect) => string>> 
   sla_eligible: () => 'count(sla_met)',
   sla_met: count('sla_met'),
   sla_attainment: () => `CAST(${countWhere('sla_met')} AS DOUBLE) / nullif(count(sla_met), 0)`,
+  calls_answered: () => 'coalesce(sum(calls_answered), 0)',
+  calls_abandoned: () => 'coalesce(sum(calls_abandoned), 0)',
+  call_wait_avg_ms: () => `CAST(sum(call_wait_ms) AS DOUBLE) / nullif(sum(calls_waited), 0)`,
 };
 
 /** Named KPI queries (`--kpi <name>`): which KpiSet columns each one shows. */
@@ -69,13 +73,14 @@ export const NAMED_KPIS: Readonly<Record<string, { readonly title: string; reado
   csat: { title: 'CSAT (average score, share satisfied)', columns: ['csat_responses', 'csat_avg', 'csat_satisfied_rate'] },
   nps: { title: 'Net promoter score', columns: ['nps_responses', 'nps_promoters', 'nps_detractors', 'nps_score'] },
   sla_attainment: { title: 'SLA attainment', columns: ['sla_eligible', 'sla_met', 'sla_attainment'] },
+  calls: { title: 'Phone calls answered and abandoned, average queue wait (ms)', columns: ['calls_answered', 'calls_abandoned', 'call_wait_avg_ms'] },
 };
 
 export class KpiSqlError extends Error {
   override readonly name = 'KpiSqlError';
 }
 
-const GROUP_COLUMN: Readonly<Record<GroupBy, string>> = { channel: 'channel', category: 'category', agent: 'assignee' };
+const GROUP_COLUMN: Readonly<Record<GroupBy, string>> = { channel: 'channel', category: 'category', agent: 'assignee', tier: 'tier' };
 
 /** `2026-01-02 03:04:05.678` — a timestamp literal both dialects read as UTC wall time. */
 const tsLiteral = (ms: number) => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
@@ -86,6 +91,8 @@ export interface KpiQueryOptions {
   readonly from?: number;
   readonly to?: number;
   readonly groupBy?: GroupBy | null;
+  /** Only tickets of this customer tier (a lowercase code, functions/domain/tier.ts). */
+  readonly tier?: string | null;
   readonly dialect?: SqlDialect;
   /** Table or view to read (default `tickets`). */
   readonly table?: string;
@@ -101,6 +108,11 @@ export function kpiSql(name: string, opts: KpiQueryOptions = {}): string {
   const dialect = opts.dialect ?? 'duckdb';
   if (opts.groupBy && !GROUP_BY.includes(opts.groupBy)) throw new KpiSqlError(`groupBy must be one of ${GROUP_BY.join(', ')}`);
   const where = ["status <> 'merged'"];
+  if (opts.tier !== undefined && opts.tier !== null) {
+    // Only codes reach the SQL text: the tier grammar has no quote or space.
+    if (!TierCode.safeParse(opts.tier).success) throw new KpiSqlError('tier must be a lowercase code such as vip');
+    where.push(`tier = '${opts.tier}'`);
+  }
   // dt = the UTC day a ticket was opened: the day bounds prune partitions (Athena partition projection).
   if (opts.from !== undefined) where.push(`created_at >= ${tsLiteral(opts.from)}`, `dt >= '${day(opts.from)}'`);
   if (opts.to !== undefined) where.push(`created_at < ${tsLiteral(opts.to)}`, `dt <= '${day(opts.to)}'`);

@@ -31,6 +31,12 @@
  * - **NPS**: `survey.score` on the NPS scale (0–10): % promoters (9–10) − % detractors (0–6).
  * - **SLA attainment**: tickets with an SLA block whose `breached` list is empty / tickets with an
  *   SLA block.
+ * - **Tier**: a report may be limited to the tickets of one customer tier (the tier copied onto the
+ *   ticket, functions/domain/tier.ts) or grouped by tier (null key: no tier).
+ * - **Calls** (phone, issue 16; calls on the cohort's tickets): answered = inbound calls an agent
+ *   took; abandoned = inbound calls nobody answered that want a call-back (hung up in the queue,
+ *   or after hours); average wait = mean queue wait of the inbound calls that queued (answered or
+ *   abandoned), ms.
  * - **Volume**: tickets in the cohort. **Backlog**: those of them still active (new, open,
  *   pending_customer, on_hold) at the time of the report.
  * - Percentiles interpolate linearly between closest ranks (DuckDB `quantile_cont`, numpy
@@ -60,6 +66,9 @@ export interface KpiTicket {
   readonly resolved_at: number | null;
   readonly sla: { readonly policy?: string; readonly breached?: readonly string[]; readonly calendar?: string } | null;
   readonly survey: Readonly<Record<string, unknown>> | null;
+  /** Customer tier and contract copied onto the ticket (functions/domain/tier.ts); absent = none. */
+  readonly tier?: string | null;
+  readonly contract?: string | null;
 }
 
 /** The timeline fields KPIs read (stored MessageEntry / NoteEntry / EventEntry satisfy it). */
@@ -70,6 +79,9 @@ export interface KpiTimelineEntry {
   readonly outbound_kind?: string;
   readonly event?: string;
   readonly data?: Readonly<Record<string, unknown>>;
+  /** Phone calls carry their facts here (functions/domain/voice.ts `CallFacts`). */
+  readonly channel?: string;
+  readonly extras?: Readonly<Record<string, unknown>>;
 }
 
 export type SurveyScale = 'csat' | 'nps';
@@ -81,6 +93,8 @@ export interface TicketFacts {
   readonly channel: string;
   readonly category: string | null;
   readonly assignee: string | null;
+  /** The ticket's customer tier (null: none). */
+  readonly tier: string | null;
   readonly created_at: number;
   readonly resolved_at: number | null;
   readonly first_response_ms: number | null;
@@ -101,6 +115,21 @@ export interface TicketFacts {
   readonly backlog: boolean;
   readonly survey_scale: SurveyScale | null;
   readonly survey_score: number | null;
+  /** Inbound phone calls an agent answered. */
+  readonly calls_answered: number;
+  /** Inbound phone calls nobody answered that want a call-back. */
+  readonly calls_abandoned: number;
+  /** Summed queue wait of the inbound calls that queued, ms, and how many they were. */
+  readonly call_wait_ms: number;
+  readonly calls_waited: number;
+}
+
+/** An inbound phone call's facts (direction, outcome, wait), when the entry is one. */
+function inboundCall(e: KpiTimelineEntry): { outcome: string; wait_seconds: number | null } | null {
+  if (e.type !== 'message' || e.channel !== 'voice' || e.direction !== 'in') return null;
+  const c = e.extras?.call as { outcome?: unknown; wait_seconds?: unknown } | undefined;
+  if (!c || typeof c.outcome !== 'string') return null;
+  return { outcome: c.outcome, wait_seconds: typeof c.wait_seconds === 'number' ? c.wait_seconds : null };
 }
 
 /** An agent reply: an outbound message that is not automatic (acknowledgement, survey, reminder). */
@@ -137,7 +166,7 @@ export function calendarResolver(settings: SlaSettings | undefined): (t: KpiTick
     const named = t.sla?.calendar ? byId.get(t.sla.calendar) : undefined;
     if (named) return named;
     const policy = settings.policies.find((p) => p.id === t.sla?.policy)
-      ?? matchPolicy(settings.policies, { priority: t.priority as Priority, channel: t.channel, category: t.category });
+      ?? matchPolicy(settings.policies, { priority: t.priority as Priority, channel: t.channel, category: t.category, tier: t.tier ?? null, contract: t.contract ?? null });
     return byId.get(policy.calendar) ?? CALENDAR_24X7;
   };
 }
@@ -156,7 +185,17 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
   let reopens = 0;
   let reopenedWithin7d = false;
   let lastResolution: number | null = null;
+  let callsAnswered = 0;
+  let callsAbandoned = 0;
+  let callWaitMs = 0;
+  let callsWaited = 0;
   for (const e of entries) {
+    const call = inboundCall(e);
+    if (call) {
+      if (call.outcome === 'answered') callsAnswered += 1;
+      else if (call.outcome === 'abandoned' || call.outcome === 'missed') callsAbandoned += 1;
+      if (call.wait_seconds !== null) { callWaitMs += call.wait_seconds * 1000; callsWaited += 1; }
+    }
     if (isCustomerMessage(e)) {
       customerMessages += 1;
       waitingSince ??= e.at;
@@ -185,6 +224,7 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     channel: ticket.channel,
     category: ticket.category ?? null,
     assignee: ticket.assignee ?? null,
+    tier: ticket.tier ?? null,
     created_at: created,
     resolved_at: ticket.resolved_at ?? null,
     first_response_ms: firstResponseMs,
@@ -202,6 +242,10 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     backlog: ACTIVE.has(ticket.status),
     survey_scale: survey?.scale ?? null,
     survey_score: survey?.score ?? null,
+    calls_answered: callsAnswered,
+    calls_abandoned: callsAbandoned,
+    call_wait_ms: callWaitMs,
+    calls_waited: callsWaited,
   };
 }
 
@@ -244,6 +288,9 @@ export interface KpiSet {
   sla_eligible: number;
   sla_met: number;
   sla_attainment: number | null;
+  calls_answered: number;
+  calls_abandoned: number;
+  call_wait_avg_ms: number | null;
 }
 
 export const KPI_FIELDS = [
@@ -258,6 +305,7 @@ export const KPI_FIELDS = [
   'csat_responses', 'csat_avg', 'csat_satisfied_rate',
   'nps_responses', 'nps_promoters', 'nps_detractors', 'nps_score',
   'sla_eligible', 'sla_met', 'sla_attainment',
+  'calls_answered', 'calls_abandoned', 'call_wait_avg_ms',
 ] as const satisfies ReadonlyArray<keyof KpiSet>;
 
 /** Linear-interpolation percentile (DuckDB `quantile_cont`); null for an empty sample. */
@@ -272,6 +320,7 @@ export function percentile(values: readonly number[], q: number): number | null 
 
 const mean = (v: readonly number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
 const rate = (n: number, d: number) => (d > 0 ? n / d : null);
+const sum = (v: readonly number[]) => v.reduce((a, b) => a + b, 0);
 const present = <T>(v: T | null): v is T => v !== null;
 
 /** The KPI set over a cohort of ticket facts (merged tickets are skipped). */
@@ -325,19 +374,24 @@ export function aggregate(all: readonly TicketFacts[]): KpiSet {
     sla_eligible: sla.length,
     sla_met: slaMet,
     sla_attainment: rate(slaMet, sla.length),
+    calls_answered: sum(facts.map((f) => f.calls_answered ?? 0)),
+    calls_abandoned: sum(facts.map((f) => f.calls_abandoned ?? 0)),
+    call_wait_avg_ms: rate(sum(facts.map((f) => f.call_wait_ms ?? 0)), sum(facts.map((f) => f.calls_waited ?? 0))),
   };
 }
 
-export const GROUP_BY = ['channel', 'category', 'agent'] as const;
+export const GROUP_BY = ['channel', 'category', 'agent', 'tier'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** The ticket attribute a report groups by (agent = the assignee). */
-export const groupKey = (f: TicketFacts, by: GroupBy): string | null => (by === 'agent' ? f.assignee : by === 'channel' ? f.channel : f.category);
+export const groupKey = (f: TicketFacts, by: GroupBy): string | null => (by === 'agent' ? f.assignee : by === 'channel' ? f.channel : by === 'tier' ? f.tier : f.category);
 
 export interface KpiReport {
   readonly from: number;
   readonly to: number;
   readonly group_by: GroupBy | null;
+  /** Only tickets of this customer tier (null: every ticket). */
+  readonly tier?: string | null;
   readonly overall: KpiSet;
   /** Ordered by key, the null key (no category / unassigned) last. */
   readonly groups: ReadonlyArray<{ readonly key: string | null } & KpiSet>;
@@ -346,9 +400,10 @@ export interface KpiReport {
 /** Is a ticket in the cohort of `[from, to)`? */
 export const inCohort = (createdAt: number, from: number, to: number) => createdAt >= from && createdAt < to;
 
-/** The report over the facts of tickets opened in `[from, to)`. */
-export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; to: number; groupBy?: GroupBy | null }): KpiReport {
-  const cohort = facts.filter((f) => f.status !== 'merged' && inCohort(f.created_at, opts.from, opts.to));
+/** The report over the facts of tickets opened in `[from, to)` (of one customer tier, when `tier` is given). */
+export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; to: number; groupBy?: GroupBy | null; tier?: string | null }): KpiReport {
+  const tier = opts.tier ?? null;
+  const cohort = facts.filter((f) => f.status !== 'merged' && inCohort(f.created_at, opts.from, opts.to) && (tier === null || f.tier === tier));
   const by = opts.groupBy ?? null;
   const groups: Array<{ key: string | null } & KpiSet> = [];
   if (by) {
@@ -360,5 +415,5 @@ export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; t
     const keys = [...buckets.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0));
     for (const k of keys) groups.push({ key: k, ...aggregate(buckets.get(k)!) });
   }
-  return { from: opts.from, to: opts.to, group_by: by, overall: aggregate(cohort), groups };
+  return { from: opts.from, to: opts.to, group_by: by, ...(tier !== null ? { tier } : {}), overall: aggregate(cohort), groups };
 }

@@ -55,6 +55,8 @@ const LOGGABLE_KEYS = new Set([
   'stage', 'code', 'error', 'error_message', 'cause_error', 'event_type', 'kind', 'url_scheme', 'detail', 'direction',
   // code lists: fields a change touched, rule ids, a dispatch reaction's name, setting names
   'changed', 'rules', 'reaction', 'keys', 'metric',
+  // phone calls (functions/domain/voice.ts `callEventData`): Amazon Connect codes
+  'outcome', 'initiation', 'disconnect_reason',
 ]);
 
 export function isLoggableKey(key: string): boolean {

@@ -33,6 +33,7 @@ import { combineReactions, type Reaction } from './reactions/reaction.js';
 import { slaReactions } from './sla-reactions.js';
 import { slaDefaultsFrom } from './sla-evaluate.js';
 import { surveyReactions } from './survey-reactions.js';
+import { tierReaction } from './reactions/tier.js';
 
 export type { Reaction };
 
@@ -120,7 +121,8 @@ export function deploymentReactions(platform: Platform, config: Config, db: Db):
   const surveyArn = config.CONFLUO_SURVEY_STATE_MACHINE_ARN;
   const assignmentArn = config.CONFLUO_ASSIGNMENT_STATE_MACHINE_ARN;
   return combineReactions(
-    { 'ticket.opened': [classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
+    // Tier before the SLA reactions (below): the ticket's first policy matches on its tier and contract.
+    { 'ticket.opened': [tierReaction({ db }), classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
     erasureReactions({ db, clock, ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}) }),
     config.CONFLUO_MEDIA_QUEUE_URL ? mediaReactions(platform.queue(config.CONFLUO_MEDIA_QUEUE_URL)) : {},
     slaArn ? slaReactions({ db, clock, defaults: slaDefaultsFrom(config), startExecution: (name, input) => platform.startExecution(slaArn, name, input) }) : {},

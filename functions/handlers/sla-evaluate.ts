@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
 import { renderEscalationEmail, type RawEmailRequest } from '../domain/sla/notify.js';
 import {
-  calendarFor, DEFAULT_SLA_SETTINGS, emailRecipient, evaluate, matchPolicy, normalize, parseSlaSettingsJson, raisePriority,
+  calendarFor, policySubject, DEFAULT_SLA_SETTINGS, emailRecipient, evaluate, matchPolicy, normalize, parseSlaSettingsJson, raisePriority,
   type FullSla, type PendingEmail, type SlaSettings, type SlaState, type SlaTicket,
 } from '../domain/sla/policy.js';
 import { lambdaHandler } from '../runtime/aws.js';
@@ -84,6 +84,7 @@ export function waitTimestamp(ms: number): string {
 export function slaTicketOf(t: TicketRecord): SlaTicket {
   return {
     id: t.id, status: t.status, priority: t.priority, channel: t.channel, category: t.category ?? null, team: t.team ?? null,
+    tier: t.tier ?? null, contract: t.contract ?? null,
     created_at: t.created_at, first_response_at: t.first_response_at ?? null, last_inbound_at: t.last_inbound_at ?? null,
     last_outbound_at: t.last_outbound_at ?? null, sla: (t.sla as SlaState | null) ?? null,
   };
@@ -124,7 +125,7 @@ export function makeSlaEvaluate(deps: SlaEvaluateDeps) {
       const settings = await loadSlaSettings(db, defaults);
       const now = deps.clock.now();
       const full0 = t.sla ?? null;
-      const policy = matchPolicy(settings.policies, { priority: full0?.policy_priority ?? t.priority, channel: t.channel, category: t.category });
+      const policy = matchPolicy(settings.policies, policySubject(t, full0?.policy_priority ?? t.priority));
       const cal = calendarFor(settings, policy);
       const s = normalize(t, cal, now);
       const decision = evaluate(t, cal, policy, now);

@@ -17,7 +17,7 @@
  */
 import { systemClock, type Clock } from '../domain/clock.js';
 import {
-  applyEvent, calendarFor, DEFAULT_SLA_SETTINGS, evaluate, matchPolicy, mergeInto, normalize,
+  applyEvent, calendarFor, policySubject, DEFAULT_SLA_SETTINGS, evaluate, matchPolicy, mergeInto, normalize,
   type FullSla, type SlaSettings, type SlaState, type SlaTicket,
 } from '../domain/sla/policy.js';
 import { logger as defaultLogger } from '../runtime/logger.js';
@@ -46,6 +46,10 @@ export const SLA_EVENT_TYPES = [
   'ticket.opened', 'ticket.reopened', 'message.received', 'outbound.queued',
   'ticket.status_changed', 'ticket.priority_changed', 'ticket.updated', 'ticket.assigned', 'ticket.handoff',
   'note.added', 'ticket.merged', 'ticket.resolved', 'ticket.closed',
+  // The customer's tier or contract changed (functions/store/organisations.ts): the policy is matched again.
+  'ticket.tier_changed',
+  // Phone (issue 16): an answered call or a call-back the customer picked up answers them.
+  'call.answered',
 ] as const;
 
 export interface SlaReactionDeps {
@@ -92,12 +96,12 @@ export function slaReactions(deps: SlaReactionDeps): Record<string, Reaction[]> 
       settings ??= await loadSlaSettings(db, defaults);
       const t = slaTicketOf(ticket);
       const now = Math.max(clock.now(), event.at);
-      const policy0 = matchPolicy(settings.policies, { priority: t.sla?.policy_priority ?? t.priority, channel: t.channel, category: t.category });
+      const policy0 = matchPolicy(settings.policies, policySubject(t, t.sla?.policy_priority ?? t.priority));
       const cal0 = calendarFor(settings, policy0);
       const before = normalize(t, cal0, event.at);
       const changed = await change(t, before, settings);
       // The policy follows the priority agents set (an escalation's raise does not re-match it).
-      const policy = matchPolicy(settings.policies, { priority: changed.policy_priority, channel: t.channel, category: t.category });
+      const policy = matchPolicy(settings.policies, policySubject(t, changed.policy_priority));
       const cal = calendarFor(settings, policy);
       const after: SlaTicket = { ...t, sla: changed };
       const decision = evaluate(after, cal, policy, now);
@@ -125,7 +129,7 @@ export function slaReactions(deps: SlaReactionDeps): Record<string, Reaction[]> 
     // Acknowledgements, surveys and other automatic messages answer nobody (DESIGN.md §2).
     if (event.type === 'outbound.queued' && event.data.kind !== 'reply') return;
     await retarget(event.ticket_id, event, (t, _s, settings) => {
-      const policy = matchPolicy(settings.policies, { priority: t.sla?.policy_priority ?? t.priority, channel: t.channel, category: t.category });
+      const policy = matchPolicy(settings.policies, policySubject(t, t.sla?.policy_priority ?? t.priority));
       return applyEvent(t, calendarFor(settings, policy), { type: event.type, at: event.at, data: event.data });
     });
   };
@@ -139,7 +143,7 @@ export function slaReactions(deps: SlaReactionDeps): Record<string, Reaction[]> 
     if (!loser) return;
     await retarget(into, event, (_t, s, settings) => {
       const lt = slaTicketOf(loser);
-      const policy = matchPolicy(settings.policies, { priority: lt.sla?.policy_priority ?? lt.priority, channel: lt.channel, category: lt.category });
+      const policy = matchPolicy(settings.policies, policySubject(lt, lt.sla?.policy_priority ?? lt.priority));
       return mergeInto(s, normalize(lt, calendarFor(settings, policy), event.at));
     });
   };

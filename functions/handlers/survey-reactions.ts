@@ -69,6 +69,8 @@ export function surveyReactions(deps: SurveyReactionDeps): Record<string, Reacti
       const ticket = await getTicket(db, event.ticket_id);
       // Reopened again (or merged) before we got here: that resolution needs no survey.
       if (!ticket || ticket.status !== 'resolved') return;
+      // A phone ticket has no text channel to ask on (issue 16): Confluo sends nothing on `voice`.
+      if (ticket.channel === 'voice') return;
       const resolvedAt = ticket.resolved_at ?? event.at;
       const previous = surveyOf(ticket.survey);
       let survey = previous;

@@ -16,7 +16,7 @@ import { systemClock } from '../domain/clock.js';
 import { dbPerTable, mediaPerBucket } from './aws-cache.js';
 import { awsSettings } from './aws-settings.js';
 import { sqsEnqueue } from './aws-queue.js';
-import { powertoolsIngestMetrics } from './metrics.js';
+import { powertoolsIngestMetrics, powertoolsVoiceMetrics } from './metrics.js';
 import { PlatformError, setDefaultPlatform, type Platform } from './platform.js';
 import type { Enqueue, MediaStore } from './ports.js';
 
@@ -50,6 +50,7 @@ export function awsEdgePlatform(options: EdgeOptions = {}): Platform {
     scratchDir: '/tmp',
     fetchCertificate: async (url) => (await import('./sns-certificate.js')).fetchSnsCertificate(url),
     ingestMetrics: powertoolsIngestMetrics(),
+    voiceMetrics: powertoolsVoiceMetrics(),
   };
 }
 

@@ -26,7 +26,7 @@ import type { Config } from './config.js';
 import { dbPerTable, mediaPerBucket } from './aws-cache.js';
 import { awsSettings } from './aws-settings.js';
 import { sqsEnqueue } from './aws-queue.js';
-import { powertoolsIngestMetrics, powertoolsProcessMetrics } from './metrics.js';
+import { powertoolsIngestMetrics, powertoolsProcessMetrics, powertoolsVoiceMetrics } from './metrics.js';
 import { fetchTransport, makePerform, type Transport } from './perform.js';
 import { setDefaultPlatform, type Platform } from './platform.js';
 import type { ChangeVisibility, Enqueue, Perform } from './ports.js';
@@ -82,6 +82,7 @@ export function awsPlatform(): Platform {
     media: mediaPerBucket((bucket) => s3MediaStore(bucket, (s3 ??= new S3Client({})))),
     fetchCertificate: fetchSnsCertificate,
     ingestMetrics: powertoolsIngestMetrics(),
+    voiceMetrics: powertoolsVoiceMetrics(),
     processMetrics: powertoolsProcessMetrics(),
   };
 }

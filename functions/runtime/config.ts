@@ -71,6 +71,9 @@ export const SETTINGS = [
   { name: 'CONFLUO_MEDIA_CHANNEL_MAX_MB', meaning: 'Per-channel limits overriding CONFLUO_MEDIA_MAX_MB, comma-separated `channel=MB` (e.g. `telegram=20,email=10`); Telegram bots cannot download files over 20 MB whatever is set' },
   { name: 'CONFLUO_MEDIA_MESSAGE_MAX_MB', meaning: 'Most bytes kept of one message\'s attachments together, in MB; attachments past it are marked `too_large`', default: '50' },
   { name: 'CONFLUO_MEDIA_URL_SECONDS', meaning: 'Lifetime of the signed attachment download URLs the Agent API answers, in seconds (1–3600)', default: '300' },
+  // phone through Amazon Connect (issue 16): README "Phone (Amazon Connect)"
+  { name: 'CONFLUO_CONNECT_INSTANCE_ARN', meaning: 'AWS only: the Amazon Connect instance whose flows call the lookup and whose contact events become calls (set by the stack with `-c connectInstanceArn=…`)' },
+  { name: 'CONFLUO_VOICE_RECORDINGS', meaning: 'The Connect instance records calls (`on`/`off`): an answered call\'s timeline entry then names its recording (the contact id in the instance\'s contact search); no audio or transcript is ever copied', default: 'off' },
   // channels (channels.md §0.13)
   { name: 'TELEGRAM_SECRET_TOKEN', meaning: 'inbound: the `secret_token` given to `setWebhook`', secret: true, channel: 'telegram' },
   { name: 'TELEGRAM_BOT_TOKEN', meaning: 'outbound: bot token for sendMessage and file downloads', secret: true, channel: 'telegram' },
@@ -145,7 +148,7 @@ const ConfigSchema = z
     for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', 'CONFLUO_AGENT_DEFAULT_CAPACITY'] as const) {
       if (!isPositiveInt(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
-    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG'] as const) {
+    for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG', 'CONFLUO_VOICE_RECORDINGS'] as const) {
       if (!['on', 'off'].includes(c[key] ?? '')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be on or off' });
     }
     if (!['csat', 'nps', 'off'].includes(c.CONFLUO_SURVEY ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SURVEY'], message: 'must be csat, nps or off' });

@@ -7,7 +7,9 @@ export type ErrorCode =
   | 'illegal_transition' | 'template_value_missing' | 'text_too_long' | 'rate_limited'
   // attachments (functions/channels/media.ts, functions/domain/agent-uploads.ts)
   | 'attachments_not_supported' | 'too_many_attachments' | 'attachment_too_large' | 'attachment_type_not_allowed' | 'attachments_too_large'
-  | 'upload_missing' | 'attachments_unavailable';
+  | 'upload_missing' | 'attachments_unavailable'
+  // phone (issue 16): replies on voice are calls
+  | 'voice_reply_not_sent';
 
 /** An error that knows its HTTP answer. `cause` carries non-personal evidence. */
 export class HttpError extends Error {

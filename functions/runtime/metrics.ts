@@ -1,6 +1,6 @@
 /** CloudWatch metrics (EMF via Powertools) for the webhook edge and the process function. */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { IngestMetrics, ProcessMetrics } from './ports.js';
+import type { IngestMetrics, ProcessMetrics, VoiceMetrics } from './ports.js';
 
 export function powertoolsIngestMetrics(): IngestMetrics {
   const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'ingest' });
@@ -34,5 +34,19 @@ export function powertoolsProcessMetrics(): ProcessMetrics {
       count('InboundIgnored', { channel, reason });
       if (malformed) count('InboundMalformed', { channel, reason });
     },
+  };
+}
+
+/** Counters of the phone channel (ports.ts `VoiceMetrics`); `VoiceLookupFailed` is alarmed (lib/voice.ts). */
+export function powertoolsVoiceMetrics(): VoiceMetrics {
+  const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'voice' });
+  const count = (name: string, dims: Record<string, string>) => {
+    const m = metrics.singleMetric();
+    for (const [k, v] of Object.entries(dims)) m.addDimension(k, v);
+    m.addMetric(name, MetricUnit.Count, 1);
+  };
+  return {
+    lookupFailed: () => count('VoiceLookupFailed', {}),
+    callUnfiled: (reason) => count('VoiceCallUnfiled', { reason }),
   };
 }

@@ -17,7 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../domain/clock.js';
 import type { Db } from '../store/db.js';
 import type { Config } from './config.js';
-import type { ChangeVisibility, DownloadBytes, Enqueue, ExportWriter, IngestMetrics, MediaStore, Perform, ProcessMetrics, StartExecution } from './ports.js';
+import type { ChangeVisibility, DownloadBytes, Enqueue, ExportWriter, IngestMetrics, MediaStore, Perform, ProcessMetrics, StartExecution, VoiceMetrics } from './ports.js';
 
 export interface Platform {
   /** `aws` or `local` (logs and errors only; handlers never branch on it). */
@@ -50,6 +50,8 @@ export interface Platform {
   readonly ingestMetrics?: IngestMetrics;
   /** Counters of dropped inbound events, where the platform has a metrics sink (locally none). */
   readonly processMetrics?: ProcessMetrics;
+  /** Counters of the phone channel, where the platform has a metrics sink (locally none). */
+  readonly voiceMetrics?: VoiceMetrics;
 }
 
 export class PlatformError extends Error {

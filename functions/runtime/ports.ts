@@ -77,6 +77,16 @@ export interface ProcessMetrics {
 }
 
 /**
+ * Counters of the phone channel (issue 16): `VoiceLookupFailed` (the lookup answered empty
+ * attributes because the table could not be read — alarmed), `VoiceCallUnfiled` (a call whose
+ * caller number Confluo never learnt, by reason). Never a number.
+ */
+export interface VoiceMetrics {
+  lookupFailed(): void;
+  callUnfiled(reason: string): void;
+}
+
+/**
  * Attachment bytes in the media bucket (lib/media.ts; key layout: functions/domain/media.ts).
  * In AWS: S3 with presigned URLs (functions/runtime/s3-media-store.ts). Locally: the runtime's
  * object store, and URLs on the local server signed with a per-run HMAC key

@@ -42,7 +42,7 @@ const bySk = (name: string) => (a: Record<string, unknown>, b: Record<string, un
  * per shard — it reads every ticket active since `sinceMs`.
  */
 export async function ticketsActiveSince(db: Db, sinceMs: number | null): Promise<TicketRecord[]> {
-  const items = await queryShards(db, indexKeys.inboxShards(), (p) => (sinceMs === null
+  const items = await queryShards(db, indexKeys.allInboxShards(), (p) => (sinceMs === null
     ? { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': p } }
     : { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p AND gsi1sk >= :s', ExpressionAttributeValues: { ':p': p, ':s': sortableMs(sinceMs) } }));
   return items.sort(bySk('gsi1sk')).map((i) => strip<TicketRecord>(i));
@@ -54,7 +54,7 @@ export async function ticketsActiveSince(db: Db, sinceMs: number | null): Promis
  * active since `fromMs`, returns only those opened in the range.
  */
 export async function ticketsOpenedBetween(db: Db, fromMs: number, toMs: number): Promise<TicketRecord[]> {
-  const items = await queryShards(db, indexKeys.inboxShards(), (p) => ({
+  const items = await queryShards(db, indexKeys.allInboxShards(), (p) => ({
     IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p AND gsi1sk >= :s',
     FilterExpression: 'created_at >= :from AND created_at < :to',
     ExpressionAttributeValues: { ':p': p, ':s': sortableMs(fromMs), ':from': fromMs, ':to': toMs },

@@ -86,7 +86,7 @@ export function ticketItem(t: TicketRecord): Record<string, unknown> {
   const present = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== null));
   return {
     ...keys.ticket(t.id), ...present,
-    ...(t.status === 'merged' ? {} : indexKeys.inbox(t.updated_at, t.id)),
+    ...(t.status === 'merged' ? {} : indexKeys.inbox(t.updated_at, t.id, t.tier)),
     ...indexKeys.byStatus(t.status, t.updated_at, t.id),
     ...indexKeys.customerTicket(t.customer_id, t.created_at, t.id),
   };

@@ -1,7 +1,7 @@
 /** Named read access patterns (each costs the round trips its comment says). */
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.js';
-import { ShardMerge } from './sharded-query.js';
+import { ChainedMerge } from './sharded-query.js';
 import { indexKeys, keys } from './table.js';
 import type { CustomerRecord, IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
 
@@ -49,20 +49,23 @@ async function queryPage<T>(db: Db, input: Omit<QueryCommandInput, 'TableName'>,
 }
 
 /**
- * Inbox: newest activity first; with a status, from the by-status index. Merged tickets are not in
- * gsi1. A k-way merge of the index shards (table.ts); the cursor is the last ticket's index sort key.
+ * Inbox: newest activity first (without a status, priority-tier tickets first); with a status, from
+ * the by-status index. Merged tickets are not in gsi1. A k-way merge of the index shards (table.ts); the cursor is the last ticket's index sort key.
  */
 export async function listTickets(db: Db, opts: { status?: string; limit: number; cursor?: string }): Promise<Page<TicketRecord>> {
   const index = opts.status ? 'gsi2' : 'gsi1';
-  const after = decodeCursor(opts.cursor)?.[`${index}sk`];
-  const merge = new ShardMerge(db, {
-    index, pkName: `${index}pk`, skName: `${index}sk`, descending: true, ...(typeof after === 'string' ? { after } : {}),
-    partitions: opts.status ? indexKeys.statusShards(opts.status) : indexKeys.inboxShards(), pageSize: opts.limit,
-  });
+  const cursor = decodeCursor(opts.cursor);
+  const after = cursor?.[`${index}sk`];
+  const list = (partitions: readonly string[]) => ({ index, pkName: `${index}pk`, skName: `${index}sk`, descending: true, partitions, pageSize: opts.limit });
+  // Without a status: priority-tier tickets first (table.ts), then the others.
+  const parts = opts.status ? [list(indexKeys.statusShards(opts.status))] : [list(indexKeys.priorityInboxShards()), list(indexKeys.inboxShards())];
+  const part = typeof cursor?.part === 'string' ? Number(cursor.part) : parts.length - 1;
+  const merge = new ChainedMerge(db, parts, typeof after === 'string' ? { part: Number.isInteger(part) ? part : parts.length - 1, after } : undefined);
   const items: Array<Record<string, unknown>> = [];
   for (let i = await merge.next(); i; i = items.length < opts.limit ? await merge.next() : undefined) items.push(i);
+  const last = merge.current;
   const more = items.length === opts.limit && (await merge.next()) !== undefined;
-  return { items: items.map((i) => strip<TicketRecord>(i)!), next_cursor: more ? encodeCursor({ [`${index}sk`]: items.at(-1)![`${index}sk`] }) : null };
+  return { items: items.map((i) => strip<TicketRecord>(i)!), next_cursor: more ? encodeCursor({ [`${index}sk`]: items.at(-1)![`${index}sk`], ...(opts.status ? {} : { part: String(last) }) }) : null };
 }
 
 /** The whole timeline of a ticket, in order (paged internally). */

@@ -15,6 +15,11 @@ export interface CustomerRecord {
   readonly erase_state?: 'erasing' | 'erased';
   /** Customers an agent separated from this one: never merged with it automatically again. */
   readonly no_auto_merge?: ReadonlySet<string> | readonly string[];
+  /** The customer's own tier and contract (functions/domain/tier.ts); absent = none. */
+  readonly tier?: string;
+  readonly contract?: string;
+  /** The organisation last resolved from the customer's verified e-mail domains (a cache: functions/store/organisations.ts). */
+  readonly organisation_id?: string;
 }
 
 export interface IdentityRecord extends Identity {
@@ -87,6 +92,9 @@ export interface TicketRecord {
   readonly origin_customer_id?: string;
   /** Messages on this ticket that could not be delivered (ids; `GET /tickets?delivery=failed`). A DynamoDB string set. */
   readonly undelivered?: ReadonlySet<string> | readonly string[];
+  /** The customer's effective tier and contract, copied when the ticket opens and when the customer's tier changes. */
+  readonly tier?: string;
+  readonly contract?: string;
 }
 
 export interface MessageEntry {

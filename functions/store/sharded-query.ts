@@ -94,3 +94,38 @@ export async function queryShards(
   }));
   return pages.flat();
 }
+
+/**
+ * Several sharded lists handed out one after the other — the default inbox reads the priority-tier
+ * partitions, then the others (functions/store/table.ts) — each list in its own sort-key order. A
+ * position is the list's index and a sort key within it, so a cursor still names no partition.
+ */
+export class ChainedMerge {
+  private part: number;
+  private merge: ShardMerge;
+  private readBefore = 0;
+
+  constructor(private readonly db: Db, private readonly parts: ReadonlyArray<Omit<ShardSpec, 'after'>>, start?: { readonly part: number; readonly after: string }) {
+    if (parts.length === 0) throw new RangeError('ChainedMerge needs at least one list');
+    this.part = start ? Math.min(Math.max(0, start.part), parts.length - 1) : 0;
+    this.merge = new ShardMerge(db, { ...parts[this.part]!, ...(start ? { after: start.after } : {}) });
+  }
+
+  /** Items fetched from DynamoDB so far, over every list. */
+  get read(): number { return this.readBefore + this.merge.read; }
+
+  /** The list the last item handed out came from (index into `parts`). */
+  get current(): number { return this.part; }
+
+  async next(): Promise<Record<string, unknown> | undefined> {
+    for (;;) {
+      const item = await this.merge.next();
+      if (item || this.part === this.parts.length - 1) return item;
+      this.readBefore += this.merge.read;
+      this.part += 1;
+      this.merge = new ShardMerge(this.db, this.parts[this.part]!);
+    }
+  }
+
+  buffered(): Array<Record<string, unknown>> { return this.merge.buffered(); }
+}

@@ -25,6 +25,7 @@
  * | team queue entry  | QUEUE#<team>                    | <created ms>#<ticket id>   |                          |                         |                           |
  * | ticket hold       | TICKET#<id>                     | HOLD                       |                          |                         | HOLDS#<agent id> / TICKET#<id>
  * | team drain lease  | DRAIN#<team>                    | DRAIN                      |                          |                         |                           |
+ * | call context      | CALL#<connect contact id>       | CALL  (ttl)                |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
  * owns it (written in the same transaction as the identity that brought it; conditional, so two
@@ -56,6 +57,11 @@
  *   partitions per status, the shard following the ticket id (stable for the ticket's life, so a
  *   touch rewrites the index entry within its partition). Lists run a k-way merge over the shards
  *   (functions/store/inbox-merge.ts); counts sum them.
+ * - tickets of a priority tier (`vip`, functions/domain/tier.ts) live in their own inbox partitions
+ *   `TICKETS#P#<ss>` (`PRIORITY_INBOX_SHARDS` of them, same sort key): the default inbox merges
+ *   those shards first, then the `TICKETS#<ss>` shards, so VIP tickets sort first without a rank
+ *   in the sort key (every touch keeps writing only `gsi1sk`) and without one hot VIP partition.
+ *   Readers of every ticket (KPIs, export) read `allInboxShards()`.
  * - ticket numbers come from blocks leased off `COUNTER#ticket` (functions/store/ticket-numbers.ts):
  *   one counter write per block, not per ticket.
  *
@@ -64,6 +70,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel } from '../domain/inbound.js';
+import { isPriorityTier } from '../domain/tier.js';
 
 export const TABLE = {
   partitionKey: 'pk',
@@ -85,6 +92,8 @@ export const FEED_SHARDS = 64;
 export const AGENT_SHARDS = 8;
 /** Partitions of the inbox index (gsi1) and of each status in the status index (gsi2). */
 export const INBOX_SHARDS = 64;
+/** Partitions of the priority-tier part of the inbox index (a small share of the tickets; 8 × ~1,000 WCU/s). */
+export const PRIORITY_INBOX_SHARDS = 8;
 
 /** The shard of a key: a uniform hash (not a time or a counter) so every shard gets its share. */
 export function shardOf(value: string, shards: number): string {
@@ -122,14 +131,24 @@ export const keys = {
   teamQueue: (team: string) => `QUEUE#${team}`,
   ticketHold: (ticketId: string) => ({ pk: `TICKET#${ticketId}`, sk: 'HOLD' }),
   teamDrainLease: (team: string) => ({ pk: `DRAIN#${team}`, sk: 'DRAIN' }),
+  /** What the phone lookup learnt about an Amazon Connect contact (functions/store/voice.ts). */
+  callContext: (contactId: string) => ({ pk: `CALL#${contactId}`, sk: 'CALL' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;
 
 export const indexKeys = {
-  inbox: (activityMs: number, ticketId: string) => ({ gsi1pk: `TICKETS#${shardOf(ticketId, INBOX_SHARDS)}`, gsi1sk: `${sortableMs(activityMs)}#${ticketId}` }),
-  /** The gsi1 partition keys (every shard of the inbox). */
+  /** `tier`: a priority tier puts the ticket in the priority part of the inbox (see the header). */
+  inbox: (activityMs: number, ticketId: string, tier?: string | null) => ({
+    gsi1pk: isPriorityTier(tier) ? `TICKETS#P#${shardOf(ticketId, PRIORITY_INBOX_SHARDS)}` : `TICKETS#${shardOf(ticketId, INBOX_SHARDS)}`,
+    gsi1sk: `${sortableMs(activityMs)}#${ticketId}`,
+  }),
+  /** The gsi1 partition keys of the tickets without a priority tier (every shard). */
   inboxShards: () => allShards(INBOX_SHARDS).map((s) => `TICKETS#${s}`),
+  /** The gsi1 partition keys of priority-tier tickets (every shard). */
+  priorityInboxShards: () => allShards(PRIORITY_INBOX_SHARDS).map((s) => `TICKETS#P#${s}`),
+  /** Every gsi1 partition key: what a reader of every ticket (KPIs, export) queries. */
+  allInboxShards: () => [...allShards(PRIORITY_INBOX_SHARDS).map((s) => `TICKETS#P#${s}`), ...allShards(INBOX_SHARDS).map((s) => `TICKETS#${s}`)],
   byStatus: (status: string, activityMs: number, ticketId: string) => ({ gsi2pk: `STATUS#${status}#${shardOf(ticketId, INBOX_SHARDS)}`, gsi2sk: `${sortableMs(activityMs)}#${ticketId}` }),
   /** The gsi2 partition keys of one status (every shard). */
   statusShards: (status: string) => allShards(INBOX_SHARDS).map((s) => `STATUS#${status}#${s}`),

@@ -129,7 +129,7 @@ export function ticketUnmergeItems(db: Db, s: TicketUnmergeSpec): TxItem[] {
   const { winner: w, loser: l } = s;
   const T = db.tableName;
   const lists = unmergedLists(w, l);
-  const inbox = indexKeys.inbox(l.updated_at, l.id);
+  const inbox = indexKeys.inbox(l.updated_at, l.id, l.tier);
   const lValues: Record<string, unknown> = { ':st': s.loserStatus, ':g2': indexKeys.byStatus(s.loserStatus, 0, l.id).gsi2pk, ':g1p': inbox.gsi1pk, ':g1s': inbox.gsi1sk, ':merged': 'merged', ':w': w.id };
   const lSet = ['#s = :st', 'gsi2pk = :g2', 'gsi1pk = :g1p', 'gsi1sk = :g1s'];
   if (l.customer_id !== s.loserCustomer) { lSet.push('customer_id = :c', 'gsi3pk = :g3'); Object.assign(lValues, { ':c': s.loserCustomer, ':g3': indexKeys.customerItems(s.loserCustomer) }); }

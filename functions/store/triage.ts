@@ -16,7 +16,7 @@ import { StoreError, type Db } from './db.js';
 import { feedItem, timelineItem } from './inbound.js';
 import { loadCustomers, loadTickets, stripKeys } from './identity.js';
 import { decodeCursor } from './reads.js';
-import { ShardMerge, queryShards } from './sharded-query.js';
+import { ChainedMerge, ShardMerge, queryShards } from './sharded-query.js';
 import { FEED_SHARDS, INBOX_SHARDS, indexKeys, keys, sortableMs } from './table.js';
 import { transact, type TicketOpResult, type TxItem } from './tickets.js';
 import type { CustomerRecord, FeedEvent, NoteEntry, TicketRecord } from './records.js';
@@ -179,7 +179,8 @@ export interface InboxPage { readonly items: TicketRecord[]; readonly next_curso
 export const INBOX_SCAN_BUDGET = 1000;
 
 /**
- * The filtered inbox, newest activity first. Index: with exactly one status, that status's gsi2
+ * The filtered inbox, newest activity first — without a status, tickets of a priority tier
+ * (`vip`) first, newest first among them (table.ts: their own gsi1 partitions). Index: with exactly one status, that status's gsi2
  * partitions; otherwise gsi1 (every ticket but merged ones). Both are sharded (table.ts): the list
  * is a k-way merge of their partitions (store/sharded-query.ts). Every other filter (assignee,
  * channel, priority, awaiting, SLA, `q`) is applied in memory to the items as they come (a Query,
@@ -190,8 +191,8 @@ export const INBOX_SCAN_BUDGET = 1000;
  * Several statuses read gsi1, which holds no merged tickets: list merged tickets with
  * `status=merged` alone.
  *
- * Cursor: the index sort key (`<activity>#<ticket id>`) of the last ticket returned (opaque,
- * base64url; it names no shard). Activity only moves forward, so a ticket touched while paging
+ * Cursor: the index sort key (`<activity>#<ticket id>`) of the last ticket returned and, on gsi1,
+ * which part of the inbox it was in (priority tier or not) (opaque, base64url; it names no shard). Activity only moves forward, so a ticket touched while paging
  * moves above the cursor: pages never repeat a ticket; a ticket that moved up during paging shows
  * on the next refresh instead.
  */
@@ -202,11 +203,14 @@ export async function listInbox(db: Db, filter: InboxFilter, opts: { limit: numb
   const skName = `${index}sk`;
   const start = decodeCursor(opts.cursor);
   const after = start && typeof start[skName] === 'string' ? String(start[skName]) : undefined; // a cursor of another index: start over
-  const merge = new ShardMerge(db, {
-    index, pkName: `${index}pk`, skName, descending: true, ...(after !== undefined ? { after } : {}),
-    partitions: byStatus ? indexKeys.statusShards(statuses[0]!) : indexKeys.inboxShards(),
-    pageSize: Math.min(100, Math.max(5, Math.ceil((opts.limit * 2) / INBOX_SHARDS))),
-  });
+  const pageSize = Math.min(100, Math.max(5, Math.ceil((opts.limit * 2) / INBOX_SHARDS)));
+  const list = (partitions: readonly string[]) => ({ index, pkName: `${index}pk`, skName, descending: true, partitions, pageSize });
+  // Without a status: priority-tier tickets first (their own partitions), then every other one.
+  const parts = byStatus ? [list(indexKeys.statusShards(statuses[0]!))] : [list(indexKeys.priorityInboxShards()), list(indexKeys.inboxShards())];
+  // A cursor without `part` (issued before tiers) continues the last list.
+  const part = after === undefined ? 0 : typeof start?.part === 'string' ? Number(start.part) : parts.length - 1;
+  const merge = new ChainedMerge(db, parts, after !== undefined ? { part: Number.isInteger(part) ? part : parts.length - 1, after } : undefined);
+  const cursorAt = (sk: string) => encodeKey({ [skName]: sk, ...(byStatus ? {} : { part: String(merge.current) }) });
   const out: TicketRecord[] = [];
   const names = new Map<string, string>();
   const looked = new Set<string>();
@@ -223,9 +227,9 @@ export async function listInbox(db: Db, filter: InboxFilter, opts: { limit: numb
     }
     if (matchesInbox(t, filter, filter.q ? names.get(t.customer_id) ?? null : null)) {
       out.push(t);
-      if (out.length === opts.limit) return { items: out, next_cursor: encodeKey({ [skName]: lastSk }) };
+      if (out.length === opts.limit) return { items: out, next_cursor: cursorAt(lastSk) };
     }
-    if (merge.read >= INBOX_SCAN_BUDGET) return { items: out, next_cursor: encodeKey({ [skName]: lastSk }) };
+    if (merge.read >= INBOX_SCAN_BUDGET) return { items: out, next_cursor: cursorAt(lastSk) };
   }
 }
 

@@ -4,7 +4,8 @@
  * headers, quoted history, dates, HTML-only mail), the raw reply and SES delivery ids.
  */
 import { createPrivateKey, sign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -15,7 +16,7 @@ import { buildEnvelope } from '../../functions/channels/envelope.js';
 import { email, sesRegion } from '../../functions/channels/email/index.js';
 import { isAutoSubmitted, normaliseText, readMail, stripQuotedHistory } from '../../functions/channels/email/mime.js';
 import { encodeHeaderText, renderRawEmail, replySubject } from '../../functions/channels/email/reply.js';
-import { CertificateUnavailableError, clearCertificateCache, isSnsUrl, MAX_TIMESTAMP_SKEW_MS, snsHostFor, snsRegionOf, stringToSign } from '../../functions/channels/email/sns.js';
+import { CertificateUnavailableError, clearCertificateCache, isSnsUrl, MAX_TIMESTAMP_SKEW_MS, signingCertNames, snsHostFor, snsRegionOf, stringToSign } from '../../functions/channels/email/sns.js';
 import { makeIngest } from '../../functions/handlers/ingest.js';
 import { fixedClock } from '../../functions/domain/clock.js';
 import { NormalisedEvent, type InboundMessage } from '../../functions/domain/inbound.js';
@@ -70,6 +71,23 @@ function status(outcome: { admission: Admission } | { error: unknown }): number 
   throw outcome.error;
 }
 
+/**
+ * Which check answered: the status, and for a refusal the evidence it carries (`cause.stage`,
+ * `cause.detail`) — a refusal for another reason than the one a test is about proves nothing.
+ */
+function verdict(outcome: { admission: Admission } | { error: unknown }): { status: number; stage?: string; detail?: string } {
+  if ('admission' in outcome) return { status: outcome.admission.reply.status };
+  if (outcome.error instanceof ChannelRequestError) {
+    const { stage, detail } = outcome.error.cause as { stage: string; detail?: string };
+    return { status: outcome.error.status, stage, detail };
+  }
+  throw outcome.error;
+}
+
+const refused = (stage: string, detail: string) => ({ status: 401, stage, detail });
+const NOT_OUR_SNS_URL = refused('certificate-url', 'SigningCertURL is not an https .pem URL on the topic region\'s SNS host');
+const NOT_ISSUED = refused('certificate', 'certificate not issued by the trust root');
+
 async function parse(body: string, raw?: Buffer, readObject?: (b: string, k: string) => Promise<Buffer>): Promise<InboundMessage | NormalisedEvent> {
   const admission = await email.admit(req(body), TEST_SECRETS, NOW);
   if (admission.kind !== 'accepted') throw new Error('handshake');
@@ -97,7 +115,7 @@ describe('email: SNS authenticity', () => {
     expect(status(await admit(buildSnsBody(spec({ envelope: { SignatureVersion: '1' } }), MIME)))).toBe(200);
     expect(status(await admit(buildSnsBody(spec(), MIME)))).toBe(200);
     const v1 = JSON.parse(buildSnsBody(spec({ envelope: { SignatureVersion: '1' } }), MIME));
-    expect(status(await admit(JSON.stringify({ ...v1, SignatureVersion: '2' })))).toBe(401);
+    expect(verdict(await admit(JSON.stringify({ ...v1, SignatureVersion: '2' })))).toEqual(refused('signature', 'signature does not verify'));
   });
 
   it('checks the certificate URL host on the parsed URL, before any lookup, and never fetches a foreign one', async () => {
@@ -107,6 +125,7 @@ describe('email: SNS authenticity', () => {
       'https://evil.example/sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem',
       'https://sns.eu-central-1.amazonaws.com:8443/SimpleNotificationService-x.pem',
       'https://user@sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem',
+      'https://:secret@sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem',
       'http://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem',
       'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem.txt',
       'https://SNS.eu_central.amazonaws.com/x.pem',
@@ -120,10 +139,12 @@ describe('email: SNS authenticity', () => {
       'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem?x=1',
       'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem?',
       'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem#x',
+      'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem#',
+      'not a URL',
     ]) {
       const body = buildSnsBody(spec({ envelope: { SigningCertURL: url } }), MIME);
       const outcome = await admit(body, TEST_SECRETS, { fetchCertificate });
-      expect(status(outcome), url).toBe(401);
+      expect(verdict(outcome), url).toEqual(NOT_OUR_SNS_URL);
     }
     expect(fetchCertificate).not.toHaveBeenCalled();
   });
@@ -141,16 +162,28 @@ describe('email: SNS authenticity', () => {
     const at = (ms: number) => buildSnsBody(spec({ envelope: { Timestamp: new Date(NOW + ms).toISOString() } }), MIME);
     expect(status(await admit(at(-MAX_TIMESTAMP_SKEW_MS + 1000)))).toBe(200);
     expect(status(await admit(at(MAX_TIMESTAMP_SKEW_MS - 1000)))).toBe(200);
-    expect(status(await admit(at(-MAX_TIMESTAMP_SKEW_MS - 1000)))).toBe(401);
-    expect(status(await admit(at(MAX_TIMESTAMP_SKEW_MS + 1000)))).toBe(401);
-    expect(status(await admit(buildSnsBody(spec({ envelope: { Timestamp: 'yesterday' } }), MIME)))).toBe(401);
-    expect(status(await admit(buildSnsBody(spec({ envelope: { Timestamp: '2026-10-12 10:00:00' } }), MIME)))).toBe(401);
+    const hour = 3_600_000;
+    expect(MAX_TIMESTAMP_SKEW_MS).toBe(hour);
+    expect(status(await admit(at(-hour)))).toBe(200);
+    expect(status(await admit(at(hour)))).toBe(200);
+    const stale = refused('timestamp', 'Timestamp is not within an hour of now');
+    expect(verdict(await admit(at(-hour - 1)))).toEqual(stale);
+    expect(verdict(await admit(at(hour + 1)))).toEqual(stale);
+    expect(verdict(await admit(at(-MAX_TIMESTAMP_SKEW_MS - 1000)))).toEqual(stale);
+    expect(verdict(await admit(at(MAX_TIMESTAMP_SKEW_MS + 1000)))).toEqual(stale);
+    // Only SNS's own form, ISO 8601 in UTC: no other notation Date.parse would also read.
+    for (const ts of ['yesterday', '2026-10-12 10:00:00', '2026-10-12T10:00:01+00:00', '2026-10-12T10:00:01.Z', '2026-10-12T10:00:01.1234567890Z', '2026-13-45T10:00:01Z', '+002026-10-12T10:00:01Z']) {
+      expect(verdict(await admit(buildSnsBody(spec({ envelope: { Timestamp: ts } }), MIME))), ts).toEqual(stale);
+    }
+    for (const ts of ['2026-10-12T10:00:01Z', '2026-10-12T10:00:01.5Z', '2026-10-12T10:00:01.123456789Z']) {
+      expect(status(await admit(buildSnsBody(spec({ envelope: { Timestamp: ts } }), MIME))), ts).toBe(200);
+    }
   });
 
   it('refuses a foreign topic with 401 before looking at the certificate', async () => {
     const fetchCertificate = vi.fn(async () => 'not called');
     const body = buildSnsBody(spec({ envelope: { TopicArn: 'arn:aws:sns:eu-central-1:999999999999:theirs', SigningCertURL: OTHER_CERT_URL } }), MIME);
-    expect(status(await admit(body, TEST_SECRETS, { fetchCertificate }))).toBe(401);
+    expect(verdict(await admit(body, TEST_SECRETS, { fetchCertificate }))).toEqual(refused('topic', 'TopicArn is not EMAIL_SNS_TOPIC_ARN'));
     expect(fetchCertificate).not.toHaveBeenCalled();
   });
 
@@ -164,13 +197,13 @@ describe('email: SNS authenticity', () => {
 
   it('trusts Amazon\'s root CAs when SNS_TRUST_ROOT_PEM is not set: a certificate from anyone else is refused with 401', async () => {
     const noRoot = { ...TEST_SECRETS, SNS_TRUST_ROOT_PEM: '' };
-    expect(status(await admit(untrustedBody(), noRoot, { fetchCertificate: async () => UNTRUSTED_CERT }))).toBe(401);
-    expect(status(await admit(signedWith(TEST_SIGNER_KEY), noRoot, { fetchCertificate: async () => TEST_SIGNER_CERT }))).toBe(401);
+    expect(verdict(await admit(untrustedBody(), noRoot, { fetchCertificate: async () => UNTRUSTED_CERT }))).toEqual(NOT_ISSUED);
+    expect(verdict(await admit(signedWith(TEST_SIGNER_KEY), noRoot, { fetchCertificate: async () => TEST_SIGNER_CERT }))).toEqual(NOT_ISSUED);
   });
 
   it('refuses a certificate the trust root issued to a name other than SNS with 401', async () => {
     const body = signedWith(createPrivateKey(fixture('sns-wrong-name-key.pem')));
-    expect(status(await admit(body, TEST_SECRETS, { fetchCertificate: async () => fixture('sns-wrong-name.pem') }))).toBe(401);
+    expect(verdict(await admit(body, TEST_SECRETS, { fetchCertificate: async () => fixture('sns-wrong-name.pem') }))).toEqual(refused('certificate', 'certificate does not name SNS'));
   });
 
   it('completes the chain with the intermediate named by the certificate\'s AIA URL on amazontrust.com, and no other host', async () => {
@@ -181,28 +214,29 @@ describe('email: SNS authenticity', () => {
     expect(good.mock.calls.map((c) => c[0])).toEqual([OTHER_CERT_URL, AIA_URL]);
     clearCertificateCache();
     const foreign = served(fixture('sns-via-intermediate-foreign-aia.pem'));
-    expect(status(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate: foreign }))).toBe(401);
+    expect(verdict(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate: foreign }))).toEqual(NOT_ISSUED);
     expect(foreign.mock.calls.map((c) => c[0])).toEqual([OTHER_CERT_URL]);
     clearCertificateCache();
     // An "intermediate" that is not a CA, or not issued by the anchors, completes nothing.
     const notCa = vi.fn(async (url: string) => (url === OTHER_CERT_URL ? fixture('sns-via-intermediate.pem') : TEST_SIGNER_CERT));
-    expect(status(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate: notCa }))).toBe(401);
+    expect(verdict(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate: notCa }))).toEqual(refused('certificate', 'issuer certificate not issued by the trust root'));
   });
 
   it('refuses a certificate not issued by SNS_TRUST_ROOT_PEM with 401', async () => {
-    expect(status(await admit(untrustedBody(), TEST_SECRETS, { fetchCertificate: async () => UNTRUSTED_CERT }))).toBe(401);
+    expect(verdict(await admit(untrustedBody(), TEST_SECRETS, { fetchCertificate: async () => UNTRUSTED_CERT }))).toEqual(NOT_ISSUED);
   });
 
   it('refuses a certificate outside its validity with 401', async () => {
     const stamped = (now: number) => buildSnsBody(spec({ envelope: { Timestamp: new Date(now).toISOString() } }), MIME);
-    expect(status(await admit(stamped(Date.UTC(2131, 0, 1)), TEST_SECRETS, undefined, Date.UTC(2131, 0, 1)))).toBe(401);
-    expect(status(await admit(stamped(Date.UTC(2019, 0, 1)), TEST_SECRETS, undefined, Date.UTC(2019, 0, 1)))).toBe(401);
+    const outside = refused('certificate', 'certificate outside its validity');
+    expect(verdict(await admit(stamped(Date.UTC(2131, 0, 1)), TEST_SECRETS, undefined, Date.UTC(2131, 0, 1)))).toEqual(outside);
+    expect(verdict(await admit(stamped(Date.UTC(2019, 0, 1)), TEST_SECRETS, undefined, Date.UTC(2019, 0, 1)))).toEqual(outside);
   });
 
   it('refuses with 401 when a certificate is neither local nor fetchable (no port), and when the port returns garbage', async () => {
     const body = buildSnsBody(spec({ envelope: { SigningCertURL: OTHER_CERT_URL } }), MIME);
-    expect(status(await admit(body))).toBe(401);
-    expect(status(await admit(body, TEST_SECRETS, { fetchCertificate: async () => '<html>not a certificate</html>' }))).toBe(401);
+    expect(verdict(await admit(body))).toEqual(refused('certificate', 'certificate not available offline'));
+    expect(verdict(await admit(body, TEST_SECRETS, { fetchCertificate: async () => '<html>not a certificate</html>' }))).toEqual(refused('certificate', 'certificate does not parse'));
   });
 
   it('lets a certificate outage through as CertificateUnavailableError, which ingest answers with 503 and enqueues nothing', async () => {
@@ -223,9 +257,11 @@ describe('email: SNS authenticity', () => {
 
   it('refuses SignatureVersion other than 1 and 2, and non-string signed fields, with 401', async () => {
     const body = JSON.parse(buildSnsBody(spec(), MIME));
-    expect(status(await admit(JSON.stringify({ ...body, SignatureVersion: '3' })))).toBe(401);
-    expect(status(await admit(JSON.stringify({ ...body, Subject: 42 })))).toBe(401);
-    expect(status(await admit(JSON.stringify({ ...body, Type: 'Other' })))).toBe(401);
+    expect(verdict(await admit(JSON.stringify({ ...body, SignatureVersion: '3' })))).toEqual(refused('signature', 'unsupported SignatureVersion'));
+    expect(verdict(await admit(JSON.stringify({ ...body, Type: 'Other' })))).toEqual(refused('authenticity', 'unknown message type'));
+    for (const k of ['Message', 'Subject', 'Token', 'SubscribeURL', 'UnsubscribeURL']) {
+      expect(verdict(await admit(JSON.stringify({ ...body, [k]: 42 }))), k).toEqual(refused('authenticity', `${k} is not a string`));
+    }
   });
 
   it('answers a body that is JSON but not an object with 400', async () => {
@@ -243,6 +279,240 @@ describe('email: SNS authenticity', () => {
     const other = { ...b64, notification: { notificationType: 'Bounce', bounce: {} } };
     expect(status(await admit(buildSnsBody(other, undefined)))).toBe(200); // other types: ignored at parse
     expect(await parse(buildSnsBody(other, undefined))).toEqual({ kind: 'ignored', channel: 'email', reason: 'ses Bounce' });
+  });
+});
+
+describe('email: SNS authenticity, each check for its own reason', () => {
+  const body = () => JSON.parse(buildSnsBody(spec(), MIME)) as Record<string, unknown>;
+  const signer = (name: string) => createPrivateKey(fixture(`${name}-key.pem`));
+
+  it('refuses a message missing a signed field, or with it empty or not a string, with 401 naming the field', async () => {
+    for (const k of ['Type', 'MessageId', 'TopicArn', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL']) {
+      const { [k]: _dropped, ...without } = body();
+      for (const b of [without, { ...body(), [k]: '' }, { ...body(), [k]: 42 }]) {
+        expect(verdict(await admit(JSON.stringify(b))), k).toEqual(refused('authenticity', `${k} missing`));
+      }
+    }
+  });
+
+  it('refuses everything with 401 while EMAIL_SNS_TOPIC_ARN is unset or not an SNS topic ARN', async () => {
+    const b = buildSnsBody(spec(), MIME);
+    for (const unset of [undefined, '']) {
+      expect(verdict(await admit(b, { ...TEST_SECRETS, EMAIL_SNS_TOPIC_ARN: unset as unknown as string }))).toEqual(refused('authenticity', 'topic not configured'));
+    }
+    expect(verdict(await admit(b, { ...TEST_SECRETS, EMAIL_SNS_TOPIC_ARN: 'arn:aws:s3:::sns' }))).toEqual(refused('authenticity', 'EMAIL_SNS_TOPIC_ARN is not an SNS topic ARN'));
+  });
+
+  it('reads the region of topic ARNs in the aws, aws-cn and aws-us-gov partitions, and nothing else', () => {
+    const account = '111122223333';
+    expect(snsRegionOf(`arn:aws:sns:eu-central-1:${account}:mail`)).toBe('eu-central-1');
+    expect(snsRegionOf(`arn:aws-cn:sns:cn-northwest-1:${account}:mail`)).toBe('cn-northwest-1');
+    expect(snsRegionOf(`arn:aws-us-gov:sns:us-gov-west-1:${account}:mail`)).toBe('us-gov-west-1');
+    expect(snsRegionOf(`arn:aws:sns:ap-southeast-12:${account}:${'a_b-C9'.repeat(42)}abcd`)).toBe('ap-southeast-12');
+    for (const arn of [
+      undefined, '', `arn:aws-iso:sns:us-iso-east-1:${account}:mail`, `xarn:aws:sns:eu-central-1:${account}:mail`, `arn:aws:sns:eu-central-1:${account}:mail/x`,
+      `arn:aws:sns:eu-central-1:${account}:mail.fifo.x`, 'arn:aws:sns:eu-central-1:11112222333:mail', 'arn:aws:sns:eu-central-1:1111222233334:mail',
+      `arn:aws:sns:eu-central-1:${account}:`, `arn:aws:sns:eu-central-1:${account}:${'a'.repeat(257)}`, `arn:aws:sns:eu-central:${account}:mail`,
+      `arn:aws:sns:EU-central-1:${account}:mail`, `arn:aws:sns:eu-central-123:${account}:mail`, `arn:aws:sns:e-central-1:${account}:mail`,
+      `arn:aws:sns:eu-1:${account}:mail`, `arn:aws:sqs:eu-central-1:${account}:mail`,
+    ]) {
+      expect(snsRegionOf(arn), arn).toBeUndefined();
+    }
+  });
+
+  it('expects the signing certificate names AWS\'s SDK expects per region (SnsHostProvider)', () => {
+    expect(signingCertNames('eu-central-1')).toEqual(['sns.amazonaws.com', 'sns-signing.eu-central-1.amazonaws.com', 'sns-eu-central-1.amazonaws.com']);
+    expect(signingCertNames('cn-north-1')).toEqual(['sns.amazonaws.com', 'sns.amazonaws.com.cn', 'sns-signing.cn-north-1.amazonaws.com.cn', 'sns-cn-north-1.amazonaws.com.cn']);
+    expect(signingCertNames('us-gov-east-1')).toEqual(['sns.amazonaws.com', 'sns-signing.us-gov-east-1.amazonaws.com', 'sns-us-gov-east-1.amazonaws.com', 'sns-us-gov-west-1.amazonaws.com']);
+    expect(signingCertNames('us-gov-west-1')).toEqual(['sns.amazonaws.com', 'sns-signing.us-gov-west-1.amazonaws.com', 'sns-us-gov-west-1.amazonaws.com']);
+  });
+
+  it('signs the documented fields in the documented order, absent ones left out', () => {
+    const fields = { Type: 'Notification', MessageId: 'm', TopicArn: 't', Subject: 's', Message: 'x', Timestamp: 'ts', Token: 'k', SubscribeURL: 'u', SignatureVersion: '2', Signature: 'sig', SigningCertURL: 'c', UnsubscribeURL: 'uu' };
+    expect(stringToSign(fields, 'Notification')).toBe('Message\nx\nMessageId\nm\nSubject\ns\nTimestamp\nts\nTopicArn\nt\nType\nNotification\n');
+    const { Subject: _s, ...noSubject } = fields;
+    expect(stringToSign(noSubject, 'Notification')).toBe('Message\nx\nMessageId\nm\nTimestamp\nts\nTopicArn\nt\nType\nNotification\n');
+    for (const type of ['SubscriptionConfirmation', 'UnsubscribeConfirmation'] as const) {
+      expect(stringToSign({ ...fields, Type: type }, type)).toBe(`Message\nx\nMessageId\nm\nSubscribeURL\nu\nTimestamp\nts\nToken\nk\nTopicArn\nt\nType\n${type}\n`);
+    }
+  });
+
+  it('refuses a Signature that is not plain base64 with 401 before any certificate work', async () => {
+    const b = body();
+    const sig = b.Signature as string;
+    for (const bad of [`!${sig}`, `${sig}!`, `${sig}=`, `${sig.slice(0, 10)}=${sig.slice(10)}`, '====']) {
+      expect(verdict(await admit(JSON.stringify({ ...b, Signature: bad }))), bad.slice(0, 12)).toEqual(refused('signature', 'Signature is not base64'));
+    }
+  });
+
+  it('refuses a certificate with a key other than RSA with 401', async () => {
+    expect(verdict(await admit(signedWith(signer('sns-ec')), TEST_SECRETS, { fetchCertificate: async () => fixture('sns-ec.pem') })))
+      .toEqual(refused('certificate', 'certificate key is not RSA'));
+  });
+
+  it('refuses a certificate whose only SNS-like name is a wildcard with 401', async () => {
+    expect(verdict(await admit(signedWith(signer('sns-wildcard')), TEST_SECRETS, { fetchCertificate: async () => fixture('sns-wildcard.pem') })))
+      .toEqual(refused('certificate', 'certificate does not name SNS'));
+  });
+
+  it('refuses a certificate that names the trust root as its issuer but was signed by another key with 401', async () => {
+    expect(verdict(await admit(signedWith(signer('sns-forged-issuer')), TEST_SECRETS, { fetchCertificate: async () => fixture('sns-forged-issuer.pem') })))
+      .toEqual(NOT_ISSUED);
+  });
+
+  it('accepts a certificate from its first to its last valid instant, and not a millisecond outside', async () => {
+    // The test signer is valid 2020-01-01T00:00:00Z → 2120-01-01T00:00:00Z.
+    const stamped = (now: number) => buildSnsBody(spec({ envelope: { Timestamp: new Date(now).toISOString() } }), MIME);
+    for (const t of [Date.UTC(2020, 0, 1), Date.UTC(2120, 0, 1)]) {
+      expect(status(await admit(stamped(t), TEST_SECRETS, undefined, t)), new Date(t).toISOString()).toBe(200);
+    }
+    for (const t of [Date.UTC(2020, 0, 1) - 1, Date.UTC(2120, 0, 1) + 1]) {
+      expect(verdict(await admit(stamped(t), TEST_SECRETS, undefined, t)), new Date(t).toISOString()).toEqual(refused('certificate', 'certificate outside its validity'));
+    }
+  });
+
+  it('keeps at most 64 verified certificates, forgetting the oldest first', async () => {
+    const url = (i: number) => `https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-cache${i}.pem`;
+    const fetchCertificate = vi.fn(async () => TEST_SIGNER_CERT);
+    const ports = { fetchCertificate };
+    for (let i = 0; i <= 64; i++) expect(status(await admit(signedWith(TEST_SIGNER_KEY, { SigningCertURL: url(i) }), TEST_SECRETS, ports))).toBe(200);
+    expect(fetchCertificate).toHaveBeenCalledTimes(65);
+    // 65 URLs: the first was forgotten, the 64 after it are still known.
+    expect(status(await admit(signedWith(TEST_SIGNER_KEY, { SigningCertURL: url(64) }), TEST_SECRETS, ports))).toBe(200);
+    expect(status(await admit(signedWith(TEST_SIGNER_KEY, { SigningCertURL: url(1) }), TEST_SECRETS, ports))).toBe(200);
+    expect(fetchCertificate).toHaveBeenCalledTimes(65);
+    expect(status(await admit(signedWith(TEST_SIGNER_KEY, { SigningCertURL: url(0) }), TEST_SECRETS, ports))).toBe(200);
+    expect(fetchCertificate).toHaveBeenCalledTimes(66);
+    expect(fetchCertificate).toHaveBeenLastCalledWith(url(0));
+  });
+
+  it('looks up only plain file names in SNS_CERT_DIR (letters, digits, . _ -; a letter or digit first; at most 205 characters)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sns-cert-dir-'));
+    try {
+      const plain = `a${'b'.repeat(200)}.pem`;
+      for (const name of ['-signer.pem', '_signer.pem', `a${'b'.repeat(201)}.pem`, 'a.pem!x.pem', plain]) writeFileSync(join(dir, name), TEST_SIGNER_CERT);
+      const secrets = { ...TEST_SECRETS, SNS_CERT_DIR: dir };
+      const at = (name: string) => signedWith(TEST_SIGNER_KEY, { SigningCertURL: `https://sns.eu-central-1.amazonaws.com/certs/${name}` });
+      expect(status(await admit(at(plain), secrets))).toBe(200);
+      for (const name of ['-signer.pem', '_signer.pem', `a${'b'.repeat(201)}.pem`, 'a.pem!x.pem']) {
+        expect(verdict(await admit(at(name), secrets)), name.slice(0, 12)).toEqual(refused('certificate', 'certificate not available offline'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses everything with 401 while SNS_TRUST_ROOT_PEM names a file that cannot be read', async () => {
+    const secrets = { ...TEST_SECRETS, SNS_TRUST_ROOT_PEM: join(tmpdir(), 'no-such-trust-root.pem') };
+    expect(verdict(await admit(buildSnsBody(spec(), MIME), secrets))).toEqual(refused('certificate', 'trust root not readable'));
+  });
+
+  it('trusts every certificate of SNS_TRUST_ROOT_PEM, none of a file without one, and follows a change of the setting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sns-trust-'));
+    try {
+      const ca = readFileSync(join(PKI, 'test-ca.pem'), 'utf8');
+      const roots = (name: string, text: string) => { writeFileSync(join(dir, name), text); return { ...TEST_SECRETS, SNS_TRUST_ROOT_PEM: join(dir, name) }; };
+      const b = buildSnsBody(spec(), MIME);
+      expect(status(await admit(b, roots('two.pem', `${UNTRUSTED_CERT}\nsome text between\n${ca}`)))).toBe(200);
+      // An intermediate issued by any one of them completes the chain.
+      const viaIntermediate = async (url: string) => (url === AIA_URL ? INTERMEDIATE_PEM : fixture('sns-via-intermediate.pem'));
+      expect(status(await admit(signedWith(createPrivateKey(fixture('sns-via-intermediate-key.pem'))), roots('two.pem', `${UNTRUSTED_CERT}\n${ca}`), { fetchCertificate: viaIntermediate }))).toBe(200);
+      expect(verdict(await admit(b, roots('none.pem', 'no certificate here')))).toEqual(NOT_ISSUED);
+      expect(verdict(await admit(b, roots('other.pem', UNTRUSTED_CERT)))).toEqual(NOT_ISSUED);
+      expect(status(await admit(b, roots('ca.pem', ca)))).toBe(200);
+      expect(verdict(await admit(b, roots('other.pem', UNTRUSTED_CERT)))).toEqual(NOT_ISSUED);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fetches an issuer only over http(s) on amazontrust.com or a subdomain, without port or user, the first such AIA URL', async () => {
+    const fetchCertificate = vi.fn(async (url: string) => (url === OTHER_CERT_URL ? fixture('sns-aia-hosts.pem') : INTERMEDIATE_PEM));
+    expect(verdict(await admit(signedWith(signer('sns-aia-hosts')), TEST_SECRETS, { fetchCertificate }))).toEqual(NOT_ISSUED);
+    expect(fetchCertificate.mock.calls.map((c) => c[0])).toEqual([OTHER_CERT_URL, 'https://amazontrust.com/f.cer']);
+  });
+
+  it('fetches an intermediate once for every certificate it issued, and not at all after an intermediate that is not a CA', async () => {
+    const key = createPrivateKey(fixture('sns-via-intermediate-key.pem'));
+    const leaf = fixture('sns-via-intermediate.pem');
+    const second = 'https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-second.pem';
+    const fetchCertificate = vi.fn(async (url: string) => (url === AIA_URL ? INTERMEDIATE_PEM : leaf));
+    expect(status(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate }))).toBe(200);
+    expect(status(await admit(signedWith(key, { SigningCertURL: second }), TEST_SECRETS, { fetchCertificate }))).toBe(200);
+    expect(fetchCertificate.mock.calls.map((c) => c[0])).toEqual([OTHER_CERT_URL, AIA_URL, second]);
+  });
+
+  it('refuses the chain through an intermediate outside its validity, and an intermediate that does not parse, with 401', async () => {
+    const key = createPrivateKey(fixture('sns-via-intermediate-key.pem'));
+    const served = (issuer: string) => async (url: string) => (url === OTHER_CERT_URL ? fixture('sns-via-intermediate.pem') : issuer);
+    // In 2131 leaf and intermediate have both expired: the chain is refused before the leaf's dates are looked at.
+    const t = Date.UTC(2131, 0, 1);
+    expect(verdict(await admit(signedWith(key, { Timestamp: new Date(t).toISOString() }), TEST_SECRETS, { fetchCertificate: served(INTERMEDIATE_PEM) }, t))).toEqual(NOT_ISSUED);
+    clearCertificateCache();
+    expect(verdict(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate: served('garbage') }))).toEqual(refused('certificate', 'issuer certificate does not parse'));
+    clearCertificateCache();
+    // A port that fails with something other than an Error is no outage either.
+    const odd = async (url: string) => { if (url === OTHER_CERT_URL) return fixture('sns-via-intermediate.pem'); throw undefined; };
+    expect(verdict(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate: odd }))).toEqual(refused('certificate', 'issuer certificate does not parse'));
+  });
+
+  it('does not reuse an intermediate verified under one trust root once SNS_TRUST_ROOT_PEM names another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sns-trust-'));
+    try {
+      writeFileSync(join(dir, 'other.pem'), UNTRUSTED_CERT);
+      const key = createPrivateKey(fixture('sns-via-intermediate-key.pem'));
+      const fetchCertificate = vi.fn(async (url: string) => (url === AIA_URL ? INTERMEDIATE_PEM : fixture('sns-via-intermediate.pem')));
+      expect(status(await admit(signedWith(key), TEST_SECRETS, { fetchCertificate }))).toBe(200);
+      expect(verdict(await admit(signedWith(key), { ...TEST_SECRETS, SNS_TRUST_ROOT_PEM: join(dir, 'other.pem') }, { fetchCertificate })))
+        .toEqual(refused('certificate', 'issuer certificate not issued by the trust root'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps each certificate of SNS_CERT_DIR apart: two signers there, each message verified with its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sns-cert-dir-'));
+    try {
+      writeFileSync(join(dir, 'SimpleNotificationService-a.pem'), TEST_SIGNER_CERT);
+      writeFileSync(join(dir, 'SimpleNotificationService-b.pem'), fixture('sns-via-intermediate.pem'));
+      const secrets = { ...TEST_SECRETS, SNS_CERT_DIR: dir };
+      const at = (name: string) => `https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-${name}.pem`;
+      const ports = { fetchCertificate: async (url: string) => (url === AIA_URL ? INTERMEDIATE_PEM : 'not served') };
+      expect(status(await admit(signedWith(TEST_SIGNER_KEY, { SigningCertURL: at('a') }), secrets, ports))).toBe(200);
+      expect(status(await admit(signedWith(createPrivateKey(fixture('sns-via-intermediate-key.pem')), { SigningCertURL: at('b') }), secrets, ports))).toBe(200);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a certificate from SNS_CERT_DIR that needs an intermediate when no port can fetch it, with 401', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sns-cert-dir-'));
+    try {
+      writeFileSync(join(dir, 'SimpleNotificationService-0a1b2c3d4e5f.pem'), fixture('sns-via-intermediate.pem'));
+      const key = createPrivateKey(fixture('sns-via-intermediate-key.pem'));
+      expect(verdict(await admit(signedWith(key), { ...TEST_SECRETS, SNS_CERT_DIR: dir }))).toEqual(NOT_ISSUED);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('accepts a signed UnsubscribeConfirmation (200) and refuses it relabelled as another type', async () => {
+    const unsubscribe = buildSnsBody({ envelope: {
+      Type: 'UnsubscribeConfirmation', MessageId: 'aaaaaaaa-bbbb-4ccc-8ddd-ffffffffffff', Token: 't9', TopicArn: TOPIC, Message: 'unsubscribed',
+      SubscribeURL: 'https://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription&Token=t9', Timestamp: new Date(NOW).toISOString(), SignatureVersion: '2', SigningCertURL: SNS_TEST_CERT_URL,
+    } }, undefined);
+    expect(status(await admit(unsubscribe))).toBe(200);
+    expect(verdict(await admit(JSON.stringify({ ...JSON.parse(unsubscribe), Type: 'SubscriptionConfirmation' })))).toEqual(refused('signature', 'signature does not verify'));
+  });
+
+  it('lets the port\'s own refusals and outages through while fetching an intermediate', async () => {
+    const key = createPrivateKey(fixture('sns-via-intermediate-key.pem'));
+    for (const failure of [new CertificateUnavailableError('down'), new ChannelRequestError(401, 'unauthorized', 'too large', { cause: { channel: 'email', stage: 'certificate', detail: 'issuer too large' } })]) {
+      clearCertificateCache();
+      const fetchCertificate = async (url: string) => { if (url === OTHER_CERT_URL) return fixture('sns-via-intermediate.pem'); throw failure; };
+      const outcome = await admit(signedWith(key), TEST_SECRETS, { fetchCertificate });
+      expect('error' in outcome && outcome.error, failure.name).toBe(failure);
+    }
   });
 });
 

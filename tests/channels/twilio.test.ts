@@ -77,6 +77,16 @@ describe('twilio signature (X-Twilio-Signature)', () => {
   it('lets a repeated name contribute each value, values sorted', () => {
     expect(signedString('u', [['b', '2'], ['a', 'z'], ['b', '1'], ['b', '1']])).toBe('uazb1b1b2');
     expect(signedString('u', [['b', '2'], ['b', '1'], ['b', '1']], true)).toBe('ub1b2');
+    // The signature keeps repeated equal values unless asked to drop them (HMAC-SHA1 of `ub1b1` / `ub1`, key 12345).
+    expect(twilioSignature('12345', 'u', [['b', '1'], ['b', '1']])).toBe('cXQ8iSkDSVjRu83FyQ1XrDxgUbc=');
+    expect(twilioSignature('12345', 'u', [['b', '1'], ['b', '1']], true)).toBe('G+4hhHKCTV8QPRheb49C5UJ4e4w=');
+  });
+
+  it('sorts names, and the values of a repeated name, by their UTF-8 bytes (not UTF-16 code units)', () => {
+    // U+FF01 is EF BC 81 in UTF-8 and sorts before U+1F600 (F0 9F 98 80); in UTF-16 the emoji's
+    // surrogate D83D comes first.
+    expect(signedString('u', [['\u{1F600}', '1'], ['\uFF01', '2']])).toBe('u\uFF012\u{1F600}1');
+    expect(signedString('u', [['n', '\u{1F600}'], ['n', '\uFF01']])).toBe('un\uFF01n\u{1F600}');
   });
 
   it('accepts a signature over the configured URL and over its :443 twin', async () => {
@@ -96,6 +106,18 @@ describe('twilio signature (X-Twilio-Signature)', () => {
     expect(urlForms('https://h.example:8443/w')).toEqual(['https://h.example:8443/w']);
     expect(urlForms('https://[2001:db8::1]/w')).toEqual(['https://[2001:db8::1]/w', 'https://[2001:db8::1]:443/w']);
     expect(urlForms('https://HOOKS.example/W%2F')).toEqual(['https://HOOKS.example/W%2F', 'https://HOOKS.example:443/W%2F']);
+  });
+
+  it('reads the scheme in any case, and keeps credentials in the URL while toggling the port', () => {
+    expect(urlForms('HTTPS://h.example/w')).toEqual(['HTTPS://h.example/w', 'HTTPS://h.example:443/w']);
+    expect(urlForms('https://u:p@h.example/w')).toEqual(['https://u:p@h.example/w', 'https://u:p@h.example:443/w']);
+    expect(urlForms('https://u:p@h.example:443/w')).toEqual(['https://u:p@h.example:443/w', 'https://u:p@h.example/w']);
+  });
+
+  it('has no twin for another scheme\'s default port, an empty port, an unclosed IPv6 literal or what is not an http(s) URL', () => {
+    for (const url of ['http://h.example:443/w', 'https://h.example:80/w', 'https://h.example:/w', 'https://[2001:db8::1/w', 'https://[ab/w', 'hooks.example/w', 'ftp://h.example/w', 'see https://h.example/w']) {
+      expect(urlForms(url), url).toEqual([url]);
+    }
   });
 
   it('refuses a signature over another port, another scheme or the URL with a trailing slash with 401', async () => {

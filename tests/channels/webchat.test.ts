@@ -53,6 +53,16 @@ async function statusOf(req: RawRequest, secrets: Secrets = TEST_SECRETS, now = 
   return 'admission' in o ? o.admission.reply.status : o.status;
 }
 
+/** A refusal's status and evidence (`cause.stage`, `cause.detail`): which check refused, not just that one did. */
+async function refusalOf(req: RawRequest, secrets: Secrets = TEST_SECRETS, now = NOW): Promise<{ status: number; stage: string; detail?: string }> {
+  const o = await outcome(req, secrets, now);
+  if ('admission' in o) throw new Error(`expected a refusal, got ${o.admission.reply.status}`);
+  const { stage, detail } = o.error.cause as { stage: string; detail?: string };
+  return { status: o.status, stage, detail };
+}
+
+const refusedToken = (detail: string) => ({ status: 401, stage: 'authenticity', detail });
+
 async function parsed(req: RawRequest, receivedAt = NOW): Promise<InboundMessage> {
   const admission = await webchat.admit(req, TEST_SECRETS, NOW);
   if (admission.kind !== 'accepted') throw new Error('expected acceptance');
@@ -66,7 +76,8 @@ describe('webchat origin allow-list', () => {
   const listed: Secrets = { ...TEST_SECRETS, WEBCHAT_ALLOWED_ORIGINS: 'https://shop.acme.example, https://www.acme.example/' };
 
   it('refuses an origin that is not listed with 403', async () => {
-    expect(await statusOf(request(await mint(), message(), { origin: 'https://evil.example' }), listed)).toBe(403);
+    expect(await refusalOf(request(await mint(), message(), { origin: 'https://evil.example' }), listed))
+      .toEqual({ status: 403, stage: 'origin', detail: 'origin not in WEBCHAT_ALLOWED_ORIGINS' });
   });
 
   it('refuses a preflight from an origin that is not listed with 403', async () => {
@@ -82,6 +93,22 @@ describe('webchat origin allow-list', () => {
     const req = request(await mint());
     const { origin: _o, ...headers } = req.headers;
     expect(await statusOf({ ...req, headers }, listed)).toBe(202);
+  });
+
+  it('accepts an empty Origin like a missing one', async () => {
+    expect(await statusOf(request(await mint(), message(), { origin: '' }), listed)).toBe(202);
+  });
+
+  it('accepts a listed origin however many trailing slashes either side has', async () => {
+    const slashes: Secrets = { ...TEST_SECRETS, WEBCHAT_ALLOWED_ORIGINS: 'https://www.acme.example//' };
+    expect(await statusOf(request(await mint(), message(), { origin: 'https://www.acme.example' }), slashes)).toBe(202);
+    expect(await statusOf(request(await mint(), message(), { origin: 'https://www.acme.example///' }), listed)).toBe(202);
+  });
+
+  it('accepts any origin when the allow-list is set but names none (empty, or only commas and spaces)', async () => {
+    for (const none of ['', ' , ,']) {
+      expect(await statusOf(request(await mint(), message(), { origin: 'https://anywhere.example' }), { ...TEST_SECRETS, WEBCHAT_ALLOWED_ORIGINS: none }), JSON.stringify(none)).toBe(202);
+    }
   });
 
   it('accepts any origin when the allow-list is unset', async () => {
@@ -104,11 +131,11 @@ describe('webchat token timing', () => {
   });
 
   it('refuses a token that expired more than 60 s ago with 401', async () => {
-    expect(await statusOf(request(await mint({ exp: NOW_S - 61 })))).toBe(401);
+    expect(await refusalOf(request(await mint({ exp: NOW_S - 61 })))).toEqual(refusedToken('token refused: ERR_JWT_EXPIRED'));
   });
 
   it('refuses a token whose nbf is more than 60 s ahead with 401', async () => {
-    expect(await statusOf(request(await mint({ nbf: NOW_S + 120 })))).toBe(401);
+    expect(await refusalOf(request(await mint({ nbf: NOW_S + 120 })))).toEqual(refusedToken('token refused: ERR_JWT_CLAIM_VALIDATION_FAILED (nbf check_failed)'));
   });
 
   it('accepts a token whose nbf is within the skew', async () => {
@@ -125,41 +152,62 @@ describe('webchat token timing', () => {
 describe('webchat token checks', () => {
   it('refuses a token without exp, sub or sid with 401', async () => {
     for (const missing of ['exp', 'sub', 'sid']) {
-      expect(await statusOf(request(await mint({ [missing]: undefined }))), missing).toBe(401);
+      expect(await refusalOf(request(await mint({ [missing]: undefined }))), missing).toEqual(refusedToken(`token refused: ERR_JWT_CLAIM_VALIDATION_FAILED (${missing} missing)`));
     }
   });
 
   it('refuses another issuer with 401', async () => {
-    expect(await statusOf(request(await mint({ iss: 'https://idp.example' })))).toBe(401);
+    expect(await refusalOf(request(await mint({ iss: 'https://idp.example' })))).toEqual(refusedToken('token refused: ERR_JWT_CLAIM_VALIDATION_FAILED (iss check_failed)'));
   });
 
   it('accepts an audience list that contains confluo:webchat', async () => {
     expect(await statusOf(request(await mint({ aud: ['confluo:inbox', 'confluo:webchat'] })))).toBe(202);
   });
 
-  it('refuses HS512 signed with the right key with 401 (alg pinned to HS256)', async () => {
-    expect(await statusOf(request(await mint({}, { alg: 'HS512', typ: 'JWT' })))).toBe(401);
+  it('refuses HS512 signed with the right key with 401 (alg pinned to HS256), on the header before any cryptography', async () => {
+    expect(await refusalOf(request(await mint({}, { alg: 'HS512', typ: 'JWT' })))).toEqual(refusedToken('token alg not HS256'));
   });
 
   it('refuses a typ other than JWT with 401, and accepts no typ at all', async () => {
-    expect(await statusOf(request(await mint({}, { alg: 'HS256', typ: 'at+jwt' })))).toBe(401);
+    expect(await refusalOf(request(await mint({}, { alg: 'HS256', typ: 'at+jwt' })))).toEqual(refusedToken('token typ not JWT'));
     expect(await statusOf(request(await mint({}, { alg: 'HS256' })))).toBe(202);
   });
 
   it('refuses an unsigned token whose header says HS256 with 401', async () => {
     const [h, p] = (await mint()).split('.');
-    expect(await statusOf(request(`${h}.${p}.`))).toBe(401);
-    expect(await statusOf(request(`${h}.${p}`))).toBe(401);
+    expect(await refusalOf(request(`${h}.${p}.`))).toEqual(refusedToken('token refused: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'));
+    expect(await refusalOf(request(`${h}.${p}`))).toEqual(refusedToken('token header unreadable'));
   });
 
   it('refuses a header that is not JSON, or a non-Bearer scheme, with 401', async () => {
-    expect(await statusOf(request(`${base64url.encode('nope')}.e30.x`))).toBe(401);
+    expect(await refusalOf(request(`${base64url.encode('nope')}.e30.x`))).toEqual(refusedToken('token header unreadable'));
     const req = request(undefined, message(), { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` });
-    expect(await statusOf(req)).toBe(401);
+    expect(await refusalOf(req)).toEqual(refusedToken('bearer token missing'));
+  });
+
+  it('refuses every token with 401 while WEBCHAT_SECRET is unset or empty', async () => {
+    const token = await mint();
+    for (const unset of [undefined, '']) {
+      expect(await refusalOf(request(token), { ...TEST_SECRETS, WEBCHAT_SECRET: unset as unknown as string }), String(unset)).toEqual(refusedToken('inbound secret not configured'));
+    }
+  });
+
+  it('reads the Bearer scheme in any case, with any spaces before and after the token (RFC 9110 §11.1)', async () => {
+    const token = await mint();
+    for (const authorization of [`bearer ${token}`, `BEARER   ${token}`, `Bearer ${token}  `]) {
+      expect(await statusOf(request(undefined, message(), { authorization })), authorization.replace(token, '<token>')).toBe(202);
+    }
+  });
+
+  it('refuses an Authorization header with anything before the scheme or after the token with 401', async () => {
+    const token = await mint();
+    for (const authorization of [`XBearer ${token}`, `Bearer ${token} ${token}`, `Bearer ${token} x`, 'Bearer', `Bearer${token}`]) {
+      expect(await refusalOf(request(undefined, message(), { authorization })), authorization.replaceAll(token, '<token>')).toEqual(refusedToken('bearer token missing'));
+    }
   });
 
   it('refuses a sub containing "/" with 401, since it scopes upload keys', async () => {
-    expect(await statusOf(request(await mint({ sub: 'v_a/b' })))).toBe(401);
+    expect(await refusalOf(request(await mint({ sub: 'v_a/b' })))).toEqual(refusedToken('token claims unusable'));
   });
 
   it('carries the verified claims to the queue, never the token, and no site-only claims for anonymous visitors', async () => {

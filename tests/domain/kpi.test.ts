@@ -95,6 +95,19 @@ describe('KPI report', () => {
     expect(byCategory.map((g) => [g.key, g.csat_avg, g.nps_score])).toEqual([['billing', 3.5, null], ['shipping', null, 0], [null, null, null]]);
   });
 
+  it('limits the cohort to one customer tier and groups by tier (no tier last)', () => {
+    // Tickets carry the tier copied from their customer: every other ticket of the scenario is vip.
+    const tiered = facts().map((f, i) => ({ ...f, tier: i % 2 === 0 ? 'vip' : null }));
+    const vip = tiered.filter((f) => f.tier === 'vip');
+    const report = kpiReport(tiered, { from: FROM, to: TO, tier: 'vip' });
+    expect(report.tier).toBe('vip');
+    expect(report.overall).toEqual(kpiReport(vip, { from: FROM, to: TO }).overall);
+    expect(report.overall.volume).toBeLessThan(kpiReport(tiered, { from: FROM, to: TO }).overall.volume);
+    const byTier = kpiReport(tiered, { from: FROM, to: TO, groupBy: 'tier' }).groups;
+    expect(byTier.map((g) => g.key)).toEqual(['vip', null]);
+    expect(byTier[0]!.volume + byTier[1]!.volume).toBe(kpiReport(tiered, { from: FROM, to: TO }).overall.volume);
+  });
+
   it('gives nulls, not zeros, for KPIs with an empty sample', () => {
     expect(aggregate([])).toMatchObject({ volume: 0, first_response_avg_ms: null, fcr_rate: null, nps_score: null, sla_attainment: null });
   });
@@ -106,6 +119,13 @@ describe('KPI SQL', () => {
     for (const c of NAMED_KPIS.summary!.columns) expect(sql).toContain(` AS ${c}`);
     expect(sql).toContain("created_at >= TIMESTAMP '2026-03-01 00:00:00.000'");
     expect(sql).toContain('GROUP BY assignee');
+  });
+
+  it('filters and groups by tier, refusing anything but a tier code in the SQL text', () => {
+    const sql = kpiSql('volume', { tier: 'vip', groupBy: 'tier' });
+    expect(sql).toContain("tier = 'vip'");
+    expect(sql).toContain('GROUP BY tier');
+    expect(() => kpiSql('volume', { tier: "vip' OR 1=1 --" })).toThrow(/tier must be a lowercase code/);
   });
 
   it('uses approx_percentile on Athena and names unknown KPIs in the error', () => {

@@ -55,8 +55,8 @@ describe('export', () => {
     expect(existsSync(join(dir, 'messages/dt=2026-03-09/part-0.parquet'))).toBe(true);
     const file = join(dir, 'tickets/dt=2026-03-06/part-0.parquet');
     expect(await engine.query(`select distinct compression from parquet_metadata('${file}')`)).toEqual([{ compression: 'ZSTD' }]);
-    // 8 tickets seeded, T5 merged → 7; 20 messages; 8 customers (T5's too: the feed names it).
-    expect(await counts()).toEqual({ tickets: 7, messages: 20, customers: 8, events: 8, surveys: 4 });
+    // 8 tickets seeded, T5 merged → 7; 22 messages (two of them phone calls); 8 customers (T5's too: the feed names it).
+    expect(await counts()).toEqual({ tickets: 7, messages: 22, customers: 8, events: 8, surveys: 4 });
     expect(await query('select dt, count(*) as n from tickets group by dt order by dt')).toContainEqual({ dt: '2026-03-02', n: 1 });
   });
 

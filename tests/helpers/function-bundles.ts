@@ -45,6 +45,10 @@ export const BUNDLE_BUDGETS = {
   media: 3_400_000,
   // Automatic assignment's offline return (issue 15): DynamoDB only, like sla-evaluate without SES.
   'assignment-offline': 1_260_000,
+  // The phone (issue 16): the lookup on aws-edge (DynamoDB + SSM, libphonenumber-js metadata);
+  // the events function commits like the process function.
+  'voice-lookup': 1_170_000,
+  'voice-events': 2_830_000,
 } as const satisfies Record<HandlerName, number>;
 
 export const HANDLERS = Object.keys(BUNDLE_BUDGETS) as HandlerName[];

@@ -39,6 +39,8 @@ const msg = (ticket: string, channel: string, when: string, direction: 'in' | 'o
     ...(direction === 'out' ? { outbound_kind: kind ?? 'reply', delivery: 'sent' as const, ...(kind === undefined || kind === 'reply' ? { author: 'a1' } : {}) } : {}),
   };
 };
+/** A phone call entry: the message with its call facts (functions/domain/voice.ts `CallFacts`, the parts KPIs read). */
+const call = (m: MessageEntry, facts: { outcome: string; wait_seconds: number | null }): MessageEntry => ({ ...m, extras: { call: { direction: m.direction, ...facts } } });
 const ev = (ticket: string, when: string, event: string, data: Record<string, unknown> = {}): TimelineEntry => {
   seq += 1;
   return { type: 'event', id: `01KPFXEVT00000000000000${String(seq).padStart(3, '0')}`, ticket_id: ticket, at: at(when), event, data };
@@ -83,7 +85,10 @@ export function scenario(): Scenario[] {
     // T3: open, only an auto-acknowledgement → no first response; backlog; SLA met so far.
     {
       ticket: ticket(3, { status: 'open', channel: 'whatsapp', created_at: at('2026-03-03T10:00:00') }),
-      timeline: [msg(T(3), 'whatsapp', '2026-03-03T10:00:00', 'in'), msg(T(3), 'whatsapp', '2026-03-03T10:00:01', 'out', 'acknowledgement')],
+      // …and phoned twice (issue 16): one call answered after 40 s in the queue, one abandoned after 100 s.
+      timeline: [msg(T(3), 'whatsapp', '2026-03-03T10:00:00', 'in'), msg(T(3), 'whatsapp', '2026-03-03T10:00:01', 'out', 'acknowledgement'),
+        call(msg(T(3), 'voice', '2026-03-03T11:00:00', 'in'), { outcome: 'answered', wait_seconds: 40 }),
+        call(msg(T(3), 'voice', '2026-03-03T12:00:00', 'in'), { outcome: 'abandoned', wait_seconds: 100 })],
     },
     // T4: closed; first_response_at missing on the record → from the timeline: 5 min; resolution 45; handle 5; FCR; NPS 9; no SLA block.
     {
@@ -135,6 +140,8 @@ export const EXPECTED_OVERALL = {
   csat_responses: 2, csat_avg: 3.5, csat_satisfied_rate: 0.5,
   nps_responses: 2, nps_promoters: 1, nps_detractors: 1, nps_score: 0,
   sla_eligible: 5, sla_met: 3, sla_attainment: 0.6,
+  // ticket 3's calls: one answered, one abandoned; waits 40 s and 100 s → 70 s.
+  calls_answered: 1, calls_abandoned: 1, call_wait_avg_ms: 70_000,
 } as const;
 
 /** KPI sets agree: same keys, nulls equal, numbers equal to 1e-9 relative (floating-point sums). */

@@ -51,6 +51,11 @@ export interface TimelineEntry {
   author?: string; outbound_kind?: string; event?: string; data?: Record<string, unknown>; interaction?: { payload: string } | null;
   /** Inbound: the sender is not verified (an e-mail that failed DMARC) — it may be forged. */
   unauthenticated?: boolean;
+  /** Phone calls (channel `voice`): the call's facts, durations in seconds. */
+  call?: {
+    contact_id: string; direction: 'in' | 'out'; outcome: string; queue: string | null; agent: string | null;
+    wait_seconds: number | null; talk_seconds: number; disconnect_reason: string | null; recording: string | null;
+  };
   /** Failed messages: the platform's code, what it means, and whether it was sent again. */
   delivery_error?: string | number; delivery_reason?: string; failed_at?: string; retried_by?: string; retry_of?: string;
 }

@@ -30,10 +30,24 @@ let COGNITO: CognitoAuthConfig | null = null;
 
 const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
-const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat'] as const;
+const CHANNELS = ['telegram', 'whatsapp', 'messenger', 'instagram', 'vk', 'viber', 'twilio', 'email', 'webchat', 'voice'] as const;
 const CHANNEL_NAMES: Record<string, string> = {
-  telegram: 'Telegram', whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', vk: 'VK', viber: 'Viber', twilio: 'SMS', email: 'E-mail', webchat: 'Web chat',
+  telegram: 'Telegram', whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', vk: 'VK', viber: 'Viber', twilio: 'SMS', email: 'E-mail', webchat: 'Web chat', voice: 'Phone',
 };
+/** "4 min 5 s", "40 s": a call's duration (seconds). */
+const callTime = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}` : `${s} s`);
+
+/** A phone call's facts (issue 16): outcome, queue wait and talk time, who took it, the recording's reference. */
+function CallFacts({ call }: { call: NonNullable<TimelineEntry['call']> }) {
+  const parts = [
+    label(call.outcome),
+    call.wait_seconds !== null ? `waited ${callTime(call.wait_seconds)}` : null,
+    call.talk_seconds > 0 ? `talked ${callTime(call.talk_seconds)}` : null,
+    call.agent ? `agent ${call.agent}` : null,
+    call.disconnect_reason ? label(call.disconnect_reason.toLowerCase()) : null,
+  ].filter((x): x is string => x !== null);
+  return html`<p class="call" data-outcome=${call.outcome} data-wait=${call.wait_seconds ?? ''} data-talk=${call.talk_seconds}>📞 ${parts.join(' · ')}${call.recording ? html` · <span class="muted" title="Find it in Amazon Connect's contact search">recording ${call.recording}</span>` : ''}</p>`;
+}
 /** Twilio's limit per SMS body: a longer reply goes out as several (functions/channels/twilio). */
 const TWILIO_TEXT_LIMIT = { max: 1600, unit: 'utf16' } as const;
 const label = (s: string) => s.replace(/_/g, ' ');
@@ -381,6 +395,7 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
       <span class="who"><${ChannelBadge} channel=${e.channel ?? ''} /> ${out ? (e.author ?? (e.outbound_kind && e.outbound_kind !== 'reply' ? e.outbound_kind : 'Confluo')) : 'Customer'}</span>
       ${!out && e.unauthenticated && html`<p class="sender-unverified" role="note">⚠ Sender not verified: this e-mail failed the sender check (DMARC) and may be forged.</p>`}
       ${e.text && html`<p class="text">${e.text}</p>`}
+      ${e.call && html`<${CallFacts} call=${e.call} />`}
       ${e.interaction && html`<p class="muted">pressed: ${e.interaction.payload}</p>`}
       ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label="Attachments">${(e.attachments ?? []).map((a, n) => html`<${AttachmentItem} a=${a} n=${n} api=${api} ticketId=${ticketId} messageId=${e.id} />`)}</ul>`}
       <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">edited</em>` : ''}

@@ -323,7 +323,7 @@ export async function verifySnsMessage(body: Record<string, unknown>, secrets: S
   const cert = await certificateFor(body.SigningCertURL as string, region, secrets, now, ports);
 
   // 6. signature
-  const data = Buffer.from(stringToSign(body, type as SnsType), 'utf8');
+  const data = Buffer.from(stringToSign(body, type as SnsType));
   let ok = false;
   try {
     ok = verifySignature(version === '1' ? 'sha1' : 'sha256', data, cert.publicKey, Buffer.from(signature, 'base64'));

@@ -78,7 +78,7 @@ export function signedString(url: string, pairs: readonly FormPair[], dedupeValu
 }
 
 export function twilioSignature(authToken: string, url: string, pairs: readonly FormPair[], dedupeValues = false): string {
-  return createHmac('sha1', authToken).update(signedString(url, pairs, dedupeValues), 'utf8').digest('base64');
+  return createHmac('sha1', authToken).update(signedString(url, pairs, dedupeValues)).digest('base64');
 }
 
 /**
@@ -94,14 +94,13 @@ export function urlForms(configured: string): string[] {
   if (!m) return [configured];
   const [, scheme, authority, rest] = m as unknown as [string, string, string, string];
   const defaultPort = scheme.toLowerCase() === 'https' ? '443' : '80';
-  // The port is after the last `:` that is not inside an IPv6 literal (`[::1]:443`).
-  const portMatch = /^(.*?)(?::(\d*))?$/s.exec(authority.replace(/^(.*@)?/, ''));
+  // The port is after the last `:` that is not inside an IPv6 literal (`[::1]:443`). Both
+  // patterns match every string.
+  const [, host, port] = /^(.*?)(?::(\d*))?$/s.exec(authority.replace(/^(.*@)?/, ''))! as unknown as [string, string, string | undefined];
   const userinfo = /^(.*@)?/.exec(authority)![0];
-  const host = portMatch?.[1] ?? '';
-  const port = portMatch?.[2];
   if (host.startsWith('[') && !host.endsWith(']')) return [configured]; // not a host we understand
   let twin: string | undefined;
   if (port === undefined) twin = `${scheme}://${userinfo}${host}:${defaultPort}${rest}`;
   else if (port === defaultPort) twin = `${scheme}://${userinfo}${host}${rest}`;
-  return twin === undefined || twin === configured ? [configured] : [configured, twin];
+  return twin === undefined ? [configured] : [configured, twin];
 }

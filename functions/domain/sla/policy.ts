@@ -24,6 +24,7 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from '../inbound.js';
 import { PRIORITIES, type Priority, type TicketStatus } from '../ticket.js';
+import { ContractCode, TierCode } from '../tier.js';
 import { addBusinessTime, businessTimeBetween, CALENDAR_24X7, CalendarSchema, type Calendar } from './calendar.js';
 
 const MIN = 60_000;
@@ -68,6 +69,10 @@ export const PolicySchema = z.strictObject({
     priority: z.array(z.enum(PRIORITIES)).min(1).optional(),
     channel: z.array(z.enum(CHANNELS)).min(1).optional(),
     category: z.array(z.string().min(1)).min(1).optional(),
+    /** Customer tiers (functions/domain/tier.ts); a ticket without a tier matches no tier list. */
+    tier: z.array(TierCode).min(1).optional(),
+    /** Contracts: a contract is the policy (with its calendar and targets) that matches its code. */
+    contract: z.array(ContractCode).min(1).optional(),
   }).default({}),
   calendar: z.string().default('24x7'),
   /** Targets in business minutes of the calendar; null = no target for that clock. */
@@ -92,8 +97,16 @@ const policy = (id: string, priority: Priority | null, fr: number, nr: number, r
   escalations: DEFAULT_ESCALATIONS.map((s) => ({ ...s })), ola: { '*': 240 },
 });
 
-/** Defaults of a fresh install (DESIGN.md §2): normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h. */
+/**
+ * Defaults of a fresh install (DESIGN.md §2): normal 1 h / 4 h / 24 h, urgent 15 min / 1 h / 4 h.
+ * Phone tickets (channel `voice`, issue 16) come first: the customer who could not get through is
+ * called back within 30 minutes (15 for high and urgent priority — a VIP's call-back, see
+ * functions/domain/voice.ts `TIER_CALLBACK_PRIORITY`); the first response of a voice ticket is
+ * the answered call or the call-back.
+ */
 export const DEFAULT_POLICIES: readonly Policy[] = [
+  { ...policy('default-voice-priority', null, 15, 60, 480), match: { channel: ['voice'], priority: ['urgent', 'high'] } },
+  { ...policy('default-voice', null, 30, 120, 1440), match: { channel: ['voice'] } },
   policy('default-urgent', 'urgent', 15, 60, 240),
   policy('default-high', 'high', 30, 120, 480),
   policy('default-low', 'low', 240, 480, 2880),
@@ -141,15 +154,29 @@ export function parseSlaSettingsJson(json: string | undefined): SlaSettings {
   return parseSlaSettings(value);
 }
 
-export interface PolicySubject { readonly priority: Priority; readonly channel: Channel | string; readonly category: string | null }
+export interface PolicySubject {
+  readonly priority: Priority;
+  readonly channel: Channel | string;
+  readonly category: string | null;
+  /** The ticket's tier and contract (copied from its customer or organisation); absent = none. */
+  readonly tier?: string | null | undefined;
+  readonly contract?: string | null | undefined;
+}
 
 /** The first policy whose `match` accepts the ticket; the built-in default for its priority otherwise. */
 export function matchPolicy(policies: readonly Policy[], t: PolicySubject): Policy {
   const ok = (p: Policy) =>
     (!p.match.priority || p.match.priority.includes(t.priority))
     && (!p.match.channel || (p.match.channel as readonly string[]).includes(t.channel))
-    && (!p.match.category || (t.category !== null && p.match.category.includes(t.category)));
+    && (!p.match.category || (t.category !== null && p.match.category.includes(t.category)))
+    && (!p.match.tier || (typeof t.tier === 'string' && p.match.tier.includes(t.tier)))
+    && (!p.match.contract || (typeof t.contract === 'string' && p.match.contract.includes(t.contract)));
   return policies.find(ok) ?? DEFAULT_POLICIES.find(ok)!;
+}
+
+/** What `matchPolicy` reads of a ticket, with the priority the policy follows. */
+export function policySubject(t: Pick<SlaTicket, 'priority' | 'channel' | 'category' | 'tier' | 'contract'>, priority: Priority = t.priority): PolicySubject {
+  return { priority, channel: t.channel, category: t.category, tier: t.tier ?? null, contract: t.contract ?? null };
 }
 
 export function calendarFor(settings: SlaSettings, policyId: Policy): Calendar {
@@ -212,6 +239,8 @@ export interface SlaTicket {
   readonly channel: Channel | string;
   readonly category: string | null;
   readonly team: string | null;
+  readonly tier?: string | null;
+  readonly contract?: string | null;
   readonly created_at: number;
   readonly first_response_at: number | null;
   readonly last_inbound_at: number | null;
@@ -298,6 +327,10 @@ export function applyEvent(t: SlaTicket, cal: Calendar, ev: SlaEvent): FullSla {
     case 'ticket.reopened':
       // A new resolution cycle: its clock starts at the reopen; the customer is waiting again.
       return { ...s, awaiting_since: s.awaiting_since ?? ev.at, cycle: s.cycle + 1, resolution_since: ev.at, paused_ms: 0, paused_since: null };
+    case 'call.answered':
+      // A phone call an agent answered, or a call-back the customer picked up (issue 16): it
+      // answers the customer like a reply does.
+      return { ...s, awaiting_since: null, ...(s.ola_started_at !== null && ev.at >= s.ola_started_at ? { ola_started_at: null, ola_team: null } : {}) };
     case 'outbound.queued':
       if (data.kind !== 'reply') return s;
       // An agent reply answers everything the customer wrote so far and counts as the team acting.

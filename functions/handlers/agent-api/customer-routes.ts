@@ -18,6 +18,8 @@ import { erasureJobOf, requestErasure, type ErasureJob } from '../../store/erasu
 import { batchGet, loadCustomers } from '../../store/identity.js';
 import { nextTicketNumber } from '../../store/ticket-numbers.js';
 import { keys } from '../../store/table.js';
+import { organisationForEmails } from '../../store/organisations.js';
+import { effectiveTier } from '../../domain/tier.js';
 import { mergeTickets, splitTicket } from '../../store/tickets.js';
 import type { Clock } from '../../domain/clock.js';
 import { route, type RouteDef } from './router.js';
@@ -50,7 +52,9 @@ export async function customerCardOf(db: Db, id: string) {
       if (root !== fam.root.id) matches.set(String(o.pk).slice('VATTR#'.length), root);
     }
   }
-  return customerCardView(fam, matches);
+  // Tier: the customer's own, else the organisation of a verified e-mail domain (resolved now: functions/store/organisations.ts).
+  const org = fam.root.erased_at !== undefined ? undefined : await organisationForEmails(db, fam.attributes.filter((x) => x.kind === 'email').map((x) => x.value));
+  return customerCardView(fam, matches, { effective: effectiveTier(fam.root, org), organisation_id: org?.id ?? null });
 }
 
 /** `GET /customers?q=` and `?identity=`: cards of every customer found (roots, no duplicates). */

@@ -10,6 +10,7 @@
  * history belong to the analytics export (Athena / DuckDB), which holds the same numbers.
  */
 import { z } from 'zod';
+import { TierCode } from '../../domain/tier.js';
 import { calendarResolver, GROUP_BY, KPI_FIELDS, kpiReport, ticketFacts, type TicketFacts } from '../../domain/kpi.js';
 import type { SlaSettings } from '../../domain/sla/policy.js';
 import { DEFAULT_SLA_SETTINGS } from '../../domain/sla/policy.js';
@@ -38,16 +39,18 @@ export const KpiQuery = z.strictObject({
   from: instant.optional().meta({ description: 'Start of the cohort (tickets opened at or after), default: 30 days before `to`' }),
   to: instant.optional().meta({ description: 'End of the cohort (tickets opened before), default: now' }),
   groupBy: z.enum(GROUP_BY).optional(),
+  tier: TierCode.optional().meta({ description: 'Only tickets of this customer tier (e.g. vip)' }),
 });
 
 const nullableNumber = z.number().nullable();
-const KpiSetSchema = z.object(Object.fromEntries(KPI_FIELDS.map((f) => [f, f.endsWith('_count') || ['volume', 'backlog', 'fcr_eligible', 'reopen_eligible', 'csat_responses', 'nps_responses', 'nps_promoters', 'nps_detractors', 'sla_eligible', 'sla_met'].includes(f) ? z.number().int() : nullableNumber])) as unknown as Record<(typeof KPI_FIELDS)[number], z.ZodType<number | null>>);
+const KpiSetSchema = z.object(Object.fromEntries(KPI_FIELDS.map((f) => [f, f.endsWith('_count') || ['volume', 'backlog', 'fcr_eligible', 'reopen_eligible', 'csat_responses', 'nps_responses', 'nps_promoters', 'nps_detractors', 'sla_eligible', 'sla_met', 'calls_answered', 'calls_abandoned'].includes(f) ? z.number().int() : nullableNumber])) as unknown as Record<(typeof KPI_FIELDS)[number], z.ZodType<number | null>>);
 
 export const KpiSet = KpiSetSchema.meta({ id: 'KpiSet', description: 'Durations in ms, rates in [0, 1], NPS in [-100, 100]; null when the sample is empty. Definitions: functions/domain/kpi.ts' });
 export const KpiReport = z.object({
   from: z.string().meta({ format: 'date-time' }),
   to: z.string().meta({ format: 'date-time' }),
   group_by: z.enum(GROUP_BY).nullable(),
+  tier: z.string().optional().meta({ description: 'The tier filter, when one was given' }),
   overall: KpiSet,
   groups: z.array(KpiSetSchema.extend({ key: z.string().nullable() })),
 }).meta({ id: 'KpiReport' });
@@ -74,7 +77,7 @@ export async function factsOpenedBetween(db: Db, from: number, to: number, setti
 export function kpiRoutes(deps: KpiRoutesDeps): RouteDef[] {
   return [
     route({
-      method: 'GET', path: '/kpis', summary: 'KPI report over the tickets opened in [from, to), optionally grouped by channel, category or agent (assignee)', role: 'supervisor',
+      method: 'GET', path: '/kpis', summary: 'KPI report over the tickets opened in [from, to), optionally of one customer tier and grouped by channel, category, agent (assignee) or tier', role: 'supervisor',
       query: KpiQuery, responses: { 200: KpiReport, 400: ErrorBody, 422: ErrorBody },
       handle: async ({ query }) => {
         const to = query.to ? Date.parse(query.to) : deps.clock.now();
@@ -82,7 +85,7 @@ export function kpiRoutes(deps: KpiRoutesDeps): RouteDef[] {
         if (from >= to) throw new HttpError(400, 'invalid', 'query.from must be before query.to');
         if (to - from > MAX_RANGE_MS) throw new HttpError(400, 'invalid', 'the range may span at most 366 days; query the analytics export for longer periods');
         const settings = await loadSlaSettings(deps.db, deps.slaDefaults ?? DEFAULT_SLA_SETTINGS);
-        const report = kpiReport(await factsOpenedBetween(deps.db, from, to, settings), { from, to, groupBy: query.groupBy ?? null });
+        const report = kpiReport(await factsOpenedBetween(deps.db, from, to, settings), { from, to, groupBy: query.groupBy ?? null, tier: query.tier ?? null });
         return { status: 200, body: { ...report, from: new Date(from).toISOString(), to: new Date(to).toISOString() } };
       },
     }),

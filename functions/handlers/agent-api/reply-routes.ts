@@ -20,6 +20,8 @@
  *   `attachment_type_not_allowed`, `too_many_attachments`, `attachments_not_supported` — the
  *   channel's own limits (functions/channels/media.ts, each cited from the platform's docs),
  *   checked on the stored bytes: their real size and their type from magic bytes.
+ * - 409 `voice_reply_not_sent`: the channel is `voice` (a phone ticket): a reply there is a call
+ *   the agent makes from Amazon Connect, recorded when it ends; name another channel to write.
  * The 202 answer says how many platform messages the reply goes out as (`parts`) and, on SMS,
  * how many segments it is billed as.
  */
@@ -128,6 +130,9 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
       const ticket = await mustTicket(ticketId);
       if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
       const channel: Channel = requested ?? (content.kind === 'retry' ? content.failed.channel : ticket.channel);
+      // Phone (issue 16): Confluo sends nothing on `voice` — the agent calls back from Amazon
+      // Connect, and that call's contact event records it on this ticket.
+      if (channel === 'voice') throw new HttpError(409, 'voice_reply_not_sent', 'a reply on voice is a call: call the customer back from Amazon Connect (the call is recorded on this ticket when it ends), or reply in writing on another channel with "channel"');
       const target = await replyTarget(ticket, channel);
       const adapter = channelByName(channel);
       if (!adapter) throw new HttpError(400, 'invalid', `channel ${channel} is not available`);

@@ -9,6 +9,7 @@ import { getCustomer, getTicket } from '../../store/reads.js';
 import type { TicketRecord } from '../../store/records.js';
 import { route, type RouteDef } from './router.js';
 import { slaRoutes } from './sla-routes.js';
+import { tierRoutes } from './tier-routes.js';
 import { customerCardOf, customerRoutes, findCustomerCards } from './customer-routes.js';
 import { ticketTimeline } from '../../store/tickets.js';
 import { kpiRoutes } from './kpi-routes.js';
@@ -119,6 +120,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...surveyRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),
+    ...tierRoutes(deps),
     ...kpiRoutes(deps),
     ...webchatRoutes(deps),
     ...assignmentRoutes(deps),

@@ -29,6 +29,9 @@ export const Ticket = z.object({
   channel: z.enum(CHANNELS),
   assignee: z.string().nullable(),
   team: z.string().nullable(),
+  /** The customer's tier (or its organisation's) when the ticket opened or the tier last changed. */
+  tier: z.string().nullable().meta({ description: "Customer tier (e.g. vip) copied from the customer or its organisation; null: none" }),
+  contract: z.string().nullable().meta({ description: 'Contract copied with the tier (SLA policies match it); null: none' }),
   sla: Sla.nullable(),
   survey: z.record(z.string(), z.unknown()).nullable(),
   merged_into: z.string().nullable(),
@@ -43,7 +46,27 @@ export const Ticket = z.object({
   first_response_at: nullableIso,
   resolved_at: nullableIso,
   closed_at: nullableIso,
+  /** Phone tickets (issue 16): the call-back a missed call asked for; `done` once a call reached the customer. */
+  callback: z.object({
+    state: z.enum(['pending', 'done']), contact_id: z.string(), requested_at: nullableIso, done_at: nullableIso, done_by: z.string().nullable(),
+  }).optional(),
 }).meta({ id: 'Ticket' });
+
+/** A phone call on the timeline (channel `voice`, issue 16): functions/domain/voice.ts `CallFacts`. */
+export const CallOut = z.object({
+  contact_id: z.string(),
+  direction: z.enum(['in', 'out']),
+  initiation: z.string(),
+  outcome: z.enum(['answered', 'abandoned', 'missed', 'ivr', 'no_answer']),
+  started_at: nullableIso,
+  ended_at: nullableIso,
+  queue: z.string().nullable(),
+  agent: z.string().nullable(),
+  wait_seconds: z.number().int().nullable(),
+  talk_seconds: z.number().int(),
+  disconnect_reason: z.string().nullable(),
+  recording: z.string().nullable().meta({ description: 'Where the recording is (the contact in the Connect instance), with CONFLUO_VOICE_RECORDINGS on; never audio' }),
+}).meta({ id: 'Call' });
 
 export const TicketWithCustomer = Ticket.extend({
   customer: z.object({ id: z.string(), display_name: z.string().nullable() }),
@@ -94,12 +117,17 @@ export const CustomerCard = z.object({
   history: z.array(z.object({ channel: z.enum(CHANNELS), external_id: z.string(), at: isoTime, ticket_id: z.string(), message_id: z.string(), text: z.string() })),
   created_at: isoTime,
   erased_at: nullableIso,
+  tier: z.string().nullable().meta({ description: "Effective tier: the customer's own, else its organisation's" }),
+  contract: z.string().nullable().meta({ description: "Effective contract: the customer's own, else its organisation's" }),
+  tier_source: z.enum(['customer', 'organisation']).nullable(),
+  organisation_id: z.string().nullable().meta({ description: "The organisation claiming a domain of one of the customer's verified e-mails" }),
 }).meta({ id: 'CustomerCard' });
 
 export const TimelineItem = z.object({
   id: z.string(),
   type: z.enum(['message', 'note', 'event']),
   at: isoTime,
+  call: CallOut.optional().meta({ description: 'Messages on channel voice: the phone call (durations in seconds)' }),
   unauthenticated: z.boolean().optional().meta({ description: 'Inbound messages: true when the platform does not vouch for the sender (an e-mail that failed DMARC) — it may be forged; it answered no survey and reopened no ticket' }),
 }).catchall(z.unknown()).meta({ id: 'TimelineEntry' });
 

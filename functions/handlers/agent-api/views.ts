@@ -3,6 +3,7 @@ import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
 import { windowAnchor } from '../../domain/reply-window.js';
 import { surveyView } from '../../domain/survey.js';
+import type { EffectiveTier } from '../../domain/tier.js';
 import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
@@ -11,6 +12,7 @@ export function ticketView(t: TicketRecord) {
   return {
     id: t.id, number: t.number, status: t.status, priority: t.priority, category: t.category ?? null, tags: t.tags ?? [],
     customer_id: t.customer_id, channel: t.channel, assignee: t.assignee ?? null, team: t.team ?? null,
+    tier: t.tier ?? null, contract: t.contract ?? null,
     sla: t.sla ? {
       policy: t.sla.policy, first_response_due: iso(t.sla.first_response_due), next_response_due: iso(t.sla.next_response_due),
       resolution_due: iso(t.sla.resolution_due), breached: t.sla.breached ?? [], escalation_level: t.sla.escalation_level ?? 0,
@@ -20,7 +22,21 @@ export function ticketView(t: TicketRecord) {
     undelivered: undeliveredCount(t),
     created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!, last_inbound_at: iso(t.last_inbound_at),
     last_outbound_at: iso(t.last_outbound_at), first_response_at: iso(t.first_response_at), resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
+    ...callbackView(t),
   };
+}
+
+/** A phone ticket's call-back task (issue 16; functions/store/voice.ts `CallbackTask`), when it has one. */
+function callbackView(t: TicketRecord): { callback?: { state: string; contact_id: string; requested_at: string | null; done_at: string | null; done_by: string | null } } {
+  const cb = (t as TicketRecord & { callback?: { state: string; contact_id: string; requested_at: number; done_at?: number; done_by?: string } }).callback;
+  return cb ? { callback: { state: cb.state, contact_id: cb.contact_id, requested_at: iso(cb.requested_at), done_at: iso(cb.done_at), done_by: cb.done_by ?? null } } : {};
+}
+
+/** A call's facts as the timeline shows them (functions/domain/voice.ts `CallFacts`, ISO times). */
+function callView(extras: Record<string, unknown> | undefined) {
+  const c = extras?.call as (Record<string, unknown> & { started_at?: number; ended_at?: number }) | undefined;
+  if (!c || typeof c !== 'object') return {};
+  return { call: { ...c, started_at: iso(c.started_at), ended_at: iso(c.ended_at) } };
 }
 
 /** How many of a ticket's messages are undelivered (a stored string set, or a list). */
@@ -61,7 +77,7 @@ export interface CardInput {
  * customer holding the value verified, when there is one), the merge log, tickets, and the
  * cross-channel history (last inbound message per channel).
  */
-export function customerCardView(card: CardInput, matches: ReadonlyMap<string, string> = new Map()) {
+export function customerCardView(card: CardInput, matches: ReadonlyMap<string, string> = new Map(), tier?: { readonly effective: EffectiveTier; readonly organisation_id: string | null }) {
   const c = card.root;
   const latest = new Map<string, IdentityRecord>();
   for (const i of card.identities) {
@@ -93,6 +109,10 @@ export function customerCardView(card: CardInput, matches: ReadonlyMap<string, s
     })),
     created_at: iso(c.created_at)!,
     erased_at: iso(c.erased_at),
+    tier: tier?.effective.tier ?? c.tier ?? null,
+    contract: tier?.effective.contract ?? c.contract ?? null,
+    tier_source: tier?.effective.tier_source ?? (c.tier ? 'customer' as const : null),
+    organisation_id: tier ? tier.organisation_id : c.organisation_id ?? null,
   };
 }
 
@@ -108,6 +128,7 @@ export function timelineView(stored: TimelineEntry) {
       attachments: e.attachments.map(({ media, ...a }) => (media ? { ...a, media: { status: media.status, ...(media.size !== undefined ? { size: media.size } : {}), ...(media.content_type ? { content_type: media.content_type } : {}), ...(media.sha256 ? { sha256: media.sha256 } : {}), ...(media.reason ? { reason: media.reason } : {}) } } : a)),
       at: iso(e.at)!, sent_at: iso(e.sent_at), edited_at: iso(e.edited_at), ...(e.failed_at !== undefined ? { failed_at: iso(e.failed_at) } : {}),
       ...(e.direction === 'out' ? { delivery: e.delivery ?? 'queued' } : { unauthenticated: e.unauthenticated === true }),
+      ...(e.channel === 'voice' ? callView(e.extras) : {}),
     };
   }
   const { ticket_id: _t, ...rest } = e;

@@ -22,7 +22,8 @@ export function acknowledgementReaction(deps: AcknowledgementDeps): Reaction {
   return async function acknowledgement(event: FeedEvent) {
     if (!deps.enabled || !event.ticket_id) return;
     const ticket = await getTicket(deps.db, event.ticket_id);
-    if (!ticket) return;
+    // A phone ticket (issue 16): the caller is (or was) on the line; Confluo sends nothing on `voice`.
+    if (!ticket || ticket.channel === 'voice') return;
     const { identities } = await listCustomerItems(deps.db, ticket.customer_id);
     const identity = identities.find((i) => i.channel === ticket.channel && i.conversation_id === ticket.conversation_id)
       ?? identities.find((i) => i.channel === ticket.channel);

@@ -110,6 +110,11 @@ describe('events re-target the clocks', () => {
     expect(ack.awaiting_since).toBe(T0);
   });
 
+  it('an answered phone call (or a call-back the customer picked up) answers the customer like a reply', () => {
+    const s = applyEvent(ticket({ first_response_at: T0 + 5 * M }), CALENDAR_24X7, { type: 'call.answered', at: T0 + 5 * M, data: { channel: 'voice' } });
+    expect(s.awaiting_since).toBeNull();
+  });
+
   it('a customer message after a reply starts the next-response clock from that message', () => {
     const base = ticket({ first_response_at: T0 + 5 * M, last_outbound_at: T0 + 5 * M, last_inbound_at: T0 + 2 * H }, answered());
     const s = applyEvent(base, CALENDAR_24X7, { type: 'message.received', at: T0 + 2 * H, data: {} });
@@ -173,8 +178,14 @@ describe('escalation recipients and settings', () => {
     expect(emailRecipient(lead!, undefined)).toBeNull();
   });
 
+  it('gives phone tickets (channel voice) their call-back targets: 30 min, 15 min at high or urgent priority', () => {
+    expect(matchPolicy(DEFAULT_POLICIES, { priority: 'normal', channel: 'voice', category: null })).toMatchObject({ id: 'default-voice', targets: { first_response_minutes: 30 } });
+    expect(matchPolicy(DEFAULT_POLICIES, { priority: 'high', channel: 'voice', category: null })).toMatchObject({ id: 'default-voice-priority', targets: { first_response_minutes: 15 } });
+    expect(matchPolicy(DEFAULT_POLICIES, { priority: 'normal', channel: 'whatsapp', category: null }).id).toBe('default-normal');
+  });
+
   it('fills defaults and refuses a policy naming an unknown calendar or duplicate steps', () => {
-    expect(DEFAULT_SLA_SETTINGS.policies.map((p) => p.id)).toEqual(['default-urgent', 'default-high', 'default-low', 'default-normal']);
+    expect(DEFAULT_SLA_SETTINGS.policies.map((p) => p.id)).toEqual(['default-voice-priority', 'default-voice', 'default-urgent', 'default-high', 'default-low', 'default-normal']);
     expect(() => parseSlaSettings({ policies: [{ id: 'p', calendar: 'office', targets: { first_response_minutes: 60, next_response_minutes: null, resolution_minutes: null } }] }))
       .toThrow("sla policy 'p' names calendar 'office', which is not defined (known: 24x7)");
     expect(() => parseSlaSettings({ policies: [{ id: 'p', targets: { first_response_minutes: 60, next_response_minutes: null, resolution_minutes: null }, escalations: [{ at_percent: 100, notify: 'team_lead' }, { at_percent: 100, notify: 'supervisor' }] }] }))
