@@ -14,6 +14,7 @@ import { InboundMedia, type MediaLimitsProps } from './inbound-media.js';
 import { Observability } from './observability.js';
 import { Outbound } from './outbound.js';
 import { Processing } from './processing.js';
+import { AssignmentWorkflow } from './assignment.js';
 import { SlaWorkflow } from './sla-workflow.js';
 import { SurveyWorkflow, type SurveySettingsProps } from './survey-workflow.js';
 import type { SlaSettingsInput } from '../functions/domain/sla/policy.js';
@@ -219,6 +220,8 @@ export class ConfluoStack extends Stack {
   public readonly processing: Processing;
   public readonly slaWorkflow: SlaWorkflow;
   public readonly surveyWorkflow: SurveyWorkflow;
+  /** Automatic assignment's offline return (issue 15). */
+  public readonly assignmentWorkflow: AssignmentWorkflow;
   public readonly outbound: Outbound;
   public readonly agentApi: AgentApi;
   public readonly observability: Observability;
@@ -280,6 +283,7 @@ export class ConfluoStack extends Stack {
       secretsPath: this.secretsPath,
       publicUrl: props.publicUrl ?? this.ingest.url,
     });
+    this.assignmentWorkflow = new AssignmentWorkflow(this, 'AssignmentWorkflow', { store: this.store });
     this.surveyLink = new SurveyLink(this, 'SurveyLink', {
       store: this.store, api: this.ingest.api, secretsPath: this.secretsPath, settingsEnvironment: this.surveyWorkflow.settingsEnvironment,
     });
@@ -295,6 +299,8 @@ export class ConfluoStack extends Stack {
       slaWorkflow: this.slaWorkflow,
       surveyWorkflow: this.surveyWorkflow,
     });
+    // The dispatch function starts the offline-return timer when an agent goes offline.
+    this.assignmentWorkflow.bindStarter(this.processing.dispatchFunction);
     // The hosted inbox calls the Agent API from its CloudFront origin and signs agents in through
     // the Cognito hosted UI, which sends them back to it. No cycle: the distribution comes first,
     // the app client names it as callback, and config.json (deployed last) names the client.

@@ -32,7 +32,7 @@ import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api
 import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
 import { eventSourceMappingsOf } from './stream-events.js';
 import { functionsOf, LOCAL_REGION, synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
-import { LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
+import { ASSIGNMENT_MACHINE, LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
 
 export interface RuntimeOptions {
   /** Environment to read settings from (default: process.env). */
@@ -166,6 +166,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       machines: [
         await templateStateMachine(template, roles.slaStateMachine, SLA_MACHINE, (id, payload) => lambdas!.invoke(id, payload)),
         await templateStateMachine(template, roles.surveyStateMachine, SURVEY_MACHINE, (id, payload) => lambdas!.invoke(id, payload)),
+        await templateStateMachine(template, roles.assignmentStateMachine, ASSIGNMENT_MACHINE, (id, payload) => lambdas!.invoke(id, payload)),
       ],
       ...(file('workflows.json') ? { file: file('workflows.json')! } : {}),
       onError,

@@ -42,6 +42,7 @@ export interface StackRoles {
   readonly outboundDlq: string;
   readonly slaStateMachine: string;
   readonly surveyStateMachine: string;
+  readonly assignmentStateMachine: string;
   readonly exportBucket: string;
   readonly mediaBucket: string;
   readonly mediaQueue: string;
@@ -94,6 +95,7 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
         inboundQueue: id(stack.ingest.queue), inboundDlq: id(stack.ingest.dlq),
         outboundQueue: id(stack.outbound.queue), outboundDlq: id(stack.outbound.dlq),
         slaStateMachine: id(stack.slaWorkflow.stateMachine), surveyStateMachine: id(stack.surveyWorkflow.stateMachine),
+        assignmentStateMachine: id(stack.assignmentWorkflow.stateMachine),
         exportBucket: id(stack.export.bucket),
         mediaBucket: id(stack.media.bucket),
         mediaQueue: id(stack.inboundMedia.queue), mediaDlq: id(stack.inboundMedia.dlq),

@@ -483,3 +483,4 @@ export async function templateStateMachine(template: Template, logicalId: string
 /** The local names of the SLA and survey state machines. */
 export const SLA_MACHINE = 'sla';
 export const SURVEY_MACHINE = 'survey';
+export const ASSIGNMENT_MACHINE = 'assignment';

@@ -27,7 +27,7 @@ export const handler = lambdaHandler(async (platform) => {
   const config = await platform.settings();
   return makeAgentApi({
     db: platform.db(config), clock: platform.clock, slaDefaults: parseSlaSettingsJson(config.CONFLUO_SLA_DEFAULTS), ticketPrefix: config.CONFLUO_TICKET_PREFIX,
-    humanAgentTag: config.META_HUMAN_AGENT_TAG === 'on',
+    humanAgentTag: config.META_HUMAN_AGENT_TAG === 'on', defaultCapacity: Number(config.CONFLUO_AGENT_DEFAULT_CAPACITY),
     ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config), mediaUrlSeconds: Number(config.CONFLUO_MEDIA_URL_SECONDS) } : {}),
   });
 });

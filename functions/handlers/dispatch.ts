@@ -25,6 +25,7 @@ import type { Enqueue } from '../runtime/ports.js';
 import type { Db } from '../store/db.js';
 import { surveySettingsFrom } from '../domain/survey.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
+import { assignmentReactions } from './reactions/assignment.js';
 import { classificationReaction } from './reactions/classification.js';
 import { erasureReactions } from './reactions/erasure.js';
 import { mediaReactions } from './reactions/media.js';
@@ -110,7 +111,7 @@ export function makeDispatch(deps: DispatchDeps) {
 
 /**
  * The reactions of a deployment: acknowledgement and classification of new tickets, the chunks of
- * GDPR erasure jobs (store/erasure.ts), and the SLA
+ * GDPR erasure jobs (store/erasure.ts), automatic assignment (reactions/assignment.ts), and the SLA
  * and survey workflows when their state machines are configured (the dispatch function's
  * `CONFLUO_SLA_STATE_MACHINE_ARN` / `CONFLUO_SURVEY_STATE_MACHINE_ARN`).
  */
@@ -118,12 +119,14 @@ export function deploymentReactions(platform: Platform, config: Config, db: Db):
   const clock = platform.clock;
   const slaArn = config.CONFLUO_SLA_STATE_MACHINE_ARN;
   const surveyArn = config.CONFLUO_SURVEY_STATE_MACHINE_ARN;
+  const assignmentArn = config.CONFLUO_ASSIGNMENT_STATE_MACHINE_ARN;
   return combineReactions(
     // Tier before the SLA reactions (below): the ticket's first policy matches on its tier and contract.
     { 'ticket.opened': [tierReaction({ db }), classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
     erasureReactions({ db, clock, ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}) }),
     config.CONFLUO_MEDIA_QUEUE_URL ? mediaReactions(platform.queue(config.CONFLUO_MEDIA_QUEUE_URL)) : {},
     slaArn ? slaReactions({ db, clock, defaults: slaDefaultsFrom(config), startExecution: (name, input) => platform.startExecution(slaArn, name, input) }) : {},
+    assignmentReactions({ db, clock, defaultCapacity: Number(config.CONFLUO_AGENT_DEFAULT_CAPACITY), ...(assignmentArn ? { startExecution: (name: string, input: Record<string, unknown>) => platform.startExecution(assignmentArn, name, input) } : {}) }),
     surveyArn ? surveyReactions({ db, clock, settings: surveySettingsFrom(config), startExecution: (name, input) => platform.startExecution(surveyArn, name, input) }) : {},
   );
 }

@@ -57,6 +57,9 @@ export const SETTINGS = [
   { name: 'CONFLUO_SURVEY_STATE_MACHINE_ARN', meaning: 'AWS only: the survey state machine the dispatch λ starts one execution per resolution on' },
   { name: 'CONFLUO_SURVEY_LINK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) of the score links in survey e-mails (`/survey/{token}`); without it e-mail customers reply with a number', secret: true },
   { name: 'CONFLUO_PUBLIC_URL', meaning: 'Public base URL of the webhook API, where survey e-mail links point (`<url>/survey/{token}`); AWS: set by the stack to the webhook API URL; local default: the runtime\'s own URL' },
+  // automatic assignment (issue 15): README "Automatic assignment"
+  { name: 'CONFLUO_AGENT_DEFAULT_CAPACITY', meaning: 'Most active tickets an agent takes automatically until a supervisor sets their capacity (`PUT /api/v1/agents/{id}`)', default: '10' },
+  { name: 'CONFLUO_ASSIGNMENT_STATE_MACHINE_ARN', meaning: 'AWS only: the assignment state machine the dispatch λ starts when an agent goes offline (the teams\' offline return)' },
   // analytics export (issue 9)
   { name: 'CONFLUO_EXPORT_BUCKET', meaning: 'AWS only: S3 bucket the export λ writes Parquet to (`<dataset>/dt=YYYY-MM-DD/part-0.parquet`); locally `$CONFLUO_DATA_DIR/export/`' },
   { name: 'CONFLUO_EXPORT_MESSAGE_TEXT', meaning: 'Export message text and survey comments (`on`/`off`); off keeps the export free of personal data', default: 'off' },
@@ -147,7 +150,7 @@ const shape = Object.fromEntries(
 const ConfigSchema = z
   .strictObject(shape)
   .check(z.superRefine((c: Record<SettingName, string | undefined>, ctx) => {
-    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT'] as const) {
+    for (const key of ['CONFLUO_REOPEN_WINDOW_DAYS', 'CONFLUO_DEDUP_TTL_DAYS', 'PORT', 'CONFLUO_OUTBOUND_MAX_RECEIVE_COUNT', 'CONFLUO_AGENT_DEFAULT_CAPACITY'] as const) {
       if (!isPositiveInt(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a positive integer' });
     }
     for (const key of ['CONFLUO_AUTO_ACK', 'CONFLUO_EXPORT_MESSAGE_TEXT', 'CONFLUO_EXPORT_CUSTOMER_PROFILE', 'META_HUMAN_AGENT_TAG', 'CONFLUO_VOICE_RECORDINGS'] as const) {

@@ -20,6 +20,11 @@
  * | erasure job       | CUST#<root id>                  | ERASURE                    |                          |                         |                           |
  * | rate counter      | RATE#<scope>#<client>#<window>  | RATE   (ttl)               |                          |                         |                           |
  * | web-chat revoked  | WEBCHAT#<sid>                   | REVOKED  (ttl)             |                          |                         |                           |
+ * | agent             | AGENT#<agent id>                | AGENT                      |                          |                         | AGENTS#<ss> / AGENT#<id>  |
+ * | team              | TEAMS                           | TEAM#<code>                |                          |                         |                           |
+ * | team queue entry  | QUEUE#<team>                    | <created ms>#<ticket id>   |                          |                         |                           |
+ * | ticket hold       | TICKET#<id>                     | HOLD                       |                          |                         | HOLDS#<agent id> / TICKET#<id>
+ * | team drain lease  | DRAIN#<team>                    | DRAIN                      |                          |                         |                           |
  * | call context      | CALL#<connect contact id>       | CALL  (ttl)                |                          |                         |                           |
  *
  * Verified attribute: a platform-verified phone (E.164) or e-mail (lower-cased) → the customer that
@@ -32,6 +37,11 @@
  * could be renewed any more. Rate counter: the requests of one client network in one fixed window
  * (functions/store/rate-limit.ts); the client is a keyed hash, never an address, and the item
  * expires with its window. Erasure job: a GDPR erasure's progress (functions/store/erasure.ts).
+ * Agent, team, team queue entry and ticket hold: automatic assignment (functions/store/agents.ts):
+ * an agent's presence, capacity, skills and load (the number of its holds); a team's members and
+ * settings (one partition for all teams: written by supervisors, read per assignment); a ticket
+ * waiting for a free agent of its team (oldest first); who is draining a team's queue now; which agent a ticket counts against (one
+ * item per ticket, so a load is moved exactly once however often a change is redelivered).
  * One query of `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
  *
  * Hot keys are write-sharded (`<ss>`: a two-digit shard, see `shardOf`). A DynamoDB partition
@@ -78,6 +88,8 @@ export const sortableMs = (ms: number) => String(Math.max(0, Math.trunc(ms))).pa
 
 /** Partitions of one day of the change feed. 64 × ~1,000 WCU/s: ≥ 10,000 messages/s with room for an uneven hash (README "Scale"). */
 export const FEED_SHARDS = 64;
+/** Partitions of the agent list (gsi3): every assignment rewrites its agent's entry (load). */
+export const AGENT_SHARDS = 8;
 /** Partitions of the inbox index (gsi1) and of each status in the status index (gsi2). */
 export const INBOX_SHARDS = 64;
 /** Partitions of the priority-tier part of the inbox index (a small share of the tickets; 8 × ~1,000 WCU/s). */
@@ -111,6 +123,14 @@ export const keys = {
   erasureJob: (customerId: string) => ({ pk: `CUST#${customerId}`, sk: 'ERASURE' }),
   rateCounter: (scope: string, client: string, windowStartMs: number) => ({ pk: `RATE#${scope}#${client}#${sortableMs(windowStartMs)}`, sk: 'RATE' }),
   webchatRevoked: (sid: string) => ({ pk: `WEBCHAT#${sid}`, sk: 'REVOKED' }),
+  agent: (id: string) => ({ pk: `AGENT#${id}`, sk: 'AGENT' }),
+  team: (code: string) => ({ pk: 'TEAMS', sk: `TEAM#${code}` }),
+  /** Every team: one partition (a handful of items, written only by supervisors). */
+  teamsPartition: () => 'TEAMS',
+  teamQueueEntry: (team: string, createdMs: number, ticketId: string) => ({ pk: `QUEUE#${team}`, sk: `${sortableMs(createdMs)}#${ticketId}` }),
+  teamQueue: (team: string) => `QUEUE#${team}`,
+  ticketHold: (ticketId: string) => ({ pk: `TICKET#${ticketId}`, sk: 'HOLD' }),
+  teamDrainLease: (team: string) => ({ pk: `DRAIN#${team}`, sk: 'DRAIN' }),
   /** What the phone lookup learnt about an Amazon Connect contact (functions/store/voice.ts). */
   callContext: (contactId: string) => ({ pk: `CALL#${contactId}`, sk: 'CALL' }),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
@@ -135,6 +155,12 @@ export const indexKeys = {
   customerTicket: (customerId: string, createdMs: number, ticketId: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `TICKET#${sortableMs(createdMs)}#${ticketId}` }),
   customerIdentity: (customerId: string, channel: string, externalId: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `IDENT#${channel}:${externalId}` }),
   customerAttribute: (customerId: string, kind: string, value: string) => ({ gsi3pk: `CUST#${customerId}`, gsi3sk: `VATTR#${kind}#${value}` }),
+  /** The agent list (gsi3): AGENT_SHARDS partitions, so the load writes of a large floor never meet in one. */
+  agentListing: (agentId: string) => ({ gsi3pk: `AGENTS#${shardOf(agentId, AGENT_SHARDS)}`, gsi3sk: `AGENT#${agentId}` }),
+  agentShards: () => allShards(AGENT_SHARDS).map((s) => `AGENTS#${s}`),
+  /** The tickets an agent's load counts (gsi3 of the ticket holds). */
+  agentHold: (agentId: string, ticketId: string) => ({ gsi3pk: `HOLDS#${agentId}`, gsi3sk: `TICKET#${ticketId}` }),
+  agentHolds: (agentId: string) => `HOLDS#${agentId}`,
   /** gsi3 partition of a customer (identities, tickets, verified attributes). */
   customerItems: (customerId: string) => `CUST#${customerId}`,
 } as const;

@@ -14,6 +14,8 @@ import { DEFAULT_SURVEY_SETTINGS, scheduleSurvey } from '../../functions/domain/
 import type { Db } from '../../functions/store/db.js';
 import { ticketItem } from '../../functions/store/inbound.js';
 import { listTimeline } from '../../functions/store/reads.js';
+import { getAgent, putTeam, reconcileHold, setPresence } from '../../functions/store/agents.js';
+import { loadTickets } from '../../functions/store/identity.js';
 import type { TicketRecord } from '../../functions/store/records.js';
 import { validateDefinition, type Definition } from '../../local/workflows.js';
 import { startDeployment, type Deployment } from './harness/deployment.js';
@@ -57,7 +59,7 @@ describe('stage 5: state machines run with the bundled task handlers', () => {
   afterAll(async () => { await d?.stop(); });
 
   const run = (m: { definition: Definition }, input: Record<string, unknown>, stopWhenReentering?: string): Promise<AslRun> => runDefinition(m.definition, input as never, {
-    executionName: `${String(input.ticket_id)}-${randomUUID().slice(0, 8)}`,
+    executionName: `${String(input.ticket_id ?? input.agent_id)}-${randomUUID().slice(0, 8)}`,
     ...(stopWhenReentering ? { stopWhenReentering } : {}),
     task: (_state, resource) => {
       const fn = d.assembly.functions().find((f) => d.phys.getAtt(f.logicalId, 'Arn') === resource);
@@ -104,6 +106,22 @@ describe('stage 5: state machines run with the bundled task handlers', () => {
       expect(asked.taskOutputs[0]).toMatchObject({ ticket_id: due.id, kind: 'wait-until', did: 'asked' });
       const out = (await listTimeline(db, due.id)).filter((e) => e.type === 'message' && e.direction === 'out');
       expect(out).toEqual([expect.objectContaining({ outbound_kind: 'survey', delivery: 'queued' })]);
+    },
+    'assignment-offline': async (m) => {
+      // Offline for 2 minutes in a team whose offline return is 1 minute: the unanswered new ticket goes back to the queue.
+      const since = Date.now() - 2 * 60_000;
+      const agent = `deploy-agent-${randomUUID().slice(0, 8)}`;
+      await putTeam(db, { code: `deploy-${agent}`, members: [agent], auto_assign: true, offline_return_minutes: 1, now: since });
+      await setPresence(db, { agentId: agent, presence: 'offline', defaultCapacity: 10, now: since, newId: () => randomUUID() });
+      const held = await put(ticket({ assignee: agent, team: `deploy-${agent}` }));
+      await reconcileHold(db, held.id, 10);
+      expect((await getAgent(db, agent))!.load).toBe(1);
+      const since2 = (await getAgent(db, agent))!.presence_at;
+      const returned = await run(m, { agent_id: agent, since: since2, wait_until: iso(Date.now()) });
+      expect(returned, d.logs()).toMatchObject({ status: 'SUCCEEDED', path: ['WaitUntilDue', 'ReturnTickets', 'Decide', 'Done'] });
+      expect(returned.taskOutputs[0]).toMatchObject({ agent_id: agent, kind: 'done', returned: 1 });
+      expect((await loadTickets(db, [held.id])).get(held.id)!.assignee ?? null).toBeNull();
+      expect((await getAgent(db, agent))!.load).toBe(0);
     },
   };
 

@@ -48,6 +48,8 @@ import { signOrderBody } from '../../functions/domain/orders.js';
 import type { Db } from '../../functions/store/db.js';
 import { getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry, TicketRecord } from '../../functions/store/records.js';
+import { ticketItem } from '../../functions/store/inbound.js';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addressOf, deploymentSigned, SES_REGION, startDeployment, type Deployment } from './harness/deployment.js';
 import { CONNECT_INSTANCE_ARN, REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
 import { connectSample, type SampleRequest } from '../../local/connect-samples.js';
@@ -491,6 +493,31 @@ describe('stage 6: end to end through the bundled handlers', () => {
     const signed = await d.http.request({ method: 'POST', path: '/webhooks/orders', headers: { 'content-type': 'application/json', 'x-confluo-signature': signOrderBody(body, secret) }, body });
     expect(signed, d.logs()).toMatchObject({ status: 200 });
     expect(json(signed)).toEqual({ id: 'o-1', result: 'stored', linked: false });
+  });
+
+  it('assignment: an agent offline past the team\'s offline return loses their unanswered ticket — the execution dispatch started runs the bundled assignment-offline', async () => {
+    const sub = randomUUID();
+    const lead = await d.agentToken(randomUUID(), ['supervisor']);
+    const me = await d.agentToken(sub, ['agent']);
+    expect(await api('PUT', '/teams/night', lead, { members: [sub], auto_assign: true, offline_return_minutes: 5 }), d.logs()).toMatchObject({ status: 200 });
+    const now = d.clock.now();
+    const id = ulid(now);
+    const t: TicketRecord = {
+      id, number: 'C-990001', status: 'new', priority: 'normal', category: null, tags: [], customer_id: randomUUID(), channel: 'telegram', conversation_id: '1', assignee: null, team: 'night',
+      sla: null, survey: null, merged_into: null, previous_ticket_id: null, created_at: now, updated_at: now, last_inbound_at: now, last_outbound_at: null,
+      first_response_at: null, resolved_at: null, closed_at: null, message_count: 1,
+    };
+    await db.doc.send(new PutCommand({ TableName: db.tableName, Item: ticketItem(t) }));
+    expect(await api('PATCH', `/tickets/${id}`, me, { assignee: 'me' }), d.logs()).toMatchObject({ status: 200 });
+    expect(await api('PUT', '/agents/me/presence', me, { presence: 'offline' }), d.logs()).toMatchObject({ status: 200 });
+    await d.settle();
+    const mine = json(await api('GET', '/agents', me)) as { items: Array<{ id: string; load: number; presence: string; teams: string[] }> };
+    expect(mine.items.find((a) => a.id === sub)).toMatchObject({ load: 1, presence: 'offline', teams: ['night'] });
+    d.advanceClock(6 * MIN);
+    await d.settle();
+    const [machine] = d.assembly.resourcesOf('AWS::StepFunctions::StateMachine').map(([mid]) => mid).filter((mid) => mid.startsWith('AssignmentWorkflow'));
+    expect((await getTicket(db, id))!.assignee ?? null, JSON.stringify({ executions: d.stepFunctions.executions(machine!), errors: d.stepFunctions.errors })).toBeNull();
+    expect(d.stepFunctions.executions(machine!).find((e) => e.name.startsWith('offline-'))).toMatchObject({ status: 'SUCCEEDED' });
   });
 
   it('left nothing dead-lettered, kept every FIFO group in order, and ran each function in one execution environment', async () => {

@@ -47,5 +47,10 @@ export const EXPECTED_ROLES: Readonly<Record<string, Role | null>> = {
   'POST /tickets/{id}/messages/{message_id}/retry': 'agent',
   'GET /whatsapp/templates': 'agent',
   'PUT /whatsapp/templates': 'supervisor',
+  'GET /agents': 'agent',
+  'PUT /agents/me/presence': 'agent',
+  'PUT /agents/{id}': 'supervisor',
+  'GET /teams': 'agent',
+  'PUT /teams/{code}': 'supervisor',
   'GET /openapi.json': null,
 };

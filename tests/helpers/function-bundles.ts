@@ -50,6 +50,8 @@ export const BUNDLE_BUDGETS = {
   export: 1_140_000,
   // Attachments (issue 14): the channels' media side, file-type, mailparser (e-mail parts), S3.
   media: 3_270_000,
+  // Automatic assignment's offline return (issue 15): DynamoDB only, like sla-evaluate without SES.
+  'assignment-offline': 1_130_000,
   // The phone (issue 16): the lookup on aws-edge (DynamoDB + SSM, libphonenumber-js metadata);
   // the events function commits like the process function.
   'voice-lookup': 1_040_000, // 970 KB without the credential chain

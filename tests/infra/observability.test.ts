@@ -147,7 +147,7 @@ describe('Observability alarms', () => {
   });
 
   it('notifies the alarm topic on alarm and on recovery, treating no data as fine', () => {
-    expect(Object.keys(alarms)).toHaveLength(6 + 11 + 1 + 6 + 2 + 1); // 11 functions (the media function since issue 14), + the media DLQ
+    expect(Object.keys(alarms)).toHaveLength(6 + 12 + 1 + 6 + 2 + 1); // 12 functions (the media function since issue 14, assignment-offline since issue 15), + the media DLQ
     for (const a of Object.values(alarms)) {
       expect(a.Properties).toMatchObject({
         AlarmActions: [{ Ref: topicId }],

@@ -39,8 +39,8 @@ describe('ConfluoStack composition', () => {
     expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual(['StoreTable0CCFA19B']);
   });
 
-  it('defines the thirteen functions', () => {
-    const prefixes = ['HelpApiHelpApiFunction', 'OrdersWebhookOrdersWebhookFunction', 'InboundMediaMediaFunction', 'IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction', 'WebchatApiWebchatApiFunction', 'SurveyLinkSurveyLinkFunction'];
+  it('defines the fourteen functions', () => {
+    const prefixes = ['HelpApiHelpApiFunction', 'OrdersWebhookOrdersWebhookFunction', 'InboundMediaMediaFunction', 'IngestIngestFunction', 'ProcessingProcessFunction', 'ProcessingDispatchFunction', 'OutboundSendFunction', 'AgentApiAgentApiFunction', 'SlaWorkflowEvaluateFunction', 'SurveyWorkflowStepFunction', 'ExportExportFunction', 'WebchatApiWebchatApiFunction', 'SurveyLinkSurveyLinkFunction', 'AssignmentWorkflowOfflineFunction'];
     for (const prefix of prefixes) {
       expect(functionId(template, prefix)).toBeTruthy();
     }

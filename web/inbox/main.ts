@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
+import { PresenceSelect } from './presence.js';
 import { Api, errorText as apiErrorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
 import { splitText } from '../../functions/channels/text.js';
 import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
@@ -309,6 +310,7 @@ function Inbox({ api, auth, signOut, lang, onLang }: { api: Api; auth: Auth; sig
       <span class="spacer"></span>
       ${notify === 'default' && html`<button type="button" onClick=${async () => setNotify(await Notification.requestPermission())}>${t('notify.enable')}</button>`}
       ${isSupervisor(auth.role) && html`<a class="nav" href="#dashboard">${t('nav.dashboard')}</a>`}
+      <${PresenceSelect} api=${api} agent=${auth.agent} t=${t} />
       <span class="me">${auth.name ?? auth.agent} · ${known(`role.${auth.role}`, auth.role)}</span>
       <${LanguagePicker} lang=${lang} onLang=${onLang} />
       <button type="button" onClick=${signOut}>${t('signout')}</button>

@@ -23,6 +23,7 @@ import { loadFamily } from '../../store/customers.js';
 import { replyRoutes } from './reply-routes.js';
 import { attachmentRoutes } from './attachment-routes.js';
 import { surveyRoutes } from './survey-routes.js';
+import { assignmentRoutes } from './assignment-routes.js';
 import { customerDisplayNames, listInbox } from '../../store/triage.js';
 import type { InboxFilter } from '../../domain/triage.js';
 import type { SlaSettings } from '../../domain/sla/policy.js';
@@ -45,6 +46,8 @@ export interface AgentApiDeps {
   readonly media?: MediaStore;
   /** Lifetime of signed attachment URLs in seconds (CONFLUO_MEDIA_URL_SECONDS). */
   readonly mediaUrlSeconds?: number;
+  /** CONFLUO_AGENT_DEFAULT_CAPACITY: capacity of agents no supervisor configured. */
+  readonly defaultCapacity?: number;
 }
 
 export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
@@ -154,6 +157,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...kpiRoutes(deps),
     ...dashboardRoutes(deps),
     ...webchatRoutes(deps),
+    ...assignmentRoutes(deps),
   ];
 
 }

@@ -28,7 +28,7 @@ type Api = ReturnType<typeof newApi>;
 const TABLE = Object.entries(EXPECTED_ROLES).map(([key, role]) => ({ key, method: key.split(' ')[0]!, path: key.split(' ')[1]!, role }));
 
 const ULID = '01J00000000000000000000000';
-const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : path.startsWith('/organisations/') ? 'acme' : ULID).replace('{sid}', 'c_roles000000000000000000').replace('{message_id}', ULID).replace('{n}', '0');
+const fill = (path: string) => path.replace('{id}', path.startsWith('/templates/') ? 'greeting' : path.startsWith('/organisations/') ? 'acme' : ULID).replace('{sid}', 'c_roles000000000000000000').replace('{message_id}', ULID).replace('{n}', '0').replace('{code}', 'support');
 
 function event(method: string, path: string, opts: { role?: Role; groups?: string; body?: unknown; rawBody?: string; base64?: boolean; query?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
   const groups = opts.groups ?? (opts.role ? `[${opts.role}]` : undefined);
