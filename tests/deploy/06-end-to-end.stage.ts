@@ -24,7 +24,11 @@
  *   e-mail with signed score links; `GET /survey/{token}` answers the confirmation page and
  *   records nothing, `POST` records the score;
  * - export: the schedule rule fires the bundled export; its Parquet files in the export bucket
- *   have exactly the columns (names and types) of the Glue tables of the template.
+ *   have exactly the columns (names and types) of the Glue tables of the template;
+ * - phone (synthesised with a placeholder Connect instance): the flow's lookup through the
+ *   template's integration association, then the call's DISCONNECTED contact event matched by the
+ *   template's EventBridge rule and delivered to its target as an asynchronous invocation; the call
+ *   on its ticket in the table, once.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,7 +51,10 @@ import type { MessageEntry, TicketRecord } from '../../functions/store/records.j
 import { ticketItem } from '../../functions/store/inbound.js';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addressOf, deploymentSigned, SES_REGION, startDeployment, type Deployment } from './harness/deployment.js';
-import { REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
+import { CONNECT_INSTANCE_ARN, REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
+import { connectSample, type SampleRequest } from '../../local/connect-samples.js';
+import { LOCAL_CONNECT_INSTANCE_ARN, LOCAL_REGION } from '../../local/template.js';
+import { EMPTY_LOOKUP } from '../../functions/domain/voice.js';
 import { deliveredAt } from '../helpers/samples.js';
 
 type Sample = { request: { headers: Record<string, string>; body: string } };
@@ -95,6 +102,16 @@ describe('stage 6: end to end through the bundled handlers', () => {
     return origins[0]!;
   };
   const outbound = async (ticketId: string) => (await listTimeline(db, ticketId)).filter((e): e is MessageEntry => e.type === 'message' && e.direction === 'out');
+  /**
+   * A Connect sample of local/connect-samples/ (the flow's event or a contact event, stamped to end
+   * now) from this deployment's instance and region instead of the local runtime's.
+   */
+  const connectEvent = (name: string, req: Omit<SampleRequest, 'sample'>) => {
+    const text = JSON.stringify(connectSample({ sample: name, ...req }, d.clock.now()))
+      .replaceAll(LOCAL_CONNECT_INSTANCE_ARN, CONNECT_INSTANCE_ARN).replaceAll(`"region":"${LOCAL_REGION}"`, `"region":"${d.region}"`);
+    expect(text).not.toContain(`:${LOCAL_REGION}:`);
+    return JSON.parse(text) as { source: string; 'detail-type': string; [k: string]: unknown };
+  };
   const mailTo = async (address: string) => (await d.sentMail()).filter((m) => m.destinations.some((x) => addressOf(x) === address));
 
   it('Telegram: a signed message becomes a ticket, an acknowledgement on Telegram and an SLA execution in moto', async () => {
@@ -355,8 +372,10 @@ describe('stage 6: end to end through the bundled handlers', () => {
   });
 
   it('export: the schedule rule runs the bundled export into the export bucket, and every dataset\'s Parquet columns are the Glue table\'s (names and types)', async () => {
-    const ruleId = d.assembly.resourcesOf('AWS::Events::Rule')[0]![0];
-    const [result] = await d.fireSchedule(ruleId) as Array<{ status: string; rows: Record<string, number> }>;
+    // The schedule's rule (the phone channel has a rule too: Connect's contact events).
+    const [ruleId, ...otherSchedules] = d.assembly.resourcesOf('AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression !== undefined).map(([id]) => id);
+    expect(otherSchedules).toEqual([]);
+    const [result] = await d.fireSchedule(ruleId!) as Array<{ status: string; rows: Record<string, number> }>;
     expect(result, d.logs()).toMatchObject({ status: 'exported' });
     for (const dataset of ['tickets', 'messages', 'customers', 'events', 'surveys']) expect(result!.rows[dataset], dataset).toBeGreaterThan(0);
 
@@ -415,6 +434,48 @@ describe('stage 6: end to end through the bundled handlers', () => {
     } finally {
       script.remove();
     }
+  });
+
+  it('phone: a Connect flow\'s lookup of an unknown number answers customer_id "", its DISCONNECTED contact event through the EventBridge rule files the call on a new ticket once, and the next call\'s lookup knows the caller', async () => {
+    // The instance is in the stack's region: Connect puts its contact events on that region's default bus.
+    expect(CONNECT_INSTANCE_ARN.split(':')[3]).toBe(d.region);
+    const phone = '+34600111222';
+    const contactId = randomUUID();
+
+    // The flow's "Invoke AWS Lambda function" block (the template's IntegrationAssociation): nobody holds the number yet.
+    const unknown = await d.connectFlowInvoke(connectEvent('lookup-inbound', { contactId, phone }));
+    expect(unknown, d.logs()).toEqual(EMPTY_LOOKUP);
+
+    // The call ends: Connect's DISCONNECTED event, matched by the template's rule and delivered to its target.
+    const ended = connectEvent('event-inbound-answered', { contactId });
+    const [filed, ...others] = await d.putEvent(ended);
+    expect(others, 'one rule and one target take a voice DISCONNECTED event').toEqual([]);
+    expect(filed, d.logs()).toMatchObject({ handler: 'voice-events', attempts: 1, result: { outcome: 'filed', ticket_id: expect.any(String) } });
+    const ticketId = (filed!.result as { ticket_id: string }).ticket_id;
+    await d.settle();
+
+    const ticket = (await getTicket(db, ticketId))!;
+    // The answered call is the ticket's first response.
+    expect(ticket, d.logs()).toMatchObject({ channel: 'voice', conversation_id: phone, first_response_at: expect.any(Number) });
+    const callsOn = async () => (await listTimeline(db, ticketId)).filter((e): e is MessageEntry => e.type === 'message' && e.channel === 'voice');
+    const [call, ...more] = await callsOn();
+    expect(more).toEqual([]);
+    expect(call).toMatchObject({
+      direction: 'in', external_message_id: contactId, text: 'Phone call answered, talked 3 min 55 s, waited 45 s',
+      extras: { call: { contact_id: contactId, direction: 'in', outcome: 'answered', wait_seconds: 45, talk_seconds: 235, disconnect_reason: 'CUSTOMER_DISCONNECT' } },
+    });
+    // The caller's number is a claim: an unverified voice identity of the ticket's customer.
+    expect(await getIdentity(db, 'voice', phone)).toMatchObject({ customer_id: ticket.customer_id, phone_verified: false });
+
+    // EventBridge delivers at least once: the same event again adds nothing.
+    const [again] = await d.putEvent(ended);
+    expect(again, d.logs()).toMatchObject({ handler: 'voice-events', result: { outcome: 'duplicate', ticket_id: ticketId } });
+    await d.settle();
+    expect(await callsOn()).toHaveLength(1);
+
+    // The same number calls again: the flow learns who it is and their open ticket.
+    const known = await d.connectFlowInvoke(connectEvent('lookup-inbound', { contactId: randomUUID(), phone }));
+    expect(known, d.logs()).toMatchObject({ customer_id: ticket.customer_id, open_ticket_number: ticket.number, last_channel: 'voice', verified: 'false', sla_breached: 'false' });
   });
 
   it('knowledge base and orders (issue 19): a supervisor publishes a Russian article, the public help API finds it in another inflection; a forged order push is 401, a signed one is stored', async () => {

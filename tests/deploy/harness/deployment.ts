@@ -31,8 +31,8 @@ import { createDb, type Db } from '../../../functions/store/db.js';
 import { VirtualClock } from '../../../local/clock.js';
 import { SAMPLE_SETTINGS } from '../../../local/sample-settings.js';
 import { TEST_SECRETS } from '../../../functions/runtime/config.js';
-import { eventSourceMappingsOf } from '../../../local/stream-events.js';
-import { functionOf } from '../../../local/template.js';
+import { eventSourceMappingsOf, matchesPattern, type FilterPattern } from '../../../local/stream-events.js';
+import { functionOf, referencedLogicalId } from '../../../local/template.js';
 import type { Definition } from '../../../local/workflows.js';
 import { REPO_ROOT, STACK_NAME, type Assembly, type FunctionResource } from '../support/assembly.js';
 import { LambdaHost } from '../support/lambda-host.js';
@@ -284,6 +284,88 @@ export class Deployment {
       results.push(await this.hostOf(fnId).invoke(event));
     }
     return results;
+  }
+
+  /**
+   * A contact flow's "Invoke AWS Lambda function" block: the function the template makes callable
+   * from the Connect instance (`AWS::Connect::IntegrationAssociation` of type LAMBDA_FUNCTION)
+   * invoked synchronously with the flow's event; its answer is what the flow reads as `$.External`
+   * (https://docs.aws.amazon.com/connect/latest/adminguide/connect-lambda-functions.html).
+   */
+  async connectFlowInvoke(event: unknown): Promise<unknown> {
+    const associations = this.assembly.resourcesOf('AWS::Connect::IntegrationAssociation').filter(([, r]) => r.Properties?.IntegrationType === 'LAMBDA_FUNCTION');
+    if (associations.length !== 1) throw new Error(`deployment: expected one Lambda integration of the Connect instance, the template has ${associations.length}`);
+    const [id, r] = associations[0]!;
+    return this.hostOf(functionOf(this.assembly.template, r.Properties!.IntegrationArn, `integration ${id}`).logicalId).invoke(event);
+  }
+
+  /**
+   * An event an AWS service puts on the account's default bus (e.g. Amazon Connect's contact
+   * events): every rule of the template on that bus whose `EventPattern` matches it (EventBridge's
+   * pattern syntax, local/stream-events.ts `matchesPattern`) delivers it to its targets. A Lambda
+   * target is invoked asynchronously, with the event itself as payload (no Input/InputPath/
+   * InputTransformer is emulated: a target with one fails here). Lambda retries a failed
+   * asynchronous invocation `MaximumRetryAttempts` times (the function's
+   * `AWS::Lambda::EventInvokeConfig`, default 2) and then sends an invocation record to its
+   * OnFailure destination
+   * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html). The
+   * target's own DeadLetterConfig and RetryPolicy cover failed deliveries to Lambda, which do not
+   * happen here. Returns each target's outcome: what the last invocation answered, or its error.
+   */
+  async putEvent(event: { source: string; 'detail-type': string; [k: string]: unknown }): Promise<Array<{ rule: string; handler: string; result?: unknown; error?: unknown; attempts: number }>> {
+    const rules = this.assembly.resourcesOf('AWS::Events::Rule').filter(([, r]) => {
+      const p = r.Properties ?? {};
+      return p.EventPattern !== undefined && p.EventBusName === undefined && p.State !== 'DISABLED'
+        && matchesPattern(this.phys.resolve(p.EventPattern) as FilterPattern, event);
+    });
+    const outcomes: Array<{ rule: string; handler: string; result?: unknown; error?: unknown; attempts: number }> = [];
+    for (const [ruleId, rule] of rules) {
+      for (const t of (rule.Properties?.Targets as Array<Record<string, unknown>>) ?? []) {
+        const transforms = ['Input', 'InputPath', 'InputTransformer'].filter((k) => t[k] !== undefined);
+        if (transforms.length) throw new Error(`deployment: target ${String(t.Id)} of rule ${ruleId} has ${transforms.join(', ')}, which is not emulated`);
+        const fn = functionOf(this.assembly.template, t.Arn, `target of rule ${ruleId}`);
+        const config = this.asyncInvokeConfig(fn.logicalId);
+        const host = this.hostOf(fn.logicalId);
+        let attempts = 0;
+        let error: unknown;
+        for (;;) {
+          attempts += 1;
+          try {
+            outcomes.push({ rule: ruleId, handler: host.opts.name, result: await host.invoke(event), attempts });
+            break;
+          } catch (e) {
+            error = (e as { error?: unknown }).error ?? e;
+            if (attempts <= config.retries) continue;
+            if (config.onFailure) {
+              await this.sendToArn(config.onFailure, {
+                version: '1.0', timestamp: new Date(this.clock.now()).toISOString(),
+                requestContext: { requestId: crypto.randomUUID(), functionArn: `${this.phys.getAtt(fn.logicalId, 'Arn')}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: attempts },
+                requestPayload: event, responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' }, responsePayload: error,
+              });
+            }
+            outcomes.push({ rule: ruleId, handler: host.opts.name, error, attempts });
+            break;
+          }
+        }
+      }
+    }
+    return outcomes;
+  }
+
+  /** The asynchronous invocation settings of a function (its `AWS::Lambda::EventInvokeConfig`, or Lambda's defaults). */
+  private asyncInvokeConfig(fnLogicalId: string): { retries: number; onFailure?: string } {
+    const configs = this.assembly.resourcesOf('AWS::Lambda::EventInvokeConfig').filter(([, r]) => referencedLogicalId(r.Properties?.FunctionName) === fnLogicalId);
+    if (configs.length > 1) throw new Error(`deployment: ${fnLogicalId} has ${configs.length} EventInvokeConfigs`);
+    const p = configs[0]?.[1].Properties ?? {};
+    if (p.Qualifier !== undefined && p.Qualifier !== '$LATEST') throw new Error(`deployment: the EventInvokeConfig of ${fnLogicalId} is for ${String(p.Qualifier)}, not $LATEST`);
+    const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown }; OnSuccess?: unknown } | undefined);
+    if (destination?.OnSuccess) throw new Error(`deployment: OnSuccess destinations (${fnLogicalId}) are not emulated`);
+    const onFailure = destination?.OnFailure?.Destination;
+    if (onFailure !== undefined) {
+      const target = referencedLogicalId(onFailure);
+      if (!target || this.assembly.resource(target).Type !== 'AWS::SQS::Queue') throw new Error(`deployment: the OnFailure destination of ${fnLogicalId} is not an SQS queue of the template, which is what is emulated`);
+    }
+    return { retries: p.MaximumRetryAttempts === undefined ? 2 : Number(p.MaximumRetryAttempts), ...(onFailure !== undefined ? { onFailure: this.phys.resolveString(onFailure) } : {}) };
   }
 
   /**

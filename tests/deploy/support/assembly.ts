@@ -20,12 +20,21 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const STACK_NAME = 'Confluo';
 
 /**
- * CDK context of the synthesised deployment: an operator who answers e-mail sets a verified From
- * address, and one who wants SLA escalations mailed names a recipient (README "Deploy to AWS").
- * With them the template's send, SLA and survey functions carry EMAIL_FROM / ESCALATION_EMAIL, so
- * the e-mail paths run as deployed.
+ * The Amazon Connect instance the deployment is synthesised with: a placeholder like the local
+ * runtime's (local/template.ts LOCAL_CONNECT_INSTANCE_ARN; nothing calls Connect), in the region
+ * stage 6 deploys to — Connect emits its contact events to EventBridge in the instance's region,
+ * where the stack's rule must be (README "Phone (Amazon Connect)").
  */
-export const SYNTH_CONTEXT: Readonly<Record<string, string>> = { emailFrom: 'support@acme.example', escalationEmail: 'lead@acme.example' };
+export const CONNECT_INSTANCE_ARN = 'arn:aws:connect:eu-west-1:123456789012:instance/00000000-0000-4000-8000-00000000c0de';
+
+/**
+ * CDK context of the synthesised deployment: an operator who answers e-mail sets a verified From
+ * address, and one who wants SLA escalations mailed names a recipient (README "Deploy to AWS");
+ * one with a phone line names their Connect instance. With them the template's send, SLA and
+ * survey functions carry EMAIL_FROM / ESCALATION_EMAIL, so the e-mail paths run as deployed, and
+ * the phone channel's functions (voice-lookup, voice-events; lib/voice.ts) exist.
+ */
+export const SYNTH_CONTEXT: Readonly<Record<string, string>> = { emailFrom: 'support@acme.example', escalationEmail: 'lead@acme.example', connectInstanceArn: CONNECT_INSTANCE_ARN };
 
 /** The template's types are the local runtime's (local/template.ts): one reading of a template. */
 export type { Template, TemplateResource };
