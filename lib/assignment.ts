@@ -8,24 +8,17 @@
  *       tickets of every team whose `offline_return_minutes` have passed to the team's queue)
  *     → Decide (Choice on $.kind): 'wait-until' → WaitUntilDue (a team with a longer setting); 'done' → Done
  *
- * A Wait costs nothing while it waits, so nothing polls; and the local runtime runs this very
- * definition on its virtual clock (local/workflows.ts), so the offline return is testable end to
- * end without waiting. The agent coming back ends the execution at its wake-up with nothing
- * returned. STANDARD type: an offline return may be set to days, beyond EXPRESS workflows' 5
- * minutes (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html).
- * JSONPath, not JSONata: aws-local-stepfunctions ignores JSONata (toolchain.md).
+ * The wait → step → decide loop, its retries, logs and alarm metrics are lib/wait-step-workflow.ts's
+ * (a Wait costs nothing while it waits, and the local runtime runs this very definition on its
+ * virtual clock). The agent coming back ends the execution at its wake-up with nothing returned.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
 import type { Grant } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import {
-  Choice, Condition, DefinitionBody, Fail, JsonPath, LogLevel, QueryLanguage, StateMachine, StateMachineType, Succeed,
-  TaskInput, Timeout, Wait, WaitTime,
-} from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { JsonPath, type LogLevel, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
 import { ConfluoFunction } from './confluo-function.js';
+import { WaitStepWorkflow } from './wait-step-workflow.js';
 import type { Store } from './store.js';
 
 /** State names of the assignment state machine (the local engine and the tests find states by them). */
@@ -59,8 +52,7 @@ export interface AssignmentWorkflowProps {
 }
 
 /** The assignment state machine (offline return) and its function. */
-export class AssignmentWorkflow extends Construct {
-  public readonly stateMachine: StateMachine;
+export class AssignmentWorkflow extends WaitStepWorkflow {
   /** The assignment-offline function (the state machine's only task). */
   public readonly offlineFunction: ConfluoFunction;
 
@@ -74,64 +66,28 @@ export class AssignmentWorkflow extends Construct {
       logRetention,
     }).bindTable(props.store);
 
-    const wait = Wait.jsonPath(this, ASSIGNMENT_STATES.wait, {
-      comment: 'Sleep until the offline return of the agent\'s next team is due',
-      time: WaitTime.timestampPath('$.wait_until'),
-    });
-    const returnTickets = LambdaInvoke.jsonPath(this, ASSIGNMENT_STATES.returnTickets, {
-      comment: 'Return the unanswered new tickets of the teams whose offline return is due; answer wait-until | done',
-      lambdaFunction: this.offlineFunction,
-      payloadResponseOnly: true,
+    this.buildLoop({
+      states: { wait: ASSIGNMENT_STATES.wait, step: ASSIGNMENT_STATES.returnTickets, decide: ASSIGNMENT_STATES.decide, done: ASSIGNMENT_STATES.done, unknown: ASSIGNMENT_STATES.unknown },
+      fn: this.offlineFunction,
+      fnTimeout: STEP_TIMEOUT,
       payload: TaskInput.fromObject({ agent_id: JsonPath.stringAt('$.agent_id'), since: JsonPath.numberAt('$.since') }),
-      taskTimeout: Timeout.duration(STEP_TIMEOUT.plus(STEP_TIMEOUT)),
-    });
-    // Function errors (a DynamoDB hiccup): the step is idempotent, so retry with backoff
-    // (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
-    returnTickets.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(5), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.minutes(5) });
-    const decide = Choice.jsonPath(this, ASSIGNMENT_STATES.decide, { comment: 'Branch on the step\'s decision' });
-    const done = Succeed.jsonPath(this, ASSIGNMENT_STATES.done, { comment: 'No team of the agent has an offline return still to come' });
-    const unknown = Fail.jsonPath(this, ASSIGNMENT_STATES.unknown, { error: 'UnknownDecision', cause: 'assignment-offline answered a kind this workflow does not know' });
-    const definition = wait.next(returnTickets).next(
-      decide
-        .when(Condition.stringEquals('$.kind', 'done'), done)
-        .when(Condition.stringEquals('$.kind', 'wait-until'), wait)
-        .otherwise(unknown),
-    );
-
-    const logGroup = new LogGroup(this, 'ExecutionLogs', { retention: logRetention, removalPolicy: RemovalPolicy.RETAIN });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      comment: 'Confluo assignment: one execution per offline spell of an agent; waits until a team\'s offline return is due, returns tickets, loops',
-      definitionBody: DefinitionBody.fromChainable(definition),
-      stateMachineType: StateMachineType.STANDARD,
-      queryLanguage: QueryLanguage.JSON_PATH,
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: props.logLevel ?? LogLevel.ERROR, includeExecutionData: false },
-    });
-
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SF1',
-      reason: 'Failed executions are logged (LogLevel.ERROR); logging ALL events of executions that mostly wait would cost more than the workflow. Raise logLevel when debugging.',
-    });
-    Validations.of(this.stateMachine.role).acknowledge(
-      {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing (xray:PutTraceSegments) only support Resource "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-iam-policy).',
+      loopKinds: ['wait-until'],
+      comments: {
+        wait: 'Sleep until the offline return of the agent\'s next team is due',
+        step: 'Return the unanswered new tickets of the teams whose offline return is due; answer wait-until | done',
+        decide: 'Branch on the step\'s decision',
+        done: 'No team of the agent has an offline return still to come',
+        stateMachine: 'Confluo assignment: one execution per offline spell of an agent; waits until a team\'s offline return is due, returns tickets, loops',
+        functionName: 'offline function',
       },
-      {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.offlineFunction.node.defaultChild as never)}.Arn>:*]`,
-        reason: 'LambdaInvoke grants lambda:InvokeFunction on the offline function and its versions/aliases (<arn>:*); it is the one function of this workflow.',
-      },
-    );
+      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+      logRetention,
+    });
   }
 
   /** Let a function start offline-return executions: sets `CONFLUO_ASSIGNMENT_STATE_MACHINE_ARN` and grants states:StartExecution on this state machine only. */
   bindStarter(fn: ConfluoFunction): Grant {
     fn.addEnvironment('CONFLUO_ASSIGNMENT_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     return this.stateMachine.grantStartExecution(fn);
-  }
-
-  /** Executions that failed (the function kept failing after its retries): an offline agent's tickets stay theirs. */
-  metricFailed(props?: MetricOptions): Metric {
-    return this.stateMachine.metricFailed({ statistic: 'Sum', ...props });
   }
 }

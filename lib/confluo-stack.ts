@@ -379,6 +379,7 @@ export class ConfluoStack extends Stack {
       agentApi: this.agentApi,
       slaWorkflow: this.slaWorkflow,
       surveyWorkflow: this.surveyWorkflow,
+      assignmentWorkflow: this.assignmentWorkflow,
       export: this.export,
       inboundMedia: this.inboundMedia,
       removalPolicy,

@@ -21,6 +21,7 @@ import type { Export } from './export.js';
 import type { Ingest } from './ingest.js';
 import type { Outbound } from './outbound.js';
 import type { Processing } from './processing.js';
+import type { AssignmentWorkflow } from './assignment.js';
 import type { SlaWorkflow } from './sla-workflow.js';
 import type { SurveyWorkflow } from './survey-workflow.js';
 
@@ -31,6 +32,8 @@ export interface ObservabilityProps {
   readonly agentApi: AgentApi;
   readonly slaWorkflow: SlaWorkflow;
   readonly surveyWorkflow: SurveyWorkflow;
+  /** The offline return of automatic assignment (lib/assignment.ts). */
+  readonly assignmentWorkflow: AssignmentWorkflow;
   readonly export: Export;
   /** The phone channel (lib/voice.ts), when the stack has a Connect instance. */
   readonly voice?: { metricDlqDepth(props?: MetricOptions): IMetric; metricLookupFailures(props?: Pick<MetricOptions, 'period' | 'label'>): IMetric };
@@ -86,7 +89,7 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { ingest, processing, outbound, agentApi, slaWorkflow, surveyWorkflow } = props;
+    const { ingest, processing, outbound, agentApi, slaWorkflow, surveyWorkflow, assignmentWorkflow } = props;
     const exporter = props.export;
 
     // CloudWatch alarms cannot publish to a topic encrypted with the AWS managed aws/sns key, so
@@ -160,6 +163,7 @@ export class Observability extends Construct {
     const workflows = [
       ['Sla', slaWorkflow, 'An SLA workflow execution', 'that ticket\'s deadlines are no longer evaluated (no warnings, breaches or escalations)'],
       ['Survey', surveyWorkflow, 'A survey workflow execution', 'that ticket\'s survey is neither asked, reminded nor recorded'],
+      ['Assignment', assignmentWorkflow, 'An assignment offline-return execution', 'that offline agent\'s unanswered new tickets stay theirs instead of going back to the team\'s queue'],
     ] as const;
     for (const [name, workflow, execution, consequence] of workflows) {
       alarm(`${name}ExecutionsFailedAlarm`, workflow.metricFailed({ period: Duration.minutes(5) }),
@@ -223,6 +227,7 @@ export class Observability extends Construct {
             left: [
               slaWorkflow.metricFailed({ label: 'SLA failed' }), slaWorkflow.metricTimedOut({ label: 'SLA timed out' }), slaWorkflow.metricAborted({ label: 'SLA aborted' }),
               surveyWorkflow.metricFailed({ label: 'survey failed' }), surveyWorkflow.metricTimedOut({ label: 'survey timed out' }), surveyWorkflow.metricAborted({ label: 'survey aborted' }),
+              assignmentWorkflow.metricFailed({ label: 'offline return failed' }), assignmentWorkflow.metricTimedOut({ label: 'offline return timed out' }), assignmentWorkflow.metricAborted({ label: 'offline return aborted' }),
             ],
             width: 12,
           }),

@@ -16,22 +16,18 @@
  *
  * Executions are started by the dispatch function (`bindStarter`), named
  * `<ticket_id>-survey-<round>` (round = the ticket's resolution count) and
- * `<ticket_id>-survey-<round>-answer`. STANDARD: a survey waits for days. JSONPath: the local
- * runtime runs this very definition with aws-local-stepfunctions.
+ * `<ticket_id>-survey-<round>-answer`. The loop, its retries, logs and alarm metrics are
+ * lib/wait-step-workflow.ts's (STANDARD: a survey waits for days).
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
 import type { Grant } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import {
-  Choice, Condition, DefinitionBody, Fail, JsonPath, LogLevel, QueryLanguage, StateMachine, StateMachineType, Succeed,
-  TaskInput, Timeout, Wait, WaitTime,
-} from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { JsonPath, type LogLevel, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
 import { loadConfig } from '../functions/runtime/config.js';
 import { ConfluoFunction } from './confluo-function.js';
 import type { Store } from './store.js';
+import { WaitStepWorkflow } from './wait-step-workflow.js';
 
 /** State names of the survey state machine (the local engine and the tests find states by them). */
 export const SURVEY_STATES = {
@@ -120,8 +116,7 @@ export interface SurveyWorkflowProps {
 }
 
 /** The survey state machine and its step function. */
-export class SurveyWorkflow extends Construct {
-  public readonly stateMachine: StateMachine;
+export class SurveyWorkflow extends WaitStepWorkflow {
   /** The survey-step function (the state machine's only task). */
   public readonly stepFunction: ConfluoFunction;
   /** The survey settings as environment variables (for the process and dispatch functions too). */
@@ -148,64 +143,27 @@ export class SurveyWorkflow extends Construct {
     if (props.secretsPath && props.publicUrl) this.stepFunction.bindSecrets(props.secretsPath);
     if (props.emailFrom) this.stepFunction.allowSendRawEmail();
 
-    const wait = Wait.jsonPath(this, SURVEY_STATES.wait, {
-      comment: 'Sleep until the question, the reminder or the expiry is due (or at once for a follow-up)',
-      time: WaitTime.timestampPath('$.wait_until'),
-    });
-    const step = LambdaInvoke.jsonPath(this, SURVEY_STATES.step, {
-      comment: 'Read the ticket as it is now; ask, remind, expire, cancel or follow up; answer wait-until | done',
-      lambdaFunction: this.stepFunction,
-      payloadResponseOnly: true,
+    this.buildLoop({
+      states: { wait: SURVEY_STATES.wait, step: SURVEY_STATES.step, decide: SURVEY_STATES.decide, done: SURVEY_STATES.done, unknown: SURVEY_STATES.unknown },
+      fn: this.stepFunction,
+      fnTimeout: SURVEY_STEP_TIMEOUT,
       payload: TaskInput.fromObject({
         ticket_id: JsonPath.stringAt('$.ticket_id'),
         round: JsonPath.numberAt('$.round'),
         execution: JsonPath.stringAt('$$.Execution.Name'),
       }),
-      taskTimeout: Timeout.duration(SURVEY_STEP_TIMEOUT.plus(SURVEY_STEP_TIMEOUT)),
-    });
-    // The function is idempotent (conditional writes on the survey's round and state): retry.
-    step.addRetry({
-      errors: ['States.TaskFailed', 'States.Timeout'],
-      interval: Duration.seconds(5),
-      maxAttempts: 6,
-      backoffRate: 2,
-      maxDelay: Duration.minutes(5),
-    });
-    const decide = Choice.jsonPath(this, SURVEY_STATES.decide, { comment: 'Branch on the step decision' });
-    const done = Succeed.jsonPath(this, SURVEY_STATES.done, { comment: 'Answered, expired, cancelled or stale' });
-    const unknown = Fail.jsonPath(this, SURVEY_STATES.unknown, { error: 'UnknownDecision', cause: 'survey-step answered a kind this workflow does not know' });
-
-    const definition = wait.next(step).next(
-      decide
-        .when(Condition.stringEquals('$.kind', 'done'), done)
-        .when(Condition.stringEquals('$.kind', 'wait-until'), wait)
-        .otherwise(unknown),
-    );
-
-    const logGroup = new LogGroup(this, 'ExecutionLogs', { retention: logRetention, removalPolicy: RemovalPolicy.RETAIN });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      comment: 'Confluo survey: one execution per resolution; waits, asks, reminds once, records or gives up',
-      definitionBody: DefinitionBody.fromChainable(definition),
-      stateMachineType: StateMachineType.STANDARD,
-      queryLanguage: QueryLanguage.JSON_PATH,
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: props.logLevel ?? LogLevel.ERROR, includeExecutionData: false },
-    });
-
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SF1',
-      reason: 'Failed executions are logged (LogLevel.ERROR), and failed, timed-out and aborted executions raise alarms (Observability, through metricFailed/metricTimedOut/metricAborted); logging ALL events of executions that mostly wait would cost more than the workflow itself. Raise logLevel when debugging.',
-    });
-    Validations.of(this.stateMachine.role).acknowledge(
-      {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray tracing (xray:PutTraceSegments) only support Resource "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-iam-policy).',
+      loopKinds: ['wait-until'],
+      comments: {
+        wait: 'Sleep until the question, the reminder or the expiry is due (or at once for a follow-up)',
+        step: 'Read the ticket as it is now; ask, remind, expire, cancel or follow up; answer wait-until | done',
+        decide: 'Branch on the step decision',
+        done: 'Answered, expired, cancelled or stale',
+        stateMachine: 'Confluo survey: one execution per resolution; waits, asks, reminds once, records or gives up',
+        functionName: 'step function',
       },
-      {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.stepFunction.node.defaultChild as never)}.Arn>:*]`,
-        reason: 'LambdaInvoke grants lambda:InvokeFunction on the step function and its versions/aliases (<arn>:*); it is the one function of this workflow.',
-      },
-    );
+      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+      logRetention,
+    });
   }
 
   /**
@@ -222,21 +180,6 @@ export class SurveyWorkflow extends Construct {
   bindSettings(fn: ConfluoFunction): ConfluoFunction {
     for (const [k, v] of Object.entries(this.settingsEnvironment)) fn.addEnvironment(k, v);
     return fn;
-  }
-
-  /** Executions that failed (the step function kept failing after its retries). */
-  metricFailed(props?: MetricOptions): Metric {
-    return this.stateMachine.metricFailed({ statistic: 'Sum', ...props });
-  }
-
-  /** Executions that ran past the state machine's time limit (a standard workflow's is one year). */
-  metricTimedOut(props?: MetricOptions): Metric {
-    return this.stateMachine.metricTimedOut({ statistic: 'Sum', ...props });
-  }
-
-  /** Executions stopped by a StopExecution call (Confluo never makes one: an operator did). */
-  metricAborted(props?: MetricOptions): Metric {
-    return this.stateMachine.metricAborted({ statistic: 'Sum', ...props });
   }
 }
 

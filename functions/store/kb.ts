@@ -17,8 +17,7 @@
  * knows the index is current ({@link kbIndexFor}); nothing can change an article without moving `n`.
  */
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { KbIndex } from '../domain/kb/search.js';
-import type { KbLanguage } from '../domain/kb/stemming.js';
+import { KbIndex, type KbSearchable } from '../domain/kb/search.js';
 import { commitOrConflict, type Db } from './db.js';
 
 export const kbKeys = {
@@ -34,13 +33,8 @@ export const kbKeys = {
 export const ARTICLE_STATUSES = ['draft', 'published'] as const;
 export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
 
-export interface ArticleRecord {
-  readonly id: string;
-  readonly title: string;
-  readonly body: string;
-  readonly category: string | null;
-  readonly tags: readonly string[];
-  readonly language: KbLanguage;
+/** An article as stored: what search indexes (functions/domain/kb/search.ts) plus its state and version. */
+export interface ArticleRecord extends KbSearchable {
   readonly status: ArticleStatus;
   readonly version: number;
   readonly updated_at: number;

@@ -52,5 +52,10 @@ export const EXPECTED_ROLES: Readonly<Record<string, Role | null>> = {
   'PUT /agents/{id}': 'supervisor',
   'GET /teams': 'agent',
   'PUT /teams/{code}': 'supervisor',
+  'GET /kb/articles': 'agent',
+  'GET /kb/articles/{id}': 'agent',
+  'PUT /kb/articles/{id}': 'supervisor',
+  'DELETE /kb/articles/{id}': 'supervisor',
+  'GET /kb/stats': 'supervisor',
   'GET /openapi.json': null,
 };

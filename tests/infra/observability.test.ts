@@ -103,6 +103,9 @@ describe('Observability alarms', () => {
     ['SurveyExecutionsFailedAlarm', 'SurveyWorkflowStateMachine', 'ExecutionsFailed'],
     ['SurveyExecutionsTimedOutAlarm', 'SurveyWorkflowStateMachine', 'ExecutionsTimedOut'],
     ['SurveyExecutionsAbortedAlarm', 'SurveyWorkflowStateMachine', 'ExecutionsAborted'],
+    ['AssignmentExecutionsFailedAlarm', 'AssignmentWorkflowStateMachine', 'ExecutionsFailed'],
+    ['AssignmentExecutionsTimedOutAlarm', 'AssignmentWorkflowStateMachine', 'ExecutionsTimedOut'],
+    ['AssignmentExecutionsAbortedAlarm', 'AssignmentWorkflowStateMachine', 'ExecutionsAborted'],
   ])('%s fires on any execution of %s counted in %s', (alarmPrefix, smPrefix, metricName) => {
     expect(alarm(alarmPrefix)).toMatchObject({
       Namespace: 'AWS/States',
@@ -147,7 +150,7 @@ describe('Observability alarms', () => {
   });
 
   it('notifies the alarm topic on alarm and on recovery, treating no data as fine', () => {
-    expect(Object.keys(alarms)).toHaveLength(6 + 12 + 1 + 6 + 2 + 1); // 12 functions (the media function since issue 14, assignment-offline since issue 15), + the media DLQ
+    expect(Object.keys(alarms)).toHaveLength(6 + 14 + 1 + 9 + 2 + 1); // 3 workflows × failed/timed out/aborted; 14 functions (media since issue 14, assignment-offline since issue 15, help-api and orders-webhook since issue 19), + the media DLQ
     for (const a of Object.values(alarms)) {
       expect(a.Properties).toMatchObject({
         AlarmActions: [{ Ref: topicId }],

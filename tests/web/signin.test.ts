@@ -121,7 +121,7 @@ describe('web inbox: Cognito hosted-UI sign-in (authorization code + PKCE)', () 
     const rows = page.locator('.ticket-row');
     await expect.poll(() => rows.count()).toBe(1);
     expect(fake.log).toEqual(['authorize', 'token']);
-    expect(await page.locator('.me').textContent()).toBe('ann · agent');
+    expect(await page.locator('.me').textContent()).toBe('ann · Agent'); // the role in the agent's language (web/inbox/messages.ts)
     expect(page.url()).toBe(`${rt.url}/`); // the code is gone from the address bar
     const stored = JSON.parse((await page.evaluate<string | null>("localStorage.getItem('confluo.inbox.auth')"))!) as { agent: string; via: string };
     expect(stored).toMatchObject({ agent: 'uuid-ann', via: 'cognito' });

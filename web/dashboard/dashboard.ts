@@ -10,7 +10,8 @@
 import { h } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import uPlot from 'uplot';
+// A type only: the module itself is loaded when a chart is drawn (see Chart).
+import type uPlot from 'uplot';
 import { makeTranslator, pickLocale } from '../i18n/translate.js';
 import { DASHBOARD_MESSAGES, type DashboardMessageKey } from './messages.js';
 import { toCsv } from './csv.js';
@@ -100,30 +101,39 @@ function Chart({ spec, t }: { spec: ChartSpec; t: T }) {
     if (!el) return undefined;
     const xs = spec.labels.map((_, i) => i);
     const scales = new Set(spec.series.map((s) => s.scale ?? 'y'));
-    const plot = new uPlot({
-      width: Math.max(280, el.clientWidth || 520), height: 220,
-      legend: { show: true },
-      scales: { x: { time: false, ...(spec.kind === 'bars' ? { range: [-0.5, spec.labels.length - 0.5] as [number, number] } : {}) } },
-      axes: [
-        { values: (_u, splits) => splits.map((v) => spec.labels[Math.round(v)] ?? ''), space: 60, incrs: [1, 2, 5, 7, 10, 14, 30] },
-        ...[...scales].map((scale, i) => ({ scale, side: i === 0 ? 3 : 1, grid: { show: i === 0 } })),
-      ],
-      series: [
-        { label: spec.xLabel, value: (_u: uPlot, v: number) => spec.labels[Math.round(v)] ?? '' },
-        ...spec.series.map((s, i) => {
-          const color = s.color ?? COLORS[i % COLORS.length]!;
-          return {
-            label: s.label, scale: s.scale ?? 'y', stroke: color, width: 2, spanGaps: true,
-            ...(spec.kind === 'bars'
-              // Several bar series nest (each narrower than the one before) instead of hiding each other.
-              ? { fill: `${color}cc`, paths: uPlot.paths.bars!({ size: [0.8 / (i + 1), 60] }), points: { show: false } }
-              : { points: { show: spec.labels.length < 40 } }),
-            value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : spec.format ? spec.format(v) : String(v)),
-          };
-        }),
-      ],
-    }, [xs, ...spec.series.map((s) => s.values)] as uPlot.AlignedData, el);
-    return () => plot.destroy();
+    // uPlot is evaluated when the first chart is drawn, not when the inbox loads (esbuild defers a
+    // module reached only through import()): at load it passes navigator.language to
+    // Intl.NumberFormat, which throws on tags such as `en-US@posix` (Chromium under LANG=C) and
+    // took the whole inbox down for agents who never open the dashboard.
+    let plot: uPlot | undefined;
+    let gone = false;
+    void import('uplot').then(({ default: UPlot }) => {
+      if (gone) return;
+      plot = new UPlot({
+        width: Math.max(280, el.clientWidth || 520), height: 220,
+        legend: { show: true },
+        scales: { x: { time: false, ...(spec.kind === 'bars' ? { range: [-0.5, spec.labels.length - 0.5] as [number, number] } : {}) } },
+        axes: [
+          { values: (_u, splits) => splits.map((v) => spec.labels[Math.round(v)] ?? ''), space: 60, incrs: [1, 2, 5, 7, 10, 14, 30] },
+          ...[...scales].map((scale, i) => ({ scale, side: i === 0 ? 3 : 1, grid: { show: i === 0 } })),
+        ],
+        series: [
+          { label: spec.xLabel, value: (_u: uPlot, v: number) => spec.labels[Math.round(v)] ?? '' },
+          ...spec.series.map((s, i) => {
+            const color = s.color ?? COLORS[i % COLORS.length]!;
+            return {
+              label: s.label, scale: s.scale ?? 'y', stroke: color, width: 2, spanGaps: true,
+              ...(spec.kind === 'bars'
+                // Several bar series nest (each narrower than the one before) instead of hiding each other.
+                ? { fill: `${color}cc`, paths: UPlot.paths.bars!({ size: [0.8 / (i + 1), 60] }), points: { show: false } }
+                : { points: { show: spec.labels.length < 40 } }),
+              value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : spec.format ? spec.format(v) : String(v)),
+            };
+          }),
+        ],
+      }, [xs, ...spec.series.map((s) => s.values)] as uPlot.AlignedData, el);
+    });
+    return () => { gone = true; plot?.destroy(); };
   }, [spec]);
   const fmt = (v: Num) => (v === null ? t('no_data') : spec.format ? spec.format(v) : String(v));
   const csv = () => download(`${spec.id}.csv`, toCsv([spec.xLabel, ...spec.series.map((s) => s.label)], spec.labels.map((l, i) => [l, ...spec.series.map((s) => s.values[i] ?? null)])));
