@@ -108,6 +108,8 @@ describe('outbound attachments through the Agent API', () => {
     // Checked again on the stored bytes at reply: declared a PDF, really a WebP — WhatsApp takes no WebP image.
     const webpBytes = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x1a, 0, 0, 0]), Buffer.from('WEBPVP8 '), Buffer.alloc(14)]);
     const id = await upload(ticket, ann, { name: 'doc.pdf', type: 'application/pdf', bytes: webpBytes });
+    // Earlier tests' sends on this ticket drain first, so `before` counts only what already went out.
+    await rt.settle();
     const before = (await outbox(ticket)).length;
     const refused = await rt.api.post(`/api/v1/tickets/${ticket}/replies`, { text: 'see attached', attachments: [{ upload_id: id, file_name: 'doc.pdf' }] }, ann);
     expect([refused.status, refused.body.error.code]).toEqual([422, 'attachment_type_not_allowed']);
