@@ -227,11 +227,8 @@ export async function runDemo(url: string, opts: DemoOptions): Promise<DemoSumma
     if (known) return known;
     // Twilio identities are the E.164 phone with its `+`; WhatsApp's are the wa_id digits.
     const identity = `${t.channel}:${t.channel === 'twilio' ? '+' : ''}${t.external}`;
-    const find = async () => ((await call('GET', `/api/v1/customers?identity=${encodeURIComponent(identity)}`, undefined, supervisor))?.items?.[0]?.tickets?.[0]?.id as string | undefined);
-    // A slot's settle can end while a message is still between queues on a loaded machine (one
-    // full-suite run saw it); one more settle before calling the ticket missing.
-    let id = await find();
-    if (!id) { await settle(); id = await find(); }
+    const card = await call('GET', `/api/v1/customers?identity=${encodeURIComponent(identity)}`, undefined, supervisor);
+    const id = card?.items?.[0]?.tickets?.[0]?.id as string | undefined;
     if (!id) throw new DemoError(`demo: ticket ${t.n} was not opened by its first message`);
     ticketIds.set(t.n, id);
     return id;
