@@ -190,12 +190,14 @@ export async function runDemo(url: string, opts: DemoOptions): Promise<DemoSumma
   const startMs = await clockNow();
   const { tickets, steps } = demoPlan({ days, ticketsPerDay: opts.ticketsPerDay ?? 5, seed: opts.seed ?? 15, startMs });
   const ticketIds = new Map<number, string>();
-  let seq = 0;
-  /** Deterministic platform ids (message ids, event ids) from the step number. */
-  const hex = (bytes: number) => (seq.toString(16) + 'd3e0').padStart(bytes * 2, '0');
+  let next = 0;
 
   const webhook = async (t: PlannedTicket, channel: DemoChannel, text: string) => {
-    seq += 1;
+    // Taken before the first await: messages of one slot are sent side by side, and a number read
+    // after it would be shared — the platforms' ids would collide and dedupe would drop a message.
+    const seq = ++next;
+    /** Deterministic platform ids (message ids, event ids) from the step number. */
+    const hex = (bytes: number) => (seq.toString(16) + 'd3e0').padStart(bytes * 2, '0');
     const unix = Math.floor((await clockNow()) / 1000);
     if (channel === 'telegram') {
       const body = JSON.stringify({ update_id: 700_000_000 + seq, message: { message_id: seq, date: unix, text, from: { id: Number(t.external), is_bot: false, first_name: t.name, language_code: t.lang }, chat: { id: Number(t.external), type: 'private', first_name: t.name } } });

@@ -27,7 +27,13 @@ describe('supervisors\' dashboard', () => {
   beforeAll(async () => {
     [rt, browser] = await Promise.all([testRuntime({ ...SAMPLE_SETTINGS }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
     // Seed 14: two weeks with at least one WhatsApp customer nobody answered who then texts by SMS,
-    // whatever the weekday the month starts on (checked over all seven).
+    // whatever the weekday the month starts on (checked over all seven). The clock first moves to
+    // a Monday so the month is the same every day the suite runs: that month sends the first
+    // Telegram messages of tickets 20 and 21 in one slot, side by side — the case where the demo
+    // once gave both one update_id and dedupe dropped ticket 20.
+    const now = (await rt.api.get('/dev/clock')).body.epoch_ms as number;
+    const monday = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate() + ((8 - new Date(now).getUTCDay()) % 7 || 7));
+    expect((await rt.api.post('/dev/clock', { advanceSeconds: (monday - now) / 1000 })).status).toBe(200);
     demo = await runDemo(rt.url, { settings: SAMPLE_SETTINGS, days: 14, ticketsPerDay: 3, seed: 14 });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true, locale: 'en-GB' });
     // A Content-Security-Policy violation (uPlot styling itself inline, say) shows up here.
