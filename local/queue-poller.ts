@@ -98,13 +98,27 @@ export class QueuePoller {
   }
 
   private async runBatch(records: SQSRecord[]): Promise<void> {
-    let failures: Map<string, string>;
+    // Hidden for as long as the invocation runs, as the deployed visibility timeout guarantees
+    // (LocalQueue.hold); the timeout applies again to what is left once the batch is finished.
+    for (const record of records) this.queue.hold(record.receiptHandle);
     try {
-      failures = reportedFailures(records, await this.handler({ Records: records }));
+      this.finish(records, await this.invoke(records));
+    } finally {
+      for (const record of records) this.queue.unhold(record.receiptHandle);
+    }
+  }
+
+  /** The handler's failures by message id: the ones it reported, or all of them when it threw. */
+  private async invoke(records: SQSRecord[]): Promise<Map<string, string>> {
+    try {
+      return reportedFailures(records, await this.handler({ Records: records }));
     } catch (error) {
       const reason = `handler threw ${describe(error)}`;
-      failures = new Map(records.map((r) => [r.messageId, reason]));
+      return new Map(records.map((r) => [r.messageId, reason]));
     }
+  }
+
+  private finish(records: SQSRecord[], failures: Map<string, string>): void {
     if (this.queue.fifo) failLaterRecordsOfFailedGroups(records, failures);
     for (const record of records) {
       const reason = failures.get(record.messageId);

@@ -128,9 +128,10 @@ interface StoredMessage {
 interface Message extends StoredMessage {
   /**
    * Set while in flight: the handle of the current receive and when the message shows again;
-   * `delayed` once the consumer chose that time itself (ChangeMessageVisibility: a backoff).
+   * `delayed` once the consumer chose that time itself (ChangeMessageVisibility: a backoff);
+   * `held` while the invocation that received it still runs (`hold`).
    */
-  inFlight?: { receiptHandle: string; visibleAt: number; delayed?: boolean };
+  inFlight?: { receiptHandle: string; visibleAt: number; delayed?: boolean; held?: boolean };
 }
 
 type JournalRecord =
@@ -294,6 +295,29 @@ export class LocalQueue {
   }
 
   /**
+   * Keeps a received message hidden while the invocation that received it runs, even past its
+   * visibility timeout; `unhold` lets the timeout (or a visibility the consumer set) apply again.
+   *
+   * Why: the deployed queues' visibility timeout is 6× their consumer's function timeout (lib/),
+   * so in AWS a message can never reappear while its invocation still runs — the function ends or
+   * is stopped first. Tests shorten the timeout to see retries quickly; without the hold, a slow
+   * invocation on a loaded machine would meet a second copy of its own message, a case the
+   * deployed system cannot produce.
+   */
+  hold(receiptHandle: string): void {
+    const m = this.byReceiptHandle.get(receiptHandle);
+    if (m?.inFlight) m.inFlight.held = true;
+  }
+
+  unhold(receiptHandle: string): void {
+    const m = this.byReceiptHandle.get(receiptHandle);
+    if (!m?.inFlight?.held) return;
+    delete m.inFlight.held;
+    if (this.releaseExpired(this.now()) > 0) this.notify();
+    this.scheduleWake();
+  }
+
+  /**
    * Look at the clock again: with a `now` that can jump (the local runtime's virtual clock), the
    * messages whose visibility ran out in the jump become visible at once, not when the timer set
    * in real time fires.
@@ -448,7 +472,7 @@ export class LocalQueue {
   private releaseExpired(now: number): number {
     let released = 0;
     for (const m of this.messages.values()) {
-      if (m.inFlight && m.inFlight.visibleAt <= now) {
+      if (m.inFlight && !m.inFlight.held && m.inFlight.visibleAt <= now) {
         this.byReceiptHandle.delete(m.inFlight.receiptHandle);
         delete m.inFlight;
         released++;
@@ -461,7 +485,7 @@ export class LocalQueue {
   private scheduleWake(): void {
     if (this.isClosed) return;
     let at = Infinity;
-    for (const m of this.messages.values()) if (m.inFlight && m.inFlight.visibleAt < at) at = m.inFlight.visibleAt;
+    for (const m of this.messages.values()) if (m.inFlight && !m.inFlight.held && m.inFlight.visibleAt < at) at = m.inFlight.visibleAt;
     if (this.wake && this.wake.at === at) return;
     if (this.wake) clearTimeout(this.wake.timer);
     this.wake = undefined;

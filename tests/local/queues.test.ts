@@ -206,6 +206,33 @@ describe('QueuePoller', () => {
     expect(poller.failedAttempts).toBe(1);
   });
 
+  it('never hands a message out again while the invocation that received it still runs past the visibility timeout (the deployed timeout is 6× the function\'s)', async () => {
+    const q = queue({ fifo: false, visibilityTimeoutMs: 20 });
+    q.send({ body: 'slow' });
+    const attempts: string[] = [];
+    let running = 0;
+    let overlapping = 0;
+    // Two batches may run at once, so a copy that reappeared would be received while the first runs.
+    const poller = new QueuePoller(q, async (event) => {
+      attempts.push(...event.Records.map((r) => `${r.body}#${r.attributes.ApproximateReceiveCount}`));
+      if (running > 0) overlapping++;
+      running++;
+      const first = event.Records[0]!.attributes.ApproximateReceiveCount === '1';
+      if (first) await new Promise((resolve) => setTimeout(resolve, 150));
+      running--;
+      return { batchItemFailures: first ? event.Records.map((r) => ({ itemIdentifier: r.messageId })) : [] };
+    }, { concurrency: 2 });
+
+    poller.start();
+    await poller.whenIdle();
+    await poller.stop();
+
+    // The failed first attempt comes back once it has ended (its timeout long passed), not during it.
+    expect(overlapping).toBe(0);
+    expect(attempts).toEqual(['slow#1', 'slow#2']);
+    expect(poller.processed).toBe(1);
+  });
+
   it('FIFO: does not delete later records of a failed group, even when the handler does not report them', async () => {
     const q = queue();
     sendTo(q, 'g1'); sendTo(q, 'g2'); sendTo(q, 'g3'); sendTo(q, 'h1', 'h');
