@@ -19,6 +19,7 @@ import { keys } from '../../functions/store/table.js';
 import { transact } from '../../functions/store/tickets.js';
 import { listInbox } from '../../functions/store/triage.js';
 import { freshTable } from '../helpers/ddb.js';
+import { allPages } from '../helpers/pages.js';
 
 const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
 let n = 0;
@@ -135,24 +136,12 @@ describe('VIP tickets first in the default inbox (DynamoDB Local)', () => {
   });
 
   it('pages VIP tickets first (newest first), then the others, each ticket once', async () => {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await listInbox(db, {}, { limit: 7, ...(cursor ? { cursor } : {}) });
-      seen.push(...page.items.map((t) => t.id));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+    const seen = await allPages((cursor) => listInbox(db, {}, { limit: 7, ...(cursor ? { cursor } : {}) }));
     expect(seen).toEqual(expected);
   });
 
   it('does the same in the plain ticket list, and keeps a single status in activity order', async () => {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await listTickets(db, { limit: 9, ...(cursor ? { cursor } : {}) });
-      seen.push(...page.items.map((t) => t.id));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+    const seen = await allPages((cursor) => listTickets(db, { limit: 9, ...(cursor ? { cursor } : {}) }));
     expect(seen).toEqual(expected);
     const open = (await listInbox(db, { status: ['open'] }, { limit: 100 })).items.map((t) => t.id);
     expect(open).toEqual(tickets.filter((t) => t.status === 'open').sort(byActivityDesc).map((t) => t.id));

@@ -13,6 +13,7 @@ import type { FeedEvent, TicketRecord } from '../../functions/store/records.js';
 import { INBOX_SHARDS, indexKeys } from '../../functions/store/table.js';
 import { decodeFeedCursor, encodeFeedCursor, inboxCounts, listFeedAfter, listInbox } from '../../functions/store/triage.js';
 import { freshTable } from '../helpers/ddb.js';
+import { allPages } from '../helpers/pages.js';
 
 const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
 const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'merged'] as const;
@@ -40,32 +41,14 @@ describe('reads over sharded keys (DynamoDB Local)', () => {
   const byActivityDesc = (a: TicketRecord, b: TicketRecord) => b.updated_at - a.updated_at || (a.id < b.id ? 1 : -1);
 
   it('pages the inbox newest activity first across every shard, each ticket once, merged tickets left out', async () => {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await listInbox(db, {}, { limit: 7, ...(cursor ? { cursor } : {}) });
-      seen.push(...page.items.map((t) => t.id));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+    const seen = await allPages((cursor) => listInbox(db, {}, { limit: 7, ...(cursor ? { cursor } : {}) }));
     expect(seen).toEqual(tickets.filter((t) => t.status !== 'merged').sort(byActivityDesc).map((t) => t.id));
   });
 
   it('pages one status (and a filter on top) in the same order', async () => {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await listInbox(db, { status: ['open'], assignee: 'ann' }, { limit: 3, ...(cursor ? { cursor } : {}) });
-      seen.push(...page.items.map((t) => t.id));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+    const seen = await allPages((cursor) => listInbox(db, { status: ['open'], assignee: 'ann' }, { limit: 3, ...(cursor ? { cursor } : {}) }));
     expect(seen).toEqual(tickets.filter((t) => t.status === 'open' && t.assignee === 'ann').sort(byActivityDesc).map((t) => t.id));
-    const all: string[] = [];
-    let c: string | undefined;
-    do {
-      const page = await listTickets(db, { status: 'resolved', limit: 4, ...(c ? { cursor: c } : {}) });
-      all.push(...page.items.map((t) => t.id));
-      c = page.next_cursor ?? undefined;
-    } while (c);
+    const all = await allPages((cursor) => listTickets(db, { status: 'resolved', limit: 4, ...(cursor ? { cursor } : {}) }));
     expect(all).toEqual(tickets.filter((t) => t.status === 'resolved').sort(byActivityDesc).map((t) => t.id));
   });
 

@@ -6,26 +6,23 @@
  * hoppers (linked to their tickets) show; an agent does not get the dashboard.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { runDemo, type DemoSummary } from '../../local/demo.js';
 import { SAMPLE_SETTINGS } from '../../local/sample-settings.js';
-import { testRuntime } from '../helpers/runtime.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 const CHARTS = ['messages', 'tickets', 'first-response', 'resolution', 'sla', 'satisfaction', 'backlog-age', 'agent-load'];
 
 describe('supervisors\' dashboard', () => {
   let rt: Rt;
-  let browser: Browser;
   let page: Page;
   let demo: DemoSummary;
   const errors: string[] = [];
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ ...SAMPLE_SETTINGS }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+  browserSuite({ ...SAMPLE_SETTINGS }, { timeoutMs: 900_000, page: { viewport: { width: 1400, height: 1000 }, acceptDownloads: true, locale: 'en-GB' } }, async (parts) => {
+    ({ rt, page } = parts);
     // Seed 14: two weeks with at least one WhatsApp customer nobody answered who then texts by SMS,
     // whatever the weekday the month starts on (checked over all seven). The clock first moves to
     // a Monday so the month is the same every day the suite runs: that month sends the first
@@ -35,27 +32,15 @@ describe('supervisors\' dashboard', () => {
     const monday = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate() + ((8 - new Date(now).getUTCDay()) % 7 || 7));
     expect((await rt.api.post('/dev/clock', { advanceSeconds: (monday - now) / 1000 })).status).toBe(200);
     demo = await runDemo(rt.url, { settings: SAMPLE_SETTINGS, days: 14, ticketsPerDay: 3, seed: 14 });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true, locale: 'en-GB' });
     // A Content-Security-Policy violation (uPlot styling itself inline, say) shows up here.
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     page.on('pageerror', (e) => errors.push(e.message));
-  }, 900_000);
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
-
-  const signIn = async (agent: string, role: string) => {
-    await page.goto(`${rt.url}/#dashboard`);
-    await page.getByLabel('Agent id').fill(agent);
-    await page.getByLabel('Role').selectOption(role);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  };
 
   it('renders every chart with the demo data, with the same numbers as GET /api/v1/kpis', async () => {
     expect(demo.tickets).toBeGreaterThan(20);
     expect(demo.surveys).toBeGreaterThan(0);
-    await signIn('lead', 'supervisor');
+    await signIn(page, 'lead', { url: `${rt.url}/#dashboard`, role: 'supervisor' });
     const tiles = page.locator('section.tiles');
     await expect.poll(() => tiles.count(), { timeout: 60_000 }).toBe(1);
 
@@ -123,8 +108,7 @@ describe('supervisors\' dashboard', () => {
   it('is not shown to an agent', async () => {
     await page.goto(`${rt.url}/#dashboard`);
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann');
     await expect.poll(() => page.locator('.ticket-row').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     expect(await page.locator('.dashboard').count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Dashboard' }).count()).toBe(0);

@@ -3,12 +3,10 @@
  * widget's "Did this answer your question?" before a first message — "That solved it" opens no
  * ticket and counts a deflection; "I still need help" sends the question and the ticket opens.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { testRuntime } from '../helpers/runtime.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, type Rt } from './suite.js';
 
 const RU = { title: 'Сроки доставки заказа', body: 'Доставка по России занимает **3–5 дней**. <img src=x onerror=alert(1)> Трек-номер приходит в письме.', category: 'Доставка', tags: ['доставка'], language: 'ru', status: 'published' };
 const PL = { title: 'Zwrot zamówienia', body: 'Zamówienie można zwrócić w ciągu **30 dni**.', category: 'Zwroty', tags: ['zwrot'], language: 'pl', status: 'published' };
@@ -19,18 +17,14 @@ describe('help centre and widget deflection', () => {
   let agent: string;
   let supervisor: string;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({}, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+  browserSuite({}, { timeoutMs: 240_000 }, async (parts) => {
+    ({ rt, browser } = parts);
     agent = await rt.api.token('ann', 'agent');
     supervisor = await rt.api.token('sue', 'supervisor');
     for (const [id, a] of [['ru-delivery', RU], ['pl-returns', PL]] as const) {
       const res = await fetch(`${rt.url}/api/v1/kb/articles/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${supervisor}` }, body: JSON.stringify(a) });
       expect(res.status).toBe(200);
     }
-  }, 240_000);
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   it('help centre: a Polish search in another inflection finds the article, which opens rendered and without markup from the source', async () => {

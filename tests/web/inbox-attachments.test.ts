@@ -6,29 +6,22 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { sampleMediaBytes } from '../../local/platform-simulator.js';
-import { testRuntime } from '../helpers/runtime.js';
 import { loadSamples, REPO_ROOT } from '../helpers/samples.js';
-import { launchBrowser, screenshotPath } from './browser.js';
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
 const TELEGRAM_HEADERS = { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': 'test-telegram-secret-000' };
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('web inbox attachments', () => {
   let rt: Rt;
-  let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_MEDIA_MAX_MB: '1' }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
+  browserSuite({ CONFLUO_MEDIA_MAX_MB: '1' }, { page: { viewport: { width: 1280, height: 1000 } } }, async (parts) => {
+    ({ rt, page } = parts);
   });
 
   it('shows the Telegram photo as an image, the PDF as a download link, and why a file was not kept', async () => {
@@ -41,9 +34,7 @@ describe('web inbox attachments', () => {
     expect((await rt.api.webhook('telegram', { headers: TELEGRAM_HEADERS, body: update(2, { caption: 'Unboxing video', document: { file_id: 'BQACoversize0042', file_unique_id: 'AgADbig', file_name: 'unboxing.mp4', mime_type: 'video/mp4' } }) })).status).toBe(200);
     expect((await rt.settle()).dlq).toBe(0);
 
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     const rows = page.locator('.ticket-row');
     await expect.poll(() => rows.count()).toBe(1);
     await rows.first().click();

@@ -4,36 +4,25 @@
  * undelivered in the list; *Retry* sends it again; a customer who blocked the bot is shown
  * unreachable on the card and in the reply box.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { testRuntime } from '../helpers/runtime.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { customerWrites } from '../helpers/customer-writes.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 describe('web inbox: undelivered replies', () => {
   let rt: Rt;
-  let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_AUTO_ACK: 'off' }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(10_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
+  browserSuite({ CONFLUO_AUTO_ACK: 'off' }, { page: { viewport: { width: 1280, height: 900 } }, actionTimeoutMs: 10_000 }, async (parts) => {
+    ({ rt, page } = parts);
   });
 
   it('a refused reply turns red with the reason, live; Retry sends it again; a blocked bot shows the customer unreachable', async () => {
     expect((await rt.api.webhook('telegram', customerWrites('telegram', '58140001', 'Hi, is my parcel on its way?', rt.clock.now(), 'Marta Nowak'))).status).toBe(200);
     await rt.settle();
 
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     await expect.poll(() => page.locator('.live').textContent()).toContain('live');
     const rows = page.locator('.ticket-row');
     await expect.poll(() => rows.count()).toBe(1);

@@ -2,27 +2,17 @@
  * The presence selector in the web inbox's top bar, in a real browser (issue 15): an agent sets
  * themselves available, and a new ticket of their team (automatic assignment on) lands in "Mine".
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { testRuntime } from '../helpers/runtime.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { customerWrites } from '../helpers/customer-writes.js';
-import { launchBrowser } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 describe('web inbox: presence', () => {
   let rt: Rt;
-  let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_AUTO_ACK: 'off' }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(10_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
+  browserSuite({ CONFLUO_AUTO_ACK: 'off' }, { page: { viewport: { width: 1280, height: 900 } }, actionTimeoutMs: 10_000 }, async (parts) => {
+    ({ rt, page } = parts);
   });
 
   it('sets the agent available from the top bar; a ticket of the team is then assigned to them', async () => {
@@ -31,9 +21,7 @@ describe('web inbox: presence', () => {
     expect((await put('/teams/support', { members: ['ann'], auto_assign: true })).status).toBe(200);
     expect((await put('/rules', { items: [{ id: 'all', keywords: ['parcel'], set: { team: 'support' } }] })).status).toBe(200);
 
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     const presence = page.getByLabel('Presence');
     await expect.poll(() => presence.isEnabled()).toBe(true);
     expect(await presence.inputValue()).toBe('offline');

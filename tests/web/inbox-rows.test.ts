@@ -12,15 +12,14 @@
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { en, ru } from '../../web/inbox/messages.js';
 import { en as widgetEn, pl as widgetPl } from '../../web/widget/messages.js';
-import { testRuntime } from '../helpers/runtime.js';
 import { REPO_ROOT } from '../helpers/samples.js';
-import { launchBrowser, screenshotPath } from './browser.js';
+import { screenshotPath } from './browser.js';
+import { browserSuite, type Rt } from './suite.js';
 
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
 const TG = { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'test-telegram-secret-000' };
 
 const telegram = (updateId: number, fromId: number, name: string, text: string, date: number) => JSON.stringify({
@@ -38,8 +37,8 @@ describe('inbox list rows, keyboard, phone width and language (issue 15)', () =>
 
   const ticketOf = async (fromId: number) => (await rt.api.get(`/api/v1/customers?identity=telegram:${fromId}`, agent)).body.items[0].tickets[0].id as string;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({}, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+  browserSuite({}, {}, async (parts) => {
+    ({ rt, browser } = parts);
     agent = await rt.api.token('anna.bell', 'agent');
     const at = async () => (await rt.api.get('/dev/clock')).body.epoch_ms as number;
     // Olga writes first; her ticket's 1 h first-response target passes (virtual clock) → breached.
@@ -63,10 +62,6 @@ describe('inbox list rows, keyboard, phone width and language (issue 15)', () =>
     waitingId = await ticketOf(9_100_002);
     const zofia = (await rt.api.get(`/api/v1/tickets/${waitingId}`, agent)).body;
     browserNow = Date.parse(zofia.last_inbound_at) + 10 * 60_000;
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   async function signedIn(width: number, locale = 'en-US'): Promise<Page> {

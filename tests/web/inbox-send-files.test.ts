@@ -8,15 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { buildSnsBody, SNS_TEST_CERT_URL } from '../../scripts/sign-email.js';
 import { customerWrites } from '../helpers/customer-writes.js';
-import { testRuntime, type DevOutboxItem } from '../helpers/runtime.js';
+import { type DevOutboxItem } from '../helpers/runtime.js';
 import { TEST_SECRETS } from '../helpers/samples.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 /** A small real PDF (what the agent attaches). */
 const PDF = Buffer.from([
@@ -50,17 +49,10 @@ function mail(from: string, subject: string, text: string): string {
 
 describe('web inbox: sending files', () => {
   let rt: Rt;
-  let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_AUTO_ACK: 'off' }), launchBrowser()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(10_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
+  browserSuite({ CONFLUO_AUTO_ACK: 'off' }, { visibilityTimeoutMs: 200, page: { viewport: { width: 1280, height: 900 } }, actionTimeoutMs: 10_000 }, async (parts) => {
+    ({ rt, page } = parts);
   });
 
   const replies = async (channel: string) => ((await rt.api.get('/dev/outbox')).body.items as DevOutboxItem[]).filter((o) => o.channel === channel && o.kind === 'reply');
@@ -84,9 +76,7 @@ describe('web inbox: sending files', () => {
     expect((await rt.api.webhook('email', { headers: SNS_HEADERS, body: mail('jonas@customer.example', 'Invoice please', 'Please send the invoice by mail.') })).status).toBe(200);
     await rt.settle();
 
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     await expect.poll(() => page.locator('.ticket-row').count()).toBe(2);
 
     // A file WhatsApp does not take is refused before it is uploaded, with the platform's limit.

@@ -10,28 +10,22 @@
  * A message whose sender the platform does not vouch for (finding 5: an e-mail failing DMARC,
  * `unauthenticated` in the Agent API) carries a visible warning.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { keys } from '../../functions/store/table.js';
-import { testRuntime } from '../helpers/runtime.js';
 import { loadSamples } from '../helpers/samples.js';
-import { launchBrowser } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
 const PWNED = 'window.__confluoPwned = (window.__confluoPwned || 0) + 1';
 
 describe('web inbox: untrusted input', () => {
   let rt: Rt;
   let browser: Browser;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({}, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
+  browserSuite({}, {}, async (parts) => {
+    ({ rt, browser } = parts);
   });
 
   it('serves the inbox and the demo page with a Content-Security-Policy that allows no inline or foreign script', async () => {
@@ -67,9 +61,7 @@ describe('web inbox: untrusted input', () => {
     page.setDefaultTimeout(10_000);
     const dialogs: string[] = [];
     page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     await page.locator('.ticket-row').first().click();
     const attachments = page.getByRole('list', { name: 'Attachments' });
     await expect.poll(() => attachments.locator('li').count()).toBe(5);

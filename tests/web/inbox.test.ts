@@ -3,26 +3,19 @@
  * reply (the reply shows in the timeline with its delivery tick), resolve it; a new web-chat
  * message arrives and shows up live (Server-Sent Events); the list works at phone width too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { testRuntime } from '../helpers/runtime.js';
 import { loadSamples } from '../helpers/samples.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 describe('web inbox', () => {
   let rt: Rt;
   let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({}, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
+  browserSuite({}, { page: { viewport: { width: 1280, height: 800 } } }, async (parts) => {
+    ({ rt, browser, page } = parts);
   });
 
   it('sign in, open a ticket, reply with a delivery tick, resolve; new messages arrive live', async () => {
@@ -30,9 +23,7 @@ describe('web inbox', () => {
     expect((await rt.api.webhook('telegram', { headers: telegram.request.headers, body: telegram.request.body })).status).toBe(200);
     await rt.settle();
 
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     await expect.poll(() => page.locator('.live').textContent()).toContain('live');
 
     const rows = page.locator('.ticket-row');
@@ -89,9 +80,7 @@ describe('web inbox', () => {
 
     const inbox = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     inbox.setDefaultTimeout(10_000);
-    await inbox.goto(rt.url);
-    await inbox.getByLabel('Agent id').fill('bob');
-    await inbox.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(inbox, 'bob', { url: rt.url });
     await expect.poll(() => inbox.locator('.live').textContent()).toContain('live');
     const rows = inbox.locator('.ticket-row');
     await expect.poll(() => rows.count()).toBe(1); // the Telegram ticket of the first test

@@ -7,12 +7,10 @@
  * the agent's inbox shows the picture inline.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { testRuntime } from '../helpers/runtime.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201e221bc330000000049454e44ae426082', 'hex');
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
@@ -24,15 +22,9 @@ describe('web-chat widget: files', () => {
   let page: Page;
   let token: string;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_AUTO_ACK: 'off' }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+  browserSuite({ CONFLUO_AUTO_ACK: 'off' }, { page: { viewport: { width: 1280, height: 800 } }, actionTimeoutMs: 10_000 }, async (parts) => {
+    ({ rt, browser, page } = parts);
     token = await rt.api.token('ann', 'agent');
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(10_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   it('a visitor sends a picture (preview, upload under the session prefix); the agent\'s PDF and picture show in the widget', async () => {
@@ -56,9 +48,7 @@ describe('web-chat widget: files', () => {
 
     // The agent sees the picture inline in the inbox.
     const inbox = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await inbox.goto(rt.url);
-    await inbox.getByLabel('Agent id').fill('ann');
-    await inbox.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(inbox, 'ann', { url: rt.url });
     await expect.poll(() => inbox.locator('.ticket-row').count()).toBe(1);
     await inbox.locator('.ticket-row').first().click();
     const agentImg = inbox.getByRole('list', { name: 'Timeline' }).locator('.attachment.kind-image img');

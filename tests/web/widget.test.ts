@@ -3,13 +3,11 @@
  * a ticket via the Agent API; an agent replies through the API → the reply shows in the widget
  * (and becomes `delivered`); a reload keeps the conversation.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { testRuntime } from '../helpers/runtime.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, type Rt } from './suite.js';
 
 describe('web-chat widget', () => {
   let rt: Rt;
@@ -17,14 +15,9 @@ describe('web-chat widget', () => {
   let page: Page;
   let token: string;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({}, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+  browserSuite({}, { page: { viewport: { width: 1280, height: 800 } } }, async (parts) => {
+    ({ rt, browser, page } = parts);
     token = await rt.api.token('ann', 'agent');
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   const waitFor = async <T>(what: () => Promise<T | undefined>, ms = 15_000): Promise<T> => {
