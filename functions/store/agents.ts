@@ -22,7 +22,7 @@
  * that agent's teams. One partition per team: its writes follow the team's ticket rate, which a
  * team of people can answer — far below a partition's ~1,000 writes/s.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { chooseAgent, DEFAULT_CAPACITY, offlineReturnPlan, type AgentState, type Presence, type TeamSettings, type TicketNeeds } from '../domain/assignment.js';
 import { ACTIVE_STATUSES, isActive } from '../domain/ticket.js';
 import { isConditionalCheckFailed, StoreError, type Db } from './db.js';
@@ -32,6 +32,7 @@ import { listCustomerItems } from './reads.js';
 import { queryShards } from './sharded-query.js';
 import { indexKeys, keys } from './table.js';
 import { transact, updateIfStill, type TxItem } from './tickets.js';
+import { listInbox } from './triage.js';
 import type { FeedEvent, TicketRecord } from './records.js';
 
 export interface AgentRecord extends AgentState {
@@ -265,6 +266,38 @@ export async function enqueueTicket(db: Db, ticketId: string): Promise<TeamRecor
   if (!team || !waits(t, team)) return null;
   await db.doc.send(new PutCommand({ TableName: db.tableName, Item: { ...keys.teamQueueEntry(team.code, t.created_at, t.id), ticket_id: t.id, queued_at: t.created_at } }));
   return team;
+}
+
+/**
+ * Queue the tickets that already wait in `team` (active, unassigned, of the team) — for when a
+ * supervisor turns automatic assignment on: without it, the backlog of the moment would stay
+ * unassigned while only new tickets are assigned. Reads the unassigned active inbox (every shard,
+ * page by page, the team filtered in memory) and writes the queue entries in batches of 25;
+ * idempotent (fixed keys). Answers how many it queued.
+ */
+export async function queueWaitingTickets(db: Db, team: TeamRecord): Promise<number> {
+  if (!team.auto_assign) return 0;
+  let queued = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await listInbox(db, { status: ACTIVE_STATUSES, assignee: null }, { limit: 100, ...(cursor ? { cursor } : {}) });
+    const entries = page.items.filter((t) => waits(t, team)).map((t) => ({ PutRequest: { Item: { ...keys.teamQueueEntry(team.code, t.created_at, t.id), ticket_id: t.id, queued_at: t.created_at } } }));
+    for (let i = 0; i < entries.length; i += 25) await batchWriteAll(db, entries.slice(i, i + 25));
+    queued += entries.length;
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return queued;
+}
+
+/** BatchWriteItem until DynamoDB has taken every request (it may hand some back unprocessed). */
+async function batchWriteAll(db: Db, requests: ReadonlyArray<{ PutRequest: { Item: Record<string, unknown> } }>): Promise<void> {
+  let pending = requests;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    if (attempt > MAX_PASSES) throw new StoreError('queueing the waiting tickets gave up: DynamoDB kept handing writes back', { cause: { stage: 'queue-waiting', unprocessed: pending.length } });
+    const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.tableName]: [...pending] } }));
+    pending = (r.UnprocessedItems?.[db.tableName] ?? []) as typeof pending;
+    if (pending.length > 0) await backoff(attempt);
+  }
 }
 
 export type AssignOutcome = 'assigned' | 'ticket_changed' | 'agent_changed';

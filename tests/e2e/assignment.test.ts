@@ -76,4 +76,32 @@ describe('automatic assignment over HTTP (local runtime)', () => {
     expect(after.some((e) => e.event === 'ticket.updated' && e.data?.actor === 'offline-return' && e.data?.previous_assignee === 'ann')).toBe(true);
     expect((await rt.api.get('/api/v1/teams', ann)).body.items).toEqual([{ code: 'support', members: ['ann', 'bob'], auto_assign: true, offline_return_minutes: 10, queued: 0 }]);
   }, 180_000);
+
+  it('turning a team on takes in the tickets that already waited: the oldest go to the free member, the rest are queued', async () => {
+    // Billing has no automatic assignment yet; three of its tickets wait unassigned, one is resolved.
+    expect((await put(rt, '/api/v1/rules', { items: [{ id: 'refunds', pattern: 'refund', set: { team: 'billing' } }] }, lead)).status).toBe(200);
+    for (const from of [9_150_101, 9_150_102, 9_150_103, 9_150_104]) {
+      expect((await rt.api.webhook('telegram', { headers: TG, body: update(from, 'Please refund my order') })).status).toBe(200);
+      await dev.settle();
+    }
+    const ids = await Promise.all([9_150_101, 9_150_102, 9_150_103, 9_150_104].map(async (from) => (await rt.api.get(`/api/v1/customers?identity=telegram:${from}`, ann)).body.items[0].tickets[0].id as string));
+    expect((await fetch(`${rt.url}/api/v1/tickets/${ids[3]}`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${lead}` }, body: JSON.stringify({ status: 'resolved' }) })).status).toBe(200);
+    expect((await put(rt, '/api/v1/teams/billing', { members: ['carol'] }, lead)).body).toMatchObject({ auto_assign: false, queued: 0 });
+    expect((await put(rt, '/api/v1/agents/carol', { capacity: 2 }, lead)).status).toBe(200);
+    const carol = await rt.api.token('carol', 'agent');
+    expect((await put(rt, '/api/v1/agents/me/presence', { presence: 'available' }, carol)).status).toBe(200);
+    await dev.settle();
+    for (const id of ids) expect((await ticket(id)).assignee).toBeNull();
+
+    // Switched on: carol (capacity 2) takes the two oldest; the third waits in the queue.
+    const on = await put(rt, '/api/v1/teams/billing', { auto_assign: true }, lead);
+    expect(on.body).toMatchObject({ code: 'billing', auto_assign: true, queued: 1 });
+    expect(await Promise.all(ids.map(async (id) => (await ticket(id)).assignee))).toEqual(['carol', 'carol', null, null]);
+    // Saving the team again queues nothing twice; a freed slot takes the waiting ticket.
+    expect((await put(rt, '/api/v1/teams/billing', { auto_assign: true }, lead)).body.queued).toBe(1);
+    expect((await fetch(`${rt.url}/api/v1/tickets/${ids[0]}`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${carol}` }, body: JSON.stringify({ status: 'resolved' }) })).status).toBe(200);
+    await dev.settle();
+    expect((await ticket(ids[2]!)).assignee).toBe('carol');
+    expect((await ticket(ids[3]!)).assignee).toBeNull();
+  }, 180_000);
 });
