@@ -539,8 +539,8 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
   if (e.type === 'event' && e.event === 'ticket.resolution_article') {
     const d = e.data ?? {};
     const id = String(d.article_id ?? '');
-    return html`<li class="entry event" data-type="event" data-event=${e.event} data-article=${id}><span>${t('event.resolutionArticle', { title: String(d.title ?? id) })}</span>
-      <a href=${articleHref(id)} target="_blank" rel="noopener noreferrer">${t('kb.open')} ↗</a> <time>${when(e.at)}</time></li>`;
+    return html`<li class="entry event" data-type="event" data-event=${e.event} data-article=${id}><span>${t('event.resolutionArticle', { title: String(d.title ?? id) })}</span>${' '}
+      <a href=${articleHref(id)} target="_blank" rel="noopener noreferrer">${t('kb.openArticle')} ↗</a> <time>${when(e.at)}</time></li>`;
   }
   if (e.type === 'event') {
     const d = e.data ?? {};
