@@ -62,6 +62,20 @@ describe('knowledge base for agents', () => {
     expect((await usefulness())[0]).toMatchObject({ linked_in_replies: 1 });
   });
 
+  it('does not count a failed reply sent again as a second link', async () => {
+    const ticketId = await conversation();
+    expect((await rt.api.post('/dev/simulator', { channel: 'telegram', status: 400, body: { ok: false, error_code: 400, description: 'Bad Request: chat not found' } })).status).toBe(200);
+    const first = await call('POST', `/tickets/${ticketId}/replies`, { text: `See ${rt.url}/help?article=en-delivery` });
+    expect(first.status).toBe(202);
+    await dev().settle();
+    expect((await usefulness()).find((a) => a.article_id === 'en-delivery')).toMatchObject({ linked_in_replies: 1 });
+    const again = await call('POST', `/tickets/${ticketId}/messages/${first.body.id}/retry`, {});
+    expect(again.status).toBe(202);
+    await dev().settle();
+    expect((await dev().outbox(ticketId, 'reply')).map((o) => o.request.body).filter((b) => b?.includes('article=en-delivery'))).toHaveLength(2);
+    expect((await usefulness()).find((a) => a.article_id === 'en-delivery')).toMatchObject({ linked_in_replies: 1 });
+  });
+
   it('credits a resolution to an article once, on the timeline; refuses an unknown article or an unresolved ticket', async () => {
     const ticketId = await conversation();
     const cursor = (await rt.api.get('/api/v1/events', agent)).body.next_cursor as string;
@@ -95,7 +109,7 @@ describe('knowledge base for agents', () => {
     const feed = (await rt.api.get(`/api/v1/events?since=${encodeURIComponent(cursor)}`, agent)).body.items as Array<Record<string, any>>;
     const credits = feed.filter((e) => e.type === 'ticket.resolution_article');
     expect(credits.map((e) => e.data.article_id)).toEqual(['en-returns', 'en-delivery', 'en-delivery']);
-    expect(credits[1].data.previous_article_id).toBe('en-returns');
+    expect(credits[1]!.data.previous_article_id).toBe('en-returns');
     expect(JSON.stringify(credits)).not.toContain('Returning an order');
   });
 

@@ -62,7 +62,7 @@ describe('inbox: articles in the reply box', () => {
     await page.keyboard.press('Enter');
     expect(await toggle.getAttribute('aria-expanded')).toBe('true');
     const search = page.getByLabel('Search articles');
-    await expect.poll(() => search.evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id')).toBe('kb-q');
     await page.keyboard.type('how to return my orders');
     const results = page.getByRole('list', { name: 'Articles found' });
     await expect.poll(() => results.locator('li').count()).toBe(1); // the draft is not offered
@@ -80,17 +80,17 @@ describe('inbox: articles in the reply box', () => {
 
     // the link, at the cursor: between what the agent wrote before and after it
     await box.fill('Here is how: Thanks!');
-    await box.evaluate((el: HTMLTextAreaElement) => el.setSelectionRange('Here is how:'.length, 'Here is how:'.length));
+    await page.evaluate(`document.getElementById('composer-text').setSelectionRange(${'Here is how:'.length}, ${'Here is how:'.length})`);
     await page.getByRole('button', { name: `Insert link to ${TITLE}` }).click();
     const link = `${rt.url}/help.html?article=en-returns`;
     await expect.poll(() => box.inputValue()).toBe(`Here is how: ${link} Thanks!`);
-    await expect.poll(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id')).toBe('composer-text');
 
     // Escape closes the search and gives focus back to its button
     await search.focus();
     await page.keyboard.press('Escape');
     expect(await toggle.getAttribute('aria-expanded')).toBe('false');
-    await expect.poll(() => toggle.evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.className')).toBe('kb-toggle');
 
     await page.getByRole('button', { name: 'Send reply' }).click();
     const timeline = page.getByRole('list', { name: 'Timeline' });
@@ -135,7 +135,7 @@ describe('inbox: articles in the reply box', () => {
     const box = (await insert.boundingBox())!;
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(390);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: screenshotPath('inbox-articles-phone.png'), fullPage: true });
   });
 });

@@ -238,7 +238,7 @@ function useFeed(api: Api, onEvent: (e: FeedEvent) => void): 'live' | 'polling' 
       // SSE events are named by feed type; every type the inbox reacts to.
       const types = ['ticket.opened', 'ticket.updated', 'ticket.reopened', 'ticket.status_changed', 'ticket.priority_changed', 'ticket.assigned', 'ticket.resolved',
         'ticket.closed', 'ticket.merged', 'ticket.unmerged', 'ticket.split', 'ticket.handoff', 'message.received', 'message.edited', 'message.failed', 'outbound.queued', 'note.added',
-        'sla.escalated', 'sla.breached', 'survey.answered', 'survey.commented', 'customer.merged', 'customer.unmerged', 'customer.erased', 'identity.linked'];
+        'sla.escalated', 'sla.breached', 'survey.answered', 'survey.commented', 'customer.merged', 'customer.unmerged', 'customer.erased', 'identity.linked', 'ticket.resolution_article'];
       for (const t of types) es.addEventListener(t, (m) => { try { handler.current(JSON.parse((m as MessageEvent).data as string) as FeedEvent); } catch { /* ignore */ } });
       es.onerror = () => {
         if (!opened) { es?.close(); es = undefined; void poll(null); } // no stream here (AWS): poll
