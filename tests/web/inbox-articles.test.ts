@@ -137,5 +137,11 @@ describe('inbox: articles in the reply box', () => {
     expect(box.x + box.width).toBeLessThanOrEqual(390);
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: screenshotPath('inbox-articles-phone.png'), fullPage: true });
+    // in the agent's language
+    await page.getByLabel('Language').selectOption('pl');
+    expect(await page.getByRole('button', { name: 'Artykuły' }).getAttribute('aria-expanded')).toBe('true');
+    expect(await page.getByLabel('Szukaj artykułów').inputValue()).toBe('return');
+    expect(await page.getByRole('button', { name: `Wstaw link do „${TITLE}”` }).count()).toBe(1);
+    await page.getByLabel('Język').selectOption('en');
   });
 });

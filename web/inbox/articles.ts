@@ -66,7 +66,7 @@ export function ArticlePicker({ api, t, helpUrl, onInsert }: { api: Api; t: T; h
       <p class="muted kb-status" role="status">${busy ? t('kb.searching') : hits === null ? '' : hits.length === 0 ? t('kb.none') : t('kb.found', { count: hits.length })}</p>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${hits && hits.length > 0 && html`<ul class="kb-results" aria-label=${t('kb.results')}>${hits.map((a) => html`<li key=${a.id} data-article=${a.id}>
-        <strong class="kb-title" lang=${a.language}>${a.title}</strong>
+        <strong class="kb-title" lang=${a.language}>${a.title}</strong> <span class="kb-lang muted">${a.language.toUpperCase()}</span>
         <p class="kb-snippet muted" lang=${a.language}>${a.snippet}</p>
         <div class="kb-actions">
           <button type="button" aria-label=${t('kb.insertLinkTo', { title: a.title })} onClick=${() => insertLink(a)}>${t('kb.insertLink')}</button>
