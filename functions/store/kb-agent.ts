@@ -24,7 +24,7 @@ import type { FeedEvent, TicketRecord } from './records.js';
 import { keys } from './table.js';
 import { transact, type TxItem } from './tickets.js';
 import { getArticle, kbKeys } from './kb.js';
-import { articleLinksIn } from '../domain/kb/agent-use.js';
+import { articleLinksIn, resolutionCycleOf, type ResolutionArticle } from '../domain/kb/agent-use.js';
 
 export const kbAgentKeys = {
   use: (articleId: string) => ({ pk: kbKeys.stats, sk: `AGENT#${articleId}` }),
@@ -59,8 +59,6 @@ export async function readAgentUse(db: Db): Promise<{ article_id: string; linked
   return out;
 }
 
-export interface ResolutionArticle { readonly id: string; readonly cycle: number }
-
 export type LinkResult =
   | { ok: true; changed: boolean; previous: string | null; at: number }
   | { ok: false; status: 404 | 409; code: 'not_found' | 'conflict'; reason: string };
@@ -80,7 +78,7 @@ export async function linkResolutionArticle(db: Db, args: { ticketId: string; ar
     if (ticket.status !== 'resolved' && ticket.status !== 'closed') {
       return { ok: false, status: 409, code: 'conflict', reason: `the ticket is ${ticket.status}: resolve it first, then link the article that solved it` };
     }
-    const cycle = ticket.resolved_at ?? ticket.closed_at ?? 0;
+    const cycle = resolutionCycleOf(ticket);
     const current = (ticket as TicketRecord & { resolution_article?: ResolutionArticle }).resolution_article;
     const sameCycle = current !== undefined && current.cycle === cycle;
     if (sameCycle && current.id === args.article.id) return { ok: true, changed: false, previous: current.id, at: args.now };

@@ -92,6 +92,8 @@ describe('knowledge base for agents', () => {
     const events = (await timeline(ticketId)).filter((e) => e.type === 'event' && e.event === 'ticket.resolution_article');
     expect(events).toEqual([expect.objectContaining({ data: expect.objectContaining({ article_id: 'en-returns', title: 'Returning an order', actor: 'ann' }) })]);
     expect((await usefulness()).find((a) => a.article_id === 'en-returns')).toMatchObject({ resolutions: 1 });
+    const ticket = async () => (await rt.api.get(`/api/v1/tickets/${ticketId}`, agent)).body;
+    expect(await ticket()).toMatchObject({ status: 'resolved', resolution_article_id: 'en-returns' });
 
     // Another article in the same resolution takes the credit over.
     expect(await link(ticketId, 'en-delivery')).toMatchObject({ status: 200, body: { previous_article_id: 'en-returns', changed: true } });
@@ -101,10 +103,12 @@ describe('knowledge base for agents', () => {
 
     // Reopened and resolved again: a new resolution earns its own credit.
     expect((await call('PATCH', `/tickets/${ticketId}`, { status: 'open' })).status).toBe(200);
+    expect(await ticket()).toMatchObject({ status: 'open', resolution_article_id: null });
     expect(await link(ticketId, 'en-delivery')).toMatchObject({ status: 409 });
     expect((await call('PATCH', `/tickets/${ticketId}`, { status: 'resolved' })).status).toBe(200);
     expect(await link(ticketId, 'en-delivery')).toMatchObject({ status: 200, body: { previous_article_id: null, changed: true } });
     expect((await usefulness()).find((a) => a.article_id === 'en-delivery')).toMatchObject({ resolutions: 2 });
+    expect(await ticket()).toMatchObject({ resolution_article_id: 'en-delivery' });
     // The feed says it with ids only (no title).
     const feed = (await rt.api.get(`/api/v1/events?since=${encodeURIComponent(cursor)}`, agent)).body.items as Array<Record<string, any>>;
     const credits = feed.filter((e) => e.type === 'ticket.resolution_article');

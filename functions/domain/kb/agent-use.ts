@@ -53,3 +53,16 @@ export function articleUsefulness(selfService: readonly SelfServiceCounts[], age
     };
   }).sort((x, y) => (y.solved + y.still_need_help + y.linked_in_replies + y.resolutions) - (x.solved + x.still_need_help + x.linked_in_replies + x.resolutions) || x.article_id.localeCompare(y.article_id));
 }
+
+/** A resolution's credit as stored on a ticket (functions/store/kb-agent.ts): the article, and the `resolved_at` it belongs to. */
+export interface ResolutionArticle { readonly id: string; readonly cycle: number }
+
+/** Which resolution a credit belongs to: the ticket's `resolved_at`, or `closed_at` for a ticket closed without resolving. */
+export const resolutionCycleOf = (t: { readonly resolved_at: number | null; readonly closed_at: number | null }) => t.resolved_at ?? t.closed_at ?? 0;
+
+/** The article the ticket's current resolution is credited to; null while open again after a reopen, or never credited. */
+export function resolutionArticleOf(t: { readonly status: string; readonly resolved_at: number | null; readonly closed_at: number | null; readonly resolution_article?: ResolutionArticle }): string | null {
+  const ra = t.resolution_article;
+  if (!ra || (t.status !== 'resolved' && t.status !== 'closed')) return null;
+  return ra.cycle === resolutionCycleOf(t) ? ra.id : null;
+}
