@@ -497,11 +497,11 @@ function Triage({ api, ticket, auth, article, onChanged }: { api: Api; ticket: T
   /** Resolve; with an article linked in a reply (and the box left ticked), credit the resolution to it. */
   const resolve = async () => {
     setError(null);
-    try {
-      const changed = (await api.patch<{ ticket: Ticket }>(`/tickets/${ticket.id}`, { status: 'resolved' })).ticket;
-      if (article && creditIt) await api.call('PUT', `/tickets/${ticket.id}/resolution-article`, { article_id: article.id });
-      onChanged(changed);
-    } catch (e) { setError(errorText(e)); }
+    let changed: Ticket;
+    try { changed = (await api.patch<{ ticket: Ticket }>(`/tickets/${ticket.id}`, { status: 'resolved' })).ticket; } catch (e) { setError(errorText(e)); return; }
+    // Resolved either way; a credit that fails (the article was deleted meanwhile) says so.
+    if (article && creditIt) await api.call('PUT', `/tickets/${ticket.id}/resolution-article`, { article_id: article.id }).catch((e: unknown) => setError(errorText(e)));
+    onChanged(changed);
   };
   const patch = async (body: Record<string, unknown>) => {
     setError(null);
