@@ -51,6 +51,8 @@ export async function queueReply(db: Db, args: {
   /** The ticket's status as the reply was planned against. */
   expect: { readonly status: string };
   retryOf?: { readonly ticketId: string; readonly entrySk: string; readonly messageId: string };
+  /** Further writes that commit with the reply (the knowledge base's link counters, store/kb-agent.ts). */
+  also?: readonly TxItem[];
 }): Promise<'queued' | 'changed'> {
   const { entry } = args;
   const g = indexKeys.inbox(entry.at, entry.ticket_id).gsi1sk;
@@ -66,6 +68,7 @@ export async function queueReply(db: Db, args: {
       ExpressionAttributeValues: { ':now': entry.at, ':g': g, ':status': args.expect.status, ...lastMessageValues(entry), ...(retry && sameTicket ? { ':old': new Set([retry.messageId]) } : {}) },
     } },
     feedItem(db, args.feed),
+    ...(args.also ?? []),
   ];
   if (retry) {
     items.push({ Update: {

@@ -57,5 +57,6 @@ export const EXPECTED_ROLES: Readonly<Record<string, Role | null>> = {
   'PUT /kb/articles/{id}': 'supervisor',
   'DELETE /kb/articles/{id}': 'supervisor',
   'GET /kb/stats': 'supervisor',
+  'PUT /tickets/{id}/resolution-article': 'agent',
   'GET /openapi.json': null,
 };

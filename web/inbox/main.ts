@@ -9,6 +9,8 @@ import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
 import { PresenceSelect } from './presence.js';
+import { ArticlePicker, insertAt, type Insertion } from './articles.js';
+import { articleUrl } from '../../functions/domain/kb/agent-use.js';
 import { Api, errorText as apiErrorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
 import { splitText } from '../../functions/channels/text.js';
 import { smsSegmentsOfParts } from '../../functions/domain/sms.js';
@@ -45,11 +47,13 @@ const known = (key: string, fallback: string) => (key in en ? t(key as InboxKey)
  * local runtime: `{ apiBase: '/api/v1', auth: { kind: 'dev' } }`). Without one, the
  * `<meta name="confluo-api">` origin and the development sign-in.
  */
-interface InboxConfig { apiBase: string; auth: { kind: 'dev' } | CognitoAuthConfig }
+interface InboxConfig { apiBase: string; auth: { kind: 'dev' } | CognitoAuthConfig; helpUrl?: string }
 let API_BASE = '/api/v1';
 /** Origin of the local runtime's `/dev/token` (the API base without `/api/v1`). */
 let DEV_BASE = '';
 let COGNITO: CognitoAuthConfig | null = null;
+/** The public help centre page articles are linked to (config `helpUrl`; default `help.html` next to the inbox). */
+let HELP_URL = '';
 
 const STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -234,7 +238,7 @@ function useFeed(api: Api, onEvent: (e: FeedEvent) => void): 'live' | 'polling' 
       // SSE events are named by feed type; every type the inbox reacts to.
       const types = ['ticket.opened', 'ticket.updated', 'ticket.reopened', 'ticket.status_changed', 'ticket.priority_changed', 'ticket.assigned', 'ticket.resolved',
         'ticket.closed', 'ticket.merged', 'ticket.unmerged', 'ticket.split', 'ticket.handoff', 'message.received', 'message.edited', 'message.failed', 'outbound.queued', 'note.added',
-        'sla.escalated', 'sla.breached', 'survey.answered', 'survey.commented', 'customer.merged', 'customer.unmerged', 'customer.erased', 'identity.linked'];
+        'sla.escalated', 'sla.breached', 'survey.answered', 'survey.commented', 'customer.merged', 'customer.unmerged', 'customer.erased', 'identity.linked', 'ticket.resolution_article'];
       for (const t of types) es.addEventListener(t, (m) => { try { handler.current(JSON.parse((m as MessageEvent).data as string) as FeedEvent); } catch { /* ignore */ } });
       es.onerror = () => {
         if (!opened) { es?.close(); es = undefined; void poll(null); } // no stream here (AWS): poll
@@ -437,6 +441,8 @@ function TicketView({ api, id, auth, tick, onClose, onSelect }: { api: Api; id: 
   const [card, setCard] = useState<CustomerCard | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  /** The article the agent last linked in a reply: offered as the one that solved the ticket. */
+  const [credit, setCredit] = useState<{ id: string; title: string } | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const rechecks = useRef(0);
   const refresh = () => setVersion((v) => v + 1);
@@ -469,10 +475,10 @@ function TicketView({ api, id, auth, tick, onClose, onSelect }: { api: Api; id: 
       <${ChannelBadge} channel=${ticket.channel} />
       <span class=${`status st-${ticket.status}`} data-status=${ticket.status}>${statusName(ticket.status)}</span>
     </div>
-    <${Triage} api=${api} ticket=${ticket} auth=${auth} onChanged=${(t: Ticket) => { setTicket({ ...ticket, ...t }); refresh(); }} />
+    <${Triage} api=${api} ticket=${ticket} auth=${auth} article=${credit} onChanged=${(t: Ticket) => { setTicket({ ...ticket, ...t }); refresh(); }} />
     <${SlaLine} ticket=${ticket} />
     <ol class="timeline" aria-label=${t('view.timeline')}>${timeline.map((e) => html`<${Entry} key=${e.id} e=${e} api=${api} ticketId=${ticket.id} card=${card} onChanged=${refresh} />`)}</ol>
-    <${Composer} api=${api} ticket=${ticket} card=${card} onSent=${refresh} />
+    <${Composer} api=${api} ticket=${ticket} card=${card} onSent=${refresh} onArticleLinked=${setCredit} />
   </section>
   <${CustomerPanel} api=${api} card=${card} current=${ticket.id} onSelect=${onSelect} onChanged=${refresh} />`;
 }
@@ -485,8 +491,18 @@ function SlaLine({ ticket }: { ticket: Ticket }) {
   return html`<p class=${`sla-line ${s.breached.length ? 'breached' : ''}`}>${t('sla.label', { state })}${s.escalation_level ? t('sla.escalation', { level: s.escalation_level }) : ''}</p>`;
 }
 
-function Triage({ api, ticket, auth, onChanged }: { api: Api; ticket: Ticket; auth: Auth; onChanged: (t: Ticket) => void }) {
+function Triage({ api, ticket, auth, article, onChanged }: { api: Api; ticket: Ticket; auth: Auth; article: { id: string; title: string } | null; onChanged: (t: Ticket) => void }) {
   const [error, setError] = useState<string | null>(null);
+  const [creditIt, setCreditIt] = useState(true);
+  /** Resolve; with an article linked in a reply (and the box left ticked), credit the resolution to it. */
+  const resolve = async () => {
+    setError(null);
+    let changed: Ticket;
+    try { changed = (await api.patch<{ ticket: Ticket }>(`/tickets/${ticket.id}`, { status: 'resolved' })).ticket; } catch (e) { setError(errorText(e)); return; }
+    // Resolved either way; a credit that fails (the article was deleted meanwhile) says so.
+    if (article && creditIt) await api.call('PUT', `/tickets/${ticket.id}/resolution-article`, { article_id: article.id }).catch((e: unknown) => setError(errorText(e)));
+    onChanged(changed);
+  };
   const patch = async (body: Record<string, unknown>) => {
     setError(null);
     try { onChanged((await api.patch<{ ticket: Ticket }>(`/tickets/${ticket.id}`, body)).ticket); } catch (e) { setError(errorText(e)); }
@@ -500,10 +516,14 @@ function Triage({ api, ticket, auth, onChanged }: { api: Api; ticket: Ticket; au
     <span class="assignee">${t('triage.assignee')} <strong>${ticket.assignee ?? t('triage.nobody')}</strong></span>
     ${ticket.assignee !== auth.agent && html`<button type="button" onClick=${() => patch({ assignee: 'me' })}>${t('triage.assignMe')}</button>`}
     ${ticket.assignee && html`<button type="button" onClick=${() => patch({ assignee: null })}>${t('triage.unassign')}</button>`}
-    ${ticket.status !== 'resolved' && ticket.status !== 'closed' && html`<button type="button" class="primary" data-action="resolve" aria-keyshortcuts="e" onClick=${() => patch({ status: 'resolved' })}>${t('triage.resolve')}</button>`}
+    ${ticket.status !== 'resolved' && ticket.status !== 'closed' && article && html`<label class="kb-credit"><input type="checkbox" checked=${creditIt} onChange=${(e: Event) => setCreditIt((e.target as HTMLInputElement).checked)} /> ${t('kb.credit', { title: article.title })}</label>`}
+    ${ticket.status !== 'resolved' && ticket.status !== 'closed' && html`<button type="button" class="primary" data-action="resolve" aria-keyshortcuts="e" onClick=${() => void resolve()}>${t('triage.resolve')}</button>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </form>`;
 }
+
+/** The help centre's public page of an article. */
+const articleHref = (id: string) => articleUrl(HELP_URL || new URL('help.html', location.href).href, id);
 
 const TICKS: Record<string, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
 
@@ -515,6 +535,12 @@ function otherReachable(card: CustomerCard | null, channel: string): string[] {
 function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: Api; ticketId: string; card: CustomerCard | null; onChanged: () => void }) {
   if (e.type === 'note') {
     return html`<li class="entry note" data-type="note"><span class="who">${t('entry.note', { author: e.author ?? '' })}</span><p>${e.text}</p><time>${when(e.at)}</time></li>`;
+  }
+  if (e.type === 'event' && e.event === 'ticket.resolution_article') {
+    const d = e.data ?? {};
+    const id = String(d.article_id ?? '');
+    return html`<li class="entry event" data-type="event" data-event=${e.event} data-article=${id}><span>${t('event.resolutionArticle', { title: String(d.title ?? id) })}</span>${' '}
+      <a href=${articleHref(id)} target="_blank" rel="noopener noreferrer">${t('kb.openArticle')} ↗</a> <time>${when(e.at)}</time></li>`;
   }
   if (e.type === 'event') {
     const d = e.data ?? {};
@@ -616,9 +642,18 @@ function identityOn(card: CustomerCard | null, channel: string): Identity | unde
     .sort((a, b) => Date.parse(b.reply_window_closes_at ?? '') - Date.parse(a.reply_window_closes_at ?? '') || 0)[0];
 }
 
-function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; card: CustomerCard | null; onSent: () => void }) {
+function Composer({ api, ticket, card, onSent, onArticleLinked }: { api: Api; ticket: Ticket; card: CustomerCard | null; onSent: () => void; onArticleLinked: (a: { id: string; title: string }) => void }) {
   const [mode, setMode] = useState<'reply' | 'note'>('reply');
   const [text, setText] = useState('');
+  const box = useRef<HTMLTextAreaElement>(null);
+  /** An article's link or text at the reply box's cursor (or over its selection); the cursor lands after it. */
+  const insertArticle = (ins: Insertion) => {
+    const el = box.current;
+    const r = insertAt(text, el?.selectionStart ?? text.length, el?.selectionEnd ?? text.length, ins.text);
+    setText(r.value);
+    if (ins.kind === 'link') onArticleLinked(ins.article);
+    requestAnimationFrame(() => { const ta = box.current; if (ta) { ta.focus(); ta.setSelectionRange(r.cursor, r.cursor); } });
+  };
   const [channel, setChannel] = useState(ticket.channel);
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState('');
@@ -717,9 +752,10 @@ function Composer({ api, ticket, card, onSent }: { api: Api; ticket: Ticket; car
       ? html`<div class="template-preview" aria-live="polite"><span class="muted">${t('composer.waPreview')}</span><p>${chosenWa.body}</p></div>`
       : chosen && mode === 'reply'
       ? html`<div class="template-preview" aria-live="polite"><span class="muted">${t('composer.cannedPreview')}</span><p>${Object.values(chosen.bodies)[0]}</p></div>`
-      : html`<textarea id="composer-text" name="text" rows="3" value=${text} placeholder=${mode === 'note' ? t('composer.notePlaceholder') : t('composer.replyPlaceholder')}
+      : html`<textarea id="composer-text" ref=${box} name="text" rows="3" value=${text} placeholder=${mode === 'note' ? t('composer.notePlaceholder') : t('composer.replyPlaceholder')}
           onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}
           onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e); }}></textarea>`}
+    ${mode === 'reply' && !chosenWa && !chosen && html`<${ArticlePicker} api=${api} t=${t} helpUrl=${HELP_URL} onInsert=${insertArticle} />`}
     ${mode === 'reply' && html`<div class="files">
       <label class="attach">📎 ${t('composer.attach')}<input type="file" multiple aria-label=${t('composer.attach')} onChange=${(e: Event) => { const input = e.target as HTMLInputElement; addFiles(input.files); input.value = ''; }} /></label>
       ${files.length > 0 && html`<ul class="chips" aria-label=${t('composer.files')}>${files.map((f) => html`<li class=${`chip ${f.status}`} data-status=${f.status}>
@@ -770,7 +806,7 @@ async function loadConfig(): Promise<InboxConfig> {
     const res = await fetch('config.json', { cache: 'no-store' });
     if (!res.ok) return fallback;
     const c = (await res.json()) as Partial<InboxConfig>;
-    return { apiBase: typeof c.apiBase === 'string' ? c.apiBase : fallback.apiBase, auth: c.auth?.kind === 'cognito' ? c.auth : { kind: 'dev' } };
+    return { apiBase: typeof c.apiBase === 'string' ? c.apiBase : fallback.apiBase, auth: c.auth?.kind === 'cognito' ? c.auth : { kind: 'dev' }, ...(typeof c.helpUrl === 'string' ? { helpUrl: c.helpUrl } : {}) };
   } catch { return fallback; }
 }
 
@@ -780,6 +816,7 @@ async function boot(): Promise<string | null> {
   API_BASE = config.apiBase.replace(/\/+$/, '');
   DEV_BASE = API_BASE.replace(/\/api\/v1$/, '');
   COGNITO = config.auth.kind === 'cognito' ? config.auth : null;
+  try { HELP_URL = new URL(config.helpUrl ?? 'help.html', location.href).href; } catch { HELP_URL = new URL('help.html', location.href).href; }
   const callback = COGNITO ? parseCallback(location.search) : null;
   if (!COGNITO || !callback) return null;
   // The code is single-use and must not stay in the address bar or the history.

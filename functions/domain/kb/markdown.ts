@@ -52,3 +52,8 @@ export function snippetOf(source: string, max = 160): string {
 }
 
 export { words };
+
+/** The token stream of a body, parsed with the same rules as {@link renderMarkdown} (./article-text.ts reads it). */
+export function parseMarkdown(source: string) {
+  return md.parse(source, {});
+}

@@ -11,6 +11,8 @@
 import { z } from 'zod';
 import type { Clock } from '../../domain/clock.js';
 import { kbKpis, publicArticleView } from '../../domain/kb/article.js';
+import { articleAsText } from '../../domain/kb/article-text.js';
+import { ArticleUsefulness, articleUsefulnessOf } from './kb-agent-routes.js';
 import { KB_LANGUAGES } from '../../domain/kb/stemming.js';
 import { HttpError } from '../../runtime/http.js';
 import type { Db } from '../../store/db.js';
@@ -28,6 +30,7 @@ export const ArticleOut = z.object({
   id: z.string(), title: z.string(), body: z.string().meta({ description: 'Markdown' }), html: z.string().meta({ description: 'The body rendered (raw HTML in the source is escaped; links limited to http(s), mailto, tel and relative)' }),
   snippet: z.string(), category: z.string().nullable(), tags: z.array(z.string()), language: z.enum(KB_LANGUAGES), status: z.enum(ARTICLE_STATUSES),
   version: z.number().int(), updated_at: isoTime, updated_by: z.string(),
+  text: z.string().meta({ description: 'The body as plain text for a messenger reply: paragraphs, bullets, links as "text (url)"; relative links keep only their words' }),
 }).meta({ id: 'KbArticle' });
 export const ArticleSummary = z.object({
   id: z.string(), title: z.string(), snippet: z.string(), category: z.string().nullable(), tags: z.array(z.string()),
@@ -59,11 +62,12 @@ export const KbStatsOut = z.object({
   deflection_rate: z.number().nullable().meta({ description: 'deflections / (deflections + escalations): of the conversations offered an article that answered, the share solved by it' }),
   articles: z.array(z.object({ article_id: z.string(), offered: z.number().int(), solved: z.number().int(), not_solved: z.number().int(), usefulness: z.number().nullable() })),
   missed_searches: z.array(z.object({ terms: z.string().meta({ description: 'Stemmed words (no digits or e-mails)' }), count: z.number().int(), last_at: isoTime })),
+  article_usefulness: ArticleUsefulness,
 }).meta({ id: 'KbStats' });
 
 export function articleView(a: ArticleRecord) {
   const { html, snippet } = publicArticleView(a);
-  return { id: a.id, title: a.title, body: a.body, html, snippet, category: a.category, tags: [...a.tags], language: a.language, status: a.status, version: a.version, updated_at: new Date(a.updated_at).toISOString(), updated_by: a.updated_by };
+  return { id: a.id, title: a.title, body: a.body, html, snippet, category: a.category, tags: [...a.tags], language: a.language, status: a.status, version: a.version, updated_at: new Date(a.updated_at).toISOString(), updated_by: a.updated_by, text: articleAsText(a.body) };
 }
 
 function summaryView(a: ArticleRecord, confidence?: number) {
@@ -134,7 +138,8 @@ export function kbRoutes(deps: KbRouteDeps): RouteDef[] {
         const to = query.to ?? new Date(now).toISOString().slice(0, 10);
         const from = query.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
         if (from > to) throw new HttpError(400, 'invalid', 'from is after to');
-        return { status: 200, body: kbKpis(await readKbStats(db), { from, to }) };
+        const stats = await readKbStats(db);
+        return { status: 200, body: { ...kbKpis(stats, { from, to }), article_usefulness: await articleUsefulnessOf(db, stats.articles) } };
       },
     }),
   ];

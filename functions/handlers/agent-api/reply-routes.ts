@@ -47,6 +47,7 @@ import { HttpError } from '../../runtime/http.js';
 import { loadFamily } from '../../store/customers.js';
 import type { Db } from '../../store/db.js';
 import { queueReply } from '../../store/outbound.js';
+import { agentUseItem, articlesLinkedIn } from '../../store/kb-agent.js';
 import { getTemplate } from '../../store/templates.js';
 import type { IdentityRecord, MessageEntry, TicketRecord, TimelineEntry } from '../../store/records.js';
 import { getTicket, getTimelineEntry } from '../../store/reads.js';
@@ -162,6 +163,8 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
         : content.kind === 'template' ? await templateText(content.id, content.language, target, ticket, caller)
         : content.kind === 'retry' ? unsentText(content.failed, channel)
         : '';
+      // Help-centre links in the reply count for their articles (README "Knowledge base": agents); a resend is not a new link.
+      const articles = content.kind === 'retry' ? [] : await articlesLinkedIn(db, text);
       const plan = textPlanOf(adapter, text, conversation);
       if (!waTemplate && plan.parts > MAX_MESSAGE_PARTS) {
         throw new HttpError(422, 'text_too_long', `${channel} takes ${describeLimit(plan.limit!)} per message; this text needs ${plan.parts} messages and a reply may be at most ${MAX_MESSAGE_PARTS}: shorten it, or send it by e-mail`);
@@ -187,6 +190,7 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
           ...(content.kind === 'template' ? { template: content.id } : {}),
           ...(waTemplate ? { wa_template: { name: waTemplate.name, language: waTemplate.language, parameters: waTemplate.parameters } } : {}),
           ...(tag ? { message_tag: tag } : {}),
+          ...(articles.length > 0 ? { kb_articles: articles } : {}),
           ...(retryOf && Array.isArray(retryOf.extras?.buttons) && channel === retryOf.channel ? { buttons: retryOf.extras.buttons } : {}),
         },
       };
@@ -195,6 +199,7 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
         entry, expect: { status: ticket.status },
         feed: { id: ulid(at), type: 'outbound.queued', at, ticket_id: ticket.id, customer_id: ticket.customer_id, data: { channel, message_id: id, entry_sk: keys.timelineEntry(ticket.id, at, id).sk, kind, author: caller.sub, ...(retryOf ? { retry_of: retryOf.id } : {}) } },
         ...(retryOf ? { retryOf: { ticketId: retryOf.ticket_id, entrySk: retryOf.sk, messageId: retryOf.id } } : {}),
+        also: articles.map((a) => agentUseItem(db, a, 'linked_in_replies')),
       });
       if (queued === 'changed') {
         if (retryOf && await alreadyRetried(retryOf)) throw new HttpError(409, 'conflict', 'this message was already sent again');

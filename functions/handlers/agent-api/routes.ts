@@ -17,6 +17,7 @@ import { dashboardRoutes } from './dashboard-routes.js';
 import { triageRoutes } from './triage-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { kbRoutes } from './kb-routes.js';
+import { kbAgentRoutes } from './kb-agent-routes.js';
 import { orderNumbersIn } from '../../domain/orders.js';
 import { ordersByNumber } from '../../store/orders.js';
 import { loadFamily } from '../../store/customers.js';
@@ -150,6 +151,7 @@ export function agentRoutes(deps: AgentApiDeps): RouteDef[] {
     ...triageRoutes(deps),
     ...templateRoutes(deps),
     ...kbRoutes(deps),
+    ...kbAgentRoutes(deps),
     ...surveyRoutes(deps),
     ...customerRoutes(deps),
     ...slaRoutes(deps),

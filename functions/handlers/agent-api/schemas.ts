@@ -46,6 +46,7 @@ export const Ticket = z.object({
   first_response_at: nullableIso,
   resolved_at: nullableIso,
   closed_at: nullableIso,
+  resolution_article_id: z.string().nullable().meta({ description: 'The knowledge-base article the current resolution is credited to (PUT /tickets/{id}/resolution-article); null: none, or reopened since' }),
   /** The customer's display name, read with the list (never copied onto tickets: a rename shows at once); null where not read (or none). */
   customer_name: z.string().nullable().meta({ description: "The customer's display name (joined at read: a rename needs no ticket rewritten); null when the customer has none or the route does not read it" }),
   /** The latest message's first line, plain text, at most 120 characters (grapheme clusters); customer content, erased with the messages. */

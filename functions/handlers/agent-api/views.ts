@@ -4,6 +4,7 @@ import { replyWindowOf } from '../../channels/channel.js';
 import { channelByName } from '../../channels/registry.js';
 import { windowAnchor } from '../../domain/reply-window.js';
 import { surveyView } from '../../domain/survey.js';
+import { resolutionArticleOf } from '../../domain/kb/agent-use.js';
 import type { EffectiveTier } from '../../domain/tier.js';
 import type { CustomerLogEntry, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, TimelineEntry } from '../../store/records.js';
 
@@ -29,6 +30,7 @@ export function ticketView(t: TicketRecord, customerName: string | null = null) 
     created_at: iso(t.created_at)!, updated_at: iso(t.updated_at)!, last_inbound_at: iso(t.last_inbound_at),
     last_outbound_at: iso(t.last_outbound_at), first_response_at: iso(t.first_response_at), resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
     customer_name: customerName,
+    resolution_article_id: resolutionArticleOf(t),
     last_message_preview: t.last_message_preview ?? null, last_message_channel: t.last_message_channel ?? null, last_message_direction: t.last_message_direction ?? null,
     ...callbackView(t),
   };
