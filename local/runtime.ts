@@ -133,9 +133,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outbox = new Outbox(file('outbox.jsonl'));
     // Platform failures on request (`POST /dev/simulator`); not persisted: a restart answers as on success.
     const simulator = new PlatformSimulator();
-    // The Shopify shop the orders pull reads (local/shopify-simulator.ts): it accepts the token the
-    // runtime's settings give (the sample settings' test token by default).
-    const shopify = new SimulatedShop({ shop: LOCAL_SHOPIFY_SHOP, token: config.CONFLUO_SHOPIFY_ACCESS_TOKEN ?? TEST_SECRETS.CONFLUO_SHOPIFY_ACCESS_TOKEN!, ...(config.CONFLUO_SHOPIFY_CLIENT_ID && config.CONFLUO_SHOPIFY_CLIENT_SECRET ? { client: { id: config.CONFLUO_SHOPIFY_CLIENT_ID, secret: config.CONFLUO_SHOPIFY_CLIENT_SECRET } } : {}) });
+    // The Shopify shop the orders pull reads (local/shopify-simulator.ts), under the name the pull
+    // is given (the template's, or CONFLUO_SHOPIFY_SHOP): it accepts the token the runtime's
+    // settings give (the sample settings' test token by default).
+    const shopify = new SimulatedShop({ shop: config.CONFLUO_SHOPIFY_SHOP ?? LOCAL_SHOPIFY_SHOP, token: config.CONFLUO_SHOPIFY_ACCESS_TOKEN ?? TEST_SECRETS.CONFLUO_SHOPIFY_ACCESS_TOKEN!, ...(config.CONFLUO_SHOPIFY_CLIENT_ID && config.CONFLUO_SHOPIFY_CLIENT_SECRET ? { client: { id: config.CONFLUO_SHOPIFY_CLIENT_ID, secret: config.CONFLUO_SHOPIFY_CLIENT_SECRET } } : {}) });
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
     // Visibility is measured on the virtual clock, like every other time here: a backoff of 30 s
     // (ChangeMessageVisibility) is over once the clock has moved 30 s, by waiting or by POST /dev/clock.

@@ -5,7 +5,7 @@
  * (functions/store/orders.ts `storeShopOrder`): linked by VERIFIED e-mail or phone only, a
  * re-read order stored once, an older state never over a newer one.
  *
- * One run reads at most CONFLUO_SHOPIFY_PAGES_PER_RUN pages and records where it stands after
+ * One run reads at most CONFLUO_SHOPIFY_PAGES_PER_RUN pages (and starts none after 40 s) and records where it stands after
  * every page (the `PULL` item of the shop: sweep start, cursor, newest update seen), so a run cut
  * short — timeout, crash, throttling — is resumed by the next one from the last page it stored.
  * Throttled (or about to be: the bucket holds less than the next page costs) it records until
@@ -40,6 +40,11 @@ export interface OrdersPullDeps {
   readonly credentials: ShopifyCredentials | undefined;
   readonly apiVersion: string;
   readonly pagesPerRun: number;
+  /**
+   * Wall-clock time after which a run starts no further page (the function's timeout is 60 s,
+   * lib/orders-pull.ts; Shopify can be slow). Default 40 s.
+   */
+  readonly runBudgetMs?: number;
   readonly logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
 }
 
@@ -59,6 +64,7 @@ export class OrdersPullError extends Error {
   override readonly name = 'OrdersPullError';
 }
 
+const RUN_BUDGET_MS = 40_000;
 /** A server error or timeout: try again after this. */
 const RETRY_LATER_MS = 60_000;
 /** A cached client-credentials token is renewed this long before it expires. */
@@ -101,7 +107,10 @@ export function makeOrdersPull(deps: OrdersPullDeps) {
       return result;
     };
 
+    // Real time, not the (locally virtual) clock: this bounds the invocation itself.
+    const started = Date.now();
     for (let n = 0; n < deps.pagesPerRun; n++) {
+      if (n > 0 && Date.now() - started > (deps.runBudgetMs ?? RUN_BUDGET_MS)) break;
       let res;
       try {
         res = await deps.perform(ordersPageRequest({ shop, apiVersion: deps.apiVersion, token, since: state.since, after: state.cursor }), meta('orders-pull'));

@@ -38,9 +38,9 @@ describe('orders pull', () => {
     if (next === 'timeout') throw Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
     return next ?? shop.answer(req);
   };
-  const pull = (opts: { pagesPerRun?: number; credentials?: ShopifyCredentials } = {}) => makeOrdersPull({
+  const pull = (opts: { pagesPerRun?: number; credentials?: ShopifyCredentials; runBudgetMs?: number } = {}) => makeOrdersPull({
     db, clock: { now: () => now }, perform, shop: SHOP, credentials: opts.credentials ?? { kind: 'token', token: TOKEN },
-    apiVersion: '2026-10', pagesPerRun: opts.pagesPerRun ?? 8, logger: quiet,
+    apiVersion: '2026-10', pagesPerRun: opts.pagesPerRun ?? 8, logger: quiet, ...(opts.runBudgetMs !== undefined ? { runBudgetMs: opts.runBudgetMs } : {}),
   });
   const stored = async () => ((await db.doc.send(new ScanCommand({ TableName: db.tableName, ConsistentRead: true }))).Items ?? []).filter((i) => String(i.pk).startsWith('ORDER#'));
   const verifiedEmail = async (customerId: string, email: string) => {
@@ -87,6 +87,12 @@ describe('orders pull', () => {
     expect(await pull({ pagesPerRun: 2 })()).toMatchObject({ status: 'caught_up', pages: 1, orders: 10 });
     expect(await stored()).toHaveLength(110);
     expect(await getPullState(db, SHOP)).toMatchObject({ since: iso(109), cursor: null, orders: 110, pages: 5 });
+  });
+
+  it('starts no further page once its time is spent, and the next run goes on', async () => {
+    shop.put(...orders(60));
+    expect(await pull({ runBudgetMs: -1 })()).toMatchObject({ status: 'continues', pages: 1, orders: 25 });
+    expect(await pull()()).toMatchObject({ status: 'caught_up', pages: 2, orders: 35 });
   });
 
   it('backs off when throttled and retries on a later run from the same cursor, losing nothing', async () => {
