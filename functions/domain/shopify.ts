@@ -58,7 +58,10 @@ export interface ShopifyTarget {
   readonly apiVersion: string;
 }
 
-/** `POST https://{shop}/admin/api/{version}/graphql.json` for one page of orders. */
+/**
+ * `POST https://{shop}/admin/api/{version}/graphql.json` for one page of orders. Date values in a
+ * search must be quoted (https://shopify.dev/docs/api/usage/search-syntax).
+ */
 export function ordersPageRequest(t: ShopifyTarget & { readonly token: string; readonly since: string | null; readonly after: string | null; readonly first?: number }): PlatformRequest {
   return {
     method: 'POST',
