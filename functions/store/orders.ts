@@ -3,7 +3,7 @@
  *
  * | item         | pk                 | sk      | gsi3 (by customer)                         | attributes |
  * |--------------|--------------------|---------|--------------------------------------------|------------|
- * | order        | ORDER#<shop id>    | ORDER   | CUST#<customer> / ORDER#<placed ms>#<id>   | id, number, status, items, totals, placed_at, shipped_at, tracking_url, updated_at, customer_id |
+ * | order        | ORDER#<shop id>    | ORDER   | CUST#<customer> / ORDER#<placed ms>#<id>   | id, number, status, items, totals, placed_at, shipped_at, tracking_url, updated_at, customer_id, erased? |
  * | order number | ORDERNO#<number>   | ORDERNO |                                            | order_id, customer_id |
  * | pull state   | SHOPIFY#<shop>     | PULL    |                                            | since, cursor, sweep_newest, wait_until, rev, last_run_at, pages, orders |
  *
@@ -119,7 +119,7 @@ export async function getPullState(db: Db, shop: string): Promise<PullState> {
   return { ...NO_PULL_STATE, ...rest } as PullState;
 }
 
-/** Write `next` as revision `prev.rev + 1`; false when another run moved the state meanwhile. */
+/** Write `next` as revision `prev.rev + 1` and answer it; null when another run moved the state meanwhile. */
 export async function putPullState(db: Db, shop: string, prev: PullState, next: Omit<PullState, 'rev'>): Promise<PullState | null> {
   const written: PullState = { ...next, rev: prev.rev + 1 };
   try {
