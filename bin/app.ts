@@ -18,6 +18,8 @@
  * | mediaUploadOrigins| comma-separated extra origins that may upload (widget sites) |
  * | connectInstanceArn| Amazon Connect instance: the phone channel (lib/voice.ts)    |
  * | connectRecordings | `true`: the instance records calls (entries name them)       |
+ * | shopifyShop       | `<name>.myshopify.com`: pull its orders (lib/orders-pull.ts) |
+ * | shopifyPullMinutes| minutes between two pulls (default 5)                       |
  *
  * AwsSolutions (cdk-nag v3) checks run on every synth; an unacknowledged finding fails it.
  */
@@ -63,6 +65,8 @@ new ConfluoStack(app, 'Confluo', {
   ...(context('webSource') ? { webInbox: { source: context('webSource')! } } : {}),
   // The phone channel (README "Phone (Amazon Connect)"): `-c connectInstanceArn=arn:aws:connect:…:instance/…`.
   ...(context('connectInstanceArn') ? { connectInstanceArn: context('connectInstanceArn')!, ...(context('connectRecordings') === 'true' ? { connectRecordings: true } : {}) } : {}),
+  // The Shopify orders pull (README "Orders"): `-c shopifyShop=acme.myshopify.com [-c shopifyPullMinutes=5]`.
+  ...(context('shopifyShop') ? { shopifyShop: context('shopifyShop')!, ...(context('shopifyPullMinutes') ? { shopifyPullMinutes: Number(context('shopifyPullMinutes')) } : {}) } : {}),
   // Hosted-UI sign-in of the inbox: `-c signInDomainPrefix=acme-support`, `-c signInLocalhost=true`.
   ...(context('signInDomainPrefix') || context('signInLocalhost') === 'true'
     ? { signIn: { ...(context('signInDomainPrefix') ? { domainPrefix: context('signInDomainPrefix')! } : {}), ...(context('signInLocalhost') === 'true' ? { localhostCallback: true } : {}) } }

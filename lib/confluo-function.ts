@@ -21,7 +21,7 @@ import type { Construct } from 'constructs';
 import { SSM_SETTINGS } from './ssm-settings.js';
 
 /** The Lambda entry points under `functions/handlers/`; each exports `handler`. */
-export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link' | 'media' | 'voice-lookup' | 'voice-events' | 'help-api' | 'orders-webhook' | 'assignment-offline';
+export type HandlerName = 'ingest' | 'process' | 'dispatch' | 'send' | 'agent-api' | 'sla-evaluate' | 'survey-step' | 'export' | 'webchat-api' | 'survey-link' | 'media' | 'voice-lookup' | 'voice-events' | 'help-api' | 'orders-webhook' | 'orders-pull' | 'assignment-offline';
 
 /** The settings of `functions/runtime/config.ts` that hold a queue URL. */
 export type QueueSetting = 'CONFLUO_INBOUND_QUEUE_URL' | 'CONFLUO_INBOUND_DLQ_URL' | 'CONFLUO_OUTBOUND_QUEUE_URL' | 'CONFLUO_MEDIA_QUEUE_URL';

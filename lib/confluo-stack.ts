@@ -26,6 +26,7 @@ import { WebInbox, type WebInboxProps } from './web-inbox.js';
 import { WebchatApi } from './webchat-api.js';
 import { HelpApi } from './help-api.js';
 import { OrdersWebhook } from './orders-webhook.js';
+import { OrdersPull } from './orders-pull.js';
 
 export interface ConfluoStackProps extends StackProps {
   /**
@@ -191,6 +192,21 @@ export interface ConfluoStackProps extends StackProps {
   readonly connectInstanceArn?: string;
 
   /**
+   * A Shopify shop (`<name>.myshopify.com`) whose orders are pulled from the Admin API on a
+   * schedule (lib/orders-pull.ts; its token or app credentials go in SSM: README "Orders").
+   *
+   * @default - no pull: nothing of it is created (the shop may still push orders to the webhook)
+   */
+  readonly shopifyShop?: string;
+
+  /**
+   * Minutes between two pulls (1–1440). Only with `shopifyShop`.
+   *
+   * @default 5
+   */
+  readonly shopifyPullMinutes?: number;
+
+  /**
    * The Connect instance records calls: call entries name their recording (`CONFLUO_VOICE_RECORDINGS`).
    * Only with `connectInstanceArn`.
    *
@@ -242,6 +258,8 @@ export class ConfluoStack extends Stack {
   public readonly secretsPath: string;
   /** The phone channel (absent without `connectInstanceArn`). */
   public readonly voice?: Voice;
+  /** The Shopify orders pull (absent without `shopifyShop`). */
+  public readonly ordersPull?: OrdersPull;
 
   constructor(scope: Construct, id: string, props: ConfluoStackProps = {}) {
     super(scope, id, props);
@@ -370,6 +388,12 @@ export class ConfluoStack extends Stack {
     // Before Observability, which alarms on every function of the stack.
     if (props.connectInstanceArn) {
       this.voice = new Voice(this, 'Voice', { connectInstanceArn: props.connectInstanceArn, store: this.store, ...(props.connectRecordings ? { recordings: true } : {}) });
+    }
+    if (props.shopifyShop) {
+      this.ordersPull = new OrdersPull(this, 'OrdersPull', {
+        shop: props.shopifyShop, store: this.store, secretsPath: this.secretsPath,
+        ...(props.shopifyPullMinutes !== undefined ? { pullMinutes: props.shopifyPullMinutes } : {}),
+      });
     }
     this.observability = new Observability(this, 'Observability', {
       ...(this.voice ? { voice: this.voice } : {}),

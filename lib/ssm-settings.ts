@@ -14,7 +14,8 @@
  * - agent-api: `META_HUMAN_AGENT_TAG` (whether Messenger/Instagram replies may be tagged);
  * - media: the download tokens of the channels whose attachments need one (`mediaSecrets`:
  *   Telegram's bot token, WhatsApp's access token, Twilio's account SID and auth token);
- * - the widget's rate limits (`CONFLUO_WEBCHAT_*_RATE`) where they are counted (ingest, webchat-api).
+ * - the widget's rate limits (`CONFLUO_WEBCHAT_*_RATE`) where they are counted (ingest, webchat-api);
+ * - orders-webhook: its signing key; orders-pull: the Shopify token or app credentials only.
  *
  * `ConfluoFunction.bindSecrets` puts the list in the function's `CONFLUO_SECRET_NAMES` and grants
  * `ssm:GetParameters` on exactly those parameter ARNs; the function reads them by name
@@ -50,4 +51,5 @@ export const SSM_SETTINGS = {
   media: names(adapters.flatMap((a) => a.mediaSecrets ?? [])),
   'help-api': names(['CONFLUO_KB_CONFIDENCE', 'CONFLUO_KB_DEFLECTION']),
   'orders-webhook': names(['CONFLUO_ORDERS_WEBHOOK_SECRET']),
+  'orders-pull': names(['CONFLUO_SHOPIFY_ACCESS_TOKEN', 'CONFLUO_SHOPIFY_CLIENT_ID', 'CONFLUO_SHOPIFY_CLIENT_SECRET']),
 } as const satisfies Partial<Record<HandlerName, readonly SettingName[]>>;

@@ -33,6 +33,7 @@ const MODULES: Readonly<Record<HandlerName, () => Promise<{ handler: Entry }>>> 
   media: () => import('../functions/handlers/media.js') as Promise<{ handler: Entry }>,
   'help-api': () => import('../functions/handlers/help-api.js') as Promise<{ handler: Entry }>,
   'orders-webhook': () => import('../functions/handlers/orders-webhook.js') as Promise<{ handler: Entry }>,
+  'orders-pull': () => import('../functions/handlers/orders-pull.js') as Promise<{ handler: Entry }>,
   'assignment-offline': () => import('../functions/handlers/assignment-offline.js') as Promise<{ handler: Entry }>,
   'voice-lookup': () => import('../functions/handlers/voice-lookup.js') as Promise<{ handler: Entry }>,
   'voice-events': () => import('../functions/handlers/voice-events.js') as Promise<{ handler: Entry }>,

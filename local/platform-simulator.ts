@@ -78,7 +78,8 @@ export function simulateResponse(channel: string, req: PlatformRequest): Platfor
  * service error named by `body.Error.Code` (default `MessageRejected`).
  */
 export const SimulatorRule = z.strictObject({
-  channel: z.enum(CHANNELS),
+  // `shopify`: the orders pull's requests to the simulated shop (local/shopify-simulator.ts).
+  channel: z.enum([...CHANNELS, 'shopify']),
   status: z.number().int().min(200).max(599).optional(),
   body: z.union([z.string().max(65_536), z.record(z.string(), z.unknown())]).optional(),
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(1000)).optional(),

@@ -20,6 +20,7 @@ import type { Outbox } from './outbox.js';
 import { simulateDownload, simulateResponse, simulatedTimeout, type PlatformSimulator } from './platform-simulator.js';
 import type { LocalQueue } from './queues.js';
 import type { LocalS3 } from './s3.js';
+import type { SimulatedShop } from './shopify-simulator.js';
 import { localMediaStore, type LocalMediaSigner } from './media-store.js';
 
 /** The runtime's shared stand-ins; every function's platform uses the same ones. */
@@ -39,13 +40,15 @@ export interface LocalServices {
   readonly mediaBucket: string;
   /** Answers armed with `POST /dev/simulator` (rate limits, refusals, timeouts); absent: every request succeeds. */
   readonly simulator?: PlatformSimulator;
+  /** The simulated Shopify shop the orders pull reads (local/shopify-simulator.ts). */
+  readonly shopify?: SimulatedShop;
 }
 
 /**
  * Records every request in the outbox and answers as the platform would on success — or as
  * `simulator` was armed to answer (`POST /dev/simulator`): a platform error, or no answer at all.
  */
-export function outboxTransport(outbox: Outbox, clock: VirtualClock, simulator?: PlatformSimulator): Transport {
+export function outboxTransport(outbox: Outbox, clock: VirtualClock, simulator?: PlatformSimulator, shopify?: SimulatedShop): Transport {
   const record = (request: PlatformRequest, meta: PerformMeta, simulated?: { status: number } | { timeout: true }) =>
     outbox.record({ channel: meta.channel, kind: meta.kind, request, ticket_id: meta.ticket_id, at: new Date(clock.now()).toISOString(), ...(simulated ? { simulated } : {}) });
   return {
@@ -53,7 +56,10 @@ export function outboxTransport(outbox: Outbox, clock: VirtualClock, simulator?:
       const armed = simulator?.take(meta.channel);
       record(request, meta, armed ? (armed.kind === 'timeout' ? { timeout: true } : { status: armed.response.status }) : undefined);
       if (armed?.kind === 'timeout') throw simulatedTimeout();
-      return armed ? armed.response : simulateResponse(meta.channel, request);
+      if (armed) return armed.response;
+      // The orders pull reads the simulated shop (its requests are recorded like every other).
+      if (meta.channel === 'shopify' && shopify?.serves(request)) return shopify.answer(request);
+      return simulateResponse(meta.channel, request);
     },
     async sendRawEmail(raw, _region, meta) {
       const request: PlatformRequest = { method: 'POST', url: 'ses:SendRawEmail', headers: {}, body: raw };
@@ -78,7 +84,7 @@ function sesServiceError(res: PlatformResponse): Error {
 
 /** The platform of one local function: its own settings, the runtime's shared services. */
 export function localPlatform(services: LocalServices, settings: () => Config): Platform {
-  const transport = outboxTransport(services.outbox, services.clock, services.simulator);
+  const transport = outboxTransport(services.outbox, services.clock, services.simulator, services.shopify);
   const performers = new WeakMap<Config, Perform>();
   return {
     name: 'local',

@@ -11,7 +11,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type Config } from '../functions/runtime/config.js';
+import { loadConfig, TEST_SECRETS, type Config } from '../functions/runtime/config.js';
 import { logger } from '../functions/runtime/logger.js';
 import { createDb, retentionOf, type Db } from '../functions/store/db.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
@@ -22,6 +22,7 @@ import { StreamPoller } from './stream-poller.js';
 import { VirtualClock } from './clock.js';
 import { Outbox } from './outbox.js';
 import { PlatformSimulator } from './platform-simulator.js';
+import { SimulatedShop } from './shopify-simulator.js';
 import { ensureTable } from './table.js';
 import { createLocalServer } from './server.js';
 import { LocalS3 } from './s3.js';
@@ -31,7 +32,7 @@ import { verifyAgentToken } from './agent-auth.js';
 import { HttpApiGateway, loadHttpApis, type HttpApiDefinition } from './http-api.js';
 import { beforeDeadline, NotSettledError, type SettleWait } from './settle.js';
 import { eventSourceMappingsOf } from './stream-events.js';
-import { functionsOf, LOCAL_REGION, synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
+import { functionsOf, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_SHOPIFY_SHOP, synthesizedStack, TemplateError, type ResourceValues, type Template } from './template.js';
 import { ASSIGNMENT_MACHINE, LocalWorkflows, localStateMachineArn, SLA_MACHINE, SURVEY_MACHINE, templateStateMachine } from './workflows.js';
 
 export interface RuntimeOptions {
@@ -132,6 +133,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const outbox = new Outbox(file('outbox.jsonl'));
     // Platform failures on request (`POST /dev/simulator`); not persisted: a restart answers as on success.
     const simulator = new PlatformSimulator();
+    // The Shopify shop the orders pull reads (local/shopify-simulator.ts), under the name the pull
+    // is given (the template's, or CONFLUO_SHOPIFY_SHOP): it accepts the token the runtime's
+    // settings give (the sample settings' test token by default).
+    const shopify = new SimulatedShop({ shop: config.CONFLUO_SHOPIFY_SHOP ?? LOCAL_SHOPIFY_SHOP, token: config.CONFLUO_SHOPIFY_ACCESS_TOKEN ?? TEST_SECRETS.CONFLUO_SHOPIFY_ACCESS_TOKEN!, ...(config.CONFLUO_SHOPIFY_CLIENT_ID && config.CONFLUO_SHOPIFY_CLIENT_SECRET ? { client: { id: config.CONFLUO_SHOPIFY_CLIENT_ID, secret: config.CONFLUO_SHOPIFY_CLIENT_SECRET } } : {}) });
     const visibilityTimeoutMs = opts.visibilityTimeoutMs ?? 2000;
     // Visibility is measured on the virtual clock, like every other time here: a backoff of 30 s
     // (ChangeMessageVisibility) is over once the clock has moved 30 s, by waiting or by POST /dev/clock.
@@ -178,7 +183,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       startExecution: async (arn, name, input) => { await workflows.startExecutionByArn(arn, name, input); },
       exportDirs: new Map([[exportBucket, exportDir]]),
       mediaSigner, mediaBucket,
-      simulator,
+      simulator, shopify,
     };
     // `GET /api/v1/events/stream` (Server-Sent Events): every feed item the stream delivers, pushed
     // after dispatch saw it (commit order — no gap for late-stamped events).
@@ -260,6 +265,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       config, clock, outbox, settle, feedHub, simulator,
       queues: () => ([[inbound, inboundDlq], [outbound, outboundDlq], [mediaQueue, mediaDlq]] as const).map(([q, dlq]) => ({ ...q.stats(), dlqEntries: dlq.dlqEntries().map((d) => ({ messageId: d.messageId, reason: d.reason, receiveCount: d.receiveCount })) })),
       s3, mediaSigner,
+      ...(hasHandler(template, 'orders-pull') ? {
+        shopify: {
+          shop: shopify,
+          // What the EventBridge schedule sends (a Scheduled Event), on demand.
+          pull: () => (lambdas ? lambdas.invoke(lambdas.idOf('orders-pull'), scheduledEvent(clock.now())) : Promise.reject(new RuntimeError('runtime: not started yet'))),
+        },
+      } : {}),
       // The phone channel's functions, when the template has them (local/template.ts synthesises a placeholder Connect instance).
       ...(hasHandler(template, 'voice-lookup') ? {
         connect: {
@@ -392,6 +404,14 @@ function maxReceiveCountOf(template: Template, queueId: string): number {
   return policy.maxReceiveCount;
 }
 
+
+/** The event an EventBridge schedule rule delivers (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-scheduled.html). */
+function scheduledEvent(now: number) {
+  return {
+    version: '0', id: globalThis.crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: LOCAL_ACCOUNT,
+    time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: LOCAL_REGION, resources: [], detail: {},
+  };
+}
 
 /** Whether a function of the template runs `handler`. */
 function hasHandler(template: Template, handler: string): boolean {

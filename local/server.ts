@@ -32,6 +32,8 @@ import { createWebRoutes } from './web.js';
 import { NotSettledError } from './settle.js';
 import { SimulatorRule, type PlatformSimulator } from './platform-simulator.js';
 import { connectSample, SampleRequest } from './connect-samples.js';
+import type { SimulatedShop } from './shopify-simulator.js';
+import { ShopifyOrderNode } from '../functions/domain/shopify.js';
 
 export interface LocalServerDeps {
   /** The template's HTTP APIs. */
@@ -51,6 +53,11 @@ export interface LocalServerDeps {
   readonly feedHub?: FeedHub;
   /** Platform answers armed with `POST /dev/simulator` (absent: the endpoint answers 404). */
   readonly simulator?: PlatformSimulator;
+  /**
+   * The simulated Shopify shop and a run of the orders pull function (absent without the pull in
+   * the template: `/dev/shopify/*` answers 404).
+   */
+  readonly shopify?: { readonly shop: SimulatedShop; readonly pull: () => Promise<unknown> };
   /** The phone channel's functions (absent without a Connect instance in the template: the endpoints answer 404). */
   readonly connect?: { readonly lookup: (event: unknown) => Promise<unknown>; readonly events: (event: unknown) => Promise<unknown> };
 }
@@ -247,6 +254,19 @@ export function createLocalServer(deps: LocalServerDeps): Server {
         return send(res, 200, { rules: deps.simulator.list() });
       }
     }
+    // The Shopify orders pull (issue 19): the simulated shop's orders, and one scheduled run now.
+    if (path === '/dev/shopify/orders' && deps.shopify) {
+      if (method === 'GET') return send(res, 200, { shop: deps.shopify.shop.shop, orders: deps.shopify.shop.list() });
+      if (method === 'DELETE') { deps.shopify.shop.reset(); return send(res, 204, null); }
+      if (method === 'POST') {
+        const body = (await json()) as { orders?: unknown } | undefined;
+        const nodes = Array.isArray(body?.orders) ? body.orders.map((o) => ShopifyOrderNode.safeParse(o)) : [];
+        if (nodes.length === 0 || nodes.length > 250 || nodes.some((n) => !n.success)) return bad('expected {"orders": [<Order nodes as the pull\'s query selects them: id gid://shopify/Order/<n>, name, updatedAt, …>]} (1–250)');
+        deps.shopify.shop.put(...nodes.map((n) => n.data!));
+        return send(res, 200, { orders: deps.shopify.shop.list().length });
+      }
+    }
+    if (path === '/dev/shopify/pull' && method === 'POST' && deps.shopify) return send(res, 200, await deps.shopify.pull());
     // Amazon Connect (issue 16): a flow's lookup and contact events, through the same handler exports.
     if ((path === '/dev/connect/lookup' || path === '/dev/connect/events') && method === 'POST' && deps.connect) {
       const body = await json();

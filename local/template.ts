@@ -19,6 +19,8 @@ export const LOCAL_ACCOUNT = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
 /** The Amazon Connect instance the local stack is synthesised with (a placeholder: nothing calls it). */
 export const LOCAL_CONNECT_INSTANCE_ARN = `arn:aws:connect:${LOCAL_REGION}:${LOCAL_ACCOUNT}:instance/00000000-0000-4000-8000-00000000c0de`;
+/** The Shopify shop the local stack is synthesised with, so the orders pull exists locally; the simulated shop answers for it. */
+export const LOCAL_SHOPIFY_SHOP = 'confluo-local.myshopify.com';
 
 export interface TemplateResource {
   readonly Type: string;
@@ -85,7 +87,9 @@ export function synthesizedStack(): Promise<SynthesizedStack> {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     // With a placeholder Connect instance, so the phone channel's functions exist locally
     // (`POST /dev/connect/lookup`, `/dev/connect/events`); nothing here talks to Connect.
-    const stack = new ConfluoStack(app, 'Confluo', { connectInstanceArn: LOCAL_CONNECT_INSTANCE_ARN });
+    // And with a shop, so the Shopify orders pull exists locally (`POST /dev/shopify/pull`, against
+    // the simulated shop of local/shopify-simulator.ts).
+    const stack = new ConfluoStack(app, 'Confluo', { connectInstanceArn: LOCAL_CONNECT_INSTANCE_ARN, shopifyShop: LOCAL_SHOPIFY_SHOP });
     const template = Assertions.fromStack(stack).toJSON() as Template;
     const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
     const out: SynthesizedStack = {

@@ -11,14 +11,12 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Clock } from '../domain/clock.js';
-import { normalisePhone } from '../domain/identity.js';
 import { OrderWebhookBody, orderNumberOf, verifyOrderSignature } from '../domain/orders.js';
 import { lambdaHandler } from '../runtime/aws-edge.js';
 import { jsonResponse, lowerCaseHeaders, rawBody } from '../runtime/http.js';
 import { errorFacts, logger as defaultLogger } from '../runtime/logger.js';
-import { lookupCustomers } from '../store/customers.js';
 import type { Db } from '../store/db.js';
-import { putOrder } from '../store/orders.js';
+import { storeShopOrder } from '../store/orders.js';
 
 export interface OrdersWebhookDeps {
   readonly db: Db;
@@ -48,20 +46,13 @@ export function makeOrdersWebhook(deps: OrdersWebhookDeps) {
     }
     const o = parsed.data;
     try {
-      const email = o.customer.email?.trim().toLowerCase();
-      const phone = o.customer.phone ? normalisePhone(o.customer.phone) : undefined;
-      const verified = [...(email ? [{ kind: 'email' as const, value: email }] : []), ...(phone ? [{ kind: 'phone' as const, value: phone }] : [])];
-      const owners = verified.length ? await lookupCustomers(deps.db, { identities: [], verified }) : [];
-      // Two different customers hold the e-mail and the phone: link neither rather than guess.
-      const customerId = owners.length === 1 ? owners[0]! : null;
-      const now = deps.clock.now();
-      const result = await putOrder(deps.db, {
+      const { result, linked } = await storeShopOrder(deps.db, {
         id: o.id, number: orderNumberOf(o.number), status: o.status, items: o.items, totals: o.totals,
         placed_at: Date.parse(o.placed_at), shipped_at: o.shipped_at ? Date.parse(o.shipped_at) : null, tracking_url: o.tracking_url ?? null,
-        updated_at: Date.parse(o.updated_at ?? o.placed_at), received_at: now, customer_id: customerId,
-      });
-      log.info('orders webhook: order received', { result, linked: customerId !== null });
-      return jsonResponse(200, { id: o.id, result, linked: customerId !== null }, { 'cache-control': 'no-store' });
+        updated_at: Date.parse(o.updated_at ?? o.placed_at), contact: { email: o.customer.email, phone: o.customer.phone },
+      }, deps.clock.now());
+      log.info('orders webhook: order received', { result, linked });
+      return jsonResponse(200, { id: o.id, result, linked }, { 'cache-control': 'no-store' });
     } catch (e) {
       log.error('orders webhook failed', errorFacts(e));
       return fail(500, 'internal', 'internal error');

@@ -14,6 +14,7 @@
  */
 import * as z from 'zod/mini';
 import { parseRate } from '../domain/rate-limit.js';
+import { API_VERSION, SHOP_DOMAIN } from '../domain/shopify-names.js';
 
 export interface Setting {
   readonly name: string;
@@ -75,6 +76,12 @@ export const SETTINGS = [
   { name: 'CONFLUO_KB_CONFIDENCE', meaning: 'Least confidence (0–1: the share of the question\'s meaningful words an article holds) at which an article is offered before a ticket opens, and below which a search counts as "no good article"', default: '0.5' },
   { name: 'CONFLUO_KB_DEFLECTION', meaning: 'Channels whose customers are offered a matching article before a ticket opens, comma-separated (e.g. `webchat,telegram`), or `off`', default: 'webchat' },
   { name: 'CONFLUO_ORDERS_WEBHOOK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) the shop signs `POST /webhooks/orders` with (`X-Confluo-Signature: sha256=<hex>` of the raw body); without it the route answers 404', secret: true },
+  { name: 'CONFLUO_SHOPIFY_SHOP', meaning: 'The shop whose orders the scheduled pull reads from Shopify\'s Admin API: its permanent domain `<name>.myshopify.com` (set by the stack from `-c shopifyShop=…`, which creates the pull)' },
+  { name: 'CONFLUO_SHOPIFY_ACCESS_TOKEN', meaning: 'Admin API access token (`shpat_…`, scope `read_orders`) of the shop\'s custom app; or set CONFLUO_SHOPIFY_CLIENT_ID and CONFLUO_SHOPIFY_CLIENT_SECRET instead', secret: true },
+  { name: 'CONFLUO_SHOPIFY_CLIENT_ID', meaning: 'Client ID of a Dev Dashboard app installed on the shop: with CONFLUO_SHOPIFY_CLIENT_SECRET the pull obtains its token by the client credentials grant (24 h tokens)', secret: true },
+  { name: 'CONFLUO_SHOPIFY_CLIENT_SECRET', meaning: 'Client secret of that app', secret: true },
+  { name: 'CONFLUO_SHOPIFY_API_VERSION', meaning: 'Admin API version the pull asks for (`YYYY-MM`; Shopify supports each for at least 12 months)', default: '2026-10' },
+  { name: 'CONFLUO_SHOPIFY_PAGES_PER_RUN', meaning: 'Most pages of 25 orders one scheduled pull reads (1–100); the next run goes on where it stopped', default: '8' },
   // phone through Amazon Connect (issue 16): README "Phone (Amazon Connect)"
   { name: 'CONFLUO_CONNECT_INSTANCE_ARN', meaning: 'AWS only: the Amazon Connect instance whose flows call the lookup and whose contact events become calls (set by the stack with `-c connectInstanceArn=…`)' },
   { name: 'CONFLUO_VOICE_RECORDINGS', meaning: 'The Connect instance records calls (`on`/`off`): an answered call\'s timeline entry then names its recording (the contact id in the instance\'s contact search); no audio or transcript is ever copied', default: 'off' },
@@ -135,6 +142,8 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
   WEBCHAT_SECRET: 'test-webchat-secret-0000000000000000',
   CONFLUO_SURVEY_LINK_SECRET: 'test-survey-link-secret-000000000000',
   CONFLUO_ORDERS_WEBHOOK_SECRET: 'test-orders-webhook-secret-0000000000',
+  // Locally the pull asks the simulated shop (local/shopify-simulator.ts), which checks this token.
+  CONFLUO_SHOPIFY_ACCESS_TOKEN: 'shpat_test-shopify-access-token-000',
   // Outbound tokens: the local runtime performs nothing with them (the outbox records the requests).
   TELEGRAM_BOT_TOKEN: '1000000001:test-telegram-bot-token-000',
   WHATSAPP_ACCESS_TOKEN: 'test-whatsapp-access-token-000',
@@ -179,6 +188,14 @@ const ConfigSchema = z
     }
     if (c.CONFLUO_ORDERS_WEBHOOK_SECRET !== undefined && c.CONFLUO_ORDERS_WEBHOOK_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_ORDERS_WEBHOOK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });
+    }
+    if (c.CONFLUO_SHOPIFY_SHOP !== undefined && !SHOP_DOMAIN.test(c.CONFLUO_SHOPIFY_SHOP)) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_SHOPIFY_SHOP'], message: 'must be the shop\'s permanent domain <name>.myshopify.com (lower case, no scheme or path)' });
+    }
+    if (!API_VERSION.test(c.CONFLUO_SHOPIFY_API_VERSION ?? '')) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SHOPIFY_API_VERSION'], message: 'must be a quarterly Admin API version YYYY-01, -04, -07 or -10' });
+    if (!isPositiveInt(c.CONFLUO_SHOPIFY_PAGES_PER_RUN) || Number(c.CONFLUO_SHOPIFY_PAGES_PER_RUN) > 100) ctx.addIssue({ code: 'custom', path: ['CONFLUO_SHOPIFY_PAGES_PER_RUN'], message: 'must be a whole number 1–100' });
+    if ((c.CONFLUO_SHOPIFY_CLIENT_ID === undefined) !== (c.CONFLUO_SHOPIFY_CLIENT_SECRET === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.CONFLUO_SHOPIFY_CLIENT_ID === undefined ? 'CONFLUO_SHOPIFY_CLIENT_ID' : 'CONFLUO_SHOPIFY_CLIENT_SECRET'], message: 'set both CONFLUO_SHOPIFY_CLIENT_ID and CONFLUO_SHOPIFY_CLIENT_SECRET, or neither' });
     }
     if (c.CONFLUO_PUBLIC_URL !== undefined && !isPublicBase(c.CONFLUO_PUBLIC_URL)) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_PUBLIC_URL'], message: 'must be an http(s) URL without query or fragment, e.g. https://abc123.execute-api.eu-central-1.amazonaws.com/' });

@@ -31,7 +31,13 @@
  *    comment and last-message preview (the inbox list row) are removed;
  * 3. identities, verified-attribute index items and suggestions (conditional deletes: an identity
  *    a fresh customer has taken over since is left alone);
- * 4. done: `erase_state: erased`, a merge-log entry, a `customer.erased` feed event (the export
+ * 4. the shop's orders linked to any of them (README "Orders"), chunk by chunk through each
+ *    member's gsi3 partition: an order loses its link (customer id, gsi3 keys), its items and its
+ *    tracking link and is marked `erased`; its number item no longer names the customer. Number,
+ *    status, totals and dates stay — the shop's record, no longer anyone's (the e-mail and phone
+ *    an order came with were never stored). After step 3 no verified attribute names the person
+ *    any more, so no later push or pull links an order to them again;
+ * 5. done: `erase_state: erased`, a merge-log entry, a `customer.erased` feed event (the export
  *    rewrites the partitions holding the customer's rows on its next run), the job `erased`.
  *
  * The identifiers notes are redacted of are captured with the request and kept on the job record
@@ -47,11 +53,12 @@ import { customerItems, customerPartition, loadFamily } from './customers.js';
 import { feedItem } from './inbound.js';
 import { batchGet, customerLogItem, loadCustomers, stripKeys } from './identity.js';
 import type { IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
-import { keys } from './table.js';
+import { indexKeys, keys } from './table.js';
+import { orderKeys } from './orders.js';
 import { mediaKeys } from '../domain/media.js';
 import { transact, updateIfStill, type TxItem } from './tickets.js';
 
-export type ErasurePhase = 'timeline' | 'identities' | 'finish' | 'done';
+export type ErasurePhase = 'timeline' | 'identities' | 'orders' | 'finish' | 'done';
 
 export interface ErasureCounts {
   readonly customers: number;
@@ -62,6 +69,8 @@ export interface ErasureCounts {
   readonly identities: number;
   readonly attributes: number;
   readonly suggestions: number;
+  /** Orders anonymised (absent on jobs started before orders were erased). */
+  readonly orders?: number;
 }
 
 /** The job record (`CUST#<root>` / `ERASURE`): the status resource `GET /customers/{id}/erasure` shows. */
@@ -73,6 +82,8 @@ export interface ErasureJob {
   readonly chunk: number;
   /** Timeline cursor: index into `tickets`, and the sort key of the last entry done in it. */
   readonly cursor: { readonly ticket: number; readonly after: string | null };
+  /** Orders cursor: index into `members`, and the gsi3 key to read that member's orders after. */
+  readonly order_cursor?: { readonly member: number; readonly after: Record<string, string> | null };
   readonly members: readonly string[];
   readonly tickets: readonly string[];
   readonly counts: ErasureCounts;
@@ -92,10 +103,12 @@ export type ErasureRequest =
 export const TIMELINE_CHUNK_ENTRIES = 30;
 /** Identities, attributes and suggestions deleted per chunk (one conditional delete each). */
 export const IDENTITY_CHUNK_ITEMS = 50;
+/** Orders anonymised per chunk: two transaction items each (the order, its number item). */
+export const ORDER_CHUNK_ITEMS = 40;
 const TX_LIMIT = 100;
 const ERASED = 'erased';
 const REPLACEMENT = '[erased]';
-const ZERO: ErasureCounts = { customers: 0, tickets: 0, messages: 0, notes: 0, surveys: 0, identities: 0, attributes: 0, suggestions: 0 };
+const ZERO: ErasureCounts = { customers: 0, tickets: 0, messages: 0, notes: 0, surveys: 0, identities: 0, attributes: 0, suggestions: 0, orders: 0 };
 
 export async function getErasureJob(db: Db, customerId: string): Promise<ErasureJob | undefined> {
   const res = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.erasureJob(customerId), ConsistentRead: true }));
@@ -166,7 +179,8 @@ export async function eraseStep(db: Db, a: { customerId: string; chunk: number; 
     if (!job || job.state === 'erased' || job.chunk !== a.chunk) return 'stale';
     const plan = job.phase === 'timeline' ? await timelineChunk(db, job)
       : job.phase === 'identities' ? await identitiesChunk(db, job)
-        : await finishChunk(db, job, a);
+        : job.phase === 'orders' ? await ordersChunk(db, job)
+          : await finishChunk(db, job, a);
     const next = plan.job;
     // The bytes go first: once the chunk commits, the messages no longer name their objects. A
     // delete repeated by a retried chunk is harmless (a missing object is no error).
@@ -317,7 +331,43 @@ async function identitiesChunk(db: Db, job: ErasureJob): Promise<Plan> {
   }));
   const counts = { ...job.counts, identities: job.counts.identities + deleted.identity, attributes: job.counts.attributes + deleted.attribute, suggestions: job.counts.suggestions + deleted.suggestion };
   // Another chunk while more may be left (what was deleted no longer shows up in the next read).
-  return { items: [], job: { ...job, counts, phase: work.length < IDENTITY_CHUNK_ITEMS ? 'finish' : 'identities' } };
+  return { items: [], job: { ...job, counts, ...(work.length < IDENTITY_CHUNK_ITEMS ? { phase: 'orders', order_cursor: { member: 0, after: null } } : { phase: 'identities' }) } };
+}
+
+async function ordersChunk(db: Db, job: ErasureJob): Promise<Plan> {
+  const cursor = job.order_cursor ?? { member: 0, after: null };
+  const member = job.members[cursor.member];
+  if (member === undefined) return { items: [], job: { ...job, phase: 'finish' } };
+  // The member's orders by their index entries (gsi3 projects every attribute). An entry read
+  // stale after its order was anonymised fails the write's condition and is planned away.
+  const res = await db.doc.send(new QueryCommand({
+    TableName: db.tableName, IndexName: 'gsi3', Limit: ORDER_CHUNK_ITEMS,
+    KeyConditionExpression: 'gsi3pk = :p AND begins_with(gsi3sk, :s)', ExpressionAttributeValues: { ':p': indexKeys.customerItems(member), ':s': 'ORDER#' },
+    ...(cursor.after ? { ExclusiveStartKey: cursor.after } : {}),
+  }));
+  const items: TxItem[] = [];
+  let orders = 0;
+  for (const o of res.Items ?? []) {
+    if (typeof o.id !== 'string' || o.customer_id !== member) continue;
+    orders += 1;
+    items.push({ Update: {
+      TableName: db.tableName, Key: orderKeys.order(o.id),
+      UpdateExpression: 'SET #items = :none, tracking_url = :null, customer_id = :null, erased = :true REMOVE gsi3pk, gsi3sk',
+      ConditionExpression: 'customer_id = :c', ExpressionAttributeNames: { '#items': 'items' },
+      ExpressionAttributeValues: { ':none': [], ':null': null, ':true': true, ':c': member },
+    } });
+    if (typeof o.number === 'string') {
+      items.push({ Update: {
+        TableName: db.tableName, Key: orderKeys.number(o.number), UpdateExpression: 'SET customer_id = :null',
+        ConditionExpression: 'order_id = :id', ExpressionAttributeValues: { ':null': null, ':id': o.id },
+      } });
+    }
+  }
+  const counts = { ...job.counts, orders: (job.counts.orders ?? 0) + orders };
+  const next = res.LastEvaluatedKey
+    ? { member: cursor.member, after: res.LastEvaluatedKey as Record<string, string> }
+    : { member: cursor.member + 1, after: null };
+  return { items, job: { ...job, counts, order_cursor: next } };
 }
 
 async function finishChunk(db: Db, job: ErasureJob, a: { now: number; newId: () => string }): Promise<Plan> {

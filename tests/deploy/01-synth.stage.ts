@@ -21,7 +21,7 @@ describe('stage 1: cdk synth with bundling', () => {
     for (const p of validation.pluginReports) expect(p.violations, p.pluginName).toEqual([]);
 
     const functions = assembly.functions();
-    expect(functions.map((f) => f.handlerName).sort()).toEqual(['agent-api', 'assignment-offline', 'dispatch', 'export', 'help-api', 'ingest', 'media', 'orders-webhook', 'process', 'send', 'sla-evaluate', 'survey-link', 'survey-step', 'voice-events', 'voice-lookup', 'webchat-api']);
+    expect(functions.map((f) => f.handlerName).sort()).toEqual(['agent-api', 'assignment-offline', 'dispatch', 'export', 'help-api', 'ingest', 'media', 'orders-pull', 'orders-webhook', 'process', 'send', 'sla-evaluate', 'survey-link', 'survey-step', 'voice-events', 'voice-lookup', 'webchat-api']);
     for (const f of functions) {
       expect(assembly.resource(f.logicalId).Metadata?.['aws:asset:is-bundled'], f.handlerName).toBe(true);
       expect(existsSync(join(f.assetDir, 'index.mjs')), `${f.handlerName} bundle`).toBe(true);

@@ -49,7 +49,9 @@ import type { Db } from '../../functions/store/db.js';
 import { getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
 import type { MessageEntry, TicketRecord } from '../../functions/store/records.js';
 import { ticketItem } from '../../functions/store/inbound.js';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { orderKeys } from '../../functions/store/orders.js';
+import { shopifyOrderNode } from '../../local/shopify-simulator.js';
 import { addressOf, deploymentSigned, SES_REGION, startDeployment, type Deployment } from './harness/deployment.js';
 import { CONNECT_INSTANCE_ARN, REPO_ROOT, synthesize, SYNTH_CONTEXT } from './support/assembly.js';
 import { connectSample, type SampleRequest } from '../../local/connect-samples.js';
@@ -372,8 +374,9 @@ describe('stage 6: end to end through the bundled handlers', () => {
   });
 
   it('export: the schedule rule runs the bundled export into the export bucket, and every dataset\'s Parquet columns are the Glue table\'s (names and types)', async () => {
-    // The schedule's rule (the phone channel has a rule too: Connect's contact events).
-    const [ruleId, ...otherSchedules] = d.assembly.resourcesOf('AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression !== undefined).map(([id]) => id);
+    // The export's schedule (the phone channel has a rule too: Connect's contact events; the Shopify
+    // orders pull has its own schedule, fired in its own test).
+    const [ruleId, ...otherSchedules] = d.assembly.resourcesOf('AWS::Events::Rule').filter(([id, r]) => r.Properties?.ScheduleExpression !== undefined && !id.startsWith('OrdersPull')).map(([id]) => id);
     expect(otherSchedules).toEqual([]);
     const [result] = await d.fireSchedule(ruleId!) as Array<{ status: string; rows: Record<string, number> }>;
     expect(result, d.logs()).toMatchObject({ status: 'exported' });
@@ -493,6 +496,17 @@ describe('stage 6: end to end through the bundled handlers', () => {
     const signed = await d.http.request({ method: 'POST', path: '/webhooks/orders', headers: { 'content-type': 'application/json', 'x-confluo-signature': signOrderBody(body, secret) }, body });
     expect(signed, d.logs()).toMatchObject({ status: 200 });
     expect(json(signed)).toEqual({ id: 'o-1', result: 'stored', linked: false });
+  });
+
+  it('Shopify pull (issue 19): the schedule runs the bundled pull with the token it reads from SSM against the shop (simulated), and the order is stored', async () => {
+    const [ruleId, ...others] = d.assembly.resourcesOf('AWS::Events::Rule').filter(([id, r]) => r.Properties?.ScheduleExpression !== undefined && id.startsWith('OrdersPull')).map(([id]) => id);
+    expect(others).toEqual([]);
+    d.platforms.shopify!.put(shopifyOrderNode({ id: 9001, name: '#61001', email: 'nobody-verified@else.example', updatedAt: '2026-12-01T10:00:00Z' }));
+    const [result] = await d.fireSchedule(ruleId!);
+    expect(result, d.logs()).toMatchObject({ status: 'caught_up', pages: 1, orders: 1, stored: 1, linked: 0 });
+    expect(d.platforms.to('shopify').at(-1)!.request).toMatchObject({ method: 'POST', url: `https://${SYNTH_CONTEXT.shopifyShop}/admin/api/2026-10/graphql.json` });
+    const stored = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: orderKeys.order('shopify:9001') }));
+    expect(stored.Item).toMatchObject({ number: '61001', customer_id: null });
   });
 
   it('assignment: an agent offline past the team\'s offline return loses their unanswered ticket — the execution dispatch started runs the bundled assignment-offline', async () => {

@@ -2,13 +2,18 @@
  * The shop's orders end to end over HTTP against the local runtime (README "Orders"): signed
  * pushes linked by VERIFIED e-mail or phone, the customer card listing them, an order number in
  * a message linked on the timeline (only the customer's own), `{{order.number}}` in canned
- * answers, and forged or unsigned pushes refused with nothing stored.
+ * answers, and forged or unsigned pushes refused with nothing stored. The Shopify pull through the
+ * same runtime: the simulated shop (local/shopify-simulator.ts, documented shapes, not recorded
+ * traffic) holds orders, `POST /dev/shopify/pull` runs the scheduled function, a throttled answer
+ * armed with `POST /dev/simulator` pauses it. And the GDPR erasure: the card no longer shows the
+ * person's orders.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Runtime } from '../../local/runtime.js';
 import { signOrderBody } from '../../functions/domain/orders.js';
 import { signTwilioBody } from '../../scripts/sign-twilio.js';
+import { shopifyOrderNode, throttledBody } from '../../local/shopify-simulator.js';
 import { loadSamples, TEST_SECRETS } from '../helpers/samples.js';
 import { testRuntime, type ApiClient } from '../helpers/runtime.js';
 
@@ -102,5 +107,42 @@ describe('orders', () => {
     expect(sent.status).toBe(202);
     const reply = (await rt.api.get(`/api/v1/tickets/${ticket.id}/timeline`, agent)).body.items.find((e: { id: string }) => e.id === sent.body.id);
     expect(reply.text).toBe('Order 51051 is delivered.');
+  });
+  it('pulls the shop\'s orders from the simulated Shopify: the verified customer\'s order reaches the card, a stranger\'s links to no one', async () => {
+    const dev = (path: string, body?: unknown) => fetch(`${rt.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const seeded = await dev('/dev/shopify/orders', { orders: [
+      shopifyOrderNode({ id: 820001, name: '#51060', email: 'anna.kowalska@shop.example', updatedAt: '2026-12-03T10:00:00Z', fulfillment: 'FULFILLED', fulfillments: [{ createdAt: '2026-12-03T09:00:00Z', trackingUrl: 'https://track.example/SH1' }] }),
+      shopifyOrderNode({ id: 820002, name: '#51061', email: 'nobody-verified@else.example', updatedAt: '2026-12-03T11:00:00Z' }),
+    ] });
+    expect(seeded.status).toBe(200);
+    // Throttled first: the run waits, nothing is stored, the place is kept.
+    expect((await dev('/dev/simulator', { channel: 'shopify', status: 200, body: throttledBody(802, 300) })).status).toBe(200);
+    expect(await (await dev('/dev/shopify/pull')).json()).toMatchObject({ status: 'throttled', orders: 0 });
+    expect(await (await dev('/dev/shopify/pull')).json()).toMatchObject({ status: 'waiting' });
+    await fetch(`${rt.url}/dev/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 15 }) });
+    expect(await (await dev('/dev/shopify/pull')).json()).toMatchObject({ status: 'caught_up', orders: 2, linked: 1 });
+    const anna = await card('email:anna.kowalska@shop.example');
+    expect(anna.orders.map((o: { number: string }) => o.number)).toContain('51060');
+    expect(anna.orders.find((o: { number: string }) => o.number === '51060')).toMatchObject({ id: 'shopify:820001', status: 'shipped', tracking_url: 'https://track.example/SH1' });
+    const stranger = (await orderItems()).find((i) => i.id === 'shopify:820002');
+    expect(stranger).toMatchObject({ customer_id: null });
+    // The requests went out as the GraphQL Admin API takes them (the local outbox records them).
+    const sent = (await rt.api.get('/dev/outbox')).body.items.filter((i: { channel: string }) => i.channel === 'shopify');
+    expect(sent.at(-1).request).toMatchObject({ method: 'POST', url: 'https://confluo-local.myshopify.com/admin/api/2026-10/graphql.json', headers: { 'x-shopify-access-token': TEST_SECRETS.CONFLUO_SHOPIFY_ACCESS_TOKEN } });
+  });
+
+  it('erases the person\'s orders with the person: the card no longer shows them', async () => {
+    const admin = await rt.api.token('ada', 'admin');
+    const anna = await card('email:anna.kowalska@shop.example');
+    expect(anna.orders.length).toBeGreaterThan(0);
+    const res = await fetch(`${rt.url}/api/v1/customers/${anna.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(202);
+    await rt.settle(60_000);
+    const status = (await rt.api.get(`/api/v1/customers/${anna.id}/erasure`, admin)).body;
+    expect(status).toMatchObject({ state: 'erased', counts: { orders: anna.orders.length } });
+    expect((await rt.api.get(`/api/v1/customers/${anna.id}`, admin)).body.orders).toEqual([]);
+    for (const o of (await orderItems()).filter((i) => i.sk === 'ORDER' && anna.orders.some((a: { id: string }) => a.id === i.id))) {
+      expect(o).toMatchObject({ customer_id: null, items: [], tracking_url: null, erased: true });
+    }
   });
 });

@@ -269,8 +269,8 @@ const count = z.number().int().nonnegative();
 export const ErasureStatus = z.object({
   customer_id: z.string().meta({ description: 'The person\'s root customer (every customer merged into it is erased with it)' }),
   state: z.enum(['running', 'erased']),
-  phase: z.enum(['timeline', 'identities', 'finish', 'done']),
+  phase: z.enum(['timeline', 'identities', 'orders', 'finish', 'done']),
   requested_at: isoTime, requested_by: z.string(), erased_at: isoTime, finished_at: nullableIso,
-  counts: z.object({ customers: count, tickets: count, messages: count, notes: count, surveys: count, identities: count, attributes: count, suggestions: count }),
+  counts: z.object({ customers: count, tickets: count, messages: count, notes: count, surveys: count, identities: count, attributes: count, suggestions: count, orders: count.optional().meta({ description: 'Orders anonymised (absent on jobs started before orders were erased)' }) }),
   status_url: z.string().meta({ description: 'Where to follow the job' }),
 }).meta({ id: 'ErasureStatus' });

@@ -34,7 +34,8 @@ import { TEST_SECRETS } from '../../../functions/runtime/config.js';
 import { eventSourceMappingsOf, matchesPattern, type FilterPattern } from '../../../local/stream-events.js';
 import { functionOf, referencedLogicalId } from '../../../local/template.js';
 import type { Definition } from '../../../local/workflows.js';
-import { REPO_ROOT, STACK_NAME, type Assembly, type FunctionResource } from '../support/assembly.js';
+import { REPO_ROOT, STACK_NAME, SYNTH_CONTEXT, type Assembly, type FunctionResource } from '../support/assembly.js';
+import { SimulatedShop } from '../../../local/shopify-simulator.js';
 import { LambdaHost } from '../support/lambda-host.js';
 import { prepareLambdaTask, type LambdaTask } from '../support/lambda-task.js';
 import { TestUserPool } from './cognito.js';
@@ -133,7 +134,7 @@ export interface AwsClients {
 }
 
 export class Deployment {
-  readonly platforms = new FakePlatforms();
+  readonly platforms = new FakePlatforms(new SimulatedShop({ shop: SYNTH_CONTEXT.shopifyShop!, token: DEPLOYMENT_SECRETS.CONFLUO_SHOPIFY_ACCESS_TOKEN! }));
   /** One execution environment per function, by logical id (each starts on its first invocation). */
   readonly hosts: ReadonlyMap<string, LambdaHost>;
   /** SQS event source mappings, by the handler file of the function they invoke (`process`, `send`). */

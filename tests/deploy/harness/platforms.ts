@@ -3,10 +3,12 @@
  * host arrives here (support/host/preload.mjs), is recorded — the OUTBOX of the deployment test —
  * and answered the way the platform answers on success (local/platform-simulator.ts), unless a
  * scenario scripted another answer. A host no channel owns gets a refused connection: nothing
- * reaches the internet.
+ * reaches the internet. The orders pull's requests to `<shop>.myshopify.com` are answered by the
+ * simulated Shopify shop the deployment names (local/shopify-simulator.ts).
  */
 import type { PlatformRequest } from '../../../functions/channels/channel.js';
 import { simulateResponse } from '../../../local/platform-simulator.js';
+import type { SimulatedShop } from '../../../local/shopify-simulator.js';
 import type { HostRequest, HostResponse } from '../support/lambda-host.js';
 
 export interface PlatformCall {
@@ -31,12 +33,15 @@ export function channelOfUrl(url: string, body: string | null): string | undefin
     case 'chatapi.viber.com': return 'viber';
     case 'api.twilio.com': return 'twilio';
     case 'graph.facebook.com': return body !== null && body.includes('"messaging_product"') ? 'whatsapp' : 'messenger';
-    default: return undefined;
+    default: return u.hostname.endsWith('.myshopify.com') ? 'shopify' : undefined;
   }
 }
 
 export class FakePlatforms {
   readonly calls: PlatformCall[] = [];
+
+  /** `shopify`: the shop the orders pull reads, answered by the simulated shop. */
+  constructor(readonly shopify?: SimulatedShop) {}
   private readonly scripts: PlatformScript[] = [];
 
   /** Answer matching requests differently (first script that answers wins) until `remove()`. */
@@ -55,7 +60,9 @@ export class FakePlatforms {
     if (!channel) throw new Error(`no network in the deployment test: ${new URL(request.url).host} is no platform API`);
     let response: HostResponse | undefined;
     for (const s of this.scripts) if ((response = s({ fn, channel, request }))) break;
-    response ??= simulateResponse(channel, request as PlatformRequest);
+    response ??= channel === 'shopify' && this.shopify?.serves(request as PlatformRequest)
+      ? this.shopify.answer(request as PlatformRequest)
+      : simulateResponse(channel, request as PlatformRequest);
     this.calls.push({ fn, channel, request, response, at: Date.now() });
     return response;
   };

@@ -32,9 +32,11 @@ export const CONNECT_INSTANCE_ARN = 'arn:aws:connect:eu-west-1:123456789012:inst
  * address, and one who wants SLA escalations mailed names a recipient (README "Deploy to AWS");
  * one with a phone line names their Connect instance. With them the template's send, SLA and
  * survey functions carry EMAIL_FROM / ESCALATION_EMAIL, so the e-mail paths run as deployed, and
- * the phone channel's functions (voice-lookup, voice-events; lib/voice.ts) exist.
+ * the phone channel's functions (voice-lookup, voice-events; lib/voice.ts) exist; one with a Shopify
+ * shop names it, so the orders pull (lib/orders-pull.ts) exists — deployed without a token in SSM
+ * its scheduled runs answer `not_configured` and call nothing.
  */
-export const SYNTH_CONTEXT: Readonly<Record<string, string>> = { emailFrom: 'support@acme.example', escalationEmail: 'lead@acme.example', connectInstanceArn: CONNECT_INSTANCE_ARN };
+export const SYNTH_CONTEXT: Readonly<Record<string, string>> = { emailFrom: 'support@acme.example', escalationEmail: 'lead@acme.example', connectInstanceArn: CONNECT_INSTANCE_ARN, shopifyShop: 'confluo-deploy-test.myshopify.com' };
 
 /** The template's types are the local runtime's (local/template.ts): one reading of a template. */
 export type { Template, TemplateResource };
