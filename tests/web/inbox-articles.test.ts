@@ -7,13 +7,11 @@
  * counts the link and the resolution. Drafts are never offered; a title is shown as text, never
  * as markup; the search works at phone width.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { testRuntime } from '../helpers/runtime.js';
 import { loadSamples } from '../helpers/samples.js';
-import { launchBrowser, screenshotPath } from './browser.js';
-
-type Rt = Awaited<ReturnType<typeof testRuntime>>;
+import { screenshotPath } from './browser.js';
+import { browserSuite, signIn, type Rt } from './suite.js';
 
 const TITLE = 'Returning an order <img src=x onerror=alert(1)>';
 const RETURNS = { title: TITLE, body: 'You can return orders within **30 days**:\n\n- fill in [the form](https://shop.example/returns)\n- send the parcel back', category: 'Returns', tags: ['returns'], language: 'en', status: 'published' };
@@ -25,8 +23,8 @@ describe('inbox: articles in the reply box', () => {
   let page: Page;
   let supervisor: string;
 
-  beforeAll(async () => {
-    [rt, browser] = await Promise.all([testRuntime({ CONFLUO_AUTO_ACK: 'off', CONFLUO_SURVEY: 'off' }, { visibilityTimeoutMs: 5000 }), launchBrowser()]);
+  browserSuite({ CONFLUO_AUTO_ACK: 'off', CONFLUO_SURVEY: 'off' }, { timeoutMs: 240_000, page: { viewport: { width: 1280, height: 800 } }, actionTimeoutMs: 10_000 }, async (parts) => {
+    ({ rt, browser, page } = parts);
     supervisor = await rt.api.token('sue', 'supervisor');
     for (const [id, a] of [['en-returns', RETURNS], ['en-fraud', DRAFT]] as const) {
       const res = await fetch(`${rt.url}/api/v1/kb/articles/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${supervisor}` }, body: JSON.stringify(a) });
@@ -35,21 +33,13 @@ describe('inbox: articles in the reply box', () => {
     const telegram = loadSamples('telegram').find((s) => s.name === '01-text')!;
     expect((await rt.api.webhook('telegram', { headers: telegram.request.headers, body: telegram.request.body })).status).toBe(200);
     await rt.settle();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(10_000);
-  }, 240_000);
-  afterAll(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   it('searches published articles from the reply box, inserts text and a link at the cursor, sends the link; resolving credits the article', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); void d.dismiss(); });
-    await page.goto(rt.url);
-    await page.getByLabel('Agent id').fill('ann');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'ann', { url: rt.url });
     const rows = page.locator('.ticket-row');
     await expect.poll(() => rows.count()).toBe(1);
     await rows.first().click();
