@@ -46,10 +46,13 @@ export function browserSuite(env: Record<string, string>, opts: SuiteOptions, re
   });
 }
 
-/** Signs in through the inbox's development form (no Cognito configured) — at `url`, if given. */
+/**
+ * Signs in through the inbox's development form (no Cognito configured) — at `url`, if given. By
+ * the form's ids, not its words: pages in another language sign in the same way.
+ */
 export async function signIn(page: Page, agent: string, opts: { url?: string; role?: string } = {}): Promise<void> {
   if (opts.url) await page.goto(opts.url);
-  await page.getByLabel('Agent id').fill(agent);
-  if (opts.role) await page.getByLabel('Role').selectOption(opts.role);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.signin #agent').fill(agent);
+  if (opts.role) await page.locator('.signin #role').selectOption(opts.role);
+  await page.locator('.signin button[type=submit]').click();
 }

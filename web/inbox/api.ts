@@ -52,6 +52,8 @@ export interface TimelineEntry {
   id: string; type: 'message' | 'note' | 'event'; at: string;
   channel?: string; direction?: 'in' | 'out'; text?: string; attachments?: Attachment[]; edited?: boolean; delivery?: string;
   author?: string; outbound_kind?: string; event?: string; data?: Record<string, unknown>; interaction?: { payload: string } | null;
+  /** Orders of the ticket's customer that the message mentions. */
+  orders?: OrderMention[];
   /** Inbound: the sender is not verified (an e-mail that failed DMARC) — it may be forged. */
   unauthenticated?: boolean;
   /** Phone calls (channel `voice`): the call's facts, durations in seconds. */
@@ -72,7 +74,15 @@ export interface CustomerCard {
   id: string; display_name: string | null; identities: Identity[];
   suggestions: Array<{ kind: string; value: string; source: string; reason: string; customer_id: string | null }>;
   tickets: Array<{ id: string; number: string; status: string; channel: string; created_at: string }>;
+  /** The shop's ten newest orders of the customer (and of customers merged into them). */
+  orders?: CardOrder[];
 }
+export interface CardOrder {
+  id: string; number: string; status: string; items: Array<{ name: string; quantity: number }>;
+  totals: { currency: string; total: number }; placed_at: string; shipped_at: string | null; tracking_url: string | null;
+}
+/** An order a customer's message mentions ("order 51050"), on the timeline. */
+export interface OrderMention { id: string; number: string; status: string; tracking_url: string | null }
 export interface Template { id: string; name: string; bodies: Record<string, string> }
 export interface WhatsAppTemplate { name: string; language: string; category: string; body: string; parameters: string[] }
 export interface FeedEvent { id: string; type: string; at: string; ticket_id: string | null; customer_id: string | null; data: Record<string, unknown> }

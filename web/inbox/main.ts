@@ -9,6 +9,7 @@ import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
 import { PresenceSelect } from './presence.js';
+import { CardOrders, MentionedOrders } from './orders.js';
 import { ArticlePicker, insertAt, type Insertion } from './articles.js';
 import { articleUrl } from '../../functions/domain/kb/agent-use.js';
 import { Api, errorText as apiErrorText, isApiError, type Attachment, type AttachmentLink, type CustomerCard, type FeedEvent, type Identity, type Template, type Ticket, type TimelineEntry, type WhatsAppTemplate } from './api.js';
@@ -557,6 +558,7 @@ function Entry({ e, api, ticketId, card, onChanged }: { e: TimelineEntry; api: A
       ${e.text && html`<p class="text">${e.text}</p>`}
       ${e.call && html`<${CallFacts} call=${e.call} />`}
       ${e.interaction && html`<p class="muted">${t('entry.pressed', { payload: e.interaction.payload })}</p>`}
+      ${!out && html`<${MentionedOrders} orders=${e.orders} t=${t} />`}
       ${(e.attachments ?? []).length > 0 && html`<ul class="attachments" aria-label=${t('entry.attachments')}>${(e.attachments ?? []).map((a, n) => html`<${AttachmentItem} a=${a} n=${n} api=${api} ticketId=${ticketId} messageId=${e.id} />`)}</ul>`}
       <span class="meta"><time>${when(e.at)}</time>${e.edited ? html` · <em class="edited">${t('entry.edited')}</em>` : ''}
         ${out && html` <span class=${`ticks d-${e.delivery}`} data-delivery=${e.delivery} role="img" aria-label=${t('entry.delivery', { state: known(`delivery.${e.delivery}`, e.delivery ?? '') })} title=${known(`delivery.${e.delivery}`, e.delivery ?? '')}>${TICKS[e.delivery ?? 'queued'] ?? e.delivery}</span>`}</span>
@@ -792,6 +794,7 @@ function CustomerPanel({ api, card, current, onSelect, onChanged }: { api: Api; 
       ${s.customer_id && s.customer_id !== card.id && html`<button type="button" onClick=${() => merge(s.customer_id!)}>${t('customer.merge')}</button>`}
     </li>`)}</ul>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
+    <${CardOrders} orders=${card.orders} t=${t} locale=${locale} />
     <h3>${t('customer.tickets')}</h3>
     <ul class="past">${card.tickets.map((tk) => html`<li>
       ${tk.id === current ? html`<strong>${tk.number}</strong>` : html`<button type="button" class="link" onClick=${() => onSelect(tk.id)}>${tk.number}</button>`}
