@@ -288,7 +288,7 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   if (ticket) {
     const commented = typeof (ticket.survey as { comment?: unknown } | null)?.comment === 'string';
     if (commented) surveys = 1;
-    const inbound = Object.keys(ticket).filter((k) => k.startsWith('inbound_'));
+    const inbound = Object.keys(ticket).filter(keys.isInboundAttribute);
     const names: Record<string, string> = { ...(commented ? { '#comment': 'comment' } : {}), ...Object.fromEntries(inbound.map((k, i) => [`#in${i}`, k])) };
     items.push({ Update: {
       TableName: db.tableName, Key: keys.ticket(ticketId), ConditionExpression: 'attribute_exists(pk)',

@@ -205,16 +205,16 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
   // ticket — with the list row's last-message preview and the identity's last inbound message
   // (the window anchor), in this same write (no extra round trip)
   const last = lastMessageOf(entry);
-  const inbound: LastInbound = { at: nowMs, sent_at: plan.sentAt, id: entry.id };
+  const inbound: LastInbound = [nowMs, plan.sentAt];
   const inboundName = keys.inboundAttribute(msg.channel, plan.identity.external_id);
   const touch = {
     ':now': nowMs, ':ch': msg.channel, ':conv': msg.conversation_id, ':c': plan.customer.id, ':one': 1,
     ':g1': indexKeys.inbox(nowMs, ticketId).gsi1sk, ':lmp': last.last_message_preview, ':lmd': last.last_message_direction,
-    ':in': inbound, ':insent': inbound.sent_at,
+    ':in': inbound, ':insent': plan.sentAt,
   };
   const touchSet = 'updated_at = :now, last_inbound_at = :now, channel = :ch, conversation_id = :conv, gsi1sk = :g1, gsi2sk = :g1, message_count = message_count + :one, '
     + 'last_message_preview = :lmp, last_message_channel = :ch, last_message_direction = :lmd, #in = :in';
-  const anchorKept = '(attribute_not_exists(#in) OR #in.sent_at <= :insent)';
+  const anchorKept = '(attribute_not_exists(#in) OR #in[1] <= :insent)';
   if (plan.thread.action === 'open') {
     items.push({ Put: { TableName: T, Item: { ...ticketItem(plan.thread.ticket), ...last, [inboundName]: inbound }, ConditionExpression: 'attribute_not_exists(pk)' } });
     items.push({ Put: { TableName: T, Item: { ...keys.ticketNumber(plan.thread.ticket.number), ticket_id: ticketId }, ConditionExpression: 'attribute_not_exists(pk)' } });

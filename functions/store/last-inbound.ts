@@ -7,28 +7,29 @@
  * (functions/domain/reply-window.ts `windowAnchor`), the card and the voice lookup read them as
  * before. Identities written before this layout still carry those fields: the latest wins.
  */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.js';
-import { batchGet } from './identity.js';
 import type { IdentityRecord, TicketRecord } from './records.js';
-import { keys } from './table.js';
+import { keys, sortableMs } from './table.js';
 
-/** What a ticket keeps per identity (`keys.inboundAttribute`). */
-export interface LastInbound {
-  /** When Confluo processed the message (epoch ms). */
-  readonly at: number;
-  /** When the customer sent it, by the platform's clock, never later than `at`, never earlier than an earlier message's (the window anchor). */
-  readonly sent_at: number;
-  /** The timeline entry id of the message (on this ticket). */
-  readonly id: string;
-}
+/**
+ * What a ticket keeps per identity (`keys.inboundAttribute`): `[at, sent_at]` — when Confluo
+ * processed the latest message (epoch ms; its timeline entry's time) and when the customer sent
+ * it by the platform's clock, never later than `at` nor earlier than an earlier message's (the
+ * window anchor). Two numbers: the ticket is written on every message, in the table and 3 GSIs.
+ */
+export type LastInbound = readonly [at: number, sentAt: number];
 
 /** The entry one identity has on one ticket, if any. */
-export function lastInboundOn(ticket: Readonly<Record<string, unknown>> | undefined, channel: string, externalId: string): LastInbound | undefined {
-  const v = ticket?.[keys.inboundAttribute(channel, externalId)] as Partial<LastInbound> | undefined;
-  return v && typeof v.at === 'number' && typeof v.sent_at === 'number' && typeof v.id === 'string' ? { at: v.at, sent_at: v.sent_at, id: v.id } : undefined;
+export function lastInboundOn(ticket: Readonly<Record<string, unknown>> | undefined, channel: string, externalId: string): { at: number; sent_at: number } | undefined {
+  const v = ticket?.[keys.inboundAttribute(channel, externalId)];
+  return Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'number' ? { at: v[0], sent_at: v[1] } : undefined;
 }
 
-/** The identities with what the tickets know of their last inbound message (latest wins). `last_message.text` is the identity's own, else empty: see {@link withLastMessageTexts}. */
+/**
+ * The identities with what the tickets know of their last inbound message (latest wins). A
+ * `last_message` found on a ticket has no id and text yet (`id: ''`): see {@link withLastMessageTexts}.
+ */
 export function withLastInbound(identities: readonly IdentityRecord[], tickets: readonly TicketRecord[]): IdentityRecord[] {
   return identities.map((i) => {
     let inboundAt = i.last_inbound_at;
@@ -39,7 +40,7 @@ export function withLastInbound(identities: readonly IdentityRecord[], tickets: 
       if (!e) continue;
       inboundAt = Math.max(inboundAt ?? 0, e.at);
       sentAt = Math.max(sentAt ?? 0, e.sent_at);
-      if (!last || last.at < e.at) last = { id: e.id, ticket_id: t.id, at: e.at, text: '' };
+      if (!last || last.at < e.at) last = { id: '', ticket_id: t.id, at: e.at, text: '' };
     }
     return {
       ...i,
@@ -54,18 +55,22 @@ export function withLastInbound(identities: readonly IdentityRecord[], tickets: 
 export const LAST_MESSAGE_PREVIEW = 280;
 
 /**
- * `last_message.text` of identities whose last message came from a ticket: read from the timeline
- * (one batch read, only for the card; an erased message reads as empty).
+ * Id and text of `last_message` where a ticket gave only its time: the inbound message of this
+ * identity's channel at that millisecond of the ticket's timeline (one query per identity, in
+ * parallel; only the customer card reads it). An erased message reads as empty.
  */
 export async function withLastMessageTexts(db: Db, identities: readonly IdentityRecord[]): Promise<IdentityRecord[]> {
-  const want = identities.filter((i) => i.last_message && i.last_message.text === '');
-  if (want.length === 0) return [...identities];
-  const keyOf = (m: NonNullable<IdentityRecord['last_message']>) => keys.timelineEntry(m.ticket_id, m.at, m.id);
-  const items = await batchGet(db, want.map((i) => keyOf(i.last_message!)));
-  return identities.map((i) => {
-    if (!i.last_message || i.last_message.text !== '') return i;
-    const k = keyOf(i.last_message);
-    const text = items.get(`${k.pk}|${k.sk}`)?.text;
-    return { ...i, last_message: { ...i.last_message, text: typeof text === 'string' ? text.slice(0, LAST_MESSAGE_PREVIEW) : '' } };
-  });
+  return Promise.all(identities.map(async (i) => {
+    const m = i.last_message;
+    if (!m || m.id !== '') return i;
+    const res = await db.doc.send(new QueryCommand({
+      TableName: db.tableName, ConsistentRead: true,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+      ExpressionAttributeValues: { ':p': keys.ticket(m.ticket_id).pk, ':s': `TL#${sortableMs(m.at)}#` },
+    }));
+    const entry = (res.Items ?? []).find((e) => e.type === 'message' && e.direction === 'in' && e.channel === i.channel);
+    return entry
+      ? { ...i, last_message: { ...m, id: String(entry.id), text: typeof entry.text === 'string' ? entry.text.slice(0, LAST_MESSAGE_PREVIEW) : '' } }
+      : i;
+  }));
 }

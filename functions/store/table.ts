@@ -60,7 +60,7 @@
  *   is the widget's choice, so the key is per session), SNS confirmations, Connect contacts.
  *   References written before this layout (no `once`) still answer lookups; their markers expire.
  * - Last inbound per identity on the ticket (`inboundAttribute`): the message's ticket update
- *   sets `{at, sent_at, id}` of the identity that wrote it — the messaging-window anchor
+ *   sets `[at, sent_at]` of the identity that wrote it — the messaging-window anchor
  *   (functions/domain/reply-window.ts), the card's last message per channel, the voice lookup's
  *   latest channel. Readers load the customer's tickets with its identities anyway (gsi3) and take
  *   the latest over every ticket and the identity's own fields (written before this layout:
@@ -158,10 +158,14 @@ export const keys = {
   /** What the phone lookup learnt about an Amazon Connect contact (functions/store/voice.ts). */
   callContext: (contactId: string) => ({ pk: `CALL#${contactId}`, sk: 'CALL' }),
   /**
-   * The ticket attribute holding the last inbound message of one identity (see the header): a
-   * hash, so the ticket item names no phone number or address (its value is times and an id).
+   * The ticket attribute holding the last inbound message of one identity (see the header):
+   * `in_<hash>` = `[at, sent_at]`. A hash, so the ticket item names no phone number or address;
+   * short, because every ticket write pays for the item's size in the table and each GSI (a ticket
+   * past 1 KB costs twice).
    */
-  inboundAttribute: (channel: Channel | string, externalId: string) => `inbound_${channel}_${createHash('sha1').update(externalId).digest('hex').slice(0, 12)}`,
+  inboundAttribute: (channel: Channel | string, externalId: string) => `in_${createHash('sha1').update(`${channel}:${externalId}`).digest('hex').slice(0, 10)}`,
+  /** Whether a ticket attribute is an `inboundAttribute` (erasure removes them). */
+  isInboundAttribute: (name: string) => /^in_[0-9a-f]{10}$/.test(name),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;

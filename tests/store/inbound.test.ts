@@ -15,6 +15,7 @@ import { makeProcess } from '../../functions/handlers/process.js';
 import { fixedClock } from '../../functions/domain/clock.js';
 import { replyPermission, windowAnchor } from '../../functions/domain/reply-window.js';
 import { loadFamily } from '../../functions/store/customers.js';
+import { customerCardOf } from '../../functions/handlers/agent-api/customer-routes.js';
 import { runErasure } from '../../functions/store/erasure.js';
 import { lastInboundOn } from '../../functions/store/last-inbound.js';
 import { getIdentity, getMessageRef, getTicket, listTimeline } from '../../functions/store/reads.js';
@@ -75,6 +76,11 @@ describe('inbound commit: items written, exactly once, the window anchor', () =>
     expect(lastInboundOn(ticket as unknown as Record<string, unknown>, 'telegram', '61000001')).toMatchObject({ at: clock.now(), sent_at: 1790000000 * 1000 });
     const fam = (await loadFamily(db, before!.customer_id))!;
     expect(fam.identities[0]).toMatchObject({ last_inbound_at: clock.now(), last_message: { ticket_id: ticket!.id } });
+    // The card's cross-channel history still shows the message, read from the timeline.
+    const message = (await listTimeline(db, ticket!.id)).filter((e) => e.type === 'message').at(-1)!;
+    expect((await customerCardOf(db, before!.customer_id))!.history).toEqual([
+      { channel: 'telegram', external_id: '61000001', at: new Date(clock.now()).toISOString(), ticket_id: ticket!.id, message_id: message.id, text: 'Hello again' },
+    ]);
   });
 
   it('applies a redelivered Telegram update once: its message reference is the marker, no dedupe marker is written', async () => {
@@ -173,7 +179,7 @@ describe('inbound commit: items written, exactly once, the window anchor', () =>
     expect(ref.ttl).toBe(Math.floor(clock.now() / 1000) + 8 * 86_400);
     expect(await getMessageRef(db, 'telegram', `${fromId}:51`)).toBeUndefined();
     const ticket = (await rawItem(keys.ticket(identity.ticket_hint!)))!;
-    expect(Object.keys(ticket).filter((k) => k.startsWith('inbound_'))).toEqual([]);
+    expect(Object.keys(ticket).filter(keys.isInboundAttribute)).toEqual([]);
     // A platform retry of the erased message is still a duplicate.
     expect(await proc.recordHandler(await telegramRecord({ updateId: 5_000_401, fromId, messageId: 51, text: 'Please forget me' }))).toEqual(['duplicate']);
   });
