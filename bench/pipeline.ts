@@ -54,6 +54,19 @@ export async function pipelineBench(): Promise<PipelineResult> {
   return { ...counts, ...latency };
 }
 
+/**
+ * The steady figures and items per message alone, on a DynamoDB Local of their own (`npm run bench
+ * -- items`, with the partition ceiling): no latency run.
+ */
+export async function itemsBench() {
+  const ddb = await startDynamoDbLocal({ inMemory: true });
+  try {
+    return await steady(ddb.endpoint);
+  } finally {
+    await ddb.stop();
+  }
+}
+
 async function steady(endpoint: string) {
   const K = Number(process.env.BENCH_STEADY_MESSAGES ?? 300);
   const concurrency = 4;
@@ -65,12 +78,12 @@ async function steady(endpoint: string) {
 
   // Per-message counts, one message at a time.
   const measure = async (body: string) => {
-    const [items, checks, trips] = [meter.items, meter.checks, db.roundTrips()];
+    const [items, checks, trips, wcu] = [meter.items, meter.checks, db.roundTrips(), meter.capacity.write];
     meter.calls = [];
     await p.one(body);
     const calls = meter.calls;
     meter.calls = null;
-    return { items: meter.items - items, checks: meter.checks - checks, trips: db.roundTrips() - trips, calls };
+    return { items: meter.items - items, checks: meter.checks - checks, trips: db.roundTrips() - trips, wcu: meter.capacity.write - wcu, calls };
   };
   const newCustomer = await measure(telegramUpdate(update++, 31_000_001, 'hello'));
   const knownCustomer = await measure(telegramUpdate(update++, 31_000_001, 'hello again'));
@@ -119,9 +132,10 @@ async function steady(endpoint: string) {
   row('same-shape request of a known customer\'s message', shape.map((c) => `${c.op}${c.n > 1 ? `×${c.n}` : ''}`).join(' + '));
   rounds.forEach((x, i) => row(`round ${i + 1}: pipeline / same-shape raw`, `${x.pipe.toFixed(0)} / ${x.raw.toFixed(0)} msgs/s = ${(x.pipe / x.raw).toFixed(2)}`));
   row('pipeline ÷ same-shape limit, median of 3 (spread)', `${ratio.toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
-  row('items written per message: known customer, open ticket', `${knownCustomer.items} (+ ${knownCustomer.checks} condition check), ${knownCustomer.trips} round trips`);
-  row('items written per message: new customer', `${newCustomer.items} (+ ${newCustomer.checks} condition check), ${newCustomer.trips} round trips`);
-  row('items written per message: merge of two customers', `${merge.items} (+ ${merge.checks} condition checks), ${merge.trips} round trips`);
+  // Write units as DynamoDB reports them: 2 per transactional item of ≤ 1 KB (a condition check too), 1 per GSI entry written.
+  row('items written per message: known customer, open ticket', `${knownCustomer.items} (+ ${knownCustomer.checks} condition check), ${knownCustomer.trips} round trips, ${knownCustomer.wcu} WCU`);
+  row('items written per message: new customer', `${newCustomer.items} (+ ${newCustomer.checks} condition check), ${newCustomer.trips} round trips, ${newCustomer.wcu} WCU`);
+  row('items written per message: merge of two customers', `${merge.items} (+ ${merge.checks} condition checks), ${merge.trips} round trips, ${merge.wcu} WCU`);
   console.log('');
   db.doc.destroy();
   return { ratio, itemsKnown: knownCustomer.items, itemsNew: newCustomer.items };

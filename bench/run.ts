@@ -14,6 +14,8 @@
  * `npm run bench -- bundles` runs only the last part (as does `tsx bench/bundles.ts`);
  * `npm run bench -- latency` only the latency per message (bench/pipeline.ts `latencyUnderLoad`).
  * `npm run bench -- kb` only the knowledge base's search (bench/kb.ts).
+ * `npm run bench -- items` only the partition ceiling with the write units per message
+ * (bench/partitions.ts) and the steady figures with the items written per message (bench/pipeline.ts).
  *
  * Knobs: BENCH_SCALE_MESSAGES / BENCH_SCALE_CUSTOMERS (10,000 / 5,000), BENCH_STEADY_MESSAGES
  * (300), BENCH_LATENCY_MESSAGES / BENCH_LATENCY_RATE (300 / half the measured ceiling), BENCH_INGEST_ROUNDS,
@@ -172,7 +174,15 @@ async function exportBench() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && only !== 'bundles' && only !== 'latency' && only !== 'kb') throw new Error(`bench: unknown part '${only}' (known: bundles, latency, kb)`);
+if (only !== undefined && only !== 'bundles' && only !== 'latency' && only !== 'kb' && only !== 'items') throw new Error(`bench: unknown part '${only}' (known: bundles, latency, kb, items)`);
+// Items and write units per message (bench/partitions.ts, bench/pipeline.ts): `npm run bench -- items`.
+if (only === 'items') {
+  const { partitionBench } = await import('./partitions.js');
+  await partitionBench();
+  const { itemsBench } = await import('./pipeline.js');
+  await itemsBench();
+  process.exit(0);
+}
 if (only === 'latency') {
   const { latencyUnderLoad } = await import('./pipeline.js');
   await latencyUnderLoad();

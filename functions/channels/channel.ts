@@ -205,6 +205,13 @@ export interface ChannelCapabilities extends IngressCapabilities {
    */
   readonly idempotentSend?: boolean;
   /**
+   * A new (not edited) message's `external_message_id` names exactly one inbound event although
+   * the dedupe key is another id (Telegram's update id, VK's event id): a redelivery repeats the
+   * message id. Its message reference is then the exactly-once marker (functions/store/table.ts).
+   * Channels whose dedupe key is the message id need not say so.
+   */
+  readonly messageIdOnce?: boolean;
+  /**
    * The files a reply may carry and how each reaches the platform (functions/channels/media.ts);
    * absent = none. A channel whose limits depend on the conversation gives `mediaFor` instead.
    */

@@ -35,6 +35,7 @@ import { deliveryFailureReason } from '../domain/delivery.js';
 import { getCustomer, getIdentity, getMessageRef, getTicket, getTimelineEntry, listTimeline } from '../store/reads.js';
 import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from '../store/records.js';
 import { keys } from '../store/table.js';
+import { lastInboundOn } from '../store/last-inbound.js';
 import { mediaKeys } from '../domain/media.js';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -101,9 +102,6 @@ const DAY_MS = 86_400_000;
 
 export type Outcome = 'committed' | 'duplicate' | 'ignored' | 'status' | 'verified';
 
-/** Characters of the last message kept on its identity (the customer card's cross-channel history). */
-const LAST_MESSAGE_PREVIEW = 280;
-
 /** The counter value of a number formatted by `formatTicketNumber` (`<prefix>-<digits>`). */
 const ticketNumberOf = (formatted: string) => Number(formatted.slice(formatted.lastIndexOf('-') + 1));
 
@@ -164,6 +162,8 @@ export function makeProcess(deps: ProcessDeps) {
     // E-mail threading (channels.md §8 "Ticket resolution"): the ticket of the mail answered, or
     // named in the subject — only one of this sender's customer's own tickets.
     const threaded = identity && !customerIsNew ? await threadedTicket(msg, customerId) : undefined;
+    // The ticket the message joins, where the slow path loaded it: its window anchor for this identity is the floor.
+    let loaded: TicketRecord | undefined;
 
     if (identity && identity.ticket_hint && who.fast && (!threaded || threaded.id === identity.ticket_hint)) {
       // Fast path (2 round trips): the hinted ticket is still the customer's active ticket.
@@ -174,6 +174,7 @@ export function makeProcess(deps: ProcessDeps) {
       const customer = who.customer ?? await getCustomer(db, customerId);
       if (!customer) throw new ProcessError('identity points to a missing customer', { cause: { customer_id: customerId, stage: 'load' } });
       const current = customer.current_ticket_id ? await getTicket(db, customer.current_ticket_id) : undefined;
+      loaded = current;
       const reopenThreaded = threaded && authenticated ? threadedReopen(threaded, current, now) : undefined;
       // A reply to the survey of the current (resolved) ticket: an answer, its comment — not a new ticket, not a reopen.
       const reply = current && !reopenThreaded && (!threaded || threaded.id === current.id)
@@ -200,6 +201,8 @@ export function makeProcess(deps: ProcessDeps) {
     }
 
     const ticketId = thread.action === 'open' ? thread.ticket.id : thread.ticketId;
+    if (threaded?.id === ticketId) loaded = threaded;
+    if (loaded?.id !== ticketId) loaded = undefined;
     if (thread.action === 'open') {
       events.push({ id: ulid(now), type: 'ticket.opened', at: now, ticket_id: ticketId, customer_id: customerId, data: { number: thread.ticket.number, channel: msg.channel, previous_ticket_id: thread.ticket.previous_ticket_id } });
       timelineEvents.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'ticket.opened', data: { channel: msg.channel, ...(thread.ticket.previous_ticket_id ? { previous_ticket_id: thread.ticket.previous_ticket_id } : {}) } });
@@ -231,9 +234,19 @@ export function makeProcess(deps: ProcessDeps) {
     }
 
     const upserted = who.identity;
+    // The reply window runs from when the customer sent their latest message, by the platform's
+    // clock — not from when we processed it: platforms retry a webhook for days, and a late
+    // delivery must not reopen a window the platform has already closed. Never later than now (a
+    // sender's clock may run ahead), never earlier than a message already seen: the identity's own
+    // anchor (kept there before functions/store/last-inbound.ts) or the ticket's, when loaded —
+    // on the fast path the commit's condition refuses moving it back, and the retry loads it.
+    const floor = Math.max(identity?.last_sent_at ?? 0, loaded ? lastInboundOn(loaded as unknown as Record<string, unknown>, msg.channel, upserted.external_id)?.sent_at ?? 0 : 0);
     const result = await commitInbound(db, {
       msg, nowMs: now, dedupTtlSeconds, entry,
       identity: stripIdentity(upserted),
+      ...(identity ? { storedIdentity: identity } : {}),
+      onceByMessageId: oncePerMessageId(msg),
+      sentAt: Math.max(floor, Math.min(now, msg.sent_at_ms ?? msg.sent_at * 1000)),
       identityIsNew: who.identityIsNew,
       customer: { id: customerId, isNew: customerIsNew, ...(displayNameOf(upserted) ? { displayName: displayNameOf(upserted)! } : {}) },
       ...(replyContextOf(msg) ? { replyContext: replyContextOf(msg)! } : {}),
@@ -242,15 +255,11 @@ export function makeProcess(deps: ProcessDeps) {
       ...(who.identityFromCustomer ? { identityFromCustomer: who.identityFromCustomer } : {}),
       ...(who.identityReplacesCustomer ? { identityReplacesCustomer: who.identityReplacesCustomer } : {}),
       identityExtras: {
-        ...who.identityExtras, last_message: { id: entryId, ticket_id: ticketId, at: now, text: msg.text.slice(0, LAST_MESSAGE_PREVIEW) },
-        // The reply window runs from when the customer sent their latest message, by the
-        // platform's clock — not from when we processed it: platforms retry a webhook for days, and
-        // a late delivery must not reopen a window the platform has already closed. Never later
-        // than now (a sender's clock may run ahead), never earlier than a message already seen.
-        last_sent_at: Math.max(identity?.last_sent_at ?? 0, Math.min(now, msg.sent_at_ms ?? msg.sent_at * 1000)),
+        ...who.identityExtras,
         // A customer who writes can be written to again (an unblocked bot, a new WhatsApp app) —
-        // except on SMS, where a STOP holds until an explicit START (Twilio 21610).
-        ...(msg.channel !== 'twilio' && !who.identityIsNew ? { reachability: 'reachable' } : {}),
+        // except on SMS, where a STOP holds until an explicit START (Twilio 21610). Only a marked
+        // identity changes (no mark is reachable), so a message rewrites no identity for it.
+        ...(msg.channel !== 'twilio' && !who.identityIsNew && identity?.reachability !== undefined ? { reachability: 'reachable' } : {}),
       },
     });
     // A ticket number drawn for a commit that did not happen goes back (no gap from a lost race).
@@ -347,6 +356,15 @@ export function makeProcess(deps: ProcessDeps) {
       resolved_at: null, closed_at: null, message_count: 1,
       ...(typeof msg.subject === 'string' ? { subject: msg.subject } : {}),
     };
+  }
+
+  /**
+   * Whether the message reference is this message's exactly-once marker (functions/store/table.ts
+   * "Exactly once"): a new message whose platform id names one event — the dedupe key is that id,
+   * or the channel says so (`capabilities.messageIdOnce`).
+   */
+  function oncePerMessageId(msg: InboundMessage): boolean {
+    return !msg.edit && (msg.dedup_key === msg.external_message_id || lookup(msg.channel)?.capabilities.messageIdOnce === true);
   }
 
   async function applyEdit(msg: InboundMessage, ref: { ticket_id: string; entry_sk: string }): Promise<Outcome> {

@@ -19,6 +19,7 @@ import { StoreError, type Db } from './db.js';
 import { feedItem } from './inbound.js';
 import { batchGet, customerLogItem, loadCustomers, loadTickets, stripKeys, type CustomerGraph } from './identity.js';
 import { indexKeys, keys } from './table.js';
+import { withLastInbound } from './last-inbound.js';
 import { ticketMergeItems, ticketUnmergeItems, transact, updateIfStill, type TxItem } from './tickets.js';
 import type {
   CustomerLogEntry, CustomerMergeRecord, CustomerRecord, IdentityRecord, SuggestionRecord, TicketRecord, VerifiedIndexRecord,
@@ -134,7 +135,8 @@ export async function loadFamily(db: Db, id: string): Promise<CustomerFamily | u
     suggestions: all.flatMap((p) => p.suggestions),
     // A member's own "merged into" entries repeat the root's "merged" entries.
     log: all.flatMap((p, i) => (i === 0 ? p.log : p.log.filter((e) => e.event !== 'merged_into'))).sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1)),
-    identities,
+    // With their last inbound message as the tickets keep it (functions/store/last-inbound.ts).
+    identities: withLastInbound(identities, items.flatMap((i) => i.tickets)),
     tickets: items.flatMap((i) => i.tickets).sort((a, b) => b.created_at - a.created_at),
     attributes: items.flatMap((i) => i.attributes),
   };

@@ -24,11 +24,14 @@
  *    (their bytes in the media bucket are deleted before the chunk commits, issue 14),
  *    edit history, channel extras, conversation and platform ids; their message references are
  *    deleted and dedupe markers stripped to key and TTL (the key stays so a platform retry of an
- *    erased message is still recognised as a duplicate); notes keep the agents' words but lose
+ *    erased message is still recognised as a duplicate) — a reference that is its message's
+ *    exactly-once marker (`once`, functions/store/table.ts) is stripped the same way, with the TTL
+ *    a marker would have had, or deleted once that has passed; notes keep the agents' words but lose
  *    the customer's identifiers (names, username, e-mail, phone, platform ids, and any e-mail or
  *    phone number pattern): agents' notes are the company's record of its work, while the person
  *    they quote must go; after a ticket's last entry its subject, conversation id, survey
- *    comment and last-message preview (the inbox list row) are removed;
+ *    comment, last-message preview (the inbox list row) and its identities' last inbound
+ *    messages (functions/store/last-inbound.ts) are removed;
  * 3. identities, verified-attribute index items and suggestions (conditional deletes: an identity
  *    a fresh customer has taken over since is left alone);
  * 4. the shop's orders linked to any of them (README "Orders"), chunk by chunk through each
@@ -99,6 +102,11 @@ export type ErasureRequest =
   | { readonly status: 'started' | 'running' | 'erased'; readonly job: ErasureJob }
   | { readonly status: 'refused'; readonly code: 404; readonly reason: string };
 
+/**
+ * How long a stripped exactly-once reference keeps its key after its message: the shortest dedupe
+ * marker life (`CONFLUO_DEDUP_TTL_DAYS` ≥ 8; platforms retry for up to 7 days).
+ */
+const ONCE_MARKER_DAYS = 8;
 /** Entries read per timeline chunk: each may take 3 transaction items (message, its ref, its marker). */
 export const TIMELINE_CHUNK_ENTRIES = 30;
 /** Identities, attributes and suggestions deleted per chunk (one conditional delete each). */
@@ -233,11 +241,13 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   const entries = (res.Items ?? []).map((i) => ({ ...stripKeys<TimelineEntry>(i), sk: String(i.sk) }));
   // Dedupe markers live 8 days (CONFLUO_DEDUP_TTL_DAYS): most are gone by the time a customer is
   // erased. One batch read finds those still there, so the chunk updates only what exists.
+  // The same read finds which references are their message's exactly-once marker (`once`).
   const markerKeys = entries.flatMap((e) => {
-    const m = e as typeof e & { anonymised?: boolean; dedup_key?: string; channel?: string };
-    return e.type === 'message' && !m.anonymised && m.dedup_key ? [keys.dedupe(m.channel!, m.dedup_key)] : [];
+    const m = e as typeof e & { anonymised?: boolean; dedup_key?: string; channel?: string; external_message_id?: string | null; direction?: string };
+    if (e.type !== 'message' || m.anonymised) return [];
+    return [...(m.dedup_key ? [keys.dedupe(m.channel!, m.dedup_key)] : []), ...(m.direction === 'in' && m.external_message_id ? [keys.messageRef(m.channel!, m.external_message_id)] : [])];
   });
-  const markers = markerKeys.length ? await batchGet(db, markerKeys) : new Map<string, unknown>();
+  const markers = markerKeys.length ? await batchGet(db, markerKeys) : new Map<string, Record<string, unknown>>();
   const items: TxItem[] = [];
   const objects: string[] = [];
   let messages = 0;
@@ -261,7 +271,7 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
         ExpressionAttributeNames: { '#text': 'text' },
         ExpressionAttributeValues: { ':empty': '', ':none': [], ':true': true, ':erased': ERASED, ':null': null },
       } });
-      if (m.external_message_id) items.push({ Delete: { TableName: db.tableName, Key: keys.messageRef(m.channel, m.external_message_id) } });
+      if (m.external_message_id) items.push(referenceErasure(db, keys.messageRef(m.channel, m.external_message_id), markers, m.at, job.erased_at));
       const marker = m.dedup_key ? keys.dedupe(m.channel, m.dedup_key) : undefined;
       if (marker && markers.has(`${marker.pk}|${marker.sk}`)) {
         items.push({ Update: {
@@ -292,11 +302,13 @@ async function timelineChunk(db: Db, job: ErasureJob): Promise<Plan> {
   if (ticket) {
     const commented = typeof (ticket.survey as { comment?: unknown } | null)?.comment === 'string';
     if (commented) surveys = 1;
+    const inbound = Object.keys(ticket).filter(keys.isInboundAttribute);
+    const names: Record<string, string> = { ...(commented ? { '#comment': 'comment' } : {}), ...Object.fromEntries(inbound.map((k, i) => [`#in${i}`, k])) };
     items.push({ Update: {
       TableName: db.tableName, Key: keys.ticket(ticketId), ConditionExpression: 'attribute_exists(pk)',
-      UpdateExpression: `SET conversation_id = :erased${commented ? ', survey.#comment = :null' : ''} REMOVE subject, last_message_preview`,
+      UpdateExpression: `SET conversation_id = :erased${commented ? ', survey.#comment = :null' : ''} REMOVE subject, last_message_preview${inbound.map((_, i) => `, #in${i}`).join('')}`,
       ExpressionAttributeValues: { ':erased': ERASED, ...(commented ? { ':null': null } : {}) },
-      ...(commented ? { ExpressionAttributeNames: { '#comment': 'comment' } } : {}),
+      ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
     } });
   }
   return { items, objects: [...new Set(objects)], job: { ...job, counts: { ...counts, surveys: counts.surveys + surveys }, cursor: { ticket: job.cursor.ticket + 1, after: null } } };
@@ -385,6 +397,20 @@ async function finishChunk(db: Db, job: ErasureJob, a: { now: number; newId: () 
     feedItem(db, { id: a.newId(), type: 'customer.erased', at: a.now, customer_id: job.customer_id, data: { customers: job.counts.customers, identities: job.counts.identities, messages: job.counts.messages, actor: job.requested_by } }),
   ];
   return { items, job: done };
+}
+
+/**
+ * A message reference of an erased message: deleted — or, when it is the message's exactly-once
+ * marker (`once`), stripped to its key with the TTL a dedupe marker would have had, so a platform
+ * retry is still a duplicate until then (deleted when that time has passed already).
+ */
+function referenceErasure(db: Db, key: { pk: string; sk: string }, found: ReadonlyMap<string, Record<string, unknown>>, atMs: number, erasedAtMs: number): TxItem {
+  const ttl = Math.floor(atMs / 1000) + ONCE_MARKER_DAYS * 86_400;
+  if (found.get(`${key.pk}|${key.sk}`)?.once !== true || ttl * 1000 <= erasedAtMs) return { Delete: { TableName: db.tableName, Key: key } };
+  return { Update: {
+    TableName: db.tableName, Key: key, UpdateExpression: 'SET erased = :true, #ttl = :ttl REMOVE ticket_id, entry_sk, direction',
+    ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#ttl': 'ttl' }, ExpressionAttributeValues: { ':true': true, ':ttl': ttl },
+  } };
 }
 
 /** `pk|sk` of the item a transaction item writes. */

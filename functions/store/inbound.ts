@@ -1,17 +1,25 @@
 /**
- * Committing one inbound message: a single TransactWriteItems that holds the dedupe marker, so a
- * redelivered record either finds the marker (duplicate → nothing changes) or commits everything.
- * Conditions guard the invariants (one current ticket per customer, ticket still active, identity
- * still owned by the customer); a failed condition other than the marker means "reload and
- * decide again".
+ * Committing one inbound message: a single TransactWriteItems whose first item is the
+ * exactly-once marker — the message reference itself where the platform's message id names one
+ * event, else a dedupe marker (functions/store/table.ts "Exactly once") — so a redelivered record
+ * either finds it (duplicate → nothing changes) or commits everything. Conditions guard the
+ * invariants (one current ticket per customer, ticket still active, identity still owned by the
+ * customer, the window anchor never moving back); a failed condition other than the first item
+ * means "reload and decide again".
+ *
+ * A known customer's message on its open ticket writes 4 items — the reference, the ticket (with
+ * the identity's last inbound message), the timeline entry, the feed event — and checks the
+ * identity and the customer (README "Scale").
  */
+import { isDeepStrictEqual } from 'node:util';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { InboundMessage, Identity } from '../domain/inbound.js';
 import { cancellationCodes, ttlAfter, type Db } from './db.js';
 import { indexKeys, keys } from './table.js';
 import { messagePreview } from '../domain/message-preview.js';
-import type { EventEntry, FeedEvent, MessageEntry, TicketRecord } from './records.js';
+import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from './records.js';
+import type { LastInbound } from './last-inbound.js';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -52,8 +60,22 @@ export interface InboundPlan {
   readonly identityFromCustomer?: string;
   /** A new identity replacing the item of an erased customer's identity (erase still in progress). */
   readonly identityReplacesCustomer?: string;
-  /** Further identity attributes (origin_customer_id of a new identity, last_message for the card). */
+  /** Further identity attributes (origin_customer_id of a new identity, reachability). */
   readonly identityExtras?: Readonly<Record<string, unknown>>;
+  /** The identity as stored before this message: an identity nothing changes on is only checked, not rewritten. */
+  readonly storedIdentity?: IdentityRecord;
+  /**
+   * The message reference is the exactly-once marker (no dedupe marker): a new message whose
+   * platform id names one event (functions/store/table.ts "Exactly once"; process.ts decides).
+   */
+  readonly onceByMessageId?: boolean;
+  /**
+   * The window anchor this message sets (epoch ms, platform clock, functions/domain/reply-window.ts):
+   * kept on the ticket as the identity's last inbound message; the ticket update is conditional on
+   * not moving an anchor already there back (a late delivery loses the race: reload, and the
+   * caller passes the anchor it found).
+   */
+  readonly sentAt: number;
 }
 
 export type CommitResult = 'committed' | 'duplicate' | 'conflict';
@@ -101,25 +123,49 @@ export function ticketItem(t: TicketRecord): Record<string, unknown> {
   };
 }
 
+/** The message reference of an inbound message; `once`: it is also the exactly-once marker (conditional put, first item). */
+export function inboundRefItem(db: Db, channel: string, externalMessageId: string, ticketId: string, entrySk: string, nowMs: number, once: boolean): TxItem {
+  return { Put: {
+    TableName: db.tableName,
+    Item: { ...keys.messageRef(channel, externalMessageId), ticket_id: ticketId, entry_sk: entrySk, direction: 'in', ...(once ? { once: true, at: nowMs } : {}) },
+    ...(once ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+  } };
+}
+
+/** The identity attributes `next` would set that differ from `stored` (none: the identity is only checked). */
+function identityChanges(stored: IdentityRecord | undefined, next: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (!stored) return { ...next };
+  const was = stored as unknown as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(next).filter(([k, v]) => v !== undefined && !isDeepStrictEqual(was[k], v)));
+}
+
 export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitResult> {
   const { msg, nowMs, entry } = plan;
   const T = db.tableName;
   const ticketId = plan.thread.action === 'open' ? plan.thread.ticket.id : plan.thread.ticketId;
-  const items: TxItem[] = [dedupeItem(db, msg.channel, msg.dedup_key, nowMs, plan.dedupTtlSeconds, { ticket_id: ticketId })];
+  const entrySk = keys.timelineEntry(ticketId, entry.at, entry.id).sk;
+  const once = plan.onceByMessageId === true && !msg.edit && Boolean(entry.external_message_id);
+  const items: TxItem[] = [once
+    ? inboundRefItem(db, msg.channel, entry.external_message_id!, ticketId, entrySk, nowMs, true)
+    : dedupeItem(db, msg.channel, msg.dedup_key, nowMs, plan.dedupTtlSeconds, { ticket_id: ticketId })];
 
-  // identity
-  const identityAttrs = { ...plan.identity, ...(plan.identityExtras ?? {}), channel: msg.channel, customer_id: plan.customer.id, ticket_hint: ticketId, conversation_id: msg.conversation_id, last_inbound_at: nowMs, ...(plan.replyContext ? { reply_context: plan.replyContext } : {}) };
+  // identity: the per-message facts (last inbound, window anchor) go on the ticket, so a known
+  // identity is rewritten only when something of its own changed (functions/store/table.ts).
+  const identityAttrs = { ...plan.identity, ...(plan.identityExtras ?? {}), channel: msg.channel, customer_id: plan.customer.id, ticket_hint: ticketId, conversation_id: msg.conversation_id, ...(plan.replyContext ? { reply_context: plan.replyContext } : {}) };
   if (plan.identityIsNew) {
     const replaces = plan.identityReplacesCustomer;
     items.push({ Put: {
       TableName: T, Item: { ...keys.identity(msg.channel, plan.identity.external_id), ...indexKeys.customerIdentity(plan.customer.id, msg.channel, plan.identity.external_id), ...identityAttrs, created_at: nowMs },
       ConditionExpression: replaces ? 'customer_id = :old' : 'attribute_not_exists(pk)', ...(replaces ? { ExpressionAttributeValues: { ':old': replaces } } : {}),
     } });
+  } else if (plan.identityFromCustomer === undefined && Object.keys(identityChanges(plan.storedIdentity, identityAttrs)).length === 0) {
+    items.push({ ConditionCheck: { TableName: T, Key: keys.identity(msg.channel, plan.identity.external_id), ConditionExpression: 'customer_id = :c', ExpressionAttributeValues: { ':c': plan.customer.id } } });
   } else {
     const from = plan.identityFromCustomer;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':c': from ?? plan.customer.id };
-    const sets = Object.entries(identityAttrs).filter(([k, v]) => v !== undefined && (k !== 'customer_id' || from !== undefined)).map(([k, v], i) => {
+    const changed = from === undefined ? identityChanges(plan.storedIdentity, identityAttrs) : identityAttrs;
+    const sets = Object.entries(changed).filter(([k, v]) => v !== undefined && (k !== 'customer_id' || from !== undefined)).map(([k, v], i) => {
       names[`#a${i}`] = k; values[`:a${i}`] = v; return `#a${i} = :a${i}`;
     });
     if (from !== undefined) {
@@ -156,26 +202,31 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
     items.push({ ConditionCheck: { TableName: T, Key: keys.customer(plan.customer.id), ConditionExpression: 'current_ticket_id = :t AND attribute_not_exists(merged_into) AND attribute_not_exists(erased_at)', ExpressionAttributeValues: { ':t': ticketId } } });
   }
 
-  // ticket — with the list row's last-message preview, in this same write (no extra round trip)
+  // ticket — with the list row's last-message preview and the identity's last inbound message
+  // (the window anchor), in this same write (no extra round trip)
   const last = lastMessageOf(entry);
+  const inbound: LastInbound = [nowMs, plan.sentAt];
+  const inboundName = keys.inboundAttribute(msg.channel, plan.identity.external_id);
   const touch = {
     ':now': nowMs, ':ch': msg.channel, ':conv': msg.conversation_id, ':c': plan.customer.id, ':one': 1,
     ':g1': indexKeys.inbox(nowMs, ticketId).gsi1sk, ':lmp': last.last_message_preview, ':lmd': last.last_message_direction,
+    ':in': inbound, ':insent': plan.sentAt,
   };
   const touchSet = 'updated_at = :now, last_inbound_at = :now, channel = :ch, conversation_id = :conv, gsi1sk = :g1, gsi2sk = :g1, message_count = message_count + :one, '
-    + 'last_message_preview = :lmp, last_message_channel = :ch, last_message_direction = :lmd';
+    + 'last_message_preview = :lmp, last_message_channel = :ch, last_message_direction = :lmd, #in = :in';
+  const anchorKept = '(attribute_not_exists(#in) OR #in[1] <= :insent)';
   if (plan.thread.action === 'open') {
-    items.push({ Put: { TableName: T, Item: { ...ticketItem(plan.thread.ticket), ...last }, ConditionExpression: 'attribute_not_exists(pk)' } });
+    items.push({ Put: { TableName: T, Item: { ...ticketItem(plan.thread.ticket), ...last, [inboundName]: inbound }, ConditionExpression: 'attribute_not_exists(pk)' } });
     items.push({ Put: { TableName: T, Item: { ...keys.ticketNumber(plan.thread.ticket.number), ticket_id: ticketId }, ConditionExpression: 'attribute_not_exists(pk)' } });
   } else if (plan.thread.action === 'append' && plan.thread.fromStatus === 'any-active') {
     items.push({ Update: {
       TableName: T, Key: keys.ticket(ticketId), UpdateExpression: `SET ${touchSet}`,
-      ConditionExpression: 'customer_id = :c AND #s IN (:s0, :s1, :s2)',
-      ExpressionAttributeNames: { '#s': 'status' },
+      ConditionExpression: `customer_id = :c AND #s IN (:s0, :s1, :s2) AND ${anchorKept}`,
+      ExpressionAttributeNames: { '#s': 'status', '#in': inboundName },
       ExpressionAttributeValues: { ...touch, ':s0': ACTIVE_NO_PENDING[0], ':s1': ACTIVE_NO_PENDING[1], ':s2': ACTIVE_NO_PENDING[2] },
     } });
   } else if (plan.thread.action === 'survey') {
-    items.push({ Update: surveyReplyUpdate(T, ticketId, plan.thread, touchSet, touch) });
+    items.push({ Update: surveyReplyUpdate(T, ticketId, plan.thread, touchSet, touch, { names: { '#in': inboundName }, condition: anchorKept }) });
   } else {
     // reopen (resolved → open) or the customer answered (pending_customer → open)
     const from = plan.thread.action === 'reopen' ? 'resolved' : 'pending_customer';
@@ -184,8 +235,8 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
     items.push({ Update: {
       TableName: T, Key: keys.ticket(ticketId),
       UpdateExpression: `SET ${touchSet}, #s = :open, gsi2pk = :g2${cancel !== undefined ? ', #sv.#st = :cancelled, #sv.cancelled_reason = :reopened' : ''}${plan.thread.action === 'reopen' ? ', reopen_count = if_not_exists(reopen_count, :zero) + :one REMOVE resolved_at' : ''}`,
-      ConditionExpression: `customer_id = :c AND #s = :from${cancel !== undefined ? ' AND #sv.#r = :sr' : ''}`,
-      ExpressionAttributeNames: { '#s': 'status', ...(cancel !== undefined ? { '#sv': 'survey', '#st': 'state', '#r': 'round' } : {}) },
+      ConditionExpression: `customer_id = :c AND #s = :from AND ${anchorKept}${cancel !== undefined ? ' AND #sv.#r = :sr' : ''}`,
+      ExpressionAttributeNames: { '#s': 'status', '#in': inboundName, ...(cancel !== undefined ? { '#sv': 'survey', '#st': 'state', '#r': 'round' } : {}) },
       ExpressionAttributeValues: {
         ...touch, ':open': 'open', ':from': from, ':g2': indexKeys.byStatus('open', nowMs, ticketId).gsi2pk, ...(plan.thread.action === 'reopen' ? { ':zero': 0 } : {}),
         ...(cancel !== undefined ? { ':cancelled': 'cancelled', ':reopened': 'reopened', ':sr': cancel } : {}),
@@ -193,11 +244,9 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
     } });
   }
 
-  // message, its reference (edits and receipts find it), timeline events, feed
+  // message, its reference (edits and receipts find it; already the first item when it is the marker), timeline events, feed
   items.push(timelineItem(db, entry as unknown as MessageEntry & Record<string, unknown>));
-  if (entry.external_message_id) {
-    items.push({ Put: { TableName: T, Item: { ...keys.messageRef(msg.channel, entry.external_message_id), ticket_id: ticketId, entry_sk: keys.timelineEntry(ticketId, entry.at, entry.id).sk, direction: 'in' } } });
-  }
+  if (entry.external_message_id && !once) items.push(inboundRefItem(db, msg.channel, entry.external_message_id, ticketId, entrySk, nowMs, false));
   for (const e of plan.timelineEvents) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
   for (const e of plan.events) items.push(feedItem(db, e));
 
@@ -210,8 +259,11 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
  * touch moves only `updated_at` and the inbox order (no message came in). `touch` must hold `:c`
  * (the ticket's customer).
  */
-export function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<ThreadPlan, { action: 'survey' }>, touchSet: string, touch: Record<string, unknown>) {
-  const names: Record<string, string> = { '#s': 'status', '#sv': 'survey', '#r': 'round', '#st': 'state' };
+export function surveyReplyUpdate(
+  T: string, ticketId: string, sv: Extract<ThreadPlan, { action: 'survey' }>, touchSet: string, touch: Record<string, unknown>,
+  extra: { readonly names?: Record<string, string>; readonly condition?: string } = {},
+) {
+  const names: Record<string, string> = { '#s': 'status', '#sv': 'survey', '#r': 'round', '#st': 'state', ...(extra.names ?? {}) };
   const statuses = sv.statuses ?? (sv.reopen ? ['resolved'] : ['resolved', 'closed']);
   const values: Record<string, unknown> = { ...touch, ':round': sv.round, ':expect': sv.expectState };
   statuses.forEach((st, i) => { values[`:st${i}`] = st; });
@@ -221,7 +273,7 @@ export function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<Threa
     values[`:f${i}`] = v;
     sets.push(`#sv.#f${i} = :f${i}`);
   });
-  const conditions = ['customer_id = :c', `#s IN (${statuses.map((_, i) => `:st${i}`).join(', ')})`, '#sv.#r = :round', '#sv.#st = :expect'];
+  const conditions = ['customer_id = :c', `#s IN (${statuses.map((_, i) => `:st${i}`).join(', ')})`, '#sv.#r = :round', '#sv.#st = :expect', ...(extra.condition ? [extra.condition] : [])];
   if (sv.requireNoComment) {
     names['#cm'] = 'comment';
     values[':nt'] = 'NULL';
@@ -240,7 +292,7 @@ export function surveyReplyUpdate(T: string, ticketId: string, sv: Extract<Threa
   };
 }
 
-/** Run a transaction whose first item is a dedupe marker: its failure alone means "duplicate". */
+/** Run a transaction whose first item is the exactly-once marker (dedupe marker or message reference): its failure alone means "duplicate". */
 export async function runTransaction(db: Db, items: TxItem[]): Promise<CommitResult> {
   try {
     await db.doc.send(new TransactWriteCommand({ TransactItems: items }));

@@ -4,6 +4,7 @@ import type { Db } from './db.js';
 import { ChainedMerge } from './sharded-query.js';
 import { indexKeys, keys } from './table.js';
 import type { CustomerRecord, IdentityRecord, TicketRecord, TimelineEntry } from './records.js';
+import { withLastInbound } from './last-inbound.js';
 
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
@@ -22,9 +23,11 @@ export const getIdentity = (db: Db, channel: string, externalId: string) => get<
 export const getCustomer = (db: Db, id: string) => get<CustomerRecord>(db, keys.customer(id));
 /** 1 round trip. */
 export const getTicket = (db: Db, id: string) => get<TicketRecord>(db, keys.ticket(id));
-/** 1 round trip. */
-export const getMessageRef = (db: Db, channel: string, externalMessageId: string) =>
-  get<{ ticket_id: string; entry_sk: string; direction: 'in' | 'out' }>(db, keys.messageRef(channel, externalMessageId));
+/** 1 round trip. A reference erasure stripped to its exactly-once marker (functions/store/table.ts) is no reference. */
+export async function getMessageRef(db: Db, channel: string, externalMessageId: string) {
+  const ref = await get<{ ticket_id?: string; entry_sk?: string; direction?: 'in' | 'out' }>(db, keys.messageRef(channel, externalMessageId));
+  return ref?.ticket_id && ref.entry_sk && ref.direction ? { ticket_id: ref.ticket_id, entry_sk: ref.entry_sk, direction: ref.direction } : undefined;
+}
 /** 1 round trip. */
 export async function getTimelineEntry(db: Db, ticketId: string, sk: string): Promise<TimelineEntry | undefined> {
   return get<TimelineEntry>(db, { pk: keys.ticket(ticketId).pk, sk });
@@ -91,5 +94,7 @@ export async function listCustomerItems(db: Db, customerId: string): Promise<{ i
     ExpressionAttributeValues: { ':p': `CUST#${customerId}`, ':s': prefix }, ScanIndexForward: forward,
   }));
   const [ids, tks] = await Promise.all([q('IDENT#', true), q('TICKET#', false)]);
-  return { identities: (ids.Items ?? []).map((i) => strip<IdentityRecord>(i)!), tickets: (tks.Items ?? []).map((i) => strip<TicketRecord>(i)!) };
+  const tickets = (tks.Items ?? []).map((i) => strip<TicketRecord>(i)!);
+  // Identities with their last inbound message as the tickets keep it (functions/store/last-inbound.ts).
+  return { identities: withLastInbound((ids.Items ?? []).map((i) => strip<IdentityRecord>(i)!), tickets), tickets };
 }

@@ -9,7 +9,7 @@
  * | ticket            | TICKET#<id>                     | TICKET                     | TICKETS#<ss> / <act>#<id>| STATUS#<s>#<ss> / <act>#| CUST#<id> / TICKET#<created>
  * | ticket number     | TNUM#<number>                   | TNUM                       |                          |                         |                           |
  * | timeline entry    | TICKET#<id>                     | TL#<at ms>#<entry id>      |                          |                         |                           |
- * | message reference | MREF#<channel>#<ext msg id>     | MREF                       |                          |                         |                           |
+ * | message reference | MREF#<channel>#<ext msg id>     | MREF   (ttl once erased)   |                          |                         |                           |
  * | dedupe marker     | DEDUP#<channel>#<dedup key>     | DEDUP  (ttl)               |                          |                         |                           |
  * | counter           | COUNTER#<name>                  | COUNTER                    |                          |                         |                           |
  * | change feed event | FEED#<yyyy-mm-dd>#<ss>          | <at ms>#<event id>         |                          |                         |                           |
@@ -43,6 +43,30 @@
  * waiting for a free agent of its team (oldest first); who is draining a team's queue now; which agent a ticket counts against (one
  * item per ticket, so a load is moved exactly once however often a change is redelivered).
  * One query of `CUST#<id>` returns the profile, suggestions, log and merges of a customer.
+ *
+ * Exactly once, and what a message writes (README "Scale" → "Items written per message"):
+ * - Message reference = exactly-once marker (`once: true`). A new (not edited) inbound message
+ *   whose platform id names exactly one event — the channel's dedupe key is that id (WhatsApp
+ *   wamid, Meta mid, Twilio sid, Viber token, e-mail Message-ID) or the adapter says
+ *   `capabilities.messageIdOnce` (Telegram `<chat>:<message_id>` while its dedupe key is the
+ *   update id; VK `<peer>:<conversation_message_id>` while its key is the event id): the
+ *   reference is written with `attribute_not_exists(pk)` as the commit's first item and no dedupe
+ *   marker is written — a redelivered update carries the same message, so it finds the
+ *   reference and commits nothing. The reference lives as long as the message (edits and receipts
+ *   find it by platform message id); erasure strips it to key, `erased` and a TTL (the marker it
+ *   also is: a platform retry of an erased message is still a duplicate, until the TTL).
+ *   Everything else keeps a separate dedupe marker (TTL, `CONFLUO_DEDUP_TTL_DAYS`): edits (their
+ *   key is the update, `mid#editN`; the reference stays the original's), web chat (the message id
+ *   is the widget's choice, so the key is per session), SNS confirmations, Connect contacts.
+ *   References written before this layout (no `once`) still answer lookups; their markers expire.
+ * - Last inbound per identity on the ticket (`inboundAttribute`): the message's ticket update
+ *   sets `[at, sent_at]` of the identity that wrote it — the messaging-window anchor
+ *   (functions/domain/reply-window.ts), the card's last message per channel, the voice lookup's
+ *   latest channel. Readers load the customer's tickets with its identities anyway (gsi3) and take
+ *   the latest over every ticket and the identity's own fields (written before this layout:
+ *   functions/store/last-inbound.ts). So an identity is rewritten only when something of its own
+ *   changed (attributes, conversation, reply context, ticket hint, reachability); otherwise the
+ *   commit only checks it still belongs to the customer.
  *
  * Hot keys are write-sharded (`<ss>`: a two-digit shard, see `shardOf`). A DynamoDB partition
  * sustains about 1,000 write units/s and 3,000 read units/s, and a throttled GSI throttles writes to
@@ -133,6 +157,15 @@ export const keys = {
   teamDrainLease: (team: string) => ({ pk: `DRAIN#${team}`, sk: 'DRAIN' }),
   /** What the phone lookup learnt about an Amazon Connect contact (functions/store/voice.ts). */
   callContext: (contactId: string) => ({ pk: `CALL#${contactId}`, sk: 'CALL' }),
+  /**
+   * The ticket attribute holding the last inbound message of one identity (see the header):
+   * `in_<hash>` = `[at, sent_at]`. A hash, so the ticket item names no phone number or address;
+   * short, because every ticket write pays for the item's size in the table and each GSI (a ticket
+   * past 1 KB costs twice).
+   */
+  inboundAttribute: (channel: Channel | string, externalId: string) => `in_${createHash('sha1').update(`${channel}:${externalId}`).digest('hex').slice(0, 10)}`,
+  /** Whether a ticket attribute is an `inboundAttribute` (erasure removes them). */
+  isInboundAttribute: (name: string) => /^in_[0-9a-f]{10}$/.test(name),
   /** Everything in a customer's partition: profile, suggestions, log, merges. */
   customerPartition: (customerId: string) => `CUST#${customerId}`,
 } as const;

@@ -21,6 +21,7 @@ import { batchGet, stripKeys } from './identity.js';
 import { dedupeItem, feedItem, runTransaction, timelineItem, type CommitResult } from './inbound.js';
 import type { CustomerRecord, EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord, VerifiedIndexRecord } from './records.js';
 import { indexKeys, keys } from './table.js';
+import { withLastInbound } from './last-inbound.js';
 import type { TxItem } from './tickets.js';
 
 /** How long a call's context is kept: a call and its events are minutes apart; redeliveries come within a day. */
@@ -71,7 +72,7 @@ export async function findCaller(db: Db, phone: string): Promise<CallerRecord | 
       const got = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.ticket(customer.current_ticket_id) }));
       current = got.Item ? stripKeys<TicketRecord>(got.Item) : undefined;
     }
-    return { customer, verified, identities, openTicket: current && isActive(current.status) ? current : undefined };
+    return { customer, verified, identities: withLastInbound(identities, tickets), openTicket: current && isActive(current.status) ? current : undefined };
   }
   return undefined;
 }

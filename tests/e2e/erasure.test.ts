@@ -74,7 +74,10 @@ describe('GDPR erasure through the Agent API and the change feed', () => {
     expect(all).not.toContain('555 0142');
     // Notes keep the agent's words, not the customer's identifiers (functions/store/erasure.ts).
     expect(items.filter((i) => i.type === 'note').map((i) => i.text)).toEqual(['Spoke to [erased]: refund approved, call back on [erased].']);
-    expect(items.filter((i) => String(i.pk).startsWith('MREF#telegram#'))).toEqual([]);
+    // References: gone — but her first message's, its exactly-once marker (functions/store/table.ts), stays as key and TTL only.
+    const refs = items.filter((i) => String(i.pk).startsWith('MREF#telegram#'));
+    expect(refs).toHaveLength(1);
+    expect(Object.keys(refs[0]!).sort()).toEqual(['at', 'erased', 'once', 'pk', 'sk', 'ttl']);
     expect(items.filter((i) => String(i.pk).startsWith('IDENT#'))).toEqual([]);
     expect(items.filter((i) => i.type === 'customer.erased' && i.customer_id === customerId)).toHaveLength(1);
     const card = (await rt.api.get(`/api/v1/customers/${customerId}`, admin)).body as { erased_at: string | null; display_name: string | null; identities: unknown[] };

@@ -256,9 +256,11 @@ describe('identity across channels (process handler, DynamoDB Local)', () => {
     expect(await getIdentity(db, 'whatsapp', phone.slice(1))).toBeUndefined();
     expect(await getIdentity(db, 'twilio', phone)).toBeUndefined();
     expect((await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.verifiedAttribute('phone', phone) }))).Item).toBeUndefined();
-    const marker = (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.dedupe('whatsapp', first.dedup_key) }))).Item!;
+    // A wamid is its own dedupe key: the message reference was the marker, stripped to key and TTL.
+    const marker = (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.messageRef('whatsapp', first.external_message_id) }))).Item!;
     expect(marker.ticket_id).toBeUndefined();
     expect(marker.erased).toBe(true);
+    expect(marker.ttl).toBeGreaterThan(Math.floor(clock.now() / 1000));
     const msgs = await messagesOf(t);
     expect(msgs.every((m) => m.text === '' && m.anonymised === true && m.extras === undefined)).toBe(true);
     const c = await card(A);

@@ -38,11 +38,16 @@ describe('one customer under concurrent messages on several channels', () => {
   });
   afterAll(async () => { db?.doc.destroy(); await ddb?.stop(); });
 
+  /** Exactly-once markers: a dedupe marker, or the message reference that is one (`once`, functions/store/table.ts). */
   async function countMarkers(events: readonly InboundMessage[]): Promise<number> {
     let n = 0;
+    const count = async (pk: string, once: boolean) => (await db.doc.send(new QueryCommand({
+      TableName: db.tableName, KeyConditionExpression: 'pk = :p', ConsistentRead: true,
+      ...(once ? { FilterExpression: 'once = :t', ExpressionAttributeValues: { ':p': pk, ':t': true } } : { ExpressionAttributeValues: { ':p': pk } }),
+    }))).Count ?? 0;
     await pool(events, 16, async (e) => {
-      const res = await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.dedupe(e.channel, e.dedup_key).pk }, ConsistentRead: true }));
-      n += res.Count ?? 0;
+      const found = await count(keys.dedupe(e.channel, e.dedup_key).pk, false) + await count(keys.messageRef(e.channel, e.external_message_id).pk, true);
+      n += found;
     });
     return n;
   }

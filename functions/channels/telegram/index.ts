@@ -288,7 +288,10 @@ export const telegram = defineChannel({
   ...telegramIngress,
   outboundSecrets: ['TELEGRAM_BOT_TOKEN'],
   mediaSecrets: ['TELEGRAM_BOT_TOKEN'],
-  capabilities: { ...telegramIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT, media: TELEGRAM_MEDIA },
+  // messageIdOnce: `message_id` is unique inside its chat (https://core.telegram.org/bots/api#message),
+  // a redelivered update repeats it, and a callback query's id is its own: `<chat>:<message_id>`
+  // and `callback:<id>` name one event each (edits are `edit: true`, keyed by their update).
+  capabilities: { ...telegramIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: TELEGRAM_TEXT_LIMIT, messageIdOnce: true, media: TELEGRAM_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted, so this cannot fail on a real envelope.

@@ -346,7 +346,10 @@ export const vk = defineChannel({
   outboundSecrets: ['VK_ACCESS_TOKEN', 'VK_API_VERSION'],
   // No 24-hour window: the community may write to anyone who wrote to it or allowed its
   // messages and has not denied them since (error 901 otherwise).
-  capabilities: { ...vkIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true, media: VK_MEDIA },
+  // messageIdOnce: `conversation_message_id` is unique inside its peer
+  // (https://dev.vk.com/en/reference/objects/message), a retried event repeats it; a callback's
+  // `event_id` is its own. Edits (`message_edit`) are `edit: true`, keyed by their event.
+  capabilities: { ...vkIngress.capabilities, replyWindowSeconds: null, buttons: true, textLimit: VK_TEXT_LIMIT, idempotentSend: true, messageIdOnce: true, media: VK_MEDIA },
 
   parse(envelope: Envelope): NormalisedEvent[] {
     // The queue only holds requests admit() accepted: this cannot fail on a real envelope.

@@ -22,6 +22,7 @@ import { organisationForEmails } from '../../store/organisations.js';
 import { effectiveTier } from '../../domain/tier.js';
 import { mergeTickets, splitTicket } from '../../store/tickets.js';
 import { customerOrders } from '../../store/orders.js';
+import { withLastMessageTexts } from '../../store/last-inbound.js';
 import type { Clock } from '../../domain/clock.js';
 import { route, type RouteDef } from './router.js';
 import {
@@ -57,7 +58,9 @@ export async function customerCardOf(db: Db, id: string) {
   const org = fam.root.erased_at !== undefined ? undefined : await organisationForEmails(db, fam.attributes.filter((x) => x.kind === 'email').map((x) => x.value));
   // The shop's orders of every member (a merged customer's orders show on the survivor's card).
   const orders = await customerOrders(db, [...new Set([fam.root.id, ...fam.members.map((m) => m.id)])]);
-  return { ...customerCardView(fam, matches, { effective: effectiveTier(fam.root, org), organisation_id: org?.id ?? null }), orders: orders.map(orderView) };
+  // The card's last message per channel: its text from the timeline where the ticket keeps only its id (functions/store/last-inbound.ts).
+  const identities = await withLastMessageTexts(db, fam.identities);
+  return { ...customerCardView({ ...fam, identities }, matches, { effective: effectiveTier(fam.root, org), organisation_id: org?.id ?? null }), orders: orders.map(orderView) };
 }
 
 /** `GET /customers?q=` and `?identity=`: cards of every customer found (roots, no duplicates). */
