@@ -12,6 +12,7 @@ import { cancellationCodes, ttlAfter, type Db } from './db.js';
 import { indexKeys, keys } from './table.js';
 import { messagePreview } from '../domain/message-preview.js';
 import type { EventEntry, FeedEvent, MessageEntry, TicketRecord } from './records.js';
+import { offerAnswerUpdate, type OfferThread } from './offer-thread.js';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -32,7 +33,9 @@ export type ThreadPlan =
       readonly reopen?: { readonly priority: string; readonly from?: string };
       /** Statuses the ticket may be in (default: resolved or closed; resolved only when reopening). */
       readonly statuses?: readonly string[];
-    };
+    }
+  /** An answer to an article offered before the ticket opened (store/offer-thread.ts). */
+  | OfferThread;
 
 export interface InboundPlan {
   readonly msg: InboundMessage;
@@ -54,6 +57,8 @@ export interface InboundPlan {
   readonly identityReplacesCustomer?: string;
   /** Further identity attributes (origin_customer_id of a new identity, last_message for the card). */
   readonly identityExtras?: Readonly<Record<string, unknown>>;
+  /** Writes of other capabilities committed with the message (an offered article's reply: store/deflection.ts `offerItems`). */
+  readonly extraItems?: readonly TxItem[];
 }
 
 export type CommitResult = 'committed' | 'duplicate' | 'conflict';
@@ -95,7 +100,8 @@ export function ticketItem(t: TicketRecord): Record<string, unknown> {
   const present = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== null));
   return {
     ...keys.ticket(t.id), ...present,
-    ...(t.status === 'merged' ? {} : indexKeys.inbox(t.updated_at, t.id, t.tier)),
+    // Merged tickets, and conversations held for an offered article (store/deflection.ts), are in no inbox.
+    ...(t.status === 'merged' || t.status === 'held' ? {} : indexKeys.inbox(t.updated_at, t.id, t.tier)),
     ...indexKeys.byStatus(t.status, t.updated_at, t.id),
     ...indexKeys.customerTicket(t.customer_id, t.created_at, t.id),
   };
@@ -176,6 +182,8 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
     } });
   } else if (plan.thread.action === 'survey') {
     items.push({ Update: surveyReplyUpdate(T, ticketId, plan.thread, touchSet, touch) });
+  } else if (plan.thread.action === 'offer') {
+    items.push({ Update: offerAnswerUpdate(T, ticketId, plan.thread, touchSet, touch) });
   } else {
     // reopen (resolved → open) or the customer answered (pending_customer → open)
     const from = plan.thread.action === 'reopen' ? 'resolved' : 'pending_customer';
@@ -200,6 +208,7 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
   }
   for (const e of plan.timelineEvents) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
   for (const e of plan.events) items.push(feedItem(db, e));
+  items.push(...(plan.extraItems ?? []));
 
   return runTransaction(db, items);
 }
