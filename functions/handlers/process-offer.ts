@@ -16,7 +16,7 @@ import type { InboundMessage } from '../domain/inbound.js';
 import { answerToOffer, deflectionSettingsFrom, mayOffer, offerable, offerMessage, tierSkipsOffer } from '../domain/kb/deflection.js';
 import type { KbIndex } from '../domain/kb/search.js';
 import { guessLanguage, KB_LANGUAGES, type KbLanguage } from '../domain/kb/stemming.js';
-import { plainText } from '../domain/kb/markdown.js';
+import { readableText } from '../domain/kb/plain-text.js';
 import { initialSla } from '../domain/sla/policy.js';
 import type { Config } from '../runtime/config.js';
 import type { logger as defaultLogger } from '../runtime/logger.js';
@@ -82,7 +82,7 @@ export function makeOfferStep(deps: {
       const data = { channel: msg.channel, article_id: offer.article_id, language: offer.language, confidence: Math.round(offer.confidence * 100) / 100 };
       a.events.push({ id: deps.newId(now), type: 'kb.offered', at: now, ticket_id: ticket.id, customer_id: ticket.customer_id, data: { ...data, message_id: a.entryId } });
       a.timelineEvents.push({ type: 'event', id: deps.newId(now), ticket_id: ticket.id, at: now, event: 'kb.offered', data });
-      const reply = offerMessage({ ticketId: ticket.id, language: offer.language, title: offer.article.title, text: plainText(offer.article.body) });
+      const reply = offerMessage({ ticketId: ticket.id, language: offer.language, title: offer.article.title, text: readableText(offer.article.body) });
       const id = deps.newId(now);
       const entry: MessageEntry = {
         type: 'message', id, ticket_id: ticket.id, at: now, channel: msg.channel, direction: 'out', external_message_id: null,
