@@ -74,9 +74,13 @@ export const offerPayload = (answer: OfferAnswer, ticketId: string) => `kb:${ans
 
 const PRESS = /^kb:(solved|help):([0-9A-Za-z]{1,40})$/;
 
-/** The answer and the offer (held ticket) a button press names, if it is an offer's button. */
+/**
+ * The answer and the offer (held ticket) a button press names, if it is an offer's button. VK
+ * echoes a payload as JSON text (`"kb:help:…"`, channels.md §5), the others as sent.
+ */
 export function parseOfferPress(payload: string): { readonly answer: OfferAnswer; readonly ticketId: string } | undefined {
-  const m = PRESS.exec(payload);
+  const p = payload.trim();
+  const m = PRESS.exec(p.length > 2 && p.startsWith('"') && p.endsWith('"') ? p.slice(1, -1) : p);
   return m ? { answer: m[1] as OfferAnswer, ticketId: m[2]! } : undefined;
 }
 

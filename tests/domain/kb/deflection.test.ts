@@ -40,6 +40,7 @@ describe('messenger deflection rules', () => {
     expect(offerPayload('solved', TICKET)).toBe(`kb:solved:${TICKET}`);
     expect(Buffer.byteLength(offerPayload('solved', TICKET))).toBeLessThanOrEqual(64);
     expect(parseOfferPress(`kb:help:${TICKET}`)).toEqual({ answer: 'help', ticketId: TICKET });
+    expect(parseOfferPress(`"kb:solved:${TICKET}"`)).toEqual({ answer: 'solved', ticketId: TICKET }); // VK's JSON text
     expect(parseOfferPress('csat:5')).toBeUndefined();
     expect(parseOfferPress(`kb:maybe:${TICKET}`)).toBeUndefined();
   });
