@@ -40,8 +40,10 @@ export function offerAnswerUpdate(T: string, ticketId: string, plan: OfferThread
     sets.push('#s = :to', 'gsi2pk = :g2', 'closed_at = :now', '#dfl.#ans = :answer', '#dfl.#aat = :now');
   }
   if (plan.outcome === 'keep') { delete names['#dfl']; delete names['#ans']; delete names['#aat']; }
+  // A change of mind after "solved" opens the deflected conversation: it is no longer closed.
+  const remove = plan.outcome === 'release' && plan.from === 'deflected' ? ' REMOVE closed_at' : '';
   return {
-    TableName: T, Key: keys.ticket(ticketId), UpdateExpression: `SET ${sets.join(', ')}`,
+    TableName: T, Key: keys.ticket(ticketId), UpdateExpression: `SET ${sets.join(', ')}${remove}`,
     ConditionExpression: 'customer_id = :c AND #s = :from', ExpressionAttributeNames: names, ExpressionAttributeValues: values,
   };
 }

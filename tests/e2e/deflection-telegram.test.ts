@@ -147,17 +147,23 @@ describe('deflection on Telegram (local runtime)', () => {
     expect((await ticket(held!.id)).status).toBe('deflected');
     expect(channel(await stats()).deflections).toBe(channel(after).deflections);
     await presses(6100002, keyboard, `kb:help:${held!.id}`);
-    expect((await ticket(held!.id)).status).toBe('new');
+    expect(await ticket(held!.id)).toMatchObject({ status: 'new', closed_at: null });
     expect(await ticketsOf(6100002)).toHaveLength(1);
   });
 
-  it('opens the ticket when the customer writes again instead of pressing, with both messages on it', async () => {
+  it('keeps an unanswered conversation held for days, then opens it on the next message with both messages on it and the SLA from then', async () => {
     await writes(6100003, 'Сколько идёт доставка заказа?');
     const [held] = await ticketsOf(6100003);
     expect(held).toMatchObject({ status: 'held' });
     expect((await offerOf(6100003)).text).toContain('Сроки доставки заказа');
+    await dev.advance(3 * 86_400); // no timer: nothing happens while the customer is silent
+    expect(await ticket(held!.id)).toMatchObject({ status: 'held', sla: null });
+    expect(await inbox()).not.toContain(held!.id);
+    const answeredAt = await now();
     await writes(6100003, 'Мне нужен оператор');
-    expect(await ticket(held!.id)).toMatchObject({ status: 'new', deflection: { answer: 'help' } });
+    const opened = await ticket(held!.id);
+    expect(opened).toMatchObject({ status: 'new', deflection: { answer: 'help' } });
+    expect(Date.parse(opened.sla.first_response_due)).toBeGreaterThan(answeredAt);
     expect((await timeline(held!.id)).filter((e) => e.type === 'message' && e.direction === 'in').map((e) => e.text))
       .toEqual(['Сколько идёт доставка заказа?', 'Мне нужен оператор']);
     expect(await inbox()).toContain(held!.id);
