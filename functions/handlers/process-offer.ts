@@ -19,7 +19,7 @@ import { guessLanguage, KB_LANGUAGES, type KbLanguage } from '../domain/kb/stemm
 import { readableText } from '../domain/kb/plain-text.js';
 import { initialSla } from '../domain/sla/policy.js';
 import type { Config } from '../runtime/config.js';
-import type { logger as defaultLogger } from '../runtime/logger.js';
+import { errorFacts, type logger as defaultLogger } from '../runtime/logger.js';
 import type { Db } from '../store/db.js';
 import { offerItems } from '../store/deflection.js';
 import { makeKbIndexCache, type ArticleRecord } from '../store/kb.js';
@@ -38,7 +38,7 @@ export interface Offer {
 
 export function makeOfferStep(deps: {
   readonly db: Db; readonly config: Config; readonly newId: (now: number) => string;
-  readonly kbIndex?: KbIndexSource; readonly log: Pick<typeof defaultLogger, 'info'>;
+  readonly kbIndex?: KbIndexSource; readonly log: Pick<typeof defaultLogger, 'info' | 'warn'>;
 }) {
   const { db } = deps;
   const settings = deflectionSettingsFrom(deps.config);
@@ -53,19 +53,30 @@ export function makeOfferStep(deps: {
     return email ? tierSkipsOffer(settings, (await organisationForEmails(db, [email.toLowerCase()]))?.tier) : false;
   }
 
+  /** The best published article for the message, if good enough and the customer's tier allows an offer. */
+  async function search(msg: InboundMessage, customer: CustomerRecord | undefined): Promise<Offer | undefined> {
+    const hinted = msg.customer_identity.language?.slice(0, 2).toLowerCase();
+    const language = guessLanguage(msg.text, (KB_LANGUAGES as readonly string[]).includes(hinted ?? '') ? hinted as KbLanguage : 'en');
+    const { index, articles } = await indexOf(db);
+    if (index.size === 0) return undefined;
+    const [best] = offerable(index.search(msg.text.slice(0, 1000), { language, limit: 1 }), settings, 1);
+    const article = best && articles.get(best.id);
+    if (!best || !article) return undefined;
+    if (await skippedTier(msg, customer)) return undefined;
+    return { article_id: article.id, language: article.language, confidence: best.confidence, article };
+  }
+
   return {
     /** The article to offer instead of opening a ticket for `msg`, if any (see the header for when it is asked). */
     async find(msg: InboundMessage, ctx: { readonly authenticated: boolean; readonly customer: CustomerRecord | undefined }): Promise<Offer | undefined> {
       if (!mayOffer(settings, msg, ctx.authenticated)) return undefined;
-      const hinted = msg.customer_identity.language?.slice(0, 2).toLowerCase();
-      const language = guessLanguage(msg.text, (KB_LANGUAGES as readonly string[]).includes(hinted ?? '') ? hinted as KbLanguage : 'en');
-      const { index, articles } = await indexOf(db);
-      if (index.size === 0) return undefined;
-      const [best] = offerable(index.search(msg.text.slice(0, 1000), { language, limit: 1 }), settings, 1);
-      const article = best && articles.get(best.id);
-      if (!best || !article) return undefined;
-      if (await skippedTier(msg, ctx.customer)) return undefined;
-      return { article_id: article.id, language: article.language, confidence: best.confidence, article };
+      // The offer is a courtesy: if the knowledge base cannot be read or searched, the ticket opens as without it.
+      try {
+        return await search(msg, ctx.customer);
+      } catch (e) {
+        deps.log.warn('article offer skipped', { channel: msg.channel, ...errorFacts(e) });
+        return undefined;
+      }
     },
 
     /** The thread plan of a message to a held or deflected conversation, or undefined when the normal rules apply. */

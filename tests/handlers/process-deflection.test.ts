@@ -82,6 +82,18 @@ describe('process handler: articles offered before a ticket opens', () => {
     expect(await listTimeline(db, held.id)).toHaveLength(3);
   });
 
+  it('opens the ticket as without an offer when the knowledge base cannot be searched', async () => {
+    const warnings: string[] = [];
+    const broken = makeProcess({
+      db, clock, config: testConfig({ CONFLUO_KB_DEFLECTION: 'telegram' }),
+      kbIndex: async () => { throw new Error('index unavailable'); },
+      logger: { info: () => {}, debug: () => {}, error: () => {}, warn: (m: string) => { warnings.push(m); } },
+    });
+    expect(await broken.recordHandler(await record(7010, 'How do I return my order?'))).toEqual(['committed']);
+    expect((await ticketOf(7010))!.status).toBe('new');
+    expect(warnings).toContain('article offer skipped');
+  });
+
   it('rebuilds the index only after an article changed', async () => {
     const warm = await trips(deflecting, await record(7005, 'Hello'));
     await putArticle(db, { id: 'en-delivery', title: 'Delivery times', body: 'Parcels arrive in 3 days.', category: null, tags: [], language: 'en', status: 'published', updated_at: T0, updated_by: 'sue' }, 0);
