@@ -82,6 +82,28 @@ describe('process handler: articles offered before a ticket opens', () => {
     expect(await listTimeline(db, held.id)).toHaveLength(3);
   });
 
+  it('applies one answer at a time when two presses race: one ticket, both presses on it once', async () => {
+    await deflecting.recordHandler(await record(7020, 'How do I return my order?'));
+    const held = (await ticketOf(7020))!;
+    const pressRecord = async (data: string) => {
+      update += 1;
+      const body = JSON.stringify({ update_id: update, callback_query: {
+        id: `cb${update}`, from: { id: 7020, is_bot: false, first_name: 'Test' }, chat_instance: '-1', data,
+        message: { message_id: 1, date: 1790000000, chat: { id: 7020, type: 'private' }, text: 'offer', reply_markup: { inline_keyboard: [[{ text: 'That solved it', callback_data: `kb:solved:${held.id}` }, { text: 'I still need help', callback_data: `kb:help:${held.id}` }]] } },
+      } });
+      const { envelope, groupId } = await envelopeOf(sample('telegram', '10-callback-query'), clock.now(), body);
+      return sqsRecord(JSON.stringify(envelope), groupId);
+    };
+    const other = makeProcess({ db, clock, config: testConfig({ CONFLUO_KB_DEFLECTION: 'telegram' }) });
+    const [solved, help] = await Promise.all([pressRecord(`kb:solved:${held.id}`), pressRecord(`kb:help:${held.id}`)]);
+    expect(await Promise.all([deflecting.recordHandler(solved), other.recordHandler(help)])).toEqual([['committed'], ['committed']]);
+    // Whichever committed first, "help" leaves the conversation open (after "solved": a change of mind).
+    const after = (await ticketOf(7020))!;
+    expect(after).toMatchObject({ id: held.id, status: 'new' });
+    const presses = (await listTimeline(db, held.id)).filter((e) => e.type === 'message' && e.direction === 'in' && e.interaction);
+    expect(presses.map((e) => (e as { text: string }).text).sort()).toEqual(['I still need help', 'That solved it']);
+  });
+
   it('opens the ticket as without an offer when the knowledge base cannot be searched', async () => {
     const warnings: string[] = [];
     const broken = makeProcess({
