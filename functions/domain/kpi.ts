@@ -74,6 +74,8 @@ export interface KpiTicket {
   /** Customer tier and contract copied onto the ticket (functions/domain/tier.ts); absent = none. */
   readonly tier?: string | null;
   readonly contract?: string | null;
+  /** An article offered on a messenger before the ticket opened (README "Knowledge base"): the ticket opened at the answer. */
+  readonly deflection?: { readonly answer?: string; readonly answered_at?: number } | null;
 }
 
 /** The timeline fields KPIs read (stored MessageEntry / NoteEntry / EventEntry satisfy it). */
@@ -179,7 +181,8 @@ export function calendarResolver(settings: SlaSettings | undefined): (t: KpiTick
 /** The facts of one ticket from its record and timeline (any order; sorted here). */
 export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEntry[], calendar: Calendar = CALENDAR_24X7): TicketFacts {
   const entries = [...timeline].sort((a, b) => a.at - b.at);
-  const created = ticket.created_at;
+  // Agents' clocks start when the ticket opened: for one held by an offered article, when the customer asked for a person.
+  const created = ticket.deflection?.answer === 'help' && typeof ticket.deflection.answered_at === 'number' ? ticket.deflection.answered_at : ticket.created_at;
   const done = DONE.has(ticket.status);
 
   let agentReplies = 0;
@@ -203,7 +206,7 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     }
     if (isCustomerMessage(e)) {
       customerMessages += 1;
-      waitingSince ??= e.at;
+      waitingSince ??= Math.max(e.at, created);
     } else if (isAgentReply(e)) {
       agentReplies += 1;
       firstReplyAt ??= e.at;
@@ -230,7 +233,7 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     category: ticket.category ?? null,
     assignee: ticket.assignee ?? null,
     tier: ticket.tier ?? null,
-    created_at: created,
+    created_at: ticket.created_at,
     resolved_at: ticket.resolved_at ?? null,
     first_response_ms: firstResponseMs,
     first_response_business_ms: firstResponseAt !== null ? businessTimeBetween(calendar, created, firstResponseAt) : null,
