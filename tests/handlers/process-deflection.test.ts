@@ -6,13 +6,13 @@
  * conversation's commit carries its offer and no `ticket.opened`, and a redelivery commits nothing.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { fixedClock } from '../../functions/domain/clock.js';
 import { makeProcess } from '../../functions/handlers/process.js';
 import type { Db } from '../../functions/store/db.js';
 import { putArticle } from '../../functions/store/kb.js';
 import { getCustomer, getIdentity, getTicket, listTimeline } from '../../functions/store/reads.js';
-import { keys } from '../../functions/store/table.js';
+import { indexKeys, keys } from '../../functions/store/table.js';
 import { freshTable } from '../helpers/ddb.js';
 import { envelopeOf, sample, sqsRecord, telegramText, testConfig } from '../helpers/pipeline.js';
 
@@ -102,6 +102,20 @@ describe('process handler: articles offered before a ticket opens', () => {
     expect(after).toMatchObject({ id: held.id, status: 'new' });
     const presses = (await listTimeline(db, held.id)).filter((e) => e.type === 'message' && e.direction === 'in' && e.interaction);
     expect(presses.map((e) => (e as { text: string }).text).sort()).toEqual(['I still need help', 'That solved it']);
+  });
+
+  it('never offers on a reopened ticket: a matching message within the reopen window reopens it', async () => {
+    await deflecting.recordHandler(await record(7030, 'Good morning'));
+    const first = (await ticketOf(7030))!;
+    await db.doc.send(new UpdateCommand({
+      TableName: db.tableName, Key: keys.ticket(first.id), UpdateExpression: 'SET #s = :r, resolved_at = :at, gsi2pk = :g',
+      ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'resolved', ':at': clock.now(), ':g': indexKeys.byStatus('resolved', 0, first.id).gsi2pk },
+    }));
+    clock.set(T0 + 3_600_000);
+    await deflecting.recordHandler(await record(7030, 'How do I return my order?'));
+    expect(await ticketOf(7030)).toMatchObject({ id: first.id, status: 'open' });
+    expect((await listTimeline(db, first.id)).filter((e) => e.type === 'message' && e.direction === 'out')).toEqual([]);
+    clock.set(T0);
   });
 
   it('opens the ticket as without an offer when the knowledge base cannot be searched', async () => {
