@@ -56,7 +56,8 @@ export function offerable(hits: readonly KbHit[], settings: DeflectionSettings, 
  * sender the platform vouches for. The tier is checked after a good article is found (it costs reads).
  */
 export function mayOffer(settings: DeflectionSettings, msg: { readonly channel: string; readonly text: string; readonly interaction: unknown; readonly edit: boolean }, authenticated: boolean): boolean {
-  return settings.channels.has(msg.channel) && msg.channel !== 'webchat' && authenticated && !msg.edit
+  // Web chat offers in the widget before sending; a phone call has nobody to read an article to.
+  return settings.channels.has(msg.channel) && msg.channel !== 'webchat' && msg.channel !== 'voice' && authenticated && !msg.edit
     && msg.interaction === null && msg.text.trim() !== '';
 }
 

@@ -34,6 +34,7 @@ describe('messenger deflection rules', () => {
     expect(mayOffer(settings, { ...msg, edit: true }, true)).toBe(false);
     // The widget offers before it sends: a web-chat message that arrives is already past its offer.
     expect(mayOffer(settings, { ...msg, channel: 'webchat' }, true)).toBe(false);
+    expect(mayOffer(deflectionSettingsFrom({ CONFLUO_KB_DEFLECTION: 'voice' }), { ...msg, channel: 'voice' }, true)).toBe(false);
   });
 
   it('names the offer in each button within Telegram\'s 64 bytes of callback_data', () => {
