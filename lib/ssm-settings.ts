@@ -10,7 +10,8 @@
  * - survey-link: `CONFLUO_SURVEY_LINK_SECRET` only; survey-step: that key and the e-mail
  *   channel's SES region (its alert e-mails are sent where the channel sends); sla-evaluate: that
  *   region (escalation e-mails);
- * - process: what the channels' `parse` reads (`parseSettings`: e-mail's `EMAIL_FORM_SENDERS`);
+ * - process: what the channels' `parse` reads (`parseSettings`: e-mail's `EMAIL_FORM_SENDERS`) and
+ *   the knowledge base's deflection settings (`CONFLUO_KB_*`: it offers articles on messengers);
  * - agent-api: `META_HUMAN_AGENT_TAG` (whether Messenger/Instagram replies may be tagged);
  * - media: the download tokens of the channels whose attachments need one (`mediaSecrets`:
  *   Telegram's bot token, WhatsApp's access token, Twilio's account SID and auth token);
@@ -46,7 +47,7 @@ export const SSM_SETTINGS = {
   'survey-link': names(['CONFLUO_SURVEY_LINK_SECRET']),
   'survey-step': names(['CONFLUO_SURVEY_LINK_SECRET', ...SES_REGION]),
   'sla-evaluate': names(SES_REGION),
-  process: names(adapters.flatMap((a) => a.parseSettings ?? [])),
+  process: names([...adapters.flatMap((a) => a.parseSettings ?? []), 'CONFLUO_KB_CONFIDENCE', 'CONFLUO_KB_DEFLECTION', 'CONFLUO_KB_DEFLECTION_SKIP_TIERS']),
   'agent-api': names(['META_HUMAN_AGENT_TAG']),
   media: names(adapters.flatMap((a) => a.mediaSecrets ?? [])),
   'help-api': names(['CONFLUO_KB_CONFIDENCE', 'CONFLUO_KB_DEFLECTION']),

@@ -94,7 +94,8 @@ export interface OutboundMessage {
   readonly channel: Channel;
   readonly conversation_id: string;
   readonly text: string;
-  readonly kind: 'reply' | 'acknowledgement' | 'survey' | 'reminder';
+  /** `deflection`: an article offered before a ticket opens, with its two buttons (README "Knowledge base"). */
+  readonly kind: 'reply' | 'acknowledgement' | 'survey' | 'reminder' | 'deflection';
   /** Buttons the customer can press (surveys); rendered natively where the channel has them. */
   readonly buttons?: ReadonlyArray<{ readonly label: string; readonly payload: string }>;
   /** Channel-specific context captured from the last inbound message (e.g. WhatsApp phone_number_id). */

@@ -113,7 +113,7 @@ const inc = (m: Record<string, number>, k: string, n = 1) => { m[k] = (m[k] ?? 0
 /** The dashboard's series over the tickets opened in `[from, to)` (rows outside are ignored). */
 export function dailyReport(all: readonly CohortRow[], opts: { from: number; to: number; now: number; timeZone: string }): DailyReport {
   const { from, to, now, timeZone } = opts;
-  const rows = all.filter((r) => r.facts.status !== 'merged' && r.facts.created_at >= from && r.facts.created_at < to);
+  const rows = all.filter((r) => !['merged', 'held', 'deflected'].includes(r.facts.status) && r.facts.created_at >= from && r.facts.created_at < to);
   const report = kpiReport(rows.map((r) => r.facts), { from, to });
   const dayKeys = daysBetween(from, to, timeZone);
   const byDay = new Map(dayKeys.map((d) => [d, { facts: [] as TicketFacts[], tickets: {} as Record<string, number>, messages: {} as Record<string, number> }]));

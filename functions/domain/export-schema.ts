@@ -35,7 +35,7 @@ export const SCHEMAS: Readonly<Record<Dataset, { readonly key: string; readonly 
     columns: [
       c('ticket_id', 'varchar', 'ticket id (ULID)'),
       c('number', 'varchar', 'human ticket number, e.g. C-000123'),
-      c('status', 'varchar', 'new, open, pending_customer, on_hold, resolved, closed'),
+      c('status', 'varchar', 'new, open, pending_customer, on_hold, resolved, closed; held, deflected: a messenger conversation an offered article holds or solved (README "Knowledge base")'),
       c('priority', 'varchar', 'low, normal, high, urgent'),
       c('category', 'varchar', 'category set by agents or rules (null: none)'),
       c('channel', 'varchar', 'channel of the last inbound message'),

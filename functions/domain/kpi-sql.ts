@@ -107,7 +107,8 @@ export function kpiSql(name: string, opts: KpiQueryOptions = {}): string {
   if (!kpi) throw new KpiSqlError(`unknown KPI '${name}' (known: ${Object.keys(NAMED_KPIS).join(', ')})`);
   const dialect = opts.dialect ?? 'duckdb';
   if (opts.groupBy && !GROUP_BY.includes(opts.groupBy)) throw new KpiSqlError(`groupBy must be one of ${GROUP_BY.join(', ')}`);
-  const where = ["status <> 'merged'"];
+  // As functions/domain/kpi.ts `aggregate`: merged tickets and conversations an offered article held or solved are not agents' work.
+  const where = ["status NOT IN ('merged', 'held', 'deflected')"];
   if (opts.tier !== undefined && opts.tier !== null) {
     // Only codes reach the SQL text: the tier grammar has no quote or space.
     if (!TierCode.safeParse(opts.tier).success) throw new KpiSqlError('tier must be a lowercase code such as vip');

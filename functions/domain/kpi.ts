@@ -51,6 +51,11 @@ export const DAY_MS = 86_400_000;
 export const FCR_REOPEN_WINDOW_MS = 7 * DAY_MS;
 const ACTIVE = new Set(['new', 'open', 'pending_customer', 'on_hold']);
 const DONE = new Set(['resolved', 'closed']);
+/**
+ * Not tickets agents worked: merged into another, or conversations an offered article held or
+ * solved (README "Knowledge base": deflection; the knowledge base's own KPIs count those).
+ */
+const NOT_WORKED = new Set(['merged', 'held', 'deflected']);
 
 /** The ticket fields KPIs read (a stored TicketRecord satisfies it). */
 export interface KpiTicket {
@@ -69,6 +74,8 @@ export interface KpiTicket {
   /** Customer tier and contract copied onto the ticket (functions/domain/tier.ts); absent = none. */
   readonly tier?: string | null;
   readonly contract?: string | null;
+  /** An article offered on a messenger before the ticket opened (README "Knowledge base"): the ticket opened at the answer. */
+  readonly deflection?: { readonly answer?: string; readonly answered_at?: number } | null;
 }
 
 /** The timeline fields KPIs read (stored MessageEntry / NoteEntry / EventEntry satisfy it). */
@@ -174,7 +181,8 @@ export function calendarResolver(settings: SlaSettings | undefined): (t: KpiTick
 /** The facts of one ticket from its record and timeline (any order; sorted here). */
 export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEntry[], calendar: Calendar = CALENDAR_24X7): TicketFacts {
   const entries = [...timeline].sort((a, b) => a.at - b.at);
-  const created = ticket.created_at;
+  // Agents' clocks start when the ticket opened: for one held by an offered article, when the customer asked for a person.
+  const created = ticket.deflection?.answer === 'help' && typeof ticket.deflection.answered_at === 'number' ? ticket.deflection.answered_at : ticket.created_at;
   const done = DONE.has(ticket.status);
 
   let agentReplies = 0;
@@ -198,7 +206,7 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     }
     if (isCustomerMessage(e)) {
       customerMessages += 1;
-      waitingSince ??= e.at;
+      waitingSince ??= Math.max(e.at, created);
     } else if (isAgentReply(e)) {
       agentReplies += 1;
       firstReplyAt ??= e.at;
@@ -225,7 +233,7 @@ export function ticketFacts(ticket: KpiTicket, timeline: readonly KpiTimelineEnt
     category: ticket.category ?? null,
     assignee: ticket.assignee ?? null,
     tier: ticket.tier ?? null,
-    created_at: created,
+    created_at: ticket.created_at,
     resolved_at: ticket.resolved_at ?? null,
     first_response_ms: firstResponseMs,
     first_response_business_ms: firstResponseAt !== null ? businessTimeBetween(calendar, created, firstResponseAt) : null,
@@ -323,9 +331,9 @@ const rate = (n: number, d: number) => (d > 0 ? n / d : null);
 const sum = (v: readonly number[]) => v.reduce((a, b) => a + b, 0);
 const present = <T>(v: T | null): v is T => v !== null;
 
-/** The KPI set over a cohort of ticket facts (merged tickets are skipped). */
+/** The KPI set over a cohort of ticket facts (merged, held and deflected tickets are skipped). */
 export function aggregate(all: readonly TicketFacts[]): KpiSet {
-  const facts = all.filter((f) => f.status !== 'merged');
+  const facts = all.filter((f) => !NOT_WORKED.has(f.status));
   const frt = facts.map((f) => f.first_response_ms).filter(present);
   const frtB = facts.map((f) => f.first_response_business_ms).filter(present);
   const res = facts.map((f) => f.resolution_ms).filter(present);
@@ -403,7 +411,7 @@ export const inCohort = (createdAt: number, from: number, to: number) => created
 /** The report over the facts of tickets opened in `[from, to)` (of one customer tier, when `tier` is given). */
 export function kpiReport(facts: readonly TicketFacts[], opts: { from: number; to: number; groupBy?: GroupBy | null; tier?: string | null }): KpiReport {
   const tier = opts.tier ?? null;
-  const cohort = facts.filter((f) => f.status !== 'merged' && inCohort(f.created_at, opts.from, opts.to) && (tier === null || f.tier === tier));
+  const cohort = facts.filter((f) => !NOT_WORKED.has(f.status) && inCohort(f.created_at, opts.from, opts.to) && (tier === null || f.tier === tier));
   const by = opts.groupBy ?? null;
   const groups: Array<{ key: string | null } & KpiSet> = [];
   if (by) {

@@ -1,5 +1,12 @@
 /** Ticket vocabulary and the status machine of DESIGN.md §2 (pure). */
-export const TICKET_STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed', 'merged'] as const;
+/**
+ * `held` and `deflected` (README "Knowledge base": deflection on messengers): a new conversation
+ * offered an article waits `held` — on record, but in no inbox, with no SLA, assignment or
+ * acknowledgement — until the customer answers; "That solved it" makes it `deflected` (final, never
+ * in an inbox), "I still need help" or any further message makes it `new` as if it had just opened.
+ * Only the process pipeline moves them (functions/domain/kb/deflection.ts); agents cannot.
+ */
+export const TICKET_STATUSES = ['new', 'open', 'pending_customer', 'on_hold', 'resolved', 'closed', 'merged', 'held', 'deflected'] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -15,6 +22,8 @@ const TRANSITIONS: Readonly<Record<TicketStatus, readonly TicketStatus[]>> = {
   resolved: ['open', 'closed'],
   closed: [],
   merged: [],
+  held: [],
+  deflected: [],
 };
 
 export function canTransition(from: TicketStatus, to: TicketStatus): boolean {

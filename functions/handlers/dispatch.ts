@@ -27,6 +27,7 @@ import { surveySettingsFrom } from '../domain/survey.js';
 import { acknowledgementReaction } from './reactions/acknowledgement.js';
 import { assignmentReactions } from './reactions/assignment.js';
 import { classificationReaction } from './reactions/classification.js';
+import { deflectionReactions } from './reactions/deflection.js';
 import { erasureReactions } from './reactions/erasure.js';
 import { mediaReactions } from './reactions/media.js';
 import { combineReactions, type Reaction } from './reactions/reaction.js';
@@ -124,6 +125,7 @@ export function deploymentReactions(platform: Platform, config: Config, db: Db):
     // Tier before the SLA reactions (below): the ticket's first policy matches on its tier and contract.
     { 'ticket.opened': [tierReaction({ db }), classificationReaction({ db, clock }), acknowledgementReaction({ db, enabled: config.CONFLUO_AUTO_ACK === 'on' })] },
     erasureReactions({ db, clock, ...(config.CONFLUO_MEDIA_BUCKET ? { media: platform.media(config) } : {}) }),
+    deflectionReactions({ db }),
     config.CONFLUO_MEDIA_QUEUE_URL ? mediaReactions(platform.queue(config.CONFLUO_MEDIA_QUEUE_URL)) : {},
     slaArn ? slaReactions({ db, clock, defaults: slaDefaultsFrom(config), startExecution: (name, input) => platform.startExecution(slaArn, name, input) }) : {},
     assignmentReactions({ db, clock, defaultCapacity: Number(config.CONFLUO_AGENT_DEFAULT_CAPACITY), ...(assignmentArn ? { startExecution: (name: string, input: Record<string, unknown>) => platform.startExecution(assignmentArn, name, input) } : {}) }),

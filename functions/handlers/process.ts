@@ -38,6 +38,7 @@ import { keys } from '../store/table.js';
 import { lastInboundOn } from '../store/last-inbound.js';
 import { mediaKeys } from '../domain/media.js';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { makeOfferStep, type KbIndexSource } from './process-offer.js';
 
 export interface ProcessDeps {
   readonly db: Db;
@@ -67,6 +68,8 @@ export interface ProcessDeps {
   readonly maxReceiveCount?: number;
   /** Counters of dropped events (AWS: CloudWatch via Powertools; locally absent). */
   readonly metrics?: ProcessMetrics;
+  /** The published articles' search index (default: built per warm instance, functions/store/kb.ts `makeKbIndexCache`). */
+  readonly kbIndex?: KbIndexSource;
 }
 
 export class ProcessError extends Error {
@@ -115,6 +118,8 @@ export function makeProcess(deps: ProcessDeps) {
   const maxReceiveCount = deps.maxReceiveCount ?? 5;
   const identify = makeIdentify({ db, newId: (now) => ulid(now), log });
   const surveySettings = surveySettingsFrom(deps.config);
+  // Articles offered before a ticket opens (README "Knowledge base": deflection on messengers).
+  const offers = makeOfferStep({ db, config: deps.config, newId: (now) => ulid(now), ...(deps.kbIndex ? { kbIndex: deps.kbIndex } : {}), log });
 
   async function handleMessage(msg: InboundMessage): Promise<Outcome> {
     if (msg.edit) {
@@ -158,6 +163,9 @@ export function makeProcess(deps: ProcessDeps) {
     const authenticated = senderAuthenticated(msg);
     let surveyReply: Exclude<SurveyReply, { kind: 'message' }> | undefined;
     const customerIsNew = who.customerIsNew;
+    // An article offered instead of opening the ticket, or the held conversation this message answers.
+    let offer: Awaited<ReturnType<typeof offers.find>>;
+    let answered: TicketRecord | undefined;
 
     // E-mail threading (channels.md §8 "Ticket resolution"): the ticket of the mail answered, or
     // named in the subject — only one of this sender's customer's own tickets.
@@ -180,7 +188,11 @@ export function makeProcess(deps: ProcessDeps) {
       const reply = current && !reopenThreaded && (!threaded || threaded.id === current.id)
         ? classifyReply(current, { text: msg.text, interaction: msg.interaction, attachments: msg.attachments, authenticated }, now, surveySettings) : undefined;
       const decision = reopenThreaded ? { action: 'reopen' as const, ticketId: reopenThreaded.id } : decideThread(current ? { id: current.id, status: current.status, ...(current.resolved_at ? { resolved_at: current.resolved_at } : {}) } : null, now, reopenWindowMs, { mayReopen: authenticated });
-      if (current && reply && reply.kind !== 'message') {
+      const offerThread = current && !reopenThreaded ? offers.answer(current, msg, now) : undefined;
+      if (offerThread) {
+        thread = offerThread;
+        answered = current;
+      } else if (current && reply && reply.kind !== 'message') {
         surveyReply = reply;
         thread = surveyThread(current, reply, entryId, now);
       } else if (decision.action === 'append') {
@@ -194,16 +206,23 @@ export function makeProcess(deps: ProcessDeps) {
           ...(pending && (pending.state === 'scheduled' || pending.state === 'sent') ? { cancelSurveyRound: pending.round } : {}),
         };
       } else {
-        thread = { action: 'open', ticket: await newTicket(msg, customerId, now, decision.previousTicketId), expectedCurrent: customer.current_ticket_id ?? null };
+        offer = await offers.find(msg, { authenticated, customer });
+        thread = { action: 'open', ticket: await newTicket(msg, customerId, now, decision.previousTicketId, offer), expectedCurrent: customer.current_ticket_id ?? null };
       }
     } else {
-      thread = { action: 'open', ticket: await newTicket(msg, customerId, now, null), expectedCurrent: null };
+      offer = await offers.find(msg, { authenticated, customer: undefined });
+      thread = { action: 'open', ticket: await newTicket(msg, customerId, now, null, offer), expectedCurrent: null };
     }
 
     const ticketId = thread.action === 'open' ? thread.ticket.id : thread.ticketId;
     if (threaded?.id === ticketId) loaded = threaded;
     if (loaded?.id !== ticketId) loaded = undefined;
-    if (thread.action === 'open') {
+    const extraItems = [];
+    if (thread.action === 'open' && offer) {
+      extraItems.push(...offers.held({ msg, ticket: thread.ticket, offer, entryId, now, events, timelineEvents }));
+    } else if (thread.action === 'offer') {
+      offers.answered({ msg, thread, ticket: answered!, entryId, now, events, timelineEvents });
+    } else if (thread.action === 'open') {
       events.push({ id: ulid(now), type: 'ticket.opened', at: now, ticket_id: ticketId, customer_id: customerId, data: { number: thread.ticket.number, channel: msg.channel, previous_ticket_id: thread.ticket.previous_ticket_id } });
       timelineEvents.push({ type: 'event', id: ulid(now), ticket_id: ticketId, at: now, event: 'ticket.opened', data: { channel: msg.channel, ...(thread.ticket.previous_ticket_id ? { previous_ticket_id: thread.ticket.previous_ticket_id } : {}) } });
     } else if (thread.action === 'reopen') {
@@ -228,8 +247,9 @@ export function makeProcess(deps: ProcessDeps) {
     if (msg.interaction_ref) {
       events.push({ id: ulid(now), type: 'interaction.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, entry_sk: keys.timelineEntry(ticketId, entry.at, entryId).sk } });
     }
-    // A survey reply that leaves the ticket resolved is no customer waiting for an agent (no SLA clock starts).
-    if (thread.action !== 'survey' || thread.reopen) {
+    // A survey reply that leaves the ticket resolved, or a conversation held or deflected by an
+    // offered article, is no customer waiting for an agent (no SLA clock starts).
+    if ((thread.action !== 'survey' || thread.reopen) && !(thread.action === 'open' && offer) && !(thread.action === 'offer' && thread.outcome !== 'release')) {
       events.push({ id: ulid(now), type: 'message.received', at: now, ticket_id: ticketId, customer_id: customerId, data: { channel: msg.channel, message_id: entryId, interaction: msg.interaction !== null } });
     }
 
@@ -252,6 +272,7 @@ export function makeProcess(deps: ProcessDeps) {
       ...(replyContextOf(msg) ? { replyContext: replyContextOf(msg)! } : {}),
       thread, events, timelineEvents,
       identityItems: who.items,
+      ...(extraItems.length ? { extraItems } : {}),
       ...(who.identityFromCustomer ? { identityFromCustomer: who.identityFromCustomer } : {}),
       ...(who.identityReplacesCustomer ? { identityReplacesCustomer: who.identityReplacesCustomer } : {}),
       identityExtras: {
@@ -345,16 +366,18 @@ export function makeProcess(deps: ProcessDeps) {
     return within ? threaded : undefined;
   }
 
-  async function newTicket(msg: InboundMessage, customerId: string, now: number, previous: string | null): Promise<TicketRecord> {
+  /** `offer`: the conversation is held for an offered article — no SLA until it opens (functions/store/deflection.ts). */
+  async function newTicket(msg: InboundMessage, customerId: string, now: number, previous: string | null, offer?: { readonly article_id: string; readonly language: string }): Promise<TicketRecord> {
     const n = await nextTicketNumber(db);
     const priority = 'normal' as const;
     return {
-      id: ulid(now), number: formatTicketNumber(deps.config.CONFLUO_TICKET_PREFIX, n), status: 'new', priority,
+      id: ulid(now), number: formatTicketNumber(deps.config.CONFLUO_TICKET_PREFIX, n), status: offer ? 'held' : 'new', priority,
       category: null, tags: [], customer_id: customerId, channel: msg.channel, conversation_id: msg.conversation_id,
-      assignee: null, team: null, sla: initialSla(priority, now), survey: null, merged_into: null, previous_ticket_id: previous,
+      assignee: null, team: null, sla: offer ? null : initialSla(priority, now), survey: null, merged_into: null, previous_ticket_id: previous,
       created_at: now, updated_at: now, last_inbound_at: now, last_outbound_at: null, first_response_at: null,
       resolved_at: null, closed_at: null, message_count: 1,
       ...(typeof msg.subject === 'string' ? { subject: msg.subject } : {}),
+      ...(offer ? { deflection: { article_id: offer.article_id, language: offer.language, offered_at: now } } : {}),
     };
   }
 

@@ -92,7 +92,8 @@ export function slaReactions(deps: SlaReactionDeps): Record<string, Reaction[]> 
     let settings: SlaSettings | undefined;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ticket = await getTicket(db, ticketId);
-      if (!ticket || ticket.status === 'merged') return;
+      // Held / deflected: no SLA until (unless) the ticket opens (README "Knowledge base": deflection).
+      if (!ticket || ticket.status === 'merged' || ticket.status === 'held' || ticket.status === 'deflected') return;
       settings ??= await loadSlaSettings(db, defaults);
       const t = slaTicketOf(ticket);
       const now = Math.max(clock.now(), event.at);

@@ -75,6 +75,7 @@ export const SETTINGS = [
   // knowledge base and orders (issue 19): README "Knowledge base", "Orders"
   { name: 'CONFLUO_KB_CONFIDENCE', meaning: 'Least confidence (0–1: the share of the question\'s meaningful words an article holds) at which an article is offered before a ticket opens, and below which a search counts as "no good article"', default: '0.5' },
   { name: 'CONFLUO_KB_DEFLECTION', meaning: 'Channels whose customers are offered a matching article before a ticket opens, comma-separated (e.g. `webchat,telegram`), or `off`', default: 'webchat' },
+  { name: 'CONFLUO_KB_DEFLECTION_SKIP_TIERS', meaning: 'Customer tiers that always reach a person: never offered an article on a messenger (comma-separated tier codes, or `none`)', default: 'vip' },
   { name: 'CONFLUO_ORDERS_WEBHOOK_SECRET', meaning: 'HMAC-SHA256 key (≥ 32 characters) the shop signs `POST /webhooks/orders` with (`X-Confluo-Signature: sha256=<hex>` of the raw body); without it the route answers 404', secret: true },
   { name: 'CONFLUO_SHOPIFY_SHOP', meaning: 'The shop whose orders the scheduled pull reads from Shopify\'s Admin API: its permanent domain `<name>.myshopify.com` (set by the stack from `-c shopifyShop=…`, which creates the pull)' },
   { name: 'CONFLUO_SHOPIFY_ACCESS_TOKEN', meaning: 'Admin API access token (`shpat_…`, scope `read_orders`) of the shop\'s custom app; or set CONFLUO_SHOPIFY_CLIENT_ID and CONFLUO_SHOPIFY_CLIENT_SECRET instead', secret: true },
@@ -185,6 +186,9 @@ const ConfigSchema = z
     if (!(c.CONFLUO_KB_CONFIDENCE ?? '').trim() || !(kbConfidence > 0 && kbConfidence <= 1)) ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_CONFIDENCE'], message: 'must be a number in (0, 1]' });
     if (c.CONFLUO_KB_DEFLECTION !== undefined && !/^\s*(off|[a-z]+(\s*,\s*[a-z]+)*)\s*$/.test(c.CONFLUO_KB_DEFLECTION)) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_DEFLECTION'], message: 'must be comma-separated channel names (e.g. webchat,telegram) or off' });
+    }
+    if (!/^\s*(none|[a-z][a-z0-9_-]{0,31}(\s*,\s*[a-z][a-z0-9_-]{0,31})*)\s*$/.test(c.CONFLUO_KB_DEFLECTION_SKIP_TIERS ?? '')) {
+      ctx.addIssue({ code: 'custom', path: ['CONFLUO_KB_DEFLECTION_SKIP_TIERS'], message: 'must be comma-separated tier codes (e.g. vip,gold) or none' });
     }
     if (c.CONFLUO_ORDERS_WEBHOOK_SECRET !== undefined && c.CONFLUO_ORDERS_WEBHOOK_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['CONFLUO_ORDERS_WEBHOOK_SECRET'], message: 'must be at least 32 characters (an HMAC-SHA256 key; e.g. `openssl rand -base64 32`)' });

@@ -20,6 +20,7 @@ import { indexKeys, keys } from './table.js';
 import { messagePreview } from '../domain/message-preview.js';
 import type { EventEntry, FeedEvent, IdentityRecord, MessageEntry, TicketRecord } from './records.js';
 import type { LastInbound } from './last-inbound.js';
+import { offerAnswerUpdate, type OfferThread } from './offer-thread.js';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -40,7 +41,9 @@ export type ThreadPlan =
       readonly reopen?: { readonly priority: string; readonly from?: string };
       /** Statuses the ticket may be in (default: resolved or closed; resolved only when reopening). */
       readonly statuses?: readonly string[];
-    };
+    }
+  /** An answer to an article offered before the ticket opened (store/offer-thread.ts). */
+  | OfferThread;
 
 export interface InboundPlan {
   readonly msg: InboundMessage;
@@ -76,6 +79,8 @@ export interface InboundPlan {
    * caller passes the anchor it found).
    */
   readonly sentAt: number;
+  /** Writes of other capabilities committed with the message (an offered article's reply: store/deflection.ts `offerItems`). */
+  readonly extraItems?: readonly TxItem[];
 }
 
 export type CommitResult = 'committed' | 'duplicate' | 'conflict';
@@ -117,7 +122,8 @@ export function ticketItem(t: TicketRecord): Record<string, unknown> {
   const present = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== null));
   return {
     ...keys.ticket(t.id), ...present,
-    ...(t.status === 'merged' ? {} : indexKeys.inbox(t.updated_at, t.id, t.tier)),
+    // Merged tickets, and conversations held for an offered article (store/deflection.ts), are in no inbox.
+    ...(t.status === 'merged' || t.status === 'held' ? {} : indexKeys.inbox(t.updated_at, t.id, t.tier)),
     ...indexKeys.byStatus(t.status, t.updated_at, t.id),
     ...indexKeys.customerTicket(t.customer_id, t.created_at, t.id),
   };
@@ -227,6 +233,8 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
     } });
   } else if (plan.thread.action === 'survey') {
     items.push({ Update: surveyReplyUpdate(T, ticketId, plan.thread, touchSet, touch, { names: { '#in': inboundName }, condition: anchorKept }) });
+  } else if (plan.thread.action === 'offer') {
+    items.push({ Update: offerAnswerUpdate(T, ticketId, plan.thread, touchSet, touch, { names: { '#in': inboundName }, condition: anchorKept }) });
   } else {
     // reopen (resolved → open) or the customer answered (pending_customer → open)
     const from = plan.thread.action === 'reopen' ? 'resolved' : 'pending_customer';
@@ -249,6 +257,7 @@ export async function commitInbound(db: Db, plan: InboundPlan): Promise<CommitRe
   if (entry.external_message_id && !once) items.push(inboundRefItem(db, msg.channel, entry.external_message_id, ticketId, entrySk, nowMs, false));
   for (const e of plan.timelineEvents) items.push(timelineItem(db, e as unknown as EventEntry & Record<string, unknown>));
   for (const e of plan.events) items.push(feedItem(db, e));
+  items.push(...(plan.extraItems ?? []));
 
   return runTransaction(db, items);
 }

@@ -9,6 +9,7 @@
  * | article stats   | KB#STATS    | ARTICLE#<id>       | offered, solved, not_solved, views                      |
  * | day stats       | KB#STATS    | DAY#<yyyy-mm-dd>   | searches, offers, deflections, escalations              |
  * | missed search   | KB#STATS    | MISS#<terms>       | count, last_at (a search without a good article)        |
+ * | channel stats   | KB#STATS    | CHANNEL#<channel>#<yyyy-mm-dd> | offers, deflections, escalations of a messenger's offers (store/deflection.ts) |
  *
  * Articles sit in one partition (one Query lists them; a knowledge base is hundreds to a few
  * thousand articles, well under a partition's limits). Every write is a transaction of the
@@ -146,6 +147,8 @@ export interface KbStats {
   readonly days: { day: string; searches: number; offers: number; deflections: number; escalations: number }[];
   readonly articles: { article_id: string; offered: number; solved: number; not_solved: number }[];
   readonly misses: { terms: string; count: number; last_at: number }[];
+  /** Offers on messengers and their answers, per channel and day (store/deflection.ts). */
+  readonly channels?: { channel: string; day: string; offers: number; deflections: number; escalations: number }[];
 }
 
 /** Every KPI counter (one partition; small: one item per day, article and missed search). */
@@ -158,11 +161,12 @@ export async function readKbStats(db: Db): Promise<KbStats> {
     start = res.LastEvaluatedKey;
   } while (start);
   const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-  const out: KbStats = { days: [], articles: [], misses: [] };
+  const out: KbStats & { channels: NonNullable<KbStats['channels']> } = { days: [], articles: [], misses: [], channels: [] };
   for (const i of items) {
     const sk = i.sk as string;
     if (sk.startsWith('DAY#')) out.days.push({ day: sk.slice(4), searches: num(i.searches), offers: num(i.offers), deflections: num(i.deflections), escalations: num(i.escalations) });
     else if (sk.startsWith('ARTICLE#')) out.articles.push({ article_id: sk.slice(8), offered: num(i.offered), solved: num(i.solved), not_solved: num(i.not_solved) });
+    else if (sk.startsWith('CHANNEL#')) out.channels.push({ channel: String(i.channel), day: String(i.day), offers: num(i.offers), deflections: num(i.deflections), escalations: num(i.escalations) });
     else if (sk.startsWith('MISS#')) out.misses.push({ terms: String(i.terms ?? sk.slice(5)), count: num(i.count), last_at: num(i.last_at) });
   }
   return out;

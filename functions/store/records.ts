@@ -96,6 +96,11 @@ export interface TicketRecord {
   readonly last_message_preview?: string;
   readonly last_message_channel?: Channel;
   readonly last_message_direction?: 'in' | 'out';
+  /**
+   * The article offered before this ticket opened (README "Knowledge base": deflection on
+   * messengers; status `held` until answered): the customer's answer and when.
+   */
+  readonly deflection?: { readonly article_id: string; readonly language: string; readonly offered_at: number; readonly answer?: 'solved' | 'help'; readonly answered_at?: number };
   /** The customer's effective tier and contract, copied when the ticket opens and when the customer's tier changes. */
   readonly tier?: string;
   readonly contract?: string;
@@ -128,7 +133,7 @@ export interface MessageEntry {
   /** A failed message sent again (`POST …/retry`): the new message; on the new one, the failed one. */
   readonly retried_by?: string;
   readonly retry_of?: string;
-  readonly outbound_kind?: 'reply' | 'acknowledgement' | 'survey' | 'reminder';
+  readonly outbound_kind?: 'reply' | 'acknowledgement' | 'survey' | 'reminder' | 'deflection';
   /** Outbound sent in several platform requests: how many leading parts were accepted (send.ts). */
   readonly parts_sent?: number;
   readonly author?: string;

@@ -86,6 +86,18 @@ describe('KPI report', () => {
     expect(report.groups).toEqual([]);
   });
 
+  it('leaves conversations an offered article holds or solved out, and times a ticket opened after an offer from the answer', () => {
+    const { ticket, timeline } = scenario().find((x) => x.ticket.id.endsWith('01'))!;
+    const held = ticketFacts({ ...ticket, id: 'held-1', status: 'held' }, timeline);
+    const deflected = ticketFacts({ ...ticket, id: 'defl-1', status: 'deflected' }, timeline);
+    const report = kpiReport([...facts(), held, deflected], { from: FROM, to: TO });
+    expectSameKpis(report.overall, EXPECTED_OVERALL);
+    const plain = ticketFacts(ticket, timeline);
+    const afterOffer = ticketFacts({ ...ticket, deflection: { answer: 'help', answered_at: ticket.created_at + 2 * MIN } }, timeline);
+    expect(afterOffer.created_at).toBe(plain.created_at);
+    expect(afterOffer.first_response_ms).toBe(plain.first_response_ms! - 2 * MIN);
+  });
+
   it('groups by channel, category and agent with the same definitions, the null key last', () => {
     const byChannel = kpiReport(facts(), { from: FROM, to: TO, groupBy: 'channel' }).groups;
     expect(byChannel.map((g) => [g.key, g.volume, g.fcr_rate])).toEqual([['email', 2, 1], ['telegram', 2, 0.5], ['whatsapp', 2, 1]]);

@@ -54,8 +54,8 @@ describe('SSM parameters per function', () => {
     expect(names('OutboundSendFunction')).toEqual([...SSM_SETTINGS.send]);
     expect(names('WebchatApiWebchatApiFunction')).toEqual(['CONFLUO_WEBCHAT_SESSION_RATE', 'WEBCHAT_ALLOWED_ORIGINS', 'WEBCHAT_SECRET']);
     expect(names('SurveyLinkSurveyLinkFunction')).toEqual(['CONFLUO_SURVEY_LINK_SECRET']);
-    // Functions that read one non-secret channel setting read that one only.
-    expect(names('ProcessingProcessFunction')).toEqual(['EMAIL_FORM_SENDERS']);
+    // Functions that read one non-secret channel setting read that one only (process: and the knowledge base's deflection settings).
+    expect(names('ProcessingProcessFunction')).toEqual(['CONFLUO_KB_CONFIDENCE', 'CONFLUO_KB_DEFLECTION', 'CONFLUO_KB_DEFLECTION_SKIP_TIERS', 'EMAIL_FORM_SENDERS']);
     expect(names('AgentApiAgentApiFunction')).toEqual(['META_HUMAN_AGENT_TAG']);
     expect(names('SlaWorkflowEvaluateFunction')).toEqual(['EMAIL_SES_REGION', 'EMAIL_SNS_TOPIC_ARN']);
     expect(lambdaEnvironments(template)[functionId(template, 'ProcessingDispatchFunction')]!.CONFLUO_SECRET_NAMES).toBeUndefined();

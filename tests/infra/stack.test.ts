@@ -125,7 +125,7 @@ describe('ConfluoStack functions', () => {
     }
   });
 
-  it('let only the functions that read channel settings read the secrets path: ingest, send, the widget API, the survey step and links, SLA evaluate (the e-mail channel\'s SES region), process (EMAIL_FORM_SENDERS at parse) the Agent API (META_HUMAN_AGENT_TAG), the media function (download tokens), the help API (CONFLUO_KB_*) and the orders webhook (its secret)', () => {
+  it('let only the functions that read channel settings read the secrets path: ingest, send, the widget API, the survey step and links, SLA evaluate (the e-mail channel\'s SES region), process (EMAIL_FORM_SENDERS at parse, CONFLUO_KB_* for messenger deflection), the Agent API (META_HUMAN_AGENT_TAG), the media function (download tokens), the help API (CONFLUO_KB_*) and the orders webhook (its secret)', () => {
     const readers = Object.entries(lambdaEnvironments(template)).filter(([, env]) => 'CONFLUO_SECRETS_PATH' in env).map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
     expect(readers.sort()).toEqual(['AgentApiAgentApiFunction', 'HelpApiHelpApiFunction', 'InboundMediaMediaFunction', 'IngestIngestFunction', 'OrdersWebhookOrdersWebhookFunction', 'OutboundSendFunction', 'ProcessingProcessFunction', 'SlaWorkflowEvaluateFunction', 'SurveyLinkSurveyLinkFunction', 'SurveyWorkflowStepFunction', 'WebchatApiWebchatApiFunction']);
     // Each by name, exactly what it reads (tests/infra/least-privilege.test.ts).

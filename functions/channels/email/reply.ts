@@ -127,7 +127,7 @@ export function renderRawEmail(msg: OutboundMessage, from: string): string {
     ...(inReplyTo ? [`In-Reply-To: ${inReplyTo}`] : []),
     ...(kept.length > 0 ? [`References: ${foldIds(kept)}`] : []),
     // RFC 3834: automatic answers say so, and well-behaved auto-responders stay silent.
-    ...(msg.kind === 'acknowledgement' ? ['Auto-Submitted: auto-replied'] : msg.kind === 'survey' || msg.kind === 'reminder' ? ['Auto-Submitted: auto-generated'] : []),
+    ...(msg.kind === 'acknowledgement' || msg.kind === 'deflection' ? ['Auto-Submitted: auto-replied'] : msg.kind === 'survey' || msg.kind === 'reminder' ? ['Auto-Submitted: auto-generated'] : []),
     'MIME-Version: 1.0',
   ];
   const textPart = ['Content-Type: text/plain; charset=UTF-8', `Content-Transfer-Encoding: ${encoding}`];

@@ -28,6 +28,7 @@ export interface KbKpiInput {
   readonly days: readonly { day: string; searches: number; offers: number; deflections: number; escalations: number }[];
   readonly articles: readonly { article_id: string; offered: number; solved: number; not_solved: number }[];
   readonly misses: readonly { terms: string; count: number; last_at: number }[];
+  readonly channels?: readonly { channel: string; day: string; offers: number; deflections: number; escalations: number }[];
 }
 
 /**
@@ -35,7 +36,9 @@ export interface KbKpiInput {
  *   the customer marked solved (`deflections / (deflections + escalations)`), over [from, to];
  * - usefulness per article: `solved / (solved + not_solved)` (null before any answer);
  * - missed searches: the most frequent searches whose best article was below the confidence
- *   threshold (what to write next).
+ *   threshold (what to write next);
+ * - per channel: the offers made on each messenger and their answers (`deflections`: "That
+ *   solved it", `escalations`: "I still need help" or a further message), with the same rate.
  */
 export function kbKpis(input: KbKpiInput, range: { from: string; to: string }, opts: { topMisses?: number } = {}) {
   const days = input.days.filter((d) => d.day >= range.from && d.day <= range.to);
@@ -49,7 +52,19 @@ export function kbKpis(input: KbKpiInput, range: { from: string; to: string }, o
     articles: input.articles
       .map((a) => ({ ...a, usefulness: a.solved + a.not_solved === 0 ? null : a.solved / (a.solved + a.not_solved) }))
       .sort((x, y) => (y.solved + y.not_solved) - (x.solved + x.not_solved) || x.article_id.localeCompare(y.article_id)),
+    channels: perChannel(input.channels ?? [], range),
     missed_searches: [...input.misses].sort((x, y) => y.count - x.count || y.last_at - x.last_at).slice(0, opts.topMisses ?? 20)
       .map((m) => ({ terms: m.terms, count: m.count, last_at: new Date(m.last_at).toISOString() })),
   };
+}
+
+function perChannel(rows: NonNullable<KbKpiInput['channels']>, range: { from: string; to: string }) {
+  const by = new Map<string, { channel: string; offers: number; deflections: number; escalations: number }>();
+  for (const r of rows) {
+    if (r.day < range.from || r.day > range.to) continue;
+    const c = by.get(r.channel) ?? by.set(r.channel, { channel: r.channel, offers: 0, deflections: 0, escalations: 0 }).get(r.channel)!;
+    c.offers += r.offers; c.deflections += r.deflections; c.escalations += r.escalations;
+  }
+  return [...by.values()].sort((x, y) => x.channel.localeCompare(y.channel))
+    .map((c) => ({ ...c, deflection_rate: c.deflections + c.escalations === 0 ? null : c.deflections / (c.deflections + c.escalations) }));
 }

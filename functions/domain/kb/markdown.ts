@@ -31,26 +31,9 @@ export function renderMarkdown(source: string): string {
   return md.render(source);
 }
 
-/** The readable text of a body (no link targets, no markup), for the index and snippets. */
-export function plainText(source: string): string {
-  return source
-    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/https?:\/\/\S+/g, ' ')
-    .replace(/[`*_#>~|-]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** The first words of a body, at most `max` characters, cut at a word. */
-export function snippetOf(source: string, max = 160): string {
-  const text = plainText(source);
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max);
-  const lastSpace = cut.lastIndexOf(' ');
-  return (lastSpace > max / 2 ? cut.slice(0, lastSpace) : cut) + '…';
-}
-
+// Plain text of a body lives apart from markdown-it, so the search index (and the process
+// function, which offers articles on messengers) carries no renderer.
+export { plainText, snippetOf } from './plain-text.js';
 export { words };
 
 /** The token stream of a body, parsed with the same rules as {@link renderMarkdown} (./article-text.ts reads it). */

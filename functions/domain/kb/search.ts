@@ -14,7 +14,7 @@
  * deflection thresholds compare with. `score` is MiniSearch's BM25 relevance, for ordering.
  */
 import MiniSearch from 'minisearch';
-import { snippetOf, plainText } from './markdown.js';
+import { snippetOf, plainText } from './plain-text.js';
 import { KB_LANGUAGES, termOf, termsOf, words, type KbLanguage } from './stemming.js';
 
 export interface KbSearchable {

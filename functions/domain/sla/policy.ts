@@ -397,7 +397,8 @@ export function olaTarget(p: Policy, team: string | null): number | null {
   return m === undefined ? null : m * MIN;
 }
 
-const FINAL: readonly TicketStatus[] = ['resolved', 'closed', 'merged'];
+/** No clock runs: done, merged, or a messenger conversation an offered article holds or solved (README "Knowledge base"). */
+const FINAL: readonly TicketStatus[] = ['resolved', 'closed', 'merged', 'held', 'deflected'];
 
 /** The clocks running (or paused) on a ticket now. */
 export function runningClocks(t: SlaTicket, s: FullSla, p: Policy): ClockRun[] {

@@ -61,6 +61,9 @@ export const KbStatsOut = z.object({
   from: z.string(), to: z.string(), searches: z.number().int(), offers: z.number().int(), deflections: z.number().int(), escalations: z.number().int(),
   deflection_rate: z.number().nullable().meta({ description: 'deflections / (deflections + escalations): of the conversations offered an article that answered, the share solved by it' }),
   articles: z.array(z.object({ article_id: z.string(), offered: z.number().int(), solved: z.number().int(), not_solved: z.number().int(), usefulness: z.number().nullable() })),
+  channels: z.array(z.object({
+    channel: z.string(), offers: z.number().int(), deflections: z.number().int(), escalations: z.number().int(), deflection_rate: z.number().nullable(),
+  })).meta({ description: 'Articles offered on messengers, per channel: offers, "That solved it" (deflections), "I still need help" or a further message (escalations)' }),
   missed_searches: z.array(z.object({ terms: z.string().meta({ description: 'Stemmed words (no digits or e-mails)' }), count: z.number().int(), last_at: isoTime })),
   article_usefulness: ArticleUsefulness,
 }).meta({ id: 'KbStats' });

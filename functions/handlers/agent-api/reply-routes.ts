@@ -132,7 +132,8 @@ export function replyRoutes(deps: ReplyRouteDeps): RouteDef[] {
     const files = content.kind === 'retry' ? filesOf(content.failed) : givenFiles;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ticket = await mustTicket(ticketId);
-      if (ticket.status === 'merged' || ticket.status === 'closed') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
+      // held / deflected: a conversation an offered article is answering or answered (README "Knowledge base").
+      if (ticket.status === 'merged' || ticket.status === 'closed' || ticket.status === 'held' || ticket.status === 'deflected') throw new HttpError(409, 'conflict', `ticket is ${ticket.status}`);
       const channel: Channel = requested ?? (content.kind === 'retry' ? content.failed.channel : ticket.channel);
       // Phone (issue 16): Confluo sends nothing on `voice` — the agent calls back from Amazon
       // Connect, and that call's contact event records it on this ticket.

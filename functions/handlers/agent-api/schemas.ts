@@ -57,6 +57,12 @@ export const Ticket = z.object({
   callback: z.object({
     state: z.enum(['pending', 'done']), contact_id: z.string(), requested_at: nullableIso, done_at: nullableIso, done_by: z.string().nullable(),
   }).optional(),
+  /** README "Knowledge base": the article offered on a messenger before the ticket opened (status held until answered). */
+  deflection: z.object({
+    article_id: z.string(), offered_at: isoTime,
+    answer: z.enum(['solved', 'help']).nullable().meta({ description: '`solved`: "That solved it" (status deflected); `help`: "I still need help" or a further message (the ticket opened); null: not answered yet (status held)' }),
+    answered_at: nullableIso,
+  }).optional().meta({ description: 'The knowledge-base article offered before this ticket opened (messenger deflection)' }),
 }).meta({ id: 'Ticket' });
 
 /** A phone call on the timeline (channel `voice`, issue 16): functions/domain/voice.ts `CallFacts`. */

@@ -33,6 +33,7 @@ export function ticketView(t: TicketRecord, customerName: string | null = null) 
     resolution_article_id: resolutionArticleOf(t),
     last_message_preview: t.last_message_preview ?? null, last_message_channel: t.last_message_channel ?? null, last_message_direction: t.last_message_direction ?? null,
     ...callbackView(t),
+    ...(t.deflection ? { deflection: { article_id: t.deflection.article_id, offered_at: iso(t.deflection.offered_at)!, answer: t.deflection.answer ?? null, answered_at: iso(t.deflection.answered_at) } } : {}),
   };
 }
 

@@ -27,10 +27,12 @@ export function acknowledgementReaction(deps: AcknowledgementDeps): Reaction {
     const { identities } = await listCustomerItems(deps.db, ticket.customer_id);
     const identity = identities.find((i) => i.channel === ticket.channel && i.conversation_id === ticket.conversation_id)
       ?? identities.find((i) => i.channel === ticket.channel);
-    const responseMs = (ticket.sla?.first_response_due ?? ticket.created_at + 3_600_000) - ticket.created_at;
+    // A conversation held for an offered article opens when the customer answered it: its SLA runs from then (README "Knowledge base").
+    const openedAt = ticket.deflection?.answered_at ?? ticket.created_at;
+    const responseMs = (ticket.sla?.first_response_due ?? openedAt + 3_600_000) - openedAt;
     const { text, language } = acknowledgementText({ ...(identity?.language ? { language: identity.language } : {}), ticketNumber: ticket.number, responseMs, ...(deps.templates ? { templates: deps.templates } : {}) });
     const id = `ack-${ticket.id}`;
-    const at = ticket.created_at + 1; // deterministic: the same key on every redelivery
+    const at = openedAt + 1; // deterministic: the same key on every redelivery
     const entry: MessageEntry = {
       type: 'message', id, ticket_id: ticket.id, at, channel: ticket.channel, direction: 'out', external_message_id: null,
       conversation_id: ticket.conversation_id, text, attachments: [], interaction: null, edited: false, sent_at: at,
