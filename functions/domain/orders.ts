@@ -16,6 +16,19 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 const iso = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time'));
 const money = z.number().check(z.gte(0));
 
+/** An order's facts as Confluo keeps them, whichever way they came (pushed or pulled); times in epoch ms. */
+export interface OrderFacts {
+  readonly id: string;
+  readonly number: string;
+  readonly status: OrderStatus;
+  readonly items: ReadonlyArray<{ sku?: string; name: string; quantity: number; price?: number }>;
+  readonly totals: { currency: string; total: number; subtotal?: number; shipping?: number; tax?: number };
+  readonly placed_at: number;
+  readonly shipped_at: number | null;
+  readonly tracking_url: string | null;
+  readonly updated_at: number;
+}
+
 /** The documented body of `POST /webhooks/orders`. */
 export const OrderWebhookBody = z.strictObject({
   /** The shop's own id of the order (stable; a later push with the same id updates it). */

@@ -23,7 +23,7 @@
  */
 import * as z from 'zod/mini';
 import type { PlatformRequest, PlatformResponse } from '../channels/channel.js';
-import { ORDER_STATUSES, type OrderStatus } from './orders.js';
+import { ORDER_STATUSES, type OrderFacts, type OrderStatus } from './orders.js';
 
 export { API_VERSION, SHOP_DOMAIN } from './shopify-names.js';
 
@@ -141,16 +141,7 @@ const GraphqlAnswer = z.object({
 });
 
 /** An order as the store takes it (functions/store/orders.ts `storeShopOrder`). */
-export interface ShopOrderInput {
-  readonly id: string;
-  readonly number: string;
-  readonly status: OrderStatus;
-  readonly items: ReadonlyArray<{ sku?: string; name: string; quantity: number; price?: number }>;
-  readonly totals: { currency: string; total: number; subtotal?: number; shipping?: number; tax?: number };
-  readonly placed_at: number;
-  readonly shipped_at: number | null;
-  readonly tracking_url: string | null;
-  readonly updated_at: number;
+export interface ShopOrderInput extends OrderFacts {
   /** Used to find the customer, never stored. */
   readonly contact: { readonly email?: string; readonly phone?: string };
 }

@@ -26,7 +26,7 @@
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { normaliseEmail, normalisePhone } from '../domain/identity.js';
-import type { OrderStatus } from '../domain/orders.js';
+import type { OrderFacts } from '../domain/orders.js';
 import type { ShopOrderInput } from '../domain/shopify.js';
 import { lookupCustomers } from './customers.js';
 import { commitOrConflict, isConditionalCheckFailed, type Db } from './db.js';
@@ -39,16 +39,7 @@ export const orderKeys = {
   pullState: (shop: string) => ({ pk: `SHOPIFY#${shop}`, sk: 'PULL' }),
 } as const;
 
-export interface OrderRecord {
-  readonly id: string;
-  readonly number: string;
-  readonly status: OrderStatus;
-  readonly items: ReadonlyArray<{ sku?: string; name: string; quantity: number; price?: number }>;
-  readonly totals: { currency: string; total: number; subtotal?: number; shipping?: number; tax?: number };
-  readonly placed_at: number;
-  readonly shipped_at: number | null;
-  readonly tracking_url: string | null;
-  readonly updated_at: number;
+export interface OrderRecord extends OrderFacts {
   readonly received_at: number;
   readonly customer_id: string | null;
 }
