@@ -10,7 +10,8 @@ const ticket = (over: Partial<TriageTicket> = {}): TriageTicket => ({
 describe('planning a ticket change', () => {
   // DESIGN.md §2 "Status transitions", written out: from → every status it may change to.
   // (new → open, pending_customer, on_hold, resolved; the three active ones among themselves and
-  // → resolved; resolved → open (reopen) or closed; closed and merged final; nothing back to new.)
+  // → resolved; resolved → open (reopen) or closed; closed and merged final; nothing back to new.
+  // held and deflected — a conversation offered an article — only the pipeline moves: no agent.)
   const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     new: ['open', 'pending_customer', 'on_hold', 'resolved'],
     open: ['pending_customer', 'on_hold', 'resolved'],
@@ -19,6 +20,8 @@ describe('planning a ticket change', () => {
     resolved: ['open', 'closed'],
     closed: [],
     merged: [],
+    held: [],
+    deflected: [],
   };
 
   it('allows exactly the transitions of a literal matrix, in the domain and in a planned change', () => {

@@ -201,7 +201,10 @@ describe('inbox list rows, keyboard, phone width and language (issue 15)', () =>
     await expect.poll(() => page.locator('#ticket-title').textContent()).toContain(first === waitingId ? 'Zofia' : 'Ольга');
 
     await page.keyboard.press('r');
-    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id')).toBe('composer-text');
+    // The focus lands 1.1–1.3 s after the key in this page (measured with a focusin log, on code
+    // before and after the deflection merge; the page's clock is Playwright's, setFixedTime above):
+    // the poll's default 1 s was too tight. Why that long is not known — see the closing note.
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id'), { timeout: 5000 }).toBe('composer-text');
     await page.keyboard.type('jk e/');
     expect(await page.locator('#composer-text').inputValue()).toBe('jk e/');
     expect(await current()).toBe(first);
