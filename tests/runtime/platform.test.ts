@@ -6,12 +6,12 @@
  * instead of breaking the execution environment until it is recycled.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler as ingest } from '../../functions/handlers/ingest.js';
 import { awsSettings } from '../../functions/runtime/aws.js';
 import { lambdaHandler, runOn, type Platform } from '../../functions/runtime/platform.js';
+import { startSsmFaults, type SsmFaults } from '../deploy/harness/ssm-faults.js';
+import { startMotoSsm, type MotoSsm } from '../helpers/moto-ssm.js';
 
 const PATH = '/confluo/platform-test/';
 const ENV = { CONFLUO_SECRETS_PATH: PATH, CONFLUO_SECRET_NAMES: 'TELEGRAM_SECRET_TOKEN,WEBCHAT_SECRET', CONFLUO_INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/inbound.fifo' };
@@ -26,55 +26,64 @@ const healthz = (): APIGatewayProxyEventV2 => ({
   isBase64Encoded: false,
 });
 
-const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+type Read = { readonly target: string; readonly body: { readonly Names: string[]; readonly WithDecryption?: boolean } };
 
+// SSM is moto's, checking signatures (tests/helpers/moto-ssm.ts), behind the deployment test's
+// fault proxy, which throttles every settings read while armed (as SSM does past its rate limit).
 describe('lambda entry points on AWS', () => {
-  const ssm = mockClient(SSMClient);
+  let ssm: MotoSsm;
+  let faults: SsmFaults;
   const saved: Record<string, string | undefined> = {};
-  beforeAll(() => { for (const [k, v] of Object.entries(ENV)) { saved[k] = process.env[k]; process.env[k] = v; } });
-  afterEach(() => ssm.reset());
-  afterAll(() => {
-    ssm.restore();
-    for (const k of Object.keys(ENV)) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; }
+  beforeAll(async () => {
+    ssm = await startMotoSsm();
+    faults = await startSsmFaults(ssm.endpoint, { keepHost: true });
+    for (const [k, v] of Object.entries({ ...ENV, ...ssm.env, AWS_ENDPOINT_URL_SSM: faults.endpoint })) { saved[k] = process.env[k]; process.env[k] = v; }
+  }, 60_000);
+  afterEach(() => faults.disarm());
+  afterAll(async () => {
+    for (const k of Object.keys(saved)) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; }
+    await faults?.stop();
+    await ssm?.stop();
   });
+  const readsSince = (n: number) => faults.reads.slice(n) as unknown as Read[];
 
   it('answers the next invocation after SSM throttled the first one\'s settings read', async () => {
-    // Throttled longer than the SDK's own retries of one call: the first invocation fails.
-    ssm.on(GetParametersCommand).rejects(throttled());
-    await expect(ingest(healthz())).rejects.toThrow();
-    const failedCalls = ssm.commandCalls(GetParametersCommand).length;
-    expect(failedCalls).toBeGreaterThan(0);
+    await ssm.put(`${PATH}TELEGRAM_SECRET_TOKEN`, 'deployed-secret-123');
+    // Throttled longer than the retries of one read: the first invocation fails.
+    const before = faults.reads.length;
+    faults.arm();
+    await expect(ingest(healthz())).rejects.toThrow(/GetParameters failed after 3 attempt/);
+    expect(faults.throttled).toBe(3);
 
-    ssm.reset();
-    ssm.on(GetParametersCommand).resolves({ Parameters: [{ Name: `${PATH}TELEGRAM_SECRET_TOKEN`, Value: 'deployed-secret-123', Type: 'SecureString' }], InvalidParameters: [`${PATH}WEBCHAT_SECRET`] });
+    faults.disarm();
     const res = await ingest(healthz()) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(200);
-    expect(ssm.commandCalls(GetParametersCommand)[0]!.args[0].input).toMatchObject({ WithDecryption: true });
+    expect(readsSince(before).map((r) => r.body.WithDecryption)).toEqual([true, true, true, true]);
 
     // Built once: later invocations reuse the settings.
     await ingest(healthz());
-    expect(ssm.commandCalls(GetParametersCommand)).toHaveLength(1);
+    expect(faults.passed).toBe(1);
   });
 
   it('reads exactly the parameters CONFLUO_SECRET_NAMES lists, by name, ten per call; a parameter not stored leaves its setting unset', async () => {
+    const path = '/confluo/platform-test-names/';
     const names = ['CONFLUO_SURVEY_LINK_SECRET', 'EMAIL_FROM', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_SECRET_TOKEN', 'TWILIO_AUTH_TOKEN', 'VIBER_AUTH_TOKEN', 'VK_ACCESS_TOKEN', 'VK_SECRET', 'WEBCHAT_SECRET'];
     const stored: Record<string, string> = { TELEGRAM_SECRET_TOKEN: 'tg-secret-1', WEBCHAT_SECRET: 'w'.repeat(40), EMAIL_FROM: 'support@acme.example' };
-    ssm.on(GetParametersCommand).callsFake((input: { Names: string[] }) => ({
-      Parameters: input.Names.filter((n) => stored[n.slice(PATH.length)] !== undefined).map((n) => ({ Name: n, Value: stored[n.slice(PATH.length)], Type: 'SecureString' })),
-      InvalidParameters: input.Names.filter((n) => stored[n.slice(PATH.length)] === undefined),
-    }));
-    const config = await awsSettings({ CONFLUO_SECRETS_PATH: PATH, CONFLUO_SECRET_NAMES: names.join(',') });
+    for (const [n, v] of Object.entries(stored)) await ssm.put(`${path}${n}`, v, n === 'EMAIL_FROM' ? 'String' : 'SecureString');
+    const before = faults.reads.length;
+    const config = await awsSettings({ ...ssm.env, AWS_ENDPOINT_URL_SSM: faults.endpoint, CONFLUO_SECRETS_PATH: path, CONFLUO_SECRET_NAMES: names.join(',') });
     expect(config).toMatchObject(stored);
     expect(config.TWILIO_AUTH_TOKEN).toBeUndefined();
-    const asked = ssm.commandCalls(GetParametersCommand).map((c) => c.args[0].input.Names ?? []);
-    expect(asked.map((n) => n.length).sort()).toEqual([1, 10]);
-    expect(asked.flat().sort()).toEqual(names.map((n) => `${PATH}${n}`).sort());
-    expect(ssm.commandCalls(GetParametersByPathCommand)).toHaveLength(0);
+    const asked = readsSince(before);
+    expect(asked.map((r) => r.target)).toEqual(['AmazonSSM.GetParameters', 'AmazonSSM.GetParameters']);
+    expect(asked.map((r) => r.body.Names.length).sort()).toEqual([1, 10]);
+    expect(asked.flatMap((r) => r.body.Names).sort()).toEqual(names.map((n) => `${path}${n}`).sort());
   });
 
   it('refuses a secrets path without the names to read (a function bound by hand, not through bindSecrets)', async () => {
-    await expect(awsSettings({ CONFLUO_SECRETS_PATH: PATH })).rejects.toThrow(/CONFLUO_SECRET_NAMES/);
-    expect(ssm.commandCalls(GetParametersCommand)).toHaveLength(0);
+    const before = faults.reads.length;
+    await expect(awsSettings({ ...ssm.env, CONFLUO_SECRETS_PATH: PATH })).rejects.toThrow(/CONFLUO_SECRET_NAMES/);
+    expect(faults.reads.length).toBe(before);
   });
 });
 
