@@ -146,10 +146,12 @@ async function migrateItem(db: Send, table: string, item: Item, sinceMs: number,
 
 /** The error a stopped run ends with: why, how far it got, and where to resume. */
 function stopped(e: unknown, progress: MigrateShardsProgress, resumeFrom: Record<string, unknown> | undefined): MigrateShardsError {
-  const name = (e as { name?: string } | null)?.name ?? 'Error';
+  const err = e as { name?: string; code?: string } | null;
+  const name = err?.name && err.name !== 'Error' ? err.name : err?.code ?? 'Error';
   const why = THROTTLING.has(name) ? `throttled by DynamoDB (${name}) past the SDK's retries` : `a request failed (${name})`;
+  const next = resumeFrom ? 'run it again (it is idempotent) or resume from the page it stopped in (`resumeFrom`)' : 'run it again (it is idempotent)';
   return new MigrateShardsError(
-    `migrate-shards: stopped, ${why}, after ${progress.ticketsRekeyed} tickets re-keyed and ${progress.eventsCopied} feed events copied; nothing is half-written — run it again (it is idempotent) or resume from \`resumeFrom\``,
+    `migrate-shards: stopped, ${why}, after ${progress.ticketsRekeyed} tickets re-keyed and ${progress.eventsCopied} feed events copied; nothing is half-written — ${next}`,
     { cause: { error: name, throttled: THROTTLING.has(name), progress: { ...progress }, resumeFrom: resumeFrom ?? null } },
   );
 }
