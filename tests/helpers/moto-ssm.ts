@@ -9,6 +9,7 @@
  */
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startMoto, type MotoServer } from '../deploy/harness/moto.js';
+import { INSTALL_HINT } from '../deploy/support/tools.js';
 
 export const MOTO_SSM_REGION = 'eu-central-1';
 
@@ -37,7 +38,9 @@ async function iam(endpoint: string, params: Record<string, string>): Promise<st
 const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
 
 export async function startMotoSsm(): Promise<MotoSsm> {
-  const moto: MotoServer = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: String(UNCHECKED_SETUP_REQUESTS) } });
+  const moto: MotoServer = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: String(UNCHECKED_SETUP_REQUESTS) } }).catch((e: unknown) => {
+    throw new Error(`moto-ssm: moto_server did not start (README "Quick start": ${INSTALL_HINT})`, { cause: e });
+  });
   try {
     await iam(moto.endpoint, { Action: 'CreateUser', UserName: 'confluo-function' });
     const key = await iam(moto.endpoint, { Action: 'CreateAccessKey', UserName: 'confluo-function' });
