@@ -95,22 +95,38 @@ function ssmCall(env: Env, sleep: (ms: number) => Promise<void>) {
         path: endpoint.pathname, query: {}, body,
         headers: { host: endpoint.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonSSM.${operation}` },
       });
-      let failure: { retryable: boolean; cause: Record<string, unknown> };
-      try {
-        const res = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
-        const text = await res.text();
-        if (res.ok) return JSON.parse(text) as unknown;
-        const type = errorTypeOf(text, res.headers.get('x-amzn-errortype'));
-        failure = { retryable: res.status >= 500 || /Throttling|TooManyRequests|RequestLimitExceeded/.test(type), cause: { stage: 'answer', status: res.status, type, requestId: res.headers.get('x-amzn-requestid') } };
-      } catch (e) {
-        failure = { retryable: true, cause: { stage: 'network', error: (e as Error)?.name } };
-      }
-      if (!failure.retryable || attempt >= MAX_ATTEMPTS) {
-        throw new SsmParametersError(`ssm-parameters: ${operation} failed after ${attempt} attempt(s)`, { cause: { ...failure.cause, attempts: attempt } });
+      const outcome = await sendOnce(endpoint, signed.headers, body);
+      if (outcome.ok) return outcome.answer;
+      if (!outcome.retryable || attempt >= MAX_ATTEMPTS) {
+        throw new SsmParametersError(`ssm-parameters: ${operation} failed after ${attempt} attempt(s)`, { cause: { ...outcome.cause, attempts: attempt } });
       }
       await sleep(Math.random() * BASE_DELAY_MS * 2 ** attempt);
     }
   };
+}
+
+type Outcome = { readonly ok: true; readonly answer: unknown } | { readonly ok: false; readonly retryable: boolean; readonly cause: Record<string, unknown> };
+
+/** One signed request: SSM's answer, or why not and whether another attempt may succeed. */
+async function sendOnce(endpoint: URL, headers: Record<string, string>, body: string): Promise<Outcome> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(endpoint, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    text = await res.text();
+  } catch (e) {
+    return { ok: false, retryable: true, cause: { stage: 'network', error: (e as Error)?.name } };
+  }
+  if (res.ok) {
+    try {
+      return { ok: true, answer: JSON.parse(text) as unknown };
+    } catch {
+      return { ok: false, retryable: true, cause: { stage: 'answer', status: res.status, type: 'not JSON' } };
+    }
+  }
+  const type = errorTypeOf(text, res.headers.get('x-amzn-errortype'));
+  const retryable = res.status >= 500 || /Throttling|TooManyRequests|RequestLimitExceeded/.test(type);
+  return { ok: false, retryable, cause: { stage: 'answer', status: res.status, type, requestId: res.headers.get('x-amzn-requestid') } };
 }
 
 /**
