@@ -23,7 +23,11 @@ export interface MotoSsm {
 
 const UNCHECKED_SETUP_REQUESTS = 4;
 
-/** IAM's query API, unsigned (only for the unchecked setup requests). */
+/**
+ * IAM's query API, unsigned (only for the unchecked setup requests). The Authorization header is
+ * there for its credential scope alone: moto's single server tells the services apart by it
+ * (`…/us-east-1/iam/aws4_request`), and the signature is not checked yet.
+ */
 async function iam(endpoint: string, params: Record<string, string>): Promise<string> {
   const res = await fetch(`${endpoint}/`, {
     method: 'POST',
