@@ -27,7 +27,7 @@ const READS = new Set(['AmazonSSM.GetParameters', 'AmazonSSM.GetParameter', 'Ama
 
 /**
  * `keepHost`: forward the caller's `Host` header unchanged (it is part of a SigV4 signature, so a
- * moto that checks signatures needs it; tests/helpers/moto-ssm.ts).
+ * moto that checks signatures needs it; tests/deploy/harness/moto-ssm.ts).
  */
 export async function startSsmFaults(target: string, opts: { readonly keepHost?: boolean } = {}): Promise<SsmFaults> {
   const port = await freePort();

@@ -8,8 +8,8 @@
  * For functions/runtime/ssm-parameters.ts, which signs its own requests.
  */
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { startMoto, type MotoServer } from '../deploy/harness/moto.js';
-import { INSTALL_HINT } from '../deploy/support/tools.js';
+import { startMoto, type MotoServer } from './moto.js';
+import { INSTALL_HINT } from '../support/tools.js';
 
 export const MOTO_SSM_REGION = 'eu-central-1';
 
