@@ -17,29 +17,31 @@
  * (invocation event, flat string answer) and
  * https://docs.aws.amazon.com/connect/latest/adminguide/contact-events.html (contact events).
  */
-import { z } from 'zod';
+// zod/mini: the lookup answers Connect's flow while a caller waits (Connect allows a flow's Lambda 8 s;
+// the full zod build was ~460 KB of the voice-lookup bundle: README "Entry points").
+import * as z from 'zod/mini';
 import { PRIORITIES, type Priority } from './ticket.js';
 
 // ---------------------------------------------------------------------------------------------
 // The flow's Lambda invocation
 
-const Endpoint = z.looseObject({ Address: z.string().optional(), Type: z.string().optional() }).nullish();
+const Endpoint = z.nullish(z.looseObject({ Address: z.optional(z.string()), Type: z.optional(z.string()) }));
 
 export const ConnectLookupEvent = z.looseObject({
-  Name: z.string().optional(),
+  Name: z.optional(z.string()),
   Details: z.looseObject({
     ContactData: z.looseObject({
-      ContactId: z.string().min(1),
-      InitialContactId: z.string().optional(),
-      Channel: z.string().optional(),
-      InitiationMethod: z.string().optional(),
-      InstanceARN: z.string().optional(),
+      ContactId: z.string().check(z.minLength(1)),
+      InitialContactId: z.optional(z.string()),
+      Channel: z.optional(z.string()),
+      InitiationMethod: z.optional(z.string()),
+      InstanceARN: z.optional(z.string()),
       CustomerEndpoint: Endpoint,
       SystemEndpoint: Endpoint,
-      Attributes: z.record(z.string(), z.string()).optional(),
+      Attributes: z.optional(z.record(z.string(), z.string())),
     }),
     /** The block's own parameters (key/value pairs set in the flow). */
-    Parameters: z.record(z.string(), z.string()).optional(),
+    Parameters: z.optional(z.record(z.string(), z.string())),
   }),
 });
 export type ConnectLookupEvent = z.infer<typeof ConnectLookupEvent>;
@@ -108,7 +110,7 @@ export function callbackPriority(current: Priority, tier: string | undefined): P
 // ---------------------------------------------------------------------------------------------
 // Contact events (EventBridge)
 
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8601 time');
+const isoTime = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8601 time'));
 
 /**
  * The `detail` of an "Amazon Connect Contact Event". Connect adds fields over time and documents
@@ -116,29 +118,29 @@ const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8
  * follows the documented examples (camelCase, `agentInfo` also seen as `AgentInfo`).
  */
 export const ContactEventDetail = z.looseObject({
-  eventType: z.string().min(1),
-  contactId: z.string().min(1),
-  initialContactId: z.string().optional(),
-  previousContactId: z.string().optional(),
+  eventType: z.string().check(z.minLength(1)),
+  contactId: z.string().check(z.minLength(1)),
+  initialContactId: z.optional(z.string()),
+  previousContactId: z.optional(z.string()),
   channel: z.string(),
-  instanceArn: z.string().optional(),
-  initiationMethod: z.string().optional(),
-  initiationTimestamp: isoTime.optional(),
-  connectedToSystemTimestamp: isoTime.optional(),
-  disconnectTimestamp: isoTime.optional(),
-  disconnectReason: z.string().optional(),
-  queueInfo: z.looseObject({ queueArn: z.string().optional(), queueType: z.string().optional(), enqueueTimestamp: isoTime.optional() }).optional(),
-  agentInfo: z.looseObject({ agentArn: z.string().optional(), connectedToAgentTimestamp: isoTime.optional() }).optional(),
-  AgentInfo: z.looseObject({ AgentArn: z.string().optional(), agentArn: z.string().optional(), connectedToAgentTimestamp: isoTime.optional() }).optional(),
-  customerEndpoint: z.looseObject({ address: z.string().optional() }).optional(),
+  instanceArn: z.optional(z.string()),
+  initiationMethod: z.optional(z.string()),
+  initiationTimestamp: z.optional(isoTime),
+  connectedToSystemTimestamp: z.optional(isoTime),
+  disconnectTimestamp: z.optional(isoTime),
+  disconnectReason: z.optional(z.string()),
+  queueInfo: z.optional(z.looseObject({ queueArn: z.optional(z.string()), queueType: z.optional(z.string()), enqueueTimestamp: z.optional(isoTime) })),
+  agentInfo: z.optional(z.looseObject({ agentArn: z.optional(z.string()), connectedToAgentTimestamp: z.optional(isoTime) })),
+  AgentInfo: z.optional(z.looseObject({ AgentArn: z.optional(z.string()), agentArn: z.optional(z.string()), connectedToAgentTimestamp: z.optional(isoTime) })),
+  customerEndpoint: z.optional(z.looseObject({ address: z.optional(z.string()) })),
 });
 export type ContactEventDetail = z.infer<typeof ContactEventDetail>;
 
 export const ContactEvent = z.looseObject({
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   'detail-type': z.literal('Amazon Connect Contact Event'),
   source: z.literal('aws.connect'),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: ContactEventDetail,
 });
 export type ContactEvent = z.infer<typeof ContactEvent>;

@@ -2,20 +2,21 @@
  * Settings on AWS: the function's environment and its SSM parameters, validated
  * (functions/runtime/config.ts). Shared by both AWS platforms (./aws.ts, ./aws-edge.ts).
  */
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { ConfigError, loadConfig, refuseTestSecrets, type Config } from './config.js';
+import { getParametersByName } from './ssm-parameters.js';
 
 /**
  * The environment merged with the SSM parameters `CONFLUO_SECRET_NAMES` names under
  * `CONFLUO_SECRETS_PATH` (parameter name = setting name, e.g. `/confluo/prod/TELEGRAM_SECRET_TOKEN`).
  *
  * Read by name, not by path: the function's role may read exactly these parameters
- * (lib/confluo-function.ts `bindSecrets`), so `GetParametersByPath` would be refused. Powertools'
- * `getParametersByName` asks `GetParameters` for up to 10 names per call
+ * (lib/confluo-function.ts `bindSecrets`), so `GetParametersByPath` would be refused.
+ * `getParametersByName` (./ssm-parameters.ts: the call without the SSM client) asks
+ * `GetParameters` for up to 10 names per call
  * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html);
- * names SSM does not know come back as `InvalidParameters`, collected under `_errors` with
- * `throwOnError: false` — a channel whose parameters are not stored is simply not enabled.
- * Any other failure (throttling, access denied) rejects, and the next invocation retries.
+ * names SSM does not know come back as `InvalidParameters` and are left out — a channel whose
+ * parameters are not stored is simply not enabled. Any other failure (throttling past the
+ * retries, access denied) rejects, and the next invocation retries.
  * This is the one place that knows it is not the local runtime, so the public test secrets are
  * refused here (config.ts `refuseTestSecrets`).
  */
@@ -25,11 +26,8 @@ export async function awsSettings(env: Readonly<Record<string, string | undefine
   if (path && names.length === 0) throw new ConfigError('config: CONFLUO_SECRETS_PATH is set without CONFLUO_SECRET_NAMES (ConfluoFunction.bindSecrets sets both)', { cause: { keys: ['CONFLUO_SECRET_NAMES'] } });
   const secrets: Record<string, string> = {};
   if (path) {
-    // A provider of its own: each (re)build reads SSM afresh (a build happens once per execution
-    // environment). The shared default provider would serve values cached by an earlier build:
-    // getParametersByName caches for 5 s even with maxAge 0 (SSMProvider.js caches with
-    // `maxAge || DEFAULT_MAX_AGE_SECS`, @aws-lambda-powertools/parameters 2.35).
-    const read = await new SSMProvider().getParametersByName(Object.fromEntries(names.map((n) => [`${path}${n}`, {}])), { decrypt: true, maxAge: 0, throwOnError: false });
+    // Nothing is cached: each (re)build reads SSM afresh (a build happens once per execution environment).
+    const read = await getParametersByName(names.map((n) => `${path}${n}`), { env, decrypt: true });
     for (const n of names) {
       const value = read[`${path}${n}`];
       if (typeof value === 'string') secrets[n] = value;

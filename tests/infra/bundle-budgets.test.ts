@@ -30,11 +30,20 @@ describe('function bundles', () => {
   it('keeps parsers, MIME, phone metadata and the full zod build out of the public entry points', async () => {
     const heavy = /^(mailparser|libmime|libqp|libbase64|html-to-text|htmlparser2|encoding-japanese|iconv-lite|libphonenumber-js|re2js)$/;
     for (const b of (await bundles()).filter((x) => ['ingest', 'webchat-api'].includes(x.name))) {
-      const inputs = Object.keys(b.metafile.inputs);
       expect({ name: b.name, packages: packagesIn(b.metafile).map((p) => p.name).filter((n) => heavy.test(n)) }).toEqual({ name: b.name, packages: [] });
-      // zod/mini only: the classic API (zod/v4/classic) is the bulk of the full build.
+    }
+    // zod/mini only: the classic API (zod/v4/classic) is the bulk of the full build. (The phone
+    // lookup needs libphonenumber-js to read the caller's number, but not the full zod.)
+    for (const b of (await bundles()).filter((x) => ['ingest', 'webchat-api', 'help-api', 'voice-lookup'].includes(x.name))) {
+      const inputs = Object.keys(b.metafile.inputs);
       expect({ name: b.name, classic: inputs.filter((f) => f.includes('node_modules/zod/v4/classic/')) }).toEqual({ name: b.name, classic: [] });
     }
+  }, 120_000);
+
+  it('reads settings without the SSM client or Powertools\' parameters provider (functions/runtime/ssm-parameters.ts)', async () => {
+    const ssm = /^@aws-sdk\/client-ssm$|^@aws-lambda-powertools\/parameters$/;
+    const carried = (await bundles()).map((b) => ({ name: b.name, ssm: packagesIn(b.metafile).map((p) => p.name).filter((n) => ssm.test(n)) }));
+    expect(carried).toEqual(HANDLERS.map((name) => ({ name, ssm: [] })));
   }, 120_000);
 
   it('carries the environment credentials only, not the SDK\'s default chain (SSO, ini files, STS, instance metadata)', async () => {

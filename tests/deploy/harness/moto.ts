@@ -44,11 +44,16 @@ export class MotoError extends Error {
   override readonly name = 'MotoError';
 }
 
-export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
+/**
+ * `env`: moto's own settings on top of ours, e.g. `INITIAL_NO_AUTH_ACTION_COUNT` (after that many
+ * requests moto checks every request's SigV4 signature and IAM policy, as AWS does:
+ * https://docs.getmoto.org/en/latest/docs/iam.html).
+ */
+export async function startMoto(opts: { startTimeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const guard = '"$@" & pid=$!; trap \'kill $pid 2>/dev/null; exit 0\' TERM INT; cat >/dev/null; kill $pid 2>/dev/null; wait $pid';
-  const child = spawn('sh', ['-c', guard, 'moto', 'moto_server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn('sh', ['-c', guard, 'moto', 'moto_server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['pipe', 'ignore', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   let exited = false;

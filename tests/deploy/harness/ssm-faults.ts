@@ -17,23 +17,31 @@ export interface SsmFaults {
   readonly throttled: number;
   /** Settings reads passed to moto so far. */
   readonly passed: number;
+  /** Every settings read so far, throttled or passed: its `X-Amz-Target` and JSON body. */
+  readonly reads: ReadonlyArray<{ readonly target: string; readonly body: unknown }>;
   stop(): Promise<void>;
 }
 
 /** The calls functions read their settings with (functions/runtime/aws.ts `awsSettings`). */
 const READS = new Set(['AmazonSSM.GetParameters', 'AmazonSSM.GetParameter', 'AmazonSSM.GetParametersByPath']);
 
-export async function startSsmFaults(target: string): Promise<SsmFaults> {
+/**
+ * `keepHost`: forward the caller's `Host` header unchanged (it is part of a SigV4 signature, so a
+ * moto that checks signatures needs it; tests/deploy/harness/moto-ssm.ts).
+ */
+export async function startSsmFaults(target: string, opts: { readonly keepHost?: boolean } = {}): Promise<SsmFaults> {
   const port = await freePort();
   const upstream = new URL(target);
   let armed = false;
   let throttled = 0;
   let passed = 0;
+  const reads: Array<{ target: string; body: unknown }> = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const isRead = READS.has(String(req.headers['x-amz-target']));
+      if (isRead) reads.push({ target: String(req.headers['x-amz-target']), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') });
       if (isRead && armed) {
         throttled += 1;
         const body = JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' });
@@ -42,7 +50,7 @@ export async function startSsmFaults(target: string): Promise<SsmFaults> {
         return;
       }
       if (isRead) passed += 1;
-      const fwd = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
+      const fwd = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: opts.keepHost ? req.headers.host : upstream.host } }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       });
@@ -57,6 +65,7 @@ export async function startSsmFaults(target: string): Promise<SsmFaults> {
     disarm: () => { armed = false; },
     get throttled() { return throttled; },
     get passed() { return passed; },
+    reads,
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
