@@ -52,12 +52,22 @@ const olderTicket = (a: TicketFacts, b: TicketFacts) => (a.created_at !== b.crea
 
 /**
  * The current tickets of two customers being merged: both active → merge into the older one; one
- * active → that one; neither → the most recently resolved or touched one, so the reopen window
- * keeps working after the merge.
+ * active → that one (a held one beside it merges into it); both held → into the older one;
+ * neither → the most recently resolved or touched one, so the reopen window keeps working after
+ * the merge.
  */
 export function chooseTickets(winner: TicketFacts | undefined, loser: TicketFacts | undefined): TicketChoice {
   if (!winner && !loser) return { current: null, merge: null };
   if (!winner || !loser) return { current: (winner ?? loser)!.id, merge: null };
+  // A conversation held for an offered article (README "Knowledge base") beside an active ticket:
+  // its question joins the active ticket, which agents see — held, it would wait for a customer
+  // message that now goes to the active ticket, and the question would never reach an agent.
+  if (winner.status === 'held' && isActive(loser.status)) return { current: loser.id, merge: { winner: loser.id, loser: winner.id } };
+  if (loser.status === 'held' && isActive(winner.status)) return { current: winner.id, merge: { winner: winner.id, loser: loser.id } };
+  if (winner.status === 'held' && loser.status === 'held') {
+    const [w, l] = olderTicket(winner, loser) ? [winner, loser] : [loser, winner];
+    return { current: w.id, merge: { winner: w.id, loser: l.id } };
+  }
   const wa = isActive(winner.status);
   const la = isActive(loser.status);
   if (wa && la) {

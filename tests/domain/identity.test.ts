@@ -213,7 +213,7 @@ describe('identity attributes, case by case (channels.md §0.7)', () => {
 });
 
 describe('merge representation', () => {
-  const t = (id: string, status: 'new' | 'open' | 'resolved' | 'closed' | 'merged', created_at: number, extra: Record<string, unknown> = {}) => ({ id, status, created_at, updated_at: created_at, ...extra });
+  const t = (id: string, status: 'new' | 'open' | 'resolved' | 'closed' | 'merged' | 'held' | 'deflected', created_at: number, extra: Record<string, unknown> = {}) => ({ id, status, created_at, updated_at: created_at, ...extra });
 
   it('merges two active tickets into the older one and keeps it current', () => {
     expect(chooseTickets(t('W', 'open', 20), t('L', 'new', 10))).toEqual({ current: 'L', merge: { winner: 'L', loser: 'W' } });
@@ -223,6 +223,15 @@ describe('merge representation', () => {
     expect(chooseTickets(t('W', 'resolved', 1, { resolved_at: 5 }), t('L', 'open', 2))).toEqual({ current: 'L', merge: null });
     expect(chooseTickets(t('W', 'resolved', 1, { resolved_at: 5 }), t('L', 'resolved', 2, { resolved_at: 9 }))).toEqual({ current: 'L', merge: null });
     expect(chooseTickets(undefined, undefined)).toEqual({ current: null, merge: null });
+  });
+
+  it('merges a conversation held for an offered article into the active ticket beside it, whichever is older, so its question reaches an agent', () => {
+    expect(chooseTickets(t('W', 'held', 10), t('L', 'open', 20))).toEqual({ current: 'L', merge: { winner: 'L', loser: 'W' } });
+    expect(chooseTickets(t('W', 'new', 30), t('L', 'held', 5))).toEqual({ current: 'W', merge: { winner: 'W', loser: 'L' } });
+    // Two held: one conversation, the older; held beside a resolved or deflected one stays current and held.
+    expect(chooseTickets(t('W', 'held', 30), t('L', 'held', 5))).toEqual({ current: 'L', merge: { winner: 'L', loser: 'W' } });
+    expect(chooseTickets(t('W', 'resolved', 1, { resolved_at: 5 }), t('L', 'held', 9))).toEqual({ current: 'L', merge: null });
+    expect(chooseTickets(t('W', 'deflected', 1), t('L', 'resolved', 2, { resolved_at: 3 }))).toEqual({ current: 'L', merge: null });
   });
 
   it('refuses to merge an active ticket into an inactive one, a ticket into itself, and final tickets', () => {

@@ -214,4 +214,22 @@ describe('deflection on Telegram (local runtime)', () => {
     expect((await sent(6100006)).filter((m) => m.kind === 'acknowledgement')).toHaveLength(1);
     expect((await stats()).channels.find((c: { channel: string }) => c.channel === 'telegram').escalations).toBe(3);
   });
+
+  it('a supervisor merging a held conversation\'s customer into one with an open ticket brings the question to that ticket', async () => {
+    // One person, two Telegram accounts: the second one's question waits held for its answer.
+    await writes(6100007, 'My kettle is broken, I want a new one');
+    const [open] = await ticketsOf(6100007);
+    expect(open).toMatchObject({ status: 'new' });
+    await writes(6100008, 'How can I return an order?');
+    const [held] = await ticketsOf(6100008);
+    expect(held).toMatchObject({ status: 'held' });
+
+    const merged = await rt.api.post(`/api/v1/customers/${(await card(6100007)).id}/merge`, { from: (await card(6100008)).id }, supervisor);
+    expect(merged.status).toBe(200);
+    await dev.settle();
+    expect(await ticket(held!.id)).toMatchObject({ status: 'merged', merged_into: open!.id });
+    expect((await timeline(open!.id)).some((e) => e.type === 'message' && e.text === 'How can I return an order?')).toBe(true);
+    expect(await inbox()).toContain(open!.id);
+    expect(await inbox()).not.toContain(held!.id);
+  });
 });
