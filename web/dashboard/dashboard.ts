@@ -15,6 +15,7 @@ import type uPlot from 'uplot';
 import { makeTranslator, pickLocale } from '../i18n/translate.js';
 import { DASHBOARD_MESSAGES, type DashboardMessageKey } from './messages.js';
 import { toCsv } from './csv.js';
+import { KbPanel } from './kb-panel.js';
 import type { Api } from '../inbox/api.js';
 
 const html = htm.bind(h);
@@ -289,6 +290,8 @@ export function Dashboard({ api, signOut, who, lang }: { api: Api; signOut: () =
         </table>
         ${hoppers.next_cursor && html`<button type="button" onClick=${moreHoppers}>${t('more')}</button>`}
       </section>`}
+      ${daily && html`<${KbPanel} api=${api} t=${t} num=${num} pct=${pct} channelName=${(c: string) => CHANNEL_NAMES[c] ?? c}
+        from=${new Date(daily.from).toISOString().slice(0, 10)} to=${new Date(Date.parse(daily.to) - 1).toISOString().slice(0, 10)} />`}
     </main>
   </div>`;
 }
