@@ -2,13 +2,18 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { IngestMetrics, ProcessMetrics, VoiceMetrics } from './ports.js';
 
-export function powertoolsIngestMetrics(): IngestMetrics {
-  const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'ingest' });
-  const count = (name: string, dims: Record<string, string>) => {
+/** One count of `name` with its own dimensions, flushed at once (a single metric: dimensions differ per call). */
+function counter(serviceName: string): (name: string, dims: Record<string, string>) => void {
+  const metrics = new Metrics({ namespace: 'Confluo', serviceName });
+  return (name, dims) => {
     const m = metrics.singleMetric();
     for (const [k, v] of Object.entries(dims)) m.addDimension(k, v);
     m.addMetric(name, MetricUnit.Count, 1);
   };
+}
+
+export function powertoolsIngestMetrics(): IngestMetrics {
+  const count = counter('ingest');
   return {
     rejected: (channel, reason) => count('WebhookRejected', { channel, reason: reason.split(':')[0] ?? reason }),
     // Meta documents payloads of up to 3 MB: an oversized batch is refused and retried, so alarm on it.
@@ -23,12 +28,7 @@ export function powertoolsIngestMetrics(): IngestMetrics {
  * lib/observability.ts) — a platform changed its format, or something sends signed nonsense.
  */
 export function powertoolsProcessMetrics(): ProcessMetrics {
-  const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'process' });
-  const count = (name: string, dims: Record<string, string>) => {
-    const m = metrics.singleMetric();
-    for (const [k, v] of Object.entries(dims)) m.addDimension(k, v);
-    m.addMetric(name, MetricUnit.Count, 1);
-  };
+  const count = counter('process');
   return {
     ignored: (channel, reason, malformed) => {
       count('InboundIgnored', { channel, reason });
@@ -39,12 +39,7 @@ export function powertoolsProcessMetrics(): ProcessMetrics {
 
 /** Counters of the phone channel (ports.ts `VoiceMetrics`); `VoiceLookupFailed` is alarmed (lib/voice.ts). */
 export function powertoolsVoiceMetrics(): VoiceMetrics {
-  const metrics = new Metrics({ namespace: 'Confluo', serviceName: 'voice' });
-  const count = (name: string, dims: Record<string, string>) => {
-    const m = metrics.singleMetric();
-    for (const [k, v] of Object.entries(dims)) m.addDimension(k, v);
-    m.addMetric(name, MetricUnit.Count, 1);
-  };
+  const count = counter('voice');
   return {
     lookupFailed: () => count('VoiceLookupFailed', {}),
     callUnfiled: (reason) => count('VoiceCallUnfiled', { reason }),
