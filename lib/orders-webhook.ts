@@ -7,14 +7,12 @@
  * and writes the order and its number item in one transaction (PutItem) — on the table itself,
  * no index, no queue. Of the SSM parameters it reads only CONFLUO_ORDERS_WEBHOOK_SECRET.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
-import { HttpMethod, PayloadFormatVersion, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpMethod, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ConfluoFunction } from './confluo-function.js';
+import type { ConfluoFunction } from './confluo-function.js';
+import { publicApiFunction } from './public-api-function.js';
 
 export interface OrdersWebhookProps {
   readonly store: { readonly table: ITable };
@@ -32,21 +30,14 @@ export class OrdersWebhook extends Construct {
 
   constructor(scope: Construct, id: string, props: OrdersWebhookProps) {
     super(scope, id);
-    this.function = new ConfluoFunction(this, 'OrdersWebhookFunction', {
+    const { fn, routes } = publicApiFunction(this, 'OrdersWebhook', {
       handlerName: 'orders-webhook',
       description: 'Confluo orders: the shop\'s signed order webhook, linked to customers by verified e-mail or phone',
-      timeout: Duration.seconds(10),
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      environment: { CONFLUO_TABLE_NAME: props.store.table.tableName },
-    }).bindSecrets(props.secretsPath);
-    this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...ORDERS_WEBHOOK_TABLE_ACTIONS], resources: [props.store.table.tableArn] }));
-    const integration = new HttpLambdaIntegration('OrdersWebhookIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
-    this.routes = props.api.addRoutes({ path: '/webhooks/orders', methods: [HttpMethod.POST], integration });
-    for (const route of this.routes) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-APIG4',
-        reason: 'The shop\'s server cannot present IAM or JWT credentials: every push is authenticated in the function by an HMAC-SHA256 signature over the raw body (CONFLUO_ORDERS_WEBHOOK_SECRET); without the secret the route answers 404.',
-      });
-    }
+      table: props.store.table, tableActions: ORDERS_WEBHOOK_TABLE_ACTIONS, secretsPath: props.secretsPath, api: props.api,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      publicBecause: 'The shop\'s server cannot present IAM or JWT credentials: every push is authenticated in the function by an HMAC-SHA256 signature over the raw body (CONFLUO_ORDERS_WEBHOOK_SECRET); without the secret the route answers 404.',
+    });
+    this.function = fn;
+    this.routes = routes('/webhooks/orders', [HttpMethod.POST]);
   }
 }

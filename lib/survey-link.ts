@@ -10,14 +10,12 @@
  * lead's alert go out through the survey workflow's follow-up, started by the dispatch function
  * on the `survey.answered` feed event).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
-import { HttpMethod, PayloadFormatVersion, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpMethod, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ConfluoFunction } from './confluo-function.js';
+import type { ConfluoFunction } from './confluo-function.js';
+import { publicApiFunction } from './public-api-function.js';
 
 export interface SurveyLinkProps {
   readonly store: { readonly table: ITable };
@@ -41,23 +39,16 @@ export class SurveyLink extends Construct {
 
   constructor(scope: Construct, id: string, props: SurveyLinkProps) {
     super(scope, id);
-    this.function = new ConfluoFunction(this, 'SurveyLinkFunction', {
+    const { fn, routes } = publicApiFunction(this, 'SurveyLink', {
       handlerName: 'survey-link',
       description: 'Confluo close the loop: survey e-mail score links (confirmation page, record the score or comment)',
-      timeout: Duration.seconds(10),
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      environment: { CONFLUO_TABLE_NAME: props.store.table.tableName, ...(props.settingsEnvironment ?? {}) },
-    }).bindSecrets(props.secretsPath);
-    // On the table only: `table.grant()` would add its indexes (`/index/*`), which this function never queries.
-    this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...SURVEY_LINK_TABLE_ACTIONS], resources: [props.store.table.tableArn] }));
-    const integration = new HttpLambdaIntegration('SurveyLinkIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
-    const routes = props.api.addRoutes({ path: '/survey/{token}', methods: [HttpMethod.GET, HttpMethod.POST], integration });
-    this.routes = routes;
-    for (const route of routes) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-APIG4',
-        reason: 'Public by design: the customer follows a link from a survey e-mail and has no account. The path carries an HMAC-SHA256 token (CONFLUO_SURVEY_LINK_SECRET) naming one ticket, round and score, verified in the function; a GET only shows a confirmation page.',
-      });
-    }
+      // On the table only: `table.grant()` would add its indexes (`/index/*`), which this function never queries.
+      table: props.store.table, tableActions: SURVEY_LINK_TABLE_ACTIONS, secretsPath: props.secretsPath, api: props.api,
+      ...(props.settingsEnvironment ? { environment: props.settingsEnvironment } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      publicBecause: 'Public by design: the customer follows a link from a survey e-mail and has no account. The path carries an HMAC-SHA256 token (CONFLUO_SURVEY_LINK_SECRET) naming one ticket, round and score, verified in the function; a GET only shows a confirmation page.',
+    });
+    this.function = fn;
+    this.routes = routes('/survey/{token}', [HttpMethod.GET, HttpMethod.POST]);
   }
 }

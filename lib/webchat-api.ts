@@ -11,14 +11,12 @@
  * only the web-chat channel's (`WEBCHAT_SECRET`, `WEBCHAT_ALLOWED_ORIGINS`; lib/ssm-settings.ts).
  * The UpdateItem also counts sessions per client network (`RATE#` items, functions/store/rate-limit.ts).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { HttpMethod, PayloadFormatVersion, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpMethod, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ConfluoFunction } from './confluo-function.js';
+import type { ConfluoFunction } from './confluo-function.js';
+import { publicApiFunction } from './public-api-function.js';
 
 export interface WebchatApiProps {
   readonly store: { readonly table: ITable };
@@ -47,29 +45,17 @@ export class WebchatApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebchatApiProps) {
     super(scope, id);
-    this.function = new ConfluoFunction(this, 'WebchatApiFunction', {
+    // Not bindTable (read/write on the table and every index): exactly the actions it uses.
+    const { fn, routes } = publicApiFunction(this, 'WebchatApi', {
       handlerName: 'webchat-api',
       description: 'Confluo web-chat widget: visitor session tokens and the conversation (replies)',
-      timeout: Duration.seconds(10),
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      environment: { CONFLUO_TABLE_NAME: props.store.table.tableName },
-    }).bindSecrets(props.secretsPath);
-    // Not bindTable (read/write on the table and every index): exactly the actions it uses.
-    const table = props.store.table.tableArn;
-    this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...WEBCHAT_API_TABLE_ACCESS.table], resources: [table] }));
-    for (const [index, actions] of Object.entries(WEBCHAT_API_TABLE_ACCESS.indexes)) {
-      this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [`${table}/index/${index}`] }));
-    }
-    const integration = new HttpLambdaIntegration('WebchatApiIntegration', this.function, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
-    this.sessionRoutes = props.api.addRoutes({ path: '/webchat/session', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration });
-    this.messagesRoutes = props.api.addRoutes({ path: '/webchat/messages', methods: [HttpMethod.GET, HttpMethod.OPTIONS], integration });
-    this.uploadRoutes = props.api.addRoutes({ path: '/webchat/uploads', methods: [HttpMethod.POST, HttpMethod.OPTIONS], integration });
-    const routes = [...this.sessionRoutes, ...this.messagesRoutes, ...this.uploadRoutes];
-    for (const route of routes) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-APIG4',
-        reason: 'Public by design: a shop visitor has no account. The session route only mints an anonymous widget token; the messages and uploads routes verify that HS256 token (WEBCHAT_SECRET) in the function.',
-      });
-    }
+      table: props.store.table, tableActions: WEBCHAT_API_TABLE_ACCESS.table, indexActions: WEBCHAT_API_TABLE_ACCESS.indexes, secretsPath: props.secretsPath, api: props.api,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      publicBecause: 'Public by design: a shop visitor has no account. The session route only mints an anonymous widget token; the messages and uploads routes verify that HS256 token (WEBCHAT_SECRET) in the function.',
+    });
+    this.function = fn;
+    this.sessionRoutes = routes('/webchat/session', [HttpMethod.POST, HttpMethod.OPTIONS]);
+    this.messagesRoutes = routes('/webchat/messages', [HttpMethod.GET, HttpMethod.OPTIONS]);
+    this.uploadRoutes = routes('/webchat/uploads', [HttpMethod.POST, HttpMethod.OPTIONS]);
   }
 }
