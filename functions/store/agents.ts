@@ -181,7 +181,11 @@ export async function configureAgent(db: Db, args: { agentId: string; capacity?:
   return (await getAgent(db, args.agentId))!;
 }
 
-/** Create or change a team (`PUT /teams/{code}`): given fields replace, others keep (new team: no members, automatic assignment off). */
+/**
+ * Create or change a team (`PUT /teams/{code}`): given fields replace, others keep (new team: no
+ * members, automatic assignment off). Switching automatic assignment on queues the team's backlog
+ * (`queueWaitingTickets`); draining the queue is the caller's (it holds the writer).
+ */
 export async function putTeam(db: Db, args: { code: string; members?: readonly string[]; auto_assign?: boolean; offline_return_minutes?: number | null; now: number }): Promise<TeamRecord> {
   const before = await getTeam(db, args.code);
   const team: TeamRecord = {
@@ -192,6 +196,7 @@ export async function putTeam(db: Db, args: { code: string; members?: readonly s
     updated_at: args.now,
   };
   await db.doc.send(new PutCommand({ TableName: db.tableName, Item: { ...keys.team(args.code), ...team } }));
+  if (team.auto_assign && !before?.auto_assign) await queueWaitingTickets(db, team);
   return team;
 }
 
@@ -275,7 +280,7 @@ export async function enqueueTicket(db: Db, ticketId: string): Promise<TeamRecor
  * page by page, the team filtered in memory) and writes the queue entries in batches of 25;
  * idempotent (fixed keys). Answers how many it queued.
  */
-export async function queueWaitingTickets(db: Db, team: TeamRecord): Promise<number> {
+async function queueWaitingTickets(db: Db, team: TeamRecord): Promise<number> {
   if (!team.auto_assign) return 0;
   let queued = 0;
   let cursor: string | undefined;

@@ -9,7 +9,7 @@ import type { Clock } from '../../domain/clock.js';
 import { DEFAULT_CAPACITY, PRESENCES } from '../../domain/assignment.js';
 import { CHANNELS } from '../../domain/inbound.js';
 import type { Db } from '../../store/db.js';
-import { configureAgent, drainQueue, drainTeamsOf, getAgent, getTeam, listAgents, listTeams, putTeam, queueDepth, queueWaitingTickets, setPresence, type AgentRecord, type TeamRecord } from '../../store/agents.js';
+import { configureAgent, drainQueue, drainTeamsOf, getAgent, listAgents, listTeams, putTeam, queueDepth, setPresence, type AgentRecord, type TeamRecord } from '../../store/agents.js';
 import { route, type RouteDef } from './router.js';
 
 export interface AssignmentRouteDeps {
@@ -121,10 +121,8 @@ export function assignmentRoutes(deps: AssignmentRouteDeps): RouteDef[] {
       method: 'PUT', path: '/teams/{code}', summary: 'Create or change a team: members, automatic assignment (off by default), offline return minutes', role: 'supervisor',
       params: TeamParam, body: TeamBody, responses: { 200: TeamOut },
       handle: async ({ params, body }) => {
-        const before = await getTeam(db, params.code);
+        // Turned on, the team's backlog joins its queue (putTeam); free members take it now.
         const team = await putTeam(db, { code: params.code, ...body, now: deps.clock.now() });
-        // Turned on: the tickets already waiting in the team join its queue, oldest first.
-        if (team.auto_assign && !before?.auto_assign) await queueWaitingTickets(db, team);
         if (team.auto_assign) await drainQueue(db, team.code, writer());
         return { status: 200, body: { code: team.code, members: team.members, auto_assign: team.auto_assign, offline_return_minutes: team.offline_return_minutes, queued: await queueDepth(db, team.code) } };
       },
