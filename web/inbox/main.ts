@@ -4,7 +4,7 @@
  * Server-Sent Events (`/api/v1/events/stream`, local runtime) or polling `GET /events`.
  */
 import { h, render } from 'preact';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { beginSignIn, completeSignIn, fromIdToken, logoutUrl, parseCallback, withoutCallbackParams, type CognitoAuthConfig, type SignedIn } from './oidc.js';
 import { safeLinkUrl } from './safe-url.js';
@@ -459,7 +459,10 @@ function TicketView({ api, id, auth, tick, onClose, onSelect }: { api: Api; id: 
       .catch((e) => { if (live) setError(errorText(e)); });
     return () => { live = false; };
   }, [api, id, tick, version]);
-  useEffect(() => { heading.current?.focus(); }, [ticket?.id]);
+  // A layout effect: focus moves in the same task as the heading appears. A passive effect runs a
+  // frame later, so on a busy machine an agent who pressed `r` as soon as the ticket showed could
+  // lose the reply box to the late heading focus (seen once in a full test run; not reproduced).
+  useLayoutEffect(() => { heading.current?.focus(); }, [ticket?.id]);
   // Delivery moves on without a feed event: while a reply is queued, look again shortly.
   useEffect(() => {
     if (!timeline.some((e) => e.type === 'message' && e.direction === 'out' && e.delivery === 'queued') || rechecks.current > 30) return;
